@@ -1,0 +1,92 @@
+//! Time: unix seconds, RFC 3339, and the expiry forms people type.
+
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use crate::error::Invalid;
+
+/// Seconds since the unix epoch.
+pub fn now() -> i64 {
+    OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// RFC 3339 in UTC (`2026-11-23T10:30:00Z`).
+pub fn rfc3339(unix: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_else(|| unix.to_string())
+}
+
+/// Reads an expiry: `never` (none), unix seconds, RFC 3339, or a duration from `now` such as
+/// `90d`, `12h`, `30m`, `45s`, `2w` or a sum like `1d12h`.
+pub fn parse_expiry(text: &str, now: i64) -> Result<Option<i64>, Invalid> {
+    let t = text.trim();
+    let bad = || Invalid::Expiry { value: text.chars().take(100).collect() };
+    if t.eq_ignore_ascii_case("never") {
+        return Ok(None);
+    }
+    if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+        return t.parse::<i64>().map(Some).map_err(|_| bad());
+    }
+    if let Ok(dt) = OffsetDateTime::parse(t, &Rfc3339) {
+        return Ok(Some(dt.unix_timestamp()));
+    }
+    parse_duration(t).and_then(|d| now.checked_add(d)).map(Some).ok_or_else(bad)
+}
+
+/// `90d`, `12h`, `1d12h`, `2w`: a sum of whole numbers each followed by s, m, h, d or w.
+fn parse_duration(t: &str) -> Option<i64> {
+    if t.is_empty() {
+        return None;
+    }
+    let mut total: i64 = 0;
+    let mut num: Option<i64> = None;
+    for c in t.chars() {
+        if let Some(d) = c.to_digit(10) {
+            num = Some(num.unwrap_or(0).checked_mul(10)?.checked_add(i64::from(d))?);
+            continue;
+        }
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            'w' => 604_800,
+            _ => return None,
+        };
+        total = total.checked_add(num.take()?.checked_mul(unit)?)?;
+    }
+    if num.is_some() {
+        return None;
+    }
+    Some(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expiry_forms() {
+        let now = 1_000_000;
+        assert_eq!(parse_expiry("never", now).unwrap(), None);
+        assert_eq!(parse_expiry("1735689600", now).unwrap(), Some(1_735_689_600));
+        assert_eq!(parse_expiry("2025-01-01T00:00:00Z", now).unwrap(), Some(1_735_689_600));
+        assert_eq!(parse_expiry("2025-01-01T01:00:00+01:00", now).unwrap(), Some(1_735_689_600));
+        assert_eq!(parse_expiry("90d", now).unwrap(), Some(now + 90 * 86_400));
+        assert_eq!(parse_expiry("1d12h", now).unwrap(), Some(now + 36 * 3600));
+        assert_eq!(parse_expiry("30m", now).unwrap(), Some(now + 1800));
+        for bad in ["", "soon", "90", "d", "12x", "90d5", "2025-13-01T00:00:00Z", "99999999999999999999d"] {
+            if bad == "90" {
+                continue; // plain digits are unix seconds
+            }
+            assert!(parse_expiry(bad, now).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn rfc3339_formats_utc() {
+        assert_eq!(rfc3339(1_735_689_600), "2025-01-01T00:00:00Z");
+    }
+}

@@ -1,0 +1,166 @@
+//! Errors of the hush service. None of them ever carries a secret value.
+
+use crate::store::StoreError;
+
+/// Input that breaks a rule. Each variant says what was wrong; `Display` says what to do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Invalid {
+    /// A key, app, environment or workspace name breaks the naming rule.
+    #[error("invalid {field} {value:?}: {reason}")]
+    Name {
+        /// Which kind of name.
+        field: &'static str,
+        /// The name as given (names are not secret).
+        value: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The value has no bytes.
+    #[error("the value is empty: a secret needs at least 1 byte")]
+    EmptyValue,
+    /// The value is over 1 MiB.
+    #[error("the value is {len} bytes; the limit is 1 MiB (1048576 bytes)")]
+    ValueTooLarge {
+        /// Its length in bytes.
+        len: usize,
+    },
+    /// A description is over the limit.
+    #[error("the description is {len} characters long; the limit is 1024")]
+    DescriptionTooLong {
+        /// Its length in characters.
+        len: usize,
+    },
+    /// `token_type` is neither `api` nor `access`.
+    #[error("unknown token type {value:?}: use \"api\" or \"access\"")]
+    TokenType {
+        /// What was given.
+        value: String,
+    },
+    /// A status filter is not a known status.
+    #[error("unknown status {value:?}: use \"active\", \"revoked\" or \"expired\"")]
+    Status {
+        /// What was given.
+        value: String,
+    },
+    /// An expiry could not be read.
+    #[error("cannot read expiry {value:?}: give RFC 3339 (2027-01-31T00:00:00Z), unix seconds (1800000000), a duration from now (90d, 12h, 30m, 1w) or \"never\"")]
+    Expiry {
+        /// What was given.
+        value: String,
+    },
+    /// A version number is not valid (versions start at 1).
+    #[error("invalid version {value}: versions start at 1")]
+    Version {
+        /// What was given.
+        value: u64,
+    },
+}
+
+/// Everything the hush service can answer instead of a result.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Input broke a rule; nothing was changed.
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    /// No secret with this key in the workspace.
+    #[error("secret {key:?} not found in workspace {workspace:?}")]
+    NotFound {
+        /// The workspace searched.
+        workspace: String,
+        /// The key asked for.
+        key: String,
+    },
+    /// The secret exists but not this version.
+    #[error("secret {key:?} has no version {version}: see `hush secrets history {key}`")]
+    VersionNotFound {
+        /// The key.
+        key: String,
+        /// The version asked for.
+        version: u64,
+    },
+    /// No workspace with this name.
+    #[error("workspace {name:?} does not exist: it is created by the first secret written to it")]
+    WorkspaceNotFound {
+        /// The name asked for.
+        name: String,
+    },
+    /// `create` on a key that exists.
+    #[error("secret {key:?} already exists: use `hush secrets update {key}` or `hush secrets set {key}` to replace its value")]
+    Exists {
+        /// The key.
+        key: String,
+    },
+    /// The caller's expected version is not the current one; nothing was written.
+    #[error("secret {key:?} is at version {current}, not {expected}: someone changed it; read it again and retry")]
+    StaleVersion {
+        /// The key.
+        key: String,
+        /// The version the caller expected.
+        expected: u64,
+        /// The version the store has.
+        current: u64,
+    },
+    /// The secret is revoked.
+    #[error("secret {key:?} is revoked: run `hush secrets restore {key}` to serve it again")]
+    Revoked {
+        /// The key.
+        key: String,
+    },
+    /// The secret expired.
+    #[error("secret {key:?} expired at {at_rfc3339} (unix {at}): set a new expiry with `hush secrets update {key} --expires 90d`")]
+    Expired {
+        /// The key.
+        key: String,
+        /// Unix seconds.
+        at: i64,
+        /// The same, as RFC 3339.
+        at_rfc3339: String,
+    },
+    /// The store has not been initialised.
+    #[error("no hush store here: run `hush init` first")]
+    NotInitialized,
+    /// `init` on a store that already has keys.
+    #[error("the store is already initialised; nothing was changed")]
+    AlreadyInitialized,
+    /// The root key from the key source does not open this store.
+    #[error("the root key from {source_name} does not open this store (root key version {version}): check the passphrase or root key")]
+    WrongRootKey {
+        /// Where the key came from (`HUSH_PASSPHRASE`, a key file, …).
+        source_name: String,
+        /// The root key version the store expects.
+        version: u32,
+    },
+    /// The key source cannot provide a key.
+    #[error(transparent)]
+    KeySource(#[from] crate::keysource::KeySourceError),
+    /// A stored ciphertext did not open: the store was damaged or a row was tampered with.
+    #[error("the stored value of {key:?} version {version} does not decrypt: the store was damaged or tampered with")]
+    Decrypt {
+        /// The key.
+        key: String,
+        /// The version.
+        version: u64,
+    },
+    /// A data key did not unwrap.
+    #[error("data key {version} of workspace {workspace:?} does not unwrap: the store was damaged or tampered with")]
+    DataKey {
+        /// The workspace.
+        workspace: String,
+        /// The data key version.
+        version: u32,
+    },
+    /// Sealing failed (the system random number generator failed).
+    #[error("sealing failed: {0}")]
+    Seal(#[from] hush_crypto::SealError),
+    /// Too many concurrent writers changed the same secret; nothing was written.
+    #[error("secret {key:?} kept changing under concurrent writes; nothing was written, try again")]
+    Contention {
+        /// The key.
+        key: String,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}

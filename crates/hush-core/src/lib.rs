@@ -1,0 +1,25 @@
+//! hush's domain: secrets and their metadata, the [`Store`] trait every backend implements, the
+//! [`KeySource`] trait for where the root key comes from, and the [`Hush`] service that ties
+//! cryptography to a store.
+//!
+//! Backends only ever see sealed data. Plaintext exists only inside [`Hush`] methods and in the
+//! [`hush_crypto::SecretBytes`] they return.
+#![forbid(unsafe_code)]
+
+pub mod clock;
+pub mod error;
+pub mod keysource;
+pub mod model;
+pub mod service;
+pub mod store;
+pub mod wire;
+
+pub use error::{Error, Invalid};
+pub use hush_crypto::SecretBytes;
+pub use keysource::{EnvKeySource, KeyFileSource, KeySource, KeySourceError, PassphraseSource};
+pub use model::{
+    Actor, ListFilter, Metadata, MetadataPatch, SealedValue, SecretRow, Status, StoredStatus, TokenType, VersionRow,
+    Workspace,
+};
+pub use service::{Hush, Revealed, RotationReport};
+pub use store::{DataKeyRow, RootKeyKind, RootKeyRow, SecretWrite, Store, StoreError};

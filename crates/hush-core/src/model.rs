@@ -1,0 +1,404 @@
+//! Domain types: names, metadata, statuses and what a store keeps about a secret.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Invalid;
+
+/// Most bytes a value may have: 1 MiB.
+pub const MAX_VALUE_LEN: usize = 1024 * 1024;
+/// Most characters a key may have.
+pub const MAX_KEY_LEN: usize = 128;
+/// Most characters an app, environment or workspace name may have.
+pub const MAX_NAME_LEN: usize = 64;
+/// Most characters a description may have.
+pub const MAX_DESCRIPTION_LEN: usize = 1024;
+
+fn check_name(field: &'static str, value: &str, max: usize) -> Result<(), Invalid> {
+    let bad = |reason: String| Invalid::Name { field, value: value.chars().take(200).collect(), reason };
+    if value.is_empty() {
+        return Err(bad("it is empty".into()));
+    }
+    let len = value.chars().count();
+    if len > max {
+        return Err(bad(format!("it is {len} characters long; the limit is {max}")));
+    }
+    if let Some(c) = value.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))) {
+        return Err(bad(format!(
+            "it contains {c:?}; use only letters A-Z a-z, digits 0-9, '_', '.' and '-'"
+        )));
+    }
+    if value.starts_with('.') || value.starts_with('-') {
+        return Err(bad("it starts with '.' or '-'".into()));
+    }
+    Ok(())
+}
+
+/// Checks a secret key: 1 to 128 characters of `A-Z a-z 0-9 _ . -`, not starting with `.` or
+/// `-` (so a key is never a path component like `..` nor mistaken for a flag).
+pub fn validate_key(key: &str) -> Result<(), Invalid> {
+    check_name("key", key, MAX_KEY_LEN)
+}
+
+/// Checks an app name (as used in `scope`).
+pub fn validate_app(name: &str) -> Result<(), Invalid> {
+    check_name("app", name, MAX_NAME_LEN)
+}
+
+/// Checks an environment slug (as used in `envs`).
+pub fn validate_env(name: &str) -> Result<(), Invalid> {
+    check_name("env", name, MAX_NAME_LEN)
+}
+
+/// Checks a workspace name.
+pub fn validate_workspace(name: &str) -> Result<(), Invalid> {
+    check_name("workspace", name, MAX_NAME_LEN)
+}
+
+/// Checks a value's size: 1 byte to 1 MiB.
+pub fn validate_value_len(len: usize) -> Result<(), Invalid> {
+    if len == 0 {
+        return Err(Invalid::EmptyValue);
+    }
+    if len > MAX_VALUE_LEN {
+        return Err(Invalid::ValueTooLarge { len });
+    }
+    Ok(())
+}
+
+/// What kind of token a secret holds (Ductape's `token_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenType {
+    /// An API key.
+    Api,
+    /// An access token.
+    Access,
+}
+
+impl TokenType {
+    /// The wire and storage spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenType::Api => "api",
+            TokenType::Access => "access",
+        }
+    }
+
+    /// Parses `api` or `access`.
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        match s {
+            "api" => Ok(TokenType::Api),
+            "access" => Ok(TokenType::Access),
+            other => Err(Invalid::TokenType { value: other.chars().take(64).collect() }),
+        }
+    }
+}
+
+/// The status a store records. `expired` is not stored: it follows from `expires_at`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoredStatus {
+    /// Served normally.
+    Active,
+    /// Disabled by `revoke`; undone by `restore`.
+    Revoked,
+}
+
+impl StoredStatus {
+    /// Storage spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StoredStatus::Active => "active",
+            StoredStatus::Revoked => "revoked",
+        }
+    }
+
+    /// Parses the storage spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "active" => Some(StoredStatus::Active),
+            "revoked" => Some(StoredStatus::Revoked),
+            _ => None,
+        }
+    }
+}
+
+/// The status a reader sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Served normally.
+    Active,
+    /// Disabled by `revoke`.
+    Revoked,
+    /// Past its `expires_at`.
+    Expired,
+}
+
+impl Status {
+    /// Wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Active => "active",
+            Status::Revoked => "revoked",
+            Status::Expired => "expired",
+        }
+    }
+
+    /// Parses `active`, `revoked` or `expired`.
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        match s {
+            "active" => Ok(Status::Active),
+            "revoked" => Ok(Status::Revoked),
+            "expired" => Ok(Status::Expired),
+            other => Err(Invalid::Status { value: other.chars().take(64).collect() }),
+        }
+    }
+}
+
+/// The metadata of a secret (Ductape's fields).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Metadata {
+    /// Human-readable description.
+    pub description: Option<String>,
+    /// Kind of token held.
+    pub token_type: Option<TokenType>,
+    /// App names allowed to read it; empty means every app.
+    pub scope: Vec<String>,
+    /// Environment slugs it is available in; empty means every environment.
+    pub envs: Vec<String>,
+    /// Unix seconds after which it is no longer served; `None` never expires.
+    pub expires_at: Option<i64>,
+}
+
+/// A change to metadata: `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MetadataPatch {
+    /// New description (`Some(None)` clears it).
+    pub description: Option<Option<String>>,
+    /// New token type (`Some(None)` clears it).
+    pub token_type: Option<Option<TokenType>>,
+    /// New scope (an empty list clears it).
+    pub scope: Option<Vec<String>>,
+    /// New environments (an empty list clears them).
+    pub envs: Option<Vec<String>>,
+    /// New expiry (`Some(None)` clears it).
+    pub expires_at: Option<Option<i64>>,
+}
+
+impl MetadataPatch {
+    /// Whether the patch changes nothing.
+    pub fn is_empty(&self) -> bool {
+        *self == MetadataPatch::default()
+    }
+
+    /// Checks every field it sets.
+    pub fn validate(&self) -> Result<(), Invalid> {
+        if let Some(Some(d)) = &self.description {
+            let n = d.chars().count();
+            if n > MAX_DESCRIPTION_LEN {
+                return Err(Invalid::DescriptionTooLong { len: n });
+            }
+        }
+        for app in self.scope.iter().flatten() {
+            validate_app(app)?;
+        }
+        for env in self.envs.iter().flatten() {
+            validate_env(env)?;
+        }
+        Ok(())
+    }
+
+    /// Applies the patch to `meta`, removing duplicate names and keeping their first order.
+    pub fn apply(&self, meta: &mut Metadata) {
+        if let Some(d) = &self.description {
+            meta.description = d.clone().filter(|d| !d.is_empty());
+        }
+        if let Some(t) = self.token_type {
+            meta.token_type = t;
+        }
+        if let Some(s) = &self.scope {
+            meta.scope = dedup(s);
+        }
+        if let Some(e) = &self.envs {
+            meta.envs = dedup(e);
+        }
+        if let Some(x) = self.expires_at {
+            meta.expires_at = x;
+        }
+    }
+}
+
+fn dedup(items: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::with_capacity(items.len());
+    for i in items {
+        if !out.contains(i) {
+            out.push(i.clone());
+        }
+    }
+    out
+}
+
+/// A workspace: the tenant boundary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Workspace {
+    /// Stable id (`ws_…`), bound into every ciphertext of the workspace.
+    pub id: String,
+    /// The name people use (`default`).
+    pub name: String,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// Who did something, as recorded in `created_by` and the audit log. Never a token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor(pub String);
+
+/// What a store keeps about a secret (never its value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretRow {
+    /// Stable id (`sec_…`), never reused, bound into every ciphertext of the secret.
+    pub id: String,
+    /// The workspace it lives in.
+    pub workspace_id: String,
+    /// The key, unique in the workspace.
+    pub key: String,
+    /// Metadata.
+    pub meta: Metadata,
+    /// Active or revoked.
+    pub status: StoredStatus,
+    /// The current value version (1 for a new secret; each value write adds one).
+    pub version: u64,
+    /// Bumped by every write, metadata included: the store's compare-and-swap handle.
+    pub revision: u64,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub updated_at: i64,
+    /// Actor that created it.
+    pub created_by: String,
+    /// Actor that last changed it.
+    pub updated_by: String,
+}
+
+impl SecretRow {
+    /// The status a reader sees at `now`.
+    pub fn status_at(&self, now: i64) -> Status {
+        match self.status {
+            StoredStatus::Revoked => Status::Revoked,
+            StoredStatus::Active => match self.meta.expires_at {
+                Some(at) if at <= now => Status::Expired,
+                _ => Status::Active,
+            },
+        }
+    }
+}
+
+/// One sealed value version.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SealedValue {
+    /// The value version.
+    pub version: u64,
+    /// The data key version that sealed it.
+    pub key_version: u32,
+    /// Header, nonce, ciphertext and tag.
+    pub ciphertext: Vec<u8>,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Actor that wrote it.
+    pub created_by: String,
+}
+
+impl std::fmt::Debug for SealedValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SealedValue")
+            .field("version", &self.version)
+            .field("key_version", &self.key_version)
+            .field("ciphertext_len", &self.ciphertext.len())
+            .finish()
+    }
+}
+
+/// One line of a secret's history (no value).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionRow {
+    /// The value version.
+    pub version: u64,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Actor that wrote it.
+    pub created_by: String,
+}
+
+/// Filters for listing secrets.
+#[derive(Debug, Clone, Default)]
+pub struct ListFilter {
+    /// Only secrets available in this environment (its `envs` is empty or names it).
+    pub env: Option<String>,
+    /// Only secrets this app may read (its `scope` is empty or names it).
+    pub app: Option<String>,
+    /// Only keys starting with this.
+    pub prefix: Option<String>,
+    /// Only secrets with this status.
+    pub status: Option<Status>,
+    /// Only keys sorting after this one (the pagination cursor).
+    pub after: Option<String>,
+    /// At most this many (`None`: all).
+    pub limit: Option<usize>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_rules() {
+        for ok in ["a", "githubtoken", "STRIPE_API_KEY", "gcp-key.json", "a-b_c.d", &"x".repeat(128)] {
+            assert!(validate_key(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", ".hidden", "-flag", "a/b", "..", "a b", "ключ", "a\0b", &"x".repeat(129), "%2F"] {
+            assert!(validate_key(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn value_size_rules() {
+        assert!(validate_value_len(0).is_err());
+        assert!(validate_value_len(1).is_ok());
+        assert!(validate_value_len(MAX_VALUE_LEN).is_ok());
+        assert!(validate_value_len(MAX_VALUE_LEN + 1).is_err());
+    }
+
+    #[test]
+    fn status_follows_expiry_and_revocation() {
+        let mut row = SecretRow {
+            id: "sec_1".into(),
+            workspace_id: "ws_1".into(),
+            key: "k".into(),
+            meta: Metadata { expires_at: Some(100), ..Metadata::default() },
+            status: StoredStatus::Active,
+            version: 1,
+            revision: 1,
+            created_at: 0,
+            updated_at: 0,
+            created_by: "t".into(),
+            updated_by: "t".into(),
+        };
+        assert_eq!(row.status_at(99), Status::Active);
+        assert_eq!(row.status_at(100), Status::Expired);
+        row.status = StoredStatus::Revoked;
+        assert_eq!(row.status_at(100), Status::Revoked);
+    }
+
+    #[test]
+    fn patch_dedups_and_clears() {
+        let mut m = Metadata { description: Some("x".into()), scope: vec!["a".into()], ..Metadata::default() };
+        MetadataPatch {
+            description: Some(None),
+            scope: Some(vec!["b".into(), "b".into(), "c".into()]),
+            ..MetadataPatch::default()
+        }
+        .apply(&mut m);
+        assert_eq!(m.description, None);
+        assert_eq!(m.scope, vec!["b".to_string(), "c".to_string()]);
+    }
+}

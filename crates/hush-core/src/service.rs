@@ -1,0 +1,521 @@
+//! The hush service: the only place where keys, plaintext and the store meet.
+//!
+//! Every write follows one pattern: read the secret's row, decide, seal, and hand the store one
+//! atomic write guarded by the row's revision. When another writer got in between, the store
+//! refuses and the operation starts again from a fresh read (a few times, then
+//! [`Error::Contention`]). The database is therefore the single judge of conflicts, which is
+//! what lets several processes or nodes share one store safely.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use hush_crypto::{DataKey, Key, RootKey, SecretBytes, ValueSlot};
+
+use crate::clock;
+use crate::error::{Error, Invalid};
+use crate::keysource::KeySource;
+use crate::model::{
+    validate_key, validate_value_len, validate_workspace, Actor, ListFilter, Metadata, MetadataPatch, SealedValue,
+    SecretRow, Status, StoredStatus, VersionRow, Workspace,
+};
+use crate::store::{DataKeyRow, RootKeyRow, SecretWrite, Store, StoreError};
+
+/// How many times a write starts again after losing a race before giving up.
+const MAX_TRIES: usize = 16;
+
+/// A fresh random id with a prefix: `sec_` + 32 hex digits.
+pub fn new_id(prefix: &str) -> Result<String, Error> {
+    let mut b = [0u8; 16];
+    hush_crypto::fill_random(&mut b)?;
+    let mut s = String::with_capacity(prefix.len() + 33);
+    s.push_str(prefix);
+    s.push('_');
+    for x in b {
+        s.push_str(&format!("{x:02x}"));
+    }
+    Ok(s)
+}
+
+/// A workspace with its unwrapped data keys.
+struct WorkspaceKeys {
+    workspace: Workspace,
+    keys: HashMap<u32, DataKey>,
+    current: u32,
+}
+
+/// A value read from the store, with the row it belongs to.
+#[derive(Debug)]
+pub struct Revealed {
+    /// The secret's metadata.
+    pub row: SecretRow,
+    /// The version that was read.
+    pub version: u64,
+    /// The plaintext.
+    pub value: SecretBytes,
+}
+
+/// What `rotate_keys` did.
+#[derive(Debug, Clone)]
+pub struct RotationReport {
+    /// The new root key version.
+    pub root_version: u32,
+    /// How many data keys were rewrapped.
+    pub rewrapped: usize,
+    /// How many workspaces got a new data key version.
+    pub workspaces: usize,
+}
+
+/// The hush service over one store and one key source.
+pub struct Hush {
+    store: Arc<dyn Store>,
+    source: Mutex<Box<dyn KeySource>>,
+    roots: Mutex<HashMap<u32, RootKey>>,
+    current_root: Mutex<u32>,
+    workspaces: Mutex<HashMap<String, Arc<WorkspaceKeys>>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic while holding one of these locks leaves only caches behind; carry on.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Hush {
+    /// Initialises an empty store: root key version 1, workspace `default`, its first data key.
+    pub async fn initialize(store: Arc<dyn Store>, mut source: Box<dyn KeySource>) -> Result<Hush, Error> {
+        if !store.root_keys().await?.is_empty() {
+            return Err(Error::AlreadyInitialized);
+        }
+        let now = clock::now();
+        let (key, mut row) = source.create_version(1, now)?;
+        let root = RootKey { version: 1, key };
+        row.check = hush_crypto::root_check(&root)?;
+        let workspace = Workspace { id: new_id("ws")?, name: "default".into(), created_at: now };
+        let dk = DataKey { version: 1, key: Key::generate()? };
+        let dk_row = DataKeyRow {
+            workspace_id: workspace.id.clone(),
+            version: 1,
+            root_version: 1,
+            wrapped: hush_crypto::wrap_data_key(&root, &workspace.id, &dk)?,
+            created_at: now,
+        };
+        store.initialize(&row, &workspace, &dk_row).await.map_err(|e| match e {
+            StoreError::AlreadyInitialized => Error::AlreadyInitialized,
+            other => Error::Store(other),
+        })?;
+        source.retire_before(1)?;
+        Ok(Hush {
+            store,
+            source: Mutex::new(source),
+            roots: Mutex::new(HashMap::from([(1, root)])),
+            current_root: Mutex::new(1),
+            workspaces: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Opens an initialised store, checking that the key source opens its current root key.
+    pub async fn open(store: Arc<dyn Store>, source: Box<dyn KeySource>) -> Result<Hush, Error> {
+        let rows = store.root_keys().await?;
+        let current = rows.last().ok_or(Error::NotInitialized)?.clone();
+        let root = open_root(source.as_ref(), &current)?;
+        Ok(Hush {
+            store,
+            source: Mutex::new(source),
+            roots: Mutex::new(HashMap::from([(current.version, root)])),
+            current_root: Mutex::new(current.version),
+            workspaces: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The store underneath.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    async fn root_key(&self, version: u32) -> Result<RootKey, Error> {
+        if let Some(k) = lock(&self.roots).get(&version) {
+            return Ok(k.clone());
+        }
+        let rows = self.store.root_keys().await?;
+        let row = rows
+            .iter()
+            .find(|r| r.version == version)
+            .ok_or_else(|| Error::Store(StoreError::Corrupt(format!("a data key names root key version {version}, which the store does not record"))))?;
+        let root = open_root(lock(&self.source).as_ref(), row)?;
+        lock(&self.roots).insert(version, root.clone());
+        Ok(root)
+    }
+
+    async fn load_workspace_keys(&self, workspace: Workspace) -> Result<Arc<WorkspaceKeys>, Error> {
+        let rows = self.store.data_keys(Some(&workspace.id)).await?;
+        let mut keys = HashMap::with_capacity(rows.len());
+        let mut current = 0;
+        for r in rows {
+            let root = self.root_key(r.root_version).await?;
+            let dk = hush_crypto::unwrap_data_key(&root, &workspace.id, r.version, &r.wrapped)
+                .map_err(|_| Error::DataKey { workspace: workspace.name.clone(), version: r.version })?;
+            current = current.max(r.version);
+            keys.insert(r.version, dk);
+        }
+        if keys.is_empty() {
+            return Err(Error::Store(StoreError::Corrupt(format!("workspace {:?} has no data key", workspace.name))));
+        }
+        let wk = Arc::new(WorkspaceKeys { workspace, keys, current });
+        lock(&self.workspaces).insert(wk.workspace.name.clone(), wk.clone());
+        Ok(wk)
+    }
+
+    /// The workspace called `name`, created (with a data key) when `create` is set and it does
+    /// not exist yet. Returns the workspace and whether it was created now.
+    pub async fn workspace(&self, name: &str, create: bool) -> Result<(Workspace, bool), Error> {
+        validate_workspace(name)?;
+        if let Some(w) = lock(&self.workspaces).get(name) {
+            return Ok((w.workspace.clone(), false));
+        }
+        if let Some(ws) = self.store.workspace_by_name(name).await? {
+            let wk = self.load_workspace_keys(ws).await?;
+            return Ok((wk.workspace.clone(), false));
+        }
+        if !create {
+            return Err(Error::WorkspaceNotFound { name: name.into() });
+        }
+        let now = clock::now();
+        let current_root = *lock(&self.current_root);
+        let root = self.root_key(current_root).await?;
+        let ws = Workspace { id: new_id("ws")?, name: name.into(), created_at: now };
+        let dk = DataKey { version: 1, key: Key::generate()? };
+        let row = DataKeyRow {
+            workspace_id: ws.id.clone(),
+            version: 1,
+            root_version: root.version,
+            wrapped: hush_crypto::wrap_data_key(&root, &ws.id, &dk)?,
+            created_at: now,
+        };
+        match self.store.create_workspace(&ws, &row).await {
+            Ok(()) => {
+                let wk = Arc::new(WorkspaceKeys { workspace: ws.clone(), keys: HashMap::from([(1, dk)]), current: 1 });
+                lock(&self.workspaces).insert(name.into(), wk);
+                Ok((ws, true))
+            }
+            // Someone else created it first: use theirs.
+            Err(StoreError::Exists) => Box::pin(self.workspace(name, false)).await,
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Every workspace.
+    pub async fn workspaces(&self) -> Result<Vec<Workspace>, Error> {
+        Ok(self.store.workspaces().await?)
+    }
+
+    async fn keys_for(&self, ws: &Workspace) -> Result<Arc<WorkspaceKeys>, Error> {
+        if let Some(w) = lock(&self.workspaces).get(&ws.name) {
+            if w.workspace.id == ws.id {
+                return Ok(w.clone());
+            }
+        }
+        self.load_workspace_keys(ws.clone()).await
+    }
+
+    async fn seal(&self, ws: &Workspace, secret_id: &str, version: u64, value: &SecretBytes, actor: &Actor, now: i64) -> Result<SealedValue, Error> {
+        let wk = self.keys_for(ws).await?;
+        let dk = wk.keys.get(&wk.current).ok_or_else(|| Error::Store(StoreError::Corrupt("current data key missing".into())))?;
+        let ciphertext = hush_crypto::seal_value(dk, ValueSlot { workspace_id: &ws.id, secret_id, version }, value)?;
+        Ok(SealedValue { version, key_version: dk.version, ciphertext, created_at: now, created_by: actor.0.clone() })
+    }
+
+    async fn open_sealed(&self, ws: &Workspace, row: &SecretRow, sealed: &SealedValue) -> Result<SecretBytes, Error> {
+        let mut wk = self.keys_for(ws).await?;
+        if !wk.keys.contains_key(&sealed.key_version) {
+            // Rotated by another process since we loaded the keys.
+            wk = self.load_workspace_keys(ws.clone()).await?;
+        }
+        let fail = || Error::Decrypt { key: row.key.clone(), version: sealed.version };
+        let dk = wk.keys.get(&sealed.key_version).ok_or_else(fail)?;
+        hush_crypto::open_value(dk, ValueSlot { workspace_id: &ws.id, secret_id: &row.id, version: sealed.version }, &sealed.ciphertext)
+            .map_err(|_| fail())
+    }
+
+    /// Builds and applies one write on top of `current` (`None`: a new secret).
+    #[allow(clippy::too_many_arguments)]
+    async fn commit(
+        &self,
+        ws: &Workspace,
+        key: &str,
+        current: Option<&SecretRow>,
+        patch: &MetadataPatch,
+        status: Option<StoredStatus>,
+        value: Option<&SecretBytes>,
+        actor: &Actor,
+    ) -> Result<SecretRow, StoreError> {
+        let now = clock::now();
+        let mut row = match current {
+            Some(c) => c.clone(),
+            None => SecretRow {
+                id: new_id("sec").map_err(|e| StoreError::Unavailable(e.to_string()))?,
+                workspace_id: ws.id.clone(),
+                key: key.into(),
+                meta: Metadata::default(),
+                status: StoredStatus::Active,
+                version: 0,
+                revision: 0,
+                created_at: now,
+                updated_at: now,
+                created_by: actor.0.clone(),
+                updated_by: actor.0.clone(),
+            },
+        };
+        patch.apply(&mut row.meta);
+        if let Some(s) = status {
+            row.status = s;
+        }
+        row.revision += 1;
+        row.updated_at = now;
+        row.updated_by = actor.0.clone();
+        let sealed = match value {
+            Some(v) => {
+                row.version += 1;
+                Some(self.seal(ws, &row.id, row.version, v, actor, now).await.map_err(|e| match e {
+                    Error::Store(s) => s,
+                    other => StoreError::Unavailable(other.to_string()),
+                })?)
+            }
+            None => None,
+        };
+        let write = SecretWrite { row, expected_revision: current.map(|c| c.revision), value: sealed };
+        self.store.write_secret(&write).await?;
+        Ok(write.row)
+    }
+
+    async fn existing(&self, ws: &Workspace, key: &str) -> Result<SecretRow, Error> {
+        self.store
+            .secret(&ws.id, key)
+            .await?
+            .ok_or_else(|| Error::NotFound { workspace: ws.name.clone(), key: key.into() })
+    }
+
+    /// Creates a secret; [`Error::Exists`] when the key is taken (nothing is changed).
+    pub async fn create(&self, ws: &Workspace, key: &str, value: &SecretBytes, patch: &MetadataPatch, actor: &Actor) -> Result<SecretRow, Error> {
+        validate_key(key)?;
+        validate_value_len(value.len())?;
+        patch.validate()?;
+        if self.store.secret(&ws.id, key).await?.is_some() {
+            return Err(Error::Exists { key: key.into() });
+        }
+        match self.commit(ws, key, None, patch, None, Some(value), actor).await {
+            Ok(row) => Ok(row),
+            Err(StoreError::Exists) => Err(Error::Exists { key: key.into() }),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Creates or replaces a secret's value, applying `patch` to its metadata. Returns the row
+    /// and whether the secret was created.
+    pub async fn put(&self, ws: &Workspace, key: &str, value: &SecretBytes, patch: &MetadataPatch, actor: &Actor) -> Result<(SecretRow, bool), Error> {
+        validate_key(key)?;
+        validate_value_len(value.len())?;
+        patch.validate()?;
+        for _ in 0..MAX_TRIES {
+            let current = self.store.secret(&ws.id, key).await?;
+            match self.commit(ws, key, current.as_ref(), patch, None, Some(value), actor).await {
+                Ok(row) => return Ok((row, current.is_none())),
+                Err(StoreError::Exists | StoreError::Conflict) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(Error::Contention { key: key.into() })
+    }
+
+    /// Changes the value (when given) and metadata of an existing secret. With `if_version`,
+    /// refuses with [`Error::StaleVersion`] unless that is still the current version.
+    pub async fn update(
+        &self,
+        ws: &Workspace,
+        key: &str,
+        value: Option<&SecretBytes>,
+        patch: &MetadataPatch,
+        if_version: Option<u64>,
+        actor: &Actor,
+    ) -> Result<SecretRow, Error> {
+        validate_key(key)?;
+        if let Some(v) = value {
+            validate_value_len(v.len())?;
+        }
+        patch.validate()?;
+        for _ in 0..MAX_TRIES {
+            let current = self.existing(ws, key).await?;
+            if let Some(expected) = if_version {
+                if expected != current.version {
+                    return Err(Error::StaleVersion { key: key.into(), expected, current: current.version });
+                }
+            }
+            match self.commit(ws, key, Some(&current), patch, None, value, actor).await {
+                Ok(row) => return Ok(row),
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(Error::Contention { key: key.into() })
+    }
+
+    /// The secret's metadata (never its value).
+    pub async fn show(&self, ws: &Workspace, key: &str) -> Result<SecretRow, Error> {
+        validate_key(key)?;
+        self.existing(ws, key).await
+    }
+
+    /// Decrypts the current value (or `version`). Refuses revoked and expired secrets.
+    pub async fn reveal(&self, ws: &Workspace, key: &str, version: Option<u64>) -> Result<Revealed, Error> {
+        validate_key(key)?;
+        if version == Some(0) {
+            return Err(Invalid::Version { value: 0 }.into());
+        }
+        let row = self.existing(ws, key).await?;
+        match row.status_at(clock::now()) {
+            Status::Active => {}
+            Status::Revoked => return Err(Error::Revoked { key: key.into() }),
+            Status::Expired => {
+                let at = row.meta.expires_at.unwrap_or_default();
+                return Err(Error::Expired { key: key.into(), at, at_rfc3339: clock::rfc3339(at) });
+            }
+        }
+        let v = version.unwrap_or(row.version);
+        let sealed = self
+            .store
+            .value(&row.id, v)
+            .await?
+            .ok_or_else(|| Error::VersionNotFound { key: key.into(), version: v })?;
+        let value = self.open_sealed(ws, &row, &sealed).await?;
+        Ok(Revealed { row, version: v, value })
+    }
+
+    /// Secrets matching `filter` (metadata only).
+    pub async fn list(&self, ws: &Workspace, filter: &ListFilter) -> Result<Vec<SecretRow>, Error> {
+        if let Some(app) = &filter.app {
+            crate::model::validate_app(app)?;
+        }
+        if let Some(env) = &filter.env {
+            crate::model::validate_env(env)?;
+        }
+        Ok(self.store.list(&ws.id, filter, clock::now()).await?)
+    }
+
+    /// The value versions of a secret, oldest first, with the row.
+    pub async fn history(&self, ws: &Workspace, key: &str) -> Result<(SecretRow, Vec<VersionRow>), Error> {
+        validate_key(key)?;
+        let row = self.existing(ws, key).await?;
+        let versions = self.store.versions(&row.id).await?;
+        Ok((row, versions))
+    }
+
+    /// Makes version `to`'s value current again, as a new version.
+    pub async fn rollback(&self, ws: &Workspace, key: &str, to: u64, actor: &Actor) -> Result<SecretRow, Error> {
+        validate_key(key)?;
+        if to == 0 {
+            return Err(Invalid::Version { value: 0 }.into());
+        }
+        for _ in 0..MAX_TRIES {
+            let current = self.existing(ws, key).await?;
+            let sealed = self
+                .store
+                .value(&current.id, to)
+                .await?
+                .ok_or_else(|| Error::VersionNotFound { key: key.into(), version: to })?;
+            let value = self.open_sealed(ws, &current, &sealed).await?;
+            match self.commit(ws, key, Some(&current), &MetadataPatch::default(), None, Some(&value), actor).await {
+                Ok(row) => return Ok(row),
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(Error::Contention { key: key.into() })
+    }
+
+    /// Sets the stored status (`revoke` / `restore`). A no-op when it already has it.
+    pub async fn set_status(&self, ws: &Workspace, key: &str, status: StoredStatus, actor: &Actor) -> Result<SecretRow, Error> {
+        validate_key(key)?;
+        for _ in 0..MAX_TRIES {
+            let current = self.existing(ws, key).await?;
+            if current.status == status {
+                return Ok(current);
+            }
+            match self.commit(ws, key, Some(&current), &MetadataPatch::default(), Some(status), None, actor).await {
+                Ok(row) => return Ok(row),
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(Error::Contention { key: key.into() })
+    }
+
+    /// Deletes a secret and every version of it.
+    pub async fn delete(&self, ws: &Workspace, key: &str) -> Result<SecretRow, Error> {
+        validate_key(key)?;
+        for _ in 0..MAX_TRIES {
+            let current = self.existing(ws, key).await?;
+            match self.store.delete_secret(&current.id, current.revision).await {
+                Ok(()) => return Ok(current),
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(Error::Contention { key: key.into() })
+    }
+
+    /// Rotates keys: a new root key version from the key source, every data key rewrapped under
+    /// it, and a new data key version for every workspace (new values use it; old values keep
+    /// opening with the version that sealed them). One store transaction; then the key source
+    /// may forget older root key versions.
+    pub async fn rotate_keys(&self) -> Result<RotationReport, Error> {
+        let rows = self.store.root_keys().await?;
+        let current = rows.last().ok_or(Error::NotInitialized)?;
+        let old_root = self.root_key(current.version).await?;
+        let version = current.version + 1;
+        let now = clock::now();
+        let (key, mut row) = lock(&self.source).create_version(version, now)?;
+        let new_root = RootKey { version, key };
+        row.check = hush_crypto::root_check(&new_root)?;
+
+        let all = self.store.data_keys(None).await?;
+        let mut rewrapped = Vec::with_capacity(all.len());
+        let mut newest: HashMap<String, u32> = HashMap::new();
+        for dk_row in &all {
+            let root = if dk_row.root_version == old_root.version { old_root.clone() } else { self.root_key(dk_row.root_version).await? };
+            let dk = hush_crypto::unwrap_data_key(&root, &dk_row.workspace_id, dk_row.version, &dk_row.wrapped)
+                .map_err(|_| Error::DataKey { workspace: dk_row.workspace_id.clone(), version: dk_row.version })?;
+            rewrapped.push(DataKeyRow {
+                workspace_id: dk_row.workspace_id.clone(),
+                version: dk_row.version,
+                root_version: version,
+                wrapped: hush_crypto::wrap_data_key(&new_root, &dk_row.workspace_id, &dk)?,
+                created_at: dk_row.created_at,
+            });
+            let n = newest.entry(dk_row.workspace_id.clone()).or_insert(0);
+            *n = (*n).max(dk_row.version);
+        }
+        let mut added = Vec::with_capacity(newest.len());
+        for (ws_id, v) in &newest {
+            let dk = DataKey { version: v + 1, key: Key::generate()? };
+            added.push(DataKeyRow {
+                workspace_id: ws_id.clone(),
+                version: v + 1,
+                root_version: version,
+                wrapped: hush_crypto::wrap_data_key(&new_root, ws_id, &dk)?,
+                created_at: now,
+            });
+        }
+        self.store.rotate_keys(&row, &rewrapped, &added).await?;
+        lock(&self.roots).insert(version, new_root);
+        *lock(&self.current_root) = version;
+        lock(&self.workspaces).clear();
+        lock(&self.source).retire_before(version)?;
+        Ok(RotationReport { root_version: version, rewrapped: rewrapped.len(), workspaces: added.len() })
+    }
+}
+
+fn open_root(source: &dyn KeySource, row: &RootKeyRow) -> Result<RootKey, Error> {
+    let key = source.key_for(row)?;
+    let root = RootKey { version: row.version, key };
+    hush_crypto::verify_root_check(&root, &row.check)
+        .map_err(|_| Error::WrongRootKey { source_name: source.name(), version: row.version })?;
+    Ok(root)
+}

@@ -1,0 +1,149 @@
+//! The store trait: the one joint every backend plugs into.
+//!
+//! A store keeps only sealed data: wrapped keys, ciphertexts and metadata. It never sees a
+//! plaintext value or key. Every write is a single transaction; conflicting writes are refused
+//! by the database itself (unique keys, the `(secret, version)` primary key and a revision
+//! compare-and-swap), so two writers — in one process or on two nodes — can never both win.
+
+use async_trait::async_trait;
+
+use crate::model::{ListFilter, SealedValue, SecretRow, VersionRow, Workspace};
+
+/// How a root key version is obtained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RootKeyKind {
+    /// 32 random bytes from a key file or `HUSH_ROOT_KEY`.
+    Raw,
+    /// Derived from `HUSH_PASSPHRASE` with Argon2id, using the recorded salt and parameters.
+    Passphrase,
+}
+
+impl RootKeyKind {
+    /// Storage spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RootKeyKind::Raw => "raw",
+            RootKeyKind::Passphrase => "passphrase",
+        }
+    }
+
+    /// Parses the storage spelling.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "raw" => Some(RootKeyKind::Raw),
+            "passphrase" => Some(RootKeyKind::Passphrase),
+            _ => None,
+        }
+    }
+}
+
+/// What a store records about one root key version (never the key).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RootKeyRow {
+    /// Version, from 1.
+    pub version: u32,
+    /// How the key is obtained.
+    pub kind: RootKeyKind,
+    /// Argon2id salt, for passphrase keys.
+    pub salt: Option<Vec<u8>>,
+    /// Argon2id parameters `(m_kib, t, p)`, for passphrase keys.
+    pub kdf: Option<(u32, u32, u32)>,
+    /// A known plaintext sealed under the key, to tell a wrong key apart from damage.
+    pub check: Vec<u8>,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// One wrapped data key version of a workspace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DataKeyRow {
+    /// The workspace.
+    pub workspace_id: String,
+    /// Version within the workspace, from 1.
+    pub version: u32,
+    /// The root key version that wraps it.
+    pub root_version: u32,
+    /// The wrapped key.
+    pub wrapped: Vec<u8>,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// One write to a secret, applied atomically.
+#[derive(Debug, Clone)]
+pub struct SecretWrite {
+    /// The secret's state after the write.
+    pub row: SecretRow,
+    /// `None`: the secret is new (refused with [`StoreError::Exists`] if the key is taken).
+    /// `Some(r)`: applied only if the stored revision is still `r`, else
+    /// [`StoreError::Conflict`].
+    pub expected_revision: Option<u64>,
+    /// A new value version to add (its version must be `row.version`).
+    pub value: Option<SealedValue>,
+}
+
+/// Why a store operation failed. Never carries a value: a store holds none.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// A unique name is taken (a secret key or a workspace name).
+    #[error("already exists")]
+    Exists,
+    /// A compare-and-swap lost: the row changed or vanished since it was read.
+    #[error("changed concurrently")]
+    Conflict,
+    /// The store already holds root keys.
+    #[error("the store is already initialised")]
+    AlreadyInitialized,
+    /// The store cannot be reached or answered with an error (database busy, disk full, …).
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// The store holds something this version of hush cannot read.
+    #[error("store damaged: {0}")]
+    Corrupt(String),
+}
+
+/// A backend: SQLite, PostgreSQL, ….
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Every root key version, oldest first. Empty on a store that was never initialised.
+    async fn root_keys(&self) -> Result<Vec<RootKeyRow>, StoreError>;
+
+    /// Records the first root key, the first workspace and its first data key, in one
+    /// transaction. [`StoreError::AlreadyInitialized`] when a root key exists.
+    async fn initialize(&self, root: &RootKeyRow, workspace: &Workspace, data_key: &DataKeyRow) -> Result<(), StoreError>;
+
+    /// The workspace with this name.
+    async fn workspace_by_name(&self, name: &str) -> Result<Option<Workspace>, StoreError>;
+
+    /// Creates a workspace with its first data key. [`StoreError::Exists`] if the name is taken.
+    async fn create_workspace(&self, workspace: &Workspace, data_key: &DataKeyRow) -> Result<(), StoreError>;
+
+    /// All workspaces, by name.
+    async fn workspaces(&self) -> Result<Vec<Workspace>, StoreError>;
+
+    /// Data keys of one workspace (`None`: of every workspace), oldest first.
+    async fn data_keys(&self, workspace_id: Option<&str>) -> Result<Vec<DataKeyRow>, StoreError>;
+
+    /// Rotation, in one transaction: records a new root key version, replaces the listed data
+    /// keys with their rewrapped forms, and adds new data key versions.
+    async fn rotate_keys(&self, root: &RootKeyRow, rewrapped: &[DataKeyRow], added: &[DataKeyRow]) -> Result<(), StoreError>;
+
+    /// The secret with this key.
+    async fn secret(&self, workspace_id: &str, key: &str) -> Result<Option<SecretRow>, StoreError>;
+
+    /// One sealed value version.
+    async fn value(&self, secret_id: &str, version: u64) -> Result<Option<SealedValue>, StoreError>;
+
+    /// Every value version of a secret, oldest first, without ciphertexts.
+    async fn versions(&self, secret_id: &str) -> Result<Vec<VersionRow>, StoreError>;
+
+    /// Secrets matching `filter`, ordered by key. `now` decides what is expired.
+    async fn list(&self, workspace_id: &str, filter: &ListFilter, now: i64) -> Result<Vec<SecretRow>, StoreError>;
+
+    /// Applies one write atomically (see [`SecretWrite`]).
+    async fn write_secret(&self, write: &SecretWrite) -> Result<(), StoreError>;
+
+    /// Deletes a secret and all its versions if its revision is still `expected_revision`.
+    async fn delete_secret(&self, secret_id: &str, expected_revision: u64) -> Result<(), StoreError>;
+}

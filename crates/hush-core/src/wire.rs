@@ -1,0 +1,52 @@
+//! Conversions from domain types to the wire types of `hush-wire`.
+
+use base64::Engine as _;
+use hush_crypto::SecretBytes;
+use hush_wire::{SecretMeta, SecretValue, VersionInfo};
+
+use crate::clock;
+use crate::model::{SecretRow, VersionRow};
+
+/// The metadata as shown to readers at `now`.
+pub fn meta(row: &SecretRow, workspace: &str, now: i64) -> SecretMeta {
+    SecretMeta {
+        id: row.id.clone(),
+        workspace: workspace.into(),
+        key: row.key.clone(),
+        description: row.meta.description.clone(),
+        token_type: row.meta.token_type.map(|t| t.as_str().to_string()),
+        scope: row.meta.scope.clone(),
+        envs: row.meta.envs.clone(),
+        expires_at: row.meta.expires_at,
+        status: row.status_at(now).as_str().into(),
+        version: row.version,
+        created_at: clock::rfc3339(row.created_at),
+        updated_at: clock::rfc3339(row.updated_at),
+        created_by: row.created_by.clone(),
+        updated_by: row.updated_by.clone(),
+    }
+}
+
+/// The metadata with the value: UTF-8 text in `value`, anything else in `value_base64`.
+pub fn with_value(row: &SecretRow, workspace: &str, now: i64, version: u64, value: &SecretBytes) -> SecretValue {
+    // EXPOSE: building the one response that carries the value.
+    let bytes = value.expose_secret();
+    let (text, b64) = match std::str::from_utf8(bytes) {
+        Ok(s) => (Some(s.to_string()), None),
+        Err(_) => (None, Some(base64::engine::general_purpose::STANDARD.encode(bytes))),
+    };
+    SecretValue { meta: meta(row, workspace, now), value_version: version, value: text, value_base64: b64 }
+}
+
+/// A secret's history.
+pub fn versions(row: &SecretRow, versions: &[VersionRow]) -> Vec<VersionInfo> {
+    versions
+        .iter()
+        .map(|v| VersionInfo {
+            version: v.version,
+            created_at: clock::rfc3339(v.created_at),
+            created_by: v.created_by.clone(),
+            current: v.version == row.version,
+        })
+        .collect()
+}

@@ -1,0 +1,483 @@
+//! hush's cryptography, with no I/O.
+//!
+//! The key hierarchy is envelope encryption (see `docs/key-hierarchy.md`):
+//!
+//! * a **root key** (256 bits, versioned) comes from outside the store: a key file, a
+//!   passphrase run through Argon2id, or an environment variable;
+//! * each workspace has **data keys** (256 bits, versioned), stored wrapped by a root key
+//!   version;
+//! * every **value version** is sealed with AES-256-GCM under a data key, with a fresh random
+//!   96-bit nonce.
+//!
+//! Every ciphertext starts with a small header naming the format and the key version that
+//! sealed it, and the header is part of the associated data. The associated data also binds a
+//! ciphertext to where it lives (workspace, secret id and version for values; workspace and data
+//! key version for wrapped keys), so a ciphertext copied into another row does not open.
+//!
+//! Plaintext and keys live in zeroizing types whose `Debug` prints `[redacted]`; none of them
+//! implements `Display` or `Serialize`.
+#![forbid(unsafe_code)]
+
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Nonce};
+use base64::Engine as _;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+/// Length of every key in the hierarchy, in bytes.
+pub const KEY_LEN: usize = 32;
+const NONCE_LEN: usize = 12;
+const TAG_LEN: usize = 16;
+const FORMAT_V1: u8 = 1;
+/// Header: format byte, then the sealing key's version as a big-endian u32.
+const HEADER_LEN: usize = 1 + 4;
+
+/// Why sealing failed. Sealing only fails when the operating system cannot give randomness.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SealError {
+    /// The operating system's random number generator failed.
+    #[error("the system random number generator failed")]
+    Random,
+    /// The AEAD refused the input (it is longer than AES-GCM allows).
+    #[error("the value is too long to seal")]
+    TooLong,
+}
+
+/// Decryption failed. It says nothing more, on purpose: wrong key, tampered ciphertext and a
+/// ciphertext moved to another row all look the same from outside.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("decryption failed")]
+pub struct DecryptError;
+
+/// A key could not be parsed from its text form.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeyParseError {
+    /// The text is not valid standard base64.
+    #[error("not valid base64")]
+    Base64,
+    /// The decoded bytes are not exactly 32 bytes long.
+    #[error("decodes to {0} bytes, a key is exactly 32")]
+    Length(usize),
+}
+
+/// Key derivation from a passphrase failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum KdfError {
+    /// The stored Argon2id parameters are not valid.
+    #[error("invalid Argon2id parameters")]
+    Params,
+    /// The passphrase is empty.
+    #[error("the passphrase is empty")]
+    EmptyPassphrase,
+}
+
+/// Fills `buf` from the operating system's CSPRNG.
+pub fn fill_random(buf: &mut [u8]) -> Result<(), SealError> {
+    getrandom::fill(buf).map_err(|_| SealError::Random)
+}
+
+/// A 256-bit symmetric key. Zeroized on drop; `Debug` prints `[redacted]`.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct Key([u8; KEY_LEN]);
+
+impl Key {
+    /// A fresh random key.
+    pub fn generate() -> Result<Self, SealError> {
+        let mut k = Key([0; KEY_LEN]);
+        fill_random(&mut k.0)?;
+        Ok(k)
+    }
+
+    /// Takes ownership of raw key bytes.
+    pub fn from_bytes(bytes: [u8; KEY_LEN]) -> Self {
+        Key(bytes)
+    }
+
+    /// Parses the standard base64 form (as in `HUSH_ROOT_KEY` and the key file).
+    pub fn from_base64(text: &str) -> Result<Self, KeyParseError> {
+        let bytes = Zeroizing::new(
+            base64::engine::general_purpose::STANDARD
+                .decode(text.trim())
+                .map_err(|_| KeyParseError::Base64)?,
+        );
+        let arr: [u8; KEY_LEN] = bytes
+            .as_slice()
+            .try_into()
+            .map_err(|_| KeyParseError::Length(bytes.len()))?;
+        Ok(Key(arr))
+    }
+
+    /// The standard base64 form, in a zeroizing string.
+    pub fn to_base64(&self) -> Zeroizing<String> {
+        Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(self.0))
+    }
+
+    /// The raw key bytes.
+    pub fn expose_secret(&self) -> &[u8; KEY_LEN] {
+        &self.0
+    }
+
+    fn cipher(&self) -> Aes256Gcm {
+        // EXPOSE: the AEAD needs the key bytes; the cipher state lives only for this call.
+        Aes256Gcm::new_from_slice(&self.0).expect("a 32-byte key is always a valid AES-256 key")
+    }
+}
+
+impl std::fmt::Debug for Key {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// Plaintext bytes of a secret: zeroized on drop, `Debug` prints `[redacted]`, no `Display`.
+#[derive(Clone, PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
+pub struct SecretBytes(Vec<u8>);
+
+impl SecretBytes {
+    /// Takes ownership of plaintext bytes.
+    pub fn new(bytes: Vec<u8>) -> Self {
+        SecretBytes(bytes)
+    }
+
+    /// The plaintext. Call sites say why they need it.
+    pub fn expose_secret(&self) -> &[u8] {
+        &self.0
+    }
+
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl From<Vec<u8>> for SecretBytes {
+    fn from(v: Vec<u8>) -> Self {
+        SecretBytes(v)
+    }
+}
+
+impl std::fmt::Debug for SecretBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// A root key version: wraps data keys.
+#[derive(Clone, Debug)]
+pub struct RootKey {
+    /// The version this key is recorded under.
+    pub version: u32,
+    /// The key.
+    pub key: Key,
+}
+
+/// A workspace data key version: seals values.
+#[derive(Clone, Debug)]
+pub struct DataKey {
+    /// The version this key is recorded under (per workspace).
+    pub version: u32,
+    /// The key.
+    pub key: Key,
+}
+
+/// Where a value ciphertext lives; bound into its associated data.
+#[derive(Debug, Clone, Copy)]
+pub struct ValueSlot<'a> {
+    /// The workspace's id.
+    pub workspace_id: &'a str,
+    /// The secret's id (not its key name: ids never get reused).
+    pub secret_id: &'a str,
+    /// The value version.
+    pub version: u64,
+}
+
+/// Builds associated data: a domain label, then each field length-prefixed so that no two
+/// different field lists produce the same bytes.
+fn associated_data(label: &str, header: &[u8], fields: &[&[u8]]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64);
+    out.extend_from_slice(label.as_bytes());
+    out.push(0);
+    out.extend_from_slice(header);
+    for f in fields {
+        out.extend_from_slice(&(f.len() as u32).to_be_bytes());
+        out.extend_from_slice(f);
+    }
+    out
+}
+
+fn header(key_version: u32) -> [u8; HEADER_LEN] {
+    let mut h = [0u8; HEADER_LEN];
+    h[0] = FORMAT_V1;
+    h[1..].copy_from_slice(&key_version.to_be_bytes());
+    h
+}
+
+fn seal(key: &Key, key_version: u32, label: &str, fields: &[&[u8]], plaintext: &[u8]) -> Result<Vec<u8>, SealError> {
+    let h = header(key_version);
+    let mut nonce = [0u8; NONCE_LEN];
+    fill_random(&mut nonce)?;
+    let aad = associated_data(label, &h, fields);
+    let ct = key
+        .cipher()
+        .encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad: &aad })
+        .map_err(|_| SealError::TooLong)?;
+    let mut out = Vec::with_capacity(HEADER_LEN + NONCE_LEN + ct.len());
+    out.extend_from_slice(&h);
+    out.extend_from_slice(&nonce);
+    out.extend_from_slice(&ct);
+    Ok(out)
+}
+
+fn open(key: &Key, label: &str, fields: &[&[u8]], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, DecryptError> {
+    if sealed.len() < HEADER_LEN + NONCE_LEN + TAG_LEN || sealed[0] != FORMAT_V1 {
+        return Err(DecryptError);
+    }
+    let (h, rest) = sealed.split_at(HEADER_LEN);
+    let (nonce, ct) = rest.split_at(NONCE_LEN);
+    let aad = associated_data(label, h, fields);
+    key.cipher()
+        .decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad: &aad })
+        .map(Zeroizing::new)
+        .map_err(|_| DecryptError)
+}
+
+/// The version of the key that sealed `sealed`, read from its header.
+pub fn sealing_key_version(sealed: &[u8]) -> Option<u32> {
+    if sealed.len() < HEADER_LEN || sealed[0] != FORMAT_V1 {
+        return None;
+    }
+    Some(u32::from_be_bytes([sealed[1], sealed[2], sealed[3], sealed[4]]))
+}
+
+const LABEL_VALUE: &str = "hush/v1/value";
+const LABEL_DATA_KEY: &str = "hush/v1/data-key";
+const LABEL_ROOT_CHECK: &str = "hush/v1/root-check";
+const ROOT_CHECK_PLAINTEXT: &[u8] = b"hush root key check";
+
+/// Seals one value version under a data key, bound to its slot.
+pub fn seal_value(dk: &DataKey, slot: ValueSlot<'_>, plaintext: &SecretBytes) -> Result<Vec<u8>, SealError> {
+    let version = slot.version.to_be_bytes();
+    // EXPOSE: sealing needs the plaintext.
+    seal(
+        &dk.key,
+        dk.version,
+        LABEL_VALUE,
+        &[slot.workspace_id.as_bytes(), slot.secret_id.as_bytes(), &version],
+        plaintext.expose_secret(),
+    )
+}
+
+/// Opens one value version. Fails when the key, the slot or any byte is wrong.
+pub fn open_value(dk: &DataKey, slot: ValueSlot<'_>, sealed: &[u8]) -> Result<SecretBytes, DecryptError> {
+    if sealing_key_version(sealed) != Some(dk.version) {
+        return Err(DecryptError);
+    }
+    let version = slot.version.to_be_bytes();
+    let mut pt = open(
+        &dk.key,
+        LABEL_VALUE,
+        &[slot.workspace_id.as_bytes(), slot.secret_id.as_bytes(), &version],
+        sealed,
+    )?;
+    Ok(SecretBytes(std::mem::take(&mut *pt)))
+}
+
+/// Wraps a workspace data key under a root key version.
+pub fn wrap_data_key(root: &RootKey, workspace_id: &str, dk: &DataKey) -> Result<Vec<u8>, SealError> {
+    let v = dk.version.to_be_bytes();
+    // EXPOSE: wrapping needs the data key bytes.
+    seal(&root.key, root.version, LABEL_DATA_KEY, &[workspace_id.as_bytes(), &v], dk.key.expose_secret())
+}
+
+/// Unwraps a workspace data key.
+pub fn unwrap_data_key(root: &RootKey, workspace_id: &str, dk_version: u32, wrapped: &[u8]) -> Result<DataKey, DecryptError> {
+    if sealing_key_version(wrapped) != Some(root.version) {
+        return Err(DecryptError);
+    }
+    let v = dk_version.to_be_bytes();
+    let pt = open(&root.key, LABEL_DATA_KEY, &[workspace_id.as_bytes(), &v], wrapped)?;
+    let arr: [u8; KEY_LEN] = pt.as_slice().try_into().map_err(|_| DecryptError)?;
+    Ok(DataKey { version: dk_version, key: Key(arr) })
+}
+
+/// A check value recorded beside each root key version, so a wrong root key or passphrase is
+/// told apart from a damaged store with a clear message.
+pub fn root_check(root: &RootKey) -> Result<Vec<u8>, SealError> {
+    seal(&root.key, root.version, LABEL_ROOT_CHECK, &[], ROOT_CHECK_PLAINTEXT)
+}
+
+/// Whether `root` is the key that produced `check`.
+pub fn verify_root_check(root: &RootKey, check: &[u8]) -> Result<(), DecryptError> {
+    if sealing_key_version(check) != Some(root.version) {
+        return Err(DecryptError);
+    }
+    let pt = open(&root.key, LABEL_ROOT_CHECK, &[], check)?;
+    if pt.as_slice() == ROOT_CHECK_PLAINTEXT {
+        Ok(())
+    } else {
+        Err(DecryptError)
+    }
+}
+
+/// Argon2id cost parameters, stored beside the salt so they can be raised later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KdfParams {
+    /// Memory in KiB.
+    pub m_kib: u32,
+    /// Iterations.
+    pub t: u32,
+    /// Parallelism.
+    pub p: u32,
+}
+
+impl Default for KdfParams {
+    /// OWASP's recommended Argon2id setting: 19 MiB, 2 iterations, 1 lane.
+    fn default() -> Self {
+        KdfParams { m_kib: 19 * 1024, t: 2, p: 1 }
+    }
+}
+
+/// Derives a 256-bit key from a passphrase with Argon2id.
+pub fn derive_from_passphrase(passphrase: &[u8], salt: &[u8], params: KdfParams) -> Result<Key, KdfError> {
+    if passphrase.is_empty() {
+        return Err(KdfError::EmptyPassphrase);
+    }
+    let p = argon2::Params::new(params.m_kib, params.t, params.p, Some(KEY_LEN)).map_err(|_| KdfError::Params)?;
+    let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, p);
+    let mut out = [0u8; KEY_LEN];
+    argon.hash_password_into(passphrase, salt, &mut out).map_err(|_| KdfError::Params)?;
+    let key = Key(out);
+    // Clear intermediates
+    out.zeroize();
+    Ok(key)
+}
+
+/// SHA-256 of `data`, hex encoded. Used for token hashes and the audit chain.
+pub fn sha256_hex(data: &[u8]) -> String {
+    let digest = Sha256::digest(data);
+    let mut s = String::with_capacity(64);
+    for b in digest {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+/// Compares two byte strings in constant time (for the same length).
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn dk(v: u32) -> DataKey {
+        DataKey { version: v, key: Key::generate().unwrap() }
+    }
+
+    fn slot<'a>(ws: &'a str, id: &'a str, version: u64) -> ValueSlot<'a> {
+        ValueSlot { workspace_id: ws, secret_id: id, version }
+    }
+
+    proptest! {
+        #[test]
+        fn seal_open_round_trip(value in proptest::collection::vec(any::<u8>(), 0..4096), version in any::<u64>()) {
+            let k = dk(3);
+            let sealed = seal_value(&k, slot("ws", "sec", version), &SecretBytes::new(value.clone())).unwrap();
+            prop_assert_eq!(sealing_key_version(&sealed), Some(3));
+            let opened = open_value(&k, slot("ws", "sec", version), &sealed).unwrap();
+            prop_assert_eq!(opened.expose_secret(), value.as_slice());
+        }
+
+        #[test]
+        fn any_flipped_byte_fails(value in proptest::collection::vec(any::<u8>(), 1..256), pos in any::<prop::sample::Index>()) {
+            let k = dk(1);
+            let mut sealed = seal_value(&k, slot("ws", "sec", 1), &SecretBytes::new(value)).unwrap();
+            let i = pos.index(sealed.len());
+            sealed[i] ^= 0x01;
+            prop_assert!(open_value(&k, slot("ws", "sec", 1), &sealed).is_err());
+        }
+    }
+
+    #[test]
+    fn ciphertext_moved_to_another_slot_fails() {
+        let k = dk(1);
+        let v = SecretBytes::new(b"sk_live_planted".to_vec());
+        let sealed = seal_value(&k, slot("ws1", "secA", 1), &v).unwrap();
+        assert!(open_value(&k, slot("ws1", "secB", 1), &sealed).is_err(), "other secret");
+        assert!(open_value(&k, slot("ws1", "secA", 2), &sealed).is_err(), "other version");
+        assert!(open_value(&k, slot("ws2", "secA", 1), &sealed).is_err(), "other workspace");
+        assert!(open_value(&k, slot("ws1", "secA", 1), &sealed).is_ok());
+    }
+
+    #[test]
+    fn nonces_are_fresh() {
+        let k = dk(1);
+        let v = SecretBytes::new(b"same".to_vec());
+        let a = seal_value(&k, slot("w", "s", 1), &v).unwrap();
+        let b = seal_value(&k, slot("w", "s", 1), &v).unwrap();
+        assert_ne!(a, b);
+    }
+
+    #[test]
+    fn data_key_wrap_round_trip_and_binding() {
+        let root = RootKey { version: 2, key: Key::generate().unwrap() };
+        let d = dk(5);
+        let wrapped = wrap_data_key(&root, "ws", &d).unwrap();
+        let back = unwrap_data_key(&root, "ws", 5, &wrapped).unwrap();
+        assert_eq!(back.key.expose_secret(), d.key.expose_secret());
+        assert!(unwrap_data_key(&root, "other", 5, &wrapped).is_err());
+        assert!(unwrap_data_key(&root, "ws", 6, &wrapped).is_err());
+        let other_root = RootKey { version: 2, key: Key::generate().unwrap() };
+        assert!(unwrap_data_key(&other_root, "ws", 5, &wrapped).is_err());
+    }
+
+    #[test]
+    fn root_check_tells_wrong_key() {
+        let root = RootKey { version: 1, key: Key::generate().unwrap() };
+        let check = root_check(&root).unwrap();
+        assert!(verify_root_check(&root, &check).is_ok());
+        let wrong = RootKey { version: 1, key: Key::generate().unwrap() };
+        assert!(verify_root_check(&wrong, &check).is_err());
+    }
+
+    #[test]
+    fn passphrase_derivation_is_deterministic_per_salt() {
+        let params = KdfParams { m_kib: 64, t: 1, p: 1 };
+        let a = derive_from_passphrase(b"correct horse", b"saltsaltsaltsalt", params).unwrap();
+        let b = derive_from_passphrase(b"correct horse", b"saltsaltsaltsalt", params).unwrap();
+        let c = derive_from_passphrase(b"correct horse", b"othersaltothersa", params).unwrap();
+        assert_eq!(a.expose_secret(), b.expose_secret());
+        assert_ne!(a.expose_secret(), c.expose_secret());
+        assert!(derive_from_passphrase(b"", b"saltsaltsaltsalt", params).is_err());
+    }
+
+    #[test]
+    fn debug_is_redacted() {
+        let v = SecretBytes::new(b"hunter2-planted".to_vec());
+        let k = Key::generate().unwrap();
+        assert_eq!(format!("{v:?}"), "[redacted]");
+        assert_eq!(format!("{k:?}"), "[redacted]");
+        let root = RootKey { version: 1, key: k };
+        assert!(!format!("{root:?}").contains(&*root.key.to_base64()));
+    }
+
+    #[test]
+    fn key_base64_round_trip_and_errors() {
+        let k = Key::generate().unwrap();
+        let back = Key::from_base64(&k.to_base64()).unwrap();
+        assert_eq!(k.expose_secret(), back.expose_secret());
+        assert_eq!(Key::from_base64("not base64!").unwrap_err(), KeyParseError::Base64);
+        assert_eq!(Key::from_base64("AAAA").unwrap_err(), KeyParseError::Length(3));
+    }
+}

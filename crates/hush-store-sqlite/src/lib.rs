@@ -1,0 +1,451 @@
+//! The embedded SQLite backend: one file in WAL mode, `synchronous=FULL`, migrations embedded
+//! and run at open.
+//!
+//! One connection writes (behind a mutex, every write in a `BEGIN IMMEDIATE` transaction);
+//! readers take connections from a small pool, so reads proceed while a write commits. The
+//! calls are short point queries run in place rather than through a thread hop: on this path
+//! a hop per request costs more than the query (see DESIGN.md section 9b).
+//!
+//! Several processes may open the same file (a CLI beside a server): SQLite's locks and a busy
+//! timeout serialise their writes, and revision checks inside the write transaction make sure a
+//! stale writer loses cleanly.
+#![forbid(unsafe_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use hush_core::model::{ListFilter, Metadata, SealedValue, SecretRow, StoredStatus, TokenType, VersionRow, Workspace};
+use hush_core::store::{DataKeyRow, RootKeyKind, RootKeyRow, SecretWrite, Store, StoreError};
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
+
+/// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_initial.sql")];
+
+const READ_POOL_MAX: usize = 8;
+
+/// The SQLite store.
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+fn unavailable(e: rusqlite::Error) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+fn is_unique_violation(e: &rusqlite::Error) -> bool {
+    matches!(
+        e,
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.code == rusqlite::ErrorCode::ConstraintViolation
+                && (f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                    || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
+    )
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and runs pending migrations. A new
+    /// file is created with mode 0600; SQLite gives its WAL and shared-memory files the same.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        #[cfg(unix)]
+        if !path.exists() {
+            use std::os::unix::fs::OpenOptionsExt;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+                .or_else(|e| if e.kind() == std::io::ErrorKind::AlreadyExists { Ok(std::fs::File::open(path)?) } else { Err(e) })
+                .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", path.display())))?;
+        }
+        let writer = Self::connect(path)?;
+        migrate(&writer)?;
+        Ok(SqliteStore { path: path.to_path_buf(), writer: Mutex::new(writer), readers: Mutex::new(Vec::new()) })
+    }
+
+    fn connect(path: &Path) -> Result<Connection, StoreError> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(unavailable)?;
+        conn.busy_timeout(Duration::from_secs(10)).map_err(unavailable)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(unavailable)?;
+        // FULL: a commit is on disk before it is acknowledged, also across power loss.
+        conn.pragma_update(None, "synchronous", "FULL").map_err(unavailable)?;
+        conn.pragma_update(None, "foreign_keys", "ON").map_err(unavailable)?;
+        // Deleted values are overwritten, not left in free pages.
+        conn.pragma_update(None, "secure_delete", "ON").map_err(unavailable)?;
+        Ok(conn)
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, StoreError> {
+        let conn = match lock(&self.readers).pop() {
+            Some(c) => c,
+            None => Self::connect(&self.path)?,
+        };
+        let out = f(&conn).map_err(unavailable);
+        let mut pool = lock(&self.readers);
+        if pool.len() < READ_POOL_MAX {
+            pool.push(conn);
+        }
+        out
+    }
+
+    fn write<T>(&self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(unavailable)?;
+        let out = f(&tx)?;
+        tx.commit().map_err(unavailable)?;
+        Ok(out)
+    }
+}
+
+fn migrate(conn: &Connection) -> Result<(), StoreError> {
+    let applied: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(unavailable)?;
+    let applied = usize::try_from(applied).unwrap_or(0);
+    if applied > MIGRATIONS.len() {
+        return Err(StoreError::Corrupt(format!(
+            "the database has schema version {applied}, newer than this hush knows ({}): upgrade hush",
+            MIGRATIONS.len()
+        )));
+    }
+    if applied == MIGRATIONS.len() {
+        return Ok(());
+    }
+    conn.execute_batch("BEGIN IMMEDIATE").map_err(unavailable)?;
+    let run = || -> rusqlite::Result<()> {
+        // Re-read under the write lock: another process may have migrated meanwhile.
+        let applied: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        for (i, m) in MIGRATIONS.iter().enumerate().skip(usize::try_from(applied).unwrap_or(0)) {
+            conn.execute_batch(m)?;
+            conn.pragma_update(None, "user_version", i64::try_from(i + 1).unwrap_or(i64::MAX))?;
+        }
+        Ok(())
+    };
+    match run() {
+        Ok(()) => conn.execute_batch("COMMIT").map_err(unavailable),
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            Err(unavailable(e))
+        }
+    }
+}
+
+const SECRET_COLUMNS: &str = "id, workspace_id, key, description, token_type, scope, envs, expires_at, status, version, revision, created_at, updated_at, created_by, updated_by";
+
+fn json_list(text: String) -> rusqlite::Result<Vec<String>> {
+    serde_json::from_str(&text).map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
+}
+
+fn corrupt(what: &str) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, format!("unknown {what}").into())
+}
+
+fn secret_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SecretRow> {
+    let token_type: Option<String> = r.get(4)?;
+    let status: String = r.get(8)?;
+    Ok(SecretRow {
+        id: r.get(0)?,
+        workspace_id: r.get(1)?,
+        key: r.get(2)?,
+        meta: Metadata {
+            description: r.get(3)?,
+            token_type: token_type.map(|t| TokenType::parse(&t).map_err(|_| corrupt("token type"))).transpose()?,
+            scope: json_list(r.get(5)?)?,
+            envs: json_list(r.get(6)?)?,
+            expires_at: r.get(7)?,
+        },
+        status: StoredStatus::parse(&status).ok_or_else(|| corrupt("status"))?,
+        version: r.get::<_, i64>(9)? as u64,
+        revision: r.get::<_, i64>(10)? as u64,
+        created_at: r.get(11)?,
+        updated_at: r.get(12)?,
+        created_by: r.get(13)?,
+        updated_by: r.get(14)?,
+    })
+}
+
+fn to_json(list: &[String]) -> String {
+    serde_json::to_string(list).unwrap_or_else(|_| "[]".into())
+}
+
+fn insert_value(tx: &rusqlite::Transaction<'_>, secret_id: &str, v: &SealedValue) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO secret_values (secret_id, version, key_version, ciphertext, created_at, created_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![secret_id, v.version as i64, v.key_version, v.ciphertext, v.created_at, v.created_by],
+    )
+    .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict } else { unavailable(e) })?;
+    Ok(())
+}
+
+fn insert_data_key(tx: &rusqlite::Transaction<'_>, dk: &DataKeyRow) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO data_keys (workspace_id, version, root_version, wrapped, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![dk.workspace_id, dk.version, dk.root_version, dk.wrapped, dk.created_at],
+    )
+    .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict } else { unavailable(e) })?;
+    Ok(())
+}
+
+fn insert_root(tx: &rusqlite::Transaction<'_>, root: &RootKeyRow) -> Result<(), StoreError> {
+    let (m, t, p) = match root.kdf {
+        Some((m, t, p)) => (Some(m), Some(t), Some(p)),
+        None => (None, None, None),
+    };
+    tx.execute(
+        "INSERT INTO root_keys (version, kind, salt, kdf_m_kib, kdf_t, kdf_p, check_value, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![root.version, root.kind.as_str(), root.salt, m, t, p, root.check, root.created_at],
+    )
+    .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict } else { unavailable(e) })?;
+    Ok(())
+}
+
+fn insert_workspace(tx: &rusqlite::Transaction<'_>, ws: &Workspace) -> Result<(), StoreError> {
+    tx.execute("INSERT INTO workspaces (id, name, created_at) VALUES (?1, ?2, ?3)", params![ws.id, ws.name, ws.created_at])
+        .map_err(|e| if is_unique_violation(&e) { StoreError::Exists } else { unavailable(e) })?;
+    Ok(())
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn root_keys(&self) -> Result<Vec<RootKeyRow>, StoreError> {
+        self.read(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT version, kind, salt, kdf_m_kib, kdf_t, kdf_p, check_value, created_at FROM root_keys ORDER BY version",
+            )?;
+            let rows = st.query_map([], |r| {
+                let kind: String = r.get(1)?;
+                let m: Option<u32> = r.get(3)?;
+                let t: Option<u32> = r.get(4)?;
+                let p: Option<u32> = r.get(5)?;
+                Ok(RootKeyRow {
+                    version: r.get(0)?,
+                    kind: RootKeyKind::parse(&kind).ok_or_else(|| corrupt("root key kind"))?,
+                    salt: r.get(2)?,
+                    kdf: match (m, t, p) {
+                        (Some(m), Some(t), Some(p)) => Some((m, t, p)),
+                        _ => None,
+                    },
+                    check: r.get(6)?,
+                    created_at: r.get(7)?,
+                })
+            })?;
+            rows.collect()
+        })
+    }
+
+    async fn initialize(&self, root: &RootKeyRow, workspace: &Workspace, data_key: &DataKeyRow) -> Result<(), StoreError> {
+        self.write(|tx| {
+            let n: i64 = tx.query_row("SELECT count(*) FROM root_keys", [], |r| r.get(0)).map_err(unavailable)?;
+            if n > 0 {
+                return Err(StoreError::AlreadyInitialized);
+            }
+            insert_root(tx, root)?;
+            insert_workspace(tx, workspace)?;
+            insert_data_key(tx, data_key)
+        })
+    }
+
+    async fn workspace_by_name(&self, name: &str) -> Result<Option<Workspace>, StoreError> {
+        self.read(|c| {
+            c.prepare_cached("SELECT id, name, created_at FROM workspaces WHERE name = ?1")?
+                .query_row([name], |r| Ok(Workspace { id: r.get(0)?, name: r.get(1)?, created_at: r.get(2)? }))
+                .optional()
+        })
+    }
+
+    async fn create_workspace(&self, workspace: &Workspace, data_key: &DataKeyRow) -> Result<(), StoreError> {
+        self.write(|tx| {
+            insert_workspace(tx, workspace)?;
+            insert_data_key(tx, data_key)
+        })
+    }
+
+    async fn workspaces(&self) -> Result<Vec<Workspace>, StoreError> {
+        self.read(|c| {
+            let mut st = c.prepare_cached("SELECT id, name, created_at FROM workspaces ORDER BY name")?;
+            let rows = st.query_map([], |r| Ok(Workspace { id: r.get(0)?, name: r.get(1)?, created_at: r.get(2)? }))?;
+            rows.collect()
+        })
+    }
+
+    async fn data_keys(&self, workspace_id: Option<&str>) -> Result<Vec<DataKeyRow>, StoreError> {
+        self.read(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT workspace_id, version, root_version, wrapped, created_at FROM data_keys
+                 WHERE ?1 IS NULL OR workspace_id = ?1 ORDER BY workspace_id, version",
+            )?;
+            let rows = st.query_map([workspace_id], |r| {
+                Ok(DataKeyRow {
+                    workspace_id: r.get(0)?,
+                    version: r.get(1)?,
+                    root_version: r.get(2)?,
+                    wrapped: r.get(3)?,
+                    created_at: r.get(4)?,
+                })
+            })?;
+            rows.collect()
+        })
+    }
+
+    async fn rotate_keys(&self, root: &RootKeyRow, rewrapped: &[DataKeyRow], added: &[DataKeyRow]) -> Result<(), StoreError> {
+        self.write(|tx| {
+            insert_root(tx, root)?;
+            for dk in rewrapped {
+                let n = tx
+                    .execute(
+                        "UPDATE data_keys SET root_version = ?3, wrapped = ?4 WHERE workspace_id = ?1 AND version = ?2",
+                        params![dk.workspace_id, dk.version, dk.root_version, dk.wrapped],
+                    )
+                    .map_err(unavailable)?;
+                if n != 1 {
+                    return Err(StoreError::Conflict);
+                }
+            }
+            // A data key this rotation did not see (added concurrently) would stay wrapped by
+            // an old root key version: refuse, and let the caller run the rotation again.
+            let stale: i64 = tx
+                .query_row("SELECT count(*) FROM data_keys WHERE root_version <> ?1", [root.version], |r| r.get(0))
+                .map_err(unavailable)?;
+            if stale > 0 {
+                return Err(StoreError::Conflict);
+            }
+            for dk in added {
+                insert_data_key(tx, dk)?;
+            }
+            Ok(())
+        })
+    }
+
+    async fn secret(&self, workspace_id: &str, key: &str) -> Result<Option<SecretRow>, StoreError> {
+        self.read(|c| {
+            c.prepare_cached(&format!("SELECT {SECRET_COLUMNS} FROM secrets WHERE workspace_id = ?1 AND key = ?2"))?
+                .query_row([workspace_id, key], secret_from_row)
+                .optional()
+        })
+    }
+
+    async fn value(&self, secret_id: &str, version: u64) -> Result<Option<SealedValue>, StoreError> {
+        self.read(|c| {
+            c.prepare_cached(
+                "SELECT version, key_version, ciphertext, created_at, created_by FROM secret_values WHERE secret_id = ?1 AND version = ?2",
+            )?
+            .query_row(params![secret_id, version as i64], |r| {
+                Ok(SealedValue {
+                    version: r.get::<_, i64>(0)? as u64,
+                    key_version: r.get(1)?,
+                    ciphertext: r.get(2)?,
+                    created_at: r.get(3)?,
+                    created_by: r.get(4)?,
+                })
+            })
+            .optional()
+        })
+    }
+
+    async fn versions(&self, secret_id: &str) -> Result<Vec<VersionRow>, StoreError> {
+        self.read(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT version, created_at, created_by FROM secret_values WHERE secret_id = ?1 ORDER BY version",
+            )?;
+            let rows = st.query_map([secret_id], |r| {
+                Ok(VersionRow { version: r.get::<_, i64>(0)? as u64, created_at: r.get(1)?, created_by: r.get(2)? })
+            })?;
+            rows.collect()
+        })
+    }
+
+    async fn list(&self, workspace_id: &str, filter: &ListFilter, now: i64) -> Result<Vec<SecretRow>, StoreError> {
+        let status = filter.status.map(|s| s.as_str());
+        // LIKE would treat '_' and '%' in a prefix as wildcards; a range on the key does not.
+        let prefix_end = filter.prefix.as_ref().map(|p| format!("{p}\u{10FFFF}"));
+        let limit = filter.limit.map(|l| l as i64).unwrap_or(-1);
+        self.read(|c| {
+            let mut st = c.prepare_cached(&format!(
+                "SELECT {SECRET_COLUMNS} FROM secrets
+                 WHERE workspace_id = ?1
+                   AND (?2 IS NULL OR json_array_length(envs) = 0 OR EXISTS (SELECT 1 FROM json_each(envs) WHERE value = ?2))
+                   AND (?3 IS NULL OR json_array_length(scope) = 0 OR EXISTS (SELECT 1 FROM json_each(scope) WHERE value = ?3))
+                   AND (?4 IS NULL OR (key >= ?4 AND key < ?5))
+                   AND (?6 IS NULL
+                        OR (?6 = 'revoked' AND status = 'revoked')
+                        OR (?6 = 'expired' AND status = 'active' AND expires_at IS NOT NULL AND expires_at <= ?7)
+                        OR (?6 = 'active' AND status = 'active' AND (expires_at IS NULL OR expires_at > ?7)))
+                   AND (?8 IS NULL OR key > ?8)
+                 ORDER BY key
+                 LIMIT ?9"
+            ))?;
+            let rows = st.query_map(
+                params![workspace_id, filter.env, filter.app, filter.prefix, prefix_end, status, now, filter.after, limit],
+                secret_from_row,
+            )?;
+            rows.collect()
+        })
+    }
+
+    async fn write_secret(&self, w: &SecretWrite) -> Result<(), StoreError> {
+        let r = &w.row;
+        let token_type = r.meta.token_type.map(|t| t.as_str());
+        self.write(|tx| {
+            match w.expected_revision {
+                None => {
+                    tx.execute(
+                        &format!("INSERT INTO secrets ({SECRET_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"),
+                        params![
+                            r.id, r.workspace_id, r.key, r.meta.description, token_type, to_json(&r.meta.scope),
+                            to_json(&r.meta.envs), r.meta.expires_at, r.status.as_str(), r.version as i64,
+                            r.revision as i64, r.created_at, r.updated_at, r.created_by, r.updated_by
+                        ],
+                    )
+                    .map_err(|e| if is_unique_violation(&e) { StoreError::Exists } else { unavailable(e) })?;
+                }
+                Some(expected) => {
+                    let n = tx
+                        .execute(
+                            "UPDATE secrets SET description = ?3, token_type = ?4, scope = ?5, envs = ?6, expires_at = ?7,
+                                status = ?8, version = ?9, revision = ?10, updated_at = ?11, updated_by = ?12
+                             WHERE id = ?1 AND revision = ?2",
+                            params![
+                                r.id, expected as i64, r.meta.description, token_type, to_json(&r.meta.scope),
+                                to_json(&r.meta.envs), r.meta.expires_at, r.status.as_str(), r.version as i64,
+                                r.revision as i64, r.updated_at, r.updated_by
+                            ],
+                        )
+                        .map_err(unavailable)?;
+                    if n != 1 {
+                        return Err(StoreError::Conflict);
+                    }
+                }
+            }
+            if let Some(v) = &w.value {
+                insert_value(tx, &r.id, v)?;
+            }
+            Ok(())
+        })
+    }
+
+    async fn delete_secret(&self, secret_id: &str, expected_revision: u64) -> Result<(), StoreError> {
+        self.write(|tx| {
+            let n = tx
+                .execute("DELETE FROM secrets WHERE id = ?1 AND revision = ?2", params![secret_id, expected_revision as i64])
+                .map_err(unavailable)?;
+            if n != 1 {
+                return Err(StoreError::Conflict);
+            }
+            Ok(())
+        })
+    }
+}

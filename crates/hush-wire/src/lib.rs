@@ -1,0 +1,90 @@
+//! hush's wire types: the JSON shapes the CLI prints with `-o json`, the server answers with,
+//! and the client SDK parses. They hold no secret-handling logic; a value appears only in
+//! [`SecretValue`], which is built on purpose for the one call that reveals it.
+#![forbid(unsafe_code)]
+
+use serde::{Deserialize, Serialize};
+
+/// A secret's metadata. Never carries a value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecretMeta {
+    /// Stable id (`sec_…`).
+    pub id: String,
+    /// Workspace name.
+    pub workspace: String,
+    /// The key, unique in the workspace.
+    pub key: String,
+    /// Human-readable description.
+    pub description: Option<String>,
+    /// `api`, `access` or null.
+    pub token_type: Option<String>,
+    /// Apps allowed to read it; empty means every app.
+    pub scope: Vec<String>,
+    /// Environments it is available in; empty means every environment.
+    pub envs: Vec<String>,
+    /// Unix seconds, or null for never.
+    pub expires_at: Option<i64>,
+    /// `active`, `revoked` or `expired`.
+    pub status: String,
+    /// The current value version.
+    pub version: u64,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339.
+    pub updated_at: String,
+    /// Who created it.
+    pub created_by: String,
+    /// Who last changed it.
+    pub updated_by: String,
+}
+
+/// A secret with its decrypted value: the answer of a read, and nothing else.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecretValue {
+    /// The metadata.
+    #[serde(flatten)]
+    pub meta: SecretMeta,
+    /// The version whose value this is.
+    pub value_version: u64,
+    /// The value, when it is UTF-8 text.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub value: Option<String>,
+    /// The value in standard base64, when it is not UTF-8.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub value_base64: Option<String>,
+}
+
+impl std::fmt::Debug for SecretValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecretValue").field("meta", &self.meta).field("value", &"[redacted]").finish()
+    }
+}
+
+/// One version in a secret's history. No value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionInfo {
+    /// The version number.
+    pub version: u64,
+    /// RFC 3339.
+    pub created_at: String,
+    /// Who wrote it.
+    pub created_by: String,
+    /// Whether it is the current version.
+    pub current: bool,
+}
+
+/// The error body of every failed API call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// What went wrong, for machines (`code`) and people (`message`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    /// A stable code such as `not_found`, `conflict`, `revoked`.
+    pub code: String,
+    /// What was wrong and what to do.
+    pub message: String,
+}

@@ -1,0 +1,267 @@
+//! Command-line flags, as parsed by clap. Validation into typed requests happens in the command
+//! modules, so that every rule lives in one place (hush-core) and messages stay consistent.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub const EXIT_CODES: &str = "\
+Exit codes:
+  0  ok
+  1  other error
+  2  usage: bad flags, arguments or input (bad key name, empty or oversize value, ...)
+  3  not found
+  4  conflict: the key exists, --if-version is stale, the secret is in use, the store exists
+  5  forbidden or revoked
+  6  expired
+
+Environment:
+  HUSH_HOME         where the embedded store lives (default: ~/.local/share/hush)
+  HUSH_WORKSPACE    workspace to use (default: default)
+  HUSH_PASSPHRASE   derive the root key from this passphrase (Argon2id) instead of a key file
+  HUSH_ROOT_KEY     the root key itself, base64 of 32 bytes, instead of a key file
+  HUSH_KEY_FILE     path of the root key file (default: $HUSH_HOME/root.key)";
+
+/// hush: a secrets manager for workloads.
+#[derive(Debug, Parser)]
+#[command(name = "hush", version, about, after_help = EXIT_CODES)]
+pub struct Cli {
+    /// Workspace to work in.
+    #[arg(long, global = true, env = "HUSH_WORKSPACE", default_value = "default", value_name = "W")]
+    pub workspace: String,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create the embedded store and its root key (in HUSH_HOME).
+    #[command(after_help = EXIT_CODES)]
+    Init,
+    /// Create, read, update, revoke and delete secrets.
+    #[command(subcommand)]
+    Secrets(SecretsCommand),
+    /// Manage the key hierarchy.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// New root key version; every data key is rewrapped; every value stays readable.
+    ///
+    /// With a key file, the new key is written to it. With HUSH_PASSPHRASE, the new passphrase
+    /// is HUSH_NEW_PASSPHRASE (the same passphrase with a new salt when unset). With
+    /// HUSH_ROOT_KEY, the new key is HUSH_NEW_ROOT_KEY, or a generated one printed on stdout.
+    #[command(after_help = EXIT_CODES)]
+    Rotate,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretsCommand {
+    /// Create or replace a secret.
+    #[command(after_help = EXIT_CODES)]
+    Set(WriteArgs),
+    /// Create a secret; exits 4 if the key exists.
+    #[command(after_help = EXIT_CODES)]
+    Create(WriteArgs),
+    /// Change a secret's value and/or metadata. The value is read (prompt or stdin) when a
+    /// value flag is given or when no metadata flag is given.
+    #[command(after_help = EXIT_CODES)]
+    Update(UpdateArgs),
+    /// Print a secret's value (raw: exactly its bytes).
+    #[command(after_help = EXIT_CODES)]
+    Get(GetArgs),
+    /// Show a secret's metadata, never its value.
+    #[command(after_help = EXIT_CODES)]
+    Show(ShowArgs),
+    /// List secrets (metadata only).
+    #[command(after_help = EXIT_CODES)]
+    List(ListArgs),
+    /// List a secret's versions (no values).
+    #[command(after_help = EXIT_CODES)]
+    History(ShowArgs),
+    /// Make version N's value current again, as a new version.
+    #[command(after_help = EXIT_CODES)]
+    Rollback(RollbackArgs),
+    /// Disable a secret without deleting it.
+    #[command(after_help = EXIT_CODES)]
+    Revoke(StatusArgs),
+    /// Undo revoke.
+    #[command(after_help = EXIT_CODES)]
+    Restore(StatusArgs),
+    /// Delete a secret and all its versions.
+    #[command(after_help = EXIT_CODES)]
+    Delete(DeleteArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TableOrJson {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RawOrJson {
+    Raw,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TypeArg {
+    Api,
+    Access,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusArg {
+    Active,
+    Revoked,
+    Expired,
+}
+
+#[derive(Debug, Args)]
+pub struct ValueSource {
+    /// Read the value from FILE, byte for byte (a JSON key file, a certificate).
+    #[arg(long, value_name = "FILE", conflicts_with = "stdin")]
+    pub from_file: Option<PathBuf>,
+    /// Read the value from standard input (one trailing newline is stripped).
+    #[arg(long)]
+    pub stdin: bool,
+}
+
+impl ValueSource {
+    pub fn given(&self) -> bool {
+        self.from_file.is_some() || self.stdin
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct MetadataArgs {
+    /// Human-readable description.
+    #[arg(long, value_name = "TEXT")]
+    pub description: Option<String>,
+    /// Kind of token held.
+    #[arg(long = "type", value_name = "TYPE")]
+    pub token_type: Option<TypeArg>,
+    /// An app allowed to read it (repeatable; none: every app).
+    #[arg(long, value_name = "APP", conflicts_with = "clear_scope")]
+    pub scope: Vec<String>,
+    /// An environment it is available in (repeatable; none: every environment).
+    #[arg(long, value_name = "ENV", conflicts_with = "clear_envs")]
+    pub env: Vec<String>,
+    /// Remove every scope restriction.
+    #[arg(long)]
+    pub clear_scope: bool,
+    /// Remove every environment restriction.
+    #[arg(long)]
+    pub clear_envs: bool,
+    /// Expiry: RFC 3339, unix seconds, a duration from now (90d, 12h, 30m), or `never`.
+    #[arg(long, value_name = "WHEN")]
+    pub expires: Option<String>,
+}
+
+impl MetadataArgs {
+    pub fn given(&self) -> bool {
+        self.description.is_some()
+            || self.token_type.is_some()
+            || !self.scope.is_empty()
+            || !self.env.is_empty()
+            || self.clear_scope
+            || self.clear_envs
+            || self.expires.is_some()
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct WriteArgs {
+    /// The secret's key: 1-128 of A-Z a-z 0-9 _ . - (not starting with . or -).
+    pub key: String,
+    #[command(flatten)]
+    pub value: ValueSource,
+    #[command(flatten)]
+    pub meta: MetadataArgs,
+    /// Print the resulting metadata on stdout.
+    #[arg(short = 'o', long = "output", value_name = "FORMAT")]
+    pub output: Option<TableOrJson>,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    #[command(flatten)]
+    pub write: WriteArgs,
+    /// Only update if the current version is N (else exit 4, nothing written).
+    #[arg(long, value_name = "N")]
+    pub if_version: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    pub key: String,
+    /// Read this version instead of the current one.
+    #[arg(long, value_name = "N")]
+    pub version: Option<u64>,
+    /// raw: exactly the value bytes; json: metadata with `value` (or `value_base64`).
+    #[arg(short = 'o', long = "output", value_name = "FORMAT", default_value = "raw")]
+    pub output: RawOrJson,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    pub key: String,
+    #[arg(short = 'o', long = "output", value_name = "FORMAT", default_value = "table")]
+    pub output: TableOrJson,
+}
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only secrets available in this environment.
+    #[arg(long, value_name = "E")]
+    pub env: Option<String>,
+    /// Only secrets this app may read.
+    #[arg(long, value_name = "A")]
+    pub app: Option<String>,
+    /// Only keys starting with P.
+    #[arg(long, value_name = "P")]
+    pub prefix: Option<String>,
+    /// Only secrets with this status.
+    #[arg(long, value_name = "STATUS")]
+    pub status: Option<StatusArg>,
+    #[arg(short = 'o', long = "output", value_name = "FORMAT", default_value = "table")]
+    pub output: TableOrJson,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    pub key: String,
+    /// The version whose value becomes current again.
+    #[arg(long, value_name = "N")]
+    pub to: u64,
+    #[arg(short = 'o', long = "output", value_name = "FORMAT")]
+    pub output: Option<TableOrJson>,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    pub key: String,
+    #[arg(short = 'o', long = "output", value_name = "FORMAT")]
+    pub output: Option<TableOrJson>,
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    pub key: String,
+    /// Delete even while apps use it.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn flags_are_consistent() {
+        use clap::CommandFactory as _;
+        super::Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,69 @@
+//! The `hush` binary: the CLI over the embedded store.
+#![forbid(unsafe_code)]
+
+mod cli;
+mod fail;
+mod local;
+mod output;
+mod secrets;
+mod value;
+
+use std::io::Write as _;
+
+use anyhow::Result;
+use clap::Parser as _;
+
+use crate::cli::{Cli, Command, KeysCommand};
+
+fn main() {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("hush: cannot start: {e}");
+            std::process::exit(fail::OTHER);
+        }
+    };
+    let code = match rt.block_on(run(cli)) {
+        Ok(()) => fail::OK,
+        Err(e) => {
+            // Messages never hold a value: hush-core's errors carry keys and versions only.
+            let _ = writeln!(std::io::stderr(), "hush: {e:#}");
+            fail::exit_code(&e)
+        }
+    };
+    std::process::exit(code);
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Init => {
+            let (_hush, home, source) = local::init().await?;
+            eprintln!("initialised a hush store at {}", home.dir.display());
+            eprintln!("root key: {source}");
+            if source.starts_with("the key file") {
+                eprintln!("keep a backup of the key file: without it the store cannot be opened");
+            }
+            Ok(())
+        }
+        Command::Secrets(cmd) => {
+            let (hush, _home) = local::open().await?;
+            secrets::run(&hush, &cli.workspace, cmd).await
+        }
+        Command::Keys(KeysCommand::Rotate) => {
+            let (hush, _home, generated) = local::open_for_rotation().await?;
+            let report = hush.rotate_keys().await?;
+            eprintln!(
+                "rotated: root key version {} now wraps {} data key(s); {} workspace(s) got a new data key version",
+                report.root_version, report.rewrapped, report.workspaces
+            );
+            if let Some(key) = generated {
+                eprintln!("the new root key is printed below, once: set HUSH_ROOT_KEY to it; the old key no longer opens this store");
+                let mut out = std::io::stdout().lock();
+                // EXPOSE: the operator must receive the generated root key exactly once.
+                writeln!(out, "{}", key.as_str())?;
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! Tables for people, JSON for scripts.
+
+use std::io::Write as _;
+
+use anyhow::Result;
+use hush_wire::{SecretMeta, VersionInfo};
+
+pub fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, value)?;
+    out.write_all(b"\n")?;
+    Ok(())
+}
+
+/// Left-aligned columns separated by two spaces; the last column is not padded.
+pub fn print_table(header: &[&str], rows: &[Vec<String>]) -> Result<()> {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            widths[i] = widths[i].max(cell.chars().count());
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    let line = |cells: Vec<&str>| -> String {
+        let n = cells.len();
+        let mut s = String::new();
+        for (i, c) in cells.into_iter().enumerate() {
+            s.push_str(c);
+            if i + 1 < n {
+                s.push_str(&" ".repeat(widths[i] - c.chars().count() + 2));
+            }
+        }
+        s.trim_end().to_string()
+    };
+    writeln!(out, "{}", line(header.to_vec()))?;
+    for row in rows {
+        writeln!(out, "{}", line(row.iter().map(String::as_str).collect()))?;
+    }
+    Ok(())
+}
+
+fn or_dash(s: &str) -> String {
+    if s.is_empty() {
+        "-".into()
+    } else {
+        s.into()
+    }
+}
+
+fn expiry(m: &SecretMeta) -> String {
+    m.expires_at.map(hush_core::clock::rfc3339).unwrap_or_else(|| "never".into())
+}
+
+pub fn secrets_table(list: &[SecretMeta]) -> Result<()> {
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|m| {
+            vec![
+                m.key.clone(),
+                m.status.clone(),
+                m.version.to_string(),
+                or_dash(m.token_type.as_deref().unwrap_or("")),
+                or_dash(&m.scope.join(",")),
+                or_dash(&m.envs.join(",")),
+                expiry(m),
+                m.updated_at.clone(),
+                or_dash(m.description.as_deref().unwrap_or("")),
+            ]
+        })
+        .collect();
+    print_table(&["KEY", "STATUS", "VERSION", "TYPE", "SCOPE", "ENVS", "EXPIRES", "UPDATED", "DESCRIPTION"], &rows)
+}
+
+pub fn secret_detail(m: &SecretMeta) -> Result<()> {
+    let rows = vec![
+        vec!["key".into(), m.key.clone()],
+        vec!["workspace".into(), m.workspace.clone()],
+        vec!["id".into(), m.id.clone()],
+        vec!["description".into(), or_dash(m.description.as_deref().unwrap_or(""))],
+        vec!["type".into(), or_dash(m.token_type.as_deref().unwrap_or(""))],
+        vec!["scope".into(), if m.scope.is_empty() { "all apps".into() } else { m.scope.join(", ") }],
+        vec!["envs".into(), if m.envs.is_empty() { "all environments".into() } else { m.envs.join(", ") }],
+        vec!["expires".into(), expiry(m)],
+        vec!["status".into(), m.status.clone()],
+        vec!["version".into(), m.version.to_string()],
+        vec!["created".into(), format!("{} by {}", m.created_at, m.created_by)],
+        vec!["updated".into(), format!("{} by {}", m.updated_at, m.updated_by)],
+    ];
+    let mut out = std::io::stdout().lock();
+    for r in rows {
+        writeln!(out, "{:<12} {}", r[0], r[1])?;
+    }
+    Ok(())
+}
+
+pub fn versions_table(list: &[VersionInfo]) -> Result<()> {
+    let rows: Vec<Vec<String>> = list
+        .iter()
+        .map(|v| {
+            vec![v.version.to_string(), v.created_at.clone(), v.created_by.clone(), if v.current { "*".into() } else { String::new() }]
+        })
+        .collect();
+    print_table(&["VERSION", "CREATED", "CREATED_BY", "CURRENT"], &rows)
+}
