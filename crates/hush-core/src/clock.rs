@@ -22,7 +22,9 @@ pub fn rfc3339(unix: i64) -> String {
 /// `90d`, `12h`, `30m`, `45s`, `2w` or a sum like `1d12h`.
 pub fn parse_expiry(text: &str, now: i64) -> Result<Option<i64>, Invalid> {
     let t = text.trim();
-    let bad = || Invalid::Expiry { value: text.chars().take(100).collect() };
+    let bad = || Invalid::Expiry {
+        value: text.chars().take(100).collect(),
+    };
     if t.eq_ignore_ascii_case("never") {
         return Ok(None);
     }
@@ -32,7 +34,10 @@ pub fn parse_expiry(text: &str, now: i64) -> Result<Option<i64>, Invalid> {
     if let Ok(dt) = OffsetDateTime::parse(t, &Rfc3339) {
         return Ok(Some(dt.unix_timestamp()));
     }
-    parse_duration(t).and_then(|d| now.checked_add(d)).map(Some).ok_or_else(bad)
+    parse_duration(t)
+        .and_then(|d| now.checked_add(d))
+        .map(Some)
+        .ok_or_else(bad)
 }
 
 /// `90d`, `12h`, `1d12h`, `2w`: a sum of whole numbers each followed by s, m, h, d or w.
@@ -44,7 +49,11 @@ fn parse_duration(t: &str) -> Option<i64> {
     let mut num: Option<i64> = None;
     for c in t.chars() {
         if let Some(d) = c.to_digit(10) {
-            num = Some(num.unwrap_or(0).checked_mul(10)?.checked_add(i64::from(d))?);
+            num = Some(
+                num.unwrap_or(0)
+                    .checked_mul(10)?
+                    .checked_add(i64::from(d))?,
+            );
             continue;
         }
         let unit = match c {
@@ -71,13 +80,31 @@ mod tests {
     fn expiry_forms() {
         let now = 1_000_000;
         assert_eq!(parse_expiry("never", now).unwrap(), None);
-        assert_eq!(parse_expiry("1735689600", now).unwrap(), Some(1_735_689_600));
-        assert_eq!(parse_expiry("2025-01-01T00:00:00Z", now).unwrap(), Some(1_735_689_600));
-        assert_eq!(parse_expiry("2025-01-01T01:00:00+01:00", now).unwrap(), Some(1_735_689_600));
+        assert_eq!(
+            parse_expiry("1735689600", now).unwrap(),
+            Some(1_735_689_600)
+        );
+        assert_eq!(
+            parse_expiry("2025-01-01T00:00:00Z", now).unwrap(),
+            Some(1_735_689_600)
+        );
+        assert_eq!(
+            parse_expiry("2025-01-01T01:00:00+01:00", now).unwrap(),
+            Some(1_735_689_600)
+        );
         assert_eq!(parse_expiry("90d", now).unwrap(), Some(now + 90 * 86_400));
         assert_eq!(parse_expiry("1d12h", now).unwrap(), Some(now + 36 * 3600));
         assert_eq!(parse_expiry("30m", now).unwrap(), Some(now + 1800));
-        for bad in ["", "soon", "90", "d", "12x", "90d5", "2025-13-01T00:00:00Z", "99999999999999999999d"] {
+        for bad in [
+            "",
+            "soon",
+            "90",
+            "d",
+            "12x",
+            "90d5",
+            "2025-13-01T00:00:00Z",
+            "99999999999999999999d",
+        ] {
             if bad == "90" {
                 continue; // plain digits are unix seconds
             }

@@ -155,7 +155,9 @@ pub enum Error {
     #[error("sealing failed: {0}")]
     Seal(#[from] hush_crypto::SealError),
     /// Too many concurrent writers changed the same secret; nothing was written.
-    #[error("secret {key:?} kept changing under concurrent writes; nothing was written, try again")]
+    #[error(
+        "secret {key:?} kept changing under concurrent writes; nothing was written, try again"
+    )]
     Contention {
         /// The key.
         key: String,

@@ -63,7 +63,9 @@ pub enum KeySourceError {
     #[error("this store's root key is not passphrase-derived: unset HUSH_PASSPHRASE and use the key file or HUSH_ROOT_KEY")]
     RawKeyNeeded,
     /// A passphrase store row lacks its salt or parameters.
-    #[error("the store's record of root key version {version} lacks its Argon2id salt or parameters")]
+    #[error(
+        "the store's record of root key version {version} lacks its Argon2id salt or parameters"
+    )]
     MissingKdf {
         /// The version.
         version: u32,
@@ -90,7 +92,11 @@ pub trait KeySource: Send + Sync {
     /// Makes root key `version` (for `init` or rotation) and keeps it where later calls of
     /// [`KeySource::key_for`] find it. Returns the key and the record to store; the record's
     /// `check` is left empty for the caller to fill.
-    fn create_version(&mut self, version: u32, now: i64) -> Result<(Key, RootKeyRow), KeySourceError>;
+    fn create_version(
+        &mut self,
+        version: u32,
+        now: i64,
+    ) -> Result<(Key, RootKeyRow), KeySourceError>;
 
     /// Called once the store has committed `version` as the current root key: versions before
     /// it may be forgotten.
@@ -129,28 +135,53 @@ impl KeyFileSource {
         let text = match std::fs::read(path) {
             Ok(t) => Zeroizing::new(t),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                return Err(KeySourceError::KeyFileMissing { path: path.to_path_buf() })
+                return Err(KeySourceError::KeyFileMissing {
+                    path: path.to_path_buf(),
+                })
             }
-            Err(e) => return Err(KeySourceError::KeyFileIo { path: path.to_path_buf(), reason: e.to_string() }),
+            Err(e) => {
+                return Err(KeySourceError::KeyFileIo {
+                    path: path.to_path_buf(),
+                    reason: e.to_string(),
+                })
+            }
         };
-        let invalid = |reason: String| KeySourceError::KeyFileInvalid { path: path.to_path_buf(), reason };
+        let invalid = |reason: String| KeySourceError::KeyFileInvalid {
+            path: path.to_path_buf(),
+            reason,
+        };
         // serde_json's error messages quote no input for these shapes beyond positions.
-        let parsed: KeyFileJson =
-            serde_json::from_slice(&text).map_err(|e| invalid(format!("not a hush key file (line {}, column {})", e.line(), e.column())))?;
+        let parsed: KeyFileJson = serde_json::from_slice(&text).map_err(|e| {
+            invalid(format!(
+                "not a hush key file (line {}, column {})",
+                e.line(),
+                e.column()
+            ))
+        })?;
         if parsed.hush_root_key_file != 1 {
-            return Err(invalid(format!("unknown key file format {}", parsed.hush_root_key_file)));
+            return Err(invalid(format!(
+                "unknown key file format {}",
+                parsed.hush_root_key_file
+            )));
         }
         let mut keys = Vec::with_capacity(parsed.keys.len());
         for entry in &parsed.keys {
-            let key = Key::from_base64(&entry.key).map_err(|e| invalid(format!("key version {}: {e}", entry.version)))?;
+            let key = Key::from_base64(&entry.key)
+                .map_err(|e| invalid(format!("key version {}: {e}", entry.version)))?;
             keys.push((entry.version, key));
         }
-        Ok(KeyFileSource { path: path.to_path_buf(), keys })
+        Ok(KeyFileSource {
+            path: path.to_path_buf(),
+            keys,
+        })
     }
 
     /// A source for a key file that does not exist yet (for `hush init`).
     pub fn new_file(path: &Path) -> Self {
-        KeyFileSource { path: path.to_path_buf(), keys: Vec::new() }
+        KeyFileSource {
+            path: path.to_path_buf(),
+            keys: Vec::new(),
+        }
     }
 
     /// The key file's path.
@@ -160,16 +191,24 @@ impl KeyFileSource {
 
     /// Writes the file atomically: a private temporary file, flushed to disk, renamed over.
     fn save(&self) -> Result<(), KeySourceError> {
-        let io = |e: std::io::Error| KeySourceError::KeyFileIo { path: self.path.clone(), reason: e.to_string() };
+        let io = |e: std::io::Error| KeySourceError::KeyFileIo {
+            path: self.path.clone(),
+            reason: e.to_string(),
+        };
         let json = KeyFileJson {
             hush_root_key_file: 1,
             keys: self
                 .keys
                 .iter()
-                .map(|(v, k)| KeyFileEntry { version: *v, key: k.to_base64().to_string() })
+                .map(|(v, k)| KeyFileEntry {
+                    version: *v,
+                    key: k.to_base64().to_string(),
+                })
                 .collect(),
         };
-        let mut body = Zeroizing::new(serde_json::to_vec_pretty(&json).map_err(|e| io(std::io::Error::other(e)))?);
+        let mut body = Zeroizing::new(
+            serde_json::to_vec_pretty(&json).map_err(|e| io(std::io::Error::other(e)))?,
+        );
         body.push(b'\n');
         let tmp = self.path.with_extension("key.tmp");
         let mut opts = std::fs::OpenOptions::new();
@@ -210,10 +249,17 @@ impl KeySource for KeyFileSource {
             .iter()
             .find(|(v, _)| *v == row.version)
             .map(|(_, k)| k.clone())
-            .ok_or_else(|| KeySourceError::VersionMissing { source_name: self.name(), version: row.version })
+            .ok_or_else(|| KeySourceError::VersionMissing {
+                source_name: self.name(),
+                version: row.version,
+            })
     }
 
-    fn create_version(&mut self, version: u32, now: i64) -> Result<(Key, RootKeyRow), KeySourceError> {
+    fn create_version(
+        &mut self,
+        version: u32,
+        now: i64,
+    ) -> Result<(Key, RootKeyRow), KeySourceError> {
         let key = Key::generate()?;
         self.keys.retain(|(v, _)| *v != version);
         self.keys.push((version, key.clone()));
@@ -234,7 +280,14 @@ impl KeySource for KeyFileSource {
 }
 
 fn raw_row(version: u32, now: i64) -> RootKeyRow {
-    RootKeyRow { version, kind: RootKeyKind::Raw, salt: None, kdf: None, check: Vec::new(), created_at: now }
+    RootKeyRow {
+        version,
+        kind: RootKeyKind::Raw,
+        salt: None,
+        kdf: None,
+        check: Vec::new(),
+        created_at: now,
+    }
 }
 
 /// A raw root key from the environment (`HUSH_ROOT_KEY`).
@@ -247,11 +300,23 @@ pub struct EnvKeySource {
 impl EnvKeySource {
     /// Parses the base64 text of `HUSH_ROOT_KEY`; `next` is the key to rotate to, if given.
     pub fn new(text: &str, next: Option<&str>) -> Result<Self, KeySourceError> {
-        let key = Key::from_base64(text).map_err(|e| KeySourceError::BadRawKey { var: "HUSH_ROOT_KEY", reason: e.to_string() })?;
+        let key = Key::from_base64(text).map_err(|e| KeySourceError::BadRawKey {
+            var: "HUSH_ROOT_KEY",
+            reason: e.to_string(),
+        })?;
         let next = next
-            .map(|t| Key::from_base64(t).map_err(|e| KeySourceError::BadRawKey { var: "HUSH_NEW_ROOT_KEY", reason: e.to_string() }))
+            .map(|t| {
+                Key::from_base64(t).map_err(|e| KeySourceError::BadRawKey {
+                    var: "HUSH_NEW_ROOT_KEY",
+                    reason: e.to_string(),
+                })
+            })
             .transpose()?;
-        Ok(EnvKeySource { key, next, created: None })
+        Ok(EnvKeySource {
+            key,
+            next,
+            created: None,
+        })
     }
 }
 
@@ -275,7 +340,11 @@ impl KeySource for EnvKeySource {
         }
     }
 
-    fn create_version(&mut self, version: u32, now: i64) -> Result<(Key, RootKeyRow), KeySourceError> {
+    fn create_version(
+        &mut self,
+        version: u32,
+        now: i64,
+    ) -> Result<(Key, RootKeyRow), KeySourceError> {
         let key = if version == 1 {
             self.key.clone()
         } else {
@@ -305,7 +374,12 @@ impl PassphraseSource {
     /// `next` is the passphrase to rotate to; without it rotation keeps the passphrase and
     /// draws a new salt, which still gives a new root key.
     pub fn new(passphrase: Zeroizing<String>, next: Option<Zeroizing<String>>) -> Self {
-        PassphraseSource { passphrase, next, params: KdfParams::default(), created: None }
+        PassphraseSource {
+            passphrase,
+            next,
+            params: KdfParams::default(),
+            created: None,
+        }
     }
 }
 
@@ -328,16 +402,30 @@ impl KeySource for PassphraseSource {
             }
         }
         let (Some(salt), Some((m, t, p))) = (&row.salt, row.kdf) else {
-            return Err(KeySourceError::MissingKdf { version: row.version });
+            return Err(KeySourceError::MissingKdf {
+                version: row.version,
+            });
         };
         // EXPOSE: the KDF needs the passphrase bytes.
-        Ok(derive_from_passphrase(self.passphrase.as_bytes(), salt, KdfParams { m_kib: m, t, p })?)
+        Ok(derive_from_passphrase(
+            self.passphrase.as_bytes(),
+            salt,
+            KdfParams { m_kib: m, t, p },
+        )?)
     }
 
-    fn create_version(&mut self, version: u32, now: i64) -> Result<(Key, RootKeyRow), KeySourceError> {
+    fn create_version(
+        &mut self,
+        version: u32,
+        now: i64,
+    ) -> Result<(Key, RootKeyRow), KeySourceError> {
         let mut salt = vec![0u8; 16];
         hush_crypto::fill_random(&mut salt)?;
-        let pass = if version == 1 { &self.passphrase } else { self.next.as_ref().unwrap_or(&self.passphrase) };
+        let pass = if version == 1 {
+            &self.passphrase
+        } else {
+            self.next.as_ref().unwrap_or(&self.passphrase)
+        };
         // EXPOSE: the KDF needs the passphrase bytes.
         let key = derive_from_passphrase(pass.as_bytes(), &salt, self.params)?;
         self.created = Some((version, key.clone()));
@@ -375,8 +463,14 @@ mod tests {
         let (k1, row1) = src.create_version(1, 0).unwrap();
         let (k2, row2) = src.create_version(2, 0).unwrap();
         let reread = KeyFileSource::open(&path).unwrap();
-        assert_eq!(reread.key_for(&row1).unwrap().expose_secret(), k1.expose_secret());
-        assert_eq!(reread.key_for(&row2).unwrap().expose_secret(), k2.expose_secret());
+        assert_eq!(
+            reread.key_for(&row1).unwrap().expose_secret(),
+            k1.expose_secret()
+        );
+        assert_eq!(
+            reread.key_for(&row2).unwrap().expose_secret(),
+            k2.expose_secret()
+        );
         src.retire_before(2).unwrap();
         let reread = KeyFileSource::open(&path).unwrap();
         assert!(reread.key_for(&row1).is_err());
@@ -399,7 +493,10 @@ mod tests {
 
     #[test]
     fn bad_env_key_never_echoes_its_text() {
-        let err = EnvKeySource::new("c2VjcmV0LXBsYW50ZWQ=", None).err().unwrap().to_string();
+        let err = EnvKeySource::new("c2VjcmV0LXBsYW50ZWQ=", None)
+            .err()
+            .unwrap()
+            .to_string();
         assert!(!err.contains("c2VjcmV0LXBsYW50ZWQ="));
         assert!(err.contains("32"), "{err}");
     }

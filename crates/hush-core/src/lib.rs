@@ -18,8 +18,8 @@ pub use error::{Error, Invalid};
 pub use hush_crypto::SecretBytes;
 pub use keysource::{EnvKeySource, KeyFileSource, KeySource, KeySourceError, PassphraseSource};
 pub use model::{
-    Actor, ListFilter, Metadata, MetadataPatch, SealedValue, SecretRow, Status, StoredStatus, TokenType, VersionRow,
-    Workspace,
+    Actor, ListFilter, Metadata, MetadataPatch, SealedValue, SecretRow, Status, StoredStatus,
+    TokenType, VersionRow, Workspace,
 };
 pub use service::{Hush, Revealed, RotationReport};
 pub use store::{DataKeyRow, RootKeyKind, RootKeyRow, SecretWrite, Store, StoreError};

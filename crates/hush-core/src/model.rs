@@ -14,15 +14,24 @@ pub const MAX_NAME_LEN: usize = 64;
 pub const MAX_DESCRIPTION_LEN: usize = 1024;
 
 fn check_name(field: &'static str, value: &str, max: usize) -> Result<(), Invalid> {
-    let bad = |reason: String| Invalid::Name { field, value: value.chars().take(200).collect(), reason };
+    let bad = |reason: String| Invalid::Name {
+        field,
+        value: value.chars().take(200).collect(),
+        reason,
+    };
     if value.is_empty() {
         return Err(bad("it is empty".into()));
     }
     let len = value.chars().count();
     if len > max {
-        return Err(bad(format!("it is {len} characters long; the limit is {max}")));
+        return Err(bad(format!(
+            "it is {len} characters long; the limit is {max}"
+        )));
     }
-    if let Some(c) = value.chars().find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))) {
+    if let Some(c) = value
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
+    {
         return Err(bad(format!(
             "it contains {c:?}; use only letters A-Z a-z, digits 0-9, '_', '.' and '-'"
         )));
@@ -89,7 +98,9 @@ impl TokenType {
         match s {
             "api" => Ok(TokenType::Api),
             "access" => Ok(TokenType::Access),
-            other => Err(Invalid::TokenType { value: other.chars().take(64).collect() }),
+            other => Err(Invalid::TokenType {
+                value: other.chars().take(64).collect(),
+            }),
         }
     }
 }
@@ -150,7 +161,9 @@ impl Status {
             "active" => Ok(Status::Active),
             "revoked" => Ok(Status::Revoked),
             "expired" => Ok(Status::Expired),
-            other => Err(Invalid::Status { value: other.chars().take(64).collect() }),
+            other => Err(Invalid::Status {
+                value: other.chars().take(64).collect(),
+            }),
         }
     }
 }
@@ -352,10 +365,28 @@ mod tests {
 
     #[test]
     fn key_rules() {
-        for ok in ["a", "githubtoken", "STRIPE_API_KEY", "gcp-key.json", "a-b_c.d", &"x".repeat(128)] {
+        for ok in [
+            "a",
+            "githubtoken",
+            "STRIPE_API_KEY",
+            "gcp-key.json",
+            "a-b_c.d",
+            &"x".repeat(128),
+        ] {
             assert!(validate_key(ok).is_ok(), "{ok}");
         }
-        for bad in ["", ".hidden", "-flag", "a/b", "..", "a b", "ключ", "a\0b", &"x".repeat(129), "%2F"] {
+        for bad in [
+            "",
+            ".hidden",
+            "-flag",
+            "a/b",
+            "..",
+            "a b",
+            "ключ",
+            "a\0b",
+            &"x".repeat(129),
+            "%2F",
+        ] {
             assert!(validate_key(bad).is_err(), "{bad:?}");
         }
     }
@@ -374,7 +405,10 @@ mod tests {
             id: "sec_1".into(),
             workspace_id: "ws_1".into(),
             key: "k".into(),
-            meta: Metadata { expires_at: Some(100), ..Metadata::default() },
+            meta: Metadata {
+                expires_at: Some(100),
+                ..Metadata::default()
+            },
             status: StoredStatus::Active,
             version: 1,
             revision: 1,
@@ -391,7 +425,11 @@ mod tests {
 
     #[test]
     fn patch_dedups_and_clears() {
-        let mut m = Metadata { description: Some("x".into()), scope: vec!["a".into()], ..Metadata::default() };
+        let mut m = Metadata {
+            description: Some("x".into()),
+            scope: vec!["a".into()],
+            ..Metadata::default()
+        };
         MetadataPatch {
             description: Some(None),
             scope: Some(vec!["b".into(), "b".into(), "c".into()]),

@@ -15,8 +15,8 @@ use crate::clock;
 use crate::error::{Error, Invalid};
 use crate::keysource::KeySource;
 use crate::model::{
-    validate_key, validate_value_len, validate_workspace, Actor, ListFilter, Metadata, MetadataPatch, SealedValue,
-    SecretRow, Status, StoredStatus, VersionRow, Workspace,
+    validate_key, validate_value_len, validate_workspace, Actor, ListFilter, Metadata,
+    MetadataPatch, SealedValue, SecretRow, Status, StoredStatus, VersionRow, Workspace,
 };
 use crate::store::{DataKeyRow, RootKeyRow, SecretWrite, Store, StoreError};
 
@@ -81,7 +81,10 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl Hush {
     /// Initialises an empty store: root key version 1, workspace `default`, its first data key.
-    pub async fn initialize(store: Arc<dyn Store>, mut source: Box<dyn KeySource>) -> Result<Hush, Error> {
+    pub async fn initialize(
+        store: Arc<dyn Store>,
+        mut source: Box<dyn KeySource>,
+    ) -> Result<Hush, Error> {
         if !store.root_keys().await?.is_empty() {
             return Err(Error::AlreadyInitialized);
         }
@@ -89,8 +92,15 @@ impl Hush {
         let (key, mut row) = source.create_version(1, now)?;
         let root = RootKey { version: 1, key };
         row.check = hush_crypto::root_check(&root)?;
-        let workspace = Workspace { id: new_id("ws")?, name: "default".into(), created_at: now };
-        let dk = DataKey { version: 1, key: Key::generate()? };
+        let workspace = Workspace {
+            id: new_id("ws")?,
+            name: "default".into(),
+            created_at: now,
+        };
+        let dk = DataKey {
+            version: 1,
+            key: Key::generate()?,
+        };
         let dk_row = DataKeyRow {
             workspace_id: workspace.id.clone(),
             version: 1,
@@ -98,10 +108,13 @@ impl Hush {
             wrapped: hush_crypto::wrap_data_key(&root, &workspace.id, &dk)?,
             created_at: now,
         };
-        store.initialize(&row, &workspace, &dk_row).await.map_err(|e| match e {
-            StoreError::AlreadyInitialized => Error::AlreadyInitialized,
-            other => Error::Store(other),
-        })?;
+        store
+            .initialize(&row, &workspace, &dk_row)
+            .await
+            .map_err(|e| match e {
+                StoreError::AlreadyInitialized => Error::AlreadyInitialized,
+                other => Error::Store(other),
+            })?;
         source.retire_before(1)?;
         Ok(Hush {
             store,
@@ -136,10 +149,11 @@ impl Hush {
             return Ok(k.clone());
         }
         let rows = self.store.root_keys().await?;
-        let row = rows
-            .iter()
-            .find(|r| r.version == version)
-            .ok_or_else(|| Error::Store(StoreError::Corrupt(format!("a data key names root key version {version}, which the store does not record"))))?;
+        let row = rows.iter().find(|r| r.version == version).ok_or_else(|| {
+            Error::Store(StoreError::Corrupt(format!(
+                "a data key names root key version {version}, which the store does not record"
+            )))
+        })?;
         let root = open_root(lock(&self.source).as_ref(), row)?;
         lock(&self.roots).insert(version, root.clone());
         Ok(root)
@@ -152,14 +166,24 @@ impl Hush {
         for r in rows {
             let root = self.root_key(r.root_version).await?;
             let dk = hush_crypto::unwrap_data_key(&root, &workspace.id, r.version, &r.wrapped)
-                .map_err(|_| Error::DataKey { workspace: workspace.name.clone(), version: r.version })?;
+                .map_err(|_| Error::DataKey {
+                    workspace: workspace.name.clone(),
+                    version: r.version,
+                })?;
             current = current.max(r.version);
             keys.insert(r.version, dk);
         }
         if keys.is_empty() {
-            return Err(Error::Store(StoreError::Corrupt(format!("workspace {:?} has no data key", workspace.name))));
+            return Err(Error::Store(StoreError::Corrupt(format!(
+                "workspace {:?} has no data key",
+                workspace.name
+            ))));
         }
-        let wk = Arc::new(WorkspaceKeys { workspace, keys, current });
+        let wk = Arc::new(WorkspaceKeys {
+            workspace,
+            keys,
+            current,
+        });
         lock(&self.workspaces).insert(wk.workspace.name.clone(), wk.clone());
         Ok(wk)
     }
@@ -181,8 +205,15 @@ impl Hush {
         let now = clock::now();
         let current_root = *lock(&self.current_root);
         let root = self.root_key(current_root).await?;
-        let ws = Workspace { id: new_id("ws")?, name: name.into(), created_at: now };
-        let dk = DataKey { version: 1, key: Key::generate()? };
+        let ws = Workspace {
+            id: new_id("ws")?,
+            name: name.into(),
+            created_at: now,
+        };
+        let dk = DataKey {
+            version: 1,
+            key: Key::generate()?,
+        };
         let row = DataKeyRow {
             workspace_id: ws.id.clone(),
             version: 1,
@@ -192,7 +223,11 @@ impl Hush {
         };
         match self.store.create_workspace(&ws, &row).await {
             Ok(()) => {
-                let wk = Arc::new(WorkspaceKeys { workspace: ws.clone(), keys: HashMap::from([(1, dk)]), current: 1 });
+                let wk = Arc::new(WorkspaceKeys {
+                    workspace: ws.clone(),
+                    keys: HashMap::from([(1, dk)]),
+                    current: 1,
+                });
                 lock(&self.workspaces).insert(name.into(), wk);
                 Ok((ws, true))
             }
@@ -216,23 +251,64 @@ impl Hush {
         self.load_workspace_keys(ws.clone()).await
     }
 
-    async fn seal(&self, ws: &Workspace, secret_id: &str, version: u64, value: &SecretBytes, actor: &Actor, now: i64) -> Result<SealedValue, Error> {
+    async fn seal(
+        &self,
+        ws: &Workspace,
+        secret_id: &str,
+        version: u64,
+        value: &SecretBytes,
+        actor: &Actor,
+        now: i64,
+    ) -> Result<SealedValue, Error> {
         let wk = self.keys_for(ws).await?;
-        let dk = wk.keys.get(&wk.current).ok_or_else(|| Error::Store(StoreError::Corrupt("current data key missing".into())))?;
-        let ciphertext = hush_crypto::seal_value(dk, ValueSlot { workspace_id: &ws.id, secret_id, version }, value)?;
-        Ok(SealedValue { version, key_version: dk.version, ciphertext, created_at: now, created_by: actor.0.clone() })
+        let dk = wk
+            .keys
+            .get(&wk.current)
+            .ok_or_else(|| Error::Store(StoreError::Corrupt("current data key missing".into())))?;
+        let ciphertext = hush_crypto::seal_value(
+            dk,
+            ValueSlot {
+                workspace_id: &ws.id,
+                secret_id,
+                version,
+            },
+            value,
+        )?;
+        Ok(SealedValue {
+            version,
+            key_version: dk.version,
+            ciphertext,
+            created_at: now,
+            created_by: actor.0.clone(),
+        })
     }
 
-    async fn open_sealed(&self, ws: &Workspace, row: &SecretRow, sealed: &SealedValue) -> Result<SecretBytes, Error> {
+    async fn open_sealed(
+        &self,
+        ws: &Workspace,
+        row: &SecretRow,
+        sealed: &SealedValue,
+    ) -> Result<SecretBytes, Error> {
         let mut wk = self.keys_for(ws).await?;
         if !wk.keys.contains_key(&sealed.key_version) {
             // Rotated by another process since we loaded the keys.
             wk = self.load_workspace_keys(ws.clone()).await?;
         }
-        let fail = || Error::Decrypt { key: row.key.clone(), version: sealed.version };
+        let fail = || Error::Decrypt {
+            key: row.key.clone(),
+            version: sealed.version,
+        };
         let dk = wk.keys.get(&sealed.key_version).ok_or_else(fail)?;
-        hush_crypto::open_value(dk, ValueSlot { workspace_id: &ws.id, secret_id: &row.id, version: sealed.version }, &sealed.ciphertext)
-            .map_err(|_| fail())
+        hush_crypto::open_value(
+            dk,
+            ValueSlot {
+                workspace_id: &ws.id,
+                secret_id: &row.id,
+                version: sealed.version,
+            },
+            &sealed.ciphertext,
+        )
+        .map_err(|_| fail())
     }
 
     /// Builds and applies one write on top of `current` (`None`: a new secret).
@@ -274,14 +350,22 @@ impl Hush {
         let sealed = match value {
             Some(v) => {
                 row.version += 1;
-                Some(self.seal(ws, &row.id, row.version, v, actor, now).await.map_err(|e| match e {
-                    Error::Store(s) => s,
-                    other => StoreError::Unavailable(other.to_string()),
-                })?)
+                Some(
+                    self.seal(ws, &row.id, row.version, v, actor, now)
+                        .await
+                        .map_err(|e| match e {
+                            Error::Store(s) => s,
+                            other => StoreError::Unavailable(other.to_string()),
+                        })?,
+                )
             }
             None => None,
         };
-        let write = SecretWrite { row, expected_revision: current.map(|c| c.revision), value: sealed };
+        let write = SecretWrite {
+            row,
+            expected_revision: current.map(|c| c.revision),
+            value: sealed,
+        };
         self.store.write_secret(&write).await?;
         Ok(write.row)
     }
@@ -290,18 +374,31 @@ impl Hush {
         self.store
             .secret(&ws.id, key)
             .await?
-            .ok_or_else(|| Error::NotFound { workspace: ws.name.clone(), key: key.into() })
+            .ok_or_else(|| Error::NotFound {
+                workspace: ws.name.clone(),
+                key: key.into(),
+            })
     }
 
     /// Creates a secret; [`Error::Exists`] when the key is taken (nothing is changed).
-    pub async fn create(&self, ws: &Workspace, key: &str, value: &SecretBytes, patch: &MetadataPatch, actor: &Actor) -> Result<SecretRow, Error> {
+    pub async fn create(
+        &self,
+        ws: &Workspace,
+        key: &str,
+        value: &SecretBytes,
+        patch: &MetadataPatch,
+        actor: &Actor,
+    ) -> Result<SecretRow, Error> {
         validate_key(key)?;
         validate_value_len(value.len())?;
         patch.validate()?;
         if self.store.secret(&ws.id, key).await?.is_some() {
             return Err(Error::Exists { key: key.into() });
         }
-        match self.commit(ws, key, None, patch, None, Some(value), actor).await {
+        match self
+            .commit(ws, key, None, patch, None, Some(value), actor)
+            .await
+        {
             Ok(row) => Ok(row),
             Err(StoreError::Exists) => Err(Error::Exists { key: key.into() }),
             Err(e) => Err(e.into()),
@@ -310,13 +407,23 @@ impl Hush {
 
     /// Creates or replaces a secret's value, applying `patch` to its metadata. Returns the row
     /// and whether the secret was created.
-    pub async fn put(&self, ws: &Workspace, key: &str, value: &SecretBytes, patch: &MetadataPatch, actor: &Actor) -> Result<(SecretRow, bool), Error> {
+    pub async fn put(
+        &self,
+        ws: &Workspace,
+        key: &str,
+        value: &SecretBytes,
+        patch: &MetadataPatch,
+        actor: &Actor,
+    ) -> Result<(SecretRow, bool), Error> {
         validate_key(key)?;
         validate_value_len(value.len())?;
         patch.validate()?;
         for _ in 0..MAX_TRIES {
             let current = self.store.secret(&ws.id, key).await?;
-            match self.commit(ws, key, current.as_ref(), patch, None, Some(value), actor).await {
+            match self
+                .commit(ws, key, current.as_ref(), patch, None, Some(value), actor)
+                .await
+            {
                 Ok(row) => return Ok((row, current.is_none())),
                 Err(StoreError::Exists | StoreError::Conflict) => continue,
                 Err(e) => return Err(e.into()),
@@ -345,10 +452,17 @@ impl Hush {
             let current = self.existing(ws, key).await?;
             if let Some(expected) = if_version {
                 if expected != current.version {
-                    return Err(Error::StaleVersion { key: key.into(), expected, current: current.version });
+                    return Err(Error::StaleVersion {
+                        key: key.into(),
+                        expected,
+                        current: current.version,
+                    });
                 }
             }
-            match self.commit(ws, key, Some(&current), patch, None, value, actor).await {
+            match self
+                .commit(ws, key, Some(&current), patch, None, value, actor)
+                .await
+            {
                 Ok(row) => return Ok(row),
                 Err(StoreError::Conflict) => continue,
                 Err(e) => return Err(e.into()),
@@ -364,7 +478,12 @@ impl Hush {
     }
 
     /// Decrypts the current value (or `version`). Refuses revoked and expired secrets.
-    pub async fn reveal(&self, ws: &Workspace, key: &str, version: Option<u64>) -> Result<Revealed, Error> {
+    pub async fn reveal(
+        &self,
+        ws: &Workspace,
+        key: &str,
+        version: Option<u64>,
+    ) -> Result<Revealed, Error> {
         validate_key(key)?;
         if version == Some(0) {
             return Err(Invalid::Version { value: 0 }.into());
@@ -375,7 +494,11 @@ impl Hush {
             Status::Revoked => return Err(Error::Revoked { key: key.into() }),
             Status::Expired => {
                 let at = row.meta.expires_at.unwrap_or_default();
-                return Err(Error::Expired { key: key.into(), at, at_rfc3339: clock::rfc3339(at) });
+                return Err(Error::Expired {
+                    key: key.into(),
+                    at,
+                    at_rfc3339: clock::rfc3339(at),
+                });
             }
         }
         let v = version.unwrap_or(row.version);
@@ -383,9 +506,16 @@ impl Hush {
             .store
             .value(&row.id, v)
             .await?
-            .ok_or_else(|| Error::VersionNotFound { key: key.into(), version: v })?;
+            .ok_or_else(|| Error::VersionNotFound {
+                key: key.into(),
+                version: v,
+            })?;
         let value = self.open_sealed(ws, &row, &sealed).await?;
-        Ok(Revealed { row, version: v, value })
+        Ok(Revealed {
+            row,
+            version: v,
+            value,
+        })
     }
 
     /// Secrets matching `filter` (metadata only).
@@ -400,7 +530,11 @@ impl Hush {
     }
 
     /// The value versions of a secret, oldest first, with the row.
-    pub async fn history(&self, ws: &Workspace, key: &str) -> Result<(SecretRow, Vec<VersionRow>), Error> {
+    pub async fn history(
+        &self,
+        ws: &Workspace,
+        key: &str,
+    ) -> Result<(SecretRow, Vec<VersionRow>), Error> {
         validate_key(key)?;
         let row = self.existing(ws, key).await?;
         let versions = self.store.versions(&row.id).await?;
@@ -408,20 +542,40 @@ impl Hush {
     }
 
     /// Makes version `to`'s value current again, as a new version.
-    pub async fn rollback(&self, ws: &Workspace, key: &str, to: u64, actor: &Actor) -> Result<SecretRow, Error> {
+    pub async fn rollback(
+        &self,
+        ws: &Workspace,
+        key: &str,
+        to: u64,
+        actor: &Actor,
+    ) -> Result<SecretRow, Error> {
         validate_key(key)?;
         if to == 0 {
             return Err(Invalid::Version { value: 0 }.into());
         }
         for _ in 0..MAX_TRIES {
             let current = self.existing(ws, key).await?;
-            let sealed = self
-                .store
-                .value(&current.id, to)
-                .await?
-                .ok_or_else(|| Error::VersionNotFound { key: key.into(), version: to })?;
+            let sealed =
+                self.store
+                    .value(&current.id, to)
+                    .await?
+                    .ok_or_else(|| Error::VersionNotFound {
+                        key: key.into(),
+                        version: to,
+                    })?;
             let value = self.open_sealed(ws, &current, &sealed).await?;
-            match self.commit(ws, key, Some(&current), &MetadataPatch::default(), None, Some(&value), actor).await {
+            match self
+                .commit(
+                    ws,
+                    key,
+                    Some(&current),
+                    &MetadataPatch::default(),
+                    None,
+                    Some(&value),
+                    actor,
+                )
+                .await
+            {
                 Ok(row) => return Ok(row),
                 Err(StoreError::Conflict) => continue,
                 Err(e) => return Err(e.into()),
@@ -431,14 +585,31 @@ impl Hush {
     }
 
     /// Sets the stored status (`revoke` / `restore`). A no-op when it already has it.
-    pub async fn set_status(&self, ws: &Workspace, key: &str, status: StoredStatus, actor: &Actor) -> Result<SecretRow, Error> {
+    pub async fn set_status(
+        &self,
+        ws: &Workspace,
+        key: &str,
+        status: StoredStatus,
+        actor: &Actor,
+    ) -> Result<SecretRow, Error> {
         validate_key(key)?;
         for _ in 0..MAX_TRIES {
             let current = self.existing(ws, key).await?;
             if current.status == status {
                 return Ok(current);
             }
-            match self.commit(ws, key, Some(&current), &MetadataPatch::default(), Some(status), None, actor).await {
+            match self
+                .commit(
+                    ws,
+                    key,
+                    Some(&current),
+                    &MetadataPatch::default(),
+                    Some(status),
+                    None,
+                    actor,
+                )
+                .await
+            {
                 Ok(row) => return Ok(row),
                 Err(StoreError::Conflict) => continue,
                 Err(e) => return Err(e.into()),
@@ -452,7 +623,11 @@ impl Hush {
         validate_key(key)?;
         for _ in 0..MAX_TRIES {
             let current = self.existing(ws, key).await?;
-            match self.store.delete_secret(&current.id, current.revision).await {
+            match self
+                .store
+                .delete_secret(&current.id, current.revision)
+                .await
+            {
                 Ok(()) => return Ok(current),
                 Err(StoreError::Conflict) => continue,
                 Err(e) => return Err(e.into()),
@@ -479,9 +654,21 @@ impl Hush {
         let mut rewrapped = Vec::with_capacity(all.len());
         let mut newest: HashMap<String, u32> = HashMap::new();
         for dk_row in &all {
-            let root = if dk_row.root_version == old_root.version { old_root.clone() } else { self.root_key(dk_row.root_version).await? };
-            let dk = hush_crypto::unwrap_data_key(&root, &dk_row.workspace_id, dk_row.version, &dk_row.wrapped)
-                .map_err(|_| Error::DataKey { workspace: dk_row.workspace_id.clone(), version: dk_row.version })?;
+            let root = if dk_row.root_version == old_root.version {
+                old_root.clone()
+            } else {
+                self.root_key(dk_row.root_version).await?
+            };
+            let dk = hush_crypto::unwrap_data_key(
+                &root,
+                &dk_row.workspace_id,
+                dk_row.version,
+                &dk_row.wrapped,
+            )
+            .map_err(|_| Error::DataKey {
+                workspace: dk_row.workspace_id.clone(),
+                version: dk_row.version,
+            })?;
             rewrapped.push(DataKeyRow {
                 workspace_id: dk_row.workspace_id.clone(),
                 version: dk_row.version,
@@ -494,7 +681,10 @@ impl Hush {
         }
         let mut added = Vec::with_capacity(newest.len());
         for (ws_id, v) in &newest {
-            let dk = DataKey { version: v + 1, key: Key::generate()? };
+            let dk = DataKey {
+                version: v + 1,
+                key: Key::generate()?,
+            };
             added.push(DataKeyRow {
                 workspace_id: ws_id.clone(),
                 version: v + 1,
@@ -508,14 +698,23 @@ impl Hush {
         *lock(&self.current_root) = version;
         lock(&self.workspaces).clear();
         lock(&self.source).retire_before(version)?;
-        Ok(RotationReport { root_version: version, rewrapped: rewrapped.len(), workspaces: added.len() })
+        Ok(RotationReport {
+            root_version: version,
+            rewrapped: rewrapped.len(),
+            workspaces: added.len(),
+        })
     }
 }
 
 fn open_root(source: &dyn KeySource, row: &RootKeyRow) -> Result<RootKey, Error> {
     let key = source.key_for(row)?;
-    let root = RootKey { version: row.version, key };
-    hush_crypto::verify_root_check(&root, &row.check)
-        .map_err(|_| Error::WrongRootKey { source_name: source.name(), version: row.version })?;
+    let root = RootKey {
+        version: row.version,
+        key,
+    };
+    hush_crypto::verify_root_check(&root, &row.check).map_err(|_| Error::WrongRootKey {
+        source_name: source.name(),
+        version: row.version,
+    })?;
     Ok(root)
 }

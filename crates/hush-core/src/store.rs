@@ -111,13 +111,22 @@ pub trait Store: Send + Sync + 'static {
 
     /// Records the first root key, the first workspace and its first data key, in one
     /// transaction. [`StoreError::AlreadyInitialized`] when a root key exists.
-    async fn initialize(&self, root: &RootKeyRow, workspace: &Workspace, data_key: &DataKeyRow) -> Result<(), StoreError>;
+    async fn initialize(
+        &self,
+        root: &RootKeyRow,
+        workspace: &Workspace,
+        data_key: &DataKeyRow,
+    ) -> Result<(), StoreError>;
 
     /// The workspace with this name.
     async fn workspace_by_name(&self, name: &str) -> Result<Option<Workspace>, StoreError>;
 
     /// Creates a workspace with its first data key. [`StoreError::Exists`] if the name is taken.
-    async fn create_workspace(&self, workspace: &Workspace, data_key: &DataKeyRow) -> Result<(), StoreError>;
+    async fn create_workspace(
+        &self,
+        workspace: &Workspace,
+        data_key: &DataKeyRow,
+    ) -> Result<(), StoreError>;
 
     /// All workspaces, by name.
     async fn workspaces(&self) -> Result<Vec<Workspace>, StoreError>;
@@ -127,23 +136,38 @@ pub trait Store: Send + Sync + 'static {
 
     /// Rotation, in one transaction: records a new root key version, replaces the listed data
     /// keys with their rewrapped forms, and adds new data key versions.
-    async fn rotate_keys(&self, root: &RootKeyRow, rewrapped: &[DataKeyRow], added: &[DataKeyRow]) -> Result<(), StoreError>;
+    async fn rotate_keys(
+        &self,
+        root: &RootKeyRow,
+        rewrapped: &[DataKeyRow],
+        added: &[DataKeyRow],
+    ) -> Result<(), StoreError>;
 
     /// The secret with this key.
     async fn secret(&self, workspace_id: &str, key: &str) -> Result<Option<SecretRow>, StoreError>;
 
     /// One sealed value version.
-    async fn value(&self, secret_id: &str, version: u64) -> Result<Option<SealedValue>, StoreError>;
+    async fn value(&self, secret_id: &str, version: u64)
+        -> Result<Option<SealedValue>, StoreError>;
 
     /// Every value version of a secret, oldest first, without ciphertexts.
     async fn versions(&self, secret_id: &str) -> Result<Vec<VersionRow>, StoreError>;
 
     /// Secrets matching `filter`, ordered by key. `now` decides what is expired.
-    async fn list(&self, workspace_id: &str, filter: &ListFilter, now: i64) -> Result<Vec<SecretRow>, StoreError>;
+    async fn list(
+        &self,
+        workspace_id: &str,
+        filter: &ListFilter,
+        now: i64,
+    ) -> Result<Vec<SecretRow>, StoreError>;
 
     /// Applies one write atomically (see [`SecretWrite`]).
     async fn write_secret(&self, write: &SecretWrite) -> Result<(), StoreError>;
 
     /// Deletes a secret and all its versions if its revision is still `expected_revision`.
-    async fn delete_secret(&self, secret_id: &str, expected_revision: u64) -> Result<(), StoreError>;
+    async fn delete_secret(
+        &self,
+        secret_id: &str,
+        expected_revision: u64,
+    ) -> Result<(), StoreError>;
 }

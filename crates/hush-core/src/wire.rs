@@ -28,14 +28,28 @@ pub fn meta(row: &SecretRow, workspace: &str, now: i64) -> SecretMeta {
 }
 
 /// The metadata with the value: UTF-8 text in `value`, anything else in `value_base64`.
-pub fn with_value(row: &SecretRow, workspace: &str, now: i64, version: u64, value: &SecretBytes) -> SecretValue {
+pub fn with_value(
+    row: &SecretRow,
+    workspace: &str,
+    now: i64,
+    version: u64,
+    value: &SecretBytes,
+) -> SecretValue {
     // EXPOSE: building the one response that carries the value.
     let bytes = value.expose_secret();
     let (text, b64) = match std::str::from_utf8(bytes) {
         Ok(s) => (Some(s.to_string()), None),
-        Err(_) => (None, Some(base64::engine::general_purpose::STANDARD.encode(bytes))),
+        Err(_) => (
+            None,
+            Some(base64::engine::general_purpose::STANDARD.encode(bytes)),
+        ),
     };
-    SecretValue { meta: meta(row, workspace, now), value_version: version, value: text, value_base64: b64 }
+    SecretValue {
+        meta: meta(row, workspace, now),
+        value_version: version,
+        value: text,
+        value_base64: b64,
+    }
 }
 
 /// A secret's history.

@@ -221,14 +221,26 @@ fn header(key_version: u32) -> [u8; HEADER_LEN] {
     h
 }
 
-fn seal(key: &Key, key_version: u32, label: &str, fields: &[&[u8]], plaintext: &[u8]) -> Result<Vec<u8>, SealError> {
+fn seal(
+    key: &Key,
+    key_version: u32,
+    label: &str,
+    fields: &[&[u8]],
+    plaintext: &[u8],
+) -> Result<Vec<u8>, SealError> {
     let h = header(key_version);
     let mut nonce = [0u8; NONCE_LEN];
     fill_random(&mut nonce)?;
     let aad = associated_data(label, &h, fields);
     let ct = key
         .cipher()
-        .encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext, aad: &aad })
+        .encrypt(
+            Nonce::from_slice(&nonce),
+            Payload {
+                msg: plaintext,
+                aad: &aad,
+            },
+        )
         .map_err(|_| SealError::TooLong)?;
     let mut out = Vec::with_capacity(HEADER_LEN + NONCE_LEN + ct.len());
     out.extend_from_slice(&h);
@@ -237,7 +249,12 @@ fn seal(key: &Key, key_version: u32, label: &str, fields: &[&[u8]], plaintext: &
     Ok(out)
 }
 
-fn open(key: &Key, label: &str, fields: &[&[u8]], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, DecryptError> {
+fn open(
+    key: &Key,
+    label: &str,
+    fields: &[&[u8]],
+    sealed: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, DecryptError> {
     if sealed.len() < HEADER_LEN + NONCE_LEN + TAG_LEN || sealed[0] != FORMAT_V1 {
         return Err(DecryptError);
     }
@@ -255,7 +272,9 @@ pub fn sealing_key_version(sealed: &[u8]) -> Option<u32> {
     if sealed.len() < HEADER_LEN || sealed[0] != FORMAT_V1 {
         return None;
     }
-    Some(u32::from_be_bytes([sealed[1], sealed[2], sealed[3], sealed[4]]))
+    Some(u32::from_be_bytes([
+        sealed[1], sealed[2], sealed[3], sealed[4],
+    ]))
 }
 
 const LABEL_VALUE: &str = "hush/v1/value";
@@ -264,20 +283,32 @@ const LABEL_ROOT_CHECK: &str = "hush/v1/root-check";
 const ROOT_CHECK_PLAINTEXT: &[u8] = b"hush root key check";
 
 /// Seals one value version under a data key, bound to its slot.
-pub fn seal_value(dk: &DataKey, slot: ValueSlot<'_>, plaintext: &SecretBytes) -> Result<Vec<u8>, SealError> {
+pub fn seal_value(
+    dk: &DataKey,
+    slot: ValueSlot<'_>,
+    plaintext: &SecretBytes,
+) -> Result<Vec<u8>, SealError> {
     let version = slot.version.to_be_bytes();
     // EXPOSE: sealing needs the plaintext.
     seal(
         &dk.key,
         dk.version,
         LABEL_VALUE,
-        &[slot.workspace_id.as_bytes(), slot.secret_id.as_bytes(), &version],
+        &[
+            slot.workspace_id.as_bytes(),
+            slot.secret_id.as_bytes(),
+            &version,
+        ],
         plaintext.expose_secret(),
     )
 }
 
 /// Opens one value version. Fails when the key, the slot or any byte is wrong.
-pub fn open_value(dk: &DataKey, slot: ValueSlot<'_>, sealed: &[u8]) -> Result<SecretBytes, DecryptError> {
+pub fn open_value(
+    dk: &DataKey,
+    slot: ValueSlot<'_>,
+    sealed: &[u8],
+) -> Result<SecretBytes, DecryptError> {
     if sealing_key_version(sealed) != Some(dk.version) {
         return Err(DecryptError);
     }
@@ -285,34 +316,67 @@ pub fn open_value(dk: &DataKey, slot: ValueSlot<'_>, sealed: &[u8]) -> Result<Se
     let mut pt = open(
         &dk.key,
         LABEL_VALUE,
-        &[slot.workspace_id.as_bytes(), slot.secret_id.as_bytes(), &version],
+        &[
+            slot.workspace_id.as_bytes(),
+            slot.secret_id.as_bytes(),
+            &version,
+        ],
         sealed,
     )?;
     Ok(SecretBytes(std::mem::take(&mut *pt)))
 }
 
 /// Wraps a workspace data key under a root key version.
-pub fn wrap_data_key(root: &RootKey, workspace_id: &str, dk: &DataKey) -> Result<Vec<u8>, SealError> {
+pub fn wrap_data_key(
+    root: &RootKey,
+    workspace_id: &str,
+    dk: &DataKey,
+) -> Result<Vec<u8>, SealError> {
     let v = dk.version.to_be_bytes();
     // EXPOSE: wrapping needs the data key bytes.
-    seal(&root.key, root.version, LABEL_DATA_KEY, &[workspace_id.as_bytes(), &v], dk.key.expose_secret())
+    seal(
+        &root.key,
+        root.version,
+        LABEL_DATA_KEY,
+        &[workspace_id.as_bytes(), &v],
+        dk.key.expose_secret(),
+    )
 }
 
 /// Unwraps a workspace data key.
-pub fn unwrap_data_key(root: &RootKey, workspace_id: &str, dk_version: u32, wrapped: &[u8]) -> Result<DataKey, DecryptError> {
+pub fn unwrap_data_key(
+    root: &RootKey,
+    workspace_id: &str,
+    dk_version: u32,
+    wrapped: &[u8],
+) -> Result<DataKey, DecryptError> {
     if sealing_key_version(wrapped) != Some(root.version) {
         return Err(DecryptError);
     }
     let v = dk_version.to_be_bytes();
-    let pt = open(&root.key, LABEL_DATA_KEY, &[workspace_id.as_bytes(), &v], wrapped)?;
+    let pt = open(
+        &root.key,
+        LABEL_DATA_KEY,
+        &[workspace_id.as_bytes(), &v],
+        wrapped,
+    )?;
     let arr: [u8; KEY_LEN] = pt.as_slice().try_into().map_err(|_| DecryptError)?;
-    Ok(DataKey { version: dk_version, key: Key(arr) })
+    Ok(DataKey {
+        version: dk_version,
+        key: Key(arr),
+    })
 }
 
 /// A check value recorded beside each root key version, so a wrong root key or passphrase is
 /// told apart from a damaged store with a clear message.
 pub fn root_check(root: &RootKey) -> Result<Vec<u8>, SealError> {
-    seal(&root.key, root.version, LABEL_ROOT_CHECK, &[], ROOT_CHECK_PLAINTEXT)
+    seal(
+        &root.key,
+        root.version,
+        LABEL_ROOT_CHECK,
+        &[],
+        ROOT_CHECK_PLAINTEXT,
+    )
 }
 
 /// Whether `root` is the key that produced `check`.
@@ -342,19 +406,30 @@ pub struct KdfParams {
 impl Default for KdfParams {
     /// OWASP's recommended Argon2id setting: 19 MiB, 2 iterations, 1 lane.
     fn default() -> Self {
-        KdfParams { m_kib: 19 * 1024, t: 2, p: 1 }
+        KdfParams {
+            m_kib: 19 * 1024,
+            t: 2,
+            p: 1,
+        }
     }
 }
 
 /// Derives a 256-bit key from a passphrase with Argon2id.
-pub fn derive_from_passphrase(passphrase: &[u8], salt: &[u8], params: KdfParams) -> Result<Key, KdfError> {
+pub fn derive_from_passphrase(
+    passphrase: &[u8],
+    salt: &[u8],
+    params: KdfParams,
+) -> Result<Key, KdfError> {
     if passphrase.is_empty() {
         return Err(KdfError::EmptyPassphrase);
     }
-    let p = argon2::Params::new(params.m_kib, params.t, params.p, Some(KEY_LEN)).map_err(|_| KdfError::Params)?;
+    let p = argon2::Params::new(params.m_kib, params.t, params.p, Some(KEY_LEN))
+        .map_err(|_| KdfError::Params)?;
     let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, p);
     let mut out = [0u8; KEY_LEN];
-    argon.hash_password_into(passphrase, salt, &mut out).map_err(|_| KdfError::Params)?;
+    argon
+        .hash_password_into(passphrase, salt, &mut out)
+        .map_err(|_| KdfError::Params)?;
     let key = Key(out);
     // Clear intermediates
     out.zeroize();
@@ -382,11 +457,18 @@ mod tests {
     use proptest::prelude::*;
 
     fn dk(v: u32) -> DataKey {
-        DataKey { version: v, key: Key::generate().unwrap() }
+        DataKey {
+            version: v,
+            key: Key::generate().unwrap(),
+        }
     }
 
     fn slot<'a>(ws: &'a str, id: &'a str, version: u64) -> ValueSlot<'a> {
-        ValueSlot { workspace_id: ws, secret_id: id, version }
+        ValueSlot {
+            workspace_id: ws,
+            secret_id: id,
+            version,
+        }
     }
 
     proptest! {
@@ -414,9 +496,18 @@ mod tests {
         let k = dk(1);
         let v = SecretBytes::new(b"sk_live_planted".to_vec());
         let sealed = seal_value(&k, slot("ws1", "secA", 1), &v).unwrap();
-        assert!(open_value(&k, slot("ws1", "secB", 1), &sealed).is_err(), "other secret");
-        assert!(open_value(&k, slot("ws1", "secA", 2), &sealed).is_err(), "other version");
-        assert!(open_value(&k, slot("ws2", "secA", 1), &sealed).is_err(), "other workspace");
+        assert!(
+            open_value(&k, slot("ws1", "secB", 1), &sealed).is_err(),
+            "other secret"
+        );
+        assert!(
+            open_value(&k, slot("ws1", "secA", 2), &sealed).is_err(),
+            "other version"
+        );
+        assert!(
+            open_value(&k, slot("ws2", "secA", 1), &sealed).is_err(),
+            "other workspace"
+        );
         assert!(open_value(&k, slot("ws1", "secA", 1), &sealed).is_ok());
     }
 
@@ -431,29 +522,45 @@ mod tests {
 
     #[test]
     fn data_key_wrap_round_trip_and_binding() {
-        let root = RootKey { version: 2, key: Key::generate().unwrap() };
+        let root = RootKey {
+            version: 2,
+            key: Key::generate().unwrap(),
+        };
         let d = dk(5);
         let wrapped = wrap_data_key(&root, "ws", &d).unwrap();
         let back = unwrap_data_key(&root, "ws", 5, &wrapped).unwrap();
         assert_eq!(back.key.expose_secret(), d.key.expose_secret());
         assert!(unwrap_data_key(&root, "other", 5, &wrapped).is_err());
         assert!(unwrap_data_key(&root, "ws", 6, &wrapped).is_err());
-        let other_root = RootKey { version: 2, key: Key::generate().unwrap() };
+        let other_root = RootKey {
+            version: 2,
+            key: Key::generate().unwrap(),
+        };
         assert!(unwrap_data_key(&other_root, "ws", 5, &wrapped).is_err());
     }
 
     #[test]
     fn root_check_tells_wrong_key() {
-        let root = RootKey { version: 1, key: Key::generate().unwrap() };
+        let root = RootKey {
+            version: 1,
+            key: Key::generate().unwrap(),
+        };
         let check = root_check(&root).unwrap();
         assert!(verify_root_check(&root, &check).is_ok());
-        let wrong = RootKey { version: 1, key: Key::generate().unwrap() };
+        let wrong = RootKey {
+            version: 1,
+            key: Key::generate().unwrap(),
+        };
         assert!(verify_root_check(&wrong, &check).is_err());
     }
 
     #[test]
     fn passphrase_derivation_is_deterministic_per_salt() {
-        let params = KdfParams { m_kib: 64, t: 1, p: 1 };
+        let params = KdfParams {
+            m_kib: 64,
+            t: 1,
+            p: 1,
+        };
         let a = derive_from_passphrase(b"correct horse", b"saltsaltsaltsalt", params).unwrap();
         let b = derive_from_passphrase(b"correct horse", b"saltsaltsaltsalt", params).unwrap();
         let c = derive_from_passphrase(b"correct horse", b"othersaltothersa", params).unwrap();
@@ -477,7 +584,13 @@ mod tests {
         let k = Key::generate().unwrap();
         let back = Key::from_base64(&k.to_base64()).unwrap();
         assert_eq!(k.expose_secret(), back.expose_secret());
-        assert_eq!(Key::from_base64("not base64!").unwrap_err(), KeyParseError::Base64);
-        assert_eq!(Key::from_base64("AAAA").unwrap_err(), KeyParseError::Length(3));
+        assert_eq!(
+            Key::from_base64("not base64!").unwrap_err(),
+            KeyParseError::Base64
+        );
+        assert_eq!(
+            Key::from_base64("AAAA").unwrap_err(),
+            KeyParseError::Length(3)
+        );
     }
 }

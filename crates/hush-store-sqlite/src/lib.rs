@@ -16,7 +16,9 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use hush_core::model::{ListFilter, Metadata, SealedValue, SecretRow, StoredStatus, TokenType, VersionRow, Workspace};
+use hush_core::model::{
+    ListFilter, Metadata, SealedValue, SecretRow, StoredStatus, TokenType, VersionRow, Workspace,
+};
 use hush_core::store::{DataKeyRow, RootKeyKind, RootKeyRow, SecretWrite, Store, StoreError};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
@@ -62,27 +64,46 @@ impl SqliteStore {
                 .create_new(true)
                 .mode(0o600)
                 .open(path)
-                .or_else(|e| if e.kind() == std::io::ErrorKind::AlreadyExists { Ok(std::fs::File::open(path)?) } else { Err(e) })
-                .map_err(|e| StoreError::Unavailable(format!("cannot create {}: {e}", path.display())))?;
+                .or_else(|e| {
+                    if e.kind() == std::io::ErrorKind::AlreadyExists {
+                        Ok(std::fs::File::open(path)?)
+                    } else {
+                        Err(e)
+                    }
+                })
+                .map_err(|e| {
+                    StoreError::Unavailable(format!("cannot create {}: {e}", path.display()))
+                })?;
         }
         let writer = Self::connect(path)?;
         migrate(&writer)?;
-        Ok(SqliteStore { path: path.to_path_buf(), writer: Mutex::new(writer), readers: Mutex::new(Vec::new()) })
+        Ok(SqliteStore {
+            path: path.to_path_buf(),
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+        })
     }
 
     fn connect(path: &Path) -> Result<Connection, StoreError> {
         let conn = Connection::open_with_flags(
             path,
-            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(unavailable)?;
-        conn.busy_timeout(Duration::from_secs(10)).map_err(unavailable)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(unavailable)?;
+        conn.busy_timeout(Duration::from_secs(10))
+            .map_err(unavailable)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(unavailable)?;
         // FULL: a commit is on disk before it is acknowledged, also across power loss.
-        conn.pragma_update(None, "synchronous", "FULL").map_err(unavailable)?;
-        conn.pragma_update(None, "foreign_keys", "ON").map_err(unavailable)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(unavailable)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(unavailable)?;
         // Deleted values are overwritten, not left in free pages.
-        conn.pragma_update(None, "secure_delete", "ON").map_err(unavailable)?;
+        conn.pragma_update(None, "secure_delete", "ON")
+            .map_err(unavailable)?;
         Ok(conn)
     }
 
@@ -104,9 +125,14 @@ impl SqliteStore {
         out
     }
 
-    fn write<T>(&self, f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         let mut conn = lock(&self.writer);
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(unavailable)?;
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(unavailable)?;
         let out = f(&tx)?;
         tx.commit().map_err(unavailable)?;
         Ok(out)
@@ -114,7 +140,9 @@ impl SqliteStore {
 }
 
 fn migrate(conn: &Connection) -> Result<(), StoreError> {
-    let applied: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(unavailable)?;
+    let applied: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(unavailable)?;
     let applied = usize::try_from(applied).unwrap_or(0);
     if applied > MIGRATIONS.len() {
         return Err(StoreError::Corrupt(format!(
@@ -129,9 +157,17 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
     let run = || -> rusqlite::Result<()> {
         // Re-read under the write lock: another process may have migrated meanwhile.
         let applied: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-        for (i, m) in MIGRATIONS.iter().enumerate().skip(usize::try_from(applied).unwrap_or(0)) {
+        for (i, m) in MIGRATIONS
+            .iter()
+            .enumerate()
+            .skip(usize::try_from(applied).unwrap_or(0))
+        {
             conn.execute_batch(m)?;
-            conn.pragma_update(None, "user_version", i64::try_from(i + 1).unwrap_or(i64::MAX))?;
+            conn.pragma_update(
+                None,
+                "user_version",
+                i64::try_from(i + 1).unwrap_or(i64::MAX),
+            )?;
         }
         Ok(())
     };
@@ -147,11 +183,17 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
 const SECRET_COLUMNS: &str = "id, workspace_id, key, description, token_type, scope, envs, expires_at, status, version, revision, created_at, updated_at, created_by, updated_by";
 
 fn json_list(text: String) -> rusqlite::Result<Vec<String>> {
-    serde_json::from_str(&text).map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
+    serde_json::from_str(&text).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e))
+    })
 }
 
 fn corrupt(what: &str) -> rusqlite::Error {
-    rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, format!("unknown {what}").into())
+    rusqlite::Error::FromSqlConversionFailure(
+        0,
+        rusqlite::types::Type::Text,
+        format!("unknown {what}").into(),
+    )
 }
 
 fn secret_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SecretRow> {
@@ -163,7 +205,9 @@ fn secret_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SecretRow> {
         key: r.get(2)?,
         meta: Metadata {
             description: r.get(3)?,
-            token_type: token_type.map(|t| TokenType::parse(&t).map_err(|_| corrupt("token type"))).transpose()?,
+            token_type: token_type
+                .map(|t| TokenType::parse(&t).map_err(|_| corrupt("token type")))
+                .transpose()?,
             scope: json_list(r.get(5)?)?,
             envs: json_list(r.get(6)?)?,
             expires_at: r.get(7)?,
@@ -182,7 +226,11 @@ fn to_json(list: &[String]) -> String {
     serde_json::to_string(list).unwrap_or_else(|_| "[]".into())
 }
 
-fn insert_value(tx: &rusqlite::Transaction<'_>, secret_id: &str, v: &SealedValue) -> Result<(), StoreError> {
+fn insert_value(
+    tx: &rusqlite::Transaction<'_>,
+    secret_id: &str,
+    v: &SealedValue,
+) -> Result<(), StoreError> {
     tx.execute(
         "INSERT INTO secret_values (secret_id, version, key_version, ciphertext, created_at, created_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![secret_id, v.version as i64, v.key_version, v.ciphertext, v.created_at, v.created_by],
@@ -214,8 +262,17 @@ fn insert_root(tx: &rusqlite::Transaction<'_>, root: &RootKeyRow) -> Result<(), 
 }
 
 fn insert_workspace(tx: &rusqlite::Transaction<'_>, ws: &Workspace) -> Result<(), StoreError> {
-    tx.execute("INSERT INTO workspaces (id, name, created_at) VALUES (?1, ?2, ?3)", params![ws.id, ws.name, ws.created_at])
-        .map_err(|e| if is_unique_violation(&e) { StoreError::Exists } else { unavailable(e) })?;
+    tx.execute(
+        "INSERT INTO workspaces (id, name, created_at) VALUES (?1, ?2, ?3)",
+        params![ws.id, ws.name, ws.created_at],
+    )
+    .map_err(|e| {
+        if is_unique_violation(&e) {
+            StoreError::Exists
+        } else {
+            unavailable(e)
+        }
+    })?;
     Ok(())
 }
 
@@ -247,9 +304,16 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn initialize(&self, root: &RootKeyRow, workspace: &Workspace, data_key: &DataKeyRow) -> Result<(), StoreError> {
+    async fn initialize(
+        &self,
+        root: &RootKeyRow,
+        workspace: &Workspace,
+        data_key: &DataKeyRow,
+    ) -> Result<(), StoreError> {
         self.write(|tx| {
-            let n: i64 = tx.query_row("SELECT count(*) FROM root_keys", [], |r| r.get(0)).map_err(unavailable)?;
+            let n: i64 = tx
+                .query_row("SELECT count(*) FROM root_keys", [], |r| r.get(0))
+                .map_err(unavailable)?;
             if n > 0 {
                 return Err(StoreError::AlreadyInitialized);
             }
@@ -262,12 +326,22 @@ impl Store for SqliteStore {
     async fn workspace_by_name(&self, name: &str) -> Result<Option<Workspace>, StoreError> {
         self.read(|c| {
             c.prepare_cached("SELECT id, name, created_at FROM workspaces WHERE name = ?1")?
-                .query_row([name], |r| Ok(Workspace { id: r.get(0)?, name: r.get(1)?, created_at: r.get(2)? }))
+                .query_row([name], |r| {
+                    Ok(Workspace {
+                        id: r.get(0)?,
+                        name: r.get(1)?,
+                        created_at: r.get(2)?,
+                    })
+                })
                 .optional()
         })
     }
 
-    async fn create_workspace(&self, workspace: &Workspace, data_key: &DataKeyRow) -> Result<(), StoreError> {
+    async fn create_workspace(
+        &self,
+        workspace: &Workspace,
+        data_key: &DataKeyRow,
+    ) -> Result<(), StoreError> {
         self.write(|tx| {
             insert_workspace(tx, workspace)?;
             insert_data_key(tx, data_key)
@@ -276,8 +350,15 @@ impl Store for SqliteStore {
 
     async fn workspaces(&self) -> Result<Vec<Workspace>, StoreError> {
         self.read(|c| {
-            let mut st = c.prepare_cached("SELECT id, name, created_at FROM workspaces ORDER BY name")?;
-            let rows = st.query_map([], |r| Ok(Workspace { id: r.get(0)?, name: r.get(1)?, created_at: r.get(2)? }))?;
+            let mut st =
+                c.prepare_cached("SELECT id, name, created_at FROM workspaces ORDER BY name")?;
+            let rows = st.query_map([], |r| {
+                Ok(Workspace {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    created_at: r.get(2)?,
+                })
+            })?;
             rows.collect()
         })
     }
@@ -301,7 +382,12 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn rotate_keys(&self, root: &RootKeyRow, rewrapped: &[DataKeyRow], added: &[DataKeyRow]) -> Result<(), StoreError> {
+    async fn rotate_keys(
+        &self,
+        root: &RootKeyRow,
+        rewrapped: &[DataKeyRow],
+        added: &[DataKeyRow],
+    ) -> Result<(), StoreError> {
         self.write(|tx| {
             insert_root(tx, root)?;
             for dk in rewrapped {
@@ -332,13 +418,19 @@ impl Store for SqliteStore {
 
     async fn secret(&self, workspace_id: &str, key: &str) -> Result<Option<SecretRow>, StoreError> {
         self.read(|c| {
-            c.prepare_cached(&format!("SELECT {SECRET_COLUMNS} FROM secrets WHERE workspace_id = ?1 AND key = ?2"))?
-                .query_row([workspace_id, key], secret_from_row)
-                .optional()
+            c.prepare_cached(&format!(
+                "SELECT {SECRET_COLUMNS} FROM secrets WHERE workspace_id = ?1 AND key = ?2"
+            ))?
+            .query_row([workspace_id, key], secret_from_row)
+            .optional()
         })
     }
 
-    async fn value(&self, secret_id: &str, version: u64) -> Result<Option<SealedValue>, StoreError> {
+    async fn value(
+        &self,
+        secret_id: &str,
+        version: u64,
+    ) -> Result<Option<SealedValue>, StoreError> {
         self.read(|c| {
             c.prepare_cached(
                 "SELECT version, key_version, ciphertext, created_at, created_by FROM secret_values WHERE secret_id = ?1 AND version = ?2",
@@ -368,7 +460,12 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn list(&self, workspace_id: &str, filter: &ListFilter, now: i64) -> Result<Vec<SecretRow>, StoreError> {
+    async fn list(
+        &self,
+        workspace_id: &str,
+        filter: &ListFilter,
+        now: i64,
+    ) -> Result<Vec<SecretRow>, StoreError> {
         let status = filter.status.map(|s| s.as_str());
         // LIKE would treat '_' and '%' in a prefix as wildcards; a range on the key does not.
         let prefix_end = filter.prefix.as_ref().map(|p| format!("{p}\u{10FFFF}"));
@@ -437,10 +534,17 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn delete_secret(&self, secret_id: &str, expected_revision: u64) -> Result<(), StoreError> {
+    async fn delete_secret(
+        &self,
+        secret_id: &str,
+        expected_revision: u64,
+    ) -> Result<(), StoreError> {
         self.write(|tx| {
             let n = tx
-                .execute("DELETE FROM secrets WHERE id = ?1 AND revision = ?2", params![secret_id, expected_revision as i64])
+                .execute(
+                    "DELETE FROM secrets WHERE id = ?1 AND revision = ?2",
+                    params![secret_id, expected_revision as i64],
+                )
                 .map_err(unavailable)?;
             if n != 1 {
                 return Err(StoreError::Conflict);

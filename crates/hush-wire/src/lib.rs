@@ -56,7 +56,10 @@ pub struct SecretValue {
 
 impl std::fmt::Debug for SecretValue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SecretValue").field("meta", &self.meta).field("value", &"[redacted]").finish()
+        f.debug_struct("SecretValue")
+            .field("meta", &self.meta)
+            .field("value", &"[redacted]")
+            .finish()
     }
 }
 

@@ -27,7 +27,13 @@ Environment:
 #[command(name = "hush", version, about, after_help = EXIT_CODES)]
 pub struct Cli {
     /// Workspace to work in.
-    #[arg(long, global = true, env = "HUSH_WORKSPACE", default_value = "default", value_name = "W")]
+    #[arg(
+        long,
+        global = true,
+        env = "HUSH_WORKSPACE",
+        default_value = "default",
+        value_name = "W"
+    )]
     pub workspace: String,
 
     #[command(subcommand)]
@@ -203,14 +209,24 @@ pub struct GetArgs {
     #[arg(long, value_name = "N")]
     pub version: Option<u64>,
     /// raw: exactly the value bytes; json: metadata with `value` (or `value_base64`).
-    #[arg(short = 'o', long = "output", value_name = "FORMAT", default_value = "raw")]
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "FORMAT",
+        default_value = "raw"
+    )]
     pub output: RawOrJson,
 }
 
 #[derive(Debug, Args)]
 pub struct ShowArgs {
     pub key: String,
-    #[arg(short = 'o', long = "output", value_name = "FORMAT", default_value = "table")]
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "FORMAT",
+        default_value = "table"
+    )]
     pub output: TableOrJson,
 }
 
@@ -228,7 +244,12 @@ pub struct ListArgs {
     /// Only secrets with this status.
     #[arg(long, value_name = "STATUS")]
     pub status: Option<StatusArg>,
-    #[arg(short = 'o', long = "output", value_name = "FORMAT", default_value = "table")]
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "FORMAT",
+        default_value = "table"
+    )]
     pub output: TableOrJson,
 }
 

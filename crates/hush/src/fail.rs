@@ -19,7 +19,10 @@ pub struct Failure {
 
 impl Failure {
     pub fn new(code: i32, message: impl Into<String>) -> Self {
-        Failure { code, message: message.into() }
+        Failure {
+            code,
+            message: message.into(),
+        }
     }
 
     pub fn usage(message: impl Into<String>) -> Self {
@@ -44,8 +47,12 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
         if let Some(e) = cause.downcast_ref::<Error>() {
             return match e {
                 Error::Invalid(_) => USAGE,
-                Error::NotFound { .. } | Error::VersionNotFound { .. } | Error::WorkspaceNotFound { .. } => NOT_FOUND,
-                Error::Exists { .. } | Error::StaleVersion { .. } | Error::AlreadyInitialized => CONFLICT,
+                Error::NotFound { .. }
+                | Error::VersionNotFound { .. }
+                | Error::WorkspaceNotFound { .. } => NOT_FOUND,
+                Error::Exists { .. } | Error::StaleVersion { .. } | Error::AlreadyInitialized => {
+                    CONFLICT
+                }
                 Error::Revoked { .. } => FORBIDDEN,
                 Error::Expired { .. } => EXPIRED,
                 _ => OTHER,

@@ -48,7 +48,9 @@ fn or_dash(s: &str) -> String {
 }
 
 fn expiry(m: &SecretMeta) -> String {
-    m.expires_at.map(hush_core::clock::rfc3339).unwrap_or_else(|| "never".into())
+    m.expires_at
+        .map(hush_core::clock::rfc3339)
+        .unwrap_or_else(|| "never".into())
 }
 
 pub fn secrets_table(list: &[SecretMeta]) -> Result<()> {
@@ -68,7 +70,20 @@ pub fn secrets_table(list: &[SecretMeta]) -> Result<()> {
             ]
         })
         .collect();
-    print_table(&["KEY", "STATUS", "VERSION", "TYPE", "SCOPE", "ENVS", "EXPIRES", "UPDATED", "DESCRIPTION"], &rows)
+    print_table(
+        &[
+            "KEY",
+            "STATUS",
+            "VERSION",
+            "TYPE",
+            "SCOPE",
+            "ENVS",
+            "EXPIRES",
+            "UPDATED",
+            "DESCRIPTION",
+        ],
+        &rows,
+    )
 }
 
 pub fn secret_detail(m: &SecretMeta) -> Result<()> {
@@ -76,15 +91,41 @@ pub fn secret_detail(m: &SecretMeta) -> Result<()> {
         vec!["key".into(), m.key.clone()],
         vec!["workspace".into(), m.workspace.clone()],
         vec!["id".into(), m.id.clone()],
-        vec!["description".into(), or_dash(m.description.as_deref().unwrap_or(""))],
-        vec!["type".into(), or_dash(m.token_type.as_deref().unwrap_or(""))],
-        vec!["scope".into(), if m.scope.is_empty() { "all apps".into() } else { m.scope.join(", ") }],
-        vec!["envs".into(), if m.envs.is_empty() { "all environments".into() } else { m.envs.join(", ") }],
+        vec![
+            "description".into(),
+            or_dash(m.description.as_deref().unwrap_or("")),
+        ],
+        vec![
+            "type".into(),
+            or_dash(m.token_type.as_deref().unwrap_or("")),
+        ],
+        vec![
+            "scope".into(),
+            if m.scope.is_empty() {
+                "all apps".into()
+            } else {
+                m.scope.join(", ")
+            },
+        ],
+        vec![
+            "envs".into(),
+            if m.envs.is_empty() {
+                "all environments".into()
+            } else {
+                m.envs.join(", ")
+            },
+        ],
         vec!["expires".into(), expiry(m)],
         vec!["status".into(), m.status.clone()],
         vec!["version".into(), m.version.to_string()],
-        vec!["created".into(), format!("{} by {}", m.created_at, m.created_by)],
-        vec!["updated".into(), format!("{} by {}", m.updated_at, m.updated_by)],
+        vec![
+            "created".into(),
+            format!("{} by {}", m.created_at, m.created_by),
+        ],
+        vec![
+            "updated".into(),
+            format!("{} by {}", m.updated_at, m.updated_by),
+        ],
     ];
     let mut out = std::io::stdout().lock();
     for r in rows {
@@ -97,7 +138,12 @@ pub fn versions_table(list: &[VersionInfo]) -> Result<()> {
     let rows: Vec<Vec<String>> = list
         .iter()
         .map(|v| {
-            vec![v.version.to_string(), v.created_at.clone(), v.created_by.clone(), if v.current { "*".into() } else { String::new() }]
+            vec![
+                v.version.to_string(),
+                v.created_at.clone(),
+                v.created_by.clone(),
+                if v.current { "*".into() } else { String::new() },
+            ]
         })
         .collect();
     print_table(&["VERSION", "CREATED", "CREATED_BY", "CURRENT"], &rows)

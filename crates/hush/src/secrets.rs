@@ -3,17 +3,21 @@
 use std::io::Write as _;
 
 use anyhow::Result;
-use hush_core::{clock, wire, Actor, Hush, ListFilter, MetadataPatch, Status, StoredStatus, TokenType, Workspace};
+use hush_core::{
+    clock, wire, Actor, Hush, ListFilter, MetadataPatch, Status, StoredStatus, TokenType, Workspace,
+};
 
 use crate::cli::{
-    DeleteArgs, GetArgs, ListArgs, MetadataArgs, RawOrJson, RollbackArgs, SecretsCommand, ShowArgs, StatusArg, StatusArgs,
-    TableOrJson, TypeArg, UpdateArgs, WriteArgs,
+    DeleteArgs, GetArgs, ListArgs, MetadataArgs, RawOrJson, RollbackArgs, SecretsCommand, ShowArgs,
+    StatusArg, StatusArgs, TableOrJson, TypeArg, UpdateArgs, WriteArgs,
 };
 use crate::{output, value};
 
 /// Who the local CLI acts as: the operating system user.
 pub fn local_actor() -> Actor {
-    let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "unknown".into());
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("LOGNAME"))
+        .unwrap_or_else(|_| "unknown".into());
     Actor(format!("local:{user}"))
 }
 
@@ -50,7 +54,11 @@ fn say(msg: &str) {
     let _ = writeln!(std::io::stderr(), "{msg}");
 }
 
-fn report(hush_row: &hush_core::SecretRow, ws: &Workspace, output: Option<TableOrJson>) -> Result<()> {
+fn report(
+    hush_row: &hush_core::SecretRow,
+    ws: &Workspace,
+    output: Option<TableOrJson>,
+) -> Result<()> {
     let meta = wire::meta(hush_row, &ws.name, clock::now());
     match output {
         Some(TableOrJson::Json) => output::print_json(&meta),
@@ -61,7 +69,10 @@ fn report(hush_row: &hush_core::SecretRow, ws: &Workspace, output: Option<TableO
 
 fn note_if_revoked(row: &hush_core::SecretRow) {
     if row.status == StoredStatus::Revoked {
-        say(&format!("note: {0} is revoked; run `hush secrets restore {0}` to serve it again", row.key));
+        say(&format!(
+            "note: {0} is revoked; run `hush secrets restore {0}` to serve it again",
+            row.key
+        ));
     }
 }
 
@@ -98,7 +109,12 @@ async fn set(hush: &Hush, ws: &Workspace, a: WriteArgs, actor: &Actor) -> Result
     let patch = patch_from(&a.meta)?;
     let v = value::read(&a.value, &a.key)?;
     let (row, created) = hush.put(ws, &a.key, &v, &patch, actor).await?;
-    say(&format!("{} {} (version {})", if created { "created" } else { "updated" }, row.key, row.version));
+    say(&format!(
+        "{} {} (version {})",
+        if created { "created" } else { "updated" },
+        row.key,
+        row.version
+    ));
     note_if_revoked(&row);
     report(&row, ws, a.output)
 }
@@ -123,15 +139,29 @@ async fn update(hush: &Hush, ws: &Workspace, a: UpdateArgs, actor: &Actor) -> Re
     let current = hush.show(ws, &w.key).await?;
     if let Some(expected) = a.if_version {
         if expected != current.version {
-            return Err(hush_core::Error::StaleVersion { key: w.key, expected, current: current.version }.into());
+            return Err(hush_core::Error::StaleVersion {
+                key: w.key,
+                expected,
+                current: current.version,
+            }
+            .into());
         }
     }
-    let v = if w.value.given() || !w.meta.given() { Some(value::read(&w.value, &w.key)?) } else { None };
-    let row = hush.update(ws, &w.key, v.as_ref(), &patch, a.if_version, actor).await?;
+    let v = if w.value.given() || !w.meta.given() {
+        Some(value::read(&w.value, &w.key)?)
+    } else {
+        None
+    };
+    let row = hush
+        .update(ws, &w.key, v.as_ref(), &patch, a.if_version, actor)
+        .await?;
     if v.is_some() {
         say(&format!("updated {} (version {})", row.key, row.version));
     } else {
-        say(&format!("updated the metadata of {} (value unchanged, version {})", row.key, row.version));
+        say(&format!(
+            "updated the metadata of {} (value unchanged, version {})",
+            row.key, row.version
+        ));
     }
     note_if_revoked(&row);
     report(&row, ws, w.output)
@@ -147,7 +177,13 @@ async fn get(hush: &Hush, ws: &Workspace, a: GetArgs) -> Result<()> {
             out.flush()?;
             Ok(())
         }
-        RawOrJson::Json => output::print_json(&wire::with_value(&r.row, &ws.name, clock::now(), r.version, &r.value)),
+        RawOrJson::Json => output::print_json(&wire::with_value(
+            &r.row,
+            &ws.name,
+            clock::now(),
+            r.version,
+            &r.value,
+        )),
     }
 }
 
@@ -193,15 +229,27 @@ async fn history(hush: &Hush, ws: &Workspace, a: ShowArgs) -> Result<()> {
 
 async fn rollback(hush: &Hush, ws: &Workspace, a: RollbackArgs, actor: &Actor) -> Result<()> {
     let row = hush.rollback(ws, &a.key, a.to, actor).await?;
-    say(&format!("rolled {} back to the value of version {} (now version {})", row.key, a.to, row.version));
+    say(&format!(
+        "rolled {} back to the value of version {} (now version {})",
+        row.key, a.to, row.version
+    ));
     note_if_revoked(&row);
     report(&row, ws, a.output)
 }
 
-async fn set_status(hush: &Hush, ws: &Workspace, a: StatusArgs, status: StoredStatus, actor: &Actor) -> Result<()> {
+async fn set_status(
+    hush: &Hush,
+    ws: &Workspace,
+    a: StatusArgs,
+    status: StoredStatus,
+    actor: &Actor,
+) -> Result<()> {
     let row = hush.set_status(ws, &a.key, status, actor).await?;
     say(&match status {
-        StoredStatus::Revoked => format!("revoked {}: reads now fail until `hush secrets restore {}`", row.key, row.key),
+        StoredStatus::Revoked => format!(
+            "revoked {}: reads now fail until `hush secrets restore {}`",
+            row.key, row.key
+        ),
         StoredStatus::Active => format!("restored {}", row.key),
     });
     report(&row, ws, a.output)
@@ -212,6 +260,9 @@ async fn delete(hush: &Hush, ws: &Workspace, a: DeleteArgs) -> Result<()> {
     // written today keep working then.
     let _force = a.force;
     let row = hush.delete(ws, &a.key).await?;
-    say(&format!("deleted {} and its {} version(s)", row.key, row.version));
+    say(&format!(
+        "deleted {} and its {} version(s)",
+        row.key, row.version
+    ));
     Ok(())
 }

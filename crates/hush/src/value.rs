@@ -39,16 +39,22 @@ fn strip_one_newline(v: SecretBytes) -> SecretBytes {
 
 pub fn read(src: &ValueSource, key: &str) -> Result<SecretBytes> {
     if let Some(path) = &src.from_file {
-        let f = std::fs::File::open(path).map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?;
+        let f = std::fs::File::open(path)
+            .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?;
         return read_limited(f, &path.display().to_string());
     }
     let stdin = std::io::stdin();
     if src.stdin {
-        return Ok(strip_one_newline(read_limited(stdin.lock(), "standard input")?));
+        return Ok(strip_one_newline(read_limited(
+            stdin.lock(),
+            "standard input",
+        )?));
     }
     if stdin.is_terminal() {
         let text = rpassword::prompt_password(format!("Value for {key} (input hidden): "))
-            .map_err(|e| Failure::new(1, format!("cannot read the value from the terminal: {e}")))?;
+            .map_err(|e| {
+                Failure::new(1, format!("cannot read the value from the terminal: {e}"))
+            })?;
         return Ok(SecretBytes::new(text.into_bytes()));
     }
     read_limited(stdin.lock(), "standard input")

@@ -1,0 +1,10 @@
+//! Integration tests of the `hush` binary, one module per topic.
+#![allow(clippy::unwrap_used)]
+
+mod bad_input;
+mod common;
+mod crash;
+mod keys;
+mod leaks;
+mod secrets;
+mod values;
