@@ -56,6 +56,9 @@ pub enum KeySourceError {
         /// What is wrong (never the text itself).
         reason: String,
     },
+    /// Rotation of an environment root key needs the new key, which only the operator can keep.
+    #[error("rotating a root key that comes from HUSH_ROOT_KEY needs the new key in HUSH_NEW_ROOT_KEY (base64 of 32 random bytes, e.g. from `openssl rand -base64 32`): store it safely first; nothing was changed")]
+    NextKeyNeeded,
     /// The store's root key is passphrase-derived but no passphrase was given.
     #[error("this store's root key comes from a passphrase: set HUSH_PASSPHRASE")]
     PassphraseNeeded,
@@ -210,7 +213,13 @@ impl KeyFileSource {
             serde_json::to_vec_pretty(&json).map_err(|e| io(std::io::Error::other(e)))?,
         );
         body.push(b'\n');
-        let tmp = self.path.with_extension("key.tmp");
+        // A name of its own per write, so two writers never share a temporary file.
+        let mut nonce = [0u8; 8];
+        hush_crypto::fill_random(&mut nonce).map_err(|e| io(std::io::Error::other(e)))?;
+        let suffix: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
+        let mut tmp_name = self.path.file_name().unwrap_or_default().to_os_string();
+        tmp_name.push(format!(".{suffix}.tmp"));
+        let tmp = self.path.with_file_name(tmp_name);
         let mut opts = std::fs::OpenOptions::new();
         opts.write(true).create(true).truncate(true);
         #[cfg(unix)]
@@ -245,14 +254,20 @@ impl KeySource for KeyFileSource {
         if row.kind != RootKeyKind::Raw {
             return Err(KeySourceError::PassphraseNeeded);
         }
-        self.keys
-            .iter()
-            .find(|(v, _)| *v == row.version)
-            .map(|(_, k)| k.clone())
-            .ok_or_else(|| KeySourceError::VersionMissing {
-                source_name: self.name(),
-                version: row.version,
-            })
+        let find = |keys: &[(u32, Key)]| {
+            keys.iter()
+                .find(|(v, _)| *v == row.version)
+                .map(|(_, k)| k.clone())
+        };
+        if let Some(k) = find(&self.keys) {
+            return Ok(k);
+        }
+        // Another process may have rotated since this file was read: read it again.
+        let fresh = KeyFileSource::open(&self.path)?;
+        find(&fresh.keys).ok_or_else(|| KeySourceError::VersionMissing {
+            source_name: self.name(),
+            version: row.version,
+        })
     }
 
     fn create_version(
@@ -260,6 +275,10 @@ impl KeySource for KeyFileSource {
         version: u32,
         now: i64,
     ) -> Result<(Key, RootKeyRow), KeySourceError> {
+        // Start from what is on disk now, so no version another process added is dropped.
+        if self.path.exists() {
+            self.keys = KeyFileSource::open(&self.path)?.keys;
+        }
         let key = Key::generate()?;
         self.keys.retain(|(v, _)| *v != version);
         self.keys.push((version, key.clone()));
@@ -270,6 +289,9 @@ impl KeySource for KeyFileSource {
     }
 
     fn retire_before(&mut self, version: u32) -> Result<(), KeySourceError> {
+        if self.path.exists() {
+            self.keys = KeyFileSource::open(&self.path)?.keys;
+        }
         let before = self.keys.len();
         self.keys.retain(|(v, _)| *v >= version);
         if self.keys.len() != before {
@@ -348,10 +370,8 @@ impl KeySource for EnvKeySource {
         let key = if version == 1 {
             self.key.clone()
         } else {
-            match &self.next {
-                Some(k) => k.clone(),
-                None => Key::generate()?,
-            }
+            // Never generated here: a key nobody has written down would lock the store.
+            self.next.clone().ok_or(KeySourceError::NextKeyNeeded)?
         };
         self.created = Some((version, key.clone()));
         Ok((key, raw_row(version, now)))

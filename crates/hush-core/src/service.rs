@@ -63,6 +63,8 @@ pub struct RotationReport {
     pub rewrapped: usize,
     /// How many workspaces got a new data key version.
     pub workspaces: usize,
+    /// Set when the rotation committed but the key source could not forget older versions.
+    pub warning: Option<String>,
 }
 
 /// The hush service over one store and one key source.
@@ -203,8 +205,17 @@ impl Hush {
             return Err(Error::WorkspaceNotFound { name: name.into() });
         }
         let now = clock::now();
-        let current_root = *lock(&self.current_root);
-        let root = self.root_key(current_root).await?;
+        // Another process may have rotated since we opened: wrap under the newest root key.
+        // The store refuses (Conflict) a data key wrapped by anything older.
+        let newest = self
+            .store
+            .root_keys()
+            .await?
+            .last()
+            .map(|r| r.version)
+            .ok_or(Error::NotInitialized)?;
+        let root = self.root_key(newest).await?;
+        *lock(&self.current_root) = newest;
         let ws = Workspace {
             id: new_id("ws")?,
             name: name.into(),
@@ -233,6 +244,8 @@ impl Hush {
             }
             // Someone else created it first: use theirs.
             Err(StoreError::Exists) => Box::pin(self.workspace(name, false)).await,
+            // A rotation committed between our read of the root keys and our write.
+            Err(StoreError::Conflict) => Box::pin(self.workspace(name, true)).await,
             Err(e) => Err(e.into()),
         }
     }
@@ -322,12 +335,12 @@ impl Hush {
         status: Option<StoredStatus>,
         value: Option<&SecretBytes>,
         actor: &Actor,
-    ) -> Result<SecretRow, StoreError> {
+    ) -> Result<SecretRow, Error> {
         let now = clock::now();
         let mut row = match current {
             Some(c) => c.clone(),
             None => SecretRow {
-                id: new_id("sec").map_err(|e| StoreError::Unavailable(e.to_string()))?,
+                id: new_id("sec")?,
                 workspace_id: ws.id.clone(),
                 key: key.into(),
                 meta: Metadata::default(),
@@ -400,8 +413,8 @@ impl Hush {
             .await
         {
             Ok(row) => Ok(row),
-            Err(StoreError::Exists) => Err(Error::Exists { key: key.into() }),
-            Err(e) => Err(e.into()),
+            Err(Error::Store(StoreError::Exists)) => Err(Error::Exists { key: key.into() }),
+            Err(e) => Err(e),
         }
     }
 
@@ -425,8 +438,8 @@ impl Hush {
                 .await
             {
                 Ok(row) => return Ok((row, current.is_none())),
-                Err(StoreError::Exists | StoreError::Conflict) => continue,
-                Err(e) => return Err(e.into()),
+                Err(Error::Store(StoreError::Exists | StoreError::Conflict)) => continue,
+                Err(e) => return Err(e),
             }
         }
         Err(Error::Contention { key: key.into() })
@@ -464,8 +477,8 @@ impl Hush {
                 .await
             {
                 Ok(row) => return Ok(row),
-                Err(StoreError::Conflict) => continue,
-                Err(e) => return Err(e.into()),
+                Err(Error::Store(StoreError::Conflict)) => continue,
+                Err(e) => return Err(e),
             }
         }
         Err(Error::Contention { key: key.into() })
@@ -577,8 +590,8 @@ impl Hush {
                 .await
             {
                 Ok(row) => return Ok(row),
-                Err(StoreError::Conflict) => continue,
-                Err(e) => return Err(e.into()),
+                Err(Error::Store(StoreError::Conflict)) => continue,
+                Err(e) => return Err(e),
             }
         }
         Err(Error::Contention { key: key.into() })
@@ -611,8 +624,8 @@ impl Hush {
                 .await
             {
                 Ok(row) => return Ok(row),
-                Err(StoreError::Conflict) => continue,
-                Err(e) => return Err(e.into()),
+                Err(Error::Store(StoreError::Conflict)) => continue,
+                Err(e) => return Err(e),
             }
         }
         Err(Error::Contention { key: key.into() })
@@ -641,6 +654,21 @@ impl Hush {
     /// opening with the version that sealed them). One store transaction; then the key source
     /// may forget older root key versions.
     pub async fn rotate_keys(&self) -> Result<RotationReport, Error> {
+        let mut tries = 0;
+        loop {
+            match self.rotate_once().await {
+                Err(Error::Store(StoreError::Conflict)) if tries < 3 => tries += 1,
+                Err(Error::Store(StoreError::Conflict)) => {
+                    return Err(Error::Contention {
+                        key: "(root key)".into(),
+                    })
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn rotate_once(&self) -> Result<RotationReport, Error> {
         let rows = self.store.root_keys().await?;
         let current = rows.last().ok_or(Error::NotInitialized)?;
         let old_root = self.root_key(current.version).await?;
@@ -697,11 +725,17 @@ impl Hush {
         lock(&self.roots).insert(version, new_root);
         *lock(&self.current_root) = version;
         lock(&self.workspaces).clear();
-        lock(&self.source).retire_before(version)?;
+        // The rotation is committed; failing to forget old versions is worth a warning, not a
+        // failure that would make the caller think nothing happened.
+        let warning = lock(&self.source)
+            .retire_before(version)
+            .err()
+            .map(|e| e.to_string());
         Ok(RotationReport {
             root_version: version,
             rewrapped: rewrapped.len(),
             workspaces: added.len(),
+            warning,
         })
     }
 }

@@ -121,7 +121,8 @@ pub trait Store: Send + Sync + 'static {
     /// The workspace with this name.
     async fn workspace_by_name(&self, name: &str) -> Result<Option<Workspace>, StoreError>;
 
-    /// Creates a workspace with its first data key. [`StoreError::Exists`] if the name is taken.
+    /// Creates a workspace with its first data key. [`StoreError::Exists`] if the name is taken;
+    /// [`StoreError::Conflict`] if the data key is not wrapped by the newest root key version.
     async fn create_workspace(
         &self,
         workspace: &Workspace,

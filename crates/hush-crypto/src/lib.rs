@@ -133,8 +133,10 @@ impl std::fmt::Debug for Key {
     }
 }
 
-/// Plaintext bytes of a secret: zeroized on drop, `Debug` prints `[redacted]`, no `Display`.
-#[derive(Clone, PartialEq, Eq, Zeroize, ZeroizeOnDrop)]
+/// Plaintext bytes of a secret: zeroized on drop, `Debug` prints `[redacted]`, no `Display`,
+/// and no `PartialEq` (comparing values is not something hush does; where a test must, it
+/// compares the exposed bytes).
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
 pub struct SecretBytes(Vec<u8>);
 
 impl SecretBytes {
@@ -156,6 +158,11 @@ impl SecretBytes {
     /// Whether there are no bytes.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    /// Shortens the value in place (no copy of the plaintext is made).
+    pub fn truncate(&mut self, len: usize) {
+        self.0.truncate(len);
     }
 }
 

@@ -343,6 +343,12 @@ impl Store for SqliteStore {
         data_key: &DataKeyRow,
     ) -> Result<(), StoreError> {
         self.write(|tx| {
+            let newest: u32 = tx
+                .query_row("SELECT max(version) FROM root_keys", [], |r| r.get(0))
+                .map_err(unavailable)?;
+            if data_key.root_version != newest {
+                return Err(StoreError::Conflict);
+            }
             insert_workspace(tx, workspace)?;
             insert_data_key(tx, data_key)
         })

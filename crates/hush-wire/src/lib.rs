@@ -54,6 +54,18 @@ pub struct SecretValue {
     pub value_base64: Option<String>,
 }
 
+impl Drop for SecretValue {
+    fn drop(&mut self) {
+        // Clear intermediates: the response body is the value's last plaintext copy here.
+        if let Some(v) = self.value.as_mut() {
+            zeroize::Zeroize::zeroize(v);
+        }
+        if let Some(v) = self.value_base64.as_mut() {
+            zeroize::Zeroize::zeroize(v);
+        }
+    }
+}
+
 impl std::fmt::Debug for SecretValue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SecretValue")

@@ -41,6 +41,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+#[allow(clippy::large_enum_variant)] // parsed once per run
 pub enum Command {
     /// Create the embedded store and its root key (in HUSH_HOME).
     #[command(after_help = EXIT_CODES)]
@@ -184,6 +185,9 @@ impl MetadataArgs {
 pub struct WriteArgs {
     /// The secret's key: 1-128 of A-Z a-z 0-9 _ . - (not starting with . or -).
     pub key: String,
+    /// Catches a value typed on the command line, to refuse it without echoing it.
+    #[arg(hide = true, value_name = "NO-VALUE-HERE")]
+    pub stray: Vec<String>,
     #[command(flatten)]
     pub value: ValueSource,
     #[command(flatten)]

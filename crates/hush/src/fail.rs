@@ -50,9 +50,10 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
                 Error::NotFound { .. }
                 | Error::VersionNotFound { .. }
                 | Error::WorkspaceNotFound { .. } => NOT_FOUND,
-                Error::Exists { .. } | Error::StaleVersion { .. } | Error::AlreadyInitialized => {
-                    CONFLICT
-                }
+                Error::Exists { .. }
+                | Error::StaleVersion { .. }
+                | Error::AlreadyInitialized
+                | Error::Contention { .. } => CONFLICT,
                 Error::Revoked { .. } => FORBIDDEN,
                 Error::Expired { .. } => EXPIRED,
                 _ => OTHER,
@@ -61,8 +62,11 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
         if cause.downcast_ref::<Invalid>().is_some() {
             return USAGE;
         }
-        if cause.downcast_ref::<KeySourceError>().is_some() {
-            return OTHER;
+        if let Some(e) = cause.downcast_ref::<KeySourceError>() {
+            return match e {
+                KeySourceError::NextKeyNeeded => USAGE,
+                _ => OTHER,
+            };
         }
     }
     OTHER

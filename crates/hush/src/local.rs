@@ -67,14 +67,11 @@ fn choose() -> Result<SourceChoice> {
 }
 
 /// The key source for an existing store (with the next key material for rotation, if given).
-fn existing_source(
-    home: &Home,
-    generated_next: Option<&Zeroizing<String>>,
-) -> Result<Box<dyn KeySource>> {
+fn existing_source(home: &Home) -> Result<Box<dyn KeySource>> {
     Ok(match choose()? {
         SourceChoice::Env => {
             let key = env_secret("HUSH_ROOT_KEY").unwrap_or_default();
-            let next = env_secret("HUSH_NEW_ROOT_KEY").or_else(|| generated_next.cloned());
+            let next = env_secret("HUSH_NEW_ROOT_KEY");
             Box::new(EnvKeySource::new(
                 &key,
                 next.as_deref().map(|s| s.as_str()),
@@ -90,38 +87,65 @@ fn existing_source(
 
 /// Opens the initialised embedded store.
 pub async fn open() -> Result<(Hush, Home)> {
-    let (hush, home, _) = open_with(false).await?;
-    Ok((hush, home))
+    open_store().await
 }
 
-/// Opens the store for `hush keys rotate`. With HUSH_ROOT_KEY and no HUSH_NEW_ROOT_KEY, the
-/// next root key is generated here and returned, for the caller to show once.
-pub async fn open_for_rotation() -> Result<(Hush, Home, Option<Zeroizing<String>>)> {
-    open_with(true).await
+/// An exclusive lock on the store's home, held by `init` and `keys rotate` so that two of them
+/// never interleave their key file and store updates. Released when dropped.
+pub struct HomeLock(#[allow(dead_code)] std::fs::File);
+
+fn lock_home(home: &Home) -> Result<HomeLock> {
+    let path = home.dir.join(".hush.lock");
+    let mut opts = std::fs::OpenOptions::new();
+    opts.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let f = opts
+        .open(&path)
+        .with_context(|| format!("cannot open the lock file {}", path.display()))?;
+    f.lock()
+        .with_context(|| format!("cannot lock {}", path.display()))?;
+    Ok(HomeLock(f))
 }
 
-async fn open_with(rotation: bool) -> Result<(Hush, Home, Option<Zeroizing<String>>)> {
+/// Opens the store for `hush keys rotate`, holding the home lock.
+pub async fn open_for_rotation() -> Result<(Hush, Home, HomeLock)> {
     let home = Home::locate()?;
     if !home.db.exists() {
-        return Err(Failure::new(
-            1,
-            format!("no hush store at {}: run `hush init` first (or point HUSH_HOME at an existing store)", home.dir.display()),
-        )
-        .into());
+        return Err(not_initialized(&home));
+    }
+    if matches!(choose()?, SourceChoice::Env) && env_secret("HUSH_NEW_ROOT_KEY").is_none() {
+        return Err(hush_core::KeySourceError::NextKeyNeeded.into());
+    }
+    let guard = lock_home(&home)?;
+    let (hush, home) = open().await?;
+    Ok((hush, home, guard))
+}
+
+fn not_initialized(home: &Home) -> anyhow::Error {
+    Failure::new(
+        1,
+        format!(
+            "no hush store at {}: run `hush init` first (or point HUSH_HOME at an existing store)",
+            home.dir.display()
+        ),
+    )
+    .into()
+}
+
+async fn open_store() -> Result<(Hush, Home)> {
+    let home = Home::locate()?;
+    if !home.db.exists() {
+        return Err(not_initialized(&home));
     }
     let store = SqliteStore::open(&home.db)
         .with_context(|| format!("cannot open {}", home.db.display()))?;
-    let generated = if rotation
-        && matches!(choose()?, SourceChoice::Env)
-        && env_secret("HUSH_NEW_ROOT_KEY").is_none()
-    {
-        Some(hush_crypto::Key::generate()?.to_base64())
-    } else {
-        None
-    };
-    let source = existing_source(&home, generated.as_ref())?;
+    let source = existing_source(&home)?;
     let hush = Hush::open(Arc::new(store), source).await?;
-    Ok((hush, home, generated))
+    Ok((hush, home))
 }
 
 fn create_private_dir(dir: &Path) -> Result<()> {
@@ -143,24 +167,40 @@ fn create_private_dir(dir: &Path) -> Result<()> {
 pub async fn init() -> Result<(Hush, Home, String)> {
     let home = Home::locate()?;
     let choice = choose()?;
+    create_private_dir(&home.dir)?;
+    let _guard = lock_home(&home)?;
     if home.db.exists() {
-        return Err(Failure::new(
-            4,
-            format!(
-                "a hush store already exists at {}; nothing was changed",
-                home.db.display()
-            ),
-        )
-        .into());
+        let initialised = match SqliteStore::open(&home.db) {
+            Ok(store) => !hush_core::Store::root_keys(&store)
+                .await
+                .map(|r| r.is_empty())
+                .unwrap_or(false),
+            Err(_) => true,
+        };
+        if initialised {
+            return Err(Failure::new(
+                4,
+                format!(
+                    "a hush store already exists at {}; nothing was changed",
+                    home.db.display()
+                ),
+            )
+            .into());
+        }
+        // A database without root keys is what an interrupted `init` leaves: start over.
+        remove_db_files(&home.db);
     }
     if matches!(choice, SourceChoice::File) && home.key_file.exists() {
         return Err(Failure::new(
             4,
-            format!("a root key file already exists at {}; nothing was changed (move it away to start a new store)", home.key_file.display()),
+            format!(
+                "a root key file already exists at {} but there is no store beside it (another store's key, or an interrupted `hush init`): \
+                 move the key file away to start a new store; nothing was changed",
+                home.key_file.display()
+            ),
         )
         .into());
     }
-    create_private_dir(&home.dir)?;
     let (source, described): (Box<dyn KeySource>, String) = match choice {
         SourceChoice::Env => {
             let key = env_secret("HUSH_ROOT_KEY").unwrap_or_default();
@@ -191,11 +231,18 @@ pub async fn init() -> Result<(Hush, Home, String)> {
     match Hush::initialize(Arc::new(store), source).await {
         Ok(h) => Ok((h, home, described)),
         Err(e) => {
-            // Leave nothing half-made behind.
-            let _ = std::fs::remove_file(&home.db);
-            let _ = std::fs::remove_file(home.db.with_extension("db-wal"));
-            let _ = std::fs::remove_file(home.db.with_extension("db-shm"));
+            // Leave nothing half-made behind (the key file did not exist before: checked above).
+            remove_db_files(&home.db);
+            if matches!(choose(), Ok(SourceChoice::File)) {
+                let _ = std::fs::remove_file(&home.key_file);
+            }
             Err(e.into())
         }
     }
+}
+
+fn remove_db_files(db: &Path) {
+    let _ = std::fs::remove_file(db);
+    let _ = std::fs::remove_file(db.with_extension("db-wal"));
+    let _ = std::fs::remove_file(db.with_extension("db-shm"));
 }

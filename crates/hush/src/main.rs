@@ -54,17 +54,21 @@ async fn run(cli: Cli) -> Result<()> {
             secrets::run(&hush, &cli.workspace, cmd).await
         }
         Command::Keys(KeysCommand::Rotate) => {
-            let (hush, _home, generated) = local::open_for_rotation().await?;
+            let (hush, _home, _lock) = local::open_for_rotation().await?;
             let report = hush.rotate_keys().await?;
             eprintln!(
                 "rotated: root key version {} now wraps {} data key(s); {} workspace(s) got a new data key version",
                 report.root_version, report.rewrapped, report.workspaces
             );
-            if let Some(key) = generated {
-                eprintln!("the new root key is printed below, once: set HUSH_ROOT_KEY to it; the old key no longer opens this store");
-                let mut out = std::io::stdout().lock();
-                // EXPOSE: the operator must receive the generated root key exactly once.
-                writeln!(out, "{}", key.as_str())?;
+            if let Some(w) = report.warning {
+                eprintln!("warning: the rotation is done, but older root key versions could not be removed from the key source: {w}");
+            }
+            if std::env::var_os("HUSH_NEW_ROOT_KEY").is_some() {
+                eprintln!("set HUSH_ROOT_KEY to the value of HUSH_NEW_ROOT_KEY: the old key no longer opens this store");
+            } else if std::env::var_os("HUSH_NEW_PASSPHRASE").is_some() {
+                eprintln!(
+                    "use the new passphrase from now on: the old one no longer opens this store"
+                );
             }
             Ok(())
         }

@@ -11,6 +11,7 @@ use crate::cli::{
     DeleteArgs, GetArgs, ListArgs, MetadataArgs, RawOrJson, RollbackArgs, SecretsCommand, ShowArgs,
     StatusArg, StatusArgs, TableOrJson, TypeArg, UpdateArgs, WriteArgs,
 };
+use crate::fail::Failure;
 use crate::{output, value};
 
 /// Who the local CLI acts as: the operating system user.
@@ -78,14 +79,16 @@ fn note_if_revoked(row: &hush_core::SecretRow) {
 
 pub async fn run(hush: &Hush, workspace: &str, cmd: SecretsCommand) -> Result<()> {
     let actor = local_actor();
-    let writes = matches!(cmd, SecretsCommand::Set(_) | SecretsCommand::Create(_));
-    let (ws, created_ws) = hush.workspace(workspace, writes).await?;
-    if created_ws {
-        say(&format!("created workspace {workspace}"));
-    }
+    // `set` and `create` may create the workspace, but only once their input has passed every
+    // check: bad input changes nothing.
     match cmd {
-        SecretsCommand::Set(a) => set(hush, &ws, a, &actor).await,
-        SecretsCommand::Create(a) => create(hush, &ws, a, &actor).await,
+        SecretsCommand::Set(a) => return set(hush, workspace, a, &actor).await,
+        SecretsCommand::Create(a) => return create(hush, workspace, a, &actor).await,
+        _ => {}
+    }
+    let (ws, _) = hush.workspace(workspace, false).await?;
+    match cmd {
+        SecretsCommand::Set(_) | SecretsCommand::Create(_) => unreachable!("handled above"),
         SecretsCommand::Update(a) => update(hush, &ws, a, &actor).await,
         SecretsCommand::Get(a) => get(hush, &ws, a).await,
         SecretsCommand::Show(a) => show(hush, &ws, a).await,
@@ -98,16 +101,37 @@ pub async fn run(hush: &Hush, workspace: &str, cmd: SecretsCommand) -> Result<()
     }
 }
 
-/// Checks the key before asking for a value, so nobody types a secret for a bad name.
-fn check_key(key: &str) -> Result<()> {
-    hush_core::model::validate_key(key)?;
+/// Checks the key and refuses a value typed on the command line, before asking for a value, so
+/// nobody types a secret for a bad name.
+fn check_key(a: &WriteArgs) -> Result<()> {
+    if !a.stray.is_empty() {
+        return Err(Failure::usage(
+            "a value cannot be given on the command line, where shell history and process lists keep it: \
+             use the hidden prompt, --stdin or --from-file FILE; nothing was stored",
+        )
+        .into());
+    }
+    hush_core::model::validate_key(&a.key)?;
     Ok(())
 }
 
-async fn set(hush: &Hush, ws: &Workspace, a: WriteArgs, actor: &Actor) -> Result<()> {
-    check_key(&a.key)?;
+/// The workspace for a write, created now if it is new.
+async fn workspace_for_write(hush: &Hush, name: &str) -> Result<Workspace> {
+    let (ws, created) = hush.workspace(name, true).await?;
+    if created {
+        say(&format!("created workspace {name}"));
+    }
+    Ok(ws)
+}
+
+async fn set(hush: &Hush, workspace: &str, a: WriteArgs, actor: &Actor) -> Result<()> {
+    check_key(&a)?;
     let patch = patch_from(&a.meta)?;
+    hush_core::model::validate_workspace(workspace)?;
     let v = value::read(&a.value, &a.key)?;
+    hush_core::model::validate_value_len(v.len())?;
+    let ws = workspace_for_write(hush, workspace).await?;
+    let ws = &ws;
     let (row, created) = hush.put(ws, &a.key, &v, &patch, actor).await?;
     say(&format!(
         "{} {} (version {})",
@@ -119,14 +143,20 @@ async fn set(hush: &Hush, ws: &Workspace, a: WriteArgs, actor: &Actor) -> Result
     report(&row, ws, a.output)
 }
 
-async fn create(hush: &Hush, ws: &Workspace, a: WriteArgs, actor: &Actor) -> Result<()> {
-    check_key(&a.key)?;
+async fn create(hush: &Hush, workspace: &str, a: WriteArgs, actor: &Actor) -> Result<()> {
+    check_key(&a)?;
     let patch = patch_from(&a.meta)?;
-    if hush.store().secret(&ws.id, &a.key).await?.is_some() {
-        // Refuse before prompting for a value that would be thrown away.
-        return Err(hush_core::Error::Exists { key: a.key }.into());
+    hush_core::model::validate_workspace(workspace)?;
+    if let Ok((ws, _)) = hush.workspace(workspace, false).await {
+        if hush.store().secret(&ws.id, &a.key).await?.is_some() {
+            // Refuse before prompting for a value that would be thrown away.
+            return Err(hush_core::Error::Exists { key: a.key }.into());
+        }
     }
     let v = value::read(&a.value, &a.key)?;
+    hush_core::model::validate_value_len(v.len())?;
+    let ws = workspace_for_write(hush, workspace).await?;
+    let ws = &ws;
     let row = hush.create(ws, &a.key, &v, &patch, actor).await?;
     say(&format!("created {} (version {})", row.key, row.version));
     report(&row, ws, a.output)
@@ -134,7 +164,7 @@ async fn create(hush: &Hush, ws: &Workspace, a: WriteArgs, actor: &Actor) -> Res
 
 async fn update(hush: &Hush, ws: &Workspace, a: UpdateArgs, actor: &Actor) -> Result<()> {
     let w = a.write;
-    check_key(&w.key)?;
+    check_key(&w)?;
     let patch = patch_from(&w.meta)?;
     let current = hush.show(ws, &w.key).await?;
     if let Some(expected) = a.if_version {

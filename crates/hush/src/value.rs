@@ -10,17 +10,28 @@ use hush_core::SecretBytes;
 use crate::cli::ValueSource;
 use crate::fail::Failure;
 
-/// Reads at most 1 MiB + 1 byte, so an oversize value is refused without reading it all.
-fn read_limited(mut r: impl std::io::Read, what: &str) -> Result<SecretBytes> {
-    let mut buf = Vec::new();
-    r.by_ref()
-        .take(MAX_VALUE_LEN as u64 + 1)
+/// Room for the largest value plus a trailing `\r\n` that `--stdin` strips.
+const READ_LIMIT: usize = MAX_VALUE_LEN + 2;
+
+/// Reads the whole input, refusing it as soon as it is over the limit. The buffer is sized once
+/// up front, so no freed reallocation is left holding part of the value.
+fn read_limited(r: impl std::io::Read, what: &str) -> Result<SecretBytes> {
+    let mut buf = Vec::with_capacity(READ_LIMIT + 1);
+    r.take(READ_LIMIT as u64 + 1)
         .read_to_end(&mut buf)
         .map_err(|e| Failure::new(1, format!("cannot read {what}: {e}")))?;
-    Ok(SecretBytes::new(buf))
+    let over = buf.len() > READ_LIMIT;
+    let value = SecretBytes::new(buf);
+    if over {
+        return Err(Failure::usage(format!(
+            "the value from {what} is larger than 1 MiB (1048576 bytes), the limit; nothing was stored"
+        ))
+        .into());
+    }
+    Ok(value)
 }
 
-fn strip_one_newline(v: SecretBytes) -> SecretBytes {
+fn strip_one_newline(mut v: SecretBytes) -> SecretBytes {
     // EXPOSE: trimming needs to look at the last bytes.
     let b = v.expose_secret();
     let cut = if b.ends_with(b"\r\n") {
@@ -30,11 +41,9 @@ fn strip_one_newline(v: SecretBytes) -> SecretBytes {
     } else {
         0
     };
-    if cut == 0 {
-        v
-    } else {
-        SecretBytes::new(b[..b.len() - cut].to_vec())
-    }
+    let keep = b.len() - cut;
+    v.truncate(keep);
+    v
 }
 
 pub fn read(src: &ValueSource, key: &str) -> Result<SecretBytes> {

@@ -208,3 +208,64 @@ fn a_damaged_key_file_is_named() {
     let out = h.run(&["secrets", "list"], None).code(1);
     assert!(out.stderr.contains("does not exist"), "{}", out.stderr);
 }
+
+#[test]
+fn a_value_on_the_command_line_is_refused_without_echoing_it() {
+    let h = Home::new();
+    for cmd in ["set", "create", "update"] {
+        let out = h
+            .run(
+                &["secrets", cmd, "k", "sk_live_planted_cli_value"],
+                Some(b"v"),
+            )
+            .code(2);
+        assert!(out.stderr.contains("command line"), "{}", out.stderr);
+        assert!(!out.all().contains("sk_live_planted"), "{}", out.all());
+    }
+    h.run(&["secrets", "get", "k"], None).code(3);
+}
+
+#[test]
+fn oversize_input_is_refused_even_with_a_newline_at_the_limit() {
+    let h = Home::new();
+    let mut v = vec![b'x'; 1024 * 1024];
+    v.extend_from_slice(b"\nmore bytes after the limit");
+    let out = h.run(&["secrets", "set", "k", "--stdin"], Some(&v)).code(2);
+    assert!(out.stderr.contains("larger than 1 MiB"), "{}", out.stderr);
+    let mut v = vec![b'x'; 1024 * 1024 - 1];
+    v.extend_from_slice(b"\r\nmore");
+    h.run(&["secrets", "set", "k", "--stdin"], Some(&v)).code(2);
+    h.run(&["secrets", "get", "k"], None).code(3);
+}
+
+#[test]
+fn bad_input_does_not_create_a_workspace() {
+    let h = Home::new();
+    h.run(
+        &["secrets", "create", "bad key", "--workspace", "newws"],
+        Some(b"v"),
+    )
+    .code(2);
+    h.run(&["secrets", "set", "k", "--workspace", "newws"], Some(b""))
+        .code(2);
+    h.run(
+        &[
+            "secrets",
+            "set",
+            "k",
+            "--workspace",
+            "newws",
+            "--expires",
+            "soon",
+        ],
+        Some(b"v"),
+    )
+    .code(2);
+    h.run(&["secrets", "list", "--workspace", "newws"], None)
+        .code(3);
+    h.run(
+        &["secrets", "set", "k", "--workspace", "bad/ws"],
+        Some(b"v"),
+    )
+    .code(2);
+}

@@ -97,26 +97,61 @@ fn rotation_with_a_passphrase_moves_to_the_new_passphrase() {
 }
 
 #[test]
-fn rotation_with_an_env_key_prints_the_new_key_once() {
+fn rotation_with_an_env_key_needs_the_new_key_and_never_prints_one() {
     let old = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+    let new = "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
     let h = Home::empty().with_env("HUSH_ROOT_KEY", old);
     h.run(&["init"], None).ok();
     fill(&h);
-    let out = h.run(&["keys", "rotate"], None).ok();
-    let new_key = out.text().trim().to_string();
-    assert_eq!(
-        new_key.len(),
-        44,
-        "stdout holds exactly the new base64 key: {new_key:?}"
-    );
-    assert!(
-        !out.stderr.contains(&new_key),
-        "the key is printed once, on stdout"
-    );
+    // Without the new key: refused, nothing changed, no key generated behind the user's back.
+    let out = h.run(&["keys", "rotate"], None).code(2);
+    assert!(out.stderr.contains("HUSH_NEW_ROOT_KEY"), "{}", out.stderr);
+    check(&h);
+    let mut c = h.command(&["keys", "rotate"]);
+    c.env("HUSH_NEW_ROOT_KEY", new);
+    let out = h.run_with(c, None).ok();
+    assert!(out.stdout.is_empty(), "no key is printed");
+    assert!(!out.all().contains(new) && !out.all().contains(old));
     h.run(&["secrets", "get", "a"], None).code(1);
     let h = Home {
         dir: h.dir,
-        extra_env: vec![("HUSH_ROOT_KEY".into(), new_key)],
+        extra_env: vec![("HUSH_ROOT_KEY".into(), new.into())],
     };
     check(&h);
+}
+
+#[test]
+fn concurrent_rotations_leave_a_store_that_opens() {
+    let h = Home::new();
+    fill(&h);
+    let children: Vec<_> = (0..4)
+        .map(|_| {
+            let mut c = h.command(&["keys", "rotate"]);
+            c.stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null());
+            c.spawn().unwrap()
+        })
+        .collect();
+    let ok = children
+        .into_iter()
+        .map(|mut c| c.wait().unwrap().success())
+        .filter(|s| *s)
+        .count();
+    assert_eq!(ok, 4, "the home lock serialises rotations");
+    check(&h);
+    let file = std::fs::read_to_string(h.path().join("root.key")).unwrap();
+    assert!(file.contains("\"version\": 5"), "{file}");
+}
+
+#[test]
+fn an_interrupted_init_can_be_run_again() {
+    let h = Home::empty();
+    // What a kill between creating the database and committing the first root key leaves.
+    let conn = rusqlite::Connection::open(h.db()).unwrap();
+    conn.execute_batch("CREATE TABLE t (x)").unwrap();
+    drop(conn);
+    h.run(&["secrets", "list"], None).code(1);
+    h.run(&["init"], None).ok();
+    h.set("k", b"v");
+    assert_eq!(h.get("k"), b"v");
 }

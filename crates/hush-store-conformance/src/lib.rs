@@ -1,0 +1,397 @@
+//! The store conformance suite: every behaviour the service relies on, written once against
+//! the [`Store`] trait and run unchanged against each backend (rustls's provider tests, teller's
+//! provider harness). A backend's test file calls [`conformance_tests!`] with an expression
+//! that makes a fresh, empty store.
+//!
+//! The suite stores made-up bytes where ciphertexts go: a store never looks inside them.
+#![forbid(unsafe_code)]
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+use hush_core::model::{
+    ListFilter, Metadata, SealedValue, SecretRow, Status, StoredStatus, Workspace,
+};
+use hush_core::store::{DataKeyRow, RootKeyKind, RootKeyRow, SecretWrite, Store, StoreError};
+
+/// Generates one `#[tokio::test]` per conformance check; `$make` is an async expression giving
+/// a fresh, empty `Arc<dyn Store>` (or anything that derefs to a `Store`).
+#[macro_export]
+macro_rules! conformance_tests {
+    ($make:expr) => {
+        $crate::conformance_tests!(@each $make;
+            initialize_once, workspaces_are_unique, workspace_keys_follow_the_newest_root,
+            create_conflicts_on_existing_key, cas_refuses_stale_revisions, failed_write_changes_nothing,
+            versions_and_values, list_filters, delete_is_guarded, rotation_refuses_unseen_data_keys);
+    };
+    (@each $make:expr; $($name:ident),*) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                let store = $make;
+                $crate::$name(&*store).await;
+            }
+        )*
+    };
+}
+
+fn root(version: u32) -> RootKeyRow {
+    RootKeyRow {
+        version,
+        kind: RootKeyKind::Raw,
+        salt: None,
+        kdf: None,
+        check: vec![version as u8; 33],
+        created_at: 1,
+    }
+}
+
+fn ws(name: &str) -> Workspace {
+    Workspace {
+        id: format!("ws_{name}"),
+        name: name.into(),
+        created_at: 1,
+    }
+}
+
+fn dk(ws: &Workspace, version: u32, root_version: u32) -> DataKeyRow {
+    DataKeyRow {
+        workspace_id: ws.id.clone(),
+        version,
+        root_version,
+        wrapped: vec![7; 60],
+        created_at: 1,
+    }
+}
+
+/// An initialised store with workspace `default`.
+async fn ready(s: &dyn Store) -> Workspace {
+    let w = ws("default");
+    s.initialize(&root(1), &w, &dk(&w, 1, 1)).await.unwrap();
+    w
+}
+
+fn row(w: &Workspace, key: &str, revision: u64, version: u64) -> SecretRow {
+    SecretRow {
+        id: format!("sec_{key}"),
+        workspace_id: w.id.clone(),
+        key: key.into(),
+        meta: Metadata::default(),
+        status: StoredStatus::Active,
+        version,
+        revision,
+        created_at: 10,
+        updated_at: 10,
+        created_by: "t".into(),
+        updated_by: "t".into(),
+    }
+}
+
+fn sealed(version: u64, fill: u8) -> SealedValue {
+    SealedValue {
+        version,
+        key_version: 1,
+        ciphertext: vec![fill; 40],
+        created_at: 10 + version as i64,
+        created_by: "t".into(),
+    }
+}
+
+async fn create(s: &dyn Store, w: &Workspace, key: &str) -> SecretRow {
+    let r = row(w, key, 1, 1);
+    s.write_secret(&SecretWrite {
+        row: r.clone(),
+        expected_revision: None,
+        value: Some(sealed(1, 1)),
+    })
+    .await
+    .unwrap();
+    r
+}
+
+/// `initialize` succeeds once; then it is refused and nothing changes.
+pub async fn initialize_once(s: &dyn Store) {
+    assert!(s.root_keys().await.unwrap().is_empty());
+    let w = ready(s).await;
+    let again = s
+        .initialize(&root(1), &ws("other"), &dk(&ws("other"), 1, 1))
+        .await;
+    assert!(
+        matches!(again, Err(StoreError::AlreadyInitialized)),
+        "{again:?}"
+    );
+    assert_eq!(s.root_keys().await.unwrap(), vec![root(1)]);
+    assert_eq!(s.workspaces().await.unwrap(), vec![w]);
+}
+
+/// Workspace names are unique.
+pub async fn workspaces_are_unique(s: &dyn Store) {
+    ready(s).await;
+    let b = ws("b");
+    s.create_workspace(&b, &dk(&b, 1, 1)).await.unwrap();
+    let dup = Workspace {
+        id: "ws_other_id".into(),
+        ..b.clone()
+    };
+    let r = s.create_workspace(&dup, &dk(&dup, 1, 1)).await;
+    assert!(matches!(r, Err(StoreError::Exists)), "{r:?}");
+    assert_eq!(s.workspace_by_name("b").await.unwrap(), Some(b));
+    assert_eq!(s.workspace_by_name("nope").await.unwrap(), None);
+    assert_eq!(
+        s.data_keys(Some("ws_other_id")).await.unwrap(),
+        vec![],
+        "a refused workspace leaves no key"
+    );
+}
+
+/// A new workspace's data key must be wrapped by the newest root key version.
+pub async fn workspace_keys_follow_the_newest_root(s: &dyn Store) {
+    let w = ready(s).await;
+    s.rotate_keys(&root(2), &[dk(&w, 1, 2)], &[dk(&w, 2, 2)])
+        .await
+        .unwrap();
+    let c = ws("c");
+    let r = s.create_workspace(&c, &dk(&c, 1, 1)).await;
+    assert!(matches!(r, Err(StoreError::Conflict)), "{r:?}");
+    assert_eq!(s.workspace_by_name("c").await.unwrap(), None);
+    s.create_workspace(&c, &dk(&c, 1, 2)).await.unwrap();
+}
+
+/// Creating a key that exists is refused with `Exists`.
+pub async fn create_conflicts_on_existing_key(s: &dyn Store) {
+    let w = ready(s).await;
+    let first = create(s, &w, "k").await;
+    let mut second = row(&w, "k", 1, 1);
+    second.id = "sec_other".into();
+    let r = s
+        .write_secret(&SecretWrite {
+            row: second,
+            expected_revision: None,
+            value: Some(sealed(1, 2)),
+        })
+        .await;
+    assert!(matches!(r, Err(StoreError::Exists)), "{r:?}");
+    assert_eq!(s.secret(&w.id, "k").await.unwrap(), Some(first));
+    assert!(s.value("sec_other", 1).await.unwrap().is_none());
+}
+
+/// A write based on a stale revision is refused with `Conflict`.
+pub async fn cas_refuses_stale_revisions(s: &dyn Store) {
+    let w = ready(s).await;
+    create(s, &w, "k").await;
+    let mut next = row(&w, "k", 2, 2);
+    next.meta.description = Some("v2".into());
+    s.write_secret(&SecretWrite {
+        row: next.clone(),
+        expected_revision: Some(1),
+        value: Some(sealed(2, 2)),
+    })
+    .await
+    .unwrap();
+    let mut stale = row(&w, "k", 2, 1);
+    stale.meta.description = Some("stale".into());
+    let r = s
+        .write_secret(&SecretWrite {
+            row: stale,
+            expected_revision: Some(1),
+            value: None,
+        })
+        .await;
+    assert!(matches!(r, Err(StoreError::Conflict)), "{r:?}");
+    assert_eq!(s.secret(&w.id, "k").await.unwrap(), Some(next));
+}
+
+/// When the value insert fails, the row update in the same write is rolled back too.
+pub async fn failed_write_changes_nothing(s: &dyn Store) {
+    let w = ready(s).await;
+    let first = create(s, &w, "k").await;
+    let mut bad = row(&w, "k", 2, 1);
+    bad.meta.description = Some("should not stick".into());
+    // Version 1 exists already: the value insert conflicts.
+    let r = s
+        .write_secret(&SecretWrite {
+            row: bad,
+            expected_revision: Some(1),
+            value: Some(sealed(1, 9)),
+        })
+        .await;
+    assert!(matches!(r, Err(StoreError::Conflict)), "{r:?}");
+    assert_eq!(s.secret(&w.id, "k").await.unwrap(), Some(first));
+    assert_eq!(
+        s.value("sec_k", 1).await.unwrap().unwrap().ciphertext,
+        vec![1; 40]
+    );
+}
+
+/// Versions are listed oldest first; values are found by version.
+pub async fn versions_and_values(s: &dyn Store) {
+    let w = ready(s).await;
+    create(s, &w, "k").await;
+    for v in 2..=3u64 {
+        s.write_secret(&SecretWrite {
+            row: row(&w, "k", v, v),
+            expected_revision: Some(v - 1),
+            value: Some(sealed(v, v as u8)),
+        })
+        .await
+        .unwrap();
+    }
+    let versions: Vec<u64> = s
+        .versions("sec_k")
+        .await
+        .unwrap()
+        .iter()
+        .map(|v| v.version)
+        .collect();
+    assert_eq!(versions, vec![1, 2, 3]);
+    assert_eq!(
+        s.value("sec_k", 2).await.unwrap().unwrap().ciphertext,
+        vec![2; 40]
+    );
+    assert!(s.value("sec_k", 4).await.unwrap().is_none());
+}
+
+/// Filters: environment, app, prefix (no wildcards), status, cursor and limit.
+pub async fn list_filters(s: &dyn Store) {
+    let w = ready(s).await;
+    let mk =
+        |key: &str, envs: &[&str], scope: &[&str], status: StoredStatus, expires: Option<i64>| {
+            let mut r = row(&w, key, 1, 1);
+            r.meta.envs = envs.iter().map(|e| e.to_string()).collect();
+            r.meta.scope = scope.iter().map(|e| e.to_string()).collect();
+            r.meta.expires_at = expires;
+            r.status = status;
+            r
+        };
+    let rows = vec![
+        mk("A_DEV", &["dev"], &["pay"], StoredStatus::Active, None),
+        mk(
+            "A_PRD",
+            &["prd"],
+            &["pay"],
+            StoredStatus::Active,
+            Some(1_000),
+        ),
+        mk("B_ALL", &[], &[], StoredStatus::Active, Some(10)),
+        mk("C_REV", &[], &[], StoredStatus::Revoked, None),
+        mk("AXB", &[], &["other"], StoredStatus::Active, None),
+    ];
+    for r in rows {
+        s.write_secret(&SecretWrite {
+            row: r,
+            expected_revision: None,
+            value: Some(sealed(1, 1)),
+        })
+        .await
+        .unwrap();
+    }
+    let id = w.id.clone();
+    let list = |f: ListFilter| {
+        let id = id.clone();
+        async move {
+            s.list(&id, &f, 100)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|r| r.key)
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        list(ListFilter::default()).await,
+        ["AXB", "A_DEV", "A_PRD", "B_ALL", "C_REV"]
+    );
+    assert_eq!(
+        list(ListFilter {
+            env: Some("prd".into()),
+            ..Default::default()
+        })
+        .await,
+        ["AXB", "A_PRD", "B_ALL", "C_REV"]
+    );
+    assert_eq!(
+        list(ListFilter {
+            app: Some("pay".into()),
+            ..Default::default()
+        })
+        .await,
+        ["A_DEV", "A_PRD", "B_ALL", "C_REV"]
+    );
+    assert_eq!(
+        list(ListFilter {
+            prefix: Some("A_".into()),
+            ..Default::default()
+        })
+        .await,
+        ["A_DEV", "A_PRD"]
+    );
+    assert_eq!(
+        list(ListFilter {
+            status: Some(Status::Expired),
+            ..Default::default()
+        })
+        .await,
+        ["B_ALL"]
+    );
+    assert_eq!(
+        list(ListFilter {
+            status: Some(Status::Revoked),
+            ..Default::default()
+        })
+        .await,
+        ["C_REV"]
+    );
+    assert_eq!(
+        list(ListFilter {
+            status: Some(Status::Active),
+            ..Default::default()
+        })
+        .await,
+        ["AXB", "A_DEV", "A_PRD"]
+    );
+    assert_eq!(
+        list(ListFilter {
+            after: Some("A_DEV".into()),
+            limit: Some(2),
+            ..Default::default()
+        })
+        .await,
+        ["A_PRD", "B_ALL"]
+    );
+}
+
+/// Delete is guarded by the revision and removes every version.
+pub async fn delete_is_guarded(s: &dyn Store) {
+    let w = ready(s).await;
+    create(s, &w, "k").await;
+    let r = s.delete_secret("sec_k", 7).await;
+    assert!(matches!(r, Err(StoreError::Conflict)), "{r:?}");
+    assert!(s.secret(&w.id, "k").await.unwrap().is_some());
+    s.delete_secret("sec_k", 1).await.unwrap();
+    assert!(s.secret(&w.id, "k").await.unwrap().is_none());
+    assert!(s.value("sec_k", 1).await.unwrap().is_none());
+    assert!(s.versions("sec_k").await.unwrap().is_empty());
+    // The key can be used again.
+    create(s, &w, "k").await;
+}
+
+/// A rotation that did not rewrap every data key is refused whole.
+pub async fn rotation_refuses_unseen_data_keys(s: &dyn Store) {
+    let w = ready(s).await;
+    let b = ws("b");
+    s.create_workspace(&b, &dk(&b, 1, 1)).await.unwrap();
+    let r = s.rotate_keys(&root(2), &[dk(&w, 1, 2)], &[]).await;
+    assert!(matches!(r, Err(StoreError::Conflict)), "{r:?}");
+    assert_eq!(
+        s.root_keys().await.unwrap().len(),
+        1,
+        "nothing of the refused rotation stays"
+    );
+    assert_eq!(s.data_keys(Some(&w.id)).await.unwrap(), vec![dk(&w, 1, 1)]);
+    s.rotate_keys(
+        &root(2),
+        &[dk(&w, 1, 2), dk(&b, 1, 2)],
+        &[dk(&w, 2, 2), dk(&b, 2, 2)],
+    )
+    .await
+    .unwrap();
+    assert_eq!(s.data_keys(None).await.unwrap().len(), 4);
+}
