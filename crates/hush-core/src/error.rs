@@ -49,6 +49,15 @@ pub enum Invalid {
         /// What was given.
         value: String,
     },
+    /// A machine token needs both an app and an environment; other roles take neither.
+    #[error("a machine token needs both --app and --env, and takes no --role; other tokens take a --role and neither --app nor --env")]
+    MachineToken,
+    /// A name matches several things.
+    #[error("{name:?} names more than one token: use the token id")]
+    Ambiguous {
+        /// The name.
+        name: String,
+    },
     /// A version number is not valid (versions start at 1).
     #[error("invalid version {value}: versions start at 1")]
     Version {
@@ -101,6 +110,21 @@ pub enum Error {
         expected: u64,
         /// The version the store has.
         current: u64,
+    },
+    /// The caller may not do this (role, scope or environment).
+    #[error("forbidden: {reason}")]
+    Forbidden {
+        /// Why.
+        reason: String,
+    },
+    /// No valid token was presented.
+    #[error("missing, unknown, revoked or expired token")]
+    Unauthorized,
+    /// No token with this id or name.
+    #[error("no active token {id:?} in this workspace")]
+    TokenNotFound {
+        /// What was asked for.
+        id: String,
     },
     /// The secret is revoked.
     #[error("secret {key:?} is revoked: run `hush secrets restore {key}` to serve it again")]

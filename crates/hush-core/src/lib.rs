@@ -6,12 +6,14 @@
 //! [`hush_crypto::SecretBytes`] they return.
 #![forbid(unsafe_code)]
 
+pub mod audit;
 pub mod clock;
 pub mod error;
 pub mod keysource;
 pub mod model;
 pub mod service;
 pub mod store;
+pub mod token;
 pub mod wire;
 
 pub use error::{Error, Invalid};

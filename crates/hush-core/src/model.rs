@@ -13,7 +13,7 @@ pub const MAX_NAME_LEN: usize = 64;
 /// Most characters a description may have.
 pub const MAX_DESCRIPTION_LEN: usize = 1024;
 
-fn check_name(field: &'static str, value: &str, max: usize) -> Result<(), Invalid> {
+pub(crate) fn check_name(field: &'static str, value: &str, max: usize) -> Result<(), Invalid> {
     let bad = |reason: String| Invalid::Name {
         field,
         value: value.chars().take(200).collect(),
@@ -262,9 +262,29 @@ pub struct Workspace {
     pub created_at: i64,
 }
 
-/// Who did something, as recorded in `created_by` and the audit log. Never a token.
+/// Who is asking, and from where: recorded in `created_by` and the audit log. Never a token.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Actor(pub String);
+pub struct Actor {
+    /// The checked identity and what it may do.
+    pub principal: crate::token::Principal,
+    /// Remote address, for requests that came over the network.
+    pub remote: Option<String>,
+}
+
+impl Actor {
+    /// The CLI on the embedded store (it holds the root key: it may do anything).
+    pub fn local() -> Self {
+        Actor {
+            principal: crate::token::Principal::local(),
+            remote: None,
+        }
+    }
+
+    /// The name written into `created_by` and audit rows.
+    pub fn name(&self) -> &str {
+        &self.principal.name
+    }
+}
 
 /// What a store keeps about a secret (never its value).
 #[derive(Debug, Clone, PartialEq, Eq)]

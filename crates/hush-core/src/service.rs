@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 
 use hush_crypto::{DataKey, Key, RootKey, SecretBytes, ValueSlot};
 
+use crate::audit::{self, AuditEntry, AuditFilter, AuditRow, Verdict};
 use crate::clock;
 use crate::error::{Error, Invalid};
 use crate::keysource::KeySource;
@@ -19,6 +20,7 @@ use crate::model::{
     MetadataPatch, SealedValue, SecretRow, Status, StoredStatus, VersionRow, Workspace,
 };
 use crate::store::{DataKeyRow, RootKeyRow, SecretWrite, Store, StoreError};
+use crate::token::{Action, Principal, Role, TokenRow, TokenSecret};
 
 /// How many times a write starts again after losing a race before giving up.
 const MAX_TRIES: usize = 16;
@@ -292,7 +294,7 @@ impl Hush {
             key_version: dk.version,
             ciphertext,
             created_at: now,
-            created_by: actor.0.clone(),
+            created_by: actor.name().to_string(),
         })
     }
 
@@ -324,7 +326,79 @@ impl Hush {
         .map_err(|_| fail())
     }
 
-    /// Builds and applies one write on top of `current` (`None`: a new secret).
+    /// An audit row for `actor` doing `action`.
+    pub fn audit_entry(
+        &self,
+        actor: &Actor,
+        action: &str,
+        ws: Option<&Workspace>,
+        key: Option<&str>,
+        version: Option<u64>,
+        outcome: &str,
+    ) -> AuditEntry {
+        AuditEntry {
+            ts_ms: clock::now_ms(),
+            actor_id: actor.principal.id.clone(),
+            actor_name: actor.name().to_string(),
+            action: action.into(),
+            workspace: ws.map(|w| w.name.clone()),
+            key: key.map(str::to_string),
+            version,
+            outcome: outcome.into(),
+            remote: actor.remote.clone(),
+        }
+    }
+
+    /// Refuses what the actor's role does not allow, recording the refusal.
+    async fn require(
+        &self,
+        actor: &Actor,
+        needed: Action,
+        ws: &Workspace,
+        key: Option<&str>,
+        action: &str,
+    ) -> Result<(), Error> {
+        if actor.principal.may(needed) {
+            return Ok(());
+        }
+        let entry = self.audit_entry(actor, action, Some(ws), key, None, "forbidden");
+        self.store.append_audit(&[entry]).await?;
+        Err(Error::Forbidden {
+            reason: format!(
+                "a {} token may not {}",
+                actor.principal.role.as_str(),
+                action_words(needed)
+            ),
+        })
+    }
+
+    /// Refuses a secret outside a machine token's app and environment, recording the refusal.
+    async fn require_in_scope(
+        &self,
+        actor: &Actor,
+        ws: &Workspace,
+        row: &SecretRow,
+        action: &str,
+    ) -> Result<(), Error> {
+        match actor.principal.out_of_scope(row) {
+            None => Ok(()),
+            Some(reason) => {
+                let entry = self.audit_entry(
+                    actor,
+                    action,
+                    Some(ws),
+                    Some(&row.key),
+                    None,
+                    "out_of_scope",
+                );
+                self.store.append_audit(&[entry]).await?;
+                Err(Error::Forbidden { reason })
+            }
+        }
+    }
+
+    /// Builds and applies one write on top of `current` (`None`: a new secret), with its audit
+    /// row in the same transaction.
     #[allow(clippy::too_many_arguments)]
     async fn commit(
         &self,
@@ -335,6 +409,7 @@ impl Hush {
         status: Option<StoredStatus>,
         value: Option<&SecretBytes>,
         actor: &Actor,
+        action: &str,
     ) -> Result<SecretRow, Error> {
         let now = clock::now();
         let mut row = match current {
@@ -349,8 +424,8 @@ impl Hush {
                 revision: 0,
                 created_at: now,
                 updated_at: now,
-                created_by: actor.0.clone(),
-                updated_by: actor.0.clone(),
+                created_by: actor.name().to_string(),
+                updated_by: actor.name().to_string(),
             },
         };
         patch.apply(&mut row.meta);
@@ -359,25 +434,20 @@ impl Hush {
         }
         row.revision += 1;
         row.updated_at = now;
-        row.updated_by = actor.0.clone();
+        row.updated_by = actor.name().to_string();
         let sealed = match value {
             Some(v) => {
                 row.version += 1;
-                Some(
-                    self.seal(ws, &row.id, row.version, v, actor, now)
-                        .await
-                        .map_err(|e| match e {
-                            Error::Store(s) => s,
-                            other => StoreError::Unavailable(other.to_string()),
-                        })?,
-                )
+                Some(self.seal(ws, &row.id, row.version, v, actor, now).await?)
             }
             None => None,
         };
+        let audit = self.audit_entry(actor, action, Some(ws), Some(key), Some(row.version), "ok");
         let write = SecretWrite {
             row,
             expected_revision: current.map(|c| c.revision),
             value: sealed,
+            audit,
         };
         self.store.write_secret(&write).await?;
         Ok(write.row)
@@ -405,11 +475,22 @@ impl Hush {
         validate_key(key)?;
         validate_value_len(value.len())?;
         patch.validate()?;
+        self.require(actor, Action::Write, ws, Some(key), "secret.create")
+            .await?;
         if self.store.secret(&ws.id, key).await?.is_some() {
             return Err(Error::Exists { key: key.into() });
         }
         match self
-            .commit(ws, key, None, patch, None, Some(value), actor)
+            .commit(
+                ws,
+                key,
+                None,
+                patch,
+                None,
+                Some(value),
+                actor,
+                "secret.create",
+            )
             .await
         {
             Ok(row) => Ok(row),
@@ -431,10 +512,26 @@ impl Hush {
         validate_key(key)?;
         validate_value_len(value.len())?;
         patch.validate()?;
+        self.require(actor, Action::Write, ws, Some(key), "secret.put")
+            .await?;
         for _ in 0..MAX_TRIES {
             let current = self.store.secret(&ws.id, key).await?;
+            let action = if current.is_some() {
+                "secret.update"
+            } else {
+                "secret.create"
+            };
             match self
-                .commit(ws, key, current.as_ref(), patch, None, Some(value), actor)
+                .commit(
+                    ws,
+                    key,
+                    current.as_ref(),
+                    patch,
+                    None,
+                    Some(value),
+                    actor,
+                    action,
+                )
                 .await
             {
                 Ok(row) => return Ok((row, current.is_none())),
@@ -461,6 +558,8 @@ impl Hush {
             validate_value_len(v.len())?;
         }
         patch.validate()?;
+        self.require(actor, Action::Write, ws, Some(key), "secret.update")
+            .await?;
         for _ in 0..MAX_TRIES {
             let current = self.existing(ws, key).await?;
             if let Some(expected) = if_version {
@@ -473,7 +572,16 @@ impl Hush {
                 }
             }
             match self
-                .commit(ws, key, Some(&current), patch, None, value, actor)
+                .commit(
+                    ws,
+                    key,
+                    Some(&current),
+                    patch,
+                    None,
+                    value,
+                    actor,
+                    "secret.update",
+                )
                 .await
             {
                 Ok(row) => return Ok(row),
@@ -485,34 +593,62 @@ impl Hush {
     }
 
     /// The secret's metadata (never its value).
-    pub async fn show(&self, ws: &Workspace, key: &str) -> Result<SecretRow, Error> {
+    pub async fn show(&self, ws: &Workspace, key: &str, actor: &Actor) -> Result<SecretRow, Error> {
         validate_key(key)?;
-        self.existing(ws, key).await
+        self.require(actor, Action::Show, ws, Some(key), "secret.show")
+            .await?;
+        let row = self.existing(ws, key).await?;
+        self.require_in_scope(actor, ws, &row, "secret.show")
+            .await?;
+        Ok(row)
     }
 
-    /// Decrypts the current value (or `version`). Refuses revoked and expired secrets.
+    /// Decrypts the current value (or `version`). Refuses revoked and expired secrets. The read
+    /// is in the audit log, durably, before the value is returned: if it cannot be recorded,
+    /// the value is not given out.
     pub async fn reveal(
         &self,
         ws: &Workspace,
         key: &str,
         version: Option<u64>,
+        actor: &Actor,
     ) -> Result<Revealed, Error> {
         validate_key(key)?;
         if version == Some(0) {
             return Err(Invalid::Version { value: 0 }.into());
         }
+        self.require(actor, Action::Read, ws, Some(key), "secret.read")
+            .await?;
         let row = self.existing(ws, key).await?;
-        match row.status_at(clock::now()) {
-            Status::Active => {}
-            Status::Revoked => return Err(Error::Revoked { key: key.into() }),
+        self.require_in_scope(actor, ws, &row, "secret.read")
+            .await?;
+        let refused = match row.status_at(clock::now()) {
+            Status::Active => None,
+            Status::Revoked => Some(("revoked", Error::Revoked { key: key.into() })),
             Status::Expired => {
                 let at = row.meta.expires_at.unwrap_or_default();
-                return Err(Error::Expired {
-                    key: key.into(),
-                    at,
-                    at_rfc3339: clock::rfc3339(at),
-                });
+                Some((
+                    "expired",
+                    Error::Expired {
+                        key: key.into(),
+                        at,
+                        at_rfc3339: clock::rfc3339(at),
+                    },
+                ))
             }
+        };
+        if let Some((outcome, err)) = refused {
+            self.store
+                .append_audit(&[self.audit_entry(
+                    actor,
+                    "secret.read",
+                    Some(ws),
+                    Some(key),
+                    None,
+                    outcome,
+                )])
+                .await?;
+            return Err(err);
         }
         let v = version.unwrap_or(row.version);
         let sealed = self
@@ -524,6 +660,16 @@ impl Hush {
                 version: v,
             })?;
         let value = self.open_sealed(ws, &row, &sealed).await?;
+        self.store
+            .append_audit(&[self.audit_entry(
+                actor,
+                "secret.read",
+                Some(ws),
+                Some(key),
+                Some(v),
+                "ok",
+            )])
+            .await?;
         Ok(Revealed {
             row,
             version: v,
@@ -531,15 +677,37 @@ impl Hush {
         })
     }
 
-    /// Secrets matching `filter` (metadata only).
-    pub async fn list(&self, ws: &Workspace, filter: &ListFilter) -> Result<Vec<SecretRow>, Error> {
+    /// Secrets matching `filter` (metadata only). A machine token sees only its app's secrets
+    /// in its environment.
+    pub async fn list(
+        &self,
+        ws: &Workspace,
+        filter: &ListFilter,
+        actor: &Actor,
+    ) -> Result<Vec<SecretRow>, Error> {
         if let Some(app) = &filter.app {
             crate::model::validate_app(app)?;
         }
         if let Some(env) = &filter.env {
             crate::model::validate_env(env)?;
         }
-        Ok(self.store.list(&ws.id, filter, clock::now()).await?)
+        self.require(actor, Action::List, ws, None, "secret.list")
+            .await?;
+        let mut filter = filter.clone();
+        if actor.principal.role == Role::Machine {
+            for (asked, own, what) in [
+                (&mut filter.app, &actor.principal.app, "app"),
+                (&mut filter.env, &actor.principal.env, "environment"),
+            ] {
+                if asked.is_some() && asked != own {
+                    return Err(Error::Forbidden {
+                        reason: format!("a machine token may only list its own {what}"),
+                    });
+                }
+                asked.clone_from(own);
+            }
+        }
+        Ok(self.store.list(&ws.id, &filter, clock::now()).await?)
     }
 
     /// The value versions of a secret, oldest first, with the row.
@@ -547,9 +715,9 @@ impl Hush {
         &self,
         ws: &Workspace,
         key: &str,
+        actor: &Actor,
     ) -> Result<(SecretRow, Vec<VersionRow>), Error> {
-        validate_key(key)?;
-        let row = self.existing(ws, key).await?;
+        let row = self.show(ws, key, actor).await?;
         let versions = self.store.versions(&row.id).await?;
         Ok((row, versions))
     }
@@ -566,6 +734,8 @@ impl Hush {
         if to == 0 {
             return Err(Invalid::Version { value: 0 }.into());
         }
+        self.require(actor, Action::Write, ws, Some(key), "secret.rollback")
+            .await?;
         for _ in 0..MAX_TRIES {
             let current = self.existing(ws, key).await?;
             let sealed =
@@ -586,6 +756,7 @@ impl Hush {
                     None,
                     Some(&value),
                     actor,
+                    "secret.rollback",
                 )
                 .await
             {
@@ -606,6 +777,12 @@ impl Hush {
         actor: &Actor,
     ) -> Result<SecretRow, Error> {
         validate_key(key)?;
+        let action = match status {
+            StoredStatus::Revoked => "secret.revoke",
+            StoredStatus::Active => "secret.restore",
+        };
+        self.require(actor, Action::Write, ws, Some(key), action)
+            .await?;
         for _ in 0..MAX_TRIES {
             let current = self.existing(ws, key).await?;
             if current.status == status {
@@ -620,6 +797,7 @@ impl Hush {
                     Some(status),
                     None,
                     actor,
+                    action,
                 )
                 .await
             {
@@ -632,13 +810,28 @@ impl Hush {
     }
 
     /// Deletes a secret and every version of it.
-    pub async fn delete(&self, ws: &Workspace, key: &str) -> Result<SecretRow, Error> {
+    pub async fn delete(
+        &self,
+        ws: &Workspace,
+        key: &str,
+        actor: &Actor,
+    ) -> Result<SecretRow, Error> {
         validate_key(key)?;
+        self.require(actor, Action::Write, ws, Some(key), "secret.delete")
+            .await?;
         for _ in 0..MAX_TRIES {
             let current = self.existing(ws, key).await?;
+            let audit = self.audit_entry(
+                actor,
+                "secret.delete",
+                Some(ws),
+                Some(key),
+                Some(current.version),
+                "ok",
+            );
             match self
                 .store
-                .delete_secret(&current.id, current.revision)
+                .delete_secret(&current.id, current.revision, &audit)
                 .await
             {
                 Ok(()) => return Ok(current),
@@ -647,6 +840,177 @@ impl Hush {
             }
         }
         Err(Error::Contention { key: key.into() })
+    }
+
+    /// Makes a token for `ws`. Returns the row and the token, which is shown once.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn create_token(
+        &self,
+        ws: &Workspace,
+        name: &str,
+        role: Role,
+        app: Option<&str>,
+        env: Option<&str>,
+        expires_at: Option<i64>,
+        actor: &Actor,
+    ) -> Result<(TokenRow, TokenSecret), Error> {
+        crate::model::check_name("token name", name, crate::model::MAX_NAME_LEN)?;
+        match (role, app, env) {
+            (Role::Machine, Some(a), Some(e)) => {
+                crate::model::validate_app(a)?;
+                crate::model::validate_env(e)?;
+            }
+            (Role::Machine, _, _) => return Err(Invalid::MachineToken.into()),
+            (_, None, None) => {}
+            _ => return Err(Invalid::MachineToken.into()),
+        }
+        self.require(actor, Action::Admin, ws, None, "token.create")
+            .await?;
+        let secret = TokenSecret::generate()?;
+        let row = TokenRow {
+            id: new_id("tok")?,
+            workspace_id: ws.id.clone(),
+            name: name.into(),
+            hash: secret.hash(),
+            role,
+            app: app.map(str::to_string),
+            env: env.map(str::to_string),
+            expires_at,
+            created_at: clock::now(),
+            created_by: actor.name().to_string(),
+            revoked_at: None,
+        };
+        let mut audit = self.audit_entry(actor, "token.create", Some(ws), None, None, "ok");
+        audit.key = Some(row.id.clone());
+        self.store.insert_token(&row, &audit).await?;
+        Ok((row, secret))
+    }
+
+    /// The tokens of a workspace (never the tokens themselves).
+    pub async fn tokens(&self, ws: &Workspace, actor: &Actor) -> Result<Vec<TokenRow>, Error> {
+        self.require(actor, Action::Admin, ws, None, "token.list")
+            .await?;
+        Ok(self.store.tokens(&ws.id).await?)
+    }
+
+    /// Revokes a token by id or name.
+    pub async fn revoke_token(
+        &self,
+        ws: &Workspace,
+        id_or_name: &str,
+        actor: &Actor,
+    ) -> Result<TokenRow, Error> {
+        self.require(actor, Action::Admin, ws, None, "token.revoke")
+            .await?;
+        let all = self.store.tokens(&ws.id).await?;
+        let live: Vec<&TokenRow> = all
+            .iter()
+            .filter(|t| t.revoked_at.is_none() && (t.id == id_or_name || t.name == id_or_name))
+            .collect();
+        let t = match live.as_slice() {
+            [one] => (*one).clone(),
+            [] => {
+                return Err(Error::TokenNotFound {
+                    id: id_or_name.into(),
+                })
+            }
+            _ => {
+                return Err(Error::Invalid(Invalid::Ambiguous {
+                    name: id_or_name.into(),
+                }))
+            }
+        };
+        let mut audit = self.audit_entry(actor, "token.revoke", Some(ws), None, None, "ok");
+        audit.key = Some(t.id.clone());
+        if !self
+            .store
+            .revoke_token(&ws.id, &t.id, clock::now(), &audit)
+            .await?
+        {
+            return Err(Error::TokenNotFound {
+                id: id_or_name.into(),
+            });
+        }
+        Ok(t)
+    }
+
+    /// Checks a presented token. Every failure is recorded (`auth.failed`) and answers the same
+    /// [`Error::Unauthorized`], so a caller learns nothing about which tokens exist.
+    pub async fn authenticate(
+        &self,
+        presented: &TokenSecret,
+        remote: Option<&str>,
+    ) -> Result<(Actor, Workspace), Error> {
+        let found = if presented.well_formed() {
+            self.store.token_by_hash(&presented.hash()).await?
+        } else {
+            None
+        };
+        let now = clock::now();
+        let ok = found.filter(|t| {
+            hush_crypto::constant_time_eq(t.hash.as_bytes(), presented.hash().as_bytes())
+                && t.revoked_at.is_none()
+                && t.expires_at.is_none_or(|at| at > now)
+        });
+        let Some(t) = ok else {
+            let entry = AuditEntry {
+                ts_ms: clock::now_ms(),
+                actor_id: "anonymous".into(),
+                actor_name: "anonymous".into(),
+                action: "auth.failed".into(),
+                workspace: None,
+                key: None,
+                version: None,
+                outcome: "unauthorized".into(),
+                remote: remote.map(str::to_string),
+            };
+            self.store.append_audit(&[entry]).await?;
+            return Err(Error::Unauthorized);
+        };
+        let ws = self
+            .store
+            .workspaces()
+            .await?
+            .into_iter()
+            .find(|w| w.id == t.workspace_id)
+            .ok_or_else(|| {
+                Error::Store(StoreError::Corrupt(format!(
+                    "token {} names a missing workspace",
+                    t.id
+                )))
+            })?;
+        let actor = Actor {
+            principal: Principal {
+                id: t.id,
+                name: t.name,
+                role: t.role,
+                app: t.app,
+                env: t.env,
+            },
+            remote: remote.map(str::to_string),
+        };
+        Ok((actor, ws))
+    }
+
+    /// Audit rows (admin only).
+    pub async fn audit_log(
+        &self,
+        ws: &Workspace,
+        filter: &AuditFilter,
+        actor: &Actor,
+    ) -> Result<Vec<AuditRow>, Error> {
+        self.require(actor, Action::Audit, ws, None, "audit.read")
+            .await?;
+        Ok(self.store.audit(filter).await?)
+    }
+
+    /// Walks the whole audit chain.
+    pub async fn verify_audit(&self, ws: &Workspace, actor: &Actor) -> Result<Verdict, Error> {
+        self.require(actor, Action::Audit, ws, None, "audit.verify")
+            .await?;
+        Ok(audit::verify(
+            &self.store.audit(&AuditFilter::default()).await?,
+        ))
     }
 
     /// Rotates keys: a new root key version from the key source, every data key rewrapped under
@@ -737,6 +1101,17 @@ impl Hush {
             workspaces: added.len(),
             warning,
         })
+    }
+}
+
+fn action_words(a: Action) -> &'static str {
+    match a {
+        Action::List => "list secrets",
+        Action::Show => "read metadata",
+        Action::Read => "read values",
+        Action::Write => "change secrets",
+        Action::Admin => "manage tokens",
+        Action::Audit => "read the audit log",
     }
 }
 

@@ -7,7 +7,9 @@
 
 use async_trait::async_trait;
 
+use crate::audit::{AuditEntry, AuditFilter, AuditRow};
 use crate::model::{ListFilter, SealedValue, SecretRow, VersionRow, Workspace};
+use crate::token::TokenRow;
 
 /// How a root key version is obtained.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +82,8 @@ pub struct SecretWrite {
     pub expected_revision: Option<u64>,
     /// A new value version to add (its version must be `row.version`).
     pub value: Option<SealedValue>,
+    /// The audit row, appended in the same transaction: no write without its record.
+    pub audit: AuditEntry,
 }
 
 /// Why a store operation failed. Never carries a value: a store holds none.
@@ -165,10 +169,37 @@ pub trait Store: Send + Sync + 'static {
     /// Applies one write atomically (see [`SecretWrite`]).
     async fn write_secret(&self, write: &SecretWrite) -> Result<(), StoreError>;
 
-    /// Deletes a secret and all its versions if its revision is still `expected_revision`.
+    /// Deletes a secret and all its versions if its revision is still `expected_revision`,
+    /// appending `audit` in the same transaction.
     async fn delete_secret(
         &self,
         secret_id: &str,
         expected_revision: u64,
+        audit: &AuditEntry,
     ) -> Result<(), StoreError>;
+
+    /// Appends rows to the audit chain, durably, in one transaction.
+    async fn append_audit(&self, entries: &[AuditEntry]) -> Result<(), StoreError>;
+
+    /// Audit rows matching `filter`, in sequence order (all of them with the default filter).
+    async fn audit(&self, filter: &AuditFilter) -> Result<Vec<AuditRow>, StoreError>;
+
+    /// Records a token, appending `audit` in the same transaction.
+    async fn insert_token(&self, token: &TokenRow, audit: &AuditEntry) -> Result<(), StoreError>;
+
+    /// The token with this hash.
+    async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRow>, StoreError>;
+
+    /// The tokens of a workspace, oldest first.
+    async fn tokens(&self, workspace_id: &str) -> Result<Vec<TokenRow>, StoreError>;
+
+    /// Marks a token revoked at `at` (unix seconds), appending `audit` in the same
+    /// transaction. `false` when no unrevoked token has this id in this workspace.
+    async fn revoke_token(
+        &self,
+        workspace_id: &str,
+        id: &str,
+        at: i64,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError>;
 }

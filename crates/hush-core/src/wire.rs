@@ -64,3 +64,63 @@ pub fn versions(row: &SecretRow, versions: &[VersionRow]) -> Vec<VersionInfo> {
         })
         .collect()
 }
+
+/// A token's record at `now`.
+pub fn token(t: &crate::token::TokenRow, now: i64) -> hush_wire::TokenInfo {
+    let status = if t.revoked_at.is_some() {
+        "revoked"
+    } else if t.expires_at.is_some_and(|at| at <= now) {
+        "expired"
+    } else {
+        "active"
+    };
+    hush_wire::TokenInfo {
+        id: t.id.clone(),
+        name: t.name.clone(),
+        role: t.role.as_str().into(),
+        app: t.app.clone(),
+        env: t.env.clone(),
+        expires_at: t.expires_at,
+        status: status.into(),
+        created_at: clock::rfc3339(t.created_at),
+        created_by: t.created_by.clone(),
+        revoked_at: t.revoked_at.map(clock::rfc3339),
+    }
+}
+
+/// An audit row.
+pub fn audit(r: &crate::audit::AuditRow) -> hush_wire::AuditRecord {
+    let e = &r.entry;
+    hush_wire::AuditRecord {
+        seq: r.seq,
+        time: clock::rfc3339_ms(e.ts_ms),
+        actor_id: e.actor_id.clone(),
+        actor_name: e.actor_name.clone(),
+        action: e.action.clone(),
+        workspace: e.workspace.clone(),
+        key: e.key.clone(),
+        version: e.version,
+        outcome: e.outcome.clone(),
+        remote: e.remote.clone(),
+        prev_hash: r.prev_hash.clone(),
+        hash: r.hash.clone(),
+    }
+}
+
+/// A verification result.
+pub fn verdict(v: &crate::audit::Verdict) -> hush_wire::AuditVerdict {
+    match v {
+        crate::audit::Verdict::Intact { rows } => hush_wire::AuditVerdict {
+            intact: true,
+            rows: *rows,
+            first_bad_seq: None,
+            reason: None,
+        },
+        crate::audit::Verdict::Broken { seq, reason } => hush_wire::AuditVerdict {
+            intact: false,
+            rows: 0,
+            first_bad_seq: Some(*seq),
+            reason: Some(reason.clone()),
+        },
+    }
+}

@@ -7,10 +7,12 @@
 #![forbid(unsafe_code)]
 #![allow(clippy::unwrap_used, clippy::panic)]
 
+use hush_core::audit::{self, AuditEntry, AuditFilter, Verdict};
 use hush_core::model::{
     ListFilter, Metadata, SealedValue, SecretRow, Status, StoredStatus, Workspace,
 };
 use hush_core::store::{DataKeyRow, RootKeyKind, RootKeyRow, SecretWrite, Store, StoreError};
+use hush_core::token::{Role, TokenRow};
 
 /// Generates one `#[tokio::test]` per conformance check; `$make` is an async expression giving
 /// a fresh, empty `Arc<dyn Store>` (or anything that derefs to a `Store`).
@@ -20,7 +22,8 @@ macro_rules! conformance_tests {
         $crate::conformance_tests!(@each $make;
             initialize_once, workspaces_are_unique, workspace_keys_follow_the_newest_root,
             create_conflicts_on_existing_key, cas_refuses_stale_revisions, failed_write_changes_nothing,
-            versions_and_values, list_filters, delete_is_guarded, rotation_refuses_unseen_data_keys);
+            versions_and_values, list_filters, delete_is_guarded, rotation_refuses_unseen_data_keys,
+            writes_and_their_audit_rows_commit_together, audit_chain_links_every_append, tokens_by_hash_and_revocation);
     };
     (@each $make:expr; $($name:ident),*) => {
         $(
@@ -31,6 +34,20 @@ macro_rules! conformance_tests {
             }
         )*
     };
+}
+
+fn entry(action: &str) -> AuditEntry {
+    AuditEntry {
+        ts_ms: 1,
+        actor_id: "tok_t".into(),
+        actor_name: "t".into(),
+        action: action.into(),
+        workspace: Some("default".into()),
+        key: Some("k".into()),
+        version: None,
+        outcome: "ok".into(),
+        remote: None,
+    }
 }
 
 fn root(version: u32) -> RootKeyRow {
@@ -101,6 +118,7 @@ async fn create(s: &dyn Store, w: &Workspace, key: &str) -> SecretRow {
         row: r.clone(),
         expected_revision: None,
         value: Some(sealed(1, 1)),
+        audit: entry("w"),
     })
     .await
     .unwrap();
@@ -166,6 +184,7 @@ pub async fn create_conflicts_on_existing_key(s: &dyn Store) {
             row: second,
             expected_revision: None,
             value: Some(sealed(1, 2)),
+            audit: entry("w"),
         })
         .await;
     assert!(matches!(r, Err(StoreError::Exists)), "{r:?}");
@@ -183,6 +202,7 @@ pub async fn cas_refuses_stale_revisions(s: &dyn Store) {
         row: next.clone(),
         expected_revision: Some(1),
         value: Some(sealed(2, 2)),
+        audit: entry("w"),
     })
     .await
     .unwrap();
@@ -193,6 +213,7 @@ pub async fn cas_refuses_stale_revisions(s: &dyn Store) {
             row: stale,
             expected_revision: Some(1),
             value: None,
+            audit: entry("w"),
         })
         .await;
     assert!(matches!(r, Err(StoreError::Conflict)), "{r:?}");
@@ -211,6 +232,7 @@ pub async fn failed_write_changes_nothing(s: &dyn Store) {
             row: bad,
             expected_revision: Some(1),
             value: Some(sealed(1, 9)),
+            audit: entry("w"),
         })
         .await;
     assert!(matches!(r, Err(StoreError::Conflict)), "{r:?}");
@@ -230,6 +252,7 @@ pub async fn versions_and_values(s: &dyn Store) {
             row: row(&w, "k", v, v),
             expected_revision: Some(v - 1),
             value: Some(sealed(v, v as u8)),
+            audit: entry("w"),
         })
         .await
         .unwrap();
@@ -279,6 +302,7 @@ pub async fn list_filters(s: &dyn Store) {
             row: r,
             expected_revision: None,
             value: Some(sealed(1, 1)),
+            audit: entry("w"),
         })
         .await
         .unwrap();
@@ -362,10 +386,12 @@ pub async fn list_filters(s: &dyn Store) {
 pub async fn delete_is_guarded(s: &dyn Store) {
     let w = ready(s).await;
     create(s, &w, "k").await;
-    let r = s.delete_secret("sec_k", 7).await;
+    let r = s.delete_secret("sec_k", 7, &entry("secret.delete")).await;
     assert!(matches!(r, Err(StoreError::Conflict)), "{r:?}");
     assert!(s.secret(&w.id, "k").await.unwrap().is_some());
-    s.delete_secret("sec_k", 1).await.unwrap();
+    s.delete_secret("sec_k", 1, &entry("secret.delete"))
+        .await
+        .unwrap();
     assert!(s.secret(&w.id, "k").await.unwrap().is_none());
     assert!(s.value("sec_k", 1).await.unwrap().is_none());
     assert!(s.versions("sec_k").await.unwrap().is_empty());
@@ -394,4 +420,128 @@ pub async fn rotation_refuses_unseen_data_keys(s: &dyn Store) {
     .await
     .unwrap();
     assert_eq!(s.data_keys(None).await.unwrap().len(), 4);
+}
+
+/// A write and its audit row commit together; a refused write leaves no audit row.
+pub async fn writes_and_their_audit_rows_commit_together(s: &dyn Store) {
+    let w = ready(s).await;
+    create(s, &w, "k").await;
+    assert_eq!(s.audit(&AuditFilter::default()).await.unwrap().len(), 1);
+    let r = s
+        .write_secret(&SecretWrite {
+            row: row(&w, "k", 2, 2),
+            expected_revision: Some(9),
+            value: None,
+            audit: entry("stale"),
+        })
+        .await;
+    assert!(matches!(r, Err(StoreError::Conflict)), "{r:?}");
+    let _ = s.delete_secret("sec_k", 9, &entry("stale-delete")).await;
+    let rows = s.audit(&AuditFilter::default()).await.unwrap();
+    assert_eq!(
+        rows.iter()
+            .map(|r| r.entry.action.as_str())
+            .collect::<Vec<_>>(),
+        ["w"],
+        "only the committed write left a row"
+    );
+}
+
+/// Appends from several calls form one unbroken chain; filters select rows.
+pub async fn audit_chain_links_every_append(s: &dyn Store) {
+    ready(s).await;
+    for i in 0..5 {
+        let mut e = entry("secret.read");
+        e.key = Some(format!("k{}", i % 2));
+        e.ts_ms = i;
+        s.append_audit(&[e.clone(), e]).await.unwrap();
+    }
+    let all = s.audit(&AuditFilter::default()).await.unwrap();
+    assert_eq!(all.len(), 10);
+    assert_eq!(all[0].prev_hash, audit::GENESIS);
+    assert_eq!(audit::verify(&all), Verdict::Intact { rows: 10 });
+    let k1 = s
+        .audit(&AuditFilter {
+            key: Some("k1".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(k1.len(), 4);
+    let page = s
+        .audit(&AuditFilter {
+            after_seq: Some(8),
+            limit: Some(5),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(page.iter().map(|r| r.seq).collect::<Vec<_>>(), [9, 10]);
+    let since = s
+        .audit(&AuditFilter {
+            since_ms: Some(3),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(since.len(), 4);
+}
+
+/// Tokens are found by hash, listed per workspace, and revoked once.
+pub async fn tokens_by_hash_and_revocation(s: &dyn Store) {
+    let w = ready(s).await;
+    let t = TokenRow {
+        id: "tok_1".into(),
+        workspace_id: w.id.clone(),
+        name: "ci".into(),
+        hash: "ab".repeat(32),
+        role: Role::Machine,
+        app: Some("ingest".into()),
+        env: Some("prd".into()),
+        expires_at: Some(99),
+        created_at: 1,
+        created_by: "t".into(),
+        revoked_at: None,
+    };
+    s.insert_token(&t, &entry("token.create")).await.unwrap();
+    let dup = TokenRow {
+        id: "tok_2".into(),
+        ..t.clone()
+    };
+    assert!(matches!(
+        s.insert_token(&dup, &entry("token.create")).await,
+        Err(StoreError::Exists)
+    ));
+    assert_eq!(
+        s.token_by_hash(&"ab".repeat(32)).await.unwrap(),
+        Some(t.clone())
+    );
+    assert_eq!(s.token_by_hash(&"cd".repeat(32)).await.unwrap(), None);
+    assert_eq!(s.tokens(&w.id).await.unwrap(), vec![t.clone()]);
+    assert!(s
+        .revoke_token(&w.id, "tok_1", 5, &entry("token.revoke"))
+        .await
+        .unwrap());
+    assert!(
+        !s.revoke_token(&w.id, "tok_1", 6, &entry("token.revoke"))
+            .await
+            .unwrap(),
+        "revoked once"
+    );
+    assert_eq!(
+        s.token_by_hash(&"ab".repeat(32))
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at,
+        Some(5)
+    );
+    let actions: Vec<String> = s
+        .audit(&AuditFilter::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.entry.action)
+        .collect();
+    assert_eq!(actions, ["token.create", "token.revoke"]);
 }

@@ -16,14 +16,19 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use hush_core::audit::{self, AuditEntry, AuditFilter, AuditRow};
 use hush_core::model::{
     ListFilter, Metadata, SealedValue, SecretRow, StoredStatus, TokenType, VersionRow, Workspace,
 };
 use hush_core::store::{DataKeyRow, RootKeyKind, RootKeyRow, SecretWrite, Store, StoreError};
+use hush_core::token::{Role, TokenRow};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_initial.sql"),
+    include_str!("../migrations/0002_tokens_audit.sql"),
+];
 
 const READ_POOL_MAX: usize = 8;
 
@@ -274,6 +279,72 @@ fn insert_workspace(tx: &rusqlite::Transaction<'_>, ws: &Workspace) -> Result<()
         }
     })?;
     Ok(())
+}
+
+/// Appends entries to the chain inside the caller's transaction. The write lock taken by
+/// `BEGIN IMMEDIATE` makes reading the head and appending one step; the unique `prev_hash`
+/// refuses a fork even if two writers ever got past it.
+fn append_chain(tx: &rusqlite::Transaction<'_>, entries: &[AuditEntry]) -> Result<(), StoreError> {
+    let (last_seq, last_hash): (i64, String) = tx
+        .query_row(
+            "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .map_err(unavailable)?
+        .unwrap_or((0, audit::GENESIS.to_string()));
+    let mut st = tx
+        .prepare_cached(
+            "INSERT INTO audit_log (seq, ts_ms, actor_id, actor_name, action, workspace, key, version, outcome, remote, prev_hash, hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+        )
+        .map_err(unavailable)?;
+    for row in audit::chain(last_seq, &last_hash, entries) {
+        let e = &row.entry;
+        st.execute(params![
+            row.seq,
+            e.ts_ms,
+            e.actor_id,
+            e.actor_name,
+            e.action,
+            e.workspace,
+            e.key,
+            e.version.map(|v| v as i64),
+            e.outcome,
+            e.remote,
+            row.prev_hash,
+            row.hash
+        ])
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                StoreError::Conflict
+            } else {
+                unavailable(e)
+            }
+        })?;
+    }
+    Ok(())
+}
+
+const TOKEN_COLUMNS: &str =
+    "id, workspace_id, name, hash, role, app, env, expires_at, created_at, created_by, revoked_at";
+
+fn token_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<TokenRow> {
+    let role: String = r.get(4)?;
+    Ok(TokenRow {
+        id: r.get(0)?,
+        workspace_id: r.get(1)?,
+        name: r.get(2)?,
+        hash: r.get(3)?,
+        role: Role::parse(&role).map_err(|_| corrupt("role"))?,
+        app: r.get(5)?,
+        env: r.get(6)?,
+        expires_at: r.get(7)?,
+        created_at: r.get(8)?,
+        created_by: r.get(9)?,
+        revoked_at: r.get(10)?,
+    })
 }
 
 #[async_trait]
@@ -536,7 +607,7 @@ impl Store for SqliteStore {
             if let Some(v) = &w.value {
                 insert_value(tx, &r.id, v)?;
             }
-            Ok(())
+            append_chain(tx, std::slice::from_ref(&w.audit))
         })
     }
 
@@ -544,6 +615,7 @@ impl Store for SqliteStore {
         &self,
         secret_id: &str,
         expected_revision: u64,
+        audit: &AuditEntry,
     ) -> Result<(), StoreError> {
         self.write(|tx| {
             let n = tx
@@ -555,7 +627,101 @@ impl Store for SqliteStore {
             if n != 1 {
                 return Err(StoreError::Conflict);
             }
-            Ok(())
+            append_chain(tx, std::slice::from_ref(audit))
+        })
+    }
+
+    async fn append_audit(&self, entries: &[AuditEntry]) -> Result<(), StoreError> {
+        self.write(|tx| append_chain(tx, entries))
+    }
+
+    async fn audit(&self, f: &AuditFilter) -> Result<Vec<AuditRow>, StoreError> {
+        let limit = f.limit.map(|l| l as i64).unwrap_or(-1);
+        self.read(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT seq, ts_ms, actor_id, actor_name, action, workspace, key, version, outcome, remote, prev_hash, hash
+                 FROM audit_log
+                 WHERE (?1 IS NULL OR key = ?1)
+                   AND (?2 IS NULL OR actor_id = ?2 OR actor_name = ?2)
+                   AND (?3 IS NULL OR ts_ms >= ?3)
+                   AND (?4 IS NULL OR ts_ms < ?4)
+                   AND (?5 IS NULL OR seq > ?5)
+                 ORDER BY seq LIMIT ?6",
+            )?;
+            let rows = st.query_map(params![f.key, f.actor, f.since_ms, f.until_ms, f.after_seq, limit], |r| {
+                Ok(AuditRow {
+                    seq: r.get(0)?,
+                    entry: AuditEntry {
+                        ts_ms: r.get(1)?,
+                        actor_id: r.get(2)?,
+                        actor_name: r.get(3)?,
+                        action: r.get(4)?,
+                        workspace: r.get(5)?,
+                        key: r.get(6)?,
+                        version: r.get::<_, Option<i64>>(7)?.map(|v| v as u64),
+                        outcome: r.get(8)?,
+                        remote: r.get(9)?,
+                    },
+                    prev_hash: r.get(10)?,
+                    hash: r.get(11)?,
+                })
+            })?;
+            rows.collect()
+        })
+    }
+
+    async fn insert_token(&self, t: &TokenRow, audit: &AuditEntry) -> Result<(), StoreError> {
+        self.write(|tx| {
+            tx.execute(
+                &format!("INSERT INTO tokens ({TOKEN_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"),
+                params![
+                    t.id, t.workspace_id, t.name, t.hash, t.role.as_str(), t.app, t.env, t.expires_at,
+                    t.created_at, t.created_by, t.revoked_at
+                ],
+            )
+            .map_err(|e| if is_unique_violation(&e) { StoreError::Exists } else { unavailable(e) })?;
+            append_chain(tx, std::slice::from_ref(audit))
+        })
+    }
+
+    async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRow>, StoreError> {
+        self.read(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {TOKEN_COLUMNS} FROM tokens WHERE hash = ?1"
+            ))?
+            .query_row([hash], token_from_row)
+            .optional()
+        })
+    }
+
+    async fn tokens(&self, workspace_id: &str) -> Result<Vec<TokenRow>, StoreError> {
+        self.read(|c| {
+            let mut st = c.prepare_cached(&format!(
+                "SELECT {TOKEN_COLUMNS} FROM tokens WHERE workspace_id = ?1 ORDER BY created_at, id"
+            ))?;
+            let rows = st.query_map([workspace_id], token_from_row)?;
+            rows.collect()
+        })
+    }
+
+    async fn revoke_token(
+        &self,
+        workspace_id: &str,
+        id: &str,
+        at: i64,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError> {
+        self.write(|tx| {
+            let n = tx
+                .execute(
+                    "UPDATE tokens SET revoked_at = ?3 WHERE workspace_id = ?1 AND id = ?2 AND revoked_at IS NULL",
+                    params![workspace_id, id, at],
+                )
+                .map_err(unavailable)?;
+            if n == 1 {
+                append_chain(tx, std::slice::from_ref(audit))?;
+            }
+            Ok(n == 1)
         })
     }
 }

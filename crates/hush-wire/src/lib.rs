@@ -103,3 +103,95 @@ pub struct ErrorDetail {
     /// What was wrong and what to do.
     pub message: String,
 }
+
+/// A token's record. Never the token itself.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenInfo {
+    /// Stable id (`tok_…`).
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// `admin`, `write`, `read` or `machine`.
+    pub role: String,
+    /// For machine tokens: the app.
+    pub app: Option<String>,
+    /// For machine tokens: the environment.
+    pub env: Option<String>,
+    /// Unix seconds, or null.
+    pub expires_at: Option<i64>,
+    /// `active`, `revoked` or `expired`.
+    pub status: String,
+    /// RFC 3339.
+    pub created_at: String,
+    /// Who made it.
+    pub created_by: String,
+    /// RFC 3339, once revoked.
+    pub revoked_at: Option<String>,
+}
+
+/// A newly made token: the only answer that carries one.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewToken {
+    /// The record.
+    #[serde(flatten)]
+    pub info: TokenInfo,
+    /// The token, shown once.
+    pub token: String,
+}
+
+impl Drop for NewToken {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.token);
+    }
+}
+
+impl std::fmt::Debug for NewToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewToken")
+            .field("info", &self.info)
+            .field("token", &"[redacted]")
+            .finish()
+    }
+}
+
+/// One row of the audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRecord {
+    /// Position in the chain, from 1.
+    pub seq: i64,
+    /// RFC 3339 with milliseconds.
+    pub time: String,
+    /// Token id, `local`, or `anonymous`.
+    pub actor_id: String,
+    /// Token name or `local:$USER`.
+    pub actor_name: String,
+    /// `secret.read`, `secret.create`, `token.create`, `auth.failed`, ….
+    pub action: String,
+    /// Workspace.
+    pub workspace: Option<String>,
+    /// Secret key (or token id for token actions).
+    pub key: Option<String>,
+    /// Value version.
+    pub version: Option<u64>,
+    /// `ok` or an error code.
+    pub outcome: String,
+    /// Remote address.
+    pub remote: Option<String>,
+    /// Hash of the previous row.
+    pub prev_hash: String,
+    /// This row's hash.
+    pub hash: String,
+}
+
+/// The answer of `audit verify`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditVerdict {
+    /// Whether the chain is intact.
+    pub intact: bool,
+    /// Rows checked.
+    pub rows: usize,
+    /// The first bad row, when broken.
+    pub first_bad_seq: Option<i64>,
+    /// Why it is bad.
+    pub reason: Option<String>,
+}

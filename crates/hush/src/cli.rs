@@ -52,6 +52,104 @@ pub enum Command {
     /// Manage the key hierarchy.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Create, list and revoke API tokens.
+    #[command(subcommand)]
+    Tokens(TokensCommand),
+    /// Read and verify the audit log.
+    #[command(after_help = EXIT_CODES)]
+    Audit(AuditArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokensCommand {
+    /// Make a token; prints the token alone on stdout (details on stderr), once.
+    #[command(after_help = EXIT_CODES)]
+    Create(TokenCreateArgs),
+    /// List tokens (never the tokens themselves).
+    #[command(after_help = EXIT_CODES)]
+    List(OutputArgs),
+    /// Revoke a token by id or name.
+    #[command(after_help = EXIT_CODES)]
+    Revoke(TokenRevokeArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RoleArg {
+    Admin,
+    Write,
+    Read,
+}
+
+#[derive(Debug, Args)]
+pub struct TokenCreateArgs {
+    /// admin: everything; write: secrets read and write; read: list and read values.
+    #[arg(long, value_name = "ROLE", required_unless_present = "app", conflicts_with_all = ["app", "env"])]
+    pub role: Option<RoleArg>,
+    /// Machine token: the app it works for (with --env).
+    #[arg(long, value_name = "APP", requires = "env")]
+    pub app: Option<String>,
+    /// Machine token: the environment it runs in (with --app).
+    #[arg(long, value_name = "ENV", requires = "app")]
+    pub env: Option<String>,
+    /// A name to recognise it by (default: the role, or APP-ENV).
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// Expiry: RFC 3339, unix seconds, a duration from now (90d, 12h), or `never`.
+    #[arg(long, value_name = "WHEN")]
+    pub expires: Option<String>,
+    /// json: print the record with the token as JSON instead of the token alone.
+    #[arg(short = 'o', long = "output", value_name = "FORMAT")]
+    pub output: Option<TableOrJson>,
+}
+
+#[derive(Debug, Args)]
+pub struct TokenRevokeArgs {
+    /// The token's id (tok_…) or name.
+    pub id: String,
+}
+
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "FORMAT",
+        default_value = "table"
+    )]
+    pub output: TableOrJson,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct AuditArgs {
+    #[command(subcommand)]
+    pub command: Option<AuditCommand>,
+    /// Only rows about this key.
+    #[arg(long, value_name = "K")]
+    pub key: Option<String>,
+    /// Only rows by this actor (token id or name).
+    #[arg(long, value_name = "A")]
+    pub actor: Option<String>,
+    /// Only rows since WHEN (RFC 3339 or unix seconds).
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+    /// At most N rows (the newest).
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "FORMAT",
+        default_value = "table"
+    )]
+    pub output: TableOrJson,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the hash chain: exit 0 when intact, 1 naming the first bad row.
+    #[command(after_help = EXIT_CODES)]
+    Verify(OutputArgs),
 }
 
 #[derive(Debug, Subcommand)]

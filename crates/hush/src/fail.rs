@@ -54,7 +54,8 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
                 | Error::StaleVersion { .. }
                 | Error::AlreadyInitialized
                 | Error::Contention { .. } => CONFLICT,
-                Error::Revoked { .. } => FORBIDDEN,
+                Error::Revoked { .. } | Error::Forbidden { .. } | Error::Unauthorized => FORBIDDEN,
+                Error::TokenNotFound { .. } => NOT_FOUND,
                 Error::Expired { .. } => EXPIRED,
                 _ => OTHER,
             };

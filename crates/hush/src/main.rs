@@ -6,6 +6,7 @@ mod fail;
 mod local;
 mod output;
 mod secrets;
+mod tokens;
 mod value;
 
 use std::io::Write as _;
@@ -48,6 +49,14 @@ async fn run(cli: Cli) -> Result<()> {
                 eprintln!("keep a backup of the key file: without it the store cannot be opened");
             }
             Ok(())
+        }
+        Command::Tokens(cmd) => {
+            let (hush, _home) = local::open().await?;
+            tokens::run(&hush, &cli.workspace, cmd, &secrets::local_actor()).await
+        }
+        Command::Audit(args) => {
+            let (hush, _home) = local::open().await?;
+            tokens::audit(&hush, &cli.workspace, args, &secrets::local_actor()).await
         }
         Command::Secrets(cmd) => {
             let (hush, _home) = local::open().await?;

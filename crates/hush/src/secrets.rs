@@ -14,12 +14,10 @@ use crate::cli::{
 use crate::fail::Failure;
 use crate::{output, value};
 
-/// Who the local CLI acts as: the operating system user.
+/// Who the local CLI acts as: the operating system user, with every permission (it holds the
+/// root key).
 pub fn local_actor() -> Actor {
-    let user = std::env::var("USER")
-        .or_else(|_| std::env::var("LOGNAME"))
-        .unwrap_or_else(|_| "unknown".into());
-    Actor(format!("local:{user}"))
+    Actor::local()
 }
 
 /// Turns metadata flags into a validated patch.
@@ -90,14 +88,14 @@ pub async fn run(hush: &Hush, workspace: &str, cmd: SecretsCommand) -> Result<()
     match cmd {
         SecretsCommand::Set(_) | SecretsCommand::Create(_) => unreachable!("handled above"),
         SecretsCommand::Update(a) => update(hush, &ws, a, &actor).await,
-        SecretsCommand::Get(a) => get(hush, &ws, a).await,
-        SecretsCommand::Show(a) => show(hush, &ws, a).await,
-        SecretsCommand::List(a) => list(hush, &ws, a).await,
-        SecretsCommand::History(a) => history(hush, &ws, a).await,
+        SecretsCommand::Get(a) => get(hush, &ws, a, &actor).await,
+        SecretsCommand::Show(a) => show(hush, &ws, a, &actor).await,
+        SecretsCommand::List(a) => list(hush, &ws, a, &actor).await,
+        SecretsCommand::History(a) => history(hush, &ws, a, &actor).await,
         SecretsCommand::Rollback(a) => rollback(hush, &ws, a, &actor).await,
         SecretsCommand::Revoke(a) => set_status(hush, &ws, a, StoredStatus::Revoked, &actor).await,
         SecretsCommand::Restore(a) => set_status(hush, &ws, a, StoredStatus::Active, &actor).await,
-        SecretsCommand::Delete(a) => delete(hush, &ws, a).await,
+        SecretsCommand::Delete(a) => delete(hush, &ws, a, &actor).await,
     }
 }
 
@@ -166,7 +164,7 @@ async fn update(hush: &Hush, ws: &Workspace, a: UpdateArgs, actor: &Actor) -> Re
     let w = a.write;
     check_key(&w)?;
     let patch = patch_from(&w.meta)?;
-    let current = hush.show(ws, &w.key).await?;
+    let current = hush.show(ws, &w.key, actor).await?;
     if let Some(expected) = a.if_version {
         if expected != current.version {
             return Err(hush_core::Error::StaleVersion {
@@ -197,8 +195,8 @@ async fn update(hush: &Hush, ws: &Workspace, a: UpdateArgs, actor: &Actor) -> Re
     report(&row, ws, w.output)
 }
 
-async fn get(hush: &Hush, ws: &Workspace, a: GetArgs) -> Result<()> {
-    let r = hush.reveal(ws, &a.key, a.version).await?;
+async fn get(hush: &Hush, ws: &Workspace, a: GetArgs, actor: &Actor) -> Result<()> {
+    let r = hush.reveal(ws, &a.key, a.version, actor).await?;
     match a.output {
         RawOrJson::Raw => {
             let mut out = std::io::stdout().lock();
@@ -217,8 +215,8 @@ async fn get(hush: &Hush, ws: &Workspace, a: GetArgs) -> Result<()> {
     }
 }
 
-async fn show(hush: &Hush, ws: &Workspace, a: ShowArgs) -> Result<()> {
-    let row = hush.show(ws, &a.key).await?;
+async fn show(hush: &Hush, ws: &Workspace, a: ShowArgs, actor: &Actor) -> Result<()> {
+    let row = hush.show(ws, &a.key, actor).await?;
     let meta = wire::meta(&row, &ws.name, clock::now());
     match a.output {
         TableOrJson::Json => output::print_json(&meta),
@@ -226,7 +224,7 @@ async fn show(hush: &Hush, ws: &Workspace, a: ShowArgs) -> Result<()> {
     }
 }
 
-async fn list(hush: &Hush, ws: &Workspace, a: ListArgs) -> Result<()> {
+async fn list(hush: &Hush, ws: &Workspace, a: ListArgs, actor: &Actor) -> Result<()> {
     let filter = ListFilter {
         env: a.env,
         app: a.app,
@@ -240,7 +238,7 @@ async fn list(hush: &Hush, ws: &Workspace, a: ListArgs) -> Result<()> {
         limit: None,
     };
     let now = clock::now();
-    let rows = hush.list(ws, &filter).await?;
+    let rows = hush.list(ws, &filter, actor).await?;
     let metas: Vec<_> = rows.iter().map(|r| wire::meta(r, &ws.name, now)).collect();
     match a.output {
         TableOrJson::Json => output::print_json(&metas),
@@ -248,8 +246,8 @@ async fn list(hush: &Hush, ws: &Workspace, a: ListArgs) -> Result<()> {
     }
 }
 
-async fn history(hush: &Hush, ws: &Workspace, a: ShowArgs) -> Result<()> {
-    let (row, versions) = hush.history(ws, &a.key).await?;
+async fn history(hush: &Hush, ws: &Workspace, a: ShowArgs, actor: &Actor) -> Result<()> {
+    let (row, versions) = hush.history(ws, &a.key, actor).await?;
     let list = wire::versions(&row, &versions);
     match a.output {
         TableOrJson::Json => output::print_json(&list),
@@ -285,11 +283,11 @@ async fn set_status(
     report(&row, ws, a.output)
 }
 
-async fn delete(hush: &Hush, ws: &Workspace, a: DeleteArgs) -> Result<()> {
+async fn delete(hush: &Hush, ws: &Workspace, a: DeleteArgs, actor: &Actor) -> Result<()> {
     // In-use protection arrives with apps (manifests); `--force` is accepted now so scripts
     // written today keep working then.
     let _force = a.force;
-    let row = hush.delete(ws, &a.key).await?;
+    let row = hush.delete(ws, &a.key, actor).await?;
     say(&format!(
         "deleted {} and its {} version(s)",
         row.key, row.version

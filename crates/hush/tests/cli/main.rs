@@ -1,6 +1,7 @@
 //! Integration tests of the `hush` binary, one module per topic.
 #![allow(clippy::unwrap_used)]
 
+mod audit;
 mod bad_input;
 mod common;
 mod crash;
