@@ -46,6 +46,10 @@ pub enum Command {
     /// Create the embedded store and its root key (in HUSH_HOME).
     #[command(after_help = EXIT_CODES)]
     Init,
+    /// Serve the HTTP API (and, later, the web UI). On a fresh store it initialises itself and
+    /// prints a first admin token once.
+    #[command(after_help = EXIT_CODES)]
+    Server(ServerArgs),
     /// Create, read, update, revoke and delete secrets.
     #[command(subcommand)]
     Secrets(SecretsCommand),
@@ -58,6 +62,27 @@ pub enum Command {
     /// Read and verify the audit log.
     #[command(after_help = EXIT_CODES)]
     Audit(AuditArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    /// Address to listen on.
+    #[arg(
+        long,
+        value_name = "ADDR",
+        default_value = "127.0.0.1:8270",
+        env = "HUSH_LISTEN"
+    )]
+    pub listen: String,
+    /// The store: a SQLite file path (default: $HUSH_HOME/hush.db).
+    #[arg(long, value_name = "PATH-OR-URL", env = "HUSH_DB")]
+    pub db: Option<std::path::PathBuf>,
+    /// PEM certificate chain: serve HTTPS (with --tls-key).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<std::path::PathBuf>,
+    /// PEM private key for --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]

@@ -90,6 +90,23 @@ pub async fn open() -> Result<(Hush, Home)> {
     open_store().await
 }
 
+/// For `hush server`: opens the store (at `db` when given), initialising it first when it does
+/// not exist. Returns whether it was initialised now.
+pub async fn open_or_init(db: Option<&Path>) -> Result<(Hush, bool)> {
+    let mut home = Home::locate()?;
+    if let Some(db) = db {
+        home.db = db.to_path_buf();
+    }
+    if !home.db.exists() {
+        let (hush, _home, _source) = init_at(home).await?;
+        return Ok((hush, true));
+    }
+    let store = SqliteStore::open(&home.db)
+        .with_context(|| format!("cannot open {}", home.db.display()))?;
+    let source = existing_source(&home)?;
+    Ok((Hush::open(Arc::new(store), source).await?, false))
+}
+
 /// An exclusive lock on the store's home, held by `init` and `keys rotate` so that two of them
 /// never interleave their key file and store updates. Released when dropped.
 pub struct HomeLock(#[allow(dead_code)] std::fs::File);
@@ -165,7 +182,10 @@ fn create_private_dir(dir: &Path) -> Result<()> {
 
 /// `hush init`: a new store and root key. Refuses to touch an existing one.
 pub async fn init() -> Result<(Hush, Home, String)> {
-    let home = Home::locate()?;
+    init_at(Home::locate()?).await
+}
+
+async fn init_at(home: Home) -> Result<(Hush, Home, String)> {
     let choice = choose()?;
     create_private_dir(&home.dir)?;
     let _guard = lock_home(&home)?;

@@ -6,6 +6,7 @@ mod fail;
 mod local;
 mod output;
 mod secrets;
+mod server;
 mod tokens;
 mod value;
 
@@ -18,10 +19,17 @@ use crate::cli::{Cli, Command, KeysCommand};
 
 fn main() {
     let cli = Cli::parse();
-    let rt = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    let rt = if matches!(cli.command, Command::Server(_)) {
+        init_logging();
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    };
+    let rt = match rt {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("hush: cannot start: {e}");
@@ -39,8 +47,21 @@ fn main() {
     std::process::exit(code);
 }
 
+/// Server logs go to stderr; `HUSH_LOG` (or `RUST_LOG`) sets the filter, default `info`.
+fn init_logging() {
+    let filter = std::env::var("HUSH_LOG")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .unwrap_or_else(|_| "info".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .try_init();
+}
+
 async fn run(cli: Cli) -> Result<()> {
     match cli.command {
+        Command::Server(args) => server::run(args, &cli.workspace).await,
         Command::Init => {
             let (_hush, home, source) = local::init().await?;
             eprintln!("initialised a hush store at {}", home.dir.display());

@@ -8,4 +8,5 @@ mod crash;
 mod keys;
 mod leaks;
 mod secrets;
+mod server;
 mod values;

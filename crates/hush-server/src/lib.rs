@@ -1,0 +1,737 @@
+//! hush's HTTP API. [`router`] builds the whole app from an [`AppState`], so tests drive it
+//! in-process or over a real socket, and `hush server` serves it over HTTP/1.1 and HTTP/2
+//! (with TLS when given a certificate).
+//!
+//! Every route under `/v1` needs `Authorization: Bearer <token>`; what the token may do is
+//! decided in hush-core (roles, machine scope), which also writes the audit rows.
+#![forbid(unsafe_code)]
+
+mod error;
+mod metrics;
+mod openapi;
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Path, Query, Request, State};
+use axum::http::header::{AUTHORIZATION, IF_MATCH};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine as _;
+use hush_core::audit::AuditFilter;
+use hush_core::token::{Role, TokenSecret};
+use hush_core::{
+    clock, wire, Actor, Hush, ListFilter, MetadataPatch, SecretBytes, Status, StoredStatus,
+    TokenType, Workspace,
+};
+use serde::Deserialize;
+
+pub use error::ApiError;
+
+/// Largest request body: a 1 MiB value in base64 plus metadata fits.
+pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
+/// Failed authentications from one address within [`AUTH_WINDOW`] before it gets 429.
+pub const AUTH_FAILURES_ALLOWED: u32 = 20;
+/// The window for counting failed authentications.
+pub const AUTH_WINDOW: Duration = Duration::from_secs(60);
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    hush: Arc<Hush>,
+    metrics: Arc<metrics::Metrics>,
+    failures: Arc<Mutex<HashMap<IpAddr, (u32, Instant)>>>,
+}
+
+impl AppState {
+    /// State over an opened service.
+    pub fn new(hush: Arc<Hush>) -> Self {
+        AppState {
+            hush,
+            metrics: Arc::new(metrics::Metrics::default()),
+            failures: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    fn throttled(&self, ip: Option<IpAddr>) -> bool {
+        let Some(ip) = ip else { return false };
+        let map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        matches!(map.get(&ip), Some((n, since)) if *n >= AUTH_FAILURES_ALLOWED && since.elapsed() < AUTH_WINDOW)
+    }
+
+    fn note_failure(&self, ip: Option<IpAddr>) {
+        let Some(ip) = ip else { return };
+        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
+        let e = map.entry(ip).or_insert((0, Instant::now()));
+        if e.1.elapsed() >= AUTH_WINDOW {
+            *e = (0, Instant::now());
+        }
+        e.0 += 1;
+    }
+}
+
+/// The whole API.
+pub fn router(state: AppState) -> Router {
+    let v1 = Router::new()
+        .route("/secrets", post(create_secret).get(list_secrets))
+        .route(
+            "/secrets/{key}",
+            get(get_secret)
+                .put(put_secret)
+                .patch(patch_secret)
+                .delete(delete_secret),
+        )
+        .route("/secrets/{key}/revoke", post(revoke_secret))
+        .route("/secrets/{key}/restore", post(restore_secret))
+        .route("/secrets/{key}/versions", get(versions))
+        .route("/secrets/{key}/rollback", post(rollback))
+        .route("/resolve", post(resolve))
+        .route("/tokens", post(create_token).get(list_tokens))
+        .route("/tokens/{id}", axum::routing::delete(revoke_token))
+        .route("/tokens/{id}/revoke", post(revoke_token))
+        .route("/audit", get(audit))
+        .route("/audit/verify", get(audit_verify))
+        .route("/openapi.json", get(openapi::document));
+    Router::new()
+        .nest("/v1", v1)
+        .route(
+            "/healthz",
+            get(|| async { Json(serde_json::json!({"status": "ok"})) }),
+        )
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics::render))
+        .fallback(|| async {
+            ApiError::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no such route: see /v1/openapi.json",
+            )
+        })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this route does not take that method: see /v1/openapi.json",
+            )
+        })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .layer(middleware::from_fn(security_headers))
+        .with_state(state)
+}
+
+async fn security_headers(req: Request, next: Next) -> Response {
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    h.insert("cache-control", HeaderValue::from_static("no-store"));
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    res
+}
+
+async fn readyz(State(s): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+    s.hush.workspaces().await.map_err(|_| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "the store does not answer",
+        )
+    })?;
+    Ok(Json(serde_json::json!({"status": "ready"})))
+}
+
+/// The authenticated caller of a `/v1` route.
+struct Caller {
+    actor: Actor,
+    ws: Workspace,
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, ApiError> {
+        let addr = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0);
+        let ip = addr.map(|a| a.ip());
+        if s.throttled(ip) {
+            return Err(ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                "too many failed authentications from this address; wait a minute",
+            ));
+        }
+        let presented = parts
+            .headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .map(|t| TokenSecret::from_presented(t.trim()))
+            .unwrap_or_else(|| TokenSecret::from_presented(""));
+        let remote = addr.map(|a| a.to_string());
+        match s.hush.authenticate(&presented, remote.as_deref()).await {
+            Ok((actor, ws)) => Ok(Caller { actor, ws }),
+            Err(e) => {
+                if matches!(e, hush_core::Error::Unauthorized) {
+                    s.note_failure(ip);
+                }
+                Err(e.into())
+            }
+        }
+    }
+}
+
+/// JSON with our error body on every rejection.
+struct Body<T>(T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let Json(v) = Json::<T>::from_request(req, state).await?;
+        Ok(Body(v))
+    }
+}
+
+/// A path segment checked as a secret key.
+struct KeyPath(String);
+
+impl<S: Send + Sync> FromRequestParts<S> for KeyPath {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Path(key) = Path::<String>::from_request_parts(parts, state).await?;
+        hush_core::model::validate_key(&key).map_err(|e| ApiError::invalid(e.to_string()))?;
+        Ok(KeyPath(key))
+    }
+}
+
+/// `Option<Option<T>>` from JSON: absent → `None`, `null` → `Some(None)`.
+fn nullable<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WriteBody {
+    #[serde(default)]
+    key: Option<String>,
+    #[serde(default)]
+    value: Option<String>,
+    #[serde(default)]
+    value_base64: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    description: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    token_type: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    scope: Option<Option<Vec<String>>>,
+    #[serde(default, deserialize_with = "nullable")]
+    envs: Option<Option<Vec<String>>>,
+    #[serde(default, deserialize_with = "nullable")]
+    expires_at: Option<Option<i64>>,
+}
+
+impl Drop for WriteBody {
+    fn drop(&mut self) {
+        for v in [&mut self.value, &mut self.value_base64]
+            .into_iter()
+            .flatten()
+        {
+            // Clear intermediates: the request's copy of the value.
+            let bytes = std::mem::take(v).into_bytes();
+            drop(SecretBytes::new(bytes));
+        }
+    }
+}
+
+impl WriteBody {
+    fn secret_value(&mut self) -> Result<Option<SecretBytes>, ApiError> {
+        match (self.value.take(), self.value_base64.take()) {
+            (Some(_), Some(_)) => Err(ApiError::invalid(
+                "give either `value` or `value_base64`, not both",
+            )),
+            (Some(v), None) => Ok(Some(SecretBytes::new(v.into_bytes()))),
+            (None, Some(b)) => {
+                let b = SecretBytes::new(b.into_bytes());
+                // EXPOSE: decoding the transport encoding of the value.
+                let raw = base64::engine::general_purpose::STANDARD
+                    .decode(b.expose_secret())
+                    .map_err(|_| {
+                        ApiError::invalid("`value_base64` is not valid standard base64")
+                    })?;
+                Ok(Some(SecretBytes::new(raw)))
+            }
+            (None, None) => Ok(None),
+        }
+    }
+
+    fn patch(&self) -> Result<MetadataPatch, ApiError> {
+        let token_type = match &self.token_type {
+            None => None,
+            Some(None) => Some(None),
+            Some(Some(t)) => {
+                Some(Some(TokenType::parse(t).map_err(|e| {
+                    ApiError::invalid(format!("token_type: {e}"))
+                })?))
+            }
+        };
+        let p = MetadataPatch {
+            description: self.description.clone(),
+            token_type,
+            scope: self.scope.clone().map(Option::unwrap_or_default),
+            envs: self.envs.clone().map(Option::unwrap_or_default),
+            expires_at: self.expires_at,
+        };
+        p.validate().map_err(|e| ApiError::invalid(e.to_string()))?;
+        Ok(p)
+    }
+}
+
+fn meta_json(row: &hush_core::SecretRow, ws: &Workspace) -> Json<hush_wire::SecretMeta> {
+    Json(wire::meta(row, &ws.name, clock::now()))
+}
+
+async fn create_secret(
+    State(s): State<AppState>,
+    c: Caller,
+    Body(mut b): Body<WriteBody>,
+) -> Result<Response, ApiError> {
+    let key = b
+        .key
+        .take()
+        .ok_or_else(|| ApiError::invalid("`key` is required"))?;
+    let value = b
+        .secret_value()?
+        .ok_or_else(|| ApiError::invalid("`value` (or `value_base64`) is required"))?;
+    let patch = b.patch()?;
+    let row = s.hush.create(&c.ws, &key, &value, &patch, &c.actor).await?;
+    Ok((StatusCode::CREATED, meta_json(&row, &c.ws)).into_response())
+}
+
+async fn put_secret(
+    State(s): State<AppState>,
+    c: Caller,
+    KeyPath(key): KeyPath,
+    Body(mut b): Body<WriteBody>,
+) -> Result<Response, ApiError> {
+    if b.key.as_ref().is_some_and(|k| *k != key) {
+        return Err(ApiError::invalid(
+            "`key` in the body differs from the key in the path",
+        ));
+    }
+    let value = b
+        .secret_value()?
+        .ok_or_else(|| ApiError::invalid("`value` (or `value_base64`) is required"))?;
+    let patch = b.patch()?;
+    let (row, created) = s.hush.put(&c.ws, &key, &value, &patch, &c.actor).await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, meta_json(&row, &c.ws)).into_response())
+}
+
+fn if_match(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
+    let Some(v) = headers.get(IF_MATCH) else {
+        return Ok(None);
+    };
+    let text = v
+        .to_str()
+        .map_err(|_| ApiError::bad_request("If-Match must be a version number"))?;
+    let text = text.trim().trim_start_matches("W/").trim_matches('"');
+    text.parse::<u64>().map(Some).map_err(|_| {
+        ApiError::bad_request("If-Match must be the version number you expect, e.g. `If-Match: 3`")
+    })
+}
+
+async fn patch_secret(
+    State(s): State<AppState>,
+    c: Caller,
+    KeyPath(key): KeyPath,
+    headers: HeaderMap,
+    Body(mut b): Body<WriteBody>,
+) -> Result<Json<hush_wire::SecretMeta>, ApiError> {
+    if b.key.is_some() {
+        return Err(ApiError::invalid(
+            "`key` cannot be changed; create a new secret instead",
+        ));
+    }
+    let expected = if_match(&headers)?;
+    let value = b.secret_value()?;
+    let patch = b.patch()?;
+    if value.is_none() && patch.is_empty() {
+        return Err(ApiError::invalid(
+            "nothing to change: give `value` and/or metadata fields",
+        ));
+    }
+    let row = s
+        .hush
+        .update(&c.ws, &key, value.as_ref(), &patch, expected, &c.actor)
+        .await?;
+    Ok(meta_json(&row, &c.ws))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GetQuery {
+    version: Option<u64>,
+}
+
+async fn get_secret(
+    State(s): State<AppState>,
+    c: Caller,
+    KeyPath(key): KeyPath,
+    q: Result<Query<GetQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<hush_wire::SecretValue>, ApiError> {
+    let Query(q) = q?;
+    let r = s.hush.reveal(&c.ws, &key, q.version, &c.actor).await?;
+    Ok(Json(wire::with_value(
+        &r.row,
+        &c.ws.name,
+        clock::now(),
+        r.version,
+        &r.value,
+    )))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    env: Option<String>,
+    app: Option<String>,
+    prefix: Option<String>,
+    status: Option<String>,
+    cursor: Option<String>,
+    limit: Option<usize>,
+}
+
+async fn list_secrets(
+    State(s): State<AppState>,
+    c: Caller,
+    q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let Query(q) = q?;
+    let limit = q.limit.unwrap_or(100);
+    if limit == 0 || limit > 1000 {
+        return Err(ApiError::invalid("limit must be 1 to 1000"));
+    }
+    let status = q
+        .status
+        .as_deref()
+        .map(Status::parse)
+        .transpose()
+        .map_err(|e| ApiError::invalid(e.to_string()))?;
+    let filter = ListFilter {
+        env: q.env,
+        app: q.app,
+        prefix: q.prefix,
+        status,
+        after: q.cursor,
+        limit: Some(limit + 1),
+    };
+    let mut rows = s.hush.list(&c.ws, &filter, &c.actor).await?;
+    let next = if rows.len() > limit {
+        rows.truncate(limit);
+        rows.last().map(|r| r.key.clone())
+    } else {
+        None
+    };
+    let now = clock::now();
+    let items: Vec<_> = rows
+        .iter()
+        .map(|r| wire::meta(r, &c.ws.name, now))
+        .collect();
+    Ok(Json(
+        serde_json::json!({ "items": items, "next_cursor": next }),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DeleteQuery {
+    force: Option<bool>,
+}
+
+async fn delete_secret(
+    State(s): State<AppState>,
+    c: Caller,
+    KeyPath(key): KeyPath,
+    q: Result<Query<DeleteQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<StatusCode, ApiError> {
+    let Query(q) = q?;
+    let _force = q.force.unwrap_or(false); // in-use protection arrives with apps
+    s.hush.delete(&c.ws, &key, &c.actor).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn revoke_secret(
+    State(s): State<AppState>,
+    c: Caller,
+    KeyPath(key): KeyPath,
+) -> Result<Json<hush_wire::SecretMeta>, ApiError> {
+    let row = s
+        .hush
+        .set_status(&c.ws, &key, StoredStatus::Revoked, &c.actor)
+        .await?;
+    Ok(meta_json(&row, &c.ws))
+}
+
+async fn restore_secret(
+    State(s): State<AppState>,
+    c: Caller,
+    KeyPath(key): KeyPath,
+) -> Result<Json<hush_wire::SecretMeta>, ApiError> {
+    let row = s
+        .hush
+        .set_status(&c.ws, &key, StoredStatus::Active, &c.actor)
+        .await?;
+    Ok(meta_json(&row, &c.ws))
+}
+
+async fn versions(
+    State(s): State<AppState>,
+    c: Caller,
+    KeyPath(key): KeyPath,
+) -> Result<Json<Vec<hush_wire::VersionInfo>>, ApiError> {
+    let (row, versions) = s.hush.history(&c.ws, &key, &c.actor).await?;
+    Ok(Json(wire::versions(&row, &versions)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RollbackBody {
+    to: u64,
+}
+
+async fn rollback(
+    State(s): State<AppState>,
+    c: Caller,
+    KeyPath(key): KeyPath,
+    Body(b): Body<RollbackBody>,
+) -> Result<Json<hush_wire::SecretMeta>, ApiError> {
+    let row = s.hush.rollback(&c.ws, &key, b.to, &c.actor).await?;
+    Ok(meta_json(&row, &c.ws))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ResolveBody {
+    app: Option<String>,
+    env: Option<String>,
+    keys: Vec<String>,
+}
+
+/// One call for a workload: each key's value, or why it cannot be had.
+async fn resolve(
+    State(s): State<AppState>,
+    c: Caller,
+    Body(b): Body<ResolveBody>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    if b.keys.is_empty() || b.keys.len() > 500 {
+        return Err(ApiError::invalid("keys: give 1 to 500 keys"));
+    }
+    let p = &c.actor.principal;
+    if p.role == Role::Machine {
+        if b.app.is_some() && b.app != p.app {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "this machine token is bound to another app",
+            ));
+        }
+        if b.env.is_some() && b.env != p.env {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "this machine token is bound to another environment",
+            ));
+        }
+    }
+    // Non-machine callers asking on behalf of an app and environment get the same scope rules.
+    let mut actor = c.actor.clone();
+    if p.role != Role::Machine && (b.app.is_some() || b.env.is_some()) {
+        actor.principal.role = Role::Machine;
+        actor.principal.app = b.app.clone();
+        actor.principal.env = b.env.clone();
+        if !c.actor.principal.may(hush_core::token::Action::Read) {
+            return Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "this token may not read values",
+            ));
+        }
+    }
+    let now = clock::now();
+    let mut secrets = serde_json::Map::new();
+    let mut errors = serde_json::Map::new();
+    for key in &b.keys {
+        match s.hush.reveal(&c.ws, key, None, &actor).await {
+            Ok(r) => {
+                let v = wire::with_value(&r.row, &c.ws.name, now, r.version, &r.value);
+                secrets.insert(key.clone(), serde_json::to_value(&v).unwrap_or_default());
+            }
+            Err(e) => {
+                let api = ApiError::from(e);
+                if api.status.is_server_error() {
+                    return Err(api);
+                }
+                let reason = match api.code {
+                    "not_found" => "missing",
+                    "forbidden" => "out_of_scope",
+                    other => other,
+                };
+                errors.insert(
+                    key.clone(),
+                    serde_json::json!({"code": reason, "message": api.message}),
+                );
+            }
+        }
+    }
+    Ok(Json(
+        serde_json::json!({ "secrets": secrets, "errors": errors }),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TokenBody {
+    name: Option<String>,
+    role: Option<String>,
+    app: Option<String>,
+    env: Option<String>,
+    expires_at: Option<i64>,
+}
+
+async fn create_token(
+    State(s): State<AppState>,
+    c: Caller,
+    Body(b): Body<TokenBody>,
+) -> Result<Response, ApiError> {
+    let role = match (&b.role, &b.app, &b.env) {
+        (Some(r), None, None) => Role::parse(r).map_err(|e| ApiError::invalid(e.to_string()))?,
+        (Some(_), _, _) => {
+            return Err(ApiError::invalid(
+                "give either `role`, or `app` and `env` for a machine token",
+            ))
+        }
+        (None, _, _) => Role::Machine,
+    };
+    if role == Role::Machine && b.role.is_some() {
+        return Err(ApiError::invalid(
+            "role: machine tokens are made with `app` and `env`",
+        ));
+    }
+    let name = b.name.clone().unwrap_or_else(|| match (&b.app, &b.env) {
+        (Some(a), Some(e)) => format!("{a}-{e}"),
+        _ => role.as_str().to_string(),
+    });
+    let (row, secret) = s
+        .hush
+        .create_token(
+            &c.ws,
+            &name,
+            role,
+            b.app.as_deref(),
+            b.env.as_deref(),
+            b.expires_at,
+            &c.actor,
+        )
+        .await?;
+    // EXPOSE: the one answer that carries the new token.
+    let body = hush_wire::NewToken {
+        info: wire::token(&row, clock::now()),
+        token: secret.expose_secret().to_string(),
+    };
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+async fn list_tokens(
+    State(s): State<AppState>,
+    c: Caller,
+) -> Result<Json<Vec<hush_wire::TokenInfo>>, ApiError> {
+    let now = clock::now();
+    Ok(Json(
+        s.hush
+            .tokens(&c.ws, &c.actor)
+            .await?
+            .iter()
+            .map(|t| wire::token(t, now))
+            .collect(),
+    ))
+}
+
+async fn revoke_token(
+    State(s): State<AppState>,
+    c: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<hush_wire::TokenInfo>, ApiError> {
+    let mut t = s.hush.revoke_token(&c.ws, &id, &c.actor).await?;
+    t.revoked_at = Some(clock::now());
+    Ok(Json(wire::token(&t, clock::now())))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuditQuery {
+    key: Option<String>,
+    actor: Option<String>,
+    since: Option<i64>,
+    until: Option<i64>,
+    cursor: Option<i64>,
+    limit: Option<usize>,
+}
+
+async fn audit(
+    State(s): State<AppState>,
+    c: Caller,
+    q: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let Query(q) = q?;
+    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let filter = AuditFilter {
+        key: q.key,
+        actor: q.actor,
+        since_ms: q.since.map(|t| t * 1000),
+        until_ms: q.until.map(|t| t * 1000),
+        after_seq: q.cursor,
+        limit: Some(limit),
+    };
+    let rows = s.hush.audit_log(&c.ws, &filter, &c.actor).await?;
+    let next = if rows.len() == limit {
+        rows.last().map(|r| r.seq)
+    } else {
+        None
+    };
+    let items: Vec<_> = rows.iter().map(wire::audit).collect();
+    Ok(Json(
+        serde_json::json!({ "items": items, "next_cursor": next }),
+    ))
+}
+
+async fn audit_verify(
+    State(s): State<AppState>,
+    c: Caller,
+) -> Result<Json<hush_wire::AuditVerdict>, ApiError> {
+    Ok(Json(wire::verdict(
+        &s.hush.verify_audit(&c.ws, &c.actor).await?,
+    )))
+}

@@ -1,0 +1,145 @@
+//! `hush server`: the API over HTTP/1.1 and HTTP/2, with TLS (rustls) when given a
+//! certificate. It stops cleanly on SIGINT and SIGTERM.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::{Context as _, Result};
+use hush_core::token::Role;
+use hush_core::Actor;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tower::ServiceExt as _;
+
+use crate::cli::ServerArgs;
+use crate::fail::Failure;
+use crate::local;
+
+pub async fn run(args: ServerArgs, workspace: &str) -> Result<()> {
+    let (hush, created) = local::open_or_init(args.db.as_deref()).await?;
+    let (ws, _) = hush.workspace(workspace, true).await?;
+    let actor = Actor::local();
+    if created || hush.tokens(&ws, &actor).await?.is_empty() {
+        let (row, secret) = hush
+            .create_token(&ws, "first-admin", Role::Admin, None, None, None, &actor)
+            .await?;
+        eprintln!(
+            "{} store; first admin token ({}) printed on stdout, once: keep it safe",
+            if created {
+                "initialised a new"
+            } else {
+                "no tokens in this"
+            },
+            row.id
+        );
+        // EXPOSE: the operator must receive the first admin token exactly once.
+        println!("{}", secret.expose_secret());
+    }
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .map_err(|e| Failure::usage(format!("cannot listen on {}: {e}", args.listen)))?;
+    let addr = listener.local_addr()?;
+    let app = hush_server::router(hush_server::AppState::new(Arc::new(hush)));
+    match (args.tls_cert, args.tls_key) {
+        (Some(cert), Some(key)) => {
+            let tls = tls_config(&cert, &key)?;
+            eprintln!("hush listening on https://{addr}");
+            serve_tls(listener, app, tls).await
+        }
+        _ => {
+            eprintln!("hush listening on http://{addr}");
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(shutdown())
+            .await
+            .context("server failed")
+        }
+    }
+}
+
+async fn shutdown() {
+    let term = async {
+        #[cfg(unix)]
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+            return;
+        }
+        std::future::pending::<()>().await;
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+    eprintln!("hush: shutting down");
+}
+
+fn tls_config(cert: &std::path::Path, key: &std::path::Path) -> Result<Arc<rustls::ServerConfig>> {
+    let certs = rustls_pemfile::certs(&mut std::io::BufReader::new(
+        std::fs::File::open(cert)
+            .map_err(|e| Failure::usage(format!("cannot read {}: {e}", cert.display())))?,
+    ))
+    .collect::<Result<Vec<_>, _>>()
+    .map_err(|e| {
+        Failure::usage(format!(
+            "{} is not a PEM certificate chain: {e}",
+            cert.display()
+        ))
+    })?;
+    let key = rustls_pemfile::private_key(&mut std::io::BufReader::new(
+        std::fs::File::open(key)
+            .map_err(|e| Failure::usage(format!("cannot read {}: {e}", key.display())))?,
+    ))
+    .map_err(|e| Failure::usage(format!("cannot read the private key: {e}")))?
+    .ok_or_else(|| Failure::usage("the --tls-key file holds no PEM private key"))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .context("TLS setup")?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| {
+            Failure::usage(format!(
+                "the certificate and key do not form a usable pair: {e}"
+            ))
+        })?;
+    cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(Arc::new(cfg))
+}
+
+async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    tls: Arc<rustls::ServerConfig>,
+) -> Result<()> {
+    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    let stop = shutdown();
+    tokio::pin!(stop);
+    loop {
+        let (tcp, remote) = tokio::select! {
+            r = listener.accept() => match r {
+                Ok(c) => c,
+                Err(e) => { tracing::warn!(%e, "accept failed"); continue; }
+            },
+            _ = &mut stop => return Ok(()),
+        };
+        let acceptor = acceptor.clone();
+        let app = app.clone();
+        tokio::spawn(async move {
+            let Ok(stream) = acceptor.accept(tcp).await else {
+                return;
+            };
+            let svc = hyper::service::service_fn(
+                move |mut req: hyper::Request<hyper::body::Incoming>| {
+                    req.extensions_mut()
+                        .insert(axum::extract::ConnectInfo(remote));
+                    app.clone().oneshot(req.map(axum::body::Body::new))
+                },
+            );
+            let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                .serve_connection(TokioIo::new(stream), svc)
+                .await;
+        });
+    }
+}

@@ -1,0 +1,778 @@
+//! The real `hush server` on 127.0.0.1: every route, role and error code.
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Stdio};
+
+use reqwest::blocking::{Client, RequestBuilder, Response};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::common::Home;
+
+/// A running server; killed on drop.
+pub struct Server {
+    /// Keeps the store's directory alive while the server runs.
+    _home: Home,
+    child: Child,
+    pub base: String,
+    pub admin: String,
+    http: Client,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    pub fn start() -> Self {
+        let home = Home::empty();
+        let mut c = home.command(&["server", "--listen", "127.0.0.1:0"]);
+        c.stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .stdin(Stdio::null());
+        let mut child = c.spawn().expect("spawn server");
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut admin = String::new();
+        out.read_line(&mut admin).unwrap();
+        let admin = admin.trim().to_string();
+        let mut err = BufReader::new(child.stderr.take().unwrap());
+        let mut base = String::new();
+        for _ in 0..10 {
+            let mut line = String::new();
+            err.read_line(&mut line).unwrap();
+            if let Some(addr) = line.trim().strip_prefix("hush listening on ") {
+                base = addr.to_string();
+                break;
+            }
+        }
+        assert!(base.starts_with("http://127.0.0.1:"), "no listen line");
+        // Keep draining stderr so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in err.lines() {});
+        Server {
+            _home: home,
+            child,
+            base,
+            admin,
+            http: Client::new(),
+        }
+    }
+
+    pub fn req(&self, method: &str, path: &str, token: &str) -> RequestBuilder {
+        let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let r = self.http.request(m, format!("{}{}", self.base, path));
+        if token.is_empty() {
+            r
+        } else {
+            r.bearer_auth(token)
+        }
+    }
+
+    pub fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut r = self.req(method, path, token);
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        split(r.send().unwrap())
+    }
+
+    pub fn token(&self, body: Value) -> String {
+        let (s, v) = self.call("POST", "/v1/tokens", &self.admin, Some(body));
+        assert_eq!(s, 201, "{v}");
+        v["token"].as_str().unwrap().to_string()
+    }
+
+    pub fn put(&self, key: &str, body: Value) {
+        let (s, v) = self.call(
+            "PUT",
+            &format!("/v1/secrets/{key}"),
+            &self.admin,
+            Some(body),
+        );
+        assert!(s.is_success(), "{s} {v}");
+    }
+}
+
+pub fn split(r: Response) -> (StatusCode, Value) {
+    let s = r.status();
+    let text = r.text().unwrap();
+    (
+        s,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+/// method, path, token, content type, body, expected status.
+type Case<'a> = (
+    &'a str,
+    &'a str,
+    &'a str,
+    Option<&'a str>,
+    Option<&'a str>,
+    u16,
+);
+
+#[track_caller]
+fn assert_error(got: (StatusCode, Value), status: u16, code: &str) {
+    assert_eq!(got.0.as_u16(), status, "{}", got.1);
+    assert_eq!(got.1["error"]["code"], code, "{}", got.1);
+    assert!(got.1["error"]["message"]
+        .as_str()
+        .is_some_and(|m| !m.is_empty()));
+}
+
+#[test]
+fn ductape_walkthrough_create_list_fetch_update_revoke_delete() {
+    let s = Server::start();
+    let a = &s.admin;
+    let (st, v) = s.call("POST", "/v1/secrets", a, Some(json!({
+        "key": "STRIPE_API_KEY", "value": "sk_live_51ABC123", "description": "Production Stripe API key",
+        "token_type": "api", "scope": ["stripe_payments", "checkout_service"], "envs": ["prd", "staging"], "expires_at": 4102444800u64
+    })));
+    assert_eq!(st, 201, "{v}");
+    assert_eq!(v["key"], "STRIPE_API_KEY");
+    assert_eq!(v["token_type"], "api");
+    assert_eq!(v["expires_at"], 4102444800u64);
+    assert!(v.get("value").is_none());
+    let (st, list) = s.call("GET", "/v1/secrets", a, None);
+    assert_eq!(st, 200);
+    assert!(
+        !list.to_string().contains("sk_live_51ABC123"),
+        "list never carries values"
+    );
+    assert_eq!(
+        list["items"][0]["scope"],
+        json!(["stripe_payments", "checkout_service"])
+    );
+    let (st, one) = s.call("GET", "/v1/secrets/STRIPE_API_KEY", a, None);
+    assert_eq!(st, 200);
+    assert_eq!(one["value"], "sk_live_51ABC123");
+    let (st, up) = s.call(
+        "PATCH",
+        "/v1/secrets/STRIPE_API_KEY",
+        a,
+        Some(json!({"value": "sk_live_51NEW", "description": "Rotated"})),
+    );
+    assert_eq!(st, 200, "{up}");
+    assert_eq!(up["version"], 2);
+    let (st, up) = s.call(
+        "PATCH",
+        "/v1/secrets/STRIPE_API_KEY",
+        a,
+        Some(json!({"scope": ["a"], "expires_at": null})),
+    );
+    assert_eq!(st, 200, "{up}");
+    assert_eq!(up["version"], 2, "metadata only");
+    assert_eq!(up["expires_at"], Value::Null);
+    let (st, _) = s.call("POST", "/v1/secrets/STRIPE_API_KEY/revoke", a, None);
+    assert_eq!(st, 200);
+    assert_error(
+        s.call("GET", "/v1/secrets/STRIPE_API_KEY", a, None),
+        403,
+        "revoked",
+    );
+    s.call("POST", "/v1/secrets/STRIPE_API_KEY/restore", a, None);
+    let (st, vs) = s.call("GET", "/v1/secrets/STRIPE_API_KEY/versions", a, None);
+    assert_eq!(st, 200);
+    assert_eq!(vs.as_array().unwrap().len(), 2);
+    let (st, rb) = s.call(
+        "POST",
+        "/v1/secrets/STRIPE_API_KEY/rollback",
+        a,
+        Some(json!({"to": 1})),
+    );
+    assert_eq!(st, 200, "{rb}");
+    assert_eq!(
+        s.call("GET", "/v1/secrets/STRIPE_API_KEY", a, None).1["value"],
+        "sk_live_51ABC123"
+    );
+    let (st, _) = s.call("DELETE", "/v1/secrets/STRIPE_API_KEY", a, None);
+    assert_eq!(st, 204);
+    assert_error(
+        s.call("GET", "/v1/secrets/STRIPE_API_KEY", a, None),
+        404,
+        "not_found",
+    );
+}
+
+#[test]
+fn roles_decide_what_a_token_may_do() {
+    let s = Server::start();
+    s.put("k", json!({"value": "v"}));
+    let read = s.token(json!({"role": "read", "name": "reader"}));
+    let write = s.token(json!({"role": "write"}));
+    assert_eq!(s.call("GET", "/v1/secrets/k", &read, None).1["value"], "v");
+    assert_error(
+        s.call("PUT", "/v1/secrets/k", &read, Some(json!({"value": "x"}))),
+        403,
+        "forbidden",
+    );
+    assert_error(
+        s.call(
+            "POST",
+            "/v1/secrets",
+            &read,
+            Some(json!({"key": "n", "value": "x"})),
+        ),
+        403,
+        "forbidden",
+    );
+    assert_error(
+        s.call("DELETE", "/v1/secrets/k", &read, None),
+        403,
+        "forbidden",
+    );
+    assert_eq!(
+        s.call("GET", "/v1/secrets/k", &s.admin, None).1["value"],
+        "v",
+        "nothing written"
+    );
+    assert_eq!(
+        s.call("PUT", "/v1/secrets/k", &write, Some(json!({"value": "w"})))
+            .0,
+        200
+    );
+    assert_error(
+        s.call("POST", "/v1/tokens", &write, Some(json!({"role": "admin"}))),
+        403,
+        "forbidden",
+    );
+    assert_error(s.call("GET", "/v1/audit", &write, None), 403, "forbidden");
+    assert_error(s.call("GET", "/v1/tokens", &read, None), 403, "forbidden");
+    let (st, tokens) = s.call("GET", "/v1/tokens", &s.admin, None);
+    assert_eq!(st, 200);
+    assert!(!tokens.to_string().contains(&read) && !tokens.to_string().contains(&write));
+    let id = tokens
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "reader")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        s.call("DELETE", &format!("/v1/tokens/{id}"), &s.admin, None)
+            .0,
+        200
+    );
+    assert_error(
+        s.call("GET", "/v1/secrets/k", &read, None),
+        401,
+        "unauthorized",
+    );
+}
+
+#[test]
+fn machine_tokens_read_only_their_app_and_environment() {
+    let s = Server::start();
+    s.put(
+        "ingest-prd",
+        json!({"value": "a", "scope": ["ingest"], "envs": ["prd"]}),
+    );
+    s.put(
+        "ingest-dev",
+        json!({"value": "b", "scope": ["ingest"], "envs": ["dev"]}),
+    );
+    s.put("billing", json!({"value": "c", "scope": ["billing"]}));
+    s.put("shared", json!({"value": "d"}));
+    s.put("revoked", json!({"value": "e"}));
+    s.call("POST", "/v1/secrets/revoked/revoke", &s.admin, None);
+    s.put("expired", json!({"value": "f", "expires_at": 1}));
+    let m = s.token(json!({"app": "ingest", "env": "prd"}));
+    assert_eq!(
+        s.call("GET", "/v1/secrets/ingest-prd", &m, None).1["value"],
+        "a"
+    );
+    assert_eq!(
+        s.call("GET", "/v1/secrets/shared", &m, None).1["value"],
+        "d"
+    );
+    assert_error(
+        s.call("GET", "/v1/secrets/ingest-dev", &m, None),
+        403,
+        "forbidden",
+    );
+    assert_error(
+        s.call("GET", "/v1/secrets/billing", &m, None),
+        403,
+        "forbidden",
+    );
+    assert_error(
+        s.call("GET", "/v1/secrets/revoked", &m, None),
+        403,
+        "revoked",
+    );
+    assert_error(
+        s.call("GET", "/v1/secrets/expired", &m, None),
+        410,
+        "expired",
+    );
+    assert_error(
+        s.call("PUT", "/v1/secrets/shared", &m, Some(json!({"value": "x"}))),
+        403,
+        "forbidden",
+    );
+    let (_, list) = s.call("GET", "/v1/secrets", &m, None);
+    let keys: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["expired", "ingest-prd", "revoked", "shared"]);
+    let (st, r) = s.call(
+        "POST",
+        "/v1/resolve",
+        &m,
+        Some(json!({"app": "ingest", "env": "prd",
+        "keys": ["ingest-prd", "shared", "billing", "revoked", "expired", "nope"]})),
+    );
+    assert_eq!(st, 200, "{r}");
+    assert_eq!(r["secrets"]["ingest-prd"]["value"], "a");
+    assert_eq!(r["secrets"]["shared"]["value"], "d");
+    assert_eq!(r["errors"]["billing"]["code"], "out_of_scope");
+    assert_eq!(r["errors"]["revoked"]["code"], "revoked");
+    assert_eq!(r["errors"]["expired"]["code"], "expired");
+    assert_eq!(r["errors"]["nope"]["code"], "missing");
+    assert_error(
+        s.call(
+            "POST",
+            "/v1/resolve",
+            &m,
+            Some(json!({"app": "billing", "keys": ["billing"]})),
+        ),
+        403,
+        "forbidden",
+    );
+}
+
+#[test]
+fn conflicts_and_stale_versions_write_nothing() {
+    let s = Server::start();
+    let a = &s.admin;
+    assert_eq!(
+        s.call(
+            "POST",
+            "/v1/secrets",
+            a,
+            Some(json!({"key": "k", "value": "one"}))
+        )
+        .0,
+        201
+    );
+    assert_error(
+        s.call(
+            "POST",
+            "/v1/secrets",
+            a,
+            Some(json!({"key": "k", "value": "two"})),
+        ),
+        409,
+        "exists",
+    );
+    assert_eq!(s.call("GET", "/v1/secrets/k", a, None).1["value"], "one");
+    let r = s
+        .req("PATCH", "/v1/secrets/k", a)
+        .header("If-Match", "1")
+        .json(&json!({"value": "v2"}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = s
+        .req("PATCH", "/v1/secrets/k", a)
+        .header("If-Match", "1")
+        .json(&json!({"value": "v3"}))
+        .send()
+        .unwrap();
+    assert_error(split(r), 409, "stale_version");
+    let (_, v) = s.call("GET", "/v1/secrets/k", a, None);
+    assert_eq!(
+        (v["value"].as_str(), v["version"].as_u64()),
+        (Some("v2"), Some(2))
+    );
+}
+
+#[test]
+fn bad_input_gets_the_right_4xx_and_writes_nothing() {
+    let s = Server::start();
+    let a = s.admin.clone();
+    s.put("k", json!({"value": "v"}));
+    let before = s.call("GET", "/v1/secrets", &a, None).1;
+    let big = "x".repeat(3 * 1024 * 1024);
+    let cases: Vec<Case> = vec![
+        // method, path, token, content-type, body, status
+        (
+            "POST",
+            "/v1/secrets",
+            &a,
+            Some("application/json"),
+            Some("{not json"),
+            400,
+        ),
+        (
+            "POST",
+            "/v1/secrets",
+            &a,
+            Some("application/json"),
+            Some(""),
+            400,
+        ),
+        (
+            "POST",
+            "/v1/secrets",
+            &a,
+            Some("application/json"),
+            Some("[]"),
+            422,
+        ),
+        (
+            "POST",
+            "/v1/secrets",
+            &a,
+            Some("application/json"),
+            Some(r#"{"key":"n","value":"v","bogus":1}"#),
+            422,
+        ),
+        (
+            "POST",
+            "/v1/secrets",
+            &a,
+            Some("application/json"),
+            Some(r#"{"key":"n","value":5}"#),
+            422,
+        ),
+        (
+            "POST",
+            "/v1/secrets",
+            &a,
+            Some("application/json"),
+            Some(r#"{"key":"n","value":"v","scope":"pay"}"#),
+            422,
+        ),
+        (
+            "POST",
+            "/v1/secrets",
+            &a,
+            Some("application/json"),
+            Some(r#"{"key":"n","value":"v","expires_at":"soon"}"#),
+            422,
+        ),
+        (
+            "POST",
+            "/v1/secrets",
+            &a,
+            Some("application/json"),
+            Some(r#"{"key":"n","value":"v","token_type":"bearer"}"#),
+            422,
+        ),
+        (
+            "POST",
+            "/v1/secrets",
+            &a,
+            Some("application/json"),
+            Some(r#"{"key":"a/b","value":"v"}"#),
+            422,
+        ),
+        (
+            "POST",
+            "/v1/secrets",
+            &a,
+            Some("application/json"),
+            Some(r#"{"key":".hidden","value":"v"}"#),
+            422,
+        ),
+        (
+            "POST",
+            "/v1/secrets",
+            &a,
+            Some("application/json"),
+            Some(r#"{"key":"n","value":""}"#),
+            422,
+        ),
+        (
+            "POST",
+            "/v1/secrets",
+            &a,
+            Some("application/json"),
+            Some(r#"{"key":"n"}"#),
+            422,
+        ),
+        (
+            "POST",
+            "/v1/secrets",
+            &a,
+            Some("application/json"),
+            Some(r#"{"value":"v"}"#),
+            422,
+        ),
+        (
+            "POST",
+            "/v1/secrets",
+            &a,
+            Some("application/json"),
+            Some(r#"{"key":"n","value_base64":"***"}"#),
+            422,
+        ),
+        (
+            "POST",
+            "/v1/secrets",
+            &a,
+            Some("application/json"),
+            Some(r#"{"key":"n","value":"v","value_base64":"dg=="}"#),
+            422,
+        ),
+        (
+            "POST",
+            "/v1/secrets",
+            &a,
+            Some("application/json"),
+            Some(r#"{"key":"n","value":"v","envs":["bad env"]}"#),
+            422,
+        ),
+        (
+            "POST",
+            "/v1/secrets",
+            &a,
+            Some("text/plain"),
+            Some(r#"{"key":"n","value":"v"}"#),
+            415,
+        ),
+        (
+            "POST",
+            "/v1/secrets",
+            &a,
+            None,
+            Some(r#"{"key":"n","value":"v"}"#),
+            415,
+        ),
+        (
+            "PUT",
+            "/v1/secrets/..%2Fetc",
+            &a,
+            Some("application/json"),
+            Some(r#"{"value":"v"}"#),
+            422,
+        ),
+        (
+            "GET",
+            "/v1/secrets/..%2F..%2Fetc%2Fpasswd",
+            &a,
+            None,
+            None,
+            422,
+        ),
+        ("GET", "/v1/secrets/%FF%FE", &a, None, None, 400),
+        ("GET", "/v1/secrets/k?version=abc", &a, None, None, 400),
+        ("GET", "/v1/secrets/k?version=0", &a, None, None, 422),
+        ("GET", "/v1/secrets?limit=0", &a, None, None, 422),
+        ("GET", "/v1/secrets?status=gone", &a, None, None, 422),
+        ("GET", "/v1/secrets?bogus=1", &a, None, None, 400),
+        (
+            "PATCH",
+            "/v1/secrets/k",
+            &a,
+            Some("application/json"),
+            Some("{}"),
+            422,
+        ),
+        (
+            "PATCH",
+            "/v1/secrets/k",
+            &a,
+            Some("application/json"),
+            Some(r#"{"key":"other"}"#),
+            422,
+        ),
+        (
+            "POST",
+            "/v1/secrets/k/rollback",
+            &a,
+            Some("application/json"),
+            Some(r#"{"to":"one"}"#),
+            422,
+        ),
+        (
+            "POST",
+            "/v1/secrets/k/rollback",
+            &a,
+            Some("application/json"),
+            Some(r#"{"to":0}"#),
+            422,
+        ),
+        (
+            "POST",
+            "/v1/resolve",
+            &a,
+            Some("application/json"),
+            Some(r#"{"keys":[]}"#),
+            422,
+        ),
+        (
+            "POST",
+            "/v1/tokens",
+            &a,
+            Some("application/json"),
+            Some(r#"{"role":"root"}"#),
+            422,
+        ),
+        (
+            "POST",
+            "/v1/tokens",
+            &a,
+            Some("application/json"),
+            Some(r#"{"app":"x"}"#),
+            422,
+        ),
+        ("GET", "/v1/secrets", "", None, None, 401),
+        ("GET", "/v1/secrets", "hush_notarealtoken", None, None, 401),
+        ("GET", "/v1/secrets", &a[..a.len() - 3], None, None, 401),
+        (
+            "GET",
+            "/v1/secrets",
+            "hush_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            None,
+            None,
+            401,
+        ),
+        ("DELETE", "/v1/secrets", &a, None, None, 405),
+        ("PUT", "/v1/resolve", &a, None, None, 405),
+        ("GET", "/v1/nothing-here", &a, None, None, 404),
+    ];
+    assert!(
+        cases.len() + 3 >= 30,
+        "the suite sends at least 30 bad requests"
+    );
+    for (method, path, token, ctype, body, status) in &cases {
+        let mut r = s.req(method, path, token);
+        if let Some(c) = ctype {
+            r = r.header("content-type", *c);
+        }
+        if let Some(b) = body {
+            r = r.body(b.to_string());
+        }
+        let (st, v) = split(r.send().unwrap());
+        assert_eq!(
+            st.as_u16(),
+            *status,
+            "{method} {path} {:?}: {v}",
+            body.map(|b| &b[..b.len().min(80)])
+        );
+        assert!(
+            v["error"]["code"].as_str().is_some(),
+            "{method} {path}: JSON error body expected, got {v}"
+        );
+    }
+    // A body over the limit, on a connection of its own (the server closes it after answering).
+    let r = Client::new()
+        .post(format!("{}/v1/secrets", s.base))
+        .bearer_auth(&a)
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    // Invalid UTF-8 in a JSON body.
+    let r = s
+        .req("POST", "/v1/secrets", &a)
+        .header("content-type", "application/json")
+        .body(vec![b'{', b'"', 0xff, 0xfe, b'"', b':', b'1', b'}'])
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    // A bad Authorization header that is not even text.
+    let r = s
+        .req("GET", "/v1/secrets", "")
+        .header(
+            "authorization",
+            reqwest::header::HeaderValue::from_bytes(b"Bearer \xff\xfe").unwrap(),
+        )
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(
+        s.call("GET", "/v1/secrets", &a, None).1,
+        before,
+        "nothing was written"
+    );
+    assert_eq!(s.call("GET", "/v1/secrets/k", &a, None).1["value"], "v");
+}
+
+#[test]
+fn a_value_in_a_type_error_is_not_echoed() {
+    let s = Server::start();
+    let (_, v) = s.call(
+        "POST",
+        "/v1/secrets",
+        &s.admin.clone(),
+        Some(json!({"key": "k", "value": "v", "scope": "sk_live_planted_scope"})),
+    );
+    assert!(!v.to_string().contains("sk_live_planted"), "{v}");
+}
+
+#[test]
+fn many_failed_authentications_from_one_address_get_429() {
+    let s = Server::start();
+    let mut last = 0;
+    for _ in 0..25 {
+        last = s.call("GET", "/v1/secrets", "hush_wrong", None).0.as_u16();
+    }
+    assert_eq!(last, 429);
+    assert_eq!(
+        s.call("GET", "/v1/secrets", &s.admin.clone(), None).0,
+        429,
+        "the address is throttled for a while"
+    );
+}
+
+#[test]
+fn health_readiness_metrics_openapi_and_audit() {
+    let s = Server::start();
+    assert_eq!(s.call("GET", "/healthz", "", None).0, 200);
+    assert_eq!(s.call("GET", "/readyz", "", None).0, 200);
+    let (st, doc) = s.call("GET", "/v1/openapi.json", "", None);
+    assert_eq!(st, 200);
+    assert!(doc["paths"]["/v1/resolve"].is_object());
+    s.put("k", json!({"value": "planted-metrics-value"}));
+    s.call("GET", "/v1/secrets/k", &s.admin.clone(), None);
+    s.call("GET", "/v1/secrets/k", "hush_bad", None);
+    let m = s.req("GET", "/metrics", "").send().unwrap().text().unwrap();
+    assert!(
+        m.contains(
+            r#"hush_http_requests_total{method="GET",route="/v1/secrets/{key}",status="200"} 1"#
+        ),
+        "{m}"
+    );
+    assert!(m.contains("hush_http_request_duration_seconds_bucket"));
+    assert!(!m.contains("planted-metrics-value"));
+    let (st, log) = s.call("GET", "/v1/audit?key=k", &s.admin.clone(), None);
+    assert_eq!(st, 200);
+    let actions: Vec<&str> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["secret.create", "secret.read"]);
+    assert!(log["items"][1]["remote"]
+        .as_str()
+        .unwrap()
+        .starts_with("127.0.0.1:"));
+    assert_eq!(log["items"][1]["actor_name"], "first-admin");
+    let (_, all) = s.call("GET", "/v1/audit", &s.admin.clone(), None);
+    assert!(all.to_string().contains("auth.failed"));
+    assert!(
+        !all.to_string().contains("planted-metrics-value") && !all.to_string().contains(&s.admin)
+    );
+    let (st, v) = s.call("GET", "/v1/audit/verify", &s.admin.clone(), None);
+    assert_eq!(st, 200);
+    assert_eq!(v["intact"], true);
+}
