@@ -195,3 +195,114 @@ pub struct AuditVerdict {
     /// Why it is bad.
     pub reason: Option<String>,
 }
+
+/// The body of a secret write (`POST /v1/secrets`, `PUT` and `PATCH /v1/secrets/{key}`).
+/// Absent fields are left as they are; `null` clears a nullable field.
+#[derive(Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecretWriteBody {
+    /// The key (`POST` only).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub key: Option<String>,
+    /// The value as UTF-8 text.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub value: Option<String>,
+    /// The value as standard base64 (for bytes that are not UTF-8).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub value_base64: Option<String>,
+    /// Description (`null` clears it).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub description: Option<Option<String>>,
+    /// `api`, `access` (`null` clears it).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub token_type: Option<Option<String>>,
+    /// Apps allowed to read it (`[]` clears it).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub scope: Option<Vec<String>>,
+    /// Environments it is available in (`[]` clears them).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub envs: Option<Vec<String>>,
+    /// Unix seconds (`null` clears it).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub expires_at: Option<Option<i64>>,
+}
+
+impl Drop for SecretWriteBody {
+    fn drop(&mut self) {
+        for v in [&mut self.value, &mut self.value_base64]
+            .into_iter()
+            .flatten()
+        {
+            zeroize::Zeroize::zeroize(v);
+        }
+    }
+}
+
+impl std::fmt::Debug for SecretWriteBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecretWriteBody")
+            .field("key", &self.key)
+            .field("value", &"[redacted]")
+            .finish()
+    }
+}
+
+/// A page of secrets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SecretPage {
+    /// The secrets, by key.
+    pub items: Vec<SecretMeta>,
+    /// Pass as `cursor` for the next page; null on the last.
+    pub next_cursor: Option<String>,
+}
+
+/// A page of audit rows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditPage {
+    /// The rows, in sequence order.
+    pub items: Vec<AuditRecord>,
+    /// Pass as `cursor` for the next page; null on the last.
+    pub next_cursor: Option<i64>,
+}
+
+/// `POST /v1/resolve`'s request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResolveRequest {
+    /// The app asking (must match a machine token's).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub app: Option<String>,
+    /// The environment (must match a machine token's).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub env: Option<String>,
+    /// The keys wanted.
+    pub keys: Vec<String>,
+}
+
+/// `POST /v1/resolve`'s answer: a value per key that could be had, a reason per key that
+/// could not.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Resolved {
+    /// Values by key.
+    pub secrets: std::collections::BTreeMap<String, SecretValue>,
+    /// Reasons by key (`missing`, `revoked`, `expired`, `out_of_scope`).
+    pub errors: std::collections::BTreeMap<String, ErrorDetail>,
+}
+
+/// `POST /v1/tokens`'s request.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRequest {
+    /// A name to recognise it by.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub name: Option<String>,
+    /// `admin`, `write` or `read` (not with app/env).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub role: Option<String>,
+    /// Machine token: the app.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub app: Option<String>,
+    /// Machine token: the environment.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub env: Option<String>,
+    /// Unix seconds.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub expires_at: Option<i64>,
+}

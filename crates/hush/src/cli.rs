@@ -20,7 +20,10 @@ Environment:
   HUSH_WORKSPACE    workspace to use (default: default)
   HUSH_PASSPHRASE   derive the root key from this passphrase (Argon2id) instead of a key file
   HUSH_ROOT_KEY     the root key itself, base64 of 32 bytes, instead of a key file
-  HUSH_KEY_FILE     path of the root key file (default: $HUSH_HOME/root.key)";
+  HUSH_KEY_FILE     path of the root key file (default: $HUSH_HOME/root.key)
+  HUSH_ADDR         a server to talk to instead of the embedded store (with HUSH_TOKEN)
+  HUSH_TOKEN        the API token for HUSH_ADDR (never printed)
+  HUSH_CONFIG       where `hush login` keeps the server and token (default: ~/.config/hush/config.json)";
 
 /// hush: a secrets manager for workloads.
 #[derive(Debug, Parser)]
@@ -50,6 +53,9 @@ pub enum Command {
     /// prints a first admin token once.
     #[command(after_help = EXIT_CODES)]
     Server(ServerArgs),
+    /// Save a server address and token (checked first) so commands go to that server.
+    #[command(after_help = EXIT_CODES)]
+    Login(LoginArgs),
     /// Create, read, update, revoke and delete secrets.
     #[command(subcommand)]
     Secrets(SecretsCommand),
@@ -62,6 +68,13 @@ pub enum Command {
     /// Read and verify the audit log.
     #[command(after_help = EXIT_CODES)]
     Audit(AuditArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// The server, e.g. http://127.0.0.1:8270. The token comes from HUSH_TOKEN, a hidden
+    /// prompt, or standard input.
+    pub addr: String,
 }
 
 #[derive(Debug, Args)]

@@ -60,6 +60,17 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
                 _ => OTHER,
             };
         }
+        if let Some(e) = cause.downcast_ref::<hush_client::Error>() {
+            use hush_client::Error as C;
+            return match e {
+                C::Invalid { .. } => USAGE,
+                C::NotFound(_) => NOT_FOUND,
+                C::Conflict { .. } => CONFLICT,
+                C::Forbidden { .. } | C::Unauthorized(_) => FORBIDDEN,
+                C::Expired(_) => EXPIRED,
+                _ => OTHER,
+            };
+        }
         if cause.downcast_ref::<Invalid>().is_some() {
             return USAGE;
         }

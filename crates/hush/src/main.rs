@@ -1,10 +1,12 @@
 //! The `hush` binary: the CLI over the embedded store.
 #![forbid(unsafe_code)]
 
+mod backend;
 mod cli;
 mod fail;
 mod local;
 mod output;
+mod remote;
 mod secrets;
 mod server;
 mod tokens;
@@ -47,6 +49,19 @@ fn main() {
     std::process::exit(code);
 }
 
+/// A server when one is configured (HUSH_ADDR, or `hush login`), else the embedded store.
+async fn backend(workspace: &str) -> Result<backend::Backend> {
+    if let Some(client) = remote::configured()? {
+        return Ok(backend::Backend::Remote(client));
+    }
+    let (hush, _home) = local::open().await?;
+    Ok(backend::Backend::Local {
+        hush,
+        workspace: workspace.to_string(),
+        actor: hush_core::Actor::local(),
+    })
+}
+
 /// Server logs go to stderr; `HUSH_LOG` (or `RUST_LOG`) sets the filter, default `info`.
 fn init_logging() {
     let filter = std::env::var("HUSH_LOG")
@@ -71,17 +86,11 @@ async fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Tokens(cmd) => {
-            let (hush, _home) = local::open().await?;
-            tokens::run(&hush, &cli.workspace, cmd, &secrets::local_actor()).await
-        }
-        Command::Audit(args) => {
-            let (hush, _home) = local::open().await?;
-            tokens::audit(&hush, &cli.workspace, args, &secrets::local_actor()).await
-        }
+        Command::Login(a) => remote::login(&a.addr).await,
+        Command::Tokens(cmd) => tokens::run(&backend(&cli.workspace).await?, cmd).await,
+        Command::Audit(args) => tokens::audit(&backend(&cli.workspace).await?, args).await,
         Command::Secrets(cmd) => {
-            let (hush, _home) = local::open().await?;
-            secrets::run(&hush, &cli.workspace, cmd).await
+            secrets::run(&backend(&cli.workspace).await?, &cli.workspace, cmd).await
         }
         Command::Keys(KeysCommand::Rotate) => {
             let (hush, _home, _lock) = local::open_for_rotation().await?;

@@ -1,11 +1,12 @@
-//! `hush secrets …` on the embedded store.
+//! `hush secrets …`, on the embedded store or a server (see `backend.rs`).
 
 use std::io::Write as _;
 
 use anyhow::Result;
-use hush_core::{
-    clock, wire, Actor, Hush, ListFilter, MetadataPatch, Status, StoredStatus, TokenType, Workspace,
-};
+use hush_core::{clock, ListFilter, MetadataPatch, Status, StoredStatus, TokenType};
+use hush_wire::SecretMeta;
+
+use crate::backend::Backend;
 
 use crate::cli::{
     DeleteArgs, GetArgs, ListArgs, MetadataArgs, RawOrJson, RollbackArgs, SecretsCommand, ShowArgs,
@@ -13,12 +14,6 @@ use crate::cli::{
 };
 use crate::fail::Failure;
 use crate::{output, value};
-
-/// Who the local CLI acts as: the operating system user, with every permission (it holds the
-/// root key).
-pub fn local_actor() -> Actor {
-    Actor::local()
-}
 
 /// Turns metadata flags into a validated patch.
 fn patch_from(args: &MetadataArgs) -> Result<MetadataPatch> {
@@ -53,49 +48,42 @@ fn say(msg: &str) {
     let _ = writeln!(std::io::stderr(), "{msg}");
 }
 
-fn report(
-    hush_row: &hush_core::SecretRow,
-    ws: &Workspace,
-    output: Option<TableOrJson>,
-) -> Result<()> {
-    let meta = wire::meta(hush_row, &ws.name, clock::now());
+fn report(meta: &SecretMeta, output: Option<TableOrJson>) -> Result<()> {
     match output {
-        Some(TableOrJson::Json) => output::print_json(&meta),
-        Some(TableOrJson::Table) => output::secret_detail(&meta),
+        Some(TableOrJson::Json) => output::print_json(meta),
+        Some(TableOrJson::Table) => output::secret_detail(meta),
         None => Ok(()),
     }
 }
 
-fn note_if_revoked(row: &hush_core::SecretRow) {
-    if row.status == StoredStatus::Revoked {
+fn note_if_revoked(meta: &SecretMeta) {
+    if meta.status == "revoked" {
         say(&format!(
             "note: {0} is revoked; run `hush secrets restore {0}` to serve it again",
-            row.key
+            meta.key
         ));
     }
 }
 
-pub async fn run(hush: &Hush, workspace: &str, cmd: SecretsCommand) -> Result<()> {
-    let actor = local_actor();
-    // `set` and `create` may create the workspace, but only once their input has passed every
-    // check: bad input changes nothing.
+fn key_arg(key: &str) -> Result<()> {
+    hush_core::model::validate_key(key)?;
+    Ok(())
+}
+
+pub async fn run(b: &Backend, workspace: &str, cmd: SecretsCommand) -> Result<()> {
+    hush_core::model::validate_workspace(workspace)?;
     match cmd {
-        SecretsCommand::Set(a) => return set(hush, workspace, a, &actor).await,
-        SecretsCommand::Create(a) => return create(hush, workspace, a, &actor).await,
-        _ => {}
-    }
-    let (ws, _) = hush.workspace(workspace, false).await?;
-    match cmd {
-        SecretsCommand::Set(_) | SecretsCommand::Create(_) => unreachable!("handled above"),
-        SecretsCommand::Update(a) => update(hush, &ws, a, &actor).await,
-        SecretsCommand::Get(a) => get(hush, &ws, a, &actor).await,
-        SecretsCommand::Show(a) => show(hush, &ws, a, &actor).await,
-        SecretsCommand::List(a) => list(hush, &ws, a, &actor).await,
-        SecretsCommand::History(a) => history(hush, &ws, a, &actor).await,
-        SecretsCommand::Rollback(a) => rollback(hush, &ws, a, &actor).await,
-        SecretsCommand::Revoke(a) => set_status(hush, &ws, a, StoredStatus::Revoked, &actor).await,
-        SecretsCommand::Restore(a) => set_status(hush, &ws, a, StoredStatus::Active, &actor).await,
-        SecretsCommand::Delete(a) => delete(hush, &ws, a, &actor).await,
+        SecretsCommand::Set(a) => set(b, a).await,
+        SecretsCommand::Create(a) => create(b, a).await,
+        SecretsCommand::Update(a) => update(b, a).await,
+        SecretsCommand::Get(a) => get(b, a).await,
+        SecretsCommand::Show(a) => show(b, a).await,
+        SecretsCommand::List(a) => list(b, a).await,
+        SecretsCommand::History(a) => history(b, a).await,
+        SecretsCommand::Rollback(a) => rollback(b, a).await,
+        SecretsCommand::Revoke(a) => set_status(b, a, StoredStatus::Revoked).await,
+        SecretsCommand::Restore(a) => set_status(b, a, StoredStatus::Active).await,
+        SecretsCommand::Delete(a) => delete(b, a).await,
     }
 }
 
@@ -109,62 +97,49 @@ fn check_key(a: &WriteArgs) -> Result<()> {
         )
         .into());
     }
-    hush_core::model::validate_key(&a.key)?;
-    Ok(())
+    key_arg(&a.key)
 }
 
-/// The workspace for a write, created now if it is new.
-async fn workspace_for_write(hush: &Hush, name: &str) -> Result<Workspace> {
-    let (ws, created) = hush.workspace(name, true).await?;
-    if created {
-        say(&format!("created workspace {name}"));
-    }
-    Ok(ws)
-}
-
-async fn set(hush: &Hush, workspace: &str, a: WriteArgs, actor: &Actor) -> Result<()> {
-    check_key(&a)?;
-    let patch = patch_from(&a.meta)?;
-    hush_core::model::validate_workspace(workspace)?;
+/// Reads the value and checks its size, before anything is written (the workspace included).
+fn read_value(a: &WriteArgs) -> Result<hush_core::SecretBytes> {
     let v = value::read(&a.value, &a.key)?;
     hush_core::model::validate_value_len(v.len())?;
-    let ws = workspace_for_write(hush, workspace).await?;
-    let ws = &ws;
-    let (row, created) = hush.put(ws, &a.key, &v, &patch, actor).await?;
+    Ok(v)
+}
+
+async fn set(b: &Backend, a: WriteArgs) -> Result<()> {
+    check_key(&a)?;
+    let patch = patch_from(&a.meta)?;
+    let v = read_value(&a)?;
+    let (meta, created) = b.put(&a.key, &v, &patch).await?;
     say(&format!(
         "{} {} (version {})",
         if created { "created" } else { "updated" },
-        row.key,
-        row.version
+        meta.key,
+        meta.version
     ));
-    note_if_revoked(&row);
-    report(&row, ws, a.output)
+    note_if_revoked(&meta);
+    report(&meta, a.output)
 }
 
-async fn create(hush: &Hush, workspace: &str, a: WriteArgs, actor: &Actor) -> Result<()> {
+async fn create(b: &Backend, a: WriteArgs) -> Result<()> {
     check_key(&a)?;
     let patch = patch_from(&a.meta)?;
-    hush_core::model::validate_workspace(workspace)?;
-    if let Ok((ws, _)) = hush.workspace(workspace, false).await {
-        if hush.store().secret(&ws.id, &a.key).await?.is_some() {
-            // Refuse before prompting for a value that would be thrown away.
-            return Err(hush_core::Error::Exists { key: a.key }.into());
-        }
+    if b.exists(&a.key).await? {
+        // Refuse before prompting for a value that would be thrown away.
+        return Err(hush_core::Error::Exists { key: a.key }.into());
     }
-    let v = value::read(&a.value, &a.key)?;
-    hush_core::model::validate_value_len(v.len())?;
-    let ws = workspace_for_write(hush, workspace).await?;
-    let ws = &ws;
-    let row = hush.create(ws, &a.key, &v, &patch, actor).await?;
-    say(&format!("created {} (version {})", row.key, row.version));
-    report(&row, ws, a.output)
+    let v = read_value(&a)?;
+    let meta = b.create(&a.key, &v, &patch).await?;
+    say(&format!("created {} (version {})", meta.key, meta.version));
+    report(&meta, a.output)
 }
 
-async fn update(hush: &Hush, ws: &Workspace, a: UpdateArgs, actor: &Actor) -> Result<()> {
+async fn update(b: &Backend, a: UpdateArgs) -> Result<()> {
     let w = a.write;
     check_key(&w)?;
     let patch = patch_from(&w.meta)?;
-    let current = hush.show(ws, &w.key, actor).await?;
+    let current = b.show(&w.key).await?;
     if let Some(expected) = a.if_version {
         if expected != current.version {
             return Err(hush_core::Error::StaleVersion {
@@ -176,55 +151,51 @@ async fn update(hush: &Hush, ws: &Workspace, a: UpdateArgs, actor: &Actor) -> Re
         }
     }
     let v = if w.value.given() || !w.meta.given() {
-        Some(value::read(&w.value, &w.key)?)
+        Some(read_value(&w)?)
     } else {
         None
     };
-    let row = hush
-        .update(ws, &w.key, v.as_ref(), &patch, a.if_version, actor)
-        .await?;
+    let meta = b.update(&w.key, v.as_ref(), &patch, a.if_version).await?;
     if v.is_some() {
-        say(&format!("updated {} (version {})", row.key, row.version));
+        say(&format!("updated {} (version {})", meta.key, meta.version));
     } else {
         say(&format!(
             "updated the metadata of {} (value unchanged, version {})",
-            row.key, row.version
+            meta.key, meta.version
         ));
     }
-    note_if_revoked(&row);
-    report(&row, ws, w.output)
+    note_if_revoked(&meta);
+    report(&meta, w.output)
 }
 
-async fn get(hush: &Hush, ws: &Workspace, a: GetArgs, actor: &Actor) -> Result<()> {
-    let r = hush.reveal(ws, &a.key, a.version, actor).await?;
+async fn get(b: &Backend, a: GetArgs) -> Result<()> {
+    key_arg(&a.key)?;
+    if a.version == Some(0) {
+        return Err(hush_core::Invalid::Version { value: 0 }.into());
+    }
+    let f = b.get(&a.key, a.version).await?;
     match a.output {
         RawOrJson::Raw => {
             let mut out = std::io::stdout().lock();
             // EXPOSE: `get` is the command whose job is to print the value.
-            out.write_all(r.value.expose_secret())?;
+            out.write_all(f.bytes.expose_secret())?;
             out.flush()?;
             Ok(())
         }
-        RawOrJson::Json => output::print_json(&wire::with_value(
-            &r.row,
-            &ws.name,
-            clock::now(),
-            r.version,
-            &r.value,
-        )),
+        RawOrJson::Json => output::print_json(&f.meta),
     }
 }
 
-async fn show(hush: &Hush, ws: &Workspace, a: ShowArgs, actor: &Actor) -> Result<()> {
-    let row = hush.show(ws, &a.key, actor).await?;
-    let meta = wire::meta(&row, &ws.name, clock::now());
+async fn show(b: &Backend, a: ShowArgs) -> Result<()> {
+    key_arg(&a.key)?;
+    let meta = b.show(&a.key).await?;
     match a.output {
         TableOrJson::Json => output::print_json(&meta),
         TableOrJson::Table => output::secret_detail(&meta),
     }
 }
 
-async fn list(hush: &Hush, ws: &Workspace, a: ListArgs, actor: &Actor) -> Result<()> {
+async fn list(b: &Backend, a: ListArgs) -> Result<()> {
     let filter = ListFilter {
         env: a.env,
         app: a.app,
@@ -237,60 +208,60 @@ async fn list(hush: &Hush, ws: &Workspace, a: ListArgs, actor: &Actor) -> Result
         after: None,
         limit: None,
     };
-    let now = clock::now();
-    let rows = hush.list(ws, &filter, actor).await?;
-    let metas: Vec<_> = rows.iter().map(|r| wire::meta(r, &ws.name, now)).collect();
+    if let Some(app) = &filter.app {
+        hush_core::model::validate_app(app)?;
+    }
+    if let Some(env) = &filter.env {
+        hush_core::model::validate_env(env)?;
+    }
+    let metas = b.list(&filter).await?;
     match a.output {
         TableOrJson::Json => output::print_json(&metas),
         TableOrJson::Table => output::secrets_table(&metas),
     }
 }
 
-async fn history(hush: &Hush, ws: &Workspace, a: ShowArgs, actor: &Actor) -> Result<()> {
-    let (row, versions) = hush.history(ws, &a.key, actor).await?;
-    let list = wire::versions(&row, &versions);
+async fn history(b: &Backend, a: ShowArgs) -> Result<()> {
+    key_arg(&a.key)?;
+    let list = b.history(&a.key).await?;
     match a.output {
         TableOrJson::Json => output::print_json(&list),
         TableOrJson::Table => output::versions_table(&list),
     }
 }
 
-async fn rollback(hush: &Hush, ws: &Workspace, a: RollbackArgs, actor: &Actor) -> Result<()> {
-    let row = hush.rollback(ws, &a.key, a.to, actor).await?;
+async fn rollback(b: &Backend, a: RollbackArgs) -> Result<()> {
+    key_arg(&a.key)?;
+    if a.to == 0 {
+        return Err(hush_core::Invalid::Version { value: 0 }.into());
+    }
+    let meta = b.rollback(&a.key, a.to).await?;
     say(&format!(
         "rolled {} back to the value of version {} (now version {})",
-        row.key, a.to, row.version
+        meta.key, a.to, meta.version
     ));
-    note_if_revoked(&row);
-    report(&row, ws, a.output)
+    note_if_revoked(&meta);
+    report(&meta, a.output)
 }
 
-async fn set_status(
-    hush: &Hush,
-    ws: &Workspace,
-    a: StatusArgs,
-    status: StoredStatus,
-    actor: &Actor,
-) -> Result<()> {
-    let row = hush.set_status(ws, &a.key, status, actor).await?;
+async fn set_status(b: &Backend, a: StatusArgs, status: StoredStatus) -> Result<()> {
+    key_arg(&a.key)?;
+    let meta = b.set_status(&a.key, status).await?;
     say(&match status {
         StoredStatus::Revoked => format!(
             "revoked {}: reads now fail until `hush secrets restore {}`",
-            row.key, row.key
+            meta.key, meta.key
         ),
-        StoredStatus::Active => format!("restored {}", row.key),
+        StoredStatus::Active => format!("restored {}", meta.key),
     });
-    report(&row, ws, a.output)
+    report(&meta, a.output)
 }
 
-async fn delete(hush: &Hush, ws: &Workspace, a: DeleteArgs, actor: &Actor) -> Result<()> {
-    // In-use protection arrives with apps (manifests); `--force` is accepted now so scripts
-    // written today keep working then.
-    let _force = a.force;
-    let row = hush.delete(ws, &a.key, actor).await?;
-    say(&format!(
-        "deleted {} and its {} version(s)",
-        row.key, row.version
-    ));
+async fn delete(b: &Backend, a: DeleteArgs) -> Result<()> {
+    key_arg(&a.key)?;
+    // In-use protection arrives with apps (manifests); `--force` is passed on already so
+    // scripts written today keep working then.
+    b.delete(&a.key, a.force).await?;
+    say(&format!("deleted {} and all its versions", a.key));
     Ok(())
 }

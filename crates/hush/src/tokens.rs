@@ -1,18 +1,18 @@
-//! `hush tokens …` and `hush audit …` on the embedded store.
+//! `hush tokens …` and `hush audit …`, on the embedded store or a server.
 
 use std::io::Write as _;
 
 use anyhow::Result;
-use hush_core::audit::{AuditFilter, Verdict};
+use hush_core::audit::AuditFilter;
+use hush_core::clock;
 use hush_core::token::Role;
-use hush_core::{clock, wire, Actor, Hush};
 
+use crate::backend::Backend;
 use crate::cli::{AuditArgs, AuditCommand, RoleArg, TableOrJson, TokensCommand};
 use crate::fail::Failure;
 use crate::output;
 
-pub async fn run(hush: &Hush, workspace: &str, cmd: TokensCommand, actor: &Actor) -> Result<()> {
-    let (ws, _) = hush.workspace(workspace, false).await?;
+pub async fn run(b: &Backend, cmd: TokensCommand) -> Result<()> {
     match cmd {
         TokensCommand::Create(a) => {
             let role = match a.role {
@@ -31,27 +31,12 @@ pub async fn run(hush: &Hush, workspace: &str, cmd: TokensCommand, actor: &Actor
                 .map(|e| clock::parse_expiry(e, clock::now()))
                 .transpose()?
                 .flatten();
-            let (row, secret) = hush
-                .create_token(
-                    &ws,
-                    &name,
-                    role,
-                    a.app.as_deref(),
-                    a.env.as_deref(),
-                    expires_at,
-                    actor,
-                )
+            let new = b
+                .create_token(&name, role, a.app.as_deref(), a.env.as_deref(), expires_at)
                 .await?;
-            let info = wire::token(&row, clock::now());
+            let row = &new.info;
             match a.output {
-                Some(TableOrJson::Json) => {
-                    // EXPOSE: the one answer that carries the new token.
-                    let new = hush_wire::NewToken {
-                        info,
-                        token: secret.expose_secret().to_string(),
-                    };
-                    output::print_json(&new)?;
-                }
+                Some(TableOrJson::Json) => output::print_json(&new)?,
                 _ => {
                     eprintln!(
                         "created token {} ({}){}; it is shown once, below",
@@ -60,24 +45,18 @@ pub async fn run(hush: &Hush, workspace: &str, cmd: TokensCommand, actor: &Actor
                         match (&row.app, &row.env) {
                             (Some(app), Some(env)) =>
                                 format!(", machine token for app {app} in {env}"),
-                            _ => format!(", role {}", row.role.as_str()),
+                            _ => format!(", role {}", row.role),
                         }
                     );
                     let mut out = std::io::stdout().lock();
                     // EXPOSE: `tokens create` prints the token alone on stdout, once.
-                    writeln!(out, "{}", secret.expose_secret())?;
+                    writeln!(out, "{}", new.token)?;
                 }
             }
             Ok(())
         }
         TokensCommand::List(o) => {
-            let now = clock::now();
-            let list: Vec<_> = hush
-                .tokens(&ws, actor)
-                .await?
-                .iter()
-                .map(|t| wire::token(t, now))
-                .collect();
+            let list = b.tokens().await?;
             match o.output {
                 TableOrJson::Json => output::print_json(&list),
                 TableOrJson::Table => output::print_table(
@@ -105,35 +84,37 @@ pub async fn run(hush: &Hush, workspace: &str, cmd: TokensCommand, actor: &Actor
             }
         }
         TokensCommand::Revoke(a) => {
-            let t = hush.revoke_token(&ws, &a.id, actor).await?;
+            let t = b.revoke_token(&a.id).await?;
             eprintln!("revoked token {} ({})", t.id, t.name);
             Ok(())
         }
     }
 }
 
-pub async fn audit(hush: &Hush, workspace: &str, a: AuditArgs, actor: &Actor) -> Result<()> {
-    let (ws, _) = hush.workspace(workspace, false).await?;
+pub async fn audit(b: &Backend, a: AuditArgs) -> Result<()> {
     if let Some(AuditCommand::Verify(o)) = a.command {
-        let verdict = hush.verify_audit(&ws, actor).await?;
-        let w = wire::verdict(&verdict);
+        let w = b.verify_audit().await?;
         match o.output {
             TableOrJson::Json => output::print_json(&w)?,
-            TableOrJson::Table => match &verdict {
-                Verdict::Intact { rows } => println!("audit chain intact: {rows} rows"),
-                Verdict::Broken { seq, reason } => {
-                    println!("audit chain BROKEN at row {seq}: {reason}")
-                }
-            },
+            TableOrJson::Table if w.intact => println!("audit chain intact: {} rows", w.rows),
+            TableOrJson::Table => println!(
+                "audit chain BROKEN at row {}: {}",
+                w.first_bad_seq.unwrap_or_default(),
+                w.reason.clone().unwrap_or_default()
+            ),
         }
-        return match verdict {
-            Verdict::Intact { .. } => Ok(()),
-            Verdict::Broken { seq, reason } => Err(Failure::new(
-                1,
-                format!("the audit log was tampered with: row {seq}: {reason}"),
-            )
-            .into()),
-        };
+        if w.intact {
+            return Ok(());
+        }
+        return Err(Failure::new(
+            1,
+            format!(
+                "the audit log was tampered with: row {}: {}",
+                w.first_bad_seq.unwrap_or_default(),
+                w.reason.unwrap_or_default()
+            ),
+        )
+        .into());
     }
     let since_ms = a
         .since
@@ -148,12 +129,11 @@ pub async fn audit(hush: &Hush, workspace: &str, a: AuditArgs, actor: &Actor) ->
         since_ms,
         ..AuditFilter::default()
     };
-    let mut rows = hush.audit_log(&ws, &filter, actor).await?;
+    let mut list = b.audit(&filter).await?;
     if let Some(n) = a.limit {
-        let skip = rows.len().saturating_sub(n);
-        rows.drain(..skip);
+        let skip = list.len().saturating_sub(n);
+        list.drain(..skip);
     }
-    let list: Vec<_> = rows.iter().map(wire::audit).collect();
     match a.output {
         TableOrJson::Json => output::print_json(&list),
         TableOrJson::Table => output::print_table(

@@ -97,7 +97,9 @@ impl Home {
             .env_remove("HUSH_WORKSPACE")
             .env_remove("HUSH_KEY_FILE")
             .env_remove("HUSH_ADDR")
-            .env_remove("HUSH_TOKEN");
+            .env_remove("HUSH_TOKEN")
+            // No saved login from the machine running the tests may leak in.
+            .env("HUSH_CONFIG", "/nonexistent/hush-test-config.json");
         for (k, v) in &self.extra_env {
             c.env(k, v);
         }

@@ -7,6 +7,8 @@ mod common;
 mod crash;
 mod keys;
 mod leaks;
+mod remote;
+mod sdk;
 mod secrets;
 mod server;
 mod values;

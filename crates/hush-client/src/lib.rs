@@ -1,0 +1,461 @@
+//! The Rust SDK for the hush API.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), hush_client::Error> {
+//! use hush_client::ValueBytes as _;
+//! let client = hush_client::Client::new("http://127.0.0.1:8270", "hush_…")?;
+//! let created = client.create("STRIPE_API_KEY", b"sk_live_51ABC123", hush_client::Meta::default()).await?;
+//! let fetched = client.fetch("STRIPE_API_KEY", None).await?;
+//! assert_eq!(fetched.bytes()?.as_slice(), b"sk_live_51ABC123");
+//! # let _ = created; Ok(()) }
+//! ```
+//!
+//! Errors are typed ([`Error::NotFound`], [`Error::Conflict`], [`Error::Forbidden`],
+//! [`Error::Expired`], [`Error::Unauthorized`], …) and carry the server's code and message,
+//! never a value. The crate links no store and no database driver.
+#![forbid(unsafe_code)]
+
+use std::time::Duration;
+
+use hush_wire::{
+    AuditPage, AuditRecord, AuditVerdict, ErrorBody, NewToken, ResolveRequest, Resolved,
+    SecretMeta, SecretPage, SecretValue, SecretWriteBody, TokenInfo, TokenRequest, VersionInfo,
+};
+use reqwest::{Method, RequestBuilder, StatusCode};
+use zeroize::Zeroizing;
+
+pub use hush_wire;
+
+/// What a call can fail with. The message is the server's (or the transport's); none carries
+/// a value or a token.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// 400, 413, 415 or 422: the request was wrong.
+    #[error("{message}")]
+    Invalid {
+        /// HTTP status.
+        status: u16,
+        /// The server's code.
+        code: String,
+        /// The server's message.
+        message: String,
+    },
+    /// 401: no, bad, revoked or expired token.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// 403: the token may not do this (role, scope, environment) or the secret is revoked.
+    #[error("{message}")]
+    Forbidden {
+        /// `forbidden` or `revoked`.
+        code: String,
+        /// The server's message.
+        message: String,
+    },
+    /// 404.
+    #[error("{0}")]
+    NotFound(String),
+    /// 409: exists, stale version, in use.
+    #[error("{message}")]
+    Conflict {
+        /// `exists`, `stale_version`, `in_use`, `conflict`.
+        code: String,
+        /// The server's message.
+        message: String,
+    },
+    /// 410: the secret expired.
+    #[error("{0}")]
+    Expired(String),
+    /// 429: too many failed authentications from this address.
+    #[error("{0}")]
+    RateLimited(String),
+    /// 503: the store is unavailable.
+    #[error("{0}")]
+    Unavailable(String),
+    /// Another status.
+    #[error("the server answered {status}: {message}")]
+    Server {
+        /// HTTP status.
+        status: u16,
+        /// The server's message.
+        message: String,
+    },
+    /// The request did not complete (connection refused, TLS, timeout).
+    #[error("cannot reach the hush server: {0}")]
+    Transport(String),
+    /// A value in `value_base64` did not decode.
+    #[error("the server sent a value that does not decode")]
+    Decode,
+}
+
+/// Metadata for a write; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Meta {
+    /// Description (`Some(None)` clears it).
+    pub description: Option<Option<String>>,
+    /// `api` or `access` (`Some(None)` clears it).
+    pub token_type: Option<Option<String>>,
+    /// Apps allowed to read it (empty clears).
+    pub scope: Option<Vec<String>>,
+    /// Environments (empty clears).
+    pub envs: Option<Vec<String>>,
+    /// Unix seconds (`Some(None)` clears it).
+    pub expires_at: Option<Option<i64>>,
+}
+
+/// Filters for [`Client::list`].
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    /// Only secrets available in this environment.
+    pub env: Option<String>,
+    /// Only secrets this app may read.
+    pub app: Option<String>,
+    /// Only keys with this prefix.
+    pub prefix: Option<String>,
+    /// `active`, `revoked` or `expired`.
+    pub status: Option<String>,
+}
+
+/// Filters for [`Client::audit`].
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    /// Only rows about this key.
+    pub key: Option<String>,
+    /// Only rows by this actor.
+    pub actor: Option<String>,
+    /// Only rows since (unix seconds).
+    pub since: Option<i64>,
+}
+
+/// Bytes of a fetched value.
+pub trait ValueBytes {
+    /// The value's bytes (decoding `value_base64` when the value is not UTF-8).
+    fn bytes(&self) -> Result<Zeroizing<Vec<u8>>, Error>;
+}
+
+impl ValueBytes for SecretValue {
+    fn bytes(&self) -> Result<Zeroizing<Vec<u8>>, Error> {
+        use base64::Engine as _;
+        match (&self.value, &self.value_base64) {
+            (Some(v), _) => Ok(Zeroizing::new(v.as_bytes().to_vec())),
+            (None, Some(b)) => base64::engine::general_purpose::STANDARD
+                .decode(b)
+                .map(Zeroizing::new)
+                .map_err(|_| Error::Decode),
+            (None, None) => Err(Error::Decode),
+        }
+    }
+}
+
+/// A client for one server and one token.
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    token: Zeroizing<String>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("base", &self.base)
+            .field("token", &"[redacted]")
+            .finish()
+    }
+}
+
+fn write_body(key: Option<&str>, value: Option<&[u8]>, meta: Meta) -> SecretWriteBody {
+    use base64::Engine as _;
+    let mut b = SecretWriteBody {
+        key: key.map(str::to_string),
+        value: None,
+        value_base64: None,
+        description: meta.description,
+        token_type: meta.token_type,
+        scope: meta.scope,
+        envs: meta.envs,
+        expires_at: meta.expires_at,
+    };
+    if let Some(v) = value {
+        match std::str::from_utf8(v) {
+            Ok(s) => b.value = Some(s.to_string()),
+            Err(_) => b.value_base64 = Some(base64::engine::general_purpose::STANDARD.encode(v)),
+        }
+    }
+    b
+}
+
+impl Client {
+    /// A client for the server at `addr` (`http://127.0.0.1:8270`, `https://hush.example`).
+    pub fn new(addr: &str, token: &str) -> Result<Self, Error> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .connect_timeout(Duration::from_secs(5))
+            .user_agent(concat!("hush-client/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Error::Transport(e.to_string()))?;
+        let base = addr.trim_end_matches('/').to_string();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(Error::Invalid {
+                status: 0,
+                code: "bad_address".into(),
+                message: format!(
+                    "{base:?} is not a server address: give http://HOST:PORT or https://HOST"
+                ),
+            });
+        }
+        Ok(Client {
+            http,
+            base,
+            token: Zeroizing::new(token.to_string()),
+        })
+    }
+
+    fn req(&self, method: Method, path: &str) -> RequestBuilder {
+        // EXPOSE: the bearer token goes in the Authorization header and nowhere else.
+        self.http
+            .request(method, format!("{}{}", self.base, path))
+            .bearer_auth(self.token.as_str())
+    }
+
+    async fn send<T: serde::de::DeserializeOwned>(&self, rb: RequestBuilder) -> Result<T, Error> {
+        let res = rb
+            .send()
+            .await
+            .map_err(|e| Error::Transport(e.without_url().to_string()))?;
+        let status = res.status();
+        let bytes = res
+            .bytes()
+            .await
+            .map_err(|e| Error::Transport(e.without_url().to_string()))?;
+        if status.is_success() {
+            let body: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
+            return serde_json::from_slice(body).map_err(|e| Error::Server {
+                status: status.as_u16(),
+                message: format!("unexpected answer: {e}"),
+            });
+        }
+        let (code, message) = match serde_json::from_slice::<ErrorBody>(&bytes) {
+            Ok(b) => (b.error.code, b.error.message),
+            Err(_) => ("unknown".into(), format!("HTTP {status}")),
+        };
+        Err(match status {
+            StatusCode::BAD_REQUEST
+            | StatusCode::PAYLOAD_TOO_LARGE
+            | StatusCode::UNSUPPORTED_MEDIA_TYPE
+            | StatusCode::UNPROCESSABLE_ENTITY => Error::Invalid {
+                status: status.as_u16(),
+                code,
+                message,
+            },
+            StatusCode::UNAUTHORIZED => Error::Unauthorized(message),
+            StatusCode::FORBIDDEN => Error::Forbidden { code, message },
+            StatusCode::NOT_FOUND => Error::NotFound(message),
+            StatusCode::CONFLICT | StatusCode::PRECONDITION_FAILED => {
+                Error::Conflict { code, message }
+            }
+            StatusCode::GONE => Error::Expired(message),
+            StatusCode::TOO_MANY_REQUESTS => Error::RateLimited(message),
+            StatusCode::SERVICE_UNAVAILABLE => Error::Unavailable(message),
+            _ => Error::Server {
+                status: status.as_u16(),
+                message,
+            },
+        })
+    }
+
+    /// Creates a secret (`Conflict` if the key exists).
+    pub async fn create(&self, key: &str, value: &[u8], meta: Meta) -> Result<SecretMeta, Error> {
+        self.send(self.req(Method::POST, "/v1/secrets").json(&write_body(
+            Some(key),
+            Some(value),
+            meta,
+        )))
+        .await
+    }
+
+    /// Creates or replaces a secret's value.
+    pub async fn put(&self, key: &str, value: &[u8], meta: Meta) -> Result<SecretMeta, Error> {
+        self.send(
+            self.req(Method::PUT, &format!("/v1/secrets/{key}"))
+                .json(&write_body(None, Some(value), meta)),
+        )
+        .await
+    }
+
+    /// Changes a value and/or metadata; with `if_version`, only if that is still current.
+    pub async fn update(
+        &self,
+        key: &str,
+        value: Option<&[u8]>,
+        meta: Meta,
+        if_version: Option<u64>,
+    ) -> Result<SecretMeta, Error> {
+        let mut rb = self
+            .req(Method::PATCH, &format!("/v1/secrets/{key}"))
+            .json(&write_body(None, value, meta));
+        if let Some(v) = if_version {
+            rb = rb.header("If-Match", v.to_string());
+        }
+        self.send(rb).await
+    }
+
+    /// Metadata and the decrypted value (of `version`, or the current one).
+    pub async fn fetch(&self, key: &str, version: Option<u64>) -> Result<SecretValue, Error> {
+        let path = match version {
+            Some(v) => format!("/v1/secrets/{key}?version={v}"),
+            None => format!("/v1/secrets/{key}"),
+        };
+        self.send(self.req(Method::GET, &path)).await
+    }
+
+    /// Every secret matching `q` (metadata only), following pages.
+    pub async fn list(&self, q: &ListQuery) -> Result<Vec<SecretMeta>, Error> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut params: Vec<(&str, String)> = vec![("limit", "1000".into())];
+            for (k, v) in [
+                ("env", &q.env),
+                ("app", &q.app),
+                ("prefix", &q.prefix),
+                ("status", &q.status),
+            ] {
+                if let Some(v) = v {
+                    params.push((k, v.clone()));
+                }
+            }
+            if let Some(c) = &cursor {
+                params.push(("cursor", c.clone()));
+            }
+            let page: SecretPage = self
+                .send(self.req(Method::GET, "/v1/secrets").query(&params))
+                .await?;
+            out.extend(page.items);
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// Metadata of one secret, without reading (or auditing a read of) its value: a listing
+    /// filtered by the key as prefix.
+    pub async fn show(&self, key: &str) -> Result<SecretMeta, Error> {
+        let all = self
+            .list(&ListQuery {
+                prefix: Some(key.to_string()),
+                ..ListQuery::default()
+            })
+            .await?;
+        all.into_iter()
+            .find(|m| m.key == key)
+            .ok_or_else(|| Error::NotFound(format!("secret {key:?} not found")))
+    }
+
+    /// Deletes a secret (`force` deletes it even while apps use it).
+    pub async fn delete(&self, key: &str, force: bool) -> Result<(), Error> {
+        let path = if force {
+            format!("/v1/secrets/{key}?force=true")
+        } else {
+            format!("/v1/secrets/{key}")
+        };
+        self.send::<serde_json::Value>(self.req(Method::DELETE, &path))
+            .await
+            .map(|_| ())
+    }
+
+    /// Disables a secret without deleting it.
+    pub async fn revoke(&self, key: &str) -> Result<SecretMeta, Error> {
+        self.send(self.req(Method::POST, &format!("/v1/secrets/{key}/revoke")))
+            .await
+    }
+
+    /// Undoes [`Client::revoke`].
+    pub async fn restore(&self, key: &str) -> Result<SecretMeta, Error> {
+        self.send(self.req(Method::POST, &format!("/v1/secrets/{key}/restore")))
+            .await
+    }
+
+    /// The versions of a secret (no values).
+    pub async fn versions(&self, key: &str) -> Result<Vec<VersionInfo>, Error> {
+        self.send(self.req(Method::GET, &format!("/v1/secrets/{key}/versions")))
+            .await
+    }
+
+    /// Makes version `to`'s value current again, as a new version.
+    pub async fn rollback(&self, key: &str, to: u64) -> Result<SecretMeta, Error> {
+        self.send(
+            self.req(Method::POST, &format!("/v1/secrets/{key}/rollback"))
+                .json(&serde_json::json!({ "to": to })),
+        )
+        .await
+    }
+
+    /// For a workload: the values of `keys` (or why each cannot be had), in one call.
+    pub async fn resolve(
+        &self,
+        app: Option<&str>,
+        env: Option<&str>,
+        keys: &[String],
+    ) -> Result<Resolved, Error> {
+        let body = ResolveRequest {
+            app: app.map(str::to_string),
+            env: env.map(str::to_string),
+            keys: keys.to_vec(),
+        };
+        self.send(self.req(Method::POST, "/v1/resolve").json(&body))
+            .await
+    }
+
+    /// Makes a token (admin). The answer is the only place the token appears.
+    pub async fn create_token(&self, req: &TokenRequest) -> Result<NewToken, Error> {
+        self.send(self.req(Method::POST, "/v1/tokens").json(req))
+            .await
+    }
+
+    /// Lists tokens (admin).
+    pub async fn tokens(&self) -> Result<Vec<TokenInfo>, Error> {
+        self.send(self.req(Method::GET, "/v1/tokens")).await
+    }
+
+    /// Revokes a token by id or name (admin).
+    pub async fn revoke_token(&self, id: &str) -> Result<TokenInfo, Error> {
+        self.send(self.req(Method::POST, &format!("/v1/tokens/{id}/revoke")))
+            .await
+    }
+
+    /// Audit rows (admin), following pages.
+    pub async fn audit(&self, q: &AuditQuery) -> Result<Vec<AuditRecord>, Error> {
+        let mut out = Vec::new();
+        let mut cursor: Option<i64> = None;
+        loop {
+            let mut params: Vec<(&str, String)> = vec![("limit", "1000".into())];
+            if let Some(k) = &q.key {
+                params.push(("key", k.clone()));
+            }
+            if let Some(a) = &q.actor {
+                params.push(("actor", a.clone()));
+            }
+            if let Some(s) = q.since {
+                params.push(("since", s.to_string()));
+            }
+            if let Some(c) = cursor {
+                params.push(("cursor", c.to_string()));
+            }
+            let page: AuditPage = self
+                .send(self.req(Method::GET, "/v1/audit").query(&params))
+                .await?;
+            out.extend(page.items);
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// Checks the audit chain (admin).
+    pub async fn verify_audit(&self) -> Result<AuditVerdict, Error> {
+        self.send(self.req(Method::GET, "/v1/audit/verify")).await
+    }
+}
