@@ -15,6 +15,11 @@ use crate::fail::Failure;
 use crate::local;
 
 pub async fn run(args: ServerArgs, workspace: &str) -> Result<()> {
+    // Bad TLS files are refused before anything is created or printed.
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(tls_config(cert, key)?),
+        _ => None,
+    };
     let (hush, created) = local::open_or_init(args.db.as_deref()).await?;
     let (ws, _) = hush.workspace(workspace, true).await?;
     let actor = Actor::local();
@@ -39,13 +44,12 @@ pub async fn run(args: ServerArgs, workspace: &str) -> Result<()> {
         .map_err(|e| Failure::usage(format!("cannot listen on {}: {e}", args.listen)))?;
     let addr = listener.local_addr()?;
     let app = hush_server::router(hush_server::AppState::new(Arc::new(hush)));
-    match (args.tls_cert, args.tls_key) {
-        (Some(cert), Some(key)) => {
-            let tls = tls_config(&cert, &key)?;
+    match tls {
+        Some(tls) => {
             eprintln!("hush listening on https://{addr}");
             serve_tls(listener, app, tls).await
         }
-        _ => {
+        None => {
             eprintln!("hush listening on http://{addr}");
             axum::serve(
                 listener,

@@ -28,8 +28,15 @@ impl Drop for Server {
 
 impl Server {
     pub fn start() -> Self {
+        Self::start_with(&[], Client::new())
+    }
+
+    /// A server started with extra flags, spoken to with `http`.
+    pub fn start_with(extra: &[&str], http: Client) -> Self {
         let home = Home::empty();
-        let mut c = home.command(&["server", "--listen", "127.0.0.1:0"]);
+        let mut args = vec!["server", "--listen", "127.0.0.1:0"];
+        args.extend_from_slice(extra);
+        let mut c = home.command(&args);
         c.stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .stdin(Stdio::null());
@@ -48,7 +55,10 @@ impl Server {
                 break;
             }
         }
-        assert!(base.starts_with("http://127.0.0.1:"), "no listen line");
+        assert!(
+            base.starts_with("http://127.0.0.1:") || base.starts_with("https://127.0.0.1:"),
+            "no listen line"
+        );
         // Keep draining stderr so the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in err.lines() {});
         Server {
@@ -56,7 +66,7 @@ impl Server {
             child,
             base,
             admin,
-            http: Client::new(),
+            http,
         }
     }
 
@@ -775,4 +785,95 @@ fn health_readiness_metrics_openapi_and_audit() {
     let (st, v) = s.call("GET", "/v1/audit/verify", &s.admin.clone(), None);
     assert_eq!(st, 200);
     assert_eq!(v["intact"], true);
+}
+
+#[test]
+fn plain_http2_with_prior_knowledge_is_served() {
+    let http = Client::builder().http2_prior_knowledge().build().unwrap();
+    let s = Server::start_with(&[], http);
+    let r = s.req("GET", "/v1/secrets", &s.admin).send().unwrap();
+    assert_eq!(r.version(), reqwest::Version::HTTP_2);
+    assert_eq!(r.status(), 200);
+}
+
+#[test]
+fn tls_with_a_given_certificate_serves_http2_and_http1() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".into(), "localhost".into()]).unwrap();
+    let cert_pem = cert.cert.pem();
+    std::fs::write(dir.path().join("cert.pem"), &cert_pem).unwrap();
+    std::fs::write(dir.path().join("key.pem"), cert.signing_key.serialize_pem()).unwrap();
+    let root = reqwest::Certificate::from_pem(cert_pem.as_bytes()).unwrap();
+    let http = Client::builder()
+        .add_root_certificate(root.clone())
+        .build()
+        .unwrap();
+    let c = dir.path().join("cert.pem");
+    let k = dir.path().join("key.pem");
+    let s = Server::start_with(
+        &[
+            "--tls-cert",
+            c.to_str().unwrap(),
+            "--tls-key",
+            k.to_str().unwrap(),
+        ],
+        http,
+    );
+    assert!(s.base.starts_with("https://"), "{}", s.base);
+    s.put("k", json!({"value": "over-tls"}));
+    let r = s.req("GET", "/v1/secrets/k", &s.admin).send().unwrap();
+    assert_eq!(r.version(), reqwest::Version::HTTP_2, "ALPN picks h2");
+    assert_eq!(split(r).1["value"], "over-tls");
+    let h1 = Client::builder()
+        .add_root_certificate(root)
+        .http1_only()
+        .build()
+        .unwrap();
+    let r = h1
+        .get(format!("{}/v1/secrets/k", s.base))
+        .bearer_auth(&s.admin)
+        .send()
+        .unwrap();
+    assert_eq!(r.version(), reqwest::Version::HTTP_11);
+    assert_eq!(r.status(), 200);
+    // Plain HTTP to the TLS port does not get served.
+    let plain = s.base.replace("https://", "http://");
+    assert!(Client::new()
+        .get(format!("{plain}/healthz"))
+        .send()
+        .is_err());
+}
+
+#[test]
+fn bad_tls_files_are_refused_at_start() {
+    let h = Home::empty();
+    let dir = tempfile::tempdir().unwrap();
+    let junk = dir.path().join("junk.pem");
+    std::fs::write(&junk, "not a certificate").unwrap();
+    let out = h.run(
+        &[
+            "server",
+            "--listen",
+            "127.0.0.1:0",
+            "--tls-cert",
+            junk.to_str().unwrap(),
+            "--tls-key",
+            junk.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("key") || out.stderr.contains("certificate"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn expired_tokens_are_refused() {
+    let s = Server::start();
+    let t = s.token(json!({"role": "read", "expires_at": 1}));
+    assert_error(s.call("GET", "/v1/secrets", &t, None), 401, "unauthorized");
 }
