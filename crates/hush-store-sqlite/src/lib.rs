@@ -97,8 +97,7 @@ impl SqliteStore {
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(unavailable)?;
-        conn.busy_timeout(Duration::from_secs(10))
-            .map_err(unavailable)?;
+        conn.busy_timeout(busy_timeout()).map_err(unavailable)?;
         conn.pragma_update(None, "journal_mode", "WAL")
             .map_err(unavailable)?;
         // FULL: a commit is on disk before it is acknowledged, also across power loss.
@@ -142,6 +141,16 @@ impl SqliteStore {
         tx.commit().map_err(unavailable)?;
         Ok(out)
     }
+}
+
+/// How long a write waits for another process's lock before the store reports itself
+/// unavailable (the API then answers 503). `HUSH_SQLITE_BUSY_TIMEOUT_MS`, default 10 s.
+fn busy_timeout() -> Duration {
+    std::env::var("HUSH_SQLITE_BUSY_TIMEOUT_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .map(Duration::from_millis)
+        .unwrap_or(Duration::from_secs(10))
 }
 
 fn migrate(conn: &Connection) -> Result<(), StoreError> {

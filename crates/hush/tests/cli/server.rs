@@ -31,12 +31,18 @@ impl Server {
         Self::start_with(&[], Client::new())
     }
 
+    /// The store's database file.
+    pub fn db(&self) -> std::path::PathBuf {
+        self._home.db()
+    }
+
     /// A server started with extra flags, spoken to with `http`.
     pub fn start_with(extra: &[&str], http: Client) -> Self {
         let home = Home::empty();
         let mut args = vec!["server", "--listen", "127.0.0.1:0"];
         args.extend_from_slice(extra);
         let mut c = home.command(&args);
+        c.env("HUSH_SQLITE_BUSY_TIMEOUT_MS", "300");
         c.stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .stdin(Stdio::null());
@@ -876,4 +882,45 @@ fn expired_tokens_are_refused() {
     let s = Server::start();
     let t = s.token(json!({"role": "read", "expires_at": 1}));
     assert_error(s.call("GET", "/v1/secrets", &t, None), 401, "unauthorized");
+}
+
+#[test]
+fn a_locked_store_answers_503_and_nothing_is_lost() {
+    let s = Server::start();
+    s.put("k", json!({"value": "before"}));
+    // Another process holds the database's write lock.
+    let conn = rusqlite::Connection::open(s.db()).unwrap();
+    conn.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    assert_error(
+        s.call(
+            "PUT",
+            "/v1/secrets/k",
+            &s.admin,
+            Some(json!({"value": "during"})),
+        ),
+        503,
+        "unavailable",
+    );
+    // Audit fails closed: a read that cannot be recorded is not answered.
+    let (st, v) = s.call("GET", "/v1/secrets/k", &s.admin, None);
+    assert_eq!(st, 503, "{v}");
+    assert!(!v.to_string().contains("before"));
+    conn.execute_batch("ROLLBACK").unwrap();
+    drop(conn);
+    assert_eq!(
+        s.call(
+            "PUT",
+            "/v1/secrets/k",
+            &s.admin,
+            Some(json!({"value": "after"}))
+        )
+        .0,
+        200
+    );
+    assert_eq!(
+        s.call("GET", "/v1/secrets/k", &s.admin, None).1["value"],
+        "after"
+    );
+    let m = s.req("GET", "/metrics", "").send().unwrap().text().unwrap();
+    assert!(m.contains("hush_store_errors_total 2"), "{m}");
 }
