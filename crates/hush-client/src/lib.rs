@@ -185,6 +185,29 @@ fn write_body(key: Option<&str>, value: Option<&[u8]>, meta: Meta) -> SecretWrit
     b
 }
 
+/// Keys and token ids go into URL paths: anything but `A-Z a-z 0-9 _ . -`, and the dot
+/// segments `.` and `..` (which URL parsing resolves, encoded or not), is refused here.
+fn check_segment(s: &str) -> Result<(), Error> {
+    let ok = !s.is_empty()
+        && s != "."
+        && s != ".."
+        && s.len() <= 128
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Invalid {
+            status: 0,
+            code: "invalid_field".into(),
+            message: format!(
+                "{:?} is not a valid key or token id: use 1-128 of A-Z a-z 0-9 _ . -",
+                s.chars().take(64).collect::<String>()
+            ),
+        })
+    }
+}
+
 impl Client {
     /// A client for the server at `addr` (`http://127.0.0.1:8270`, `https://hush.example`).
     pub fn new(addr: &str, token: &str) -> Result<Self, Error> {
@@ -276,6 +299,7 @@ impl Client {
 
     /// Creates or replaces a secret's value.
     pub async fn put(&self, key: &str, value: &[u8], meta: Meta) -> Result<SecretMeta, Error> {
+        check_segment(key)?;
         self.send(
             self.req(Method::PUT, &format!("/v1/secrets/{key}"))
                 .json(&write_body(None, Some(value), meta)),
@@ -291,6 +315,7 @@ impl Client {
         meta: Meta,
         if_version: Option<u64>,
     ) -> Result<SecretMeta, Error> {
+        check_segment(key)?;
         let mut rb = self
             .req(Method::PATCH, &format!("/v1/secrets/{key}"))
             .json(&write_body(None, value, meta));
@@ -302,6 +327,7 @@ impl Client {
 
     /// Metadata and the decrypted value (of `version`, or the current one).
     pub async fn fetch(&self, key: &str, version: Option<u64>) -> Result<SecretValue, Error> {
+        check_segment(key)?;
         let path = match version {
             Some(v) => format!("/v1/secrets/{key}?version={v}"),
             None => format!("/v1/secrets/{key}"),
@@ -355,6 +381,7 @@ impl Client {
 
     /// Deletes a secret (`force` deletes it even while apps use it).
     pub async fn delete(&self, key: &str, force: bool) -> Result<(), Error> {
+        check_segment(key)?;
         let path = if force {
             format!("/v1/secrets/{key}?force=true")
         } else {
@@ -367,24 +394,28 @@ impl Client {
 
     /// Disables a secret without deleting it.
     pub async fn revoke(&self, key: &str) -> Result<SecretMeta, Error> {
+        check_segment(key)?;
         self.send(self.req(Method::POST, &format!("/v1/secrets/{key}/revoke")))
             .await
     }
 
     /// Undoes [`Client::revoke`].
     pub async fn restore(&self, key: &str) -> Result<SecretMeta, Error> {
+        check_segment(key)?;
         self.send(self.req(Method::POST, &format!("/v1/secrets/{key}/restore")))
             .await
     }
 
     /// The versions of a secret (no values).
     pub async fn versions(&self, key: &str) -> Result<Vec<VersionInfo>, Error> {
+        check_segment(key)?;
         self.send(self.req(Method::GET, &format!("/v1/secrets/{key}/versions")))
             .await
     }
 
     /// Makes version `to`'s value current again, as a new version.
     pub async fn rollback(&self, key: &str, to: u64) -> Result<SecretMeta, Error> {
+        check_segment(key)?;
         self.send(
             self.req(Method::POST, &format!("/v1/secrets/{key}/rollback"))
                 .json(&serde_json::json!({ "to": to })),
@@ -421,6 +452,7 @@ impl Client {
 
     /// Revokes a token by id or name (admin).
     pub async fn revoke_token(&self, id: &str) -> Result<TokenInfo, Error> {
+        check_segment(id)?;
         self.send(self.req(Method::POST, &format!("/v1/tokens/{id}/revoke")))
             .await
     }

@@ -135,6 +135,10 @@ pub fn verify(rows: &[AuditRow]) -> Verdict {
 /// Filters for reading the log.
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
+    /// Only rows of this workspace (by name).
+    pub workspace: Option<String>,
+    /// With `workspace`: also the rows of no workspace (failed authentications).
+    pub include_global: bool,
     /// Only rows about this key.
     pub key: Option<String>,
     /// Only rows by this actor (token id or name).

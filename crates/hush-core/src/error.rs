@@ -52,6 +52,9 @@ pub enum Invalid {
     /// A machine token needs both an app and an environment; other roles take neither.
     #[error("a machine token needs both --app and --env, and takes no --role; other tokens take a --role and neither --app nor --env")]
     MachineToken,
+    /// A token's expiry is not in the future.
+    #[error("expires_at is in the past: a new token must expire in the future (or never)")]
+    PastExpiry,
     /// A name matches several things.
     #[error("{name:?} names more than one token: use the token id")]
     Ambiguous {

@@ -809,11 +809,13 @@ impl Hush {
         Err(Error::Contention { key: key.into() })
     }
 
-    /// Deletes a secret and every version of it.
+    /// Deletes a secret and every version of it; with `if_version`, only if that is still the
+    /// current version.
     pub async fn delete(
         &self,
         ws: &Workspace,
         key: &str,
+        if_version: Option<u64>,
         actor: &Actor,
     ) -> Result<SecretRow, Error> {
         validate_key(key)?;
@@ -821,6 +823,15 @@ impl Hush {
             .await?;
         for _ in 0..MAX_TRIES {
             let current = self.existing(ws, key).await?;
+            if let Some(expected) = if_version {
+                if expected != current.version {
+                    return Err(Error::StaleVersion {
+                        key: key.into(),
+                        expected,
+                        current: current.version,
+                    });
+                }
+            }
             let audit = self.audit_entry(
                 actor,
                 "secret.delete",
@@ -863,6 +874,9 @@ impl Hush {
             (Role::Machine, _, _) => return Err(Invalid::MachineToken.into()),
             (_, None, None) => {}
             _ => return Err(Invalid::MachineToken.into()),
+        }
+        if expires_at.is_some_and(|at| at <= clock::now()) {
+            return Err(Invalid::PastExpiry.into());
         }
         self.require(actor, Action::Admin, ws, None, "token.create")
             .await?;
@@ -1001,7 +1015,12 @@ impl Hush {
     ) -> Result<Vec<AuditRow>, Error> {
         self.require(actor, Action::Audit, ws, None, "audit.read")
             .await?;
-        Ok(self.store.audit(filter).await?)
+        // A workspace's admins see its rows; failed authentications (no workspace) are shown to
+        // the admins of `default`, the operator's workspace.
+        let mut filter = filter.clone();
+        filter.workspace = Some(ws.name.clone());
+        filter.include_global = ws.name == "default";
+        Ok(self.store.audit(&filter).await?)
     }
 
     /// Walks the whole audit chain.

@@ -109,13 +109,13 @@ impl From<JsonRejection> for ApiError {
                 "unsupported_media_type",
                 "send the body as JSON with `Content-Type: application/json`",
             ),
-            JsonRejection::JsonSyntaxError(e) => {
-                Self::bad_request(format!("malformed JSON: {}", strip_input(&e.body_text())))
-            }
-            JsonRejection::JsonDataError(e) => Self::invalid(format!(
-                "invalid JSON body: {}",
-                strip_input(&e.body_text())
+            // serde_json's syntax messages give a position, never the input.
+            JsonRejection::JsonSyntaxError(e) => Self::bad_request(format!(
+                "malformed JSON: {}",
+                e.body_text()
+                    .trim_start_matches("Failed to parse the request body as JSON: ")
             )),
+            JsonRejection::JsonDataError(e) => Self::invalid(describe_data_error(&e.body_text())),
             JsonRejection::BytesRejection(e) => {
                 if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                     Self::new(
@@ -132,24 +132,53 @@ impl From<JsonRejection> for ApiError {
     }
 }
 
-/// serde's messages can quote input (`invalid type: string "…"`): a value must never come back
-/// in an error, so anything in quotes after "string" is cut.
-fn strip_input(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(i) = rest.find("string \"") {
-        out.push_str(&rest[..i + "string".len()]);
-        let after = &rest[i + "string \"".len()..];
-        rest = match after.find("\", ") {
-            Some(j) => &after[j + 1..],
-            None => match after.rfind('"') {
-                Some(j) => &after[j + 1..],
-                None => "",
-            },
+/// Describes a JSON data error without any of the input: serde's messages quote rejected
+/// strings, numbers and booleans (`invalid type: integer `1234`…`), and a value must never come
+/// back in an error. Only the field's path, serde's description of what was expected, and
+/// field names that look like field names are kept.
+fn describe_data_error(text: &str) -> String {
+    let t = text
+        .strip_prefix("Failed to deserialize the JSON body into the target type: ")
+        .unwrap_or(text);
+    let plain_name = |n: &str| {
+        !n.is_empty()
+            && n.len() <= 64
+            && n.bytes().all(|b| {
+                b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'[' || b == b']'
+            })
+    };
+    let between = |s: &str, start: &str| {
+        s.find(start)
+            .and_then(|i| s[i + start.len()..].split('`').next().map(str::to_string))
+    };
+    if let Some(name) = between(t, "unknown field `") {
+        return if plain_name(&name) {
+            format!("unknown field `{name}`: see /v1/openapi.json for the fields this route takes")
+        } else {
+            "unknown field: see /v1/openapi.json for the fields this route takes".into()
         };
     }
-    out.push_str(rest);
-    out
+    if let Some(name) = between(t, "missing field `") {
+        if plain_name(&name) {
+            return format!("missing field `{name}`");
+        }
+    }
+    let path = t
+        .split(": ")
+        .next()
+        .filter(|p| plain_name(p) && t.contains(": "))
+        .map(str::to_string);
+    let expected = t.find(", expected ").map(|i| {
+        let rest = &t[i + ", expected ".len()..];
+        rest.split(" at line ").next().unwrap_or(rest).to_string()
+    });
+    let expected = expected.filter(|e| !e.contains('"') && !e.contains('`') && e.len() < 80);
+    match (path, expected) {
+        (Some(p), Some(e)) => format!("`{p}`: wrong type or value, expected {e}"),
+        (Some(p), None) => format!("`{p}`: invalid value"),
+        (None, Some(e)) => format!("the body has the wrong shape, expected {e}"),
+        (None, None) => "the body has the wrong shape: see /v1/openapi.json".into(),
+    }
 }
 
 impl From<PathRejection> for ApiError {
@@ -160,17 +189,53 @@ impl From<PathRejection> for ApiError {
 
 impl From<QueryRejection> for ApiError {
     fn from(r: QueryRejection) -> Self {
-        Self::bad_request(format!("bad query string: {}", r.body_text()))
+        match r {
+            QueryRejection::FailedToDeserializeQueryString(e) => {
+                let text = e.body_text();
+                let t = text
+                    .strip_prefix("Failed to deserialize query string: ")
+                    .unwrap_or(&text);
+                // The parameter's name is kept; its value never is.
+                let field = t.split(':').next().filter(|f| {
+                    f.len() <= 32 && f.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+                });
+                match (field, t.contains("unknown field")) {
+                    (_, true) => Self::new(
+                        StatusCode::BAD_REQUEST,
+                        "bad_request",
+                        "unknown query parameter: see /v1/openapi.json",
+                    ),
+                    (Some(f), false) => {
+                        Self::invalid(format!("query parameter `{f}` has an invalid value"))
+                    }
+                    (None, false) => Self::invalid("a query parameter has an invalid value"),
+                }
+            }
+            other => Self::bad_request(format!("bad query string: {}", other.body_text())),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
-    fn serde_quotes_are_cut() {
-        let msg = "Failed to deserialize the JSON body into the target type: value: invalid type: string \"sk_live_planted\", expected a sequence at line 1 column 30";
-        let out = super::strip_input(msg);
-        assert!(!out.contains("sk_live_planted"), "{out}");
-        assert!(out.contains("expected a sequence"), "{out}");
+    fn data_errors_never_echo_input() {
+        let cases = [
+            "Failed to deserialize the JSON body into the target type: scope: invalid type: string \"sk_live_planted\", expected a sequence at line 1 column 30",
+            "Failed to deserialize the JSON body into the target type: value: invalid type: integer `1234567`, expected a string at line 1 column 30",
+            "Failed to deserialize the JSON body into the target type: value: invalid type: floating point `3.14159`, expected a string at line 1 column 3",
+            "Failed to deserialize the JSON body into the target type: scope: invalid type: string \"my\\\", secret, value\", expected a sequence at line 1 column 3",
+            "Failed to deserialize the JSON body into the target type: sk_live_planted: unknown field `sk_live_planted-x y`, expected one of `key`",
+        ];
+        for c in cases {
+            let out = super::describe_data_error(c);
+            for leak in ["sk_live_planted", "1234567", "3.14159", "secret, value"] {
+                assert!(!out.contains(leak), "{out}");
+            }
+        }
+        assert_eq!(
+            super::describe_data_error(cases[0]),
+            "`scope`: wrong type or value, expected a sequence"
+        );
     }
 }

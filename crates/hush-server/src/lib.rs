@@ -177,10 +177,9 @@ impl FromRequestParts<AppState> for Caller {
             .headers
             .get(AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| {
-                v.strip_prefix("Bearer ")
-                    .or_else(|| v.strip_prefix("bearer "))
-            })
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, t)| t)
             .map(|t| TokenSecret::from_presented(t.trim()))
             .unwrap_or_else(|| TokenSecret::from_presented(""));
         let remote = addr.map(|a| a.to_string());
@@ -330,6 +329,7 @@ async fn put_secret(
     State(s): State<AppState>,
     c: Caller,
     KeyPath(key): KeyPath,
+    headers: HeaderMap,
     Body(mut b): Body<WriteBody>,
 ) -> Result<Response, ApiError> {
     if b.key.as_ref().is_some_and(|k| *k != key) {
@@ -341,6 +341,14 @@ async fn put_secret(
         .secret_value()?
         .ok_or_else(|| ApiError::invalid("`value` (or `value_base64`) is required"))?;
     let patch = b.patch()?;
+    if let Some(expected) = if_match(&headers)? {
+        // A guarded replace: only if the version the caller read is still current.
+        let row = s
+            .hush
+            .update(&c.ws, &key, Some(&value), &patch, Some(expected), &c.actor)
+            .await?;
+        return Ok((StatusCode::OK, meta_json(&row, &c.ws)).into_response());
+    }
     let (row, created) = s.hush.put(&c.ws, &key, &value, &patch, &c.actor).await?;
     let status = if created {
         StatusCode::CREATED
@@ -475,11 +483,14 @@ async fn delete_secret(
     State(s): State<AppState>,
     c: Caller,
     KeyPath(key): KeyPath,
+    headers: HeaderMap,
     q: Result<Query<DeleteQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<StatusCode, ApiError> {
     let Query(q) = q?;
     let _force = q.force.unwrap_or(false); // in-use protection arrives with apps
-    s.hush.delete(&c.ws, &key, &c.actor).await?;
+    s.hush
+        .delete(&c.ws, &key, if_match(&headers)?, &c.actor)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -706,14 +717,28 @@ async fn audit(
     q: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let Query(q) = q?;
-    let limit = q.limit.unwrap_or(100).clamp(1, 1000);
+    let limit = q.limit.unwrap_or(100);
+    if limit == 0 || limit > 1000 {
+        return Err(ApiError::invalid(
+            "query parameter `limit` must be 1 to 1000",
+        ));
+    }
+    let ms = |t: Option<i64>, name: &str| -> Result<Option<i64>, ApiError> {
+        t.map(|t| {
+            t.checked_mul(1000).ok_or_else(|| {
+                ApiError::invalid(format!("query parameter `{name}` is out of range"))
+            })
+        })
+        .transpose()
+    };
     let filter = AuditFilter {
         key: q.key,
         actor: q.actor,
-        since_ms: q.since.map(|t| t * 1000),
-        until_ms: q.until.map(|t| t * 1000),
+        since_ms: ms(q.since, "since")?,
+        until_ms: ms(q.until, "until")?,
         after_seq: q.cursor,
         limit: Some(limit),
+        ..AuditFilter::default()
     };
     let rows = s.hush.audit_log(&c.ws, &filter, &c.actor).await?;
     let next = if rows.len() == limit {

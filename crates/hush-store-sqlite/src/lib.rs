@@ -655,9 +655,10 @@ impl Store for SqliteStore {
                    AND (?3 IS NULL OR ts_ms >= ?3)
                    AND (?4 IS NULL OR ts_ms < ?4)
                    AND (?5 IS NULL OR seq > ?5)
+                   AND (?7 IS NULL OR workspace = ?7 OR (?8 AND workspace IS NULL))
                  ORDER BY seq LIMIT ?6",
             )?;
-            let rows = st.query_map(params![f.key, f.actor, f.since_ms, f.until_ms, f.after_seq, limit], |r| {
+            let rows = st.query_map(params![f.key, f.actor, f.since_ms, f.until_ms, f.after_seq, limit, f.workspace, f.include_global], |r| {
                 Ok(AuditRow {
                     seq: r.get(0)?,
                     entry: AuditEntry {

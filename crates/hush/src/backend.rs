@@ -238,7 +238,7 @@ impl Backend {
         match self {
             Backend::Local { .. } => {
                 let (hush, ws, actor) = self.ws(false).await?;
-                hush.delete(&ws, key, actor).await?;
+                hush.delete(&ws, key, None, actor).await?;
                 Ok(())
             }
             Backend::Remote(c) => Ok(c.delete(key, force).await?),

@@ -52,6 +52,12 @@ fn main() {
 /// A server when one is configured (HUSH_ADDR, or `hush login`), else the embedded store.
 async fn backend(workspace: &str) -> Result<backend::Backend> {
     if let Some(client) = remote::configured()? {
+        if workspace != "default" {
+            return Err(fail::Failure::usage(
+                "against a server the workspace is the token's own: drop --workspace / HUSH_WORKSPACE, or use a token of that workspace",
+            )
+            .into());
+        }
         return Ok(backend::Backend::Remote(client));
     }
     let (hush, _home) = local::open().await?;

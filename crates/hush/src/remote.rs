@@ -118,6 +118,12 @@ pub async fn login(addr: &str) -> Result<()> {
     let mut f = opts
         .open(&path)
         .with_context(|| format!("cannot write {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        // An older file may have looser permissions: tighten them before writing the token.
+        use std::os::unix::fs::PermissionsExt;
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
     f.write_all(&body)?;
     f.sync_all()?;
     eprintln!("logged in to {}; saved to {}", cfg.addr, path.display());

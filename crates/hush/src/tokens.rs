@@ -122,7 +122,11 @@ pub async fn audit(b: &Backend, a: AuditArgs) -> Result<()> {
         .map(|s| clock::parse_expiry(s, clock::now()))
         .transpose()?
         .flatten()
-        .map(|s| s * 1000);
+        .map(|s| {
+            s.checked_mul(1000)
+                .ok_or_else(|| Failure::usage("--since is out of range"))
+        })
+        .transpose()?;
     let filter = AuditFilter {
         key: a.key,
         actor: a.actor,

@@ -587,7 +587,7 @@ fn bad_input_gets_the_right_4xx_and_writes_nothing() {
             422,
         ),
         ("GET", "/v1/secrets/%FF%FE", &a, None, None, 400),
-        ("GET", "/v1/secrets/k?version=abc", &a, None, None, 400),
+        ("GET", "/v1/secrets/k?version=abc", &a, None, None, 422),
         ("GET", "/v1/secrets/k?version=0", &a, None, None, 422),
         ("GET", "/v1/secrets?limit=0", &a, None, None, 422),
         ("GET", "/v1/secrets?status=gone", &a, None, None, 422),
@@ -878,10 +878,165 @@ fn bad_tls_files_are_refused_at_start() {
 }
 
 #[test]
-fn expired_tokens_are_refused() {
+fn expired_tokens_are_refused_and_cannot_be_minted() {
     let s = Server::start();
-    let t = s.token(json!({"role": "read", "expires_at": 1}));
+    assert_error(
+        s.call(
+            "POST",
+            "/v1/tokens",
+            &s.admin,
+            Some(json!({"role": "read", "expires_at": 1})),
+        ),
+        422,
+        "invalid_field",
+    );
+    let soon = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 1;
+    let t = s.token(json!({"role": "read", "expires_at": soon}));
+    assert_eq!(s.call("GET", "/v1/secrets", &t, None).0, 200);
+    std::thread::sleep(std::time::Duration::from_millis(2100));
     assert_error(s.call("GET", "/v1/secrets", &t, None), 401, "unauthorized");
+}
+
+#[test]
+fn review_regressions() {
+    let s = Server::start();
+    let a = s.admin.clone();
+    // Non-string values in a type error are not echoed either.
+    for body in [
+        json!({"key": "PIN", "value": 1234567}),
+        json!({"key": "PIN", "value": 2.71871}),
+        json!({"key": "PIN", "value": "v", "scope": "my\", secret, value"}),
+    ] {
+        let (st, v) = s.call("POST", "/v1/secrets", &a, Some(body));
+        assert_eq!(st, 422);
+        let text = v.to_string();
+        assert!(
+            !text.contains("1234567")
+                && !text.contains("2.71871")
+                && !text.contains("secret, value"),
+            "{text}"
+        );
+    }
+    // Out-of-range numbers in queries are 422, never a panic.
+    assert_error(
+        s.call("GET", "/v1/audit?since=9223372036854775807", &a, None),
+        422,
+        "invalid_field",
+    );
+    assert_error(
+        s.call("GET", "/v1/secrets?limit=99999999999999999999", &a, None),
+        422,
+        "invalid_field",
+    );
+    assert_error(
+        s.call("GET", "/v1/secrets/k?version=-1", &a, None),
+        422,
+        "invalid_field",
+    );
+    assert_error(
+        s.call("GET", "/v1/audit?limit=0", &a, None),
+        422,
+        "invalid_field",
+    );
+    // The scheme of Authorization is case-insensitive.
+    let r = s
+        .req("GET", "/v1/secrets", "")
+        .header("authorization", format!("BEARER {a}"))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    // PUT and DELETE honour If-Match.
+    s.put("k", json!({"value": "one"}));
+    let r = s
+        .req("PUT", "/v1/secrets/k", &a)
+        .header("If-Match", "7")
+        .json(&json!({"value": "two"}))
+        .send()
+        .unwrap();
+    assert_error(split(r), 409, "stale_version");
+    let r = s
+        .req("DELETE", "/v1/secrets/k", &a)
+        .header("If-Match", "7")
+        .send()
+        .unwrap();
+    assert_error(split(r), 409, "stale_version");
+    assert_eq!(s.call("GET", "/v1/secrets/k", &a, None).1["value"], "one");
+    let r = s
+        .req("PUT", "/v1/secrets/k", &a)
+        .header("If-Match", "1")
+        .json(&json!({"value": "two"}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = s
+        .req("DELETE", "/v1/secrets/k", &a)
+        .header("If-Match", "2")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    // The SDK refuses path tricks instead of sending them.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = hush_client::Client::new(&s.base, &a).unwrap();
+    s.put("STRIPE", json!({"value": "x"}));
+    let r = rt.block_on(client.revoke_token("../secrets/STRIPE"));
+    assert!(
+        matches!(r, Err(hush_client::Error::Invalid { .. })),
+        "{r:?}"
+    );
+    assert_eq!(
+        s.call("GET", "/v1/secrets/STRIPE", &a, None).1["status"],
+        "active"
+    );
+    // Invented methods do not become metric labels.
+    let m = reqwest::Method::from_bytes(b"MADEUP123").unwrap();
+    let _ = Client::new()
+        .request(m, format!("{}/healthz", s.base))
+        .send();
+    let metrics = s.req("GET", "/metrics", "").send().unwrap().text().unwrap();
+    assert!(!metrics.contains("MADEUP123"));
+}
+
+#[test]
+fn an_admin_sees_only_its_own_workspace_audit_rows() {
+    let s = Server::start();
+    s.put("default-secret", json!({"value": "v"}));
+    // The operator makes a second workspace and an admin token for it on the same store.
+    let home = &s._home;
+    let mut c = home.command(&["secrets", "set", "teamb-secret", "--workspace", "teamb"]);
+    c.env("HUSH_SQLITE_BUSY_TIMEOUT_MS", "5000");
+    home.run_with(c, Some(b"b")).ok();
+    let out = home
+        .run(
+            &[
+                "tokens",
+                "create",
+                "--role",
+                "admin",
+                "--workspace",
+                "teamb",
+            ],
+            None,
+        )
+        .ok();
+    let teamb = out.text().trim().to_string();
+    let (st, log) = s.call("GET", "/v1/audit", &teamb, None);
+    assert_eq!(st, 200);
+    let text = log.to_string();
+    assert!(text.contains("teamb-secret"), "{text}");
+    assert!(
+        !text.contains("default-secret") && !text.contains("auth.failed"),
+        "{text}"
+    );
+    let (_, list) = s.call("GET", "/v1/secrets", &teamb, None);
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    assert_eq!(list["items"][0]["key"], "teamb-secret");
 }
 
 #[test]
