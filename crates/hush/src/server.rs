@@ -47,17 +47,11 @@ pub async fn run(args: ServerArgs, workspace: &str) -> Result<()> {
     match tls {
         Some(tls) => {
             eprintln!("hush listening on https://{addr}");
-            serve_tls(listener, app, tls).await
+            serve(listener, app, Some(tls)).await
         }
         None => {
             eprintln!("hush listening on http://{addr}");
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(shutdown())
-            .await
-            .context("server failed")
+            serve(listener, app, None).await
         }
     }
 }
@@ -112,12 +106,18 @@ fn tls_config(cert: &std::path::Path, key: &std::path::Path) -> Result<Arc<rustl
     Ok(Arc::new(cfg))
 }
 
-async fn serve_tls(
+/// How long a client may take to send a request's headers, or to finish a TLS handshake,
+/// before the connection is dropped (slow clients must not pin connections forever).
+const CLIENT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// One accept loop for HTTP and HTTPS: hyper-util's auto builder speaks HTTP/1.1 and HTTP/2
+/// (h2c with prior knowledge in the clear, ALPN under TLS), with a header-read timeout.
+async fn serve(
     listener: tokio::net::TcpListener,
     app: axum::Router,
-    tls: Arc<rustls::ServerConfig>,
+    tls: Option<Arc<rustls::ServerConfig>>,
 ) -> Result<()> {
-    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+    let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
     let stop = shutdown();
     tokio::pin!(stop);
     loop {
@@ -131,19 +131,34 @@ async fn serve_tls(
         let acceptor = acceptor.clone();
         let app = app.clone();
         tokio::spawn(async move {
-            let Ok(stream) = acceptor.accept(tcp).await else {
-                return;
-            };
-            let svc = hyper::service::service_fn(
-                move |mut req: hyper::Request<hyper::body::Incoming>| {
-                    req.extensions_mut()
-                        .insert(axum::extract::ConnectInfo(remote));
-                    app.clone().oneshot(req.map(axum::body::Body::new))
-                },
-            );
-            let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                .serve_connection(TokioIo::new(stream), svc)
-                .await;
+            match acceptor {
+                Some(acceptor) => {
+                    if let Ok(Ok(stream)) =
+                        tokio::time::timeout(CLIENT_TIMEOUT, acceptor.accept(tcp)).await
+                    {
+                        serve_connection(stream, remote, app).await;
+                    }
+                }
+                None => serve_connection(tcp, remote, app).await,
+            }
         });
     }
+}
+
+async fn serve_connection<S>(stream: S, remote: SocketAddr, app: axum::Router)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let svc = hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(remote));
+        app.clone().oneshot(req.map(axum::body::Body::new))
+    });
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(CLIENT_TIMEOUT);
+    builder.http2().timer(hyper_util::rt::TokioTimer::new());
+    let _ = builder.serve_connection(TokioIo::new(stream), svc).await;
 }

@@ -1079,3 +1079,25 @@ fn a_locked_store_answers_503_and_nothing_is_lost() {
     let m = s.req("GET", "/metrics", "").send().unwrap().text().unwrap();
     assert!(m.contains("hush_store_errors_total 2"), "{m}");
 }
+
+#[test]
+fn a_client_that_never_finishes_its_headers_is_dropped() {
+    use std::io::{Read as _, Write as _};
+    let s = Server::start();
+    let addr = s.base.trim_start_matches("http://");
+    let mut tcp = std::net::TcpStream::connect(addr).unwrap();
+    tcp.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    tcp.set_read_timeout(Some(std::time::Duration::from_secs(20)))
+        .unwrap();
+    let start = std::time::Instant::now();
+    let mut buf = [0u8; 256];
+    // Returns when the server closes the connection (or after 20 s, when it did not).
+    let _ = tcp.read(&mut buf);
+    assert!(
+        start.elapsed() < std::time::Duration::from_secs(19),
+        "the server kept the connection open"
+    );
+    // The server still serves others.
+    assert_eq!(s.call("GET", "/healthz", "", None).0, 200);
+}
