@@ -981,18 +981,26 @@ impl Hush {
             self.store.append_audit(&[entry]).await?;
             return Err(Error::Unauthorized);
         };
-        let ws = self
-            .store
-            .workspaces()
-            .await?
-            .into_iter()
-            .find(|w| w.id == t.workspace_id)
-            .ok_or_else(|| {
-                Error::Store(StoreError::Corrupt(format!(
-                    "token {} names a missing workspace",
-                    t.id
-                )))
-            })?;
+        // Workspaces never change id or name: the cache of unwrapped keys knows most of them.
+        let cached = lock(&self.workspaces)
+            .values()
+            .find(|w| w.workspace.id == t.workspace_id)
+            .map(|w| w.workspace.clone());
+        let found = match cached {
+            Some(ws) => Some(ws),
+            None => self
+                .store
+                .workspaces()
+                .await?
+                .into_iter()
+                .find(|w| w.id == t.workspace_id),
+        };
+        let ws = found.ok_or_else(|| {
+            Error::Store(StoreError::Corrupt(format!(
+                "token {} names a missing workspace",
+                t.id
+            )))
+        })?;
         let actor = Actor {
             principal: Principal {
                 id: t.id,
