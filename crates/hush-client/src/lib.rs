@@ -18,13 +18,16 @@
 use std::time::Duration;
 
 use hush_wire::{
-    AuditPage, AuditRecord, AuditVerdict, ErrorBody, NewToken, ResolveRequest, Resolved,
-    SecretMeta, SecretPage, SecretValue, SecretWriteBody, TokenInfo, TokenRequest, VersionInfo,
+    AppInfo, AppManifest, AuditPage, AuditRecord, AuditVerdict, ErrorBody, NewToken,
+    ResolveRequest, Resolved, SecretMeta, SecretPage, SecretValue, SecretWriteBody, TokenInfo,
+    TokenRequest, VersionInfo,
 };
 use reqwest::{Method, RequestBuilder, StatusCode};
 use zeroize::Zeroizing;
 
 pub use hush_wire;
+
+pub mod secrets;
 
 /// What a call can fail with. The message is the server's (or the transport's); none carries
 /// a value or a token.
@@ -430,13 +433,66 @@ impl Client {
         env: Option<&str>,
         keys: &[String],
     ) -> Result<Resolved, Error> {
+        self.resolve_request(app, env, keys, false).await
+    }
+
+    /// Like [`Client::resolve`] but reads nothing: each key's metadata (the answer's values are
+    /// empty) or why it cannot be had. What `hush check` asks.
+    pub async fn check(
+        &self,
+        app: Option<&str>,
+        env: Option<&str>,
+        keys: &[String],
+    ) -> Result<Resolved, Error> {
+        self.resolve_request(app, env, keys, true).await
+    }
+
+    async fn resolve_request(
+        &self,
+        app: Option<&str>,
+        env: Option<&str>,
+        keys: &[String],
+        dry_run: bool,
+    ) -> Result<Resolved, Error> {
         let body = ResolveRequest {
             app: app.map(str::to_string),
             env: env.map(str::to_string),
             keys: keys.to_vec(),
+            dry_run,
         };
         self.send(self.req(Method::POST, "/v1/resolve").json(&body))
             .await
+    }
+
+    /// Registers an app's manifest, or replaces it (write or admin).
+    pub async fn register_app(&self, manifest: &AppManifest) -> Result<AppInfo, Error> {
+        self.send(self.req(Method::POST, "/v1/apps").json(manifest))
+            .await
+    }
+
+    /// The registered apps.
+    pub async fn apps(&self) -> Result<Vec<AppInfo>, Error> {
+        #[derive(serde::Deserialize)]
+        struct Page {
+            items: Vec<AppInfo>,
+        }
+        let page: Page = self.send(self.req(Method::GET, "/v1/apps")).await?;
+        Ok(page.items)
+    }
+
+    /// One registered app.
+    pub async fn app(&self, name: &str) -> Result<AppInfo, Error> {
+        check_segment(name)?;
+        self.send(self.req(Method::GET, &format!("/v1/apps/{name}")))
+            .await
+    }
+
+    /// Unregisters an app.
+    pub async fn delete_app(&self, name: &str) -> Result<(), Error> {
+        check_segment(name)?;
+        self.send::<serde_json::Value>(self.req(Method::DELETE, &format!("/v1/apps/{name}")))
+            .await
+            .map(|_| ())
     }
 
     /// Makes a token (admin). The answer is the only place the token appears.

@@ -61,6 +61,12 @@ pub enum Invalid {
         /// The name.
         name: String,
     },
+    /// A manifest breaks a rule.
+    #[error("invalid manifest: {reason}")]
+    Manifest {
+        /// What is wrong and where.
+        reason: String,
+    },
     /// A version number is not valid (versions start at 1).
     #[error("invalid version {value}: versions start at 1")]
     Version {
@@ -128,6 +134,20 @@ pub enum Error {
     TokenNotFound {
         /// What was asked for.
         id: String,
+    },
+    /// No registered app with this name.
+    #[error("no registered app {app:?} in this workspace: register its manifest with `hush apps register hush.toml`")]
+    AppNotFound {
+        /// The name asked for.
+        app: String,
+    },
+    /// Registered apps name the secret; deleting it would break them.
+    #[error("secret {key:?} is in use by {}: remove it from their manifests and register them again, or delete with --force (API: ?force=true)", apps.join(", "))]
+    InUse {
+        /// The key.
+        key: String,
+        /// The apps whose manifests name it.
+        apps: Vec<String>,
     },
     /// The secret is revoked.
     #[error("secret {key:?} is revoked: run `hush secrets restore {key}` to serve it again")]

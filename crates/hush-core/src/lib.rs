@@ -6,6 +6,7 @@
 //! [`hush_crypto::SecretBytes`] they return.
 #![forbid(unsafe_code)]
 
+pub mod app;
 pub mod audit;
 pub mod clock;
 pub mod error;
@@ -23,5 +24,5 @@ pub use model::{
     Actor, ListFilter, Metadata, MetadataPatch, SealedValue, SecretRow, Status, StoredStatus,
     TokenType, VersionRow, Workspace,
 };
-pub use service::{Hush, Revealed, RotationReport};
+pub use service::{Hush, Resolution, Revealed, RotationReport};
 pub use store::{DataKeyRow, RootKeyKind, RootKeyRow, SecretWrite, Store, StoreError};

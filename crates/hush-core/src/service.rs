@@ -6,11 +6,12 @@
 //! [`Error::Contention`]). The database is therefore the single judge of conflicts, which is
 //! what lets several processes or nodes share one store safely.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use hush_crypto::{DataKey, Key, RootKey, SecretBytes, ValueSlot};
 
+use crate::app::{named_keys, validate_manifest, AppKeyRow, AppRow, ReadMark, UseRow};
 use crate::audit::{self, AuditEntry, AuditFilter, AuditRow, Verdict};
 use crate::clock;
 use crate::error::{Error, Invalid};
@@ -21,9 +22,39 @@ use crate::model::{
 };
 use crate::store::{DataKeyRow, RootKeyRow, SecretWrite, Store, StoreError};
 use crate::token::{Action, Principal, Role, TokenRow, TokenSecret};
+use hush_wire::AppManifest;
 
 /// How many times a write starts again after losing a race before giving up.
 const MAX_TRIES: usize = 16;
+
+/// The most keys one resolve call may ask for.
+pub const MAX_RESOLVE: usize = 500;
+
+/// What a machine token's app manifest (see [`Hush::declared_keys`]) says about `key`.
+fn undeclared_reason(
+    declared: &Option<Result<HashSet<String>, String>>,
+    key: &str,
+    p: &Principal,
+) -> Option<String> {
+    match declared {
+        None => None,
+        Some(Err(why)) => Some(why.clone()),
+        Some(Ok(d)) if d.contains(key) => None,
+        Some(Ok(_)) => Some(format!(
+            "secret {key:?} is not declared in the registered manifest of app {:?}: add it to hush.toml and run `hush apps register`",
+            p.app.as_deref().unwrap_or_default()
+        )),
+    }
+}
+
+/// One key's answer in [`Hush::resolve`].
+#[derive(Debug)]
+pub struct Resolution {
+    /// The secret.
+    pub row: SecretRow,
+    /// The current version and its value; `None` for a dry run.
+    pub value: Option<(u64, SecretBytes)>,
+}
 
 /// A fresh random id with a prefix: `sec_` + 32 hex digits.
 pub fn new_id(prefix: &str) -> Result<String, Error> {
@@ -622,7 +653,14 @@ impl Hush {
         let row = self.existing(ws, key).await?;
         self.require_in_scope(actor, ws, &row, "secret.read")
             .await?;
+        let undeclared = self.undeclared(actor, ws, &row.key).await?;
         let refused = match row.status_at(clock::now()) {
+            _ if undeclared.is_some() => Some((
+                "out_of_scope",
+                Error::Forbidden {
+                    reason: undeclared.unwrap_or_default(),
+                },
+            )),
             Status::Active => None,
             Status::Revoked => Some(("revoked", Error::Revoked { key: key.into() })),
             Status::Expired => {
@@ -660,15 +698,12 @@ impl Hush {
                 version: v,
             })?;
         let value = self.open_sealed(ws, &row, &sealed).await?;
+        let marks: Vec<ReadMark> = self.read_mark(actor, ws, key).into_iter().collect();
         self.store
-            .append_audit(&[self.audit_entry(
-                actor,
-                "secret.read",
-                Some(ws),
-                Some(key),
-                Some(v),
-                "ok",
-            )])
+            .record_reads(
+                &[self.audit_entry(actor, "secret.read", Some(ws), Some(key), Some(v), "ok")],
+                &marks,
+            )
             .await?;
         Ok(Revealed {
             row,
@@ -816,6 +851,7 @@ impl Hush {
         ws: &Workspace,
         key: &str,
         if_version: Option<u64>,
+        force: bool,
         actor: &Actor,
     ) -> Result<SecretRow, Error> {
         validate_key(key)?;
@@ -842,15 +878,292 @@ impl Hush {
             );
             match self
                 .store
-                .delete_secret(&current.id, current.revision, &audit)
+                .delete_secret(&current.id, current.revision, force, &audit)
                 .await
             {
                 Ok(()) => return Ok(current),
                 Err(StoreError::Conflict) => continue,
+                Err(StoreError::InUse(apps)) => {
+                    return Err(Error::InUse {
+                        key: key.into(),
+                        apps,
+                    })
+                }
                 Err(e) => return Err(e.into()),
             }
         }
         Err(Error::Contention { key: key.into() })
+    }
+
+    /// For a machine token: why `key` is beyond it because its app's registered manifest does
+    /// not name it (`None`: named, or not a machine token).
+    async fn undeclared(
+        &self,
+        actor: &Actor,
+        ws: &Workspace,
+        key: &str,
+    ) -> Result<Option<String>, Error> {
+        let declared = self.declared_keys(actor, ws).await?;
+        Ok(undeclared_reason(&declared, key, &actor.principal))
+    }
+
+    /// For a machine token: the keys its app's registered manifest names, or why it has none.
+    /// `None` for every other caller.
+    async fn declared_keys(
+        &self,
+        actor: &Actor,
+        ws: &Workspace,
+    ) -> Result<Option<Result<HashSet<String>, String>>, Error> {
+        let p = &actor.principal;
+        if p.role != Role::Machine {
+            return Ok(None);
+        }
+        let Some(app) = &p.app else {
+            return Ok(Some(Err("this machine token names no app".into())));
+        };
+        Ok(Some(match self.store.app(&ws.id, app).await? {
+            Some(row) => Ok(row.keys.into_iter().map(|k| k.key).collect()),
+            None => Err(format!(
+                "app {app:?} has no registered manifest, so its machine tokens may read nothing: run `hush apps register hush.toml`"
+            )),
+        }))
+    }
+
+    /// The read mark for a read by a machine token (whose app is known).
+    fn read_mark(&self, actor: &Actor, ws: &Workspace, key: &str) -> Option<ReadMark> {
+        let p = &actor.principal;
+        (p.role == Role::Machine)
+            .then_some(p.app.as_ref())
+            .flatten()
+            .map(|app| ReadMark {
+                workspace_id: ws.id.clone(),
+                app: app.clone(),
+                key: key.into(),
+                at: clock::now(),
+            })
+    }
+
+    /// What a workload gets in one call: for each key, its value (or with `dry_run` only its
+    /// metadata) or why it cannot be had. `app` and `env` are the workload's: a machine
+    /// token's own (asking for others is refused), or for other tokens the app and
+    /// environment whose scope rules to apply. Machine tokens reach only keys their app's
+    /// registered manifest names. Every value read is in the audit log, durably, before any
+    /// value is returned (one transaction for the whole call), with the app's `last_read_at`.
+    pub async fn resolve(
+        &self,
+        ws: &Workspace,
+        app: Option<&str>,
+        env: Option<&str>,
+        keys: &[String],
+        dry_run: bool,
+        actor: &Actor,
+    ) -> Result<Vec<(String, Result<Resolution, Error>)>, Error> {
+        if keys.is_empty() || keys.len() > MAX_RESOLVE {
+            return Err(Invalid::Manifest {
+                reason: format!("give 1 to {MAX_RESOLVE} keys, not {}", keys.len()),
+            }
+            .into());
+        }
+        for k in keys {
+            validate_key(k)?;
+        }
+        if let Some(a) = app {
+            crate::model::validate_app(a)?;
+        }
+        if let Some(e) = env {
+            crate::model::validate_env(e)?;
+        }
+        let action = if dry_run { Action::Show } else { Action::Read };
+        let what = if dry_run {
+            "secret.show"
+        } else {
+            "secret.read"
+        };
+        self.require(actor, action, ws, None, what).await?;
+        let p = &actor.principal;
+        let scope = if p.role == Role::Machine {
+            for (asked, own, word) in [(app, &p.app, "app"), (env, &p.env, "environment")] {
+                if asked.is_some() && asked != own.as_deref() {
+                    return Err(Error::Forbidden {
+                        reason: format!("this machine token is bound to another {word}"),
+                    });
+                }
+            }
+            p.clone()
+        } else if app.is_some() || env.is_some() {
+            crate::token::Principal {
+                role: Role::Machine,
+                app: app.map(str::to_string),
+                env: env.map(str::to_string),
+                ..p.clone()
+            }
+        } else {
+            p.clone()
+        };
+        let declared = self.declared_keys(actor, ws).await?;
+        let now = clock::now();
+        let mut out = Vec::with_capacity(keys.len());
+        let mut audit = Vec::new();
+        let mut marks = Vec::new();
+        for key in keys {
+            let refuse = |outcome: &str, err: Error, audit: &mut Vec<AuditEntry>| {
+                if !dry_run {
+                    audit.push(self.audit_entry(actor, what, Some(ws), Some(key), None, outcome));
+                }
+                Err(err)
+            };
+            let Some(row) = self.store.secret(&ws.id, key).await? else {
+                let err = Error::NotFound {
+                    workspace: ws.name.clone(),
+                    key: key.clone(),
+                };
+                out.push((key.clone(), refuse("not_found", err, &mut audit)));
+                continue;
+            };
+            let beyond = scope
+                .out_of_scope(&row)
+                .or_else(|| undeclared_reason(&declared, key, p));
+            if let Some(reason) = beyond {
+                let err = Error::Forbidden { reason };
+                out.push((key.clone(), refuse("out_of_scope", err, &mut audit)));
+                continue;
+            }
+            match row.status_at(now) {
+                Status::Active => {}
+                Status::Revoked => {
+                    let err = Error::Revoked { key: key.clone() };
+                    out.push((key.clone(), refuse("revoked", err, &mut audit)));
+                    continue;
+                }
+                Status::Expired => {
+                    let at = row.meta.expires_at.unwrap_or_default();
+                    let err = Error::Expired {
+                        key: key.clone(),
+                        at,
+                        at_rfc3339: clock::rfc3339(at),
+                    };
+                    out.push((key.clone(), refuse("expired", err, &mut audit)));
+                    continue;
+                }
+            }
+            if dry_run {
+                out.push((key.clone(), Ok(Resolution { row, value: None })));
+                continue;
+            }
+            let sealed = self
+                .store
+                .value(&row.id, row.version)
+                .await?
+                .ok_or_else(|| Error::VersionNotFound {
+                    key: key.clone(),
+                    version: row.version,
+                })?;
+            let value = self.open_sealed(ws, &row, &sealed).await?;
+            audit.push(self.audit_entry(actor, what, Some(ws), Some(key), Some(row.version), "ok"));
+            if let Some(app) = &scope.app {
+                marks.push(ReadMark {
+                    workspace_id: ws.id.clone(),
+                    app: app.clone(),
+                    key: key.clone(),
+                    at: now,
+                });
+            }
+            let version = row.version;
+            out.push((
+                key.clone(),
+                Ok(Resolution {
+                    row,
+                    value: Some((version, value)),
+                }),
+            ));
+        }
+        if !audit.is_empty() {
+            self.store.record_reads(&audit, &marks).await?;
+        }
+        Ok(out)
+    }
+
+    /// Registers an app's manifest (or replaces it). Returns the app and whether it is new.
+    pub async fn register_app(
+        &self,
+        ws: &Workspace,
+        manifest: &AppManifest,
+        actor: &Actor,
+    ) -> Result<(AppRow, bool), Error> {
+        validate_manifest(manifest)?;
+        self.require(actor, Action::Write, ws, None, "app.register")
+            .await?;
+        let now = clock::now();
+        let existing = self.store.app(&ws.id, &manifest.app).await?;
+        let row = AppRow {
+            workspace_id: ws.id.clone(),
+            manifest: manifest.clone(),
+            keys: named_keys(manifest)
+                .into_iter()
+                .map(|key| AppKeyRow {
+                    key,
+                    last_read_at: None,
+                })
+                .collect(),
+            created_at: existing.as_ref().map_or(now, |e| e.created_at),
+            updated_at: now,
+            registered_by: actor.name().to_string(),
+        };
+        let audit = self.audit_entry(
+            actor,
+            "app.register",
+            Some(ws),
+            Some(&manifest.app),
+            None,
+            "ok",
+        );
+        let created = self.store.put_app(&row, &audit).await?;
+        let stored = self.store.app(&ws.id, &manifest.app).await?.unwrap_or(row);
+        Ok((stored, created))
+    }
+
+    /// The registered apps.
+    pub async fn apps(&self, ws: &Workspace, actor: &Actor) -> Result<Vec<AppRow>, Error> {
+        self.require(actor, Action::List, ws, None, "app.list")
+            .await?;
+        Ok(self.store.apps(&ws.id).await?)
+    }
+
+    /// One registered app.
+    pub async fn app(&self, ws: &Workspace, name: &str, actor: &Actor) -> Result<AppRow, Error> {
+        crate::model::validate_app(name)?;
+        self.require(actor, Action::Show, ws, None, "app.show")
+            .await?;
+        self.store
+            .app(&ws.id, name)
+            .await?
+            .ok_or_else(|| Error::AppNotFound { app: name.into() })
+    }
+
+    /// Unregisters an app: the secrets it named are no longer in use by it.
+    pub async fn delete_app(&self, ws: &Workspace, name: &str, actor: &Actor) -> Result<(), Error> {
+        crate::model::validate_app(name)?;
+        self.require(actor, Action::Write, ws, None, "app.delete")
+            .await?;
+        let audit = self.audit_entry(actor, "app.delete", Some(ws), Some(name), None, "ok");
+        if self.store.delete_app(&ws.id, name, &audit).await? {
+            Ok(())
+        } else {
+            Err(Error::AppNotFound { app: name.into() })
+        }
+    }
+
+    /// Which registered apps name each of `keys`, with when each last read it.
+    pub async fn usage(
+        &self,
+        ws: &Workspace,
+        keys: &[String],
+    ) -> Result<HashMap<String, Vec<UseRow>>, Error> {
+        let mut by_key: HashMap<String, Vec<UseRow>> = HashMap::new();
+        for u in self.store.uses(&ws.id, keys).await? {
+            by_key.entry(u.key.clone()).or_default().push(u);
+        }
+        Ok(by_key)
     }
 
     /// Makes a token for `ws`. Returns the row and the token, which is shown once.

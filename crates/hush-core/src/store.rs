@@ -7,6 +7,7 @@
 
 use async_trait::async_trait;
 
+use crate::app::{AppRow, ReadMark, UseRow};
 use crate::audit::{AuditEntry, AuditFilter, AuditRow};
 use crate::model::{ListFilter, SealedValue, SecretRow, VersionRow, Workspace};
 use crate::token::TokenRow;
@@ -99,6 +100,9 @@ pub enum StoreError {
     /// The store already holds root keys.
     #[error("the store is already initialised")]
     AlreadyInitialized,
+    /// Registered apps name the secret (their names); nothing was deleted.
+    #[error("in use by {}", .0.join(", "))]
+    InUse(Vec<String>),
     /// The store cannot be reached or answered with an error (database busy, disk full, …).
     #[error("store unavailable: {0}")]
     Unavailable(String),
@@ -170,16 +174,49 @@ pub trait Store: Send + Sync + 'static {
     async fn write_secret(&self, write: &SecretWrite) -> Result<(), StoreError>;
 
     /// Deletes a secret and all its versions if its revision is still `expected_revision`,
-    /// appending `audit` in the same transaction.
+    /// appending `audit` in the same transaction. Unless `force` is set, refuses with
+    /// [`StoreError::InUse`] (deleting nothing) while a registered app names its key — checked
+    /// in the deleting transaction, so a registration racing the delete cannot slip between.
     async fn delete_secret(
         &self,
         secret_id: &str,
         expected_revision: u64,
+        force: bool,
         audit: &AuditEntry,
     ) -> Result<(), StoreError>;
 
     /// Appends rows to the audit chain, durably, in one transaction.
     async fn append_audit(&self, entries: &[AuditEntry]) -> Result<(), StoreError>;
+
+    /// Appends rows to the audit chain and records apps' reads (`last_read_at`), durably, in
+    /// one transaction. A mark for a key the app does not name is ignored.
+    async fn record_reads(
+        &self,
+        entries: &[AuditEntry],
+        reads: &[ReadMark],
+    ) -> Result<(), StoreError>;
+
+    /// Registers an app or replaces its manifest, appending `audit` in the same transaction.
+    /// Keys the new manifest still names keep their `last_read_at`. `true` when it is new.
+    async fn put_app(&self, app: &AppRow, audit: &AuditEntry) -> Result<bool, StoreError>;
+
+    /// The registered app with this name, with its keys.
+    async fn app(&self, workspace_id: &str, name: &str) -> Result<Option<AppRow>, StoreError>;
+
+    /// The registered apps of a workspace, by name, with their keys.
+    async fn apps(&self, workspace_id: &str) -> Result<Vec<AppRow>, StoreError>;
+
+    /// Unregisters an app, appending `audit` in the same transaction. `false` when there was
+    /// none.
+    async fn delete_app(
+        &self,
+        workspace_id: &str,
+        name: &str,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError>;
+
+    /// Which registered apps name each of `keys`, ordered by key then app.
+    async fn uses(&self, workspace_id: &str, keys: &[String]) -> Result<Vec<UseRow>, StoreError>;
 
     /// Audit rows matching `filter`, in sequence order (all of them with the default filter).
     async fn audit(&self, filter: &AuditFilter) -> Result<Vec<AuditRow>, StoreError>;

@@ -24,6 +24,40 @@ pub fn meta(row: &SecretRow, workspace: &str, now: i64) -> SecretMeta {
         updated_at: clock::rfc3339(row.updated_at),
         created_by: row.created_by.clone(),
         updated_by: row.updated_by.clone(),
+        used_by: None,
+    }
+}
+
+/// The apps using a secret, for [`SecretMeta::used_by`].
+pub fn used_by(uses: Option<&Vec<crate::app::UseRow>>) -> Vec<hush_wire::UsedBy> {
+    uses.map(|u| {
+        u.iter()
+            .map(|u| hush_wire::UsedBy {
+                app: u.app.clone(),
+                last_read_at: u.last_read_at.map(clock::rfc3339),
+            })
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+/// A registered app.
+pub fn app(row: &crate::app::AppRow) -> hush_wire::AppInfo {
+    hush_wire::AppInfo {
+        app: row.manifest.app.clone(),
+        env: row.manifest.env.clone(),
+        secrets: row.manifest.secrets.clone(),
+        keys: row
+            .keys
+            .iter()
+            .map(|k| hush_wire::AppKey {
+                key: k.key.clone(),
+                last_read_at: k.last_read_at.map(clock::rfc3339),
+            })
+            .collect(),
+        created_at: clock::rfc3339(row.created_at),
+        updated_at: clock::rfc3339(row.updated_at),
+        registered_by: row.registered_by.clone(),
     }
 }
 

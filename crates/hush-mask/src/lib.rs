@@ -9,11 +9,32 @@
 //! since a match starting there could continue in the next chunk. The result is the same for
 //! any split of the stream (a property test checks this). Masking is hygiene, not a boundary:
 //! a workload that wants to leak a value can transform it first.
+//!
+//! # Fuzzing
+//!
+//! `fuzz/` holds a [cargo-fuzz](https://github.com/rust-fuzz/cargo-fuzz) target, `mask`, kept
+//! out of the workspace (it has its own `[workspace]`). It runs the hidden `fuzz_check`, which
+//! derives values, a stream and split points from the input and checks that any split gives
+//! the output of [`mask_all`], that [`mask_all`] is leftmost-longest over all forms, and that
+//! no masked form survives. With a nightly toolchain and `cargo install cargo-fuzz`:
+//!
+//! ```text
+//! cd crates/hush-mask
+//! cargo +nightly fuzz run mask                          # until stopped or a failure
+//! cargo +nightly fuzz run mask -- -max_total_time=60    # one minute
+//! ```
+//!
+//! The stable test suite runs the same checks on a few thousand random inputs
+//! (`tests/random_inputs.rs`).
 #![forbid(unsafe_code)]
 
 use aho_corasick::{AhoCorasick, MatchKind};
 use base64::Engine as _;
 use zeroize::Zeroizing;
+
+mod fuzz;
+#[doc(hidden)]
+pub use fuzz::fuzz_check;
 
 /// Values shorter than this are not masked (they would mask ordinary text); callers warn.
 pub const MIN_LEN: usize = 4;

@@ -59,7 +59,9 @@ impl From<Error> for ApiError {
             Error::NotFound { .. }
             | Error::VersionNotFound { .. }
             | Error::WorkspaceNotFound { .. }
-            | Error::TokenNotFound { .. } => Self::new(StatusCode::NOT_FOUND, "not_found", msg),
+            | Error::TokenNotFound { .. }
+            | Error::AppNotFound { .. } => Self::new(StatusCode::NOT_FOUND, "not_found", msg),
+            Error::InUse { .. } => Self::new(StatusCode::CONFLICT, "in_use", msg),
             Error::Exists { .. } => Self::new(StatusCode::CONFLICT, "exists", msg),
             Error::StaleVersion { .. } => Self::new(StatusCode::CONFLICT, "stale_version", msg),
             Error::Contention { .. } => Self::new(StatusCode::CONFLICT, "conflict", msg),

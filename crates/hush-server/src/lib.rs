@@ -92,6 +92,11 @@ pub fn router(state: AppState) -> Router {
         .route("/secrets/{key}/versions", get(versions))
         .route("/secrets/{key}/rollback", post(rollback))
         .route("/resolve", post(resolve))
+        .route("/apps", post(register_app).get(list_apps))
+        .route(
+            "/apps/{name}",
+            get(show_app).put(put_app).delete(delete_app),
+        )
         .route("/tokens", post(create_token).get(list_tokens))
         .route("/tokens/{id}", axum::routing::delete(revoke_token))
         .route("/tokens/{id}/revoke", post(revoke_token))
@@ -412,13 +417,10 @@ async fn get_secret(
 ) -> Result<Json<hush_wire::SecretValue>, ApiError> {
     let Query(q) = q?;
     let r = s.hush.reveal(&c.ws, &key, q.version, &c.actor).await?;
-    Ok(Json(wire::with_value(
-        &r.row,
-        &c.ws.name,
-        clock::now(),
-        r.version,
-        &r.value,
-    )))
+    let usage = s.hush.usage(&c.ws, std::slice::from_ref(&key)).await?;
+    let mut v = wire::with_value(&r.row, &c.ws.name, clock::now(), r.version, &r.value);
+    v.meta.used_by = Some(wire::used_by(usage.get(&key)));
+    Ok(Json(v))
 }
 
 #[derive(Deserialize)]
@@ -464,9 +466,15 @@ async fn list_secrets(
         None
     };
     let now = clock::now();
+    let keys: Vec<String> = rows.iter().map(|r| r.key.clone()).collect();
+    let usage = s.hush.usage(&c.ws, &keys).await?;
     let items: Vec<_> = rows
         .iter()
-        .map(|r| wire::meta(r, &c.ws.name, now))
+        .map(|r| {
+            let mut m = wire::meta(r, &c.ws.name, now);
+            m.used_by = Some(wire::used_by(usage.get(&r.key)));
+            m
+        })
         .collect();
     Ok(Json(
         serde_json::json!({ "items": items, "next_cursor": next }),
@@ -487,9 +495,14 @@ async fn delete_secret(
     q: Result<Query<DeleteQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<StatusCode, ApiError> {
     let Query(q) = q?;
-    let _force = q.force.unwrap_or(false); // in-use protection arrives with apps
     s.hush
-        .delete(&c.ws, &key, if_match(&headers)?, &c.actor)
+        .delete(
+            &c.ws,
+            &key,
+            if_match(&headers)?,
+            q.force.unwrap_or(false),
+            &c.actor,
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -549,69 +562,56 @@ struct ResolveBody {
     app: Option<String>,
     env: Option<String>,
     keys: Vec<String>,
+    #[serde(default)]
+    dry_run: bool,
 }
 
-/// One call for a workload: each key's value, or why it cannot be had.
+/// One call for a workload: each key's value (with `dry_run`, its metadata only), or why it
+/// cannot be had (`missing`, `revoked`, `expired`, `out_of_scope`).
 async fn resolve(
     State(s): State<AppState>,
     c: Caller,
     Body(b): Body<ResolveBody>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    if b.keys.is_empty() || b.keys.len() > 500 {
-        return Err(ApiError::invalid("keys: give 1 to 500 keys"));
-    }
-    let p = &c.actor.principal;
-    if p.role == Role::Machine {
-        if b.app.is_some() && b.app != p.app {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                "this machine token is bound to another app",
-            ));
-        }
-        if b.env.is_some() && b.env != p.env {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                "this machine token is bound to another environment",
-            ));
-        }
-    }
-    // Non-machine callers asking on behalf of an app and environment get the same scope rules.
-    let mut actor = c.actor.clone();
-    if p.role != Role::Machine && (b.app.is_some() || b.env.is_some()) {
-        actor.principal.role = Role::Machine;
-        actor.principal.app = b.app.clone();
-        actor.principal.env = b.env.clone();
-        if !c.actor.principal.may(hush_core::token::Action::Read) {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "forbidden",
-                "this token may not read values",
-            ));
-        }
-    }
+    let answers = s
+        .hush
+        .resolve(
+            &c.ws,
+            b.app.as_deref(),
+            b.env.as_deref(),
+            &b.keys,
+            b.dry_run,
+            &c.actor,
+        )
+        .await?;
     let now = clock::now();
     let mut secrets = serde_json::Map::new();
     let mut errors = serde_json::Map::new();
-    for key in &b.keys {
-        match s.hush.reveal(&c.ws, key, None, &actor).await {
+    for (key, answer) in answers {
+        match answer {
             Ok(r) => {
-                let v = wire::with_value(&r.row, &c.ws.name, now, r.version, &r.value);
-                secrets.insert(key.clone(), serde_json::to_value(&v).unwrap_or_default());
+                let v = match &r.value {
+                    Some((version, value)) => {
+                        wire::with_value(&r.row, &c.ws.name, now, *version, value)
+                    }
+                    None => hush_wire::SecretValue {
+                        meta: wire::meta(&r.row, &c.ws.name, now),
+                        value_version: r.row.version,
+                        value: None,
+                        value_base64: None,
+                    },
+                };
+                secrets.insert(key, serde_json::to_value(&v).unwrap_or_default());
             }
             Err(e) => {
                 let api = ApiError::from(e);
-                if api.status.is_server_error() {
-                    return Err(api);
-                }
                 let reason = match api.code {
                     "not_found" => "missing",
                     "forbidden" => "out_of_scope",
                     other => other,
                 };
                 errors.insert(
-                    key.clone(),
+                    key,
                     serde_json::json!({"code": reason, "message": api.message}),
                 );
             }
@@ -620,6 +620,61 @@ async fn resolve(
     Ok(Json(
         serde_json::json!({ "secrets": secrets, "errors": errors }),
     ))
+}
+
+async fn register_app(
+    State(s): State<AppState>,
+    c: Caller,
+    Body(m): Body<hush_wire::AppManifest>,
+) -> Result<Response, ApiError> {
+    let (row, created) = s.hush.register_app(&c.ws, &m, &c.actor).await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(wire::app(&row))).into_response())
+}
+
+async fn put_app(
+    State(s): State<AppState>,
+    c: Caller,
+    Path(name): Path<String>,
+    Body(m): Body<hush_wire::AppManifest>,
+) -> Result<Response, ApiError> {
+    if m.app != name {
+        return Err(ApiError::invalid(
+            "app: the manifest's `app` must match the name in the path",
+        ));
+    }
+    register_app(State(s), c, Body(m)).await
+}
+
+async fn list_apps(
+    State(s): State<AppState>,
+    c: Caller,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let apps = s.hush.apps(&c.ws, &c.actor).await?;
+    let items: Vec<_> = apps.iter().map(wire::app).collect();
+    Ok(Json(serde_json::json!({ "items": items })))
+}
+
+async fn show_app(
+    State(s): State<AppState>,
+    c: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<hush_wire::AppInfo>, ApiError> {
+    let row = s.hush.app(&c.ws, &name, &c.actor).await?;
+    Ok(Json(wire::app(&row)))
+}
+
+async fn delete_app(
+    State(s): State<AppState>,
+    c: Caller,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    s.hush.delete_app(&c.ws, &name, &c.actor).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 #[derive(Deserialize)]

@@ -27,6 +27,8 @@ mod tests {
             "/v1/secrets/{key}/versions",
             "/v1/secrets/{key}/rollback",
             "/v1/resolve",
+            "/v1/apps",
+            "/v1/apps/{name}",
             "/v1/tokens",
             "/v1/tokens/{id}",
             "/v1/tokens/{id}/revoke",

@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 #![allow(clippy::unwrap_used, clippy::panic)]
 
+use hush_core::app::{AppKeyRow, AppRow, ReadMark};
 use hush_core::audit::{self, AuditEntry, AuditFilter, Verdict};
 use hush_core::model::{
     ListFilter, Metadata, SealedValue, SecretRow, Status, StoredStatus, Workspace,
@@ -23,7 +24,8 @@ macro_rules! conformance_tests {
             initialize_once, workspaces_are_unique, workspace_keys_follow_the_newest_root,
             create_conflicts_on_existing_key, cas_refuses_stale_revisions, failed_write_changes_nothing,
             versions_and_values, list_filters, delete_is_guarded, rotation_refuses_unseen_data_keys,
-            writes_and_their_audit_rows_commit_together, audit_chain_links_every_append, tokens_by_hash_and_revocation);
+            writes_and_their_audit_rows_commit_together, audit_chain_links_every_append, tokens_by_hash_and_revocation,
+            apps_register_replace_and_delete, in_use_secrets_refuse_delete, reads_are_marked_with_their_audit);
     };
     (@each $make:expr; $($name:ident),*) => {
         $(
@@ -386,10 +388,12 @@ pub async fn list_filters(s: &dyn Store) {
 pub async fn delete_is_guarded(s: &dyn Store) {
     let w = ready(s).await;
     create(s, &w, "k").await;
-    let r = s.delete_secret("sec_k", 7, &entry("secret.delete")).await;
+    let r = s
+        .delete_secret("sec_k", 7, false, &entry("secret.delete"))
+        .await;
     assert!(matches!(r, Err(StoreError::Conflict)), "{r:?}");
     assert!(s.secret(&w.id, "k").await.unwrap().is_some());
-    s.delete_secret("sec_k", 1, &entry("secret.delete"))
+    s.delete_secret("sec_k", 1, false, &entry("secret.delete"))
         .await
         .unwrap();
     assert!(s.secret(&w.id, "k").await.unwrap().is_none());
@@ -436,7 +440,9 @@ pub async fn writes_and_their_audit_rows_commit_together(s: &dyn Store) {
         })
         .await;
     assert!(matches!(r, Err(StoreError::Conflict)), "{r:?}");
-    let _ = s.delete_secret("sec_k", 9, &entry("stale-delete")).await;
+    let _ = s
+        .delete_secret("sec_k", 9, false, &entry("stale-delete"))
+        .await;
     let rows = s.audit(&AuditFilter::default()).await.unwrap();
     assert_eq!(
         rows.iter()
@@ -536,12 +542,210 @@ pub async fn tokens_by_hash_and_revocation(s: &dyn Store) {
             .revoked_at,
         Some(5)
     );
-    let actions: Vec<String> = s
+    let actions = actions(s).await;
+    assert_eq!(actions, ["token.create", "token.revoke"]);
+}
+
+fn app_row(w: &Workspace, name: &str, keys: &[&str], at: i64) -> AppRow {
+    AppRow {
+        workspace_id: w.id.clone(),
+        manifest: hush_wire::AppManifest {
+            app: name.into(),
+            env: Some("prd".into()),
+            secrets: keys
+                .iter()
+                .map(|k| hush_wire::SecretDecl {
+                    name: k.to_uppercase().replace('-', "_"),
+                    key: (*k).into(),
+                    required: true,
+                    fallback: vec![],
+                    delivery: hush_wire::Delivery::Env,
+                })
+                .collect(),
+        },
+        keys: keys
+            .iter()
+            .map(|k| AppKeyRow {
+                key: (*k).into(),
+                last_read_at: None,
+            })
+            .collect(),
+        created_at: at,
+        updated_at: at,
+        registered_by: "t".into(),
+    }
+}
+
+fn key_names(a: &AppRow) -> Vec<&str> {
+    a.keys.iter().map(|k| k.key.as_str()).collect()
+}
+
+/// Apps are registered, replaced (keys follow the new manifest) and unregistered, each with
+/// its audit row.
+pub async fn apps_register_replace_and_delete(s: &dyn Store) {
+    let w = ready(s).await;
+    let other = ws("other");
+    s.create_workspace(&other, &dk(&other, 1, 1)).await.unwrap();
+    assert!(s
+        .put_app(
+            &app_row(&w, "ingest", &["a", "b"], 5),
+            &entry("app.register")
+        )
+        .await
+        .unwrap());
+    assert!(s
+        .put_app(&app_row(&w, "billing", &["b"], 5), &entry("app.register"))
+        .await
+        .unwrap());
+    let a = s.app(&w.id, "ingest").await.unwrap().unwrap();
+    assert_eq!(key_names(&a), ["a", "b"]);
+    assert_eq!(a.manifest.env.as_deref(), Some("prd"));
+    assert!(
+        s.app(&other.id, "ingest").await.unwrap().is_none(),
+        "apps belong to a workspace"
+    );
+    // Replacing keeps created_at as given and swaps the keys.
+    let mut r = app_row(&w, "ingest", &["b", "c"], 9);
+    r.created_at = 5;
+    assert!(!s.put_app(&r, &entry("app.register")).await.unwrap());
+    let a = s.app(&w.id, "ingest").await.unwrap().unwrap();
+    assert_eq!(key_names(&a), ["b", "c"]);
+    assert_eq!((a.created_at, a.updated_at), (5, 9));
+    let names: Vec<String> = s
+        .apps(&w.id)
+        .await
+        .unwrap()
+        .iter()
+        .map(|a| a.name().to_string())
+        .collect();
+    assert_eq!(names, ["billing", "ingest"]);
+    let uses = s
+        .uses(&w.id, &["b".into(), "c".into(), "a".into()])
+        .await
+        .unwrap();
+    let pairs: Vec<(&str, &str)> = uses
+        .iter()
+        .map(|u| (u.key.as_str(), u.app.as_str()))
+        .collect();
+    assert_eq!(pairs, [("b", "billing"), ("b", "ingest"), ("c", "ingest")]);
+    assert!(s
+        .delete_app(&w.id, "ingest", &entry("app.delete"))
+        .await
+        .unwrap());
+    assert!(!s
+        .delete_app(&w.id, "ingest", &entry("app.delete"))
+        .await
+        .unwrap());
+    assert!(s.app(&w.id, "ingest").await.unwrap().is_none());
+    assert_eq!(s.uses(&w.id, &["c".into()]).await.unwrap(), []);
+    let actions = actions(s).await;
+    assert_eq!(actions.iter().filter(|a| *a == "app.register").count(), 3);
+    assert_eq!(
+        actions.iter().filter(|a| *a == "app.delete").count(),
+        1,
+        "a no-op delete writes no row"
+    );
+}
+
+/// A secret named by a registered app is not deleted unless forced; the refusal changes
+/// nothing.
+pub async fn in_use_secrets_refuse_delete(s: &dyn Store) {
+    let w = ready(s).await;
+    create(s, &w, "k").await;
+    s.put_app(&app_row(&w, "ingest", &["k"], 5), &entry("app.register"))
+        .await
+        .unwrap();
+    s.put_app(&app_row(&w, "billing", &["k"], 5), &entry("app.register"))
+        .await
+        .unwrap();
+    let before = s.audit(&AuditFilter::default()).await.unwrap().len();
+    let r = s
+        .delete_secret("sec_k", 1, false, &entry("secret.delete"))
+        .await;
+    match r {
+        Err(StoreError::InUse(apps)) => assert_eq!(apps, ["billing", "ingest"]),
+        other => panic!("expected InUse, got {other:?}"),
+    }
+    assert!(s.secret(&w.id, "k").await.unwrap().is_some());
+    assert_eq!(
+        s.audit(&AuditFilter::default()).await.unwrap().len(),
+        before
+    );
+    s.delete_secret("sec_k", 1, true, &entry("secret.delete"))
+        .await
+        .unwrap();
+    assert!(s.secret(&w.id, "k").await.unwrap().is_none());
+    // Not in use once no app names it.
+    create(s, &w, "k").await;
+    s.delete_app(&w.id, "ingest", &entry("app.delete"))
+        .await
+        .unwrap();
+    s.delete_app(&w.id, "billing", &entry("app.delete"))
+        .await
+        .unwrap();
+    s.delete_secret("sec_k", 1, false, &entry("secret.delete"))
+        .await
+        .unwrap();
+}
+
+/// Reads are marked per app together with their audit rows; a re-registration keeps the marks
+/// of keys it still names.
+pub async fn reads_are_marked_with_their_audit(s: &dyn Store) {
+    let w = ready(s).await;
+    s.put_app(
+        &app_row(&w, "ingest", &["a", "b"], 5),
+        &entry("app.register"),
+    )
+    .await
+    .unwrap();
+    let mark = |key: &str, at: i64| ReadMark {
+        workspace_id: w.id.clone(),
+        app: "ingest".into(),
+        key: key.into(),
+        at,
+    };
+    s.record_reads(
+        &[entry("secret.read"), entry("secret.read")],
+        &[mark("a", 100), mark("zzz", 100)],
+    )
+    .await
+    .unwrap();
+    let a = s.app(&w.id, "ingest").await.unwrap().unwrap();
+    assert_eq!(a.keys[0].last_read_at, Some(100));
+    assert_eq!(a.keys[1].last_read_at, None);
+    let uses = s.uses(&w.id, &["zzz".into()]).await.unwrap();
+    assert!(
+        uses.is_empty(),
+        "a mark for an undeclared key declares nothing"
+    );
+    s.put_app(
+        &app_row(&w, "ingest", &["a", "c"], 6),
+        &entry("app.register"),
+    )
+    .await
+    .unwrap();
+    let a = s.app(&w.id, "ingest").await.unwrap().unwrap();
+    assert_eq!(a.keys[0].last_read_at, Some(100));
+    let n = s
         .audit(&AuditFilter::default())
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.entry.action == "secret.read")
+        .count();
+    assert_eq!(n, 2);
+    assert!(matches!(
+        audit::verify(&s.audit(&AuditFilter::default()).await.unwrap()),
+        Verdict::Intact { .. }
+    ));
+}
+
+/// The action of every audit row, in order.
+async fn actions(s: &dyn Store) -> Vec<String> {
+    s.audit(&AuditFilter::default())
         .await
         .unwrap()
         .into_iter()
         .map(|r| r.entry.action)
-        .collect();
-    assert_eq!(actions, ["token.create", "token.revoke"]);
+        .collect()
 }

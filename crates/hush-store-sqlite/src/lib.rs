@@ -16,6 +16,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use hush_core::app::{AppKeyRow, AppRow, ReadMark, UseRow};
 use hush_core::audit::{self, AuditEntry, AuditFilter, AuditRow};
 use hush_core::model::{
     ListFilter, Metadata, SealedValue, SecretRow, StoredStatus, TokenType, VersionRow, Workspace,
@@ -28,6 +29,7 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBeha
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_initial.sql"),
     include_str!("../migrations/0002_tokens_audit.sql"),
+    include_str!("../migrations/0003_apps.sql"),
 ];
 
 const READ_POOL_MAX: usize = 8;
@@ -127,6 +129,62 @@ impl SqliteStore {
             pool.push(conn);
         }
         out
+    }
+
+    fn load_apps(&self, workspace_id: &str, name: Option<&str>) -> Result<Vec<AppRow>, StoreError> {
+        let rows = self.read(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT name, manifest, created_at, updated_at, registered_by FROM apps
+                 WHERE workspace_id = ?1 AND (?2 IS NULL OR name = ?2) ORDER BY name",
+            )?;
+            let apps = st
+                .query_map(params![workspace_id, name], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, i64>(2)?,
+                        r.get::<_, i64>(3)?,
+                        r.get::<_, String>(4)?,
+                    ))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            let mut st = c.prepare_cached(
+                "SELECT app, key, last_read_at FROM app_keys
+                 WHERE workspace_id = ?1 AND (?2 IS NULL OR app = ?2) ORDER BY app, key",
+            )?;
+            let keys = st
+                .query_map(params![workspace_id, name], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        AppKeyRow {
+                            key: r.get(1)?,
+                            last_read_at: r.get(2)?,
+                        },
+                    ))
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            Ok((apps, keys))
+        })?;
+        let (apps, keys) = rows;
+        apps.into_iter()
+            .map(|(name, manifest, created_at, updated_at, registered_by)| {
+                let manifest = serde_json::from_str(&manifest).map_err(|e| {
+                    StoreError::Corrupt(format!("the manifest of app {name:?} does not parse: {e}"))
+                })?;
+                Ok(AppRow {
+                    workspace_id: workspace_id.to_string(),
+                    manifest,
+                    keys: keys
+                        .iter()
+                        .filter(|(app, _)| *app == name)
+                        .map(|(_, k)| k.clone())
+                        .collect(),
+                    created_at,
+                    updated_at,
+                    registered_by,
+                })
+            })
+            .collect()
     }
 
     fn write<T>(
@@ -624,9 +682,29 @@ impl Store for SqliteStore {
         &self,
         secret_id: &str,
         expected_revision: u64,
+        force: bool,
         audit: &AuditEntry,
     ) -> Result<(), StoreError> {
         self.write(|tx| {
+            if !force {
+                let apps = {
+                    let mut st = tx
+                        .prepare_cached(
+                            "SELECT DISTINCT k.app FROM app_keys k JOIN secrets s
+                               ON s.workspace_id = k.workspace_id AND s.key = k.key
+                             WHERE s.id = ?1 ORDER BY k.app",
+                        )
+                        .map_err(unavailable)?;
+                    let rows = st
+                        .query_map([secret_id], |r| r.get::<_, String>(0))
+                        .map_err(unavailable)?;
+                    rows.collect::<rusqlite::Result<Vec<_>>>()
+                        .map_err(unavailable)?
+                };
+                if !apps.is_empty() {
+                    return Err(StoreError::InUse(apps));
+                }
+            }
             let n = tx
                 .execute(
                     "DELETE FROM secrets WHERE id = ?1 AND revision = ?2",
@@ -642,6 +720,141 @@ impl Store for SqliteStore {
 
     async fn append_audit(&self, entries: &[AuditEntry]) -> Result<(), StoreError> {
         self.write(|tx| append_chain(tx, entries))
+    }
+
+    async fn record_reads(
+        &self,
+        entries: &[AuditEntry],
+        reads: &[ReadMark],
+    ) -> Result<(), StoreError> {
+        self.write(|tx| {
+            {
+                let mut st = tx
+                    .prepare_cached(
+                        "UPDATE app_keys SET last_read_at = ?4
+                         WHERE workspace_id = ?1 AND app = ?2 AND key = ?3",
+                    )
+                    .map_err(unavailable)?;
+                for m in reads {
+                    st.execute(params![m.workspace_id, m.app, m.key, m.at])
+                        .map_err(unavailable)?;
+                }
+            }
+            append_chain(tx, entries)
+        })
+    }
+
+    async fn put_app(&self, app: &AppRow, audit: &AuditEntry) -> Result<bool, StoreError> {
+        let manifest = serde_json::to_string(&app.manifest)
+            .map_err(|e| StoreError::Corrupt(format!("cannot encode manifest: {e}")))?;
+        self.write(|tx| {
+            let created = tx
+                .query_row(
+                    "SELECT 1 FROM apps WHERE workspace_id = ?1 AND name = ?2",
+                    params![app.workspace_id, app.name()],
+                    |_| Ok(()),
+                )
+                .optional()
+                .map_err(unavailable)?
+                .is_none();
+            tx.execute(
+                "INSERT INTO apps (workspace_id, name, manifest, created_at, updated_at, registered_by)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT (workspace_id, name) DO UPDATE SET
+                   manifest = excluded.manifest, updated_at = excluded.updated_at,
+                   registered_by = excluded.registered_by",
+                params![
+                    app.workspace_id,
+                    app.name(),
+                    manifest,
+                    app.created_at,
+                    app.updated_at,
+                    app.registered_by
+                ],
+            )
+            .map_err(unavailable)?;
+            let keys: Vec<&str> = app.keys.iter().map(|k| k.key.as_str()).collect();
+            let keep = serde_json::to_string(&keys)
+                .map_err(|e| StoreError::Corrupt(format!("cannot encode keys: {e}")))?;
+            tx.execute(
+                "DELETE FROM app_keys WHERE workspace_id = ?1 AND app = ?2
+                   AND key NOT IN (SELECT value FROM json_each(?3))",
+                params![app.workspace_id, app.name(), keep],
+            )
+            .map_err(unavailable)?;
+            {
+                let mut st = tx
+                    .prepare_cached(
+                        "INSERT INTO app_keys (workspace_id, app, key) VALUES (?1, ?2, ?3)
+                         ON CONFLICT DO NOTHING",
+                    )
+                    .map_err(unavailable)?;
+                for k in &keys {
+                    st.execute(params![app.workspace_id, app.name(), k])
+                        .map_err(unavailable)?;
+                }
+            }
+            append_chain(tx, std::slice::from_ref(audit))?;
+            Ok(created)
+        })
+    }
+
+    async fn app(&self, workspace_id: &str, name: &str) -> Result<Option<AppRow>, StoreError> {
+        let mut apps = self.load_apps(workspace_id, Some(name))?;
+        Ok(apps.pop())
+    }
+
+    async fn apps(&self, workspace_id: &str) -> Result<Vec<AppRow>, StoreError> {
+        self.load_apps(workspace_id, None)
+    }
+
+    async fn delete_app(
+        &self,
+        workspace_id: &str,
+        name: &str,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError> {
+        self.write(|tx| {
+            tx.execute(
+                "DELETE FROM app_keys WHERE workspace_id = ?1 AND app = ?2",
+                params![workspace_id, name],
+            )
+            .map_err(unavailable)?;
+            let n = tx
+                .execute(
+                    "DELETE FROM apps WHERE workspace_id = ?1 AND name = ?2",
+                    params![workspace_id, name],
+                )
+                .map_err(unavailable)?;
+            if n == 0 {
+                return Ok(false);
+            }
+            append_chain(tx, std::slice::from_ref(audit))?;
+            Ok(true)
+        })
+    }
+
+    async fn uses(&self, workspace_id: &str, keys: &[String]) -> Result<Vec<UseRow>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let wanted = serde_json::to_string(keys)
+            .map_err(|e| StoreError::Corrupt(format!("cannot encode keys: {e}")))?;
+        self.read(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT key, app, last_read_at FROM app_keys
+                 WHERE workspace_id = ?1 AND key IN (SELECT value FROM json_each(?2))
+                 ORDER BY key, app",
+            )?;
+            let rows = st.query_map(params![workspace_id, wanted], |r| {
+                Ok(UseRow {
+                    key: r.get(0)?,
+                    app: r.get(1)?,
+                    last_read_at: r.get(2)?,
+                })
+            })?;
+            rows.collect()
+        })
     }
 
     async fn audit(&self, f: &AuditFilter) -> Result<Vec<AuditRow>, StoreError> {

@@ -36,6 +36,105 @@ pub struct SecretMeta {
     pub created_by: String,
     /// Who last changed it.
     pub updated_by: String,
+    /// The registered apps whose manifests name it, with when each last read it. Present on
+    /// `show`, `get` and list answers; absent on write answers.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub used_by: Option<Vec<UsedBy>>,
+}
+
+/// One registered app that names a secret in its manifest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsedBy {
+    /// The app.
+    pub app: String,
+    /// RFC 3339: when the app last resolved the secret; null if never.
+    pub last_read_at: Option<String>,
+}
+
+/// How a declared secret reaches a workload.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Delivery {
+    /// In an environment variable.
+    #[default]
+    Env,
+    /// In a private file whose path is in the environment variable.
+    File,
+}
+
+impl Delivery {
+    /// The manifest spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Delivery::Env => "env",
+            Delivery::File => "file",
+        }
+    }
+}
+
+/// One secret a workload declares.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretDecl {
+    /// The environment variable the workload sees.
+    pub name: String,
+    /// The secret's key.
+    pub key: String,
+    /// Whether the workload must not start without it.
+    #[serde(default = "yes")]
+    pub required: bool,
+    /// Keys tried in order when `key` is missing, revoked or expired.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fallback: Vec<String>,
+    /// `env` (the default) or `file`.
+    #[serde(rename = "as", default)]
+    pub delivery: Delivery,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// An app's manifest: what `hush.toml` declares, and the body of `POST /v1/apps`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppManifest {
+    /// The app's name.
+    pub app: String,
+    /// Its environment.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub env: Option<String>,
+    /// The secrets it needs, in declaration order.
+    #[serde(default)]
+    pub secrets: Vec<SecretDecl>,
+}
+
+/// One key a registered app names, with when the app last read it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppKey {
+    /// The secret's key (a declared key or a fallback).
+    pub key: String,
+    /// RFC 3339, or null if never read by this app.
+    pub last_read_at: Option<String>,
+}
+
+/// A registered app.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppInfo {
+    /// The app's name.
+    pub app: String,
+    /// Its environment.
+    pub env: Option<String>,
+    /// The secrets its manifest declares.
+    pub secrets: Vec<SecretDecl>,
+    /// Every key the manifest names, by key.
+    pub keys: Vec<AppKey>,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339.
+    pub updated_at: String,
+    /// Who registered it last.
+    pub registered_by: String,
 }
 
 /// A secret with its decrypted value: the answer of a read, and nothing else.
@@ -275,6 +374,10 @@ pub struct ResolveRequest {
     pub env: Option<String>,
     /// The keys wanted.
     pub keys: Vec<String>,
+    /// Check only: answer each key's metadata (no value) or why it cannot be had; nothing is
+    /// read and no read is recorded.
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub dry_run: bool,
 }
 
 /// `POST /v1/resolve`'s answer: a value per key that could be had, a reason per key that

@@ -10,7 +10,10 @@ use hush_core::token::Role;
 use hush_core::{
     clock, wire, Actor, Hush, ListFilter, MetadataPatch, SecretBytes, StoredStatus, Workspace,
 };
-use hush_wire::{AuditRecord, AuditVerdict, NewToken, SecretMeta, TokenInfo, VersionInfo};
+use hush_wire::{
+    AppInfo, AppManifest, AuditRecord, AuditVerdict, ErrorDetail, NewToken, Resolved, SecretMeta,
+    TokenInfo, VersionInfo,
+};
 
 /// A command's target.
 #[allow(clippy::large_enum_variant)] // one per process
@@ -169,7 +172,10 @@ impl Backend {
             Backend::Local { .. } => {
                 let (hush, ws, actor) = self.ws(false).await?;
                 let row = hush.show(&ws, key, actor).await?;
-                Ok(wire::meta(&row, &ws.name, clock::now()))
+                let usage = hush.usage(&ws, &[key.to_string()]).await?;
+                let mut m = wire::meta(&row, &ws.name, clock::now());
+                m.used_by = Some(wire::used_by(usage.get(key)));
+                Ok(m)
             }
             Backend::Remote(c) => Ok(c.show(key).await?),
         }
@@ -180,11 +186,16 @@ impl Backend {
             Backend::Local { .. } => {
                 let (hush, ws, actor) = self.ws(false).await?;
                 let now = clock::now();
-                Ok(hush
-                    .list(&ws, filter, actor)
-                    .await?
+                let rows = hush.list(&ws, filter, actor).await?;
+                let keys: Vec<String> = rows.iter().map(|r| r.key.clone()).collect();
+                let usage = hush.usage(&ws, &keys).await?;
+                Ok(rows
                     .iter()
-                    .map(|r| wire::meta(r, &ws.name, now))
+                    .map(|r| {
+                        let mut m = wire::meta(r, &ws.name, now);
+                        m.used_by = Some(wire::used_by(usage.get(&r.key)));
+                        m
+                    })
                     .collect())
             }
             Backend::Remote(c) => Ok(c
@@ -238,7 +249,7 @@ impl Backend {
         match self {
             Backend::Local { .. } => {
                 let (hush, ws, actor) = self.ws(false).await?;
-                hush.delete(&ws, key, None, actor).await?;
+                hush.delete(&ws, key, None, force, actor).await?;
                 Ok(())
             }
             Backend::Remote(c) => Ok(c.delete(key, force).await?),
@@ -335,5 +346,143 @@ impl Backend {
             }
             Backend::Remote(c) => Ok(c.verify_audit().await?),
         }
+    }
+
+    /// For a workload: values (or with `dry_run` metadata only) of `keys`, or why each cannot
+    /// be had, in one call (one `/v1/resolve` against a server).
+    pub async fn resolve(
+        &self,
+        app: Option<&str>,
+        env: Option<&str>,
+        keys: &[String],
+        dry_run: bool,
+    ) -> Result<Resolved> {
+        match self {
+            Backend::Local { .. } => {
+                let (hush, ws, actor) = match self.ws(false).await {
+                    Ok(t) => t,
+                    // No workspace yet: nothing is stored, so every key is missing.
+                    Err(e) if is_workspace_missing(&e) => {
+                        return Ok(all_missing(keys));
+                    }
+                    Err(e) => return Err(e),
+                };
+                let answers = hush.resolve(&ws, app, env, keys, dry_run, actor).await?;
+                let now = clock::now();
+                let mut out = Resolved {
+                    secrets: Default::default(),
+                    errors: Default::default(),
+                };
+                for (key, answer) in answers {
+                    match answer {
+                        Ok(r) => {
+                            let v = match &r.value {
+                                Some((version, value)) => {
+                                    wire::with_value(&r.row, &ws.name, now, *version, value)
+                                }
+                                None => hush_wire::SecretValue {
+                                    meta: wire::meta(&r.row, &ws.name, now),
+                                    value_version: r.row.version,
+                                    value: None,
+                                    value_base64: None,
+                                },
+                            };
+                            out.secrets.insert(key, v);
+                        }
+                        Err(e) => {
+                            out.errors.insert(key, reason_of(&e));
+                        }
+                    }
+                }
+                Ok(out)
+            }
+            Backend::Remote(c) => Ok(if dry_run {
+                c.check(app, env, keys).await?
+            } else {
+                c.resolve(app, env, keys).await?
+            }),
+        }
+    }
+
+    pub async fn register_app(&self, manifest: &AppManifest) -> Result<AppInfo> {
+        match self {
+            Backend::Local { .. } => {
+                let (hush, ws, actor) = self.ws(true).await?;
+                let (row, _) = hush.register_app(&ws, manifest, actor).await?;
+                Ok(wire::app(&row))
+            }
+            Backend::Remote(c) => Ok(c.register_app(manifest).await?),
+        }
+    }
+
+    pub async fn apps(&self) -> Result<Vec<AppInfo>> {
+        match self {
+            Backend::Local { .. } => {
+                let (hush, ws, actor) = self.ws(false).await?;
+                Ok(hush.apps(&ws, actor).await?.iter().map(wire::app).collect())
+            }
+            Backend::Remote(c) => Ok(c.apps().await?),
+        }
+    }
+
+    pub async fn app(&self, name: &str) -> Result<AppInfo> {
+        match self {
+            Backend::Local { .. } => {
+                let (hush, ws, actor) = self.ws(false).await?;
+                Ok(wire::app(&hush.app(&ws, name, actor).await?))
+            }
+            Backend::Remote(c) => Ok(c.app(name).await?),
+        }
+    }
+
+    pub async fn delete_app(&self, name: &str) -> Result<()> {
+        match self {
+            Backend::Local { .. } => {
+                let (hush, ws, actor) = self.ws(false).await?;
+                Ok(hush.delete_app(&ws, name, actor).await?)
+            }
+            Backend::Remote(c) => Ok(c.delete_app(name).await?),
+        }
+    }
+}
+
+fn is_workspace_missing(e: &anyhow::Error) -> bool {
+    matches!(
+        e.downcast_ref::<hush_core::Error>(),
+        Some(hush_core::Error::WorkspaceNotFound { .. })
+    )
+}
+
+fn all_missing(keys: &[String]) -> Resolved {
+    Resolved {
+        secrets: Default::default(),
+        errors: keys
+            .iter()
+            .map(|k| {
+                (
+                    k.clone(),
+                    ErrorDetail {
+                        code: "missing".into(),
+                        message: format!("secret {k:?} not found: nothing is stored yet"),
+                    },
+                )
+            })
+            .collect(),
+    }
+}
+
+/// The reason code a resolve answer gives for `e`, as the server spells it.
+fn reason_of(e: &hush_core::Error) -> ErrorDetail {
+    use hush_core::Error as E;
+    let code = match e {
+        E::NotFound { .. } => "missing",
+        E::Revoked { .. } => "revoked",
+        E::Expired { .. } => "expired",
+        E::Forbidden { .. } => "out_of_scope",
+        _ => "error",
+    };
+    ErrorDetail {
+        code: code.into(),
+        message: e.to_string(),
     }
 }

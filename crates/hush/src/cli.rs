@@ -68,6 +68,130 @@ pub enum Command {
     /// Read and verify the audit log.
     #[command(after_help = EXIT_CODES)]
     Audit(AuditArgs),
+    /// Run a command with exactly the secrets it declares (hush.toml, --secret, --file), its
+    /// output masked.
+    #[command(after_help = RUN_HELP)]
+    Run(RunArgs),
+    /// Preflight: for each secret a manifest declares, its status and which source would supply
+    /// it (never the value).
+    #[command(after_help = RUN_HELP)]
+    Check(CheckArgs),
+    /// Register apps' manifests (the secrets they name are then in use), list, show, delete.
+    #[command(subcommand)]
+    Apps(AppsCommand),
+}
+
+pub const RUN_HELP: &str = "\
+Sources, first match wins, for each declared key:
+  1. the env var <prefix><KEY> (prefix: --prefix, HUSH_SECRET_PREFIX, default HUSH_SECRET_)
+  2. the .secrets file in the working directory (dotenv syntax), or --secrets-file FILE
+  3. the store: the server when HUSH_ADDR is set (one /v1/resolve call), else the local store
+A key that is missing, revoked or expired moves on to the declaration's fallbacks.
+
+The command gets the declared secrets (env vars; files in HUSH_SECRETS_DIR, mode 0600 in a
+0700 directory removed when it ends), HUSH_SECRETS_MAP for the SDK, and never HUSH_TOKEN,
+HUSH_PASSPHRASE, HUSH_ROOT_KEY nor the <prefix>* variables.
+
+Exit codes:
+  the command's own exit code; 128+N when it is killed by signal N
+  125  not started: a required secret is missing, revoked, expired or out of scope
+       (hush check: a required secret is not ok)
+  126  the command cannot be executed
+  127  the command was not found
+  2    usage: bad flags or a bad manifest (the message names the line)";
+
+/// Where secrets may come from before the store.
+#[derive(Debug, Args)]
+pub struct SourceArgs {
+    /// Prefix of env vars that supply secrets: <PREFIX><KEY> (as mini-loader's ML_S_ or
+    /// ToolJump's INTEGRATION_).
+    #[arg(
+        long,
+        value_name = "P",
+        env = "HUSH_SECRET_PREFIX",
+        default_value = "HUSH_SECRET_"
+    )]
+    pub prefix: String,
+    /// A dotenv file of KEY=value lines to use instead of ./.secrets.
+    #[arg(long, value_name = "FILE")]
+    pub secrets_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The manifest (default: ./hush.toml when present).
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Option<PathBuf>,
+    /// The app whose scope rules apply (default: the manifest's).
+    #[arg(long, value_name = "A")]
+    pub app: Option<String>,
+    /// The environment (default: the manifest's).
+    #[arg(long, value_name = "E")]
+    pub env: Option<String>,
+    /// Inject secret KEY as env var NAME (default: KEY). Repeatable.
+    #[arg(long, value_name = "KEY[=NAME]")]
+    pub secret: Vec<String>,
+    /// Deliver secret KEY as a file whose path is in env var NAME (default: KEY). Repeatable.
+    #[arg(long, value_name = "KEY[=NAME]")]
+    pub file: Vec<String>,
+    #[command(flatten)]
+    pub sources: SourceArgs,
+    /// Hand the terminal straight to the command: its output is not masked.
+    #[arg(long)]
+    pub no_mask: bool,
+    /// The command and its arguments, after `--`.
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub command: Vec<std::ffi::OsString>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The manifest (default: ./hush.toml).
+    #[arg(long, value_name = "FILE")]
+    pub manifest: Option<PathBuf>,
+    /// The app whose scope rules apply (default: the manifest's).
+    #[arg(long, value_name = "A")]
+    pub app: Option<String>,
+    /// The environment (default: the manifest's).
+    #[arg(long, value_name = "E")]
+    pub env: Option<String>,
+    #[command(flatten)]
+    pub sources: SourceArgs,
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AppsCommand {
+    /// Register an app's manifest (default: ./hush.toml), or replace it.
+    #[command(after_help = EXIT_CODES)]
+    Register(AppRegisterArgs),
+    /// List registered apps.
+    #[command(after_help = EXIT_CODES)]
+    List(OutputArgs),
+    /// Show a registered app: its declared secrets and when it last read each.
+    #[command(after_help = EXIT_CODES)]
+    Show(AppNameArgs),
+    /// Unregister an app: the secrets it named are no longer in use by it.
+    #[command(after_help = EXIT_CODES)]
+    Delete(AppNameArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AppRegisterArgs {
+    /// The manifest file.
+    #[arg(value_name = "MANIFEST")]
+    pub manifest: Option<PathBuf>,
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct AppNameArgs {
+    /// The app.
+    pub app: String,
+    #[command(flatten)]
+    pub out: OutputArgs,
 }
 
 #[derive(Debug, Args)]

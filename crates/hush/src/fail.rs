@@ -53,7 +53,9 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
                 Error::Exists { .. }
                 | Error::StaleVersion { .. }
                 | Error::AlreadyInitialized
-                | Error::Contention { .. } => CONFLICT,
+                | Error::Contention { .. }
+                | Error::InUse { .. } => CONFLICT,
+                Error::AppNotFound { .. } => NOT_FOUND,
                 Error::Revoked { .. } | Error::Forbidden { .. } | Error::Unauthorized => FORBIDDEN,
                 Error::TokenNotFound { .. } => NOT_FOUND,
                 Error::Expired { .. } => EXPIRED,

@@ -1,16 +1,19 @@
 //! The `hush` binary: the CLI over the embedded store.
 #![forbid(unsafe_code)]
 
+mod apps;
 mod backend;
 mod cli;
 mod fail;
 mod local;
+mod manifest;
 mod output;
 mod remote;
 mod secrets;
 mod server;
 mod tokens;
 mod value;
+mod workload;
 
 use std::io::Write as _;
 
@@ -39,7 +42,7 @@ fn main() {
         }
     };
     let code = match rt.block_on(run(cli)) {
-        Ok(()) => fail::OK,
+        Ok(code) => code,
         Err(e) => {
             // Messages never hold a value: hush-core's errors carry keys and versions only.
             let _ = writeln!(std::io::stderr(), "hush: {e:#}");
@@ -50,7 +53,7 @@ fn main() {
 }
 
 /// A server when one is configured (HUSH_ADDR, or `hush login`), else the embedded store.
-async fn backend(workspace: &str) -> Result<backend::Backend> {
+pub(crate) async fn backend(workspace: &str) -> Result<backend::Backend> {
     if let Some(client) = remote::configured()? {
         if workspace != "default" {
             return Err(fail::Failure::usage(
@@ -80,8 +83,23 @@ fn init_logging() {
         .try_init();
 }
 
-async fn run(cli: Cli) -> Result<()> {
+async fn run(cli: Cli) -> Result<i32> {
     match cli.command {
+        Command::Run(args) => return workload::run(args, &cli.workspace).await,
+        Command::Check(args) => return workload::check(args, &cli.workspace).await,
+        Command::Apps(cmd) => apps::run(&backend(&cli.workspace).await?, cmd).await?,
+        cmd => run_other(cmd, &cli.workspace).await?,
+    }
+    Ok(fail::OK)
+}
+
+async fn run_other(command: Command, workspace: &str) -> Result<()> {
+    let cli = Cli {
+        workspace: workspace.to_string(),
+        command,
+    };
+    match cli.command {
+        Command::Run(_) | Command::Check(_) | Command::Apps(_) => unreachable!("handled in run"),
         Command::Server(args) => server::run(args, &cli.workspace).await,
         Command::Init => {
             let (_hush, home, source) = local::init().await?;

@@ -303,10 +303,46 @@ fn machine_tokens_read_only_their_app_and_environment() {
     s.put("revoked", json!({"value": "e"}));
     s.call("POST", "/v1/secrets/revoked/revoke", &s.admin, None);
     s.put("expired", json!({"value": "f", "expires_at": 1}));
+    s.put("undeclared", json!({"value": "g"}));
     let m = s.token(json!({"app": "ingest", "env": "prd"}));
+    // Until the app's manifest is registered, its machine tokens read nothing.
+    let (st, body) = s.call("GET", "/v1/secrets/shared", &m, None);
+    assert_eq!(st, 403, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("hush apps register"),
+        "{body}"
+    );
+    let declared: Vec<Value> = [
+        "ingest-prd",
+        "ingest-dev",
+        "billing",
+        "shared",
+        "revoked",
+        "expired",
+        "nope",
+    ]
+    .iter()
+    .map(|k| json!({"name": k.to_uppercase().replace('-', "_"), "key": k}))
+    .collect();
+    let (st, body) = s.call(
+        "POST",
+        "/v1/apps",
+        &s.admin,
+        Some(json!({"app": "ingest", "env": "prd", "secrets": declared})),
+    );
+    assert_eq!(st, 201, "{body}");
     assert_eq!(
         s.call("GET", "/v1/secrets/ingest-prd", &m, None).1["value"],
         "a"
+    );
+    // A secret in scope but not in the manifest stays out of reach.
+    assert_error(
+        s.call("GET", "/v1/secrets/undeclared", &m, None),
+        403,
+        "forbidden",
     );
     assert_eq!(
         s.call("GET", "/v1/secrets/shared", &m, None).1["value"],
@@ -344,7 +380,10 @@ fn machine_tokens_read_only_their_app_and_environment() {
         .iter()
         .map(|i| i["key"].as_str().unwrap())
         .collect();
-    assert_eq!(keys, ["expired", "ingest-prd", "revoked", "shared"]);
+    assert_eq!(
+        keys,
+        ["expired", "ingest-prd", "revoked", "shared", "undeclared"]
+    );
     let (st, r) = s.call(
         "POST",
         "/v1/resolve",

@@ -1,0 +1,828 @@
+//! `hush run` and `hush check`: give a workload exactly the secrets it declares.
+//!
+//! What a workload declares (a manifest, `--secret`/`--file` flags, or with neither, everything
+//! the caller may read) is looked up per key in three sources, first match wins: an env var
+//! `<prefix><KEY>`, a `.secrets` dotenv file, then the store (one `/v1/resolve` call against a
+//! server, or the embedded store). A key that the store answers missing, revoked or expired
+//! moves on to the declaration's next fallback.
+
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::os::unix::ffi::{OsStrExt as _, OsStringExt as _};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Result;
+use base64::Engine as _;
+use hush_core::{clock, ListFilter, SecretBytes, Status};
+use hush_wire::{Delivery, SecretDecl};
+
+use crate::backend::Backend;
+use crate::cli::{CheckArgs, RunArgs, SourceArgs, TableOrJson};
+use crate::fail::Failure;
+use crate::{manifest, output};
+
+/// hush's exit code when the workload cannot start because a required secret is unavailable.
+pub const NOT_STARTED: i32 = 125;
+/// The exit code when the command cannot be executed.
+pub const NOT_EXECUTABLE: i32 = 126;
+/// The exit code when the command is not found.
+pub const NOT_FOUND: i32 = 127;
+
+/// How far ahead `hush check` warns of an expiry.
+const EXPIRING_WITHIN: i64 = 14 * 86_400;
+
+/// Environment variables a workload never inherits from hush: credentials for hush itself.
+const WITHHELD: &[&str] = &[
+    "HUSH_TOKEN",
+    "HUSH_PASSPHRASE",
+    "HUSH_ROOT_KEY",
+    "HUSH_NEW_ROOT_KEY",
+    "HUSH_NEW_PASSPHRASE",
+];
+
+/// What a workload asks for.
+struct Plan {
+    app: Option<String>,
+    env: Option<String>,
+    wants: Vec<SecretDecl>,
+    /// Whether the secrets were declared (manifest or flags) rather than "everything".
+    declared: bool,
+}
+
+impl Plan {
+    fn candidates(d: &SecretDecl) -> Vec<&str> {
+        std::iter::once(d.key.as_str())
+            .chain(d.fallback.iter().map(String::as_str))
+            .collect()
+    }
+}
+
+/// Parses `KEY[=NAME]`.
+fn flag_decl(spec: &str, delivery: Delivery, flag: &str) -> Result<SecretDecl> {
+    let (key, name) = match spec.split_once('=') {
+        Some((k, n)) => (k, n),
+        None => (spec, spec),
+    };
+    hush_core::model::validate_key(key)
+        .map_err(|e| Failure::usage(format!("{flag} {spec}: {e}")))?;
+    hush_core::app::validate_var_name(name).map_err(|e| {
+        let hint = if spec.contains('=') {
+            String::new()
+        } else {
+            format!(": give the variable a name, as in {flag} {key}=NAME")
+        };
+        Failure::usage(format!("{flag} {spec}: {e}{hint}"))
+    })?;
+    Ok(SecretDecl {
+        name: name.into(),
+        key: key.into(),
+        required: true,
+        fallback: Vec::new(),
+        delivery,
+    })
+}
+
+fn plan(
+    manifest_path: Option<&Path>,
+    app: Option<&str>,
+    env: Option<&str>,
+    secrets: &[String],
+    files: &[String],
+) -> Result<Plan> {
+    let m = match manifest::locate(manifest_path)? {
+        Some(p) => Some(manifest::load(&p)?),
+        None => None,
+    };
+    let mut wants = m.as_ref().map(|m| m.secrets.clone()).unwrap_or_default();
+    for s in secrets {
+        wants.push(flag_decl(s, Delivery::Env, "--secret")?);
+    }
+    for f in files {
+        wants.push(flag_decl(f, Delivery::File, "--file")?);
+    }
+    for (i, w) in wants.iter().enumerate() {
+        if wants[..i].iter().any(|o| o.name == w.name) {
+            return Err(Failure::usage(format!(
+                "{} is declared twice (manifest and flags together): give each variable one secret",
+                w.name
+            ))
+            .into());
+        }
+    }
+    if let Some(a) = app {
+        hush_core::model::validate_app(a).map_err(|e| Failure::usage(e.to_string()))?;
+    }
+    if let Some(e) = env {
+        hush_core::model::validate_env(e).map_err(|e| Failure::usage(e.to_string()))?;
+    }
+    Ok(Plan {
+        app: app
+            .map(str::to_string)
+            .or_else(|| m.as_ref().map(|m| m.app.clone())),
+        env: env
+            .map(str::to_string)
+            .or_else(|| m.as_ref().and_then(|m| m.env.clone())),
+        declared: m.is_some() || !wants.is_empty(),
+        wants,
+    })
+}
+
+/// Where a value came from.
+#[derive(Clone)]
+enum Source {
+    EnvVar(String),
+    SecretsFile(PathBuf),
+    Store { remote: bool },
+}
+
+impl Source {
+    fn label(&self) -> String {
+        match self {
+            Source::EnvVar(v) => format!("env {v}"),
+            Source::SecretsFile(p) => p.display().to_string(),
+            Source::Store { remote: true } => "server".into(),
+            Source::Store { remote: false } => "store".into(),
+        }
+    }
+}
+
+/// The sources before the store: prefixed env vars and the `.secrets` file.
+struct LocalSources {
+    prefix: String,
+    vars: HashMap<String, SecretBytes>,
+    file: Option<(PathBuf, HashMap<String, SecretBytes>)>,
+}
+
+impl LocalSources {
+    fn read(a: &SourceArgs) -> Result<Self> {
+        if a.prefix.is_empty() {
+            return Err(Failure::usage(
+                "the secret prefix is empty, which would make every env var a secret: set --prefix or HUSH_SECRET_PREFIX to something like HUSH_SECRET_",
+            )
+            .into());
+        }
+        let mut vars = HashMap::new();
+        for (name, value) in std::env::vars_os() {
+            let Some(name) = name.to_str() else { continue };
+            if let Some(key) = name.strip_prefix(a.prefix.as_str()) {
+                if !key.is_empty() {
+                    vars.insert(key.to_string(), SecretBytes::new(value.into_vec()));
+                }
+            }
+        }
+        let path = a
+            .secrets_file
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(".secrets"));
+        let file = match hush_client::secrets::read_dotenv(&path)
+            .map_err(|e| Failure::usage(e.to_string()))?
+        {
+            Some(entries) => Some((
+                path,
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k, SecretBytes::new(v.expose_bytes().to_vec())))
+                    .collect(),
+            )),
+            None if a.secrets_file.is_some() => {
+                return Err(Failure::usage(format!(
+                    "no secrets file at {}: check the --secrets-file path",
+                    path.display()
+                ))
+                .into())
+            }
+            None => None,
+        };
+        Ok(LocalSources {
+            prefix: a.prefix.clone(),
+            vars,
+            file,
+        })
+    }
+
+    fn lookup(&self, key: &str) -> Option<(SecretBytes, Source)> {
+        if let Some(v) = self.vars.get(key) {
+            return Some((v.clone(), Source::EnvVar(format!("{}{key}", self.prefix))));
+        }
+        let (path, map) = self.file.as_ref()?;
+        map.get(key)
+            .map(|v| (v.clone(), Source::SecretsFile(path.clone())))
+    }
+
+    fn keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self.vars.keys().cloned().collect();
+        if let Some((_, m)) = &self.file {
+            keys.extend(m.keys().cloned());
+        }
+        keys
+    }
+}
+
+/// The store, opened only when a key is not found in the local sources.
+pub struct StoreAccess<'w> {
+    workspace: &'w str,
+    opened: Option<Result<Backend, String>>,
+}
+
+impl<'w> StoreAccess<'w> {
+    pub fn new(workspace: &'w str) -> Self {
+        StoreAccess {
+            workspace,
+            opened: None,
+        }
+    }
+
+    /// The backend, or why there is none (no server configured and no local store).
+    async fn get(&mut self) -> Result<Result<&Backend, String>> {
+        if self.opened.is_none() {
+            let no_store = crate::remote::configured()?.is_none()
+                && !crate::local::Home::locate().is_ok_and(|h| h.db.exists());
+            self.opened = Some(if no_store {
+                Err(
+                    "no hush store here and no server (run `hush init`, or set HUSH_ADDR and HUSH_TOKEN)"
+                        .into(),
+                )
+            } else {
+                Ok(crate::backend(self.workspace).await?)
+            });
+        }
+        Ok(match self.opened.as_ref() {
+            Some(Ok(b)) => Ok(b),
+            Some(Err(why)) => Err(why.clone()),
+            None => Err("no store".into()),
+        })
+    }
+}
+
+/// One key tried for a declaration and why it could not be had.
+#[derive(serde::Serialize)]
+struct Tried {
+    key: String,
+    status: String,
+    message: String,
+}
+
+/// What became of one declaration.
+struct Outcome {
+    decl: SecretDecl,
+    /// The key that supplied it, its source, its value (`None` on a dry run) and expiry.
+    got: Option<(String, Source, Option<SecretBytes>, Option<i64>)>,
+    tried: Vec<Tried>,
+}
+
+/// Looks every declaration up, source by source, following fallbacks.
+async fn gather(
+    plan: &Plan,
+    local: &LocalSources,
+    store: &mut StoreAccess<'_>,
+    dry_run: bool,
+) -> Result<Vec<Outcome>> {
+    let mut outcomes: Vec<Outcome> = plan
+        .wants
+        .iter()
+        .map(|d| Outcome {
+            decl: d.clone(),
+            got: None,
+            tried: Vec::new(),
+        })
+        .collect();
+    let mut next = vec![0usize; outcomes.len()];
+    let mut done = vec![false; outcomes.len()];
+    loop {
+        let mut ask: Vec<String> = Vec::new();
+        let mut waiting = Vec::new();
+        for (i, o) in outcomes.iter_mut().enumerate() {
+            if done[i] {
+                continue;
+            }
+            let candidates = Plan::candidates(&o.decl);
+            let key = candidates[next[i]];
+            if let Some((v, src)) = local.lookup(key) {
+                o.got = Some((key.to_string(), src, (!dry_run).then_some(v), None));
+                done[i] = true;
+            } else {
+                if !ask.iter().any(|k| k == key) {
+                    ask.push(key.to_string());
+                }
+                waiting.push(i);
+            }
+        }
+        if ask.is_empty() {
+            return Ok(outcomes);
+        }
+        let (mut answer, remote) = match store.get().await? {
+            Ok(b) => (
+                b.resolve(plan.app.as_deref(), plan.env.as_deref(), &ask, dry_run)
+                    .await?,
+                matches!(b, Backend::Remote(_)),
+            ),
+            Err(why) => {
+                for i in waiting {
+                    let key = Plan::candidates(&outcomes[i].decl)[next[i]].to_string();
+                    outcomes[i].tried.push(Tried {
+                        key,
+                        status: "missing".into(),
+                        message: why.clone(),
+                    });
+                    done[i] = true;
+                }
+                continue;
+            }
+        };
+        for i in waiting {
+            let o = &mut outcomes[i];
+            let candidates = Plan::candidates(&o.decl);
+            let key = candidates[next[i]];
+            if let Some(sv) = answer.secrets.get_mut(key) {
+                let value = if dry_run { None } else { Some(take_value(sv)?) };
+                let src = Source::Store { remote };
+                o.got = Some((key.to_string(), src, value, sv.meta.expires_at));
+                done[i] = true;
+                continue;
+            }
+            let (status, message) = match answer.errors.get(key) {
+                Some(e) => (e.code.clone(), e.message.clone()),
+                None => (
+                    "missing".to_string(),
+                    format!("the store did not answer for {key:?}"),
+                ),
+            };
+            let retry = matches!(status.as_str(), "missing" | "revoked" | "expired");
+            o.tried.push(Tried {
+                key: key.to_string(),
+                status,
+                message,
+            });
+            if retry && next[i] + 1 < candidates.len() {
+                next[i] += 1;
+            } else {
+                done[i] = true;
+            }
+        }
+    }
+}
+
+/// The value bytes of a resolved secret (a value is read from the same answer twice when two
+/// declarations name one key, so it is copied, not moved).
+fn take_value(sv: &hush_wire::SecretValue) -> Result<SecretBytes> {
+    if let Some(v) = &sv.value {
+        return Ok(SecretBytes::new(v.as_bytes().to_vec()));
+    }
+    if let Some(b) = &sv.value_base64 {
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(b)
+            .map_err(|_| anyhow::anyhow!("the server sent a value that is not valid base64"))?;
+        return Ok(SecretBytes::new(raw));
+    }
+    Err(anyhow::anyhow!("the server answered without a value"))
+}
+
+/// Without declarations: every key the local sources hold, and every active secret the caller
+/// may list in the app and environment; keys that cannot be env var names are skipped.
+async fn everything(
+    plan: &mut Plan,
+    local: &LocalSources,
+    store: &mut StoreAccess<'_>,
+) -> Result<()> {
+    let mut keys = local.keys();
+    if let Ok(b) = store.get().await? {
+        let filter = ListFilter {
+            env: plan.env.clone(),
+            app: plan.app.clone(),
+            status: Some(Status::Active),
+            ..ListFilter::default()
+        };
+        keys.extend(b.list(&filter).await?.into_iter().map(|m| m.key));
+    }
+    keys.sort();
+    keys.dedup();
+    for key in keys {
+        if !hush_core::app::is_env_name(&key) {
+            eprintln!("hush: warning: skipping {key:?}: it is not a valid environment variable name (declare it with --secret {key}=NAME)");
+            continue;
+        }
+        if hush_core::app::validate_var_name(&key).is_err() {
+            continue;
+        }
+        plan.wants.push(SecretDecl {
+            name: key.clone(),
+            key,
+            required: false,
+            fallback: Vec::new(),
+            delivery: Delivery::Env,
+        });
+    }
+    Ok(())
+}
+
+fn describe(o: &Outcome) -> String {
+    let tried: Vec<String> = o
+        .tried
+        .iter()
+        .map(|t| {
+            format!(
+                "{} is {} ({})",
+                t.key,
+                t.status.replace('_', " "),
+                t.message
+            )
+        })
+        .collect();
+    format!("{}: {}", o.decl.name, tried.join("; then "))
+}
+
+/// A private directory for file-delivered secrets: 0700, on tmpfs where there is one, removed
+/// when dropped.
+struct SecretsDir(PathBuf);
+
+impl SecretsDir {
+    fn create() -> Result<Self> {
+        use std::os::unix::fs::DirBuilderExt as _;
+        let mut bases: Vec<PathBuf> = vec![PathBuf::from("/dev/shm")];
+        if let Some(x) = std::env::var_os("XDG_RUNTIME_DIR") {
+            bases.push(PathBuf::from(x));
+        }
+        bases.push(std::env::temp_dir());
+        let mut last = None;
+        for base in bases {
+            if !base.is_dir() {
+                continue;
+            }
+            let mut rnd = [0u8; 12];
+            hush_crypto::fill_random(&mut rnd).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let name = format!(
+                "hush-run-{}",
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rnd)
+            );
+            let dir = base.join(name);
+            match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
+                Ok(()) => {
+                    use std::os::unix::fs::PermissionsExt as _;
+                    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
+                    return Ok(SecretsDir(dir));
+                }
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(anyhow::anyhow!(
+            "cannot make a private directory for secret files: {}",
+            last.map_or_else(
+                || "no writable temporary directory".into(),
+                |e| e.to_string()
+            )
+        ))
+    }
+
+    fn write(&self, key: &str, value: &SecretBytes) -> Result<PathBuf> {
+        use std::io::Write as _;
+        use std::os::unix::fs::OpenOptionsExt as _;
+        let path = self.0.join(key);
+        if path.exists() {
+            return Ok(path);
+        }
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)?;
+        // EXPOSE: delivering the value to the workload as a file, as declared.
+        f.write_all(value.expose_secret())?;
+        f.sync_all()?;
+        Ok(path)
+    }
+}
+
+impl Drop for SecretsDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// `hush run`: returns the exit code hush should exit with.
+pub async fn run(args: RunArgs, workspace: &str) -> Result<i32> {
+    let mut plan = plan(
+        args.manifest.as_deref(),
+        args.app.as_deref(),
+        args.env.as_deref(),
+        &args.secret,
+        &args.file,
+    )?;
+    let local = LocalSources::read(&args.sources)?;
+    let mut store = StoreAccess::new(workspace);
+    if !plan.declared {
+        everything(&mut plan, &local, &mut store).await?;
+    }
+    let outcomes = if plan.wants.is_empty() {
+        Vec::new()
+    } else {
+        gather(&plan, &local, &mut store, false).await?
+    };
+    let mut refused = Vec::new();
+    for o in outcomes.iter().filter(|o| o.got.is_none()) {
+        if o.decl.required {
+            refused.push(describe(o));
+        } else {
+            eprintln!(
+                "hush: warning: optional secret not available: {}",
+                describe(o)
+            );
+        }
+    }
+    let program = args.command[0].to_string_lossy().into_owned();
+    if !refused.is_empty() {
+        eprintln!(
+            "hush: not starting {program}: {} required secret(s) unavailable:",
+            refused.len()
+        );
+        for r in &refused {
+            eprintln!("  {r}");
+        }
+        return Ok(NOT_STARTED);
+    }
+
+    let dir = SecretsDir::create()?;
+    let mut env: Vec<(OsString, OsString)> = std::env::vars_os()
+        .filter(|(k, _)| {
+            let k = k.to_string_lossy();
+            !WITHHELD.contains(&k.as_ref()) && !k.starts_with(args.sources.prefix.as_str())
+        })
+        .collect();
+    let mut map = serde_json::Map::new();
+    let mut values: Vec<SecretBytes> = Vec::new();
+    for o in &outcomes {
+        let Some((key, _, Some(value), _)) = &o.got else {
+            continue;
+        };
+        let d = &o.decl;
+        let delivered = match d.delivery {
+            Delivery::Env => {
+                // EXPOSE: handing the value to the workload's environment, as declared.
+                if value.expose_secret().contains(&0) {
+                    return Err(Failure::usage(format!(
+                        "{} ({key}): the value holds a NUL byte, which an environment variable cannot carry: deliver it as a file (as = \"file\" or --file)",
+                        d.name
+                    ))
+                    .into());
+                }
+                OsString::from_vec(value.expose_secret().to_vec())
+            }
+            Delivery::File => dir.write(key, value)?.into_os_string(),
+        };
+        env.retain(|(k, _)| k.as_bytes() != d.name.as_bytes());
+        env.push((OsString::from(&d.name), delivered));
+        map.entry(d.key.clone())
+            .or_insert_with(|| serde_json::json!({ d.delivery.as_str(): d.name }));
+        if value.len() < hush_mask::MIN_LEN && !args.no_mask {
+            eprintln!(
+                "hush: warning: {} is shorter than {} bytes and will not be masked in the output",
+                d.name,
+                hush_mask::MIN_LEN
+            );
+        }
+        values.push(value.clone());
+    }
+    env.retain(|(k, _)| k != "HUSH_SECRETS_DIR" && k != "HUSH_SECRETS_MAP");
+    env.push(("HUSH_SECRETS_DIR".into(), dir.0.clone().into_os_string()));
+    env.push((
+        "HUSH_SECRETS_MAP".into(),
+        serde_json::Value::Object(map).to_string().into(),
+    ));
+    let patterns = if args.no_mask {
+        None
+    } else {
+        // EXPOSE: the masker needs the values to find them in the output.
+        Some(Arc::new(hush_mask::Patterns::new(
+            values.iter().map(|v| v.expose_secret()),
+        )))
+    };
+    drop(values);
+    let code = supervise(&args.command, env, patterns).await?;
+    drop(dir);
+    Ok(code)
+}
+
+/// Starts the command, forwards signals, masks its output; returns its exit code.
+async fn supervise(
+    command: &[OsString],
+    env: Vec<(OsString, OsString)>,
+    patterns: Option<Arc<hush_mask::Patterns>>,
+) -> Result<i32> {
+    use std::process::Stdio;
+    use tokio::signal::unix::{signal, SignalKind};
+
+    // Handlers first: from here on a SIGINT or SIGTERM to hush is forwarded, never fatal, so
+    // the secrets directory is always removed.
+    let mut handlers = Vec::new();
+    for kind in [
+        SignalKind::interrupt(),
+        SignalKind::terminate(),
+        SignalKind::hangup(),
+        SignalKind::quit(),
+        SignalKind::user_defined1(),
+        SignalKind::user_defined2(),
+        SignalKind::window_change(),
+    ] {
+        handlers.push((kind.as_raw_value(), signal(kind)?));
+    }
+    let mut cmd = tokio::process::Command::new(&command[0]);
+    cmd.args(&command[1..])
+        .env_clear()
+        .envs(env)
+        .stdin(Stdio::inherit());
+    if patterns.is_some() {
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    }
+    let program = command[0].to_string_lossy();
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            eprintln!("hush: {program}: command not found");
+            return Ok(NOT_FOUND);
+        }
+        Err(e) => {
+            eprintln!("hush: {program}: cannot execute: {e}");
+            return Ok(NOT_EXECUTABLE);
+        }
+    };
+    let pid = child
+        .id()
+        .and_then(|id| rustix::process::Pid::from_raw(id as i32));
+    let mut forwarders = Vec::new();
+    for (raw, mut stream) in handlers {
+        let Some(sig) = rustix::process::Signal::from_named_raw(raw) else {
+            continue;
+        };
+        forwarders.push(tokio::spawn(async move {
+            while stream.recv().await.is_some() {
+                if let Some(pid) = pid {
+                    let _ = rustix::process::kill_process(pid, sig);
+                }
+            }
+        }));
+    }
+    let mut pumps = Vec::new();
+    if let Some(p) = &patterns {
+        if let Some(out) = child.stdout.take() {
+            pumps.push(tokio::spawn(pump(out, p.clone(), false)));
+        }
+        if let Some(err) = child.stderr.take() {
+            pumps.push(tokio::spawn(pump(err, p.clone(), true)));
+        }
+    }
+    let status = child.wait().await?;
+    // Output still in the pipes is masked and written; a background process that keeps the
+    // pipes open does not keep hush waiting for long.
+    for p in pumps {
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), p).await;
+    }
+    for f in forwarders {
+        f.abort();
+    }
+    use std::os::unix::process::ExitStatusExt as _;
+    Ok(match (status.code(), status.signal()) {
+        (Some(c), _) => c,
+        (None, Some(sig)) => 128 + sig,
+        (None, None) => 1,
+    })
+}
+
+/// Copies one of the command's streams to hush's, through the masker.
+async fn pump(
+    mut from: impl tokio::io::AsyncRead + Unpin,
+    patterns: Arc<hush_mask::Patterns>,
+    to_stderr: bool,
+) {
+    use std::io::Write as _;
+    use tokio::io::AsyncReadExt as _;
+    let mut masker = hush_mask::Masker::new(&patterns);
+    let mut buf = vec![0u8; 64 * 1024];
+    let write = |bytes: &[u8]| {
+        let r = if to_stderr {
+            let mut e = std::io::stderr().lock();
+            e.write_all(bytes).and_then(|()| e.flush())
+        } else {
+            let mut o = std::io::stdout().lock();
+            o.write_all(bytes).and_then(|()| o.flush())
+        };
+        // A closed terminal or pipe: keep draining so the command is not blocked.
+        let _ = r;
+    };
+    loop {
+        match from.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                let out = masker.push(&buf[..n]);
+                if !out.is_empty() {
+                    write(&out);
+                }
+            }
+        }
+    }
+    buf.fill(0);
+    write(&masker.finish());
+}
+
+/// One row of `hush check`.
+#[derive(serde::Serialize)]
+struct CheckRow {
+    name: String,
+    key: String,
+    required: bool,
+    delivery: &'static str,
+    status: String,
+    source: Option<String>,
+    expires_at: Option<i64>,
+    tried: Vec<Tried>,
+}
+
+/// `hush check`: returns the exit code.
+pub async fn check(args: CheckArgs, workspace: &str) -> Result<i32> {
+    let Some(path) = manifest::locate(args.manifest.as_deref())? else {
+        return Err(Failure::usage(
+            "no manifest: there is no hush.toml here; give one with --manifest FILE",
+        )
+        .into());
+    };
+    let mut plan = plan(
+        Some(&path),
+        args.app.as_deref(),
+        args.env.as_deref(),
+        &[],
+        &[],
+    )?;
+    plan.declared = true;
+    let local = LocalSources::read(&args.sources)?;
+    let mut store = StoreAccess::new(workspace);
+    let outcomes = if plan.wants.is_empty() {
+        Vec::new()
+    } else {
+        gather(&plan, &local, &mut store, true).await?
+    };
+    let now = clock::now();
+    let mut all_ok = true;
+    let rows: Vec<CheckRow> = outcomes
+        .into_iter()
+        .map(|o| {
+            let (key, status, source, expires_at) = match &o.got {
+                Some((key, src, _, exp)) => {
+                    let status = match exp {
+                        Some(at) if *at - now <= EXPIRING_WITHIN => "expiring",
+                        _ => "ok",
+                    };
+                    (key.clone(), status.to_string(), Some(src.label()), *exp)
+                }
+                None => {
+                    let status = o
+                        .tried
+                        .first()
+                        .map_or_else(|| "missing".to_string(), |t| t.status.clone());
+                    (o.decl.key.clone(), status, None, None)
+                }
+            };
+            if o.got.is_none() && o.decl.required {
+                all_ok = false;
+            }
+            CheckRow {
+                name: o.decl.name.clone(),
+                key,
+                required: o.decl.required,
+                delivery: o.decl.delivery.as_str(),
+                status,
+                source,
+                expires_at,
+                tried: o.tried,
+            }
+        })
+        .collect();
+    match args.out.output {
+        TableOrJson::Json => output::print_json(&rows)?,
+        TableOrJson::Table => {
+            let table: Vec<Vec<String>> = rows
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.name.clone(),
+                        r.key.clone(),
+                        if r.required { "yes" } else { "no" }.into(),
+                        r.status.replace('_', " "),
+                        r.source.clone().unwrap_or_else(|| "-".into()),
+                        r.expires_at
+                            .map(clock::rfc3339)
+                            .unwrap_or_else(|| "-".into()),
+                    ]
+                })
+                .collect();
+            output::print_table(
+                &["NAME", "KEY", "REQUIRED", "STATUS", "SOURCE", "EXPIRES"],
+                &table,
+            )?;
+            for r in rows.iter().filter(|r| r.source.is_none()) {
+                for t in &r.tried {
+                    eprintln!("{} ({}): {}", r.name, t.key, t.message);
+                }
+            }
+        }
+    }
+    Ok(if all_ok { 0 } else { NOT_STARTED })
+}

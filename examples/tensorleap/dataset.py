@@ -1,0 +1,8 @@
+"""Tensorleap's dataset script: the secret arrives as AUTH_SECRET and is parsed as JSON."""
+import json
+import os
+
+auth_secret_string = os.environ["AUTH_SECRET"]
+auth_secret = json.loads(auth_secret_string)
+print("parsed credentials with fields:", ", ".join(sorted(auth_secret)))
+print("connecting as", auth_secret["client_email"])  # masked by hush run

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Tensorleap (seeds/001): a JSON key uploaded from a file, handed to a Python script as
+# AUTH_SECRET and parsed; replaced without seeing the old value; delete refused while in use.
+source "$(dirname "$0")/../lib.sh"
+
+step "upload the JSON key file as secret gcs-creds"
+hush init
+hush secrets create gcs-creds --from-file gcs-key.json --type access --description "GCS service account"
+hush secrets show gcs-creds
+
+step "hush run (the manifest hush.toml declares AUTH_SECRET = gcs-creds) -- python3 dataset.py"
+out=$(hush run -- python3 dataset.py 2>&1)
+echo "$out"
+expect_contains "$out" "parsed credentials with fields: client_email, private_key, private_key_id, project_id, type"
+expect_contains "$out" "connecting as ***"
+expect_absent "$out" "loader@tensorleap-demo"
+
+step "update the value without viewing the old one"
+sed 's/0123456789abcdef/fedcba9876543210/' gcs-key.json > new-key.json
+hush secrets update gcs-creds --from-file new-key.json
+out=$(hush secrets history gcs-creds)
+echo "$out"
+expect_absent "$out" "BEGIN PRIVATE KEY"
+
+step "register the dataset instance: the secret is now in use and cannot be deleted"
+hush apps register hush.toml
+set +e
+out=$(hush secrets delete gcs-creds 2>&1); code=$?
+set -e
+echo "$out"
+[ "$code" -eq 4 ] || { echo "FAILED: expected exit 4, got $code" >&2; exit 1; }
+expect_contains "$out" "in use by dataset-instance"
+hush secrets show gcs-creds -o json | grep -q '"app": "dataset-instance"'
+
+step "unregister the app, then delete"
+hush apps delete dataset-instance
+hush secrets delete gcs-creds
+echo
+echo "Tensorleap walkthrough: ok"
