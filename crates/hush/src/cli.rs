@@ -103,7 +103,7 @@ Exit codes:
 /// Where secrets may come from before the store.
 #[derive(Debug, Args)]
 pub struct SourceArgs {
-    /// Prefix of env vars that supply secrets: <PREFIX><KEY> (as mini-loader's ML_S_ or
+    /// Prefix of env vars that supply secrets: PREFIX+KEY (as mini-loader's ML_S_ or
     /// ToolJump's INTEGRATION_).
     #[arg(
         long,
