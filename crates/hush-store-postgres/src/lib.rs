@@ -1,0 +1,1108 @@
+//! hush's PostgreSQL store: the same [`Store`] trait as the embedded SQLite store, for several
+//! stateless `hush server` nodes on one database.
+//!
+//! Every guarantee is the database's, not a node's: unique keys and names are unique
+//! constraints, a write applies only if the row's revision is still the one read (a
+//! compare-and-swap in the `UPDATE`'s `WHERE`), and the audit chain is appended under a row
+//! lock on its one-row head, so two nodes can never both win a conflicting write and the chain
+//! never forks. Nodes keep no cache of rows, so a write acknowledged by one node is what every
+//! node serves from then on.
+//!
+//! Connections come from a pool (`HUSH_PG_POOL`, default 16) with an acquire timeout and a
+//! statement timeout (`HUSH_PG_TIMEOUT_MS`, default 5000): while the database is unreachable,
+//! calls fail within that time with [`StoreError::Unavailable`] (the API answers 503) instead of
+//! hanging, and the pool reconnects by itself when it is back. Serialisation failures and
+//! deadlocks are retried.
+#![forbid(unsafe_code)]
+
+use std::str::FromStr as _;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use hush_core::app::{AppKeyRow, AppRow, ReadMark, UseRow};
+use hush_core::audit::{self, AuditEntry, AuditFilter, AuditRow};
+use hush_core::model::{
+    ListFilter, Metadata, SealedValue, SecretRow, StoredStatus, TokenType, VersionRow, Workspace,
+};
+use hush_core::store::{DataKeyRow, RootKeyKind, RootKeyRow, SecretWrite, Store, StoreError};
+use hush_core::token::{Role, TokenRow};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
+use sqlx::{Postgres, Row as _, Transaction};
+
+/// Schema migrations, applied in order; `hush_schema` records how many ran.
+const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_initial.sql")];
+
+/// An arbitrary constant: the advisory lock that serialises migrations across nodes.
+const MIGRATION_LOCK: i64 = 0x0068_7573_686d_6967;
+
+/// How many times a transaction is retried after a serialisation failure or deadlock.
+const RETRIES: usize = 5;
+
+/// The PostgreSQL store.
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+fn timeout() -> Duration {
+    std::env::var("HUSH_PG_TIMEOUT_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .map(Duration::from_millis)
+        .unwrap_or(Duration::from_secs(5))
+}
+
+fn pool_size() -> u32 {
+    std::env::var("HUSH_PG_POOL")
+        .ok()
+        .and_then(|v| v.parse::<u32>().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(16)
+}
+
+/// A database error as the store reports it. Never carries a value: the store holds none, and
+/// sqlx's messages name constraints and columns, not bound parameters.
+fn unavailable(e: sqlx::Error) -> StoreError {
+    StoreError::Unavailable(e.to_string())
+}
+
+fn code(e: &sqlx::Error) -> Option<String> {
+    match e {
+        sqlx::Error::Database(d) => d.code().map(|c| c.into_owned()),
+        _ => None,
+    }
+}
+
+fn is_unique_violation(e: &sqlx::Error) -> bool {
+    code(e).as_deref() == Some("23505")
+}
+
+fn is_retryable(e: &StoreError) -> bool {
+    matches!(e, StoreError::Unavailable(m) if m.contains("40001") || m.contains("40P01") || m.contains("could not serialize") || m.contains("deadlock"))
+}
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt(format!("unknown {what} in the database"))
+}
+
+/// Where the URL points, without its password, for messages.
+pub fn redact_url(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => match rest.rsplit_once('@') {
+            Some((_, host)) => format!("{scheme}://…@{host}"),
+            None => url.to_string(),
+        },
+        None => "(not a URL)".into(),
+    }
+}
+
+impl PostgresStore {
+    /// Connects to `url` (`postgres://user@host:port/db`) and runs pending migrations.
+    pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let store = Self::connect_lazy(url)?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// A store whose connections are made on first use (a server can start, and answer 503,
+    /// while the database is down). Call [`PostgresStore::migrate`] before serving.
+    pub fn connect_lazy(url: &str) -> Result<Self, StoreError> {
+        let t = timeout();
+        let opts = PgConnectOptions::from_str(url)
+            .map_err(|e| {
+                StoreError::Unavailable(format!("bad PostgreSQL URL {}: {e}", redact_url(url)))
+            })?
+            .options([
+                ("statement_timeout", t.as_millis().to_string()),
+                ("lock_timeout", t.as_millis().to_string()),
+            ]);
+        let pool = PgPoolOptions::new()
+            .max_connections(pool_size())
+            .acquire_timeout(t)
+            .connect_lazy_with(opts);
+        Ok(PostgresStore { pool })
+    }
+
+    /// Applies pending migrations, once across any number of nodes starting together.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(MIGRATION_LOCK)
+            .execute(&mut *tx)
+            .await
+            .map_err(unavailable)?;
+        sqlx::query("CREATE TABLE IF NOT EXISTS hush_schema (version INTEGER NOT NULL)")
+            .execute(&mut *tx)
+            .await
+            .map_err(unavailable)?;
+        let applied: Option<i32> = sqlx::query_scalar("SELECT max(version) FROM hush_schema")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(unavailable)?;
+        let applied = usize::try_from(applied.unwrap_or(0)).unwrap_or(0);
+        if applied > MIGRATIONS.len() {
+            return Err(StoreError::Corrupt(format!(
+                "the database has schema version {applied}, newer than this hush knows ({}): upgrade hush",
+                MIGRATIONS.len()
+            )));
+        }
+        for (i, m) in MIGRATIONS.iter().enumerate().skip(applied) {
+            sqlx::raw_sql(m)
+                .execute(&mut *tx)
+                .await
+                .map_err(unavailable)?;
+            sqlx::query("INSERT INTO hush_schema (version) VALUES ($1)")
+                .bind(i32::try_from(i + 1).unwrap_or(i32::MAX))
+                .execute(&mut *tx)
+                .await
+                .map_err(unavailable)?;
+        }
+        tx.commit().await.map_err(unavailable)
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(unavailable)
+    }
+
+    /// Runs one administrative statement (`CREATE DATABASE …`) outside a transaction. For
+    /// tests and tooling; never given user input.
+    #[doc(hidden)]
+    pub async fn execute_admin(&self, sql: &str) -> Result<(), StoreError> {
+        sqlx::raw_sql(sql)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(unavailable)
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Runs `$body` in a transaction on `$self`'s pool with the transaction bound to `$tx`,
+/// committing on `Ok`, rolling back on `Err`, and retrying the whole transaction after a
+/// serialisation failure or deadlock.
+macro_rules! in_tx {
+    ($self:ident, $tx:ident, $body:block) => {{
+        let mut tries = 0usize;
+        loop {
+            let mut $tx = $self.pool.begin().await.map_err(unavailable)?;
+            let out = async { $body }.await;
+            let out = match out {
+                Ok(v) => $tx.commit().await.map(|()| v).map_err(unavailable),
+                Err(e) => {
+                    let _ = $tx.rollback().await;
+                    Err(e)
+                }
+            };
+            match out {
+                Err(e) if is_retryable(&e) && tries < RETRIES => {
+                    tries += 1;
+                    tokio::time::sleep(Duration::from_millis(5 << tries)).await;
+                }
+                other => break other,
+            }
+        }
+    }};
+}
+
+const SECRET_COLUMNS: &str = "id, workspace_id, key, description, token_type, scope, envs, expires_at, status, version, revision, created_at, updated_at, created_by, updated_by";
+
+fn secret_from_row(r: &PgRow) -> Result<SecretRow, StoreError> {
+    let get = |e: sqlx::Error| unavailable(e);
+    let token_type: Option<String> = r.try_get(4).map_err(get)?;
+    let status: String = r.try_get(8).map_err(get)?;
+    Ok(SecretRow {
+        id: r.try_get(0).map_err(get)?,
+        workspace_id: r.try_get(1).map_err(get)?,
+        key: r.try_get(2).map_err(get)?,
+        meta: Metadata {
+            description: r.try_get(3).map_err(get)?,
+            token_type: token_type
+                .map(|t| TokenType::parse(&t).map_err(|_| corrupt("token type")))
+                .transpose()?,
+            scope: r.try_get(5).map_err(get)?,
+            envs: r.try_get(6).map_err(get)?,
+            expires_at: r.try_get(7).map_err(get)?,
+        },
+        status: StoredStatus::parse(&status).ok_or_else(|| corrupt("status"))?,
+        version: r.try_get::<i64, _>(9).map_err(get)? as u64,
+        revision: r.try_get::<i64, _>(10).map_err(get)? as u64,
+        created_at: r.try_get(11).map_err(get)?,
+        updated_at: r.try_get(12).map_err(get)?,
+        created_by: r.try_get(13).map_err(get)?,
+        updated_by: r.try_get(14).map_err(get)?,
+    })
+}
+
+const TOKEN_COLUMNS: &str =
+    "id, workspace_id, name, hash, role, app, env, expires_at, created_at, created_by, revoked_at";
+
+fn token_from_row(r: &PgRow) -> Result<TokenRow, StoreError> {
+    let get = |e: sqlx::Error| unavailable(e);
+    let role: String = r.try_get(4).map_err(get)?;
+    Ok(TokenRow {
+        id: r.try_get(0).map_err(get)?,
+        workspace_id: r.try_get(1).map_err(get)?,
+        name: r.try_get(2).map_err(get)?,
+        hash: r.try_get(3).map_err(get)?,
+        role: Role::parse(&role).map_err(|_| corrupt("role"))?,
+        app: r.try_get(5).map_err(get)?,
+        env: r.try_get(6).map_err(get)?,
+        expires_at: r.try_get(7).map_err(get)?,
+        created_at: r.try_get(8).map_err(get)?,
+        created_by: r.try_get(9).map_err(get)?,
+        revoked_at: r.try_get(10).map_err(get)?,
+    })
+}
+
+type Tx = Transaction<'static, Postgres>;
+
+fn conflict_on_unique(e: sqlx::Error, on_unique: StoreError) -> StoreError {
+    if is_unique_violation(&e) {
+        on_unique
+    } else {
+        unavailable(e)
+    }
+}
+
+async fn insert_root(tx: &mut Tx, root: &RootKeyRow) -> Result<(), StoreError> {
+    let (m, t, p) = match root.kdf {
+        Some((m, t, p)) => (Some(i64::from(m)), Some(i64::from(t)), Some(i64::from(p))),
+        None => (None, None, None),
+    };
+    sqlx::query(
+        "INSERT INTO root_keys (version, kind, salt, kdf_m_kib, kdf_t, kdf_p, check_value, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(root.version as i32)
+    .bind(root.kind.as_str())
+    .bind(root.salt.clone())
+    .bind(m)
+    .bind(t)
+    .bind(p)
+    .bind(root.check.clone())
+    .bind(root.created_at)
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| conflict_on_unique(e, StoreError::Conflict))?;
+    Ok(())
+}
+
+async fn insert_workspace(tx: &mut Tx, ws: &Workspace) -> Result<(), StoreError> {
+    sqlx::query("INSERT INTO workspaces (id, name, created_at) VALUES ($1, $2, $3)")
+        .bind(&ws.id)
+        .bind(&ws.name)
+        .bind(ws.created_at)
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| conflict_on_unique(e, StoreError::Exists))?;
+    Ok(())
+}
+
+async fn insert_data_key(tx: &mut Tx, dk: &DataKeyRow) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO data_keys (workspace_id, version, root_version, wrapped, created_at)
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(&dk.workspace_id)
+    .bind(dk.version as i32)
+    .bind(dk.root_version as i32)
+    .bind(dk.wrapped.clone())
+    .bind(dk.created_at)
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| conflict_on_unique(e, StoreError::Conflict))?;
+    Ok(())
+}
+
+/// Appends entries to the chain inside the caller's transaction, holding the head's row lock
+/// until it commits: appends from every node are serialised here.
+async fn append_chain(tx: &mut Tx, entries: &[AuditEntry]) -> Result<(), StoreError> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(
+        "INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, $1) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(audit::GENESIS)
+    .execute(&mut **tx)
+    .await
+    .map_err(unavailable)?;
+    let (last_seq, last_hash): (i64, String) =
+        sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE")
+            .fetch_one(&mut **tx)
+            .await
+            .map_err(unavailable)?;
+    let rows = audit::chain(last_seq, &last_hash, entries);
+    for row in &rows {
+        let e = &row.entry;
+        sqlx::query(
+            "INSERT INTO audit_log (seq, ts_ms, actor_id, actor_name, action, workspace, key, version, outcome, remote, prev_hash, hash)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(row.seq)
+        .bind(e.ts_ms)
+        .bind(&e.actor_id)
+        .bind(&e.actor_name)
+        .bind(&e.action)
+        .bind(&e.workspace)
+        .bind(&e.key)
+        .bind(e.version.map(|v| v as i64))
+        .bind(&e.outcome)
+        .bind(&e.remote)
+        .bind(&row.prev_hash)
+        .bind(&row.hash)
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| conflict_on_unique(e, StoreError::Conflict))?;
+    }
+    if let Some(last) = rows.last() {
+        sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+            .bind(last.seq)
+            .bind(&last.hash)
+            .execute(&mut **tx)
+            .await
+            .map_err(unavailable)?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn root_keys(&self) -> Result<Vec<RootKeyRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT version, kind, salt, kdf_m_kib, kdf_t, kdf_p, check_value, created_at
+             FROM root_keys ORDER BY version",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        rows.iter()
+            .map(|r| {
+                let get = |e: sqlx::Error| unavailable(e);
+                let kind: String = r.try_get(1).map_err(get)?;
+                let m: Option<i64> = r.try_get(3).map_err(get)?;
+                let t: Option<i64> = r.try_get(4).map_err(get)?;
+                let p: Option<i64> = r.try_get(5).map_err(get)?;
+                Ok(RootKeyRow {
+                    version: r.try_get::<i32, _>(0).map_err(get)? as u32,
+                    kind: RootKeyKind::parse(&kind).ok_or_else(|| corrupt("root key kind"))?,
+                    salt: r.try_get(2).map_err(get)?,
+                    kdf: match (m, t, p) {
+                        (Some(m), Some(t), Some(p)) => Some((m as u32, t as u32, p as u32)),
+                        _ => None,
+                    },
+                    check: r.try_get(6).map_err(get)?,
+                    created_at: r.try_get(7).map_err(get)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn initialize(
+        &self,
+        root: &RootKeyRow,
+        workspace: &Workspace,
+        data_key: &DataKeyRow,
+    ) -> Result<(), StoreError> {
+        in_tx!(self, tx, {
+            {
+                // One initialiser at a time, across nodes.
+                sqlx::query("LOCK TABLE root_keys IN EXCLUSIVE MODE")
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(unavailable)?;
+                let n: i64 = sqlx::query_scalar("SELECT count(*) FROM root_keys")
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(unavailable)?;
+                if n > 0 {
+                    return Err(StoreError::AlreadyInitialized);
+                }
+                insert_root(&mut tx, root).await?;
+                insert_workspace(&mut tx, workspace).await?;
+                insert_data_key(&mut tx, data_key).await
+            }
+        })
+    }
+
+    async fn workspace_by_name(&self, name: &str) -> Result<Option<Workspace>, StoreError> {
+        let row: Option<(String, String, i64)> =
+            sqlx::query_as("SELECT id, name, created_at FROM workspaces WHERE name = $1")
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(unavailable)?;
+        Ok(row.map(|(id, name, created_at)| Workspace {
+            id,
+            name,
+            created_at,
+        }))
+    }
+
+    async fn create_workspace(
+        &self,
+        workspace: &Workspace,
+        data_key: &DataKeyRow,
+    ) -> Result<(), StoreError> {
+        in_tx!(self, tx, {
+            {
+                // A rotation adds its root key under the same lock: a data key wrapped by an
+                // older root key version cannot slip in after it.
+                sqlx::query("LOCK TABLE root_keys IN SHARE MODE")
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(unavailable)?;
+                let newest: Option<i32> = sqlx::query_scalar("SELECT max(version) FROM root_keys")
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(unavailable)?;
+                if newest != Some(data_key.root_version as i32) {
+                    return Err(StoreError::Conflict);
+                }
+                insert_workspace(&mut tx, workspace).await?;
+                insert_data_key(&mut tx, data_key).await
+            }
+        })
+    }
+
+    async fn workspaces(&self) -> Result<Vec<Workspace>, StoreError> {
+        let rows: Vec<(String, String, i64)> =
+            sqlx::query_as("SELECT id, name, created_at FROM workspaces ORDER BY name")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(unavailable)?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, created_at)| Workspace {
+                id,
+                name,
+                created_at,
+            })
+            .collect())
+    }
+
+    async fn data_keys(&self, workspace_id: Option<&str>) -> Result<Vec<DataKeyRow>, StoreError> {
+        let rows: Vec<(String, i32, i32, Vec<u8>, i64)> = sqlx::query_as(
+            "SELECT workspace_id, version, root_version, wrapped, created_at FROM data_keys
+             WHERE $1::text IS NULL OR workspace_id = $1 ORDER BY workspace_id, version",
+        )
+        .bind(workspace_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(rows
+            .into_iter()
+            .map(|(workspace_id, v, rv, wrapped, created_at)| DataKeyRow {
+                workspace_id,
+                version: v as u32,
+                root_version: rv as u32,
+                wrapped,
+                created_at,
+            })
+            .collect())
+    }
+
+    async fn rotate_keys(
+        &self,
+        root: &RootKeyRow,
+        rewrapped: &[DataKeyRow],
+        added: &[DataKeyRow],
+    ) -> Result<(), StoreError> {
+        in_tx!(self, tx, {
+            {
+                sqlx::query("LOCK TABLE root_keys IN EXCLUSIVE MODE")
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(unavailable)?;
+                insert_root(&mut tx, root).await?;
+                for dk in rewrapped {
+                    let n = sqlx::query(
+                        "UPDATE data_keys SET root_version = $3, wrapped = $4
+                         WHERE workspace_id = $1 AND version = $2",
+                    )
+                    .bind(&dk.workspace_id)
+                    .bind(dk.version as i32)
+                    .bind(dk.root_version as i32)
+                    .bind(dk.wrapped.clone())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(unavailable)?
+                    .rows_affected();
+                    if n != 1 {
+                        return Err(StoreError::Conflict);
+                    }
+                }
+                let stale: i64 =
+                    sqlx::query_scalar("SELECT count(*) FROM data_keys WHERE root_version <> $1")
+                        .bind(root.version as i32)
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(unavailable)?;
+                if stale > 0 {
+                    return Err(StoreError::Conflict);
+                }
+                for dk in added {
+                    insert_data_key(&mut tx, dk).await?;
+                }
+                Ok(())
+            }
+        })
+    }
+
+    async fn secret(&self, workspace_id: &str, key: &str) -> Result<Option<SecretRow>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {SECRET_COLUMNS} FROM secrets WHERE workspace_id = $1 AND key = $2"
+        ))
+        .bind(workspace_id)
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        row.as_ref().map(secret_from_row).transpose()
+    }
+
+    async fn value(
+        &self,
+        secret_id: &str,
+        version: u64,
+    ) -> Result<Option<SealedValue>, StoreError> {
+        let row: Option<(i64, i32, Vec<u8>, i64, String)> = sqlx::query_as(
+            "SELECT version, key_version, ciphertext, created_at, created_by FROM secret_values
+             WHERE secret_id = $1 AND version = $2",
+        )
+        .bind(secret_id)
+        .bind(version as i64)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(
+            row.map(|(v, kv, ciphertext, created_at, created_by)| SealedValue {
+                version: v as u64,
+                key_version: kv as u32,
+                ciphertext,
+                created_at,
+                created_by,
+            }),
+        )
+    }
+
+    async fn versions(&self, secret_id: &str) -> Result<Vec<VersionRow>, StoreError> {
+        let rows: Vec<(i64, i64, String)> = sqlx::query_as(
+            "SELECT version, created_at, created_by FROM secret_values WHERE secret_id = $1 ORDER BY version",
+        )
+        .bind(secret_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(rows
+            .into_iter()
+            .map(|(v, created_at, created_by)| VersionRow {
+                version: v as u64,
+                created_at,
+                created_by,
+            })
+            .collect())
+    }
+
+    async fn list(
+        &self,
+        workspace_id: &str,
+        filter: &ListFilter,
+        now: i64,
+    ) -> Result<Vec<SecretRow>, StoreError> {
+        let status = filter.status.map(|s| s.as_str());
+        let prefix_end = filter.prefix.as_ref().map(|p| format!("{p}\u{10FFFF}"));
+        let limit = filter.limit.map(|l| l as i64);
+        let rows = sqlx::query(&format!(
+            "SELECT {SECRET_COLUMNS} FROM secrets
+             WHERE workspace_id = $1
+               AND ($2::text IS NULL OR cardinality(envs) = 0 OR $2 = ANY(envs))
+               AND ($3::text IS NULL OR cardinality(scope) = 0 OR $3 = ANY(scope))
+               AND ($4::text IS NULL OR (key >= $4 AND key < $5))
+               AND ($6::text IS NULL
+                    OR ($6 = 'revoked' AND status = 'revoked')
+                    OR ($6 = 'expired' AND status = 'active' AND expires_at IS NOT NULL AND expires_at <= $7)
+                    OR ($6 = 'active' AND status = 'active' AND (expires_at IS NULL OR expires_at > $7)))
+               AND ($8::text IS NULL OR key > $8)
+             ORDER BY key
+             LIMIT $9"
+        ))
+        .bind(workspace_id)
+        .bind(&filter.env)
+        .bind(&filter.app)
+        .bind(&filter.prefix)
+        .bind(prefix_end)
+        .bind(status)
+        .bind(now)
+        .bind(&filter.after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        rows.iter().map(secret_from_row).collect()
+    }
+
+    async fn write_secret(&self, w: &SecretWrite) -> Result<(), StoreError> {
+        in_tx!(self, tx, {
+            {
+                let r = &w.row;
+                let token_type = r.meta.token_type.map(|t| t.as_str());
+                match w.expected_revision {
+                    None => {
+                        sqlx::query(&format!(
+                            "INSERT INTO secrets ({SECRET_COLUMNS})
+                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+                        ))
+                        .bind(&r.id)
+                        .bind(&r.workspace_id)
+                        .bind(&r.key)
+                        .bind(&r.meta.description)
+                        .bind(token_type)
+                        .bind(&r.meta.scope)
+                        .bind(&r.meta.envs)
+                        .bind(r.meta.expires_at)
+                        .bind(r.status.as_str())
+                        .bind(r.version as i64)
+                        .bind(r.revision as i64)
+                        .bind(r.created_at)
+                        .bind(r.updated_at)
+                        .bind(&r.created_by)
+                        .bind(&r.updated_by)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(|e| conflict_on_unique(e, StoreError::Exists))?;
+                    }
+                    Some(expected) => {
+                        let n = sqlx::query(
+                            "UPDATE secrets SET description = $3, token_type = $4, scope = $5, envs = $6,
+                                expires_at = $7, status = $8, version = $9, revision = $10,
+                                updated_at = $11, updated_by = $12
+                             WHERE id = $1 AND revision = $2",
+                        )
+                        .bind(&r.id)
+                        .bind(expected as i64)
+                        .bind(&r.meta.description)
+                        .bind(token_type)
+                        .bind(&r.meta.scope)
+                        .bind(&r.meta.envs)
+                        .bind(r.meta.expires_at)
+                        .bind(r.status.as_str())
+                        .bind(r.version as i64)
+                        .bind(r.revision as i64)
+                        .bind(r.updated_at)
+                        .bind(&r.updated_by)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(unavailable)?
+                        .rows_affected();
+                        if n != 1 {
+                            return Err(StoreError::Conflict);
+                        }
+                    }
+                }
+                if let Some(v) = &w.value {
+                    sqlx::query(
+                        "INSERT INTO secret_values (secret_id, version, key_version, ciphertext, created_at, created_by)
+                         VALUES ($1, $2, $3, $4, $5, $6)",
+                    )
+                    .bind(&r.id)
+                    .bind(v.version as i64)
+                    .bind(v.key_version as i32)
+                    .bind(v.ciphertext.clone())
+                    .bind(v.created_at)
+                    .bind(&v.created_by)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| conflict_on_unique(e, StoreError::Conflict))?;
+                }
+                append_chain(&mut tx, std::slice::from_ref(&w.audit)).await
+            }
+        })
+    }
+
+    async fn delete_secret(
+        &self,
+        secret_id: &str,
+        expected_revision: u64,
+        force: bool,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        in_tx!(self, tx, {
+            {
+                // The row, locked; then app_keys in a mode that conflicts with registrations
+                // (put_app), so a manifest naming this key cannot be registered between the
+                // in-use check and the delete.
+                let ws: Option<(String, String)> = sqlx::query_as(
+                    "SELECT workspace_id, key FROM secrets WHERE id = $1 AND revision = $2 FOR UPDATE",
+                )
+                .bind(secret_id)
+                .bind(expected_revision as i64)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(unavailable)?;
+                let Some((workspace_id, key)) = ws else {
+                    return Err(StoreError::Conflict);
+                };
+                if !force {
+                    sqlx::query("LOCK TABLE app_keys IN SHARE MODE")
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(unavailable)?;
+                    let apps: Vec<String> = sqlx::query_scalar(
+                        "SELECT DISTINCT app FROM app_keys WHERE workspace_id = $1 AND key = $2 ORDER BY app",
+                    )
+                    .bind(&workspace_id)
+                    .bind(&key)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(unavailable)?;
+                    if !apps.is_empty() {
+                        return Err(StoreError::InUse(apps));
+                    }
+                }
+                sqlx::query("DELETE FROM secrets WHERE id = $1")
+                    .bind(secret_id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(unavailable)?;
+                append_chain(&mut tx, std::slice::from_ref(audit)).await
+            }
+        })
+    }
+
+    async fn append_audit(&self, entries: &[AuditEntry]) -> Result<(), StoreError> {
+        in_tx!(self, tx, { append_chain(&mut tx, entries).await })
+    }
+
+    async fn record_reads(
+        &self,
+        entries: &[AuditEntry],
+        reads: &[ReadMark],
+    ) -> Result<(), StoreError> {
+        in_tx!(self, tx, {
+            {
+                for m in reads {
+                    sqlx::query(
+                        "UPDATE app_keys SET last_read_at = GREATEST(COALESCE(last_read_at, 0), $4)
+                         WHERE workspace_id = $1 AND app = $2 AND key = $3",
+                    )
+                    .bind(&m.workspace_id)
+                    .bind(&m.app)
+                    .bind(&m.key)
+                    .bind(m.at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(unavailable)?;
+                }
+                append_chain(&mut tx, entries).await
+            }
+        })
+    }
+
+    async fn audit(&self, f: &AuditFilter) -> Result<Vec<AuditRow>, StoreError> {
+        let rows: Vec<AuditDbRow> = sqlx::query_as(
+            "SELECT seq, ts_ms, actor_id, actor_name, action, workspace, key, version, outcome, remote, prev_hash, hash
+             FROM audit_log
+             WHERE ($1::text IS NULL OR key = $1)
+               AND ($2::text IS NULL OR actor_id = $2 OR actor_name = $2)
+               AND ($3::bigint IS NULL OR ts_ms >= $3)
+               AND ($4::bigint IS NULL OR ts_ms < $4)
+               AND ($5::bigint IS NULL OR seq > $5)
+               AND ($7::text IS NULL OR workspace = $7 OR ($8 AND workspace IS NULL))
+             ORDER BY seq LIMIT $6",
+        )
+        .bind(&f.key)
+        .bind(&f.actor)
+        .bind(f.since_ms)
+        .bind(f.until_ms)
+        .bind(f.after_seq)
+        .bind(f.limit.map(|l| l as i64))
+        .bind(&f.workspace)
+        .bind(f.include_global)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| AuditRow {
+                seq: r.0,
+                entry: AuditEntry {
+                    ts_ms: r.1,
+                    actor_id: r.2,
+                    actor_name: r.3,
+                    action: r.4,
+                    workspace: r.5,
+                    key: r.6,
+                    version: r.7.map(|v| v as u64),
+                    outcome: r.8,
+                    remote: r.9,
+                },
+                prev_hash: r.10,
+                hash: r.11,
+            })
+            .collect())
+    }
+
+    async fn insert_token(&self, t: &TokenRow, audit: &AuditEntry) -> Result<(), StoreError> {
+        in_tx!(self, tx, {
+            {
+                sqlx::query(&format!(
+                    "INSERT INTO tokens ({TOKEN_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+                ))
+                .bind(&t.id)
+                .bind(&t.workspace_id)
+                .bind(&t.name)
+                .bind(&t.hash)
+                .bind(t.role.as_str())
+                .bind(&t.app)
+                .bind(&t.env)
+                .bind(t.expires_at)
+                .bind(t.created_at)
+                .bind(&t.created_by)
+                .bind(t.revoked_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| conflict_on_unique(e, StoreError::Exists))?;
+                append_chain(&mut tx, std::slice::from_ref(audit)).await
+            }
+        })
+    }
+
+    async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRow>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {TOKEN_COLUMNS} FROM tokens WHERE hash = $1"
+        ))
+        .bind(hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        row.as_ref().map(token_from_row).transpose()
+    }
+
+    async fn tokens(&self, workspace_id: &str) -> Result<Vec<TokenRow>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {TOKEN_COLUMNS} FROM tokens WHERE workspace_id = $1 ORDER BY created_at, id"
+        ))
+        .bind(workspace_id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        rows.iter().map(token_from_row).collect()
+    }
+
+    async fn revoke_token(
+        &self,
+        workspace_id: &str,
+        id: &str,
+        at: i64,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError> {
+        in_tx!(self, tx, {
+            {
+                let n = sqlx::query(
+                    "UPDATE tokens SET revoked_at = $3
+                     WHERE workspace_id = $1 AND id = $2 AND revoked_at IS NULL",
+                )
+                .bind(workspace_id)
+                .bind(id)
+                .bind(at)
+                .execute(&mut *tx)
+                .await
+                .map_err(unavailable)?
+                .rows_affected();
+                if n == 0 {
+                    return Ok(false);
+                }
+                append_chain(&mut tx, std::slice::from_ref(audit)).await?;
+                Ok(true)
+            }
+        })
+    }
+
+    async fn put_app(&self, app: &AppRow, audit: &AuditEntry) -> Result<bool, StoreError> {
+        let manifest = serde_json::to_string(&app.manifest)
+            .map_err(|e| StoreError::Corrupt(format!("cannot encode manifest: {e}")))?;
+        let keys: Vec<String> = app.keys.iter().map(|k| k.key.clone()).collect();
+        in_tx!(self, tx, {
+            {
+                // Registrations and in-use checks of deletes are serialised on app_keys.
+                sqlx::query("LOCK TABLE app_keys IN SHARE ROW EXCLUSIVE MODE")
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(unavailable)?;
+                let created: bool = sqlx::query_scalar(
+                    "INSERT INTO apps (workspace_id, name, manifest, created_at, updated_at, registered_by)
+                     VALUES ($1, $2, $3, $4, $5, $6)
+                     ON CONFLICT (workspace_id, name) DO UPDATE SET
+                       manifest = excluded.manifest, updated_at = excluded.updated_at,
+                       registered_by = excluded.registered_by
+                     RETURNING (xmax = 0)",
+                )
+                .bind(&app.workspace_id)
+                .bind(app.name())
+                .bind(&manifest)
+                .bind(app.created_at)
+                .bind(app.updated_at)
+                .bind(&app.registered_by)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(unavailable)?;
+                sqlx::query(
+                    "DELETE FROM app_keys WHERE workspace_id = $1 AND app = $2 AND NOT (key = ANY($3))",
+                )
+                .bind(&app.workspace_id)
+                .bind(app.name())
+                .bind(&keys)
+                .execute(&mut *tx)
+                .await
+                .map_err(unavailable)?;
+                sqlx::query(
+                    "INSERT INTO app_keys (workspace_id, app, key)
+                     SELECT $1, $2, k FROM unnest($3::text[]) AS k
+                     ON CONFLICT DO NOTHING",
+                )
+                .bind(&app.workspace_id)
+                .bind(app.name())
+                .bind(&keys)
+                .execute(&mut *tx)
+                .await
+                .map_err(unavailable)?;
+                append_chain(&mut tx, std::slice::from_ref(audit)).await?;
+                Ok(created)
+            }
+        })
+    }
+
+    async fn app(&self, workspace_id: &str, name: &str) -> Result<Option<AppRow>, StoreError> {
+        Ok(self.load_apps(workspace_id, Some(name)).await?.pop())
+    }
+
+    async fn apps(&self, workspace_id: &str) -> Result<Vec<AppRow>, StoreError> {
+        self.load_apps(workspace_id, None).await
+    }
+
+    async fn delete_app(
+        &self,
+        workspace_id: &str,
+        name: &str,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError> {
+        in_tx!(self, tx, {
+            {
+                sqlx::query("DELETE FROM app_keys WHERE workspace_id = $1 AND app = $2")
+                    .bind(workspace_id)
+                    .bind(name)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(unavailable)?;
+                let n = sqlx::query("DELETE FROM apps WHERE workspace_id = $1 AND name = $2")
+                    .bind(workspace_id)
+                    .bind(name)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(unavailable)?
+                    .rows_affected();
+                if n == 0 {
+                    return Ok(false);
+                }
+                append_chain(&mut tx, std::slice::from_ref(audit)).await?;
+                Ok(true)
+            }
+        })
+    }
+
+    async fn uses(&self, workspace_id: &str, keys: &[String]) -> Result<Vec<UseRow>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<(String, String, Option<i64>)> = sqlx::query_as(
+            "SELECT key, app, last_read_at FROM app_keys
+             WHERE workspace_id = $1 AND key = ANY($2) ORDER BY key, app",
+        )
+        .bind(workspace_id)
+        .bind(keys)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(rows
+            .into_iter()
+            .map(|(key, app, last_read_at)| UseRow {
+                key,
+                app,
+                last_read_at,
+            })
+            .collect())
+    }
+}
+
+type AuditDbRow = (
+    i64,
+    i64,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    String,
+    Option<String>,
+    String,
+    String,
+);
+
+impl PostgresStore {
+    async fn load_apps(
+        &self,
+        workspace_id: &str,
+        name: Option<&str>,
+    ) -> Result<Vec<AppRow>, StoreError> {
+        let apps: Vec<(String, String, i64, i64, String)> = sqlx::query_as(
+            "SELECT name, manifest, created_at, updated_at, registered_by FROM apps
+             WHERE workspace_id = $1 AND ($2::text IS NULL OR name = $2) ORDER BY name",
+        )
+        .bind(workspace_id)
+        .bind(name)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        let keys: Vec<(String, String, Option<i64>)> = sqlx::query_as(
+            "SELECT app, key, last_read_at FROM app_keys
+             WHERE workspace_id = $1 AND ($2::text IS NULL OR app = $2) ORDER BY app, key",
+        )
+        .bind(workspace_id)
+        .bind(name)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        apps.into_iter()
+            .map(|(name, manifest, created_at, updated_at, registered_by)| {
+                let manifest = serde_json::from_str(&manifest).map_err(|e| {
+                    StoreError::Corrupt(format!("the manifest of app {name:?} does not parse: {e}"))
+                })?;
+                Ok(AppRow {
+                    workspace_id: workspace_id.to_string(),
+                    manifest,
+                    keys: keys
+                        .iter()
+                        .filter(|(app, _, _)| *app == name)
+                        .map(|(_, key, last_read_at)| AppKeyRow {
+                            key: key.clone(),
+                            last_read_at: *last_read_at,
+                        })
+                        .collect(),
+                    created_at,
+                    updated_at,
+                    registered_by,
+                })
+            })
+            .collect()
+    }
+}
