@@ -907,8 +907,8 @@ impl Hush {
         Ok(undeclared_reason(&declared, key, &actor.principal))
     }
 
-    /// For a machine token: the keys its app's registered manifest names, or why it has none.
-    /// `None` for every other caller.
+    /// For a machine token whose app has a registered manifest: the keys it names. `None` for
+    /// every other caller (and for an app with no registered manifest).
     async fn declared_keys(
         &self,
         actor: &Actor,
@@ -921,12 +921,13 @@ impl Hush {
         let Some(app) = &p.app else {
             return Ok(Some(Err("this machine token names no app".into())));
         };
-        Ok(Some(match self.store.app(&ws.id, app).await? {
-            Some(row) => Ok(row.keys.into_iter().map(|k| k.key).collect()),
-            None => Err(format!(
-                "app {app:?} has no registered manifest, so its machine tokens may read nothing: run `hush apps register hush.toml`"
-            )),
-        }))
+        // Until the app registers a manifest, the scope and environment rules alone apply;
+        // from then on, only the keys the manifest names.
+        Ok(self
+            .store
+            .app(&ws.id, app)
+            .await?
+            .map(|row| Ok(row.keys.into_iter().map(|k| k.key).collect())))
     }
 
     /// The read mark for a read by a machine token (whose app is known).

@@ -41,8 +41,18 @@ pub const MIN_LEN: usize = 4;
 /// What a masked value becomes.
 pub const MASK: &[u8] = b"***";
 
-/// Every form of `value` that is masked.
+/// Every form of `value` that is masked; for a value ending in whitespace (read from a file
+/// with its newline), the forms of the trimmed value too, since workloads strip it.
 fn forms(value: &[u8]) -> Vec<Zeroizing<Vec<u8>>> {
+    let mut out = forms_exact(value);
+    let trimmed = value.trim_ascii_end();
+    if trimmed.len() != value.len() && trimmed.len() >= MIN_LEN {
+        out.extend(forms_exact(trimmed));
+    }
+    out
+}
+
+fn forms_exact(value: &[u8]) -> Vec<Zeroizing<Vec<u8>>> {
     let mut out: Vec<Zeroizing<Vec<u8>>> = vec![Zeroizing::new(value.to_vec())];
     let engines = [
         &base64::engine::general_purpose::STANDARD,
@@ -53,16 +63,9 @@ fn forms(value: &[u8]) -> Vec<Zeroizing<Vec<u8>>> {
     for e in engines {
         out.push(Zeroizing::new(e.encode(value).into_bytes()));
     }
-    out.push(Zeroizing::new(
-        percent_encoding::percent_encode(value, percent_encoding::NON_ALPHANUMERIC)
-            .to_string()
-            .into_bytes(),
-    ));
+    out.extend(url_forms(value));
     if let Ok(text) = std::str::from_utf8(value) {
-        if let Ok(json) = serde_json::to_string(text) {
-            // Without the surrounding quotes.
-            out.push(Zeroizing::new(json.as_bytes()[1..json.len() - 1].to_vec()));
-        }
+        out.extend(json_forms(text));
         // String fields of a JSON-valued secret (a key file) are masked one by one.
         if let Ok(v) = serde_json::from_str::<serde_json::Value>(text) {
             let mut strings = Vec::new();
@@ -78,9 +81,89 @@ fn forms(value: &[u8]) -> Vec<Zeroizing<Vec<u8>>> {
     out
 }
 
+/// RFC 3986 unreserved characters: what most URL encoders leave alone.
+const UNRESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+/// The same, keeping `/` (Python's `quote` default, JavaScript's `encodeURI`).
+const UNRESERVED_SLASH: &percent_encoding::AsciiSet = &UNRESERVED.remove(b'/');
+
+/// Percent-encoded forms as common encoders write them: everything but alphanumerics
+/// encoded, or the unreserved set kept (with and without `/`), form encoding (`+` for a
+/// space), each with upper- and lowercase hex.
+fn url_forms(value: &[u8]) -> Vec<Zeroizing<Vec<u8>>> {
+    let mut out = Vec::new();
+    for set in [
+        percent_encoding::NON_ALPHANUMERIC,
+        UNRESERVED,
+        UNRESERVED_SLASH,
+    ] {
+        let upper = Zeroizing::new(percent_encoding::percent_encode(value, set).to_string());
+        let lower = Zeroizing::new(lower_hex(&upper));
+        let form = Zeroizing::new(upper.replace("%20", "+"));
+        for f in [&upper, &lower, &form] {
+            out.push(Zeroizing::new(f.as_bytes().to_vec()));
+        }
+    }
+    out
+}
+
+/// `%2F` → `%2f`.
+fn lower_hex(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut after_percent = 0;
+    for c in s.chars() {
+        if c == '%' {
+            after_percent = 2;
+            out.push(c);
+        } else if after_percent > 0 {
+            after_percent -= 1;
+            out.push(c.to_ascii_lowercase());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// JSON string escapes as common encoders write them (without the quotes): serde/JavaScript,
+/// Go (`<`, `>`, `&` as `\u003c`…), PHP (`\/`), Python's default `ensure_ascii` (non-ASCII
+/// as `\uXXXX`).
+fn json_forms(text: &str) -> Vec<Zeroizing<Vec<u8>>> {
+    let Ok(json) = serde_json::to_string(text) else {
+        return Vec::new();
+    };
+    let plain = Zeroizing::new(json[1..json.len() - 1].to_string());
+    let go = Zeroizing::new(
+        plain
+            .replace('<', "\\u003c")
+            .replace('>', "\\u003e")
+            .replace('&', "\\u0026"),
+    );
+    let php = Zeroizing::new(plain.replace('/', "\\/"));
+    let mut ascii = Zeroizing::new(String::with_capacity(plain.len()));
+    for c in plain.chars() {
+        if c.is_ascii() {
+            ascii.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                ascii.push_str(&format!("\\u{u:04x}"));
+            }
+        }
+    }
+    [&plain, &go, &php, &ascii]
+        .iter()
+        .map(|f| Zeroizing::new(f.as_bytes().to_vec()))
+        .collect()
+}
+
 /// Raw and JSON-escaped forms of one JSON string field.
 fn forms_plain(s: &str) -> Vec<Zeroizing<Vec<u8>>> {
     let mut out = vec![Zeroizing::new(s.as_bytes().to_vec())];
+    out.extend(json_forms(s));
     if let Ok(json) = serde_json::to_string(s) {
         out.push(Zeroizing::new(json.as_bytes()[1..json.len() - 1].to_vec()));
     }
@@ -102,6 +185,20 @@ pub struct Patterns {
     longest: usize,
     /// How many values were too short to mask.
     pub too_short: usize,
+    /// Every form, sorted: to tell whether a stream's tail could be the start of one.
+    sorted: Vec<Zeroizing<Vec<u8>>>,
+}
+
+impl Patterns {
+    /// Whether `tail` is a proper prefix of some form (so a match may start there and end in
+    /// data not yet seen).
+    fn could_continue(&self, tail: &[u8]) -> bool {
+        let from = self.sorted.partition_point(|p| p.as_slice() < tail);
+        self.sorted[from..]
+            .iter()
+            .take_while(|p| p.starts_with(tail))
+            .any(|p| p.len() > tail.len())
+    }
 }
 
 impl Patterns {
@@ -131,6 +228,7 @@ impl Patterns {
             ac,
             longest,
             too_short,
+            sorted: all,
         }
     }
 }
@@ -158,8 +256,14 @@ impl<'p> Masker<'p> {
         self.pending.extend_from_slice(chunk);
         let buf = std::mem::take(&mut *self.pending);
         let buf = Zeroizing::new(buf);
-        // Matches starting before `safe` are complete within `buf`; later ones may not be.
-        let safe = buf.len().saturating_sub(self.patterns.longest - 1);
+        // Bytes from the first position whose rest could begin a form are held back until
+        // more data (or the end) decides; every match starting before it is final: no form
+        // starting there can extend past the data seen. Nothing else is held, so output is
+        // not delayed.
+        let window = buf.len().saturating_sub(self.patterns.longest - 1);
+        let safe = (window..buf.len())
+            .find(|&i| self.patterns.could_continue(&buf[i..]))
+            .unwrap_or(buf.len());
         let mut out = Vec::with_capacity(buf.len());
         let mut at = 0;
         for m in ac.find_iter(buf.as_slice()) {
@@ -226,6 +330,42 @@ mod tests {
         );
         let out = String::from_utf8(mask_all(&p, input.as_bytes())).unwrap();
         assert_eq!(out, "raw=*** b64=*** url64=*** pct=*** json=\"***\" end");
+    }
+
+    #[test]
+    fn common_encoder_variants_are_masked() {
+        let secret = "sk-live_abc/def+ghi=é<&>";
+        let p = Patterns::new([secret.as_bytes()]);
+        for form in [
+            "sk-live_abc%2Fdef%2Bghi%3D%C3%A9%3C%26%3E", // quote(v, safe="")
+            "sk-live_abc/def%2Bghi%3D%C3%A9%3C%26%3E",   // quote(v)
+            "sk-live_abc%2fdef%2bghi%3d%c3%a9%3c%26%3e", // lowercase hex
+            r"sk-live_abc/def+ghi=é\u003c\u0026\u003e",  // Go
+            r"sk-live_abc\/def+ghi=é<&>",                // PHP
+            r"sk-live_abc/def+ghi=\u00e9<&>",            // Python ensure_ascii
+        ] {
+            let out = mask_all(&p, format!("[{form}]").as_bytes());
+            assert_eq!(out, b"[***]", "{form}");
+        }
+        // A value stored from a file with its newline is also masked without it.
+        let p = Patterns::new([&b"ghp_filetoken_0123\n"[..]]);
+        assert_eq!(
+            mask_all(&p, b"{\"t\": \"ghp_filetoken_0123\"}"),
+            b"{\"t\": \"***\"}"
+        );
+    }
+
+    #[test]
+    fn only_a_possible_start_of_a_value_is_held_back() {
+        let p = Patterns::new([&b"secret-value-1234"[..]]);
+        let mut m = Masker::new(&p);
+        assert_eq!(
+            m.push(b"server listening on :8080\n"),
+            b"server listening on :8080\n"
+        );
+        assert_eq!(m.push(b"token secret-val"), b"token ");
+        assert_eq!(m.push(b"ue-1234 ok"), b"*** ok");
+        assert_eq!(m.finish(), b"");
     }
 
     #[test]

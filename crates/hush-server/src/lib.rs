@@ -572,7 +572,7 @@ async fn resolve(
     State(s): State<AppState>,
     c: Caller,
     Body(b): Body<ResolveBody>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<hush_wire::Resolved>, ApiError> {
     let answers = s
         .hush
         .resolve(
@@ -585,11 +585,14 @@ async fn resolve(
         )
         .await?;
     let now = clock::now();
-    let mut secrets = serde_json::Map::new();
-    let mut errors = serde_json::Map::new();
+    let mut out = hush_wire::Resolved {
+        secrets: Default::default(),
+        errors: Default::default(),
+    };
     for (key, answer) in answers {
         match answer {
             Ok(r) => {
+                // Serialised straight from SecretValue, which zeroes its copy on drop.
                 let v = match &r.value {
                     Some((version, value)) => {
                         wire::with_value(&r.row, &c.ws.name, now, *version, value)
@@ -601,7 +604,7 @@ async fn resolve(
                         value_base64: None,
                     },
                 };
-                secrets.insert(key, serde_json::to_value(&v).unwrap_or_default());
+                out.secrets.insert(key, v);
             }
             Err(e) => {
                 let api = ApiError::from(e);
@@ -610,16 +613,17 @@ async fn resolve(
                     "forbidden" => "out_of_scope",
                     other => other,
                 };
-                errors.insert(
+                out.errors.insert(
                     key,
-                    serde_json::json!({"code": reason, "message": api.message}),
+                    hush_wire::ErrorDetail {
+                        code: reason.into(),
+                        message: api.message,
+                    },
                 );
             }
         }
     }
-    Ok(Json(
-        serde_json::json!({ "secrets": secrets, "errors": errors }),
-    ))
+    Ok(Json(out))
 }
 
 async fn register_app(

@@ -113,4 +113,4 @@ CREATE TABLE app_keys (
     PRIMARY KEY (workspace_id, app, key),
     FOREIGN KEY (workspace_id, app) REFERENCES apps (workspace_id, name) ON DELETE CASCADE
 );
-CREATE INDEX app_keys_by_key ON app_keys (workspace_id, key);
+CREATE INDEX app_keys_by_key ON app_keys (workspace_id, key, app);

@@ -30,6 +30,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_initial.sql"),
     include_str!("../migrations/0002_tokens_audit.sql"),
     include_str!("../migrations/0003_apps.sql"),
+    include_str!("../migrations/0004_app_keys_index.sql"),
 ];
 
 const READ_POOL_MAX: usize = 8;
@@ -133,10 +134,14 @@ impl SqliteStore {
 
     fn load_apps(&self, workspace_id: &str, name: Option<&str>) -> Result<Vec<AppRow>, StoreError> {
         let rows = self.read(|c| {
-            let mut st = c.prepare_cached(
+            // One app or all: separate statements, so one app is a primary-key lookup.
+            let mut st = c.prepare_cached(if name.is_some() {
                 "SELECT name, manifest, created_at, updated_at, registered_by FROM apps
-                 WHERE workspace_id = ?1 AND (?2 IS NULL OR name = ?2) ORDER BY name",
-            )?;
+                 WHERE workspace_id = ?1 AND name = ?2"
+            } else {
+                "SELECT name, manifest, created_at, updated_at, registered_by FROM apps
+                 WHERE workspace_id = ?1 AND ?2 IS NULL ORDER BY name"
+            })?;
             let apps = st
                 .query_map(params![workspace_id, name], |r| {
                     Ok((
@@ -148,10 +153,13 @@ impl SqliteStore {
                     ))
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
-            let mut st = c.prepare_cached(
+            let mut st = c.prepare_cached(if name.is_some() {
                 "SELECT app, key, last_read_at FROM app_keys
-                 WHERE workspace_id = ?1 AND (?2 IS NULL OR app = ?2) ORDER BY app, key",
-            )?;
+                 WHERE workspace_id = ?1 AND app = ?2 ORDER BY key"
+            } else {
+                "SELECT app, key, last_read_at FROM app_keys
+                 WHERE workspace_id = ?1 AND ?2 IS NULL ORDER BY app, key"
+            })?;
             let keys = st
                 .query_map(params![workspace_id, name], |r| {
                     Ok((

@@ -113,7 +113,7 @@ pub struct SourceArgs {
     )]
     pub prefix: String,
     /// A dotenv file of KEY=value lines to use instead of ./.secrets.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", env = "HUSH_SECRETS_FILE")]
     pub secrets_file: Option<PathBuf>,
 }
 

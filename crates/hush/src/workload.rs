@@ -11,6 +11,7 @@ use std::ffi::OsString;
 use std::os::unix::ffi::{OsStrExt as _, OsStringExt as _};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Result;
 use base64::Engine as _;
@@ -313,8 +314,7 @@ async fn gather(
         }
         let (mut answer, remote) = match store.get().await? {
             Ok(b) => (
-                b.resolve(plan.app.as_deref(), plan.env.as_deref(), &ask, dry_run)
-                    .await?,
+                resolve_all(b, plan, &ask, dry_run).await?,
                 matches!(b, Backend::Remote(_)),
             ),
             Err(why) => {
@@ -361,6 +361,55 @@ async fn gather(
             }
         }
     }
+}
+
+/// Resolves `keys` in calls of at most [`hush_core::service::MAX_RESOLVE`]; a refusal of the
+/// whole call (a machine token bound to another app or environment) becomes each key's
+/// `out_of_scope`.
+async fn resolve_all(
+    b: &Backend,
+    plan: &Plan,
+    keys: &[String],
+    dry_run: bool,
+) -> Result<hush_wire::Resolved> {
+    let mut all = hush_wire::Resolved {
+        secrets: Default::default(),
+        errors: Default::default(),
+    };
+    for chunk in keys.chunks(hush_core::service::MAX_RESOLVE) {
+        let answer = b
+            .resolve(plan.app.as_deref(), plan.env.as_deref(), chunk, dry_run)
+            .await;
+        let refused = |message: String| {
+            chunk
+                .iter()
+                .map(|k| {
+                    let code = "out_of_scope".to_string();
+                    let message = message.clone();
+                    (k.clone(), hush_wire::ErrorDetail { code, message })
+                })
+                .collect::<Vec<_>>()
+        };
+        match answer {
+            Ok(mut a) => {
+                all.secrets.append(&mut a.secrets);
+                all.errors.append(&mut a.errors);
+            }
+            Err(e) if is_forbidden(&e) => all.errors.extend(refused(format!("{e:#}"))),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(all)
+}
+
+fn is_forbidden(e: &anyhow::Error) -> bool {
+    matches!(
+        e.downcast_ref::<hush_core::Error>(),
+        Some(hush_core::Error::Forbidden { .. })
+    ) || matches!(
+        e.downcast_ref::<hush_client::Error>(),
+        Some(hush_client::Error::Forbidden { .. })
+    )
 }
 
 /// The value bytes of a resolved secret (a value is read from the same answer twice when two
@@ -501,6 +550,10 @@ impl Drop for SecretsDir {
 
 /// `hush run`: returns the exit code hush should exit with.
 pub async fn run(args: RunArgs, workspace: &str) -> Result<i32> {
+    // Handlers first, before any secret is fetched or written: from here on a SIGINT or
+    // SIGTERM to hush is handled (forwarded, or ends the run), never fatal, so the secrets
+    // directory is always removed.
+    let signals = Signals::install()?;
     let mut plan = plan(
         args.manifest.as_deref(),
         args.app.as_deref(),
@@ -510,13 +563,27 @@ pub async fn run(args: RunArgs, workspace: &str) -> Result<i32> {
     )?;
     let local = LocalSources::read(&args.sources)?;
     let mut store = StoreAccess::new(workspace);
-    if !plan.declared {
-        everything(&mut plan, &local, &mut store).await?;
+    let program = args.command[0].to_string_lossy().into_owned();
+    // Anything that stops the secrets from being had (the store unreachable, a token refused)
+    // means the command is not started: 125, as for a missing secret, never a code the command
+    // itself could have returned.
+    let gathered = async {
+        if !plan.declared {
+            everything(&mut plan, &local, &mut store).await?;
+        }
+        if plan.wants.is_empty() {
+            Ok(Vec::new())
+        } else {
+            gather(&plan, &local, &mut store, false).await
+        }
     }
-    let outcomes = if plan.wants.is_empty() {
-        Vec::new()
-    } else {
-        gather(&plan, &local, &mut store, false).await?
+    .await;
+    let outcomes = match gathered {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("hush: not starting {program}: {e:#}");
+            return Ok(NOT_STARTED);
+        }
     };
     let mut refused = Vec::new();
     for o in outcomes.iter().filter(|o| o.got.is_none()) {
@@ -529,7 +596,6 @@ pub async fn run(args: RunArgs, workspace: &str) -> Result<i32> {
             );
         }
     }
-    let program = args.command[0].to_string_lossy().into_owned();
     if !refused.is_empty() {
         eprintln!(
             "hush: not starting {program}: {} required secret(s) unavailable:",
@@ -597,33 +663,65 @@ pub async fn run(args: RunArgs, workspace: &str) -> Result<i32> {
         )))
     };
     drop(values);
-    let code = supervise(&args.command, env, patterns).await?;
+    let code = supervise(&args.command, env, patterns, signals).await?;
     drop(dir);
     Ok(code)
 }
+
+/// The signals hush handles while a workload runs: forwarded to it.
+struct Signals(Vec<(i32, tokio::signal::unix::Signal)>);
+
+impl Signals {
+    fn install() -> Result<Self> {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut handlers = Vec::new();
+        for kind in [
+            SignalKind::interrupt(),
+            SignalKind::terminate(),
+            SignalKind::hangup(),
+            SignalKind::quit(),
+            SignalKind::user_defined1(),
+            SignalKind::user_defined2(),
+            SignalKind::window_change(),
+        ] {
+            handlers.push((kind.as_raw_value(), signal(kind)?));
+        }
+        Ok(Signals(handlers))
+    }
+
+    /// A terminating signal that arrived before the command could be started.
+    async fn pending_stop(&mut self) -> Option<i32> {
+        const STOPS: [i32; 4] = [1, 2, 3, 15]; // HUP INT QUIT TERM
+        for (raw, s) in &mut self.0 {
+            if STOPS.contains(raw)
+                && matches!(
+                    tokio::time::timeout(Duration::ZERO, s.recv()).await,
+                    Ok(Some(()))
+                )
+            {
+                return Some(*raw);
+            }
+        }
+        None
+    }
+}
+
+/// How long hush keeps copying output after the command exited (a background process may
+/// hold the pipes open).
+const DRAIN: Duration = Duration::from_secs(5);
 
 /// Starts the command, forwards signals, masks its output; returns its exit code.
 async fn supervise(
     command: &[OsString],
     env: Vec<(OsString, OsString)>,
     patterns: Option<Arc<hush_mask::Patterns>>,
+    mut signals: Signals,
 ) -> Result<i32> {
     use std::process::Stdio;
-    use tokio::signal::unix::{signal, SignalKind};
+    use std::sync::atomic::{AtomicBool, Ordering};
 
-    // Handlers first: from here on a SIGINT or SIGTERM to hush is forwarded, never fatal, so
-    // the secrets directory is always removed.
-    let mut handlers = Vec::new();
-    for kind in [
-        SignalKind::interrupt(),
-        SignalKind::terminate(),
-        SignalKind::hangup(),
-        SignalKind::quit(),
-        SignalKind::user_defined1(),
-        SignalKind::user_defined2(),
-        SignalKind::window_change(),
-    ] {
-        handlers.push((kind.as_raw_value(), signal(kind)?));
+    if let Some(sig) = signals.pending_stop().await {
+        return Ok(128 + sig);
     }
     let mut cmd = tokio::process::Command::new(&command[0]);
     cmd.args(&command[1..])
@@ -648,33 +746,49 @@ async fn supervise(
     let pid = child
         .id()
         .and_then(|id| rustix::process::Pid::from_raw(id as i32));
+    // While the command runs, signals go to it; once it has exited, a SIGINT/SIGTERM/SIGHUP
+    // ends hush's wait for the last output instead (no signal to a reaped, reusable pid).
+    let exited = Arc::new(AtomicBool::new(false));
+    let stop_draining = Arc::new(tokio::sync::Notify::new());
     let mut forwarders = Vec::new();
-    for (raw, mut stream) in handlers {
+    for (raw, mut stream) in signals.0 {
         let Some(sig) = rustix::process::Signal::from_named_raw(raw) else {
             continue;
         };
+        let (exited, stop) = (exited.clone(), stop_draining.clone());
         forwarders.push(tokio::spawn(async move {
             while stream.recv().await.is_some() {
-                if let Some(pid) = pid {
-                    let _ = rustix::process::kill_process(pid, sig);
+                if !exited.load(Ordering::SeqCst) {
+                    if let Some(pid) = pid {
+                        let _ = rustix::process::kill_process(pid, sig);
+                    }
+                } else if [1, 2, 15].contains(&raw) {
+                    stop.notify_one();
                 }
             }
         }));
     }
+    // The output is copied by threads of their own, so a slow reader of hush's output never
+    // stalls signal forwarding.
     let mut pumps = Vec::new();
     if let Some(p) = &patterns {
         if let Some(out) = child.stdout.take() {
-            pumps.push(tokio::spawn(pump(out, p.clone(), false)));
+            pumps.push(spawn_pump(out.into_owned_fd()?, p.clone(), false));
         }
         if let Some(err) = child.stderr.take() {
-            pumps.push(tokio::spawn(pump(err, p.clone(), true)));
+            pumps.push(spawn_pump(err.into_owned_fd()?, p.clone(), true));
         }
     }
     let status = child.wait().await?;
-    // Output still in the pipes is masked and written; a background process that keeps the
-    // pipes open does not keep hush waiting for long.
-    for p in pumps {
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), p).await;
+    exited.store(true, Ordering::SeqCst);
+    let drained = async {
+        for p in pumps {
+            let _ = p.await;
+        }
+    };
+    tokio::select! {
+        _ = tokio::time::timeout(DRAIN, drained) => {}
+        _ = stop_draining.notified() => {}
     }
     for f in forwarders {
         f.abort();
@@ -687,40 +801,50 @@ async fn supervise(
     })
 }
 
-/// Copies one of the command's streams to hush's, through the masker.
-async fn pump(
-    mut from: impl tokio::io::AsyncRead + Unpin,
+/// Copies one of the command's streams to hush's, through the masker, on a thread; the
+/// receiver resolves when the stream ends.
+fn spawn_pump(
+    from: std::os::fd::OwnedFd,
     patterns: Arc<hush_mask::Patterns>,
     to_stderr: bool,
-) {
-    use std::io::Write as _;
-    use tokio::io::AsyncReadExt as _;
-    let mut masker = hush_mask::Masker::new(&patterns);
-    let mut buf = vec![0u8; 64 * 1024];
-    let write = |bytes: &[u8]| {
-        let r = if to_stderr {
+) -> tokio::sync::oneshot::Receiver<()> {
+    let (done, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        pump(std::fs::File::from(from), &patterns, to_stderr);
+        let _ = done.send(());
+    });
+    rx
+}
+
+fn pump(mut from: std::fs::File, patterns: &hush_mask::Patterns, to_stderr: bool) {
+    use std::io::{Read as _, Write as _};
+    let write = |bytes: &[u8]| -> std::io::Result<()> {
+        if to_stderr {
             let mut e = std::io::stderr().lock();
             e.write_all(bytes).and_then(|()| e.flush())
         } else {
             let mut o = std::io::stdout().lock();
             o.write_all(bytes).and_then(|()| o.flush())
-        };
-        // A closed terminal or pipe: keep draining so the command is not blocked.
-        let _ = r;
+        }
     };
+    let mut masker = hush_mask::Masker::new(patterns);
+    let mut buf = zeroize::Zeroizing::new(vec![0u8; 64 * 1024]);
     loop {
-        match from.read(&mut buf).await {
-            Ok(0) | Err(_) => break,
+        match from.read(&mut buf) {
+            Ok(0) => break,
             Ok(n) => {
-                let out = masker.push(&buf[..n]);
-                if !out.is_empty() {
-                    write(&out);
+                let out = zeroize::Zeroizing::new(masker.push(&buf[..n]));
+                if !out.is_empty() && write(&out).is_err() {
+                    // Our reader is gone (`hush run … | head`): close the pipe so the command
+                    // gets SIGPIPE/EPIPE on its next write, as it would without hush.
+                    return;
                 }
             }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
         }
     }
-    buf.fill(0);
-    write(&masker.finish());
+    let _ = write(&zeroize::Zeroizing::new(masker.finish()));
 }
 
 /// One row of `hush check`.

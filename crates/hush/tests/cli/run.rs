@@ -450,7 +450,7 @@ fn exit_codes_come_through() {
 #[test]
 fn values_never_reach_hush_output_in_any_form() {
     let h = Home::new();
-    let value = r#"s3cr3t/Value+with"quote\and&amp"#;
+    let value = r#"s3cr3t/Value+with"quote\and&amp-x_y.z~ "#;
     h.set("tok", value.as_bytes());
     h.set(
         "creds",
@@ -463,6 +463,10 @@ printf '%s' "$TOK" | head -c 7; sleep 0.2; printf '%s\n' "$TOK" | tail -c +8
 printf '%s' "$TOK" | base64 -w0; echo
 printf '%s' "$TOK" | base64 -w0 | tr '+/' '-_' | tr -d '='; echo
 python3 -c 'import os,urllib.parse; print(urllib.parse.quote(os.environ["TOK"], safe=""))'
+python3 -c 'import os,urllib.parse; print(urllib.parse.quote(os.environ["TOK"]))'
+python3 -c 'import os,urllib.parse; print(urllib.parse.quote_plus(os.environ["TOK"]))'
+python3 -c 'import os,re,urllib.parse; print(re.sub("%[0-9A-F]{2}", lambda m: m.group(0).lower(), urllib.parse.quote(os.environ["TOK"], safe="")))'
+python3 -c 'import os,json; print(json.dumps({"v": os.environ["TOK"].strip()}))'
 python3 -c 'import os,json; print(json.dumps({"v": os.environ["TOK"]}))'
 python3 -c 'import os,json; print(json.loads(os.environ["CREDS"])["private_key"])'
 printf '%s\n' "$TOK" >&2
@@ -488,11 +492,19 @@ echo done
     let all = out.all();
     let forms = [
         value.to_string(),
-        "s3cr3t/".to_string() + "Value",
+        "s3cr3t/".to_string() + "Value+",
         base64_std(value.as_bytes()),
-        "czNjcjN0L1ZhbHVlK3dpdGgicXVvdGVcYW5kJmFtcA".to_string(),
-        "s3cr3t%2FValue%2Bwith%22quote%5Cand%26amp".to_string(),
-        r#"s3cr3t/Value+with\"quote\\and&amp"#.to_string(),
+        base64_std(value.as_bytes())
+            .replace('+', "-")
+            .replace('/', "_")
+            .trim_end_matches('=')
+            .to_string(),
+        "s3cr3t%2FValue%2Bwith%22quote%5Cand%26amp-x_y.z~%20".to_string(),
+        "s3cr3t/Value%2Bwith%22quote%5Cand%26amp-x_y.z~%20".to_string(),
+        "s3cr3t%2FValue%2Bwith%22quote%5Cand%26amp-x_y.z~+".to_string(),
+        "s3cr3t%2fValue%2bwith%22quote%5cand%26amp-x_y.z~%20".to_string(),
+        r#"s3cr3t/Value+with\"quote\\and&amp-x_y.z~"#.to_string(),
+        "Value+with".to_string(),
         "PRIVATE-KEY-abcdef".to_string(),
     ];
     for f in &forms {
@@ -823,6 +835,16 @@ fn a_workload_on_another_host_resolves_through_the_server_with_a_machine_token()
     .code(125);
     assert!(out.stderr.contains("out of scope"), "{}", out.stderr);
     assert!(!wd.path().join("started").exists());
+    // A run in another environment than the token's: not started, each key named, 125.
+    let out = run_in(
+        &h,
+        wd.path(),
+        &["run", "--env", "stg", "--", "touch", "started"],
+        &machine,
+    )
+    .code(125);
+    assert!(out.stderr.contains("GITHUB_TOKEN"), "{}", out.stderr);
+    assert!(out.stderr.contains("out of scope"), "{}", out.stderr);
     let out = run_in(&h, wd.path(), &["check", "-o", "json"], &machine).ok();
     assert_eq!(out.json()[0]["source"], "server");
 
@@ -866,4 +888,54 @@ fn a_workload_on_another_host_resolves_through_the_server_with_a_machine_token()
         std::fs::read_to_string(path).unwrap(),
         "{\"private_key\":\"pk-server-3\"}"
     );
+}
+
+#[test]
+fn a_closed_output_pipe_ends_the_run_and_secrets_files_env_is_honoured() {
+    use std::io::Read as _;
+    let h = Home::new();
+    h.set("alpha", b"VALUE-ALPHA-1234");
+    let wd = workdir();
+    // `hush run -- yes | head -c 5`: once the reader is gone, the command gets SIGPIPE.
+    let mut c = h.command(&["run", "--secret", "alpha=A", "--", "yes"]);
+    c.current_dir(wd.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = c.spawn().unwrap();
+    let mut first = [0u8; 5];
+    child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+    // The read end is dropped here.
+    let start = Instant::now();
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        if start.elapsed() > Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("hush run kept going after its output pipe closed");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(141), "the command dies of SIGPIPE");
+    assert_eq!(&first, b"y\ny\ny");
+
+    write(wd.path(), "dev.env", "devkey=from-dev-env-file\n");
+    let out = run_in(
+        &h,
+        wd.path(),
+        &[
+            "run",
+            "--no-mask",
+            "--secret",
+            "devkey=DK",
+            "--",
+            "sh",
+            "-c",
+            "printf %s \"$DK\"",
+        ],
+        &[("HUSH_SECRETS_FILE", "dev.env")],
+    )
+    .ok();
+    assert_eq!(out.text(), "from-dev-env-file");
 }
