@@ -49,7 +49,7 @@ start_server() {
         if grep -q 'hush listening on' "$err" 2>/dev/null; then break; fi
         sleep 0.1
     done
-    ADDR=$(sed -n 's/^hush listening on //p' "$err" | head -n1)
+    ADDR=$(sed -n '/^hush listening on /{s///p;q}' "$err")
     ADMIN_TOKEN=$(head -n1 "$out")
     [ -n "$ADDR" ] && [ -n "$ADMIN_TOKEN" ] || { echo "the server did not start:" >&2; cat "$err" >&2; exit 1; }
 }

@@ -30,7 +30,8 @@ set -e
 echo "$out"
 [ "$code" -eq 4 ] || { echo "FAILED: expected exit 4, got $code" >&2; exit 1; }
 expect_contains "$out" "in use by dataset-instance"
-hush secrets show gcs-creds -o json | grep -q '"app": "dataset-instance"'
+out=$(hush secrets show gcs-creds -o json)
+expect_contains "$out" '"app": "dataset-instance"'
 
 step "unregister the app, then delete"
 hush apps delete dataset-instance
