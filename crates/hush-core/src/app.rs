@@ -67,6 +67,36 @@ pub struct ReadMark {
     pub at: i64,
 }
 
+/// Builds app rows from a store's rows: `(name, manifest JSON, created_at, updated_at,
+/// registered_by)` per app and `(app, key)` per named key.
+pub fn assemble(
+    workspace_id: &str,
+    apps: Vec<(String, String, i64, i64, String)>,
+    keys: &[(String, AppKeyRow)],
+) -> Result<Vec<AppRow>, crate::store::StoreError> {
+    apps.into_iter()
+        .map(|(name, manifest, created_at, updated_at, registered_by)| {
+            let manifest = serde_json::from_str(&manifest).map_err(|e| {
+                crate::store::StoreError::Corrupt(format!(
+                    "the manifest of app {name:?} does not parse: {e}"
+                ))
+            })?;
+            Ok(AppRow {
+                workspace_id: workspace_id.to_string(),
+                manifest,
+                keys: keys
+                    .iter()
+                    .filter(|(app, _)| *app == name)
+                    .map(|(_, k)| k.clone())
+                    .collect(),
+                created_at,
+                updated_at,
+                registered_by,
+            })
+        })
+        .collect()
+}
+
 /// Whether `name` can be an environment variable name: `[A-Za-z_][A-Za-z0-9_]*`.
 pub fn is_env_name(name: &str) -> bool {
     let mut chars = name.chars();

@@ -158,3 +158,17 @@ pub fn verdict(v: &crate::audit::Verdict) -> hush_wire::AuditVerdict {
         },
     }
 }
+
+/// One key's answer of [`crate::Hush::resolve`]: the value when one was read, else (a dry run)
+/// the metadata with no value.
+pub fn resolution(r: &crate::Resolution, workspace: &str, now: i64) -> SecretValue {
+    match &r.value {
+        Some((version, value)) => with_value(&r.row, workspace, now, *version, value),
+        None => SecretValue {
+            meta: meta(&r.row, workspace, now),
+            value_version: r.row.version,
+            value: None,
+            value_base64: None,
+        },
+    }
+}

@@ -593,17 +593,7 @@ async fn resolve(
         match answer {
             Ok(r) => {
                 // Serialised straight from SecretValue, which zeroes its copy on drop.
-                let v = match &r.value {
-                    Some((version, value)) => {
-                        wire::with_value(&r.row, &c.ws.name, now, *version, value)
-                    }
-                    None => hush_wire::SecretValue {
-                        meta: wire::meta(&r.row, &c.ws.name, now),
-                        value_version: r.row.version,
-                        value: None,
-                        value_base64: None,
-                    },
-                };
+                let v = wire::resolution(&r, &c.ws.name, now);
                 out.secrets.insert(key, v);
             }
             Err(e) => {

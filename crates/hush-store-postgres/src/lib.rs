@@ -1082,27 +1082,10 @@ impl PostgresStore {
         .fetch_all(&self.pool)
         .await
         .map_err(unavailable)?;
-        apps.into_iter()
-            .map(|(name, manifest, created_at, updated_at, registered_by)| {
-                let manifest = serde_json::from_str(&manifest).map_err(|e| {
-                    StoreError::Corrupt(format!("the manifest of app {name:?} does not parse: {e}"))
-                })?;
-                Ok(AppRow {
-                    workspace_id: workspace_id.to_string(),
-                    manifest,
-                    keys: keys
-                        .iter()
-                        .filter(|(app, _, _)| *app == name)
-                        .map(|(_, key, last_read_at)| AppKeyRow {
-                            key: key.clone(),
-                            last_read_at: *last_read_at,
-                        })
-                        .collect(),
-                    created_at,
-                    updated_at,
-                    registered_by,
-                })
-            })
-            .collect()
+        let keys: Vec<(String, AppKeyRow)> = keys
+            .into_iter()
+            .map(|(app, key, last_read_at)| (app, AppKeyRow { key, last_read_at }))
+            .collect();
+        hush_core::app::assemble(workspace_id, apps, &keys)
     }
 }

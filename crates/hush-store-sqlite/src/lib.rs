@@ -174,25 +174,7 @@ impl SqliteStore {
             Ok((apps, keys))
         })?;
         let (apps, keys) = rows;
-        apps.into_iter()
-            .map(|(name, manifest, created_at, updated_at, registered_by)| {
-                let manifest = serde_json::from_str(&manifest).map_err(|e| {
-                    StoreError::Corrupt(format!("the manifest of app {name:?} does not parse: {e}"))
-                })?;
-                Ok(AppRow {
-                    workspace_id: workspace_id.to_string(),
-                    manifest,
-                    keys: keys
-                        .iter()
-                        .filter(|(app, _)| *app == name)
-                        .map(|(_, k)| k.clone())
-                        .collect(),
-                    created_at,
-                    updated_at,
-                    registered_by,
-                })
-            })
-            .collect()
+        hush_core::app::assemble(workspace_id, apps, &keys)
     }
 
     fn write<T>(

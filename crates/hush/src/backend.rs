@@ -376,17 +376,7 @@ impl Backend {
                 for (key, answer) in answers {
                     match answer {
                         Ok(r) => {
-                            let v = match &r.value {
-                                Some((version, value)) => {
-                                    wire::with_value(&r.row, &ws.name, now, *version, value)
-                                }
-                                None => hush_wire::SecretValue {
-                                    meta: wire::meta(&r.row, &ws.name, now),
-                                    value_version: r.row.version,
-                                    value: None,
-                                    value_base64: None,
-                                },
-                            };
+                            let v = wire::resolution(&r, &ws.name, now);
                             out.secrets.insert(key, v);
                         }
                         Err(e) => {
