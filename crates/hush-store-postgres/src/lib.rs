@@ -29,6 +29,9 @@ use hush_core::token::{Role, TokenRow};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, Row as _, Transaction};
 
+#[doc(hidden)]
+pub mod testing;
+
 /// Schema migrations, applied in order; `hush_schema` records how many ran.
 const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_initial.sql")];
 
@@ -84,14 +87,18 @@ fn corrupt(what: &str) -> StoreError {
     StoreError::Corrupt(format!("unknown {what} in the database"))
 }
 
-/// Where the URL points, without its password, for messages.
+/// Where the URL points, without its password or query (which may hold one), for messages.
 pub fn redact_url(url: &str) -> String {
-    match url.split_once("://") {
-        Some((scheme, rest)) => match rest.rsplit_once('@') {
-            Some((_, host)) => format!("{scheme}://…@{host}"),
-            None => url.to_string(),
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "(not a URL)".into();
+    };
+    let rest = rest.split_once('?').map_or(rest, |(r, _)| r);
+    match rest.rsplit_once('@') {
+        Some((user, host)) => match user.split_once(':') {
+            Some((name, _password)) => format!("{scheme}://{name}:***@{host}"),
+            None => format!("{scheme}://{user}@{host}"),
         },
-        None => "(not a URL)".into(),
+        None => format!("{scheme}://{rest}"),
     }
 }
 
@@ -1087,5 +1094,24 @@ impl PostgresStore {
             .map(|(app, key, last_read_at)| (app, AppKeyRow { key, last_read_at }))
             .collect();
         hush_core::app::assemble(workspace_id, apps, &keys)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn urls_in_messages_never_carry_the_password() {
+        assert_eq!(
+            redact_url("postgres://hush:s3cr3t@db.internal:5432/hush?sslmode=require&password=x"),
+            "postgres://hush:***@db.internal:5432/hush"
+        );
+        assert_eq!(
+            redact_url("postgres://postgres@127.0.0.1:5432/test"),
+            "postgres://postgres@127.0.0.1:5432/test"
+        );
+        assert_eq!(redact_url("postgresql://host/db"), "postgresql://host/db");
+        assert_eq!(redact_url("not a url s3cr3t"), "(not a URL)");
     }
 }

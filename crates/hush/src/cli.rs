@@ -17,6 +17,9 @@ Exit codes:
 
 Environment:
   HUSH_HOME         where the embedded store lives (default: ~/.local/share/hush)
+  HUSH_DB           the store to use instead: a SQLite path or postgres://user@host/db (--db)
+  HUSH_PG_POOL      PostgreSQL connections per process (default 16)
+  HUSH_PG_TIMEOUT_MS  PostgreSQL connect, statement and lock timeout (default 5000)
   HUSH_WORKSPACE    workspace to use (default: default)
   HUSH_PASSPHRASE   derive the root key from this passphrase (Argon2id) instead of a key file
   HUSH_ROOT_KEY     the root key itself, base64 of 32 bytes, instead of a key file
@@ -39,6 +42,12 @@ pub struct Cli {
     )]
     pub workspace: String,
 
+    /// The store to work on directly, as an operator on its host: a SQLite file, or a
+    /// PostgreSQL database (postgres://user@host:5432/db) shared by several `hush server`
+    /// nodes. Default: the embedded store in HUSH_HOME. Takes precedence over HUSH_ADDR.
+    #[arg(long, global = true, env = "HUSH_DB", value_name = "PATH-OR-URL")]
+    pub db: Option<String>,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -46,7 +55,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 #[allow(clippy::large_enum_variant)] // parsed once per run
 pub enum Command {
-    /// Create the embedded store and its root key (in HUSH_HOME).
+    /// Create the store and its root key: the embedded store in HUSH_HOME, or the --db one.
     #[command(after_help = EXIT_CODES)]
     Init,
     /// Serve the HTTP API (and, later, the web UI). On a fresh store it initialises itself and
@@ -211,9 +220,6 @@ pub struct ServerArgs {
         env = "HUSH_LISTEN"
     )]
     pub listen: String,
-    /// The store: a SQLite file path (default: $HUSH_HOME/hush.db).
-    #[arg(long, value_name = "PATH-OR-URL", env = "HUSH_DB")]
-    pub db: Option<std::path::PathBuf>,
     /// PEM certificate chain: serve HTTPS (with --tls-key).
     #[arg(long, value_name = "FILE", requires = "tls_key")]
     pub tls_cert: Option<std::path::PathBuf>,

@@ -52,18 +52,34 @@ fn main() {
     std::process::exit(code);
 }
 
-/// A server when one is configured (HUSH_ADDR, or `hush login`), else the embedded store.
-pub(crate) async fn backend(workspace: &str) -> Result<backend::Backend> {
-    if let Some(client) = remote::configured()? {
-        if workspace != "default" {
-            return Err(fail::Failure::usage(
+/// Where a command acts: the workspace, and the store named by `--db` / `HUSH_DB` if any.
+pub(crate) struct Scope {
+    pub workspace: String,
+    pub db: Option<String>,
+}
+
+/// The store `--db` names; else a server when one is configured (HUSH_ADDR, or `hush login`);
+/// else the embedded store.
+pub(crate) async fn backend(scope: &Scope) -> Result<backend::Backend> {
+    let workspace = scope.workspace.as_str();
+    if scope.db.is_some() && std::env::var_os("HUSH_ADDR").is_some_and(|a| !a.is_empty()) {
+        return Err(fail::Failure::usage(
+            "both HUSH_ADDR (a server) and --db / HUSH_DB (a store) are set: unset the one you do not mean",
+        )
+        .into());
+    }
+    if scope.db.is_none() {
+        if let Some(client) = remote::configured()? {
+            if workspace != "default" {
+                return Err(fail::Failure::usage(
                 "against a server the workspace is the token's own: drop --workspace / HUSH_WORKSPACE, or use a token of that workspace",
             )
             .into());
+            }
+            return Ok(backend::Backend::Remote(client));
         }
-        return Ok(backend::Backend::Remote(client));
     }
-    let (hush, _home) = local::open().await?;
+    let (hush, _home) = local::open(scope.db.as_deref()).await?;
     Ok(backend::Backend::Local {
         hush,
         workspace: workspace.to_string(),
@@ -84,26 +100,33 @@ fn init_logging() {
 }
 
 async fn run(cli: Cli) -> Result<i32> {
+    let scope = Scope {
+        workspace: cli.workspace,
+        db: cli.db.filter(|d| !d.is_empty()),
+    };
     match cli.command {
-        Command::Run(args) => return workload::run(args, &cli.workspace).await,
-        Command::Check(args) => return workload::check(args, &cli.workspace).await,
-        Command::Apps(cmd) => apps::run(&backend(&cli.workspace).await?, cmd).await?,
-        cmd => run_other(cmd, &cli.workspace).await?,
+        Command::Run(args) => return workload::run(args, &scope).await,
+        Command::Check(args) => return workload::check(args, &scope).await,
+        Command::Apps(cmd) => apps::run(&backend(&scope).await?, cmd).await?,
+        cmd => run_other(cmd, &scope).await?,
     }
     Ok(fail::OK)
 }
 
-async fn run_other(command: Command, workspace: &str) -> Result<()> {
-    let cli = Cli {
-        workspace: workspace.to_string(),
-        command,
-    };
-    match cli.command {
+async fn run_other(command: Command, scope: &Scope) -> Result<()> {
+    match command {
         Command::Run(_) | Command::Check(_) | Command::Apps(_) => unreachable!("handled in run"),
-        Command::Server(args) => server::run(args, &cli.workspace).await,
+        Command::Server(args) => server::run(args, scope).await,
         Command::Init => {
-            let (_hush, home, source) = local::init().await?;
-            eprintln!("initialised a hush store at {}", home.dir.display());
+            let db = scope.db.as_deref();
+            let (_hush, home, source) = local::init(db).await?;
+            let location = local::Location::new(db, &home);
+            match location {
+                local::Location::Sqlite(_) if db.is_none() => {
+                    eprintln!("initialised a hush store at {}", home.dir.display())
+                }
+                _ => eprintln!("initialised a hush store at {}", location.describe()),
+            }
             eprintln!("root key: {source}");
             if source.starts_with("the key file") {
                 eprintln!("keep a backup of the key file: without it the store cannot be opened");
@@ -111,13 +134,11 @@ async fn run_other(command: Command, workspace: &str) -> Result<()> {
             Ok(())
         }
         Command::Login(a) => remote::login(&a.addr).await,
-        Command::Tokens(cmd) => tokens::run(&backend(&cli.workspace).await?, cmd).await,
-        Command::Audit(args) => tokens::audit(&backend(&cli.workspace).await?, args).await,
-        Command::Secrets(cmd) => {
-            secrets::run(&backend(&cli.workspace).await?, &cli.workspace, cmd).await
-        }
+        Command::Tokens(cmd) => tokens::run(&backend(scope).await?, cmd).await,
+        Command::Audit(args) => tokens::audit(&backend(scope).await?, args).await,
+        Command::Secrets(cmd) => secrets::run(&backend(scope).await?, &scope.workspace, cmd).await,
         Command::Keys(KeysCommand::Rotate) => {
-            let (hush, _home, _lock) = local::open_for_rotation().await?;
+            let (hush, _home, _lock) = local::open_for_rotation(scope.db.as_deref()).await?;
             let report = hush.rotate_keys().await?;
             eprintln!(
                 "rotated: root key version {} now wraps {} data key(s); {} workspace(s) got a new data key version",

@@ -14,13 +14,14 @@ use crate::cli::ServerArgs;
 use crate::fail::Failure;
 use crate::local;
 
-pub async fn run(args: ServerArgs, workspace: &str) -> Result<()> {
+pub async fn run(args: ServerArgs, scope: &crate::Scope) -> Result<()> {
+    let workspace = scope.workspace.as_str();
     // Bad TLS files are refused before anything is created or printed.
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Some(tls_config(cert, key)?),
         _ => None,
     };
-    let (hush, created) = local::open_or_init(args.db.as_deref()).await?;
+    let (hush, created) = local::open_or_init(scope.db.as_deref()).await?;
     let (ws, _) = hush.workspace(workspace, true).await?;
     let actor = Actor::local();
     if created || hush.tokens(&ws, &actor).await?.is_empty() {

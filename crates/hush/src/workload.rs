@@ -222,14 +222,14 @@ impl LocalSources {
 
 /// The store, opened only when a key is not found in the local sources.
 pub struct StoreAccess<'w> {
-    workspace: &'w str,
+    scope: &'w crate::Scope,
     opened: Option<Result<Backend, String>>,
 }
 
 impl<'w> StoreAccess<'w> {
-    pub fn new(workspace: &'w str) -> Self {
+    pub fn new(scope: &'w crate::Scope) -> Self {
         StoreAccess {
-            workspace,
+            scope,
             opened: None,
         }
     }
@@ -237,7 +237,8 @@ impl<'w> StoreAccess<'w> {
     /// The backend, or why there is none (no server configured and no local store).
     async fn get(&mut self) -> Result<Result<&Backend, String>> {
         if self.opened.is_none() {
-            let no_store = crate::remote::configured()?.is_none()
+            let no_store = self.scope.db.is_none()
+                && crate::remote::configured()?.is_none()
                 && !crate::local::Home::locate().is_ok_and(|h| h.db.exists());
             self.opened = Some(if no_store {
                 Err(
@@ -245,7 +246,7 @@ impl<'w> StoreAccess<'w> {
                         .into(),
                 )
             } else {
-                Ok(crate::backend(self.workspace).await?)
+                Ok(crate::backend(self.scope).await?)
             });
         }
         Ok(match self.opened.as_ref() {
@@ -549,7 +550,7 @@ impl Drop for SecretsDir {
 }
 
 /// `hush run`: returns the exit code hush should exit with.
-pub async fn run(args: RunArgs, workspace: &str) -> Result<i32> {
+pub async fn run(args: RunArgs, scope: &crate::Scope) -> Result<i32> {
     // Handlers first, before any secret is fetched or written: from here on a SIGINT or
     // SIGTERM to hush is handled (forwarded, or ends the run), never fatal, so the secrets
     // directory is always removed.
@@ -562,7 +563,7 @@ pub async fn run(args: RunArgs, workspace: &str) -> Result<i32> {
         &args.file,
     )?;
     let local = LocalSources::read(&args.sources)?;
-    let mut store = StoreAccess::new(workspace);
+    let mut store = StoreAccess::new(scope);
     let program = args.command[0].to_string_lossy().into_owned();
     // Anything that stops the secrets from being had (the store unreachable, a token refused)
     // means the command is not started: 125, as for a missing secret, never a code the command
@@ -861,7 +862,7 @@ struct CheckRow {
 }
 
 /// `hush check`: returns the exit code.
-pub async fn check(args: CheckArgs, workspace: &str) -> Result<i32> {
+pub async fn check(args: CheckArgs, scope: &crate::Scope) -> Result<i32> {
     let Some(path) = manifest::locate(args.manifest.as_deref())? else {
         return Err(Failure::usage(
             "no manifest: there is no hush.toml here; give one with --manifest FILE",
@@ -877,7 +878,7 @@ pub async fn check(args: CheckArgs, workspace: &str) -> Result<i32> {
     )?;
     plan.declared = true;
     let local = LocalSources::read(&args.sources)?;
-    let mut store = StoreAccess::new(workspace);
+    let mut store = StoreAccess::new(scope);
     let outcomes = if plan.wants.is_empty() {
         Vec::new()
     } else {

@@ -50,18 +50,44 @@ impl Out {
     }
 }
 
+/// Whether this run of the suite keeps its stores in PostgreSQL (`HUSH_TEST_BACKEND=postgres`,
+/// set by `scripts/test` for its second pass): every home's store is then a fresh database
+/// named by `HUSH_DB`, dropped when the home is.
+pub fn on_postgres() -> bool {
+    std::env::var("HUSH_TEST_BACKEND").is_ok_and(|b| b == "postgres")
+}
+
+/// For tests of what only the embedded store has (its file on disk): true, with a notice,
+/// when the suite runs on PostgreSQL and the test should return.
+pub fn sqlite_only(what: &str) -> bool {
+    if on_postgres() {
+        eprintln!("NOTICE: skipped on PostgreSQL: {what} is about the embedded SQLite file");
+    }
+    on_postgres()
+}
+
 /// A temporary hush home.
 pub struct Home {
     pub dir: tempfile::TempDir,
     pub extra_env: Vec<(String, String)>,
+    /// The home's store when the suite runs on PostgreSQL.
+    pub pg: Option<hush_store_postgres::testing::TestDatabase>,
 }
 
 impl Home {
     /// A home with no store yet.
     pub fn empty() -> Self {
+        let pg = if on_postgres() {
+            let admin = hush_store_postgres::testing::admin_url()
+                .expect("HUSH_TEST_BACKEND=postgres needs HUSH_TEST_POSTGRES_URL");
+            Some(hush_store_postgres::testing::TestDatabase::create(&admin))
+        } else {
+            None
+        };
         Home {
             dir: tempfile::tempdir().expect("tempdir"),
             extra_env: Vec::new(),
+            pg,
         }
     }
 
@@ -98,8 +124,12 @@ impl Home {
             .env_remove("HUSH_KEY_FILE")
             .env_remove("HUSH_ADDR")
             .env_remove("HUSH_TOKEN")
+            .env_remove("HUSH_DB")
             // No saved login from the machine running the tests may leak in.
             .env("HUSH_CONFIG", "/nonexistent/hush-test-config.json");
+        if let Some(pg) = &self.pg {
+            c.env("HUSH_DB", &pg.url);
+        }
         for (k, v) in &self.extra_env {
             c.env(k, v);
         }
@@ -112,6 +142,7 @@ impl Home {
     }
 
     pub fn run_with(&self, mut c: Command, stdin: Option<&[u8]>) -> Out {
+        client_only(&mut c);
         c.stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -147,7 +178,8 @@ impl Home {
             .json()
     }
 
-    /// Every file of the store, concatenated (db, WAL, shared memory, key file).
+    /// Every file of the store, concatenated (db, WAL, shared memory, key file), and on
+    /// PostgreSQL every value in the database.
     pub fn store_bytes(&self) -> Vec<u8> {
         let mut all = Vec::new();
         for e in std::fs::read_dir(self.path()).expect("read home") {
@@ -156,7 +188,22 @@ impl Home {
                 all.extend(std::fs::read(&p).unwrap_or_default());
             }
         }
+        if let Some(pg) = &self.pg {
+            all.extend(pg.dump());
+        }
         all
+    }
+}
+
+/// A command given a server (HUSH_ADDR, or a saved login) is a client: in the PostgreSQL pass
+/// it must not also be pointed at the home's database.
+pub fn client_only(c: &mut Command) {
+    let client = c.get_envs().any(|(k, v)| {
+        (k == "HUSH_ADDR" && v.is_some_and(|v| !v.is_empty()))
+            || (k == "HUSH_CONFIG" && v.is_some_and(|v| v != "/nonexistent/hush-test-config.json"))
+    });
+    if client {
+        c.env_remove("HUSH_DB");
     }
 }
 

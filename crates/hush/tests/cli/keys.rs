@@ -53,6 +53,9 @@ fn rotation_with_a_key_file_keeps_every_value_readable() {
 }
 
 fn check_versions_after_rotation(h: &Home) {
+    if crate::common::sqlite_only("reading data key rows with rusqlite") {
+        return;
+    }
     let conn = rusqlite::Connection::open(h.db()).unwrap();
     let versions: Vec<(i64, i64)> = conn
         .prepare("SELECT version, root_version FROM data_keys WHERE workspace_id = (SELECT id FROM workspaces WHERE name = 'default') ORDER BY version")
@@ -90,8 +93,8 @@ fn rotation_with_a_passphrase_moves_to_the_new_passphrase() {
     let out = h.run(&["secrets", "get", "a"], None).code(1);
     assert!(out.stderr.contains("does not open"), "{}", out.stderr);
     let h = Home {
-        dir: h.dir,
         extra_env: vec![("HUSH_PASSPHRASE".into(), "second passphrase".into())],
+        ..h
     };
     check(&h);
 }
@@ -114,8 +117,8 @@ fn rotation_with_an_env_key_needs_the_new_key_and_never_prints_one() {
     assert!(!out.all().contains(new) && !out.all().contains(old));
     h.run(&["secrets", "get", "a"], None).code(1);
     let h = Home {
-        dir: h.dir,
         extra_env: vec![("HUSH_ROOT_KEY".into(), new.into())],
+        ..h
     };
     check(&h);
 }

@@ -8,6 +8,7 @@ mod crash;
 mod examples;
 mod keys;
 mod leaks;
+mod nodes;
 mod remote;
 mod run;
 mod sdk;

@@ -1,6 +1,6 @@
 //! The `hush secrets` commands and their contract.
 
-use crate::common::Home;
+use crate::common::{sqlite_only, Home};
 
 #[test]
 fn create_on_existing_key_exits_4_and_changes_nothing() {
@@ -341,6 +341,9 @@ fn init_refuses_an_existing_store() {
 #[cfg(unix)]
 #[test]
 fn store_files_are_private() {
+    if sqlite_only("the modes of the store's files") {
+        return;
+    }
     use std::os::unix::fs::PermissionsExt;
     let h = Home::new();
     h.set("k", b"v");
