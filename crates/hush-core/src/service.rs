@@ -100,6 +100,10 @@ pub struct RotationReport {
     pub warning: Option<String>,
 }
 
+/// What marks a web UI session token's name: `<signing token's name>.ui-<random>`
+/// ([`Hush::start_session`]).
+pub const SESSION_MARK: &str = ".ui-";
+
 /// The hush service over one store and one key source.
 pub struct Hush {
     store: Arc<dyn Store>,
@@ -1212,6 +1216,90 @@ impl Hush {
         audit.key = Some(row.id.clone());
         self.store.insert_token(&row, &audit).await?;
         Ok((row, secret))
+    }
+
+    /// Signs `actor` in to the web UI: a new token with the same role and workspace (never
+    /// more), named `<its name>.ui-<random>` (audit rows say who and which session), expiring
+    /// after `ttl_secs` or when the signing token
+    /// expires, whichever is first. The cookie carries it; [`Hush::end_session`] revokes it.
+    /// Machine tokens are for workloads and cannot sign in.
+    pub async fn start_session(
+        &self,
+        ws: &Workspace,
+        actor: &Actor,
+        ttl_secs: i64,
+    ) -> Result<(TokenRow, TokenSecret), Error> {
+        if actor.principal.role == Role::Machine {
+            return Err(Error::Forbidden {
+                reason:
+                    "machine tokens are for workloads: sign in with an admin, write or read token"
+                        .into(),
+            });
+        }
+        let now = clock::now();
+        let own_expiry = self
+            .store
+            .tokens(&ws.id)
+            .await?
+            .into_iter()
+            .find(|t| t.id == actor.principal.id)
+            .and_then(|t| t.expires_at);
+        let expires_at = own_expiry.map_or(now + ttl_secs, |e| e.min(now + ttl_secs));
+        let secret = TokenSecret::generate()?;
+        let mut suffix = [0u8; 4];
+        hush_crypto::fill_random(&mut suffix)?;
+        let row = TokenRow {
+            id: new_id("tok")?,
+            workspace_id: ws.id.clone(),
+            name: format!(
+                "{}{SESSION_MARK}{}",
+                // Signing in with a session token does not stack the marks; names stay short.
+                actor
+                    .name()
+                    .split(SESSION_MARK)
+                    .next()
+                    .unwrap_or("ui")
+                    .chars()
+                    .take(crate::model::MAX_NAME_LEN - 12)
+                    .collect::<String>(),
+                suffix
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect::<String>()
+            ),
+            hash: secret.hash(),
+            role: actor.principal.role,
+            app: None,
+            env: None,
+            expires_at: Some(expires_at),
+            created_at: now,
+            created_by: actor.name().to_string(),
+            revoked_at: None,
+        };
+        let mut audit = self.audit_entry(actor, "session.start", Some(ws), None, None, "ok");
+        audit.key = Some(row.id.clone());
+        self.store.insert_token(&row, &audit).await?;
+        Ok((row, secret))
+    }
+
+    /// Signs a web UI session out: revokes the session token `actor` authenticated with.
+    /// Any other token is left alone (the UI only ever holds session tokens).
+    pub async fn end_session(&self, ws: &Workspace, actor: &Actor) -> Result<(), Error> {
+        let is_session = self
+            .store
+            .tokens(&ws.id)
+            .await?
+            .iter()
+            .any(|t| t.id == actor.principal.id && t.name.contains(SESSION_MARK));
+        if !is_session {
+            return Ok(());
+        }
+        let mut audit = self.audit_entry(actor, "session.end", Some(ws), None, None, "ok");
+        audit.key = Some(actor.principal.id.clone());
+        self.store
+            .revoke_token(&ws.id, &actor.principal.id, clock::now(), &audit)
+            .await?;
+        Ok(())
     }
 
     /// The tokens of a workspace (never the tokens themselves).

@@ -9,6 +9,7 @@
 mod error;
 mod metrics;
 mod openapi;
+mod ui;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
@@ -45,6 +46,8 @@ pub const AUTH_WINDOW: Duration = Duration::from_secs(60);
 #[derive(Clone)]
 pub struct AppState {
     hush: Arc<Hush>,
+    /// Whether the web UI's cookies are `Secure` (the server speaks TLS).
+    secure_cookies: bool,
     metrics: Arc<metrics::Metrics>,
     failures: Arc<Mutex<HashMap<IpAddr, (u32, Instant)>>>,
 }
@@ -54,9 +57,16 @@ impl AppState {
     pub fn new(hush: Arc<Hush>) -> Self {
         AppState {
             hush,
+            secure_cookies: false,
             metrics: Arc::new(metrics::Metrics::default()),
             failures: Arc::new(Mutex::new(HashMap::new())),
         }
+    }
+
+    /// Marks the web UI's session cookies `Secure`: set when the server speaks TLS.
+    pub fn with_secure_cookies(mut self, secure: bool) -> Self {
+        self.secure_cookies = secure;
+        self
     }
 
     fn throttled(&self, ip: Option<IpAddr>) -> bool {
@@ -110,6 +120,7 @@ pub fn router(state: AppState) -> Router {
             get(|| async { Json(serde_json::json!({"status": "ok"})) }),
         )
         .route("/readyz", get(readyz))
+        .nest("/ui", ui::routes())
         .route("/metrics", get(metrics::render))
         .fallback(|| async {
             ApiError::new(

@@ -44,7 +44,9 @@ pub async fn run(args: ServerArgs, scope: &crate::Scope) -> Result<()> {
         .await
         .map_err(|e| Failure::usage(format!("cannot listen on {}: {e}", args.listen)))?;
     let addr = listener.local_addr()?;
-    let app = hush_server::router(hush_server::AppState::new(Arc::new(hush)));
+    let app = hush_server::router(
+        hush_server::AppState::new(Arc::new(hush)).with_secure_cookies(tls.is_some()),
+    );
     match tls {
         Some(tls) => {
             eprintln!("hush listening on https://{addr}");
