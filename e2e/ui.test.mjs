@@ -101,6 +101,20 @@ test("sign in and out: the cookie is HttpOnly and SameSite=Strict, and signing o
   assert.equal(r.status, 401, "the session token no longer works");
   await page.goto(base + "/ui/secrets");
   assert.match(page.url(), /\/ui\/login$/);
+  // A session token cannot be used to sign in again (a stolen cookie cannot outlive sign-out).
+  const { context: c2 } = await signIn(admin);
+  const session = (await c2.cookies()).find((c) => c.name === "hush_session").value;
+  const again = await fetch(base + "/ui/login", { method: "POST", body: new URLSearchParams({ token: session }), redirect: "manual" });
+  assert.equal(again.status, 403);
+  assert.match(await again.text(), /web UI session/);
+  await c2.close();
+  // Revoking a token ends the sessions signed in with it.
+  const temp = await api("POST", "/v1/tokens", { role: "admin", name: "temp-admin" });
+  const { context: c3, page: p3 } = await signIn(temp.json.token);
+  assert.equal((await api("DELETE", `/v1/tokens/${temp.json.id}`)).status, 200);
+  await p3.goto(base + "/ui/secrets");
+  assert.match(p3.url(), /\/ui\/login$/, "the revoked token's session ended");
+  await c3.close();
   // A wrong token is refused with a message next to the field.
   await page.getByLabel("API token").fill("hush_wrong");
   await page.getByRole("button", { name: "Sign in" }).click();
@@ -134,6 +148,8 @@ test("add a secret by pasting its value", async () => {
   await page.getByRole("button", { name: "Add the secret" }).click();
   assert.match(await page.locator("#key-error").innerText(), /invalid key/);
   assert.equal(await page.getByLabel("Key").inputValue(), "bad key!", "what was typed is kept");
+  assert.equal(await page.getByLabel("Value", { exact: true }).inputValue(), "", "but a value is never sent back");
+  assert.match(await page.locator("#value-error").innerText(), /enter or drop it again/);
   await context.close();
 });
 

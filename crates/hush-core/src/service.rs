@@ -1184,6 +1184,14 @@ impl Hush {
         actor: &Actor,
     ) -> Result<(TokenRow, TokenSecret), Error> {
         crate::model::check_name("token name", name, crate::model::MAX_NAME_LEN)?;
+        if name.contains(SESSION_MARK) {
+            return Err(Invalid::Name {
+                field: "token name",
+                value: name.into(),
+                reason: format!("{SESSION_MARK:?} marks web UI sessions: pick another name"),
+            }
+            .into());
+        }
         match (role, app, env) {
             (Role::Machine, Some(a), Some(e)) => {
                 crate::model::validate_app(a)?;
@@ -1234,6 +1242,13 @@ impl Hush {
                 reason:
                     "machine tokens are for workloads: sign in with an admin, write or read token"
                         .into(),
+            });
+        }
+        // A session cannot beget another that would outlive its sign-out.
+        if actor.name().contains(SESSION_MARK) {
+            return Err(Error::Forbidden {
+                reason: "that is a web UI session, not an API token: sign in with an API token"
+                    .into(),
             });
         }
         let now = clock::now();
@@ -1346,6 +1361,21 @@ impl Hush {
             return Err(Error::TokenNotFound {
                 id: id_or_name.into(),
             });
+        }
+        // Its web UI sessions end with it (sessions are named after it and made by it; a
+        // namesake's sessions ending too errs on the safe side).
+        let sessions = all.iter().filter(|s| {
+            s.revoked_at.is_none()
+                && s.created_by == t.name
+                && s.name.contains(SESSION_MARK)
+                && s.name.split(SESSION_MARK).next() == Some(t.name.as_str())
+        });
+        for session in sessions {
+            let mut audit = self.audit_entry(actor, "session.end", Some(ws), None, None, "ok");
+            audit.key = Some(session.id.clone());
+            self.store
+                .revoke_token(&ws.id, &session.id, clock::now(), &audit)
+                .await?;
         }
         Ok(t)
     }

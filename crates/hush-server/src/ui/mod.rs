@@ -191,20 +191,22 @@ fn session_cookie(parts: &Parts) -> Option<String> {
 }
 
 /// A request that changes something must come from this server's own pages. Browsers say so
-/// in `Sec-Fetch-Site`; older ones in `Origin` (which is `null` under our no-referrer policy,
-/// so only a real other origin is refused). The CSRF field is checked as well.
+/// in `Sec-Fetch-Site`; older ones in `Origin`, which must then name this host (`null`, what
+/// a page with its own no-referrer policy sends, is refused). The CSRF field is checked as
+/// well.
 fn same_origin(parts: &Parts) -> bool {
     let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
     if let Some(site) = header("sec-fetch-site") {
         return matches!(site, "same-origin" | "none");
     }
-    match header(ORIGIN.as_str()) {
-        None | Some("null") => true,
-        Some(origin) => {
-            let origin_host = origin.split_once("://").map(|(_, h)| h);
-            matches!((origin_host, header(HOST.as_str())), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h))
-        }
-    }
+    let Some(origin) = header(ORIGIN.as_str()) else {
+        return true;
+    };
+    let host = header(HOST.as_str())
+        .map(str::to_string)
+        .or_else(|| parts.uri.authority().map(|a| a.to_string()));
+    let origin_host = origin.split_once("://").map(|(_, h)| h);
+    matches!((origin_host, host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(&h))
 }
 
 impl FromRequestParts<AppState> for Session {
@@ -219,10 +221,23 @@ impl FromRequestParts<AppState> for Session {
         let Some(token) = session_cookie(parts) else {
             return Err(to_login(parts));
         };
-        let remote = parts
+        let addr = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.to_string());
+            .map(|c| c.0);
+        let ip = addr.map(|a| a.ip());
+        // Guessing session tokens is throttled like guessing API tokens.
+        if s.throttled(ip) {
+            return Err(html(
+                StatusCode::TOO_MANY_REQUESTS,
+                plain_page(
+                    "Too many attempts",
+                    "Too many failed sign-ins from this address: wait a minute.",
+                )
+                .0,
+            ));
+        }
+        let remote = addr.map(|a| a.to_string());
         match s
             .hush
             .authenticate(&TokenSecret::from_presented(&token), remote.as_deref())
@@ -234,6 +249,7 @@ impl FromRequestParts<AppState> for Session {
                 ws,
             }),
             Err(Error::Unauthorized) => {
+                s.note_failure(ip);
                 let mut res = to_login(parts);
                 res.headers_mut()
                     .insert(SET_COOKIE, clear_cookie(s.secure_cookies));
@@ -670,8 +686,6 @@ struct SecretForm {
     #[serde(default)]
     value_base64: String,
     #[serde(default)]
-    filename: String,
-    #[serde(default)]
     format: String,
 }
 
@@ -781,8 +795,7 @@ fn value_from(f: &SecretForm, errors: &mut FieldErrors) -> Option<SecretBytes> {
         }
     };
     let value = SecretBytes::new(bytes);
-    let json = f.format == "json" || f.filename.to_lowercase().ends_with(".json");
-    if json {
+    if f.format == "json" {
         if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(value.expose_secret()) {
             // serde_json's message gives the line and column, never the text.
             errors.value = Some(format!(
@@ -848,6 +861,22 @@ fn metadata_fields(f: &SecretForm, e: &FieldErrors) -> String {
     )
 }
 
+/// The error under the value field. A failed form never sends a value back to the browser,
+/// so when one was given the user is asked to give it again.
+fn value_error(f: &SecretForm, e: &FieldErrors) -> Option<String> {
+    let given = !f.value.is_empty() || !f.value_base64.is_empty();
+    match (&e.value, given) {
+        (Some(msg), true) => Some(format!(
+            "{msg} The value is not sent back to this page: enter or drop it again."
+        )),
+        (Some(msg), false) => Some(msg.clone()),
+        (None, true) => {
+            Some("The value is not sent back to this page: enter or drop it again.".into())
+        }
+        (None, false) => None,
+    }
+}
+
 fn new_secret_html(session: &Session, f: &SecretForm, e: &FieldErrors) -> String {
     let viewer = session.viewer();
     let mut body = String::new();
@@ -876,7 +905,7 @@ fn new_secret_html(session: &Session, f: &SecretForm, e: &FieldErrors) -> String
             "1 to 128 of A-Z a-z 0-9 _ . - (not starting with . or -)",
             e.key.as_deref()
         ),
-        value = page::value_field("Value", &f.value, format, e.value.as_deref()),
+        value = page::value_field("Value", "", format, value_error(f, e).as_deref()),
         meta = metadata_fields(f, e),
     );
     page::layout("Add a secret", Some(&viewer), &body)
@@ -1072,13 +1101,9 @@ async fn detail(
             csrf = viewer.csrf_field(),
             field = page::value_field(
                 "New value",
-                &vf.value,
+                "",
                 format,
-                if value_form.is_some() {
-                    errors.value.as_deref()
-                } else {
-                    None
-                }
+                value_form.and_then(|vf| value_error(vf, errors)).as_deref()
             ),
         );
     } else {

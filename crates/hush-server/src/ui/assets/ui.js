@@ -82,7 +82,10 @@ function setupValueField(zone) {
     if (!check()) {
       e.preventDefault();
       text.focus();
+      return;
     }
+    // A file goes as base64 only: not twice, and not through the text area's line ends.
+    if (b64.value) text.removeAttribute("name");
   });
 }
 
