@@ -10,6 +10,7 @@ pub mod app;
 pub mod audit;
 pub mod clock;
 pub mod error;
+mod group;
 pub mod keysource;
 pub mod model;
 pub mod service;

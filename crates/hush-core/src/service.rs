@@ -15,12 +15,13 @@ use crate::app::{named_keys, validate_manifest, AppKeyRow, AppRow, ReadMark, Use
 use crate::audit::{self, AuditEntry, AuditFilter, AuditRow, Verdict};
 use crate::clock;
 use crate::error::{Error, Invalid};
+use crate::group::GroupCommit;
 use crate::keysource::KeySource;
 use crate::model::{
     validate_key, validate_value_len, validate_workspace, Actor, ListFilter, Metadata,
     MetadataPatch, SealedValue, SecretRow, Status, StoredStatus, VersionRow, Workspace,
 };
-use crate::store::{DataKeyRow, RootKeyRow, SecretWrite, Store, StoreError};
+use crate::store::{Commit, DataKeyRow, RootKeyRow, SecretWrite, Store, StoreError};
 use crate::token::{Action, Principal, Role, TokenRow, TokenSecret};
 use hush_wire::AppManifest;
 
@@ -111,6 +112,7 @@ pub struct Hush {
     roots: Mutex<HashMap<u32, RootKey>>,
     current_root: Mutex<u32>,
     workspaces: Mutex<HashMap<String, Arc<WorkspaceKeys>>>,
+    group: GroupCommit,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -155,12 +157,14 @@ impl Hush {
                 other => Error::Store(other),
             })?;
         source.retire_before(1)?;
+        let group = GroupCommit::start(Arc::clone(&store));
         Ok(Hush {
             store,
             source: Mutex::new(source),
             roots: Mutex::new(HashMap::from([(1, root)])),
             current_root: Mutex::new(1),
             workspaces: Mutex::new(HashMap::new()),
+            group,
         })
     }
 
@@ -169,13 +173,21 @@ impl Hush {
         let rows = store.root_keys().await?;
         let current = rows.last().ok_or(Error::NotInitialized)?.clone();
         let root = open_root(source.as_ref(), &current)?;
+        let group = GroupCommit::start(Arc::clone(&store));
         Ok(Hush {
             store,
             source: Mutex::new(source),
             roots: Mutex::new(HashMap::from([(current.version, root)])),
             current_root: Mutex::new(current.version),
             workspaces: Mutex::new(HashMap::new()),
+            group,
         })
+    }
+
+    /// Records audit rows and apps' reads durably, in a group commit with other requests'.
+    async fn record(&self, entries: Vec<AuditEntry>, marks: Vec<ReadMark>) -> Result<(), Error> {
+        self.group.commit(Commit::Reads { entries, marks }).await?;
+        Ok(())
     }
 
     /// The store underneath.
@@ -397,7 +409,7 @@ impl Hush {
             return Ok(());
         }
         let entry = self.audit_entry(actor, action, Some(ws), key, None, "forbidden");
-        self.store.append_audit(&[entry]).await?;
+        self.record(vec![entry], Vec::new()).await?;
         Err(Error::Forbidden {
             reason: format!(
                 "a {} token may not {}",
@@ -426,7 +438,7 @@ impl Hush {
                     None,
                     "out_of_scope",
                 );
-                self.store.append_audit(&[entry]).await?;
+                self.record(vec![entry], Vec::new()).await?;
                 Err(Error::Forbidden { reason })
             }
         }
@@ -484,8 +496,9 @@ impl Hush {
             value: sealed,
             audit,
         };
-        self.store.write_secret(&write).await?;
-        Ok(write.row)
+        let row = write.row.clone();
+        self.group.commit(Commit::Write(write)).await?;
+        Ok(row)
     }
 
     async fn existing(&self, ws: &Workspace, key: &str) -> Result<SecretRow, Error> {
@@ -680,16 +693,11 @@ impl Hush {
             }
         };
         if let Some((outcome, err)) = refused {
-            self.store
-                .append_audit(&[self.audit_entry(
-                    actor,
-                    "secret.read",
-                    Some(ws),
-                    Some(key),
-                    None,
-                    outcome,
-                )])
-                .await?;
+            self.record(
+                vec![self.audit_entry(actor, "secret.read", Some(ws), Some(key), None, outcome)],
+                Vec::new(),
+            )
+            .await?;
             return Err(err);
         }
         let v = version.unwrap_or(row.version);
@@ -703,12 +711,11 @@ impl Hush {
             })?;
         let value = self.open_sealed(ws, &row, &sealed).await?;
         let marks: Vec<ReadMark> = self.read_mark(actor, ws, key).into_iter().collect();
-        self.store
-            .record_reads(
-                &[self.audit_entry(actor, "secret.read", Some(ws), Some(key), Some(v), "ok")],
-                &marks,
-            )
-            .await?;
+        self.record(
+            vec![self.audit_entry(actor, "secret.read", Some(ws), Some(key), Some(v), "ok")],
+            marks,
+        )
+        .await?;
         Ok(Revealed {
             row,
             version: v,
@@ -1083,7 +1090,7 @@ impl Hush {
             ));
         }
         if !audit.is_empty() {
-            self.store.record_reads(&audit, &marks).await?;
+            self.record(audit, marks).await?;
         }
         Ok(out)
     }
@@ -1410,7 +1417,7 @@ impl Hush {
                 outcome: "unauthorized".into(),
                 remote: remote.map(str::to_string),
             };
-            self.store.append_audit(&[entry]).await?;
+            self.record(vec![entry], Vec::new()).await?;
             return Err(Error::Unauthorized);
         };
         // Workspaces never change id or name: the cache of unwrapped keys knows most of them.

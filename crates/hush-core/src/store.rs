@@ -87,8 +87,22 @@ pub struct SecretWrite {
     pub audit: AuditEntry,
 }
 
+/// One unit of a group commit ([`Store::commit_batch`]).
+#[derive(Debug, Clone)]
+pub enum Commit {
+    /// A secret write, as [`Store::write_secret`].
+    Write(SecretWrite),
+    /// Audit rows and apps' reads, as [`Store::record_reads`].
+    Reads {
+        /// The audit rows.
+        entries: Vec<AuditEntry>,
+        /// The reads to mark.
+        marks: Vec<ReadMark>,
+    },
+}
+
 /// Why a store operation failed. Never carries a value: a store holds none.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 #[non_exhaustive]
 pub enum StoreError {
     /// A unique name is taken (a secret key or a workspace name).
@@ -195,6 +209,28 @@ pub trait Store: Send + Sync + 'static {
         entries: &[AuditEntry],
         reads: &[ReadMark],
     ) -> Result<(), StoreError>;
+
+    /// Group commit: applies every unit of `batch` in one durable transaction, each isolated
+    /// from the others — a unit that fails (a taken key, a lost compare-and-swap) is rolled
+    /// back alone and its error is put in its slot, in order. `Err` when the transaction as a
+    /// whole failed: then nothing was applied. A unit's audit rows are committed with it or
+    /// not at all, exactly as with [`Store::write_secret`] and [`Store::record_reads`].
+    ///
+    /// The default applies the units one transaction each; backends override it to pay for
+    /// one commit (one `fsync`) per batch.
+    async fn commit_batch(
+        &self,
+        batch: &[Commit],
+    ) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+        let mut out = Vec::with_capacity(batch.len());
+        for unit in batch {
+            out.push(match unit {
+                Commit::Write(w) => self.write_secret(w).await,
+                Commit::Reads { entries, marks } => self.record_reads(entries, marks).await,
+            });
+        }
+        Ok(out)
+    }
 
     /// Registers an app or replaces its manifest, appending `audit` in the same transaction.
     /// Keys the new manifest still names keep their `last_read_at`. `true` when it is new.

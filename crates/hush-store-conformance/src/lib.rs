@@ -12,7 +12,9 @@ use hush_core::audit::{self, AuditEntry, AuditFilter, Verdict};
 use hush_core::model::{
     ListFilter, Metadata, SealedValue, SecretRow, Status, StoredStatus, Workspace,
 };
-use hush_core::store::{DataKeyRow, RootKeyKind, RootKeyRow, SecretWrite, Store, StoreError};
+use hush_core::store::{
+    Commit, DataKeyRow, RootKeyKind, RootKeyRow, SecretWrite, Store, StoreError,
+};
 use hush_core::token::{Role, TokenRow};
 
 /// Generates one `#[tokio::test]` per conformance check; `$make` is an async expression giving
@@ -25,7 +27,8 @@ macro_rules! conformance_tests {
             create_conflicts_on_existing_key, cas_refuses_stale_revisions, failed_write_changes_nothing,
             versions_and_values, list_filters, delete_is_guarded, rotation_refuses_unseen_data_keys,
             writes_and_their_audit_rows_commit_together, audit_chain_links_every_append, tokens_by_hash_and_revocation,
-            apps_register_replace_and_delete, in_use_secrets_refuse_delete, reads_are_marked_with_their_audit);
+            apps_register_replace_and_delete, in_use_secrets_refuse_delete, reads_are_marked_with_their_audit,
+            a_batch_commits_each_unit_alone);
     };
     (@each required $make:expr; $($name:ident),*) => {
         $(
@@ -754,6 +757,94 @@ pub async fn reads_are_marked_with_their_audit(s: &dyn Store) {
         audit::verify(&s.audit(&AuditFilter::default()).await.unwrap()),
         Verdict::Intact { .. }
     ));
+}
+
+/// A group commit applies each unit on its own: a unit that fails (taken key, stale
+/// revision, value version taken) leaves nothing — no row, no value, no audit row — while the
+/// units around it commit with their audit rows, chained in order.
+pub async fn a_batch_commits_each_unit_alone(s: &dyn Store) {
+    let w = ready(s).await;
+    create(s, &w, "old").await;
+    s.put_app(&app_row(&w, "ingest", &["old"], 5), &entry("app.register"))
+        .await
+        .unwrap();
+    let write = |r: SecretRow, expected: Option<u64>, value: Option<SealedValue>, action: &str| {
+        Commit::Write(SecretWrite {
+            row: r,
+            expected_revision: expected,
+            value,
+            audit: entry(action),
+        })
+    };
+    let mut taken = row(&w, "a", 1, 1);
+    taken.id = "sec_a2".into();
+    let mut stale = row(&w, "old", 2, 1);
+    stale.meta.description = Some("stale".into());
+    let mut bad_version = row(&w, "old", 2, 1);
+    bad_version.meta.description = Some("bad version".into());
+    let mut next = row(&w, "old", 2, 2);
+    next.meta.description = Some("v2".into());
+    let batch = [
+        write(row(&w, "a", 1, 1), None, Some(sealed(1, 1)), "create-a"),
+        write(taken, None, Some(sealed(1, 2)), "create-a-again"),
+        write(stale, Some(7), None, "stale"),
+        write(bad_version, Some(1), Some(sealed(1, 3)), "bad-version"),
+        Commit::Reads {
+            entries: vec![entry("read-1"), entry("read-2")],
+            marks: vec![ReadMark {
+                workspace_id: w.id.clone(),
+                app: "ingest".into(),
+                key: "old".into(),
+                at: 99,
+            }],
+        },
+        write(next.clone(), Some(1), Some(sealed(2, 4)), "update-old"),
+    ];
+    let out = s.commit_batch(&batch).await.unwrap();
+    assert_eq!(out.len(), 6);
+    assert!(out[0].is_ok(), "{:?}", out[0]);
+    assert!(matches!(out[1], Err(StoreError::Exists)), "{:?}", out[1]);
+    assert!(matches!(out[2], Err(StoreError::Conflict)), "{:?}", out[2]);
+    assert!(matches!(out[3], Err(StoreError::Conflict)), "{:?}", out[3]);
+    assert!(out[4].is_ok() && out[5].is_ok(), "{out:?}");
+
+    assert_eq!(s.secret(&w.id, "a").await.unwrap().unwrap().id, "sec_a");
+    assert!(s.value("sec_a2", 1).await.unwrap().is_none());
+    assert_eq!(s.secret(&w.id, "old").await.unwrap(), Some(next));
+    assert_eq!(
+        s.value("sec_old", 1).await.unwrap().unwrap().ciphertext,
+        vec![1; 40]
+    );
+    assert_eq!(
+        s.value("sec_old", 2).await.unwrap().unwrap().ciphertext,
+        vec![4; 40]
+    );
+    let app = s.app(&w.id, "ingest").await.unwrap().unwrap();
+    assert_eq!(app.keys[0].last_read_at, Some(99));
+    let all = s.audit(&AuditFilter::default()).await.unwrap();
+    assert_eq!(
+        all.iter()
+            .map(|r| r.entry.action.as_str())
+            .collect::<Vec<_>>(),
+        [
+            "w",
+            "app.register",
+            "create-a",
+            "read-1",
+            "read-2",
+            "update-old"
+        ]
+    );
+    assert_eq!(audit::verify(&all), Verdict::Intact { rows: 6 });
+    // An empty batch and a batch of only failures commit nothing and keep the chain whole.
+    assert!(s.commit_batch(&[]).await.unwrap().is_empty());
+    let again = s
+        .commit_batch(&[write(row(&w, "a", 1, 1), None, Some(sealed(1, 5)), "dup")])
+        .await
+        .unwrap();
+    assert!(matches!(again[0], Err(StoreError::Exists)), "{again:?}");
+    let all = s.audit(&AuditFilter::default()).await.unwrap();
+    assert_eq!(audit::verify(&all), Verdict::Intact { rows: 6 });
 }
 
 /// The action of every audit row, in order.

@@ -24,7 +24,9 @@ use hush_core::audit::{self, AuditEntry, AuditFilter, AuditRow};
 use hush_core::model::{
     ListFilter, Metadata, SealedValue, SecretRow, StoredStatus, TokenType, VersionRow, Workspace,
 };
-use hush_core::store::{DataKeyRow, RootKeyKind, RootKeyRow, SecretWrite, Store, StoreError};
+use hush_core::store::{
+    Commit, DataKeyRow, RootKeyKind, RootKeyRow, SecretWrite, Store, StoreError,
+};
 use hush_core::token::{Role, TokenRow};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, Row as _, Transaction};
@@ -381,6 +383,128 @@ async fn append_chain(tx: &mut Tx, entries: &[AuditEntry]) -> Result<(), StoreEr
     Ok(())
 }
 
+/// Applies a secret write (without its audit row) inside the caller's transaction.
+async fn apply_write(tx: &mut Tx, w: &SecretWrite) -> Result<(), StoreError> {
+    let r = &w.row;
+    let token_type = r.meta.token_type.map(|t| t.as_str());
+    match w.expected_revision {
+        None => {
+            sqlx::query(&format!(
+                "INSERT INTO secrets ({SECRET_COLUMNS})
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+            ))
+            .bind(&r.id)
+            .bind(&r.workspace_id)
+            .bind(&r.key)
+            .bind(&r.meta.description)
+            .bind(token_type)
+            .bind(&r.meta.scope)
+            .bind(&r.meta.envs)
+            .bind(r.meta.expires_at)
+            .bind(r.status.as_str())
+            .bind(r.version as i64)
+            .bind(r.revision as i64)
+            .bind(r.created_at)
+            .bind(r.updated_at)
+            .bind(&r.created_by)
+            .bind(&r.updated_by)
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| conflict_on_unique(e, StoreError::Exists))?;
+        }
+        Some(expected) => {
+            let n = sqlx::query(
+                "UPDATE secrets SET description = $3, token_type = $4, scope = $5, envs = $6,
+                    expires_at = $7, status = $8, version = $9, revision = $10,
+                    updated_at = $11, updated_by = $12
+                 WHERE id = $1 AND revision = $2",
+            )
+            .bind(&r.id)
+            .bind(expected as i64)
+            .bind(&r.meta.description)
+            .bind(token_type)
+            .bind(&r.meta.scope)
+            .bind(&r.meta.envs)
+            .bind(r.meta.expires_at)
+            .bind(r.status.as_str())
+            .bind(r.version as i64)
+            .bind(r.revision as i64)
+            .bind(r.updated_at)
+            .bind(&r.updated_by)
+            .execute(&mut **tx)
+            .await
+            .map_err(unavailable)?
+            .rows_affected();
+            if n != 1 {
+                return Err(StoreError::Conflict);
+            }
+        }
+    }
+    if let Some(v) = &w.value {
+        sqlx::query(
+            "INSERT INTO secret_values (secret_id, version, key_version, ciphertext, created_at, created_by)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&r.id)
+        .bind(v.version as i64)
+        .bind(v.key_version as i32)
+        .bind(v.ciphertext.clone())
+        .bind(v.created_at)
+        .bind(&v.created_by)
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| conflict_on_unique(e, StoreError::Conflict))?;
+    }
+    Ok(())
+}
+
+/// Records apps' reads inside the caller's transaction.
+async fn apply_marks(tx: &mut Tx, reads: &[ReadMark]) -> Result<(), StoreError> {
+    for m in reads {
+        sqlx::query(
+            "UPDATE app_keys SET last_read_at = GREATEST(COALESCE(last_read_at, 0), $4)
+             WHERE workspace_id = $1 AND app = $2 AND key = $3",
+        )
+        .bind(&m.workspace_id)
+        .bind(&m.app)
+        .bind(&m.key)
+        .bind(m.at)
+        .execute(&mut **tx)
+        .await
+        .map_err(unavailable)?;
+    }
+    Ok(())
+}
+
+/// Applies one unit of a group commit inside a savepoint of the caller's transaction: kept
+/// when it succeeds, undone alone when it fails. A serialisation failure or deadlock fails the
+/// whole transaction instead, so that it is retried as a whole.
+async fn apply_unit(tx: &mut Tx, unit: &Commit) -> Result<Result<(), StoreError>, StoreError> {
+    sqlx::query("SAVEPOINT unit")
+        .execute(&mut **tx)
+        .await
+        .map_err(unavailable)?;
+    let out = match unit {
+        Commit::Write(w) => apply_write(tx, w).await,
+        Commit::Reads { marks, .. } => apply_marks(tx, marks).await,
+    };
+    match &out {
+        Err(e) if is_retryable(e) => return Err(e.clone()),
+        Err(_) => {
+            sqlx::query("ROLLBACK TO SAVEPOINT unit")
+                .execute(&mut **tx)
+                .await
+                .map_err(unavailable)?;
+        }
+        Ok(()) => {}
+    }
+    sqlx::query("RELEASE SAVEPOINT unit")
+        .execute(&mut **tx)
+        .await
+        .map_err(unavailable)?;
+    Ok(out)
+}
+
 #[async_trait]
 impl Store for PostgresStore {
     async fn root_keys(&self) -> Result<Vec<RootKeyRow>, StoreError> {
@@ -660,77 +784,34 @@ impl Store for PostgresStore {
     async fn write_secret(&self, w: &SecretWrite) -> Result<(), StoreError> {
         in_tx!(self, tx, {
             {
-                let r = &w.row;
-                let token_type = r.meta.token_type.map(|t| t.as_str());
-                match w.expected_revision {
-                    None => {
-                        sqlx::query(&format!(
-                            "INSERT INTO secrets ({SECRET_COLUMNS})
-                             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
-                        ))
-                        .bind(&r.id)
-                        .bind(&r.workspace_id)
-                        .bind(&r.key)
-                        .bind(&r.meta.description)
-                        .bind(token_type)
-                        .bind(&r.meta.scope)
-                        .bind(&r.meta.envs)
-                        .bind(r.meta.expires_at)
-                        .bind(r.status.as_str())
-                        .bind(r.version as i64)
-                        .bind(r.revision as i64)
-                        .bind(r.created_at)
-                        .bind(r.updated_at)
-                        .bind(&r.created_by)
-                        .bind(&r.updated_by)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(|e| conflict_on_unique(e, StoreError::Exists))?;
-                    }
-                    Some(expected) => {
-                        let n = sqlx::query(
-                            "UPDATE secrets SET description = $3, token_type = $4, scope = $5, envs = $6,
-                                expires_at = $7, status = $8, version = $9, revision = $10,
-                                updated_at = $11, updated_by = $12
-                             WHERE id = $1 AND revision = $2",
-                        )
-                        .bind(&r.id)
-                        .bind(expected as i64)
-                        .bind(&r.meta.description)
-                        .bind(token_type)
-                        .bind(&r.meta.scope)
-                        .bind(&r.meta.envs)
-                        .bind(r.meta.expires_at)
-                        .bind(r.status.as_str())
-                        .bind(r.version as i64)
-                        .bind(r.revision as i64)
-                        .bind(r.updated_at)
-                        .bind(&r.updated_by)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(unavailable)?
-                        .rows_affected();
-                        if n != 1 {
-                            return Err(StoreError::Conflict);
+                apply_write(&mut tx, w).await?;
+                append_chain(&mut tx, std::slice::from_ref(&w.audit)).await
+            }
+        })
+    }
+
+    async fn commit_batch(
+        &self,
+        batch: &[Commit],
+    ) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+        in_tx!(self, tx, {
+            {
+                let mut out = Vec::with_capacity(batch.len());
+                let mut entries = Vec::new();
+                for unit in batch {
+                    let done = apply_unit(&mut tx, unit).await?;
+                    if done.is_ok() {
+                        match unit {
+                            Commit::Write(w) => entries.push(w.audit.clone()),
+                            Commit::Reads { entries: e, .. } => entries.extend(e.iter().cloned()),
                         }
                     }
+                    out.push(done);
                 }
-                if let Some(v) = &w.value {
-                    sqlx::query(
-                        "INSERT INTO secret_values (secret_id, version, key_version, ciphertext, created_at, created_by)
-                         VALUES ($1, $2, $3, $4, $5, $6)",
-                    )
-                    .bind(&r.id)
-                    .bind(v.version as i64)
-                    .bind(v.key_version as i32)
-                    .bind(v.ciphertext.clone())
-                    .bind(v.created_at)
-                    .bind(&v.created_by)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(|e| conflict_on_unique(e, StoreError::Conflict))?;
-                }
-                append_chain(&mut tx, std::slice::from_ref(&w.audit)).await
+                // Every applied unit's rows, chained in one step under the head's lock, which
+                // is held only from here to the commit.
+                append_chain(&mut tx, &entries).await?;
+                Ok(out)
             }
         })
     }
@@ -796,19 +877,7 @@ impl Store for PostgresStore {
     ) -> Result<(), StoreError> {
         in_tx!(self, tx, {
             {
-                for m in reads {
-                    sqlx::query(
-                        "UPDATE app_keys SET last_read_at = GREATEST(COALESCE(last_read_at, 0), $4)
-                         WHERE workspace_id = $1 AND app = $2 AND key = $3",
-                    )
-                    .bind(&m.workspace_id)
-                    .bind(&m.app)
-                    .bind(&m.key)
-                    .bind(m.at)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(unavailable)?;
-                }
+                apply_marks(&mut tx, reads).await?;
                 append_chain(&mut tx, entries).await
             }
         })

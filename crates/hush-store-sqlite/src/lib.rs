@@ -12,7 +12,7 @@
 #![forbid(unsafe_code)]
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -21,7 +21,9 @@ use hush_core::audit::{self, AuditEntry, AuditFilter, AuditRow};
 use hush_core::model::{
     ListFilter, Metadata, SealedValue, SecretRow, StoredStatus, TokenType, VersionRow, Workspace,
 };
-use hush_core::store::{DataKeyRow, RootKeyKind, RootKeyRow, SecretWrite, Store, StoreError};
+use hush_core::store::{
+    Commit, DataKeyRow, RootKeyKind, RootKeyRow, SecretWrite, Store, StoreError,
+};
 use hush_core::token::{Role, TokenRow};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
@@ -54,6 +56,15 @@ fn is_unique_violation(e: &rusqlite::Error) -> bool {
                 && (f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
                     || f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY)
     )
+}
+
+/// `on_unique` for a unique-key violation, else unavailable.
+fn conflict_on_unique(e: rusqlite::Error, on_unique: StoreError) -> StoreError {
+    if is_unique_violation(&e) {
+        on_unique
+    } else {
+        unavailable(e)
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -297,7 +308,7 @@ fn insert_value(
         "INSERT INTO secret_values (secret_id, version, key_version, ciphertext, created_at, created_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         params![secret_id, v.version as i64, v.key_version, v.ciphertext, v.created_at, v.created_by],
     )
-    .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict } else { unavailable(e) })?;
+    .map_err(|e| conflict_on_unique(e, StoreError::Conflict))?;
     Ok(())
 }
 
@@ -306,7 +317,7 @@ fn insert_data_key(tx: &rusqlite::Transaction<'_>, dk: &DataKeyRow) -> Result<()
         "INSERT INTO data_keys (workspace_id, version, root_version, wrapped, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![dk.workspace_id, dk.version, dk.root_version, dk.wrapped, dk.created_at],
     )
-    .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict } else { unavailable(e) })?;
+    .map_err(|e| conflict_on_unique(e, StoreError::Conflict))?;
     Ok(())
 }
 
@@ -319,7 +330,7 @@ fn insert_root(tx: &rusqlite::Transaction<'_>, root: &RootKeyRow) -> Result<(), 
         "INSERT INTO root_keys (version, kind, salt, kdf_m_kib, kdf_t, kdf_p, check_value, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         params![root.version, root.kind.as_str(), root.salt, m, t, p, root.check, root.created_at],
     )
-    .map_err(|e| if is_unique_violation(&e) { StoreError::Conflict } else { unavailable(e) })?;
+    .map_err(|e| conflict_on_unique(e, StoreError::Conflict))?;
     Ok(())
 }
 
@@ -328,13 +339,7 @@ fn insert_workspace(tx: &rusqlite::Transaction<'_>, ws: &Workspace) -> Result<()
         "INSERT INTO workspaces (id, name, created_at) VALUES (?1, ?2, ?3)",
         params![ws.id, ws.name, ws.created_at],
     )
-    .map_err(|e| {
-        if is_unique_violation(&e) {
-            StoreError::Exists
-        } else {
-            unavailable(e)
-        }
-    })?;
+    .map_err(|e| conflict_on_unique(e, StoreError::Exists))?;
     Ok(())
 }
 
@@ -373,16 +378,103 @@ fn append_chain(tx: &rusqlite::Transaction<'_>, entries: &[AuditEntry]) -> Resul
             row.prev_hash,
             row.hash
         ])
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                StoreError::Conflict
-            } else {
-                unavailable(e)
-            }
-        })?;
+        .map_err(|e| conflict_on_unique(e, StoreError::Conflict))?;
     }
     Ok(())
 }
+
+/// Applies a secret write (without its audit row) inside the caller's transaction.
+fn apply_write(tx: &rusqlite::Transaction<'_>, w: &SecretWrite) -> Result<(), StoreError> {
+    let r = &w.row;
+    let token_type = r.meta.token_type.map(|t| t.as_str());
+    match w.expected_revision {
+        None => {
+            tx.execute(
+                &INSERT_SECRET,
+                params![
+                    r.id,
+                    r.workspace_id,
+                    r.key,
+                    r.meta.description,
+                    token_type,
+                    to_json(&r.meta.scope),
+                    to_json(&r.meta.envs),
+                    r.meta.expires_at,
+                    r.status.as_str(),
+                    r.version as i64,
+                    r.revision as i64,
+                    r.created_at,
+                    r.updated_at,
+                    r.created_by,
+                    r.updated_by
+                ],
+            )
+            .map_err(|e| conflict_on_unique(e, StoreError::Exists))?;
+        }
+        Some(expected) => {
+            let n = tx
+                .execute(
+                    "UPDATE secrets SET description = ?3, token_type = ?4, scope = ?5, envs = ?6, expires_at = ?7,
+                        status = ?8, version = ?9, revision = ?10, updated_at = ?11, updated_by = ?12
+                     WHERE id = ?1 AND revision = ?2",
+                    params![
+                        r.id, expected as i64, r.meta.description, token_type, to_json(&r.meta.scope),
+                        to_json(&r.meta.envs), r.meta.expires_at, r.status.as_str(), r.version as i64,
+                        r.revision as i64, r.updated_at, r.updated_by
+                    ],
+                )
+                .map_err(unavailable)?;
+            if n != 1 {
+                return Err(StoreError::Conflict);
+            }
+        }
+    }
+    if let Some(v) = &w.value {
+        insert_value(tx, &r.id, v)?;
+    }
+    Ok(())
+}
+
+/// Records apps' reads inside the caller's transaction.
+fn apply_marks(tx: &rusqlite::Transaction<'_>, reads: &[ReadMark]) -> Result<(), StoreError> {
+    let mut st = tx
+        .prepare_cached(
+            "UPDATE app_keys SET last_read_at = ?4
+             WHERE workspace_id = ?1 AND app = ?2 AND key = ?3",
+        )
+        .map_err(unavailable)?;
+    for m in reads {
+        st.execute(params![m.workspace_id, m.app, m.key, m.at])
+            .map_err(unavailable)?;
+    }
+    Ok(())
+}
+
+/// Runs `f` inside a savepoint of `tx`: its changes are kept when it succeeds and undone
+/// alone when it fails.
+fn in_savepoint(
+    tx: &rusqlite::Transaction<'_>,
+    f: impl FnOnce() -> Result<(), StoreError>,
+) -> Result<Result<(), StoreError>, StoreError> {
+    let run = |sql: &str| tx.prepare_cached(sql).and_then(|mut st| st.execute([]));
+    run("SAVEPOINT unit").map_err(unavailable)?;
+    let out = f();
+    if out.is_err() {
+        run("ROLLBACK TO unit").map_err(unavailable)?;
+    }
+    run("RELEASE unit").map_err(unavailable)?;
+    Ok(out)
+}
+
+// The statements on the hot paths, spelled once (not formatted on every call).
+static SECRET_BY_KEY: LazyLock<String> = LazyLock::new(|| {
+    format!("SELECT {SECRET_COLUMNS} FROM secrets WHERE workspace_id = ?1 AND key = ?2")
+});
+static TOKEN_BY_HASH: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE hash = ?1"));
+static INSERT_SECRET: LazyLock<String> = LazyLock::new(|| {
+    format!("INSERT INTO secrets ({SECRET_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)")
+});
 
 const TOKEN_COLUMNS: &str =
     "id, workspace_id, name, hash, role, app, env, expires_at, created_at, created_by, revoked_at";
@@ -552,11 +644,9 @@ impl Store for SqliteStore {
 
     async fn secret(&self, workspace_id: &str, key: &str) -> Result<Option<SecretRow>, StoreError> {
         self.read(|c| {
-            c.prepare_cached(&format!(
-                "SELECT {SECRET_COLUMNS} FROM secrets WHERE workspace_id = ?1 AND key = ?2"
-            ))?
-            .query_row([workspace_id, key], secret_from_row)
-            .optional()
+            c.prepare_cached(&SECRET_BY_KEY)?
+                .query_row([workspace_id, key], secret_from_row)
+                .optional()
         })
     }
 
@@ -628,43 +718,37 @@ impl Store for SqliteStore {
     }
 
     async fn write_secret(&self, w: &SecretWrite) -> Result<(), StoreError> {
-        let r = &w.row;
-        let token_type = r.meta.token_type.map(|t| t.as_str());
         self.write(|tx| {
-            match w.expected_revision {
-                None => {
-                    tx.execute(
-                        &format!("INSERT INTO secrets ({SECRET_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"),
-                        params![
-                            r.id, r.workspace_id, r.key, r.meta.description, token_type, to_json(&r.meta.scope),
-                            to_json(&r.meta.envs), r.meta.expires_at, r.status.as_str(), r.version as i64,
-                            r.revision as i64, r.created_at, r.updated_at, r.created_by, r.updated_by
-                        ],
-                    )
-                    .map_err(|e| if is_unique_violation(&e) { StoreError::Exists } else { unavailable(e) })?;
-                }
-                Some(expected) => {
-                    let n = tx
-                        .execute(
-                            "UPDATE secrets SET description = ?3, token_type = ?4, scope = ?5, envs = ?6, expires_at = ?7,
-                                status = ?8, version = ?9, revision = ?10, updated_at = ?11, updated_by = ?12
-                             WHERE id = ?1 AND revision = ?2",
-                            params![
-                                r.id, expected as i64, r.meta.description, token_type, to_json(&r.meta.scope),
-                                to_json(&r.meta.envs), r.meta.expires_at, r.status.as_str(), r.version as i64,
-                                r.revision as i64, r.updated_at, r.updated_by
-                            ],
-                        )
-                        .map_err(unavailable)?;
-                    if n != 1 {
-                        return Err(StoreError::Conflict);
+            apply_write(tx, w)?;
+            append_chain(tx, std::slice::from_ref(&w.audit))
+        })
+    }
+
+    async fn commit_batch(
+        &self,
+        batch: &[Commit],
+    ) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+        self.write(|tx| {
+            let mut out = Vec::with_capacity(batch.len());
+            let mut entries = Vec::new();
+            for unit in batch {
+                let done = match unit {
+                    Commit::Write(w) => in_savepoint(tx, || apply_write(tx, w))?,
+                    // Audit rows alone are appended below, all or none with the batch.
+                    Commit::Reads { marks, .. } if marks.is_empty() => Ok(()),
+                    Commit::Reads { marks, .. } => in_savepoint(tx, || apply_marks(tx, marks))?,
+                };
+                if done.is_ok() {
+                    match unit {
+                        Commit::Write(w) => entries.push(w.audit.clone()),
+                        Commit::Reads { entries: e, .. } => entries.extend(e.iter().cloned()),
                     }
                 }
+                out.push(done);
             }
-            if let Some(v) = &w.value {
-                insert_value(tx, &r.id, v)?;
-            }
-            append_chain(tx, std::slice::from_ref(&w.audit))
+            // Every applied unit's rows, chained in one step; if this fails, nothing commits.
+            append_chain(tx, &entries)?;
+            Ok(out)
         })
     }
 
@@ -718,18 +802,7 @@ impl Store for SqliteStore {
         reads: &[ReadMark],
     ) -> Result<(), StoreError> {
         self.write(|tx| {
-            {
-                let mut st = tx
-                    .prepare_cached(
-                        "UPDATE app_keys SET last_read_at = ?4
-                         WHERE workspace_id = ?1 AND app = ?2 AND key = ?3",
-                    )
-                    .map_err(unavailable)?;
-                for m in reads {
-                    st.execute(params![m.workspace_id, m.app, m.key, m.at])
-                        .map_err(unavailable)?;
-                }
-            }
+            apply_marks(tx, reads)?;
             append_chain(tx, entries)
         })
     }
@@ -892,18 +965,16 @@ impl Store for SqliteStore {
                     t.created_at, t.created_by, t.revoked_at
                 ],
             )
-            .map_err(|e| if is_unique_violation(&e) { StoreError::Exists } else { unavailable(e) })?;
+            .map_err(|e| conflict_on_unique(e, StoreError::Exists))?;
             append_chain(tx, std::slice::from_ref(audit))
         })
     }
 
     async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRow>, StoreError> {
         self.read(|c| {
-            c.prepare_cached(&format!(
-                "SELECT {TOKEN_COLUMNS} FROM tokens WHERE hash = ?1"
-            ))?
-            .query_row([hash], token_from_row)
-            .optional()
+            c.prepare_cached(&TOKEN_BY_HASH)?
+                .query_row([hash], token_from_row)
+                .optional()
         })
     }
 
