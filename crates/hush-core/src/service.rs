@@ -21,7 +21,7 @@ use crate::model::{
     validate_key, validate_value_len, validate_workspace, Actor, ListFilter, Metadata,
     MetadataPatch, SealedValue, SecretRow, Status, StoredStatus, VersionRow, Workspace,
 };
-use crate::store::{Commit, DataKeyRow, RootKeyRow, SecretWrite, Store, StoreError};
+use crate::store::{Commit, DataKeyRow, RootKeyRow, SecretRead, SecretWrite, Store, StoreError};
 use crate::token::{Action, Principal, Role, TokenRow, TokenSecret};
 use hush_wire::AppManifest;
 
@@ -86,6 +86,8 @@ pub struct Revealed {
     pub version: u64,
     /// The plaintext.
     pub value: SecretBytes,
+    /// The registered apps that name the key, by app.
+    pub used_by: Vec<UseRow>,
 }
 
 /// What `rotate_keys` did.
@@ -497,7 +499,7 @@ impl Hush {
             audit,
         };
         let row = write.row.clone();
-        self.group.commit(Commit::Write(write)).await?;
+        self.group.commit(Commit::Write(Box::new(write))).await?;
         Ok(row)
     }
 
@@ -667,7 +669,15 @@ impl Hush {
         }
         self.require(actor, Action::Read, ws, Some(key), "secret.read")
             .await?;
-        let row = self.existing(ws, key).await?;
+        let found = self
+            .store
+            .secret_with_value(&ws.id, key, version, true)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                workspace: ws.name.clone(),
+                key: key.into(),
+            })?;
+        let (row, sealed, used_by) = (found.row, found.value, found.uses);
         self.require_in_scope(actor, ws, &row, "secret.read")
             .await?;
         let undeclared = self.undeclared(actor, ws, &row.key).await?;
@@ -701,14 +711,10 @@ impl Hush {
             return Err(err);
         }
         let v = version.unwrap_or(row.version);
-        let sealed = self
-            .store
-            .value(&row.id, v)
-            .await?
-            .ok_or_else(|| Error::VersionNotFound {
-                key: key.into(),
-                version: v,
-            })?;
+        let sealed = sealed.ok_or_else(|| Error::VersionNotFound {
+            key: key.into(),
+            version: v,
+        })?;
         let value = self.open_sealed(ws, &row, &sealed).await?;
         let marks: Vec<ReadMark> = self.read_mark(actor, ws, key).into_iter().collect();
         self.record(
@@ -720,6 +726,7 @@ impl Hush {
             row,
             version: v,
             value,
+            used_by,
         })
     }
 
@@ -1024,7 +1031,14 @@ impl Hush {
                 }
                 Err(err)
             };
-            let Some(row) = self.store.secret(&ws.id, key).await? else {
+            let found = self
+                .store
+                .secret_with_value(&ws.id, key, None, false)
+                .await?;
+            let Some(SecretRead {
+                row, value: sealed, ..
+            }) = found
+            else {
                 let err = Error::NotFound {
                     workspace: ws.name.clone(),
                     key: key.clone(),
@@ -1062,14 +1076,10 @@ impl Hush {
                 out.push((key.clone(), Ok(Resolution { row, value: None })));
                 continue;
             }
-            let sealed = self
-                .store
-                .value(&row.id, row.version)
-                .await?
-                .ok_or_else(|| Error::VersionNotFound {
-                    key: key.clone(),
-                    version: row.version,
-                })?;
+            let sealed = sealed.ok_or_else(|| Error::VersionNotFound {
+                key: key.clone(),
+                version: row.version,
+            })?;
             let value = self.open_sealed(ws, &row, &sealed).await?;
             audit.push(self.audit_entry(actor, what, Some(ws), Some(key), Some(row.version), "ok"));
             if let Some(app) = &scope.app {
@@ -1394,14 +1404,15 @@ impl Hush {
         presented: &TokenSecret,
         remote: Option<&str>,
     ) -> Result<(Actor, Workspace), Error> {
+        let hash = presented.hash();
         let found = if presented.well_formed() {
-            self.store.token_by_hash(&presented.hash()).await?
+            self.store.token_by_hash(&hash).await?
         } else {
             None
         };
         let now = clock::now();
         let ok = found.filter(|t| {
-            hush_crypto::constant_time_eq(t.hash.as_bytes(), presented.hash().as_bytes())
+            hush_crypto::constant_time_eq(t.hash.as_bytes(), hash.as_bytes())
                 && t.revoked_at.is_none()
                 && t.expires_at.is_none_or(|at| at > now)
         });

@@ -72,6 +72,17 @@ pub struct DataKeyRow {
     pub created_at: i64,
 }
 
+/// A secret as a read finds it ([`Store::secret_with_value`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretRead {
+    /// The secret.
+    pub row: SecretRow,
+    /// The asked-for value version, if it exists.
+    pub value: Option<SealedValue>,
+    /// The registered apps that name the key, by app (empty unless asked for).
+    pub uses: Vec<UseRow>,
+}
+
 /// One write to a secret, applied atomically.
 #[derive(Debug, Clone)]
 pub struct SecretWrite {
@@ -91,7 +102,7 @@ pub struct SecretWrite {
 #[derive(Debug, Clone)]
 pub enum Commit {
     /// A secret write, as [`Store::write_secret`].
-    Write(SecretWrite),
+    Write(Box<SecretWrite>),
     /// Audit rows and apps' reads, as [`Store::record_reads`].
     Reads {
         /// The audit rows.
@@ -172,6 +183,28 @@ pub trait Store: Send + Sync + 'static {
     /// One sealed value version.
     async fn value(&self, secret_id: &str, version: u64)
         -> Result<Option<SealedValue>, StoreError>;
+
+    /// What a read needs, which backends may fetch in one query: the secret with this key,
+    /// its sealed value at `version` (the current one when `None`; `None` when that version
+    /// does not exist) and, with `with_uses`, which registered apps name it.
+    async fn secret_with_value(
+        &self,
+        workspace_id: &str,
+        key: &str,
+        version: Option<u64>,
+        with_uses: bool,
+    ) -> Result<Option<SecretRead>, StoreError> {
+        let Some(row) = self.secret(workspace_id, key).await? else {
+            return Ok(None);
+        };
+        let value = self.value(&row.id, version.unwrap_or(row.version)).await?;
+        let uses = if with_uses {
+            self.uses(workspace_id, &[key.to_string()]).await?
+        } else {
+            Vec::new()
+        };
+        Ok(Some(SecretRead { row, value, uses }))
+    }
 
     /// Every value version of a secret, oldest first, without ciphertexts.
     async fn versions(&self, secret_id: &str) -> Result<Vec<VersionRow>, StoreError>;

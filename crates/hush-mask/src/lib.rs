@@ -3,7 +3,8 @@
 //! each string field of at least [`MIN_LEN`] characters inside a JSON-valued secret, is replaced
 //! by `***` — also when a value is split across reads.
 //!
-//! All forms go into one Aho-Corasick automaton with leftmost-longest matching. A chunk is
+//! All forms go into one Aho-Corasick automaton with leftmost-longest matching, asked only at
+//! positions whose first bytes pass a bit filter of the forms' beginnings. A chunk is
 //! scanned together with the bytes held back from the previous one; matches that start early
 //! enough to be complete are replaced, and only the last `longest - 1` bytes are held back,
 //! since a match starting there could continue in the next chunk. The result is the same for
@@ -28,7 +29,7 @@
 //! (`tests/random_inputs.rs`).
 #![forbid(unsafe_code)]
 
-use aho_corasick::{AhoCorasick, MatchKind};
+use aho_corasick::{AhoCorasick, AhoCorasickKind, Anchored, Input, MatchKind, StartKind};
 use base64::Engine as _;
 use zeroize::Zeroizing;
 
@@ -182,6 +183,9 @@ fn collect_strings(v: &serde_json::Value, out: &mut Vec<String>) {
 /// The patterns for a set of values; shared by every stream of one run.
 pub struct Patterns {
     ac: Option<AhoCorasick>,
+    /// One bit per hash of every form's first [`MIN_LEN`] bytes: where no bit is set, no form
+    /// starts, and the automaton is not asked.
+    starts: Box<[u64]>,
     longest: usize,
     /// How many values were too short to mask.
     pub too_short: usize,
@@ -189,7 +193,41 @@ pub struct Patterns {
     sorted: Vec<Zeroizing<Vec<u8>>>,
 }
 
+/// Bits in the start filter: 32 KiB, which stays in the L1 cache.
+const START_BITS: usize = 1 << 18;
+
+/// The filter slot of a form's first bytes (a multiplicative hash).
+fn start_slot(head: [u8; MIN_LEN]) -> usize {
+    (u32::from_le_bytes(head).wrapping_mul(0x9E37_79B1) >> (32 - 18)) as usize
+}
+
 impl Patterns {
+    /// The leftmost-longest match in `buf` starting in `from..until`. Every form is at least
+    /// [`MIN_LEN`] bytes, so a position whose next bytes hash to an empty slot starts none:
+    /// the scan checks one bit per byte (independent loads the CPU overlaps, where walking an
+    /// automaton is a chain of dependent ones) and asks the automaton, anchored, only where a
+    /// bit is set. The first position where it answers is the leftmost match; its answer is
+    /// the longest there.
+    fn next_match(&self, buf: &[u8], from: usize, until: usize) -> Option<(usize, usize)> {
+        let ac = self.ac.as_ref()?;
+        let until = until.min(buf.len().saturating_sub(MIN_LEN - 1));
+        if from >= until {
+            return None;
+        }
+        for (i, head) in (from..).zip(buf[from..until + MIN_LEN - 1].windows(MIN_LEN)) {
+            let head: [u8; MIN_LEN] = head.try_into().unwrap_or_default();
+            let slot = start_slot(head);
+            if self.starts[slot / 64] & (1 << (slot % 64)) == 0 {
+                continue;
+            }
+            let input = Input::new(buf).span(i..buf.len()).anchored(Anchored::Yes);
+            if let Ok(Some(m)) = ac.try_find(input) {
+                return Some((m.start(), m.end()));
+            }
+        }
+        None
+    }
+
     /// Whether `tail` is a proper prefix of some form (so a match may start there and end in
     /// data not yet seen).
     fn could_continue(&self, tail: &[u8]) -> bool {
@@ -219,13 +257,30 @@ impl Patterns {
         let ac = if all.is_empty() {
             None
         } else {
-            AhoCorasick::builder()
-                .match_kind(MatchKind::LeftmostLongest)
-                .build(all.iter().map(|p| p.as_slice()))
+            // Asked only where a form may start (anchored), the automaton is a DFA: the most
+            // memory (a few MB for hundreds of values) for the fastest answer; past the DFA's
+            // size limit, the automaton the crate picks.
+            let build = |kind| {
+                AhoCorasick::builder()
+                    .match_kind(MatchKind::LeftmostLongest)
+                    .start_kind(StartKind::Anchored)
+                    .kind(kind)
+                    .build(all.iter().map(|p| p.as_slice()))
+            };
+            build(Some(AhoCorasickKind::DFA))
+                .or_else(|_| build(None))
                 .ok()
         };
+        let mut starts = vec![0u64; START_BITS / 64].into_boxed_slice();
+        for p in &all {
+            if let Some(head) = p.first_chunk::<MIN_LEN>() {
+                let slot = start_slot(*head);
+                starts[slot / 64] |= 1 << (slot % 64);
+            }
+        }
         Patterns {
             ac,
+            starts,
             longest,
             too_short,
             sorted: all,
@@ -250,12 +305,19 @@ impl<'p> Masker<'p> {
 
     /// Takes the next chunk; returns what can be written out now.
     pub fn push(&mut self, chunk: &[u8]) -> Vec<u8> {
-        let Some(ac) = &self.patterns.ac else {
+        if self.patterns.ac.is_none() {
             return chunk.to_vec();
+        }
+        // Scan the chunk in place when nothing is held back (the common case); join the two
+        // only when a form may straddle them.
+        let joined;
+        let buf: &[u8] = if self.pending.is_empty() {
+            chunk
+        } else {
+            self.pending.extend_from_slice(chunk);
+            joined = Zeroizing::new(std::mem::take(&mut *self.pending));
+            joined.as_slice()
         };
-        self.pending.extend_from_slice(chunk);
-        let buf = std::mem::take(&mut *self.pending);
-        let buf = Zeroizing::new(buf);
         // Bytes from the first position whose rest could begin a form are held back until
         // more data (or the end) decides; every match starting before it is final: no form
         // starting there can extend past the data seen. Nothing else is held, so output is
@@ -266,13 +328,10 @@ impl<'p> Masker<'p> {
             .unwrap_or(buf.len());
         let mut out = Vec::with_capacity(buf.len());
         let mut at = 0;
-        for m in ac.find_iter(buf.as_slice()) {
-            if m.start() >= safe {
-                break;
-            }
-            out.extend_from_slice(&buf[at..m.start()]);
+        while let Some((start, end)) = self.patterns.next_match(buf, at, safe) {
+            out.extend_from_slice(&buf[at..start]);
             out.extend_from_slice(MASK);
-            at = m.end();
+            at = end;
         }
         let keep_from = at.max(safe);
         out.extend_from_slice(&buf[at..keep_from]);
@@ -282,16 +341,16 @@ impl<'p> Masker<'p> {
 
     /// The end of the stream: returns the rest, masked.
     pub fn finish(mut self) -> Vec<u8> {
-        let Some(ac) = &self.patterns.ac else {
+        if self.patterns.ac.is_none() {
             return std::mem::take(&mut *self.pending);
-        };
+        }
         let buf = Zeroizing::new(std::mem::take(&mut *self.pending));
         let mut out = Vec::with_capacity(buf.len());
         let mut at = 0;
-        for m in ac.find_iter(buf.as_slice()) {
-            out.extend_from_slice(&buf[at..m.start()]);
+        while let Some((start, end)) = self.patterns.next_match(&buf, at, buf.len()) {
+            out.extend_from_slice(&buf[at..start]);
             out.extend_from_slice(MASK);
-            at = m.end();
+            at = end;
         }
         out.extend_from_slice(&buf[at..]);
         out

@@ -428,9 +428,8 @@ async fn get_secret(
 ) -> Result<Json<hush_wire::SecretValue>, ApiError> {
     let Query(q) = q?;
     let r = s.hush.reveal(&c.ws, &key, q.version, &c.actor).await?;
-    let usage = s.hush.usage(&c.ws, std::slice::from_ref(&key)).await?;
     let mut v = wire::with_value(&r.row, &c.ws.name, clock::now(), r.version, &r.value);
-    v.meta.used_by = Some(wire::used_by(usage.get(&key)));
+    v.meta.used_by = Some(wire::used_by(Some(&r.used_by)));
     Ok(Json(v))
 }
 

@@ -7,7 +7,7 @@
 #![forbid(unsafe_code)]
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-use hush_core::app::{AppKeyRow, AppRow, ReadMark};
+use hush_core::app::{AppKeyRow, AppRow, ReadMark, UseRow};
 use hush_core::audit::{self, AuditEntry, AuditFilter, Verdict};
 use hush_core::model::{
     ListFilter, Metadata, SealedValue, SecretRow, Status, StoredStatus, Workspace,
@@ -291,6 +291,30 @@ pub async fn versions_and_values(s: &dyn Store) {
         vec![2; 40]
     );
     assert!(s.value("sec_k", 4).await.unwrap().is_none());
+    // The row with a value, in one call: the current version, a given one, a missing one.
+    let r = s
+        .secret_with_value(&w.id, "k", None, false)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((r.row.version, r.value.unwrap()), (3, sealed(3, 3)));
+    let r = s
+        .secret_with_value(&w.id, "k", Some(2), false)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.value.unwrap(), sealed(2, 2));
+    let r = s
+        .secret_with_value(&w.id, "k", Some(4), true)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((r.row.key.as_str(), r.value, r.uses), ("k", None, vec![]));
+    let missing = s
+        .secret_with_value(&w.id, "nope", None, true)
+        .await
+        .unwrap();
+    assert!(missing.is_none());
 }
 
 /// Filters: environment, app, prefix (no wildcards), status, cursor and limit.
@@ -732,6 +756,28 @@ pub async fn reads_are_marked_with_their_audit(s: &dyn Store) {
     let a = s.app(&w.id, "ingest").await.unwrap().unwrap();
     assert_eq!(a.keys[0].last_read_at, Some(100));
     assert_eq!(a.keys[1].last_read_at, None);
+    // A read finds the apps naming its key with their last reads, in one call or alone.
+    create(s, &w, "a").await;
+    s.put_app(&app_row(&w, "billing", &["a"], 5), &entry("app.register"))
+        .await
+        .unwrap();
+    let expected = vec![
+        UseRow {
+            key: "a".into(),
+            app: "billing".into(),
+            last_read_at: None,
+        },
+        UseRow {
+            key: "a".into(),
+            app: "ingest".into(),
+            last_read_at: Some(100),
+        },
+    ];
+    let read = s.secret_with_value(&w.id, "a", None, true).await.unwrap();
+    assert_eq!(read.unwrap().uses, expected);
+    assert_eq!(s.uses(&w.id, &["a".into()]).await.unwrap(), expected);
+    let read = s.secret_with_value(&w.id, "a", None, false).await.unwrap();
+    assert!(read.unwrap().uses.is_empty());
     let uses = s.uses(&w.id, &["zzz".into()]).await.unwrap();
     assert!(
         uses.is_empty(),
@@ -769,12 +815,12 @@ pub async fn a_batch_commits_each_unit_alone(s: &dyn Store) {
         .await
         .unwrap();
     let write = |r: SecretRow, expected: Option<u64>, value: Option<SealedValue>, action: &str| {
-        Commit::Write(SecretWrite {
+        Commit::Write(Box::new(SecretWrite {
             row: r,
             expected_revision: expected,
             value,
             audit: entry(action),
-        })
+        }))
     };
     let mut taken = row(&w, "a", 1, 1);
     taken.id = "sec_a2".into();

@@ -22,7 +22,7 @@ use hush_core::model::{
     ListFilter, Metadata, SealedValue, SecretRow, StoredStatus, TokenType, VersionRow, Workspace,
 };
 use hush_core::store::{
-    Commit, DataKeyRow, RootKeyKind, RootKeyRow, SecretWrite, Store, StoreError,
+    Commit, DataKeyRow, RootKeyKind, RootKeyRow, SecretRead, SecretWrite, Store, StoreError,
 };
 use hush_core::token::{Role, TokenRow};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
@@ -33,6 +33,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_tokens_audit.sql"),
     include_str!("../migrations/0003_apps.sql"),
     include_str!("../migrations/0004_app_keys_index.sql"),
+    include_str!("../migrations/0005_audit_no_hash_index.sql"),
 ];
 
 const READ_POOL_MAX: usize = 8;
@@ -131,6 +132,12 @@ impl SqliteStore {
     }
 
     fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, StoreError> {
+        // An idle writer serves reads too: a one-shot CLI command then opens one connection
+        // (one schema parse, one close), not two. Outside a transaction it reads the latest
+        // commit like any reader; when it is busy, a pooled reader is used.
+        if let Ok(writer) = self.writer.try_lock() {
+            return f(&writer).map_err(unavailable);
+        }
         let conn = match lock(&self.readers).pop() {
             Some(c) => c,
             None => Self::connect(&self.path)?,
@@ -344,8 +351,8 @@ fn insert_workspace(tx: &rusqlite::Transaction<'_>, ws: &Workspace) -> Result<()
 }
 
 /// Appends entries to the chain inside the caller's transaction. The write lock taken by
-/// `BEGIN IMMEDIATE` makes reading the head and appending one step; the unique `prev_hash`
-/// refuses a fork even if two writers ever got past it.
+/// `BEGIN IMMEDIATE` makes reading the head and appending one step; `seq` being the primary
+/// key refuses a fork even if two writers ever got past it.
 fn append_chain(tx: &rusqlite::Transaction<'_>, entries: &[AuditEntry]) -> Result<(), StoreError> {
     let (last_seq, last_hash): (i64, String) = tx
         .query_row(
@@ -469,6 +476,23 @@ fn in_savepoint(
 // The statements on the hot paths, spelled once (not formatted on every call).
 static SECRET_BY_KEY: LazyLock<String> = LazyLock::new(|| {
     format!("SELECT {SECRET_COLUMNS} FROM secrets WHERE workspace_id = ?1 AND key = ?2")
+});
+static SECRET_WITH_VALUE: LazyLock<String> = LazyLock::new(|| {
+    let columns = SECRET_COLUMNS
+        .split(", ")
+        .map(|c| format!("s.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "SELECT {columns}, v.version, v.key_version, v.ciphertext, v.created_at, v.created_by,
+           CASE WHEN ?4 THEN (SELECT json_group_array(json_array(app, last_read_at))
+                              FROM (SELECT app, last_read_at FROM app_keys a
+                                    WHERE a.workspace_id = s.workspace_id AND a.key = s.key
+                                    ORDER BY app)) END
+         FROM secrets s LEFT JOIN secret_values v
+           ON v.secret_id = s.id AND v.version = COALESCE(?3, s.version)
+         WHERE s.workspace_id = ?1 AND s.key = ?2"
+    )
 });
 static TOKEN_BY_HASH: LazyLock<String> =
     LazyLock::new(|| format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE hash = ?1"));
@@ -648,6 +672,53 @@ impl Store for SqliteStore {
                 .query_row([workspace_id, key], secret_from_row)
                 .optional()
         })
+    }
+
+    async fn secret_with_value(
+        &self,
+        workspace_id: &str,
+        key: &str,
+        version: Option<u64>,
+        with_uses: bool,
+    ) -> Result<Option<SecretRead>, StoreError> {
+        let found = self.read(|c| {
+            c.prepare_cached(&SECRET_WITH_VALUE)?
+                .query_row(
+                    params![workspace_id, key, version.map(|v| v as i64), with_uses],
+                    |r| {
+                        let row = secret_from_row(r)?;
+                        let value = match r.get::<_, Option<i64>>(15)? {
+                            None => None,
+                            Some(v) => Some(SealedValue {
+                                version: v as u64,
+                                key_version: r.get(16)?,
+                                ciphertext: r.get(17)?,
+                                created_at: r.get(18)?,
+                                created_by: r.get(19)?,
+                            }),
+                        };
+                        Ok((row, value, r.get::<_, Option<String>>(20)?))
+                    },
+                )
+                .optional()
+        })?;
+        let Some((row, value, uses)) = found else {
+            return Ok(None);
+        };
+        let uses: Vec<(String, Option<i64>)> = match uses {
+            Some(json) => serde_json::from_str(&json)
+                .map_err(|e| StoreError::Corrupt(format!("cannot read app uses: {e}")))?,
+            None => Vec::new(),
+        };
+        let uses = uses
+            .into_iter()
+            .map(|(app, last_read_at)| UseRow {
+                key: row.key.clone(),
+                app,
+                last_read_at,
+            })
+            .collect();
+        Ok(Some(SecretRead { row, value, uses }))
     }
 
     async fn value(
@@ -901,14 +972,23 @@ impl Store for SqliteStore {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
-        let wanted = serde_json::to_string(keys)
-            .map_err(|e| StoreError::Corrupt(format!("cannot encode keys: {e}")))?;
-        self.read(|c| {
-            let mut st = c.prepare_cached(
+        // One key (every value read) is an index lookup; a page of keys goes as a JSON list.
+        let (sql, wanted) = match keys {
+            [one] => (
+                "SELECT key, app, last_read_at FROM app_keys
+                 WHERE workspace_id = ?1 AND key = ?2 ORDER BY app",
+                one.clone(),
+            ),
+            _ => (
                 "SELECT key, app, last_read_at FROM app_keys
                  WHERE workspace_id = ?1 AND key IN (SELECT value FROM json_each(?2))
                  ORDER BY key, app",
-            )?;
+                serde_json::to_string(keys)
+                    .map_err(|e| StoreError::Corrupt(format!("cannot encode keys: {e}")))?,
+            ),
+        };
+        self.read(|c| {
+            let mut st = c.prepare_cached(sql)?;
             let rows = st.query_map(params![workspace_id, wanted], |r| {
                 Ok(UseRow {
                     key: r.get(0)?,
@@ -1007,5 +1087,65 @@ impl Store for SqliteStore {
             }
             Ok(n == 1)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn entry(n: i64) -> AuditEntry {
+        AuditEntry {
+            ts_ms: n,
+            actor_id: "tok_t".into(),
+            actor_name: "t".into(),
+            action: "secret.read".into(),
+            workspace: Some("default".into()),
+            key: Some(format!("k{n}")),
+            version: Some(1),
+            outcome: "ok".into(),
+            remote: None,
+        }
+    }
+
+    /// A store made by an older hush (schema 4, audit rows in it) is upgraded at open: the
+    /// rows and their chain are kept, the random-hash index is gone, and new rows link on.
+    #[tokio::test]
+    async fn schema_4_stores_are_upgraded_keeping_the_chain() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hush.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            for m in &MIGRATIONS[..4] {
+                conn.execute_batch(m).unwrap();
+            }
+            conn.pragma_update(None, "user_version", 4).unwrap();
+            let mut conn = conn;
+            let tx = conn.transaction().unwrap();
+            append_chain(&tx, &[entry(1), entry(2), entry(3)]).unwrap();
+            tx.commit().unwrap();
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        store.append_audit(&[entry(4)]).await.unwrap();
+        let rows = store.audit(&AuditFilter::default()).await.unwrap();
+        assert_eq!(rows.len(), 4);
+        assert_eq!(
+            audit::verify(&rows),
+            audit::Verdict::Intact { rows: 4 },
+            "the chain survives the upgrade"
+        );
+        let (version, indexes): (i64, Vec<String>) = store
+            .read(|c| {
+                let v = c.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+                let mut st = c.prepare(
+                    "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'audit_log'",
+                )?;
+                let names = st.query_map([], |r| r.get(0))?.collect::<Result<_, _>>()?;
+                Ok((v, names))
+            })
+            .unwrap();
+        assert_eq!(version, MIGRATIONS.len() as i64);
+        assert_eq!(indexes, ["audit_log_key"]);
     }
 }

@@ -234,6 +234,17 @@ impl<'w> StoreAccess<'w> {
         }
     }
 
+    /// Closes the store on a thread of its own, so that the embedded store's closing work
+    /// (SQLite copies its log back into the database) runs beside the command rather than
+    /// before hush can exit; join the handle before exiting.
+    fn close_beside(&mut self) -> Option<std::thread::JoinHandle<()>> {
+        let backend = self.opened.take()?;
+        std::thread::Builder::new()
+            .name("hush-close".into())
+            .spawn(move || drop(backend))
+            .ok()
+    }
+
     /// The backend, or why there is none (no server configured and no local store).
     async fn get(&mut self) -> Result<Result<&Backend, String>> {
         if self.opened.is_none() {
@@ -658,15 +669,15 @@ pub async fn run(args: RunArgs, scope: &crate::Scope) -> Result<i32> {
     let patterns = if args.no_mask {
         None
     } else {
-        // EXPOSE: the masker needs the values to find them in the output.
-        Some(Arc::new(hush_mask::Patterns::new(
-            values.iter().map(|v| v.expose_secret()),
-        )))
+        Some(Arc::new(LazyPatterns::new(values)))
     };
-    drop(values);
-    let code = supervise(&args.command, env, patterns, signals).await?;
+    let closing = store.close_beside();
+    let code = supervise(&args.command, env, patterns, signals).await;
     drop(dir);
-    Ok(code)
+    if let Some(c) = closing {
+        let _ = c.join();
+    }
+    code
 }
 
 /// The signals hush handles while a workload runs: forwarded to it.
@@ -694,10 +705,11 @@ impl Signals {
     async fn pending_stop(&mut self) -> Option<i32> {
         const STOPS: [i32; 4] = [1, 2, 3, 15]; // HUP INT QUIT TERM
         for (raw, s) in &mut self.0 {
+            // Polled once, without a timer (a zero timeout still waits for the timer's tick).
             if STOPS.contains(raw)
                 && matches!(
-                    tokio::time::timeout(Duration::ZERO, s.recv()).await,
-                    Ok(Some(()))
+                    std::future::poll_fn(|cx| std::task::Poll::Ready(s.poll_recv(cx))).await,
+                    std::task::Poll::Ready(Some(()))
                 )
             {
                 return Some(*raw);
@@ -715,7 +727,7 @@ const DRAIN: Duration = Duration::from_secs(5);
 async fn supervise(
     command: &[OsString],
     env: Vec<(OsString, OsString)>,
-    patterns: Option<Arc<hush_mask::Patterns>>,
+    patterns: Option<Arc<LazyPatterns>>,
     mut signals: Signals,
 ) -> Result<i32> {
     use std::process::Stdio;
@@ -806,7 +818,7 @@ async fn supervise(
 /// receiver resolves when the stream ends.
 fn spawn_pump(
     from: std::os::fd::OwnedFd,
-    patterns: Arc<hush_mask::Patterns>,
+    patterns: Arc<LazyPatterns>,
     to_stderr: bool,
 ) -> tokio::sync::oneshot::Receiver<()> {
     let (done, rx) = tokio::sync::oneshot::channel();
@@ -817,7 +829,34 @@ fn spawn_pump(
     rx
 }
 
-fn pump(mut from: std::fs::File, patterns: &hush_mask::Patterns, to_stderr: bool) {
+/// The masker's patterns, built by the first pump that has output to mask: a command that
+/// writes nothing costs no automaton, and one that does waits for it once, before its first
+/// bytes go out (never unmasked).
+struct LazyPatterns {
+    values: std::sync::Mutex<Vec<SecretBytes>>,
+    built: std::sync::OnceLock<hush_mask::Patterns>,
+}
+
+impl LazyPatterns {
+    fn new(values: Vec<SecretBytes>) -> Self {
+        LazyPatterns {
+            values: std::sync::Mutex::new(values),
+            built: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn get(&self) -> &hush_mask::Patterns {
+        self.built.get_or_init(|| {
+            let mut values = self.values.lock().unwrap_or_else(|e| e.into_inner());
+            // EXPOSE: the masker needs the values to find them in the output.
+            let p = hush_mask::Patterns::new(values.iter().map(|v| v.expose_secret()));
+            values.clear();
+            p
+        })
+    }
+}
+
+fn pump(mut from: std::fs::File, patterns: &LazyPatterns, to_stderr: bool) {
     use std::io::{Read as _, Write as _};
     let write = |bytes: &[u8]| -> std::io::Result<()> {
         if to_stderr {
@@ -828,13 +867,14 @@ fn pump(mut from: std::fs::File, patterns: &hush_mask::Patterns, to_stderr: bool
             o.write_all(bytes).and_then(|()| o.flush())
         }
     };
-    let mut masker = hush_mask::Masker::new(patterns);
+    let mut masker = None;
     let mut buf = zeroize::Zeroizing::new(vec![0u8; 64 * 1024]);
     loop {
         match from.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => {
-                let out = zeroize::Zeroizing::new(masker.push(&buf[..n]));
+                let m = masker.get_or_insert_with(|| hush_mask::Masker::new(patterns.get()));
+                let out = zeroize::Zeroizing::new(m.push(&buf[..n]));
                 if !out.is_empty() && write(&out).is_err() {
                     // Our reader is gone (`hush run … | head`): close the pipe so the command
                     // gets SIGPIPE/EPIPE on its next write, as it would without hush.
@@ -845,7 +885,9 @@ fn pump(mut from: std::fs::File, patterns: &hush_mask::Patterns, to_stderr: bool
             Err(_) => break,
         }
     }
-    let _ = write(&zeroize::Zeroizing::new(masker.finish()));
+    if let Some(m) = masker {
+        let _ = write(&zeroize::Zeroizing::new(m.finish()));
+    }
 }
 
 /// One row of `hush check`.

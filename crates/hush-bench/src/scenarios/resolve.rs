@@ -1,0 +1,80 @@
+//! `resolve`: `POST /v1/resolve` of 50 keys (values of 40 bytes) with a read token — one audit
+//! transaction for the 50 reads — with 64 connections for 10 s. The floor answers with hush's
+//! own response bytes. Target: hush's requests/s at least a quarter of the floor's.
+
+use anyhow::{bail, Context as _, Result};
+
+use super::{floor_then_hush, throughput_report, HttpArgs};
+use crate::rand::Rng;
+use crate::report::Report;
+use crate::server::{self, Home};
+use crate::{wrk, Ctx};
+
+/// `resolve`'s options.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ResolveArgs {
+    /// Load options.
+    #[command(flatten)]
+    pub http: HttpArgs,
+    /// How many keys one request resolves (each created beforehand).
+    #[arg(long, default_value_t = 50)]
+    pub keys: usize,
+}
+
+/// Runs the scenario.
+pub fn run(ctx: &Ctx, args: &ResolveArgs) -> Result<Report> {
+    wrk::require(&ctx.wrk)?;
+    let load = args.http.load(ctx);
+    let home = Home::temp(&ctx.hush, None)?;
+    home.init()?;
+    let admin = home.token("admin")?;
+    let reader = home.token("read")?;
+    let keys: Vec<String> = (0..args.keys).map(|i| format!("resolve-{i:02}")).collect();
+    let request = serde_json::json!({ "keys": keys }).to_string();
+    let path = "/v1/resolve";
+    let body = {
+        let server = home.serve()?;
+        let client = server::client()?;
+        let mut rng = Rng::from_time();
+        for k in &keys {
+            server::put_secret(&client, &server.base(), &admin, k, &rng.alnum(40))?;
+        }
+        let r = client
+            .post(format!("{}{path}", server.base()))
+            .bearer_auth(&reader)
+            .header("Content-Type", "application/json")
+            .body(request.clone())
+            .send()
+            .context("POST /v1/resolve once")?;
+        if !r.status().is_success() {
+            bail!("POST {path} answered {}", r.status());
+        }
+        let bytes = r.bytes()?.to_vec();
+        let v: serde_json::Value = serde_json::from_slice(&bytes).context("resolve answer")?;
+        let resolved = v["secrets"].as_object().map_or(0, |m| m.len());
+        let errors = v["errors"].as_object().map_or(0, |m| m.len());
+        if resolved != keys.len() || errors != 0 {
+            bail!(
+                "resolve gave {resolved} of {} secrets and {errors} errors",
+                keys.len()
+            );
+        }
+        bytes
+    };
+    eprintln!(
+        "resolve: {} keys, request {} bytes, hush answers {} bytes",
+        keys.len(),
+        request.len(),
+        body.len()
+    );
+    let lua = format!(
+        "wrk.method = \"POST\"\nwrk.body = {}\nwrk.headers[\"Content-Type\"] = \"application/json\"\nwrk.headers[\"Authorization\"] = {}\n",
+        wrk::lua_string(&request),
+        wrk::lua_string(&format!("Bearer {reader}"))
+    );
+    let script = wrk::script(home.dir(), "resolve.lua", &lua)?;
+    let (hush, floor) = floor_then_hush(&home, &load, path, &script, &body)?;
+    let mut r = throughput_report("resolve", &hush, &floor, 0.25, None, &load, body.len());
+    r.extra("keys", keys.len());
+    Ok(r)
+}

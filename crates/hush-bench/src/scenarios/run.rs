@@ -1,0 +1,248 @@
+//! `run`: what `hush run` adds to starting a command. On a local store (no server) with 50
+//! secrets declared in a `hush.toml`, `hush run -- /bin/true` and bare `/bin/true` are timed
+//! alternately (after warm-ups), and the medians compared. Target: at most 5 ms added.
+//!
+//! When dotenvx is installed (`scripts/bench run` puts it in `target/bench-tools`), `dotenvx
+//! run -f .env -- /bin/true` with the same 50 values is timed the same way and shown beside,
+//! for information.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _, Result};
+
+use crate::rand::Rng;
+use crate::report::{f2, Report, ResultFields};
+use crate::server::Home;
+use crate::Ctx;
+
+/// `run`'s options.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunArgs {
+    /// Timed runs of each command (after the warm-ups).
+    #[arg(long, default_value_t = 40, value_parser = clap::value_parser!(u32).range(1..))]
+    pub runs: u32,
+    /// Untimed runs of each command first.
+    #[arg(long, default_value_t = 3)]
+    pub warmups: u32,
+    /// Secrets declared in the manifest.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=10000))]
+    pub secrets: u32,
+    /// dotenvx, timed beside when it exists.
+    #[arg(
+        long,
+        default_value = "target/bench-tools/node_modules/.bin/dotenvx",
+        value_name = "PATH"
+    )]
+    pub dotenvx: PathBuf,
+}
+
+const TRUE: &str = "/bin/true";
+
+/// Runs `cmd` once (output discarded), timed; fails if it fails.
+fn time(cmd: &mut Command) -> Result<Duration> {
+    let start = Instant::now();
+    let status = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .with_context(|| format!("cannot run {cmd:?}"))?;
+    let took = start.elapsed();
+    if !status.success() {
+        bail!("{cmd:?} failed: {status}");
+    }
+    Ok(took)
+}
+
+/// The median of `d` (sorted in place).
+fn median(d: &mut [Duration]) -> Duration {
+    d.sort();
+    let n = d.len();
+    if n == 0 {
+        return Duration::ZERO;
+    }
+    if n % 2 == 1 {
+        d[n / 2]
+    } else {
+        (d[n / 2 - 1] + d[n / 2]) / 2
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// Runs the scenario.
+pub fn run(ctx: &Ctx, args: &RunArgs) -> Result<Report> {
+    let home = Home::temp(&ctx.hush, None)?;
+    home.init()?;
+    let work = home.dir().join("work");
+    std::fs::create_dir(&work).context("cannot make the work dir")?;
+    let mut rng = Rng::from_time();
+    let n = args.secrets as usize;
+    let secrets: Vec<(String, String, String)> = (0..n)
+        .map(|i| {
+            (
+                format!("BENCH_{i:02}"),
+                format!("bench-run-{i:02}"),
+                rng.alnum(40),
+            )
+        })
+        .collect();
+    eprintln!("run: creating {n} secrets on a local store …");
+    let mut manifest = String::from("app = \"bench\"\n");
+    let mut dotenv = String::new();
+    for (var, key, value) in &secrets {
+        home.run(&["secrets", "set", key], value.as_bytes())?;
+        manifest.push_str(&format!("\n[secrets.{var}]\nkey = \"{key}\"\n"));
+        dotenv.push_str(&format!("{var}={value}\n"));
+    }
+    std::fs::write(work.join("hush.toml"), &manifest).context("cannot write hush.toml")?;
+    std::fs::write(work.join(".env"), &dotenv).context("cannot write .env")?;
+
+    let hush_true = || {
+        let mut c = home.command(["run", "--", TRUE]);
+        c.current_dir(&work);
+        c
+    };
+    let bare_true = || {
+        let mut c = Command::new(TRUE);
+        c.current_dir(&work);
+        c
+    };
+    check_injection(&home, &work, &secrets)?;
+    time(&mut hush_true()).context("the first `hush run -- /bin/true`")?;
+
+    let dotenvx = dotenvx_path(&args.dotenvx);
+    let dotenvx_true = |p: &Path| {
+        let mut c = Command::new(p);
+        c.args(["run", "-f", ".env", "--", TRUE]).current_dir(&work);
+        c
+    };
+    let dotenvx = match &dotenvx {
+        Some(p) => match time(&mut dotenvx_true(p)) {
+            Ok(_) => Some(p.clone()),
+            Err(e) => {
+                eprintln!("run: dotenvx does not work here, skipped: {e:#}");
+                None
+            }
+        },
+        None => {
+            eprintln!(
+                "run: no dotenvx at {} (scripts/bench run installs it): not timed",
+                args.dotenvx.display()
+            );
+            None
+        }
+    };
+
+    for _ in 0..args.warmups {
+        time(&mut hush_true())?;
+        time(&mut bare_true())?;
+        if let Some(p) = &dotenvx {
+            time(&mut dotenvx_true(p))?;
+        }
+    }
+    eprintln!(
+        "run: timing {} runs each, alternating{} …",
+        args.runs,
+        if dotenvx.is_some() {
+            " hush, bare and dotenvx"
+        } else {
+            " hush and bare"
+        }
+    );
+    let (mut h, mut b, mut x) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..args.runs {
+        h.push(time(&mut hush_true())?);
+        b.push(time(&mut bare_true())?);
+        if let Some(p) = &dotenvx {
+            x.push(time(&mut dotenvx_true(p))?);
+        }
+    }
+    let (mh, mb) = (median(&mut h), median(&mut b));
+    let added = ms(mh) - ms(mb);
+    let target = 5.0;
+    let mut notes = vec![format!(
+        "{} timed runs each after {} warm-ups, alternating; local SQLite store, {n} secrets declared in hush.toml",
+        args.runs, args.warmups
+    )];
+    let mx = (!x.is_empty()).then(|| median(&mut x));
+    match mx {
+        Some(mx) => notes.push(format!(
+            "dotenvx run -f .env -- /bin/true (same {n} values, informational): median {:.2} ms, {:.2} ms over bare",
+            ms(mx),
+            ms(mx) - ms(mb)
+        )),
+        None => notes.push("dotenvx: not timed".into()),
+    }
+    let mut r = Report {
+        scenario: "run".into(),
+        figure: format!(
+            "added {added:.2} ms (median hush run -- /bin/true {:.2} ms, min {:.2} ms)",
+            ms(mh),
+            ms(h[0])
+        ),
+        floor: format!(
+            "median bare /bin/true {:.2} ms (min {:.2} ms)",
+            ms(mb),
+            ms(b[0])
+        ),
+        ratio: format!("{:.1} (hush run / bare)", ms(mh) / ms(mb)),
+        target: format!("added time <= {target} ms"),
+        met: added <= target,
+        result: ResultFields {
+            figure: f2(added),
+            floor: f2(ms(mb)),
+            ratio: format!("{:.1}", ms(mh) / ms(mb)),
+            target: format!("added<={target}ms"),
+        },
+        notes,
+        extra: vec![],
+    };
+    r.extra("unit", "ms_added");
+    r.extra("hush_median_ms", f2(ms(mh)));
+    r.extra("bare_median_ms", f2(ms(mb)));
+    r.extra(
+        "dotenvx_median_ms",
+        mx.map_or_else(|| "none".to_string(), |d| f2(ms(d))),
+    );
+    r.extra("runs", args.runs);
+    r.extra("secrets", n);
+    Ok(r)
+}
+
+/// The dotenvx binary, if it is there.
+fn dotenvx_path(p: &Path) -> Option<PathBuf> {
+    p.is_file().then(|| p.canonicalize().ok()).flatten()
+}
+
+/// `hush run` really injects the declared values: a shell compares the first and last
+/// variables with what was stored (given as other variables, which hush passes through).
+fn check_injection(home: &Home, work: &Path, secrets: &[(String, String, String)]) -> Result<()> {
+    let mut script = String::from("true");
+    let mut cmd = home.command(["run", "--", "sh", "-c"]);
+    for (i, (var, _, value)) in [secrets.first(), secrets.last()]
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        script.push_str(&format!(" && test \"${var}\" = \"$EXPECT_{i}\""));
+        cmd.env(format!("EXPECT_{i}"), value);
+    }
+    cmd.arg(script).current_dir(work);
+    let out = cmd
+        .stdin(Stdio::null())
+        .output()
+        .context("cannot run hush run")?;
+    if !out.status.success() {
+        bail!(
+            "`hush run` did not give the command the stored values ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(())
+}
