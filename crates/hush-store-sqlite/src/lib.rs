@@ -132,15 +132,18 @@ impl SqliteStore {
     }
 
     fn read<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, StoreError> {
-        // An idle writer serves reads too: a one-shot CLI command then opens one connection
-        // (one schema parse, one close), not two. Outside a transaction it reads the latest
-        // commit like any reader; when it is busy, a pooled reader is used.
-        if let Ok(writer) = self.writer.try_lock() {
-            return f(&writer).map_err(unavailable);
-        }
-        let conn = match lock(&self.readers).pop() {
+        let pooled = lock(&self.readers).pop();
+        let conn = match pooled {
             Some(c) => c,
-            None => Self::connect(&self.path)?,
+            None => {
+                // With no reader to spare, an idle writer serves the read: a one-shot CLI
+                // command then opens one connection (one schema parse, one close), not two.
+                // Outside a transaction it reads the latest commit like any reader.
+                if let Ok(writer) = self.writer.try_lock() {
+                    return f(&writer).map_err(unavailable);
+                }
+                Self::connect(&self.path)?
+            }
         };
         let out = f(&conn).map_err(unavailable);
         let mut pool = lock(&self.readers);

@@ -162,7 +162,11 @@ pub fn all(ctx: &Ctx, smoke: bool) -> Result<()> {
     step("resolve", &mut || {
         resolve::run(ctx, &args(&["--duration", d])?).map(|r| r.print())
     });
-    step("write", &mut || write::run(ctx, &args(&["--duration", d])?));
+    step("write", &mut || {
+        // Both backends in a full pass; the smoke pass needs no PostgreSQL.
+        let backend = if smoke { "sqlite" } else { "both" };
+        write::run(ctx, &args(&["--duration", d, "--backend", backend])?)
+    });
     step("run", &mut || {
         let runs = if smoke { "10" } else { "40" };
         run::run(ctx, &args(&["--runs", runs])?).map(|r| r.print())
