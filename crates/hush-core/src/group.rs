@@ -20,8 +20,9 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::store::{Commit, Store, StoreError};
 
-/// Most units in one transaction: bounds a batch's size and its commit's latency.
-const MAX_BATCH: usize = 512;
+/// Most units in one transaction: bounds a batch's size and its commit's latency, and keeps
+/// PostgreSQL's savepoints within the 64 subtransactions a backend caches.
+const MAX_BATCH: usize = 64;
 
 struct Job {
     unit: Commit,
@@ -46,7 +47,7 @@ impl GroupCommit {
         let committer = Arc::clone(&store);
         let spawned = std::thread::Builder::new()
             .name("hush-commit".into())
-            .spawn(move || handle.block_on(run(committer, rx)));
+            .spawn(move || run(&handle, committer, rx));
         match spawned {
             Ok(_) => GroupCommit {
                 store,
@@ -65,8 +66,18 @@ impl GroupCommit {
             return out.pop().unwrap_or(Err(lost()));
         };
         let (done, answer) = oneshot::channel();
-        queue.send(Job { unit, done }).map_err(|_| lost())?;
-        answer.await.unwrap_or(Err(lost()))
+        match queue.send(Job { unit, done }) {
+            Ok(()) => answer.await.unwrap_or(Err(lost())),
+            // The committer is gone (it cannot be, short of a bug): the unit never entered
+            // the queue, so committing it here is safe.
+            Err(mpsc::error::SendError(job)) => {
+                let mut out = self
+                    .store
+                    .commit_batch(std::slice::from_ref(&job.unit))
+                    .await?;
+                out.pop().unwrap_or(Err(lost()))
+            }
+        }
     }
 }
 
@@ -74,10 +85,10 @@ fn lost() -> StoreError {
     StoreError::Unavailable("the commit queue stopped".into())
 }
 
-async fn run(store: Arc<dyn Store>, mut rx: mpsc::UnboundedReceiver<Job>) {
+fn run(handle: &Handle, store: Arc<dyn Store>, mut rx: mpsc::UnboundedReceiver<Job>) {
     let mut units = Vec::new();
     let mut waiters = Vec::new();
-    while let Some(first) = rx.recv().await {
+    while let Some(first) = rx.blocking_recv() {
         units.push(first.unit);
         waiters.push(first.done);
         while units.len() < MAX_BATCH {
@@ -85,7 +96,13 @@ async fn run(store: Arc<dyn Store>, mut rx: mpsc::UnboundedReceiver<Job>) {
             units.push(job.unit);
             waiters.push(job.done);
         }
-        match store.commit_batch(&units).await {
+        // A panic inside the store fails this batch (its transaction is rolled back as the
+        // panic unwinds), not every later one.
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            handle.block_on(store.commit_batch(&units))
+        }))
+        .unwrap_or_else(|_| Err(StoreError::Unavailable("the commit failed".into())));
+        match outcome {
             Ok(outcomes) if outcomes.len() == waiters.len() => {
                 for (done, outcome) in waiters.drain(..).zip(outcomes) {
                     let _ = done.send(outcome);

@@ -193,6 +193,9 @@ pub struct Patterns {
     sorted: Vec<Zeroizing<Vec<u8>>>,
 }
 
+/// Most memory the masker's automaton may take as a DFA.
+const DFA_BUDGET: usize = 32 << 20;
+
 /// Bits in the start filter: 32 KiB, which stays in the L1 cache.
 const START_BITS: usize = 1 << 18;
 
@@ -221,7 +224,13 @@ impl Patterns {
                 continue;
             }
             let input = Input::new(buf).span(i..buf.len()).anchored(Anchored::Yes);
-            if let Ok(Some(m)) = ac.try_find(input) {
+            // The automaton is built for anchored searches, so this cannot fail; if it ever
+            // did, the pump stops (losing output) rather than pass it through unmasked.
+            #[allow(clippy::expect_used)]
+            let found = ac
+                .try_find(input)
+                .expect("anchored search on an anchored automaton");
+            if let Some(m) = found {
                 return Some((m.start(), m.end()));
             }
         }
@@ -257,9 +266,15 @@ impl Patterns {
         let ac = if all.is_empty() {
             None
         } else {
-            // Asked only where a form may start (anchored), the automaton is a DFA: the most
-            // memory (a few MB for hundreds of values) for the fastest answer; past the DFA's
-            // size limit, the automaton the crate picks.
+            // Asked only where a form may start (anchored). A DFA answers fastest but takes
+            // about (bytes of all forms) × 512 bytes; past DFA_BUDGET (a certificate bundle
+            // among the values, say) a contiguous NFA, a fraction of that.
+            let bytes: usize = all.iter().map(|p| p.len()).sum();
+            let kind = if bytes.saturating_mul(512) <= DFA_BUDGET {
+                AhoCorasickKind::DFA
+            } else {
+                AhoCorasickKind::ContiguousNFA
+            };
             let build = |kind| {
                 AhoCorasick::builder()
                     .match_kind(MatchKind::LeftmostLongest)
@@ -267,9 +282,7 @@ impl Patterns {
                     .kind(kind)
                     .build(all.iter().map(|p| p.as_slice()))
             };
-            build(Some(AhoCorasickKind::DFA))
-                .or_else(|_| build(None))
-                .ok()
+            build(Some(kind)).or_else(|_| build(None)).ok()
         };
         let mut starts = vec![0u64; START_BITS / 64].into_boxed_slice();
         for p in &all {
@@ -372,6 +385,31 @@ mod tests {
 
     fn contains(hay: &[u8], needle: &[u8]) -> bool {
         hay.windows(needle.len()).any(|w| w == needle)
+    }
+
+    /// A value too big for the DFA budget (a 100 KB certificate bundle) gets the compact
+    /// automaton and is masked all the same, split or not, beside a small value.
+    #[test]
+    fn large_values_are_masked_with_the_compact_automaton() {
+        let bundle: Vec<u8> = (0..100_000u32)
+            .map(|i| b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789\n"[(i * 7 % 37) as usize])
+            .collect();
+        let p = Patterns::new([&bundle[..], &b"tok-12345"[..]]);
+        assert!(matches!(
+            p.ac.as_ref().map(|a| a.kind()),
+            Some(AhoCorasickKind::ContiguousNFA)
+        ));
+        let mut stream = b"cert: ".to_vec();
+        stream.extend_from_slice(&bundle);
+        stream.extend_from_slice(b" then tok-12345.");
+        assert_eq!(mask_all(&p, &stream), b"cert: *** then ***.");
+        let mut m = Masker::new(&p);
+        let mut out = Vec::new();
+        for chunk in stream.chunks(4096) {
+            out.extend(m.push(chunk));
+        }
+        out.extend(m.finish());
+        assert_eq!(out, b"cert: *** then ***.");
     }
 
     #[test]

@@ -799,7 +799,11 @@ impl Store for PostgresStore {
                 let mut out = Vec::with_capacity(batch.len());
                 let mut entries = Vec::new();
                 for unit in batch {
-                    let done = apply_unit(&mut tx, unit).await?;
+                    let done = match unit {
+                        // Audit rows alone are appended below, all or none with the batch.
+                        Commit::Reads { marks, .. } if marks.is_empty() => Ok(()),
+                        _ => apply_unit(&mut tx, unit).await?,
+                    };
                     if done.is_ok() {
                         match unit {
                             Commit::Write(w) => entries.push(w.audit.clone()),

@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 
@@ -43,6 +44,8 @@ pub struct SqliteStore {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
+    /// Set once a reader connection has been opened (reads overlapped a write).
+    readers_made: AtomicBool,
 }
 
 fn unavailable(e: rusqlite::Error) -> StoreError {
@@ -101,6 +104,7 @@ impl SqliteStore {
             path: path.to_path_buf(),
             writer: Mutex::new(writer),
             readers: Mutex::new(Vec::new()),
+            readers_made: AtomicBool::new(false),
         })
     }
 
@@ -136,12 +140,17 @@ impl SqliteStore {
         let conn = match pooled {
             Some(c) => c,
             None => {
-                // With no reader to spare, an idle writer serves the read: a one-shot CLI
-                // command then opens one connection (one schema parse, one close), not two.
-                // Outside a transaction it reads the latest commit like any reader.
-                if let Ok(writer) = self.writer.try_lock() {
-                    return f(&writer).map_err(unavailable);
+                // Until reads first overlap a write, the idle writer serves them: a one-shot
+                // CLI command then opens one connection (one schema parse, one close), not two.
+                // Outside a transaction it reads the latest commit like any reader. From the
+                // first overlap on (a server), reads keep to readers, so a long read never
+                // holds up the commits every request waits for.
+                if !self.readers_made.load(Ordering::Relaxed) {
+                    if let Ok(writer) = self.writer.try_lock() {
+                        return f(&writer).map_err(unavailable);
+                    }
                 }
+                self.readers_made.store(true, Ordering::Relaxed);
                 Self::connect(&self.path)?
             }
         };
@@ -488,10 +497,9 @@ static SECRET_WITH_VALUE: LazyLock<String> = LazyLock::new(|| {
         .join(", ");
     format!(
         "SELECT {columns}, v.version, v.key_version, v.ciphertext, v.created_at, v.created_by,
-           CASE WHEN ?4 THEN (SELECT json_group_array(json_array(app, last_read_at))
-                              FROM (SELECT app, last_read_at FROM app_keys a
-                                    WHERE a.workspace_id = s.workspace_id AND a.key = s.key
-                                    ORDER BY app)) END
+           CASE WHEN ?4 THEN (SELECT json_group_array(json_array(app, last_read_at) ORDER BY app)
+                              FROM app_keys a
+                              WHERE a.workspace_id = s.workspace_id AND a.key = s.key) END
          FROM secrets s LEFT JOIN secret_values v
            ON v.secret_id = s.id AND v.version = COALESCE(?3, s.version)
          WHERE s.workspace_id = ?1 AND s.key = ?2"

@@ -704,6 +704,9 @@ impl Signals {
     /// A terminating signal that arrived before the command could be started.
     async fn pending_stop(&mut self) -> Option<i32> {
         const STOPS: [i32; 4] = [1, 2, 3, 15]; // HUP INT QUIT TERM
+                                               // One turn of the runtime's drivers (no timer tick), so that a signal that arrived
+                                               // while the secrets were fetched is delivered to the streams polled below.
+        tokio::task::yield_now().await;
         for (raw, s) in &mut self.0 {
             // Polled once, without a timer (a zero timeout still waits for the timer's tick).
             if STOPS.contains(raw)
