@@ -497,8 +497,8 @@ static SECRET_WITH_VALUE: LazyLock<String> = LazyLock::new(|| {
         .join(", ");
     format!(
         "SELECT {columns}, v.version, v.key_version, v.ciphertext, v.created_at, v.created_by,
-           CASE WHEN ?4 THEN (SELECT json_group_array(json_array(app, last_read_at) ORDER BY app)
-                              FROM app_keys a
+           CASE WHEN ?4 THEN (SELECT json_group_array(json_array(app, last_read_at))
+                              FROM app_keys a INDEXED BY app_keys_by_key
                               WHERE a.workspace_id = s.workspace_id AND a.key = s.key) END
          FROM secrets s LEFT JOIN secret_values v
            ON v.secret_id = s.id AND v.version = COALESCE(?3, s.version)
@@ -721,7 +721,9 @@ impl Store for SqliteStore {
                 .map_err(|e| StoreError::Corrupt(format!("cannot read app uses: {e}")))?,
             None => Vec::new(),
         };
-        let uses = uses
+        // In index order already; sorted here too, as an aggregate's order is not promised
+        // (an ORDER BY inside it costs a sorter on every read).
+        let mut uses: Vec<UseRow> = uses
             .into_iter()
             .map(|(app, last_read_at)| UseRow {
                 key: row.key.clone(),
@@ -729,6 +731,7 @@ impl Store for SqliteStore {
                 last_read_at,
             })
             .collect();
+        uses.sort_by(|a, b| a.app.cmp(&b.app));
         Ok(Some(SecretRead { row, value, uses }))
     }
 
