@@ -25,7 +25,8 @@ use hush_core::model::{
     ListFilter, Metadata, SealedValue, SecretRow, StoredStatus, TokenType, VersionRow, Workspace,
 };
 use hush_core::store::{
-    Commit, DataKeyRow, RootKeyKind, RootKeyRow, SecretWrite, Store, StoreError,
+    uses_from_json, Commit, DataKeyRow, RootKeyKind, RootKeyRow, SecretRead, SecretWrite, Store,
+    StoreError,
 };
 use hush_core::token::{Role, TokenRow};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
@@ -698,6 +699,55 @@ impl Store for PostgresStore {
         .await
         .map_err(unavailable)?;
         row.as_ref().map(secret_from_row).transpose()
+    }
+
+    async fn secret_with_value(
+        &self,
+        workspace_id: &str,
+        key: &str,
+        version: Option<u64>,
+        with_uses: bool,
+    ) -> Result<Option<SecretRead>, StoreError> {
+        // One round trip: the row, the value version and (when asked) the apps naming the key.
+        let columns = SECRET_COLUMNS
+            .split(", ")
+            .map(|c| format!("s.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let found = sqlx::query(&format!(
+            "SELECT {columns}, v.version, v.key_version, v.ciphertext, v.created_at, v.created_by,
+               CASE WHEN $4 THEN (SELECT json_agg(json_build_array(a.app, a.last_read_at))::text
+                                  FROM app_keys a
+                                  WHERE a.workspace_id = s.workspace_id AND a.key = s.key) END
+             FROM secrets s LEFT JOIN secret_values v
+               ON v.secret_id = s.id AND v.version = COALESCE($3, s.version)
+             WHERE s.workspace_id = $1 AND s.key = $2"
+        ))
+        .bind(workspace_id)
+        .bind(key)
+        .bind(version.map(|v| v as i64))
+        .bind(with_uses)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        let Some(r) = found else {
+            return Ok(None);
+        };
+        let get = |e: sqlx::Error| unavailable(e);
+        let row = secret_from_row(&r)?;
+        let value = match r.try_get::<Option<i64>, _>(15).map_err(get)? {
+            None => None,
+            Some(v) => Some(SealedValue {
+                version: v as u64,
+                key_version: r.try_get::<i32, _>(16).map_err(get)? as u32,
+                ciphertext: r.try_get(17).map_err(get)?,
+                created_at: r.try_get(18).map_err(get)?,
+                created_by: r.try_get(19).map_err(get)?,
+            }),
+        };
+        let uses: Option<String> = r.try_get(20).map_err(get)?;
+        let uses = uses_from_json(&row.key, uses.as_deref())?;
+        Ok(Some(SecretRead { row, value, uses }))
     }
 
     async fn value(

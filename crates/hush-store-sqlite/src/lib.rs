@@ -23,7 +23,8 @@ use hush_core::model::{
     ListFilter, Metadata, SealedValue, SecretRow, StoredStatus, TokenType, VersionRow, Workspace,
 };
 use hush_core::store::{
-    Commit, DataKeyRow, RootKeyKind, RootKeyRow, SecretRead, SecretWrite, Store, StoreError,
+    uses_from_json, Commit, DataKeyRow, RootKeyKind, RootKeyRow, SecretRead, SecretWrite, Store,
+    StoreError,
 };
 use hush_core::token::{Role, TokenRow};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
@@ -716,22 +717,8 @@ impl Store for SqliteStore {
         let Some((row, value, uses)) = found else {
             return Ok(None);
         };
-        let uses: Vec<(String, Option<i64>)> = match uses {
-            Some(json) => serde_json::from_str(&json)
-                .map_err(|e| StoreError::Corrupt(format!("cannot read app uses: {e}")))?,
-            None => Vec::new(),
-        };
-        // In index order already; sorted here too, as an aggregate's order is not promised
-        // (an ORDER BY inside it costs a sorter on every read).
-        let mut uses: Vec<UseRow> = uses
-            .into_iter()
-            .map(|(app, last_read_at)| UseRow {
-                key: row.key.clone(),
-                app,
-                last_read_at,
-            })
-            .collect();
-        uses.sort_by(|a, b| a.app.cmp(&b.app));
+        // Index order already; an ORDER BY inside the aggregate would cost a sorter per read.
+        let uses = uses_from_json(&row.key, uses.as_deref())?;
         Ok(Some(SecretRead { row, value, uses }))
     }
 
