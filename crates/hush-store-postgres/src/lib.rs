@@ -16,6 +16,7 @@
 #![forbid(unsafe_code)]
 
 use std::str::FromStr as _;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -223,6 +224,27 @@ macro_rules! in_tx {
 }
 
 const SECRET_COLUMNS: &str = "id, workspace_id, key, description, token_type, scope, envs, expires_at, status, version, revision, created_at, updated_at, created_by, updated_by";
+
+// The read path's statements, spelled once (not formatted on every call).
+static SECRET_BY_KEY: LazyLock<String> = LazyLock::new(|| {
+    format!("SELECT {SECRET_COLUMNS} FROM secrets WHERE workspace_id = $1 AND key = $2")
+});
+static SECRET_WITH_VALUE: LazyLock<String> = LazyLock::new(|| {
+    let columns = SECRET_COLUMNS
+        .split(", ")
+        .map(|c| format!("s.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "SELECT {columns}, v.version, v.key_version, v.ciphertext, v.created_at, v.created_by,
+           CASE WHEN $4 THEN (SELECT json_agg(json_build_array(a.app, a.last_read_at))::text
+                              FROM app_keys a
+                              WHERE a.workspace_id = s.workspace_id AND a.key = s.key) END
+         FROM secrets s LEFT JOIN secret_values v
+           ON v.secret_id = s.id AND v.version = COALESCE($3, s.version)
+         WHERE s.workspace_id = $1 AND s.key = $2"
+    )
+});
 
 fn secret_from_row(r: &PgRow) -> Result<SecretRow, StoreError> {
     let get = |e: sqlx::Error| unavailable(e);
@@ -690,14 +712,12 @@ impl Store for PostgresStore {
     }
 
     async fn secret(&self, workspace_id: &str, key: &str) -> Result<Option<SecretRow>, StoreError> {
-        let row = sqlx::query(&format!(
-            "SELECT {SECRET_COLUMNS} FROM secrets WHERE workspace_id = $1 AND key = $2"
-        ))
-        .bind(workspace_id)
-        .bind(key)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(unavailable)?;
+        let row = sqlx::query(&SECRET_BY_KEY)
+            .bind(workspace_id)
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(unavailable)?;
         row.as_ref().map(secret_from_row).transpose()
     }
 
@@ -709,27 +729,14 @@ impl Store for PostgresStore {
         with_uses: bool,
     ) -> Result<Option<SecretRead>, StoreError> {
         // One round trip: the row, the value version and (when asked) the apps naming the key.
-        let columns = SECRET_COLUMNS
-            .split(", ")
-            .map(|c| format!("s.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let found = sqlx::query(&format!(
-            "SELECT {columns}, v.version, v.key_version, v.ciphertext, v.created_at, v.created_by,
-               CASE WHEN $4 THEN (SELECT json_agg(json_build_array(a.app, a.last_read_at))::text
-                                  FROM app_keys a
-                                  WHERE a.workspace_id = s.workspace_id AND a.key = s.key) END
-             FROM secrets s LEFT JOIN secret_values v
-               ON v.secret_id = s.id AND v.version = COALESCE($3, s.version)
-             WHERE s.workspace_id = $1 AND s.key = $2"
-        ))
-        .bind(workspace_id)
-        .bind(key)
-        .bind(version.map(|v| v as i64))
-        .bind(with_uses)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(unavailable)?;
+        let found = sqlx::query(&SECRET_WITH_VALUE)
+            .bind(workspace_id)
+            .bind(key)
+            .bind(version.map(|v| v as i64))
+            .bind(with_uses)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(unavailable)?;
         let Some(r) = found else {
             return Ok(None);
         };
