@@ -249,6 +249,28 @@ fn errors_name_the_field_never_what_was_sent() {
     );
     assert!(st.is_client_error());
     assert!(!v.to_string().contains(planted), "echoed: {v}");
+    let (st, v) = s.call(
+        "POST",
+        "/v1/apps",
+        &s.admin,
+        Some(json!({"app": "a", "secrets": [{"name": format!("{planted}-$(x)"), "key": "k"}]})),
+    );
+    assert_eq!(st, 422, "{v}");
+    assert!(!v.to_string().contains(planted), "echoed: {v}");
+    assert!(v.to_string().contains("secrets[0].name"), "{v}");
+    // A declaration's fallbacks are bounded too.
+    let many: Vec<String> = (0..10_000).map(|i| format!("k{i}")).collect();
+    let msg = refused(
+        s.call(
+            "POST",
+            "/v1/apps",
+            &s.admin,
+            Some(json!({"app": "a", "secrets": [{"name": "V", "key": "k", "fallback": many}]})),
+        ),
+        422,
+        "invalid_field",
+    );
+    assert!(msg.contains("fallbacks"), "{msg}");
 }
 
 /// Regression: a machine token saw more than its manifest — versions of undeclared keys (200
