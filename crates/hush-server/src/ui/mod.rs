@@ -1542,14 +1542,14 @@ async fn tokens_html(
         ),
         app = page::input(
             "app",
-            "App (machine role only)",
+            "App (machine tokens only)",
             &form.app,
             "The app it works for; only with the machine role",
             None
         ),
         env = page::input(
             "env",
-            "Environment (machine role only)",
+            "Environment (machine tokens only)",
             &form.env,
             "The environment it runs in; only with the machine role",
             None

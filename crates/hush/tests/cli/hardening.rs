@@ -434,7 +434,7 @@ fn the_ui_token_form_takes_app_and_environment_only_for_machine_tokens() {
         .unwrap()
         .text()
         .unwrap();
-    assert!(page.contains("machine role only"), "the form says so");
+    assert!(page.contains("machine tokens only"), "the form says so");
     let csrf = page
         .split(r#"name="csrf" value=""#)
         .nth(1)
