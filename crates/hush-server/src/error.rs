@@ -194,8 +194,11 @@ fn describe_data_error(text: &str) -> String {
 }
 
 impl From<PathRejection> for ApiError {
-    fn from(r: PathRejection) -> Self {
-        Self::bad_request(format!("bad path: {}", r.body_text()))
+    fn from(_: PathRejection) -> Self {
+        // axum's text quotes the segment it could not read: never sent back.
+        Self::bad_request(
+            "bad path: a path segment is not valid for this route (check its encoding)",
+        )
     }
 }
 
@@ -223,7 +226,7 @@ impl From<QueryRejection> for ApiError {
                     (None, false) => Self::invalid("a query parameter has an invalid value"),
                 }
             }
-            other => Self::bad_request(format!("bad query string: {}", other.body_text())),
+            _ => Self::bad_request("bad query string: check its encoding"),
         }
     }
 }
