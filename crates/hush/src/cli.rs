@@ -58,7 +58,7 @@ pub enum Command {
     /// Create the store and its root key: the embedded store in HUSH_HOME, or the --db one.
     #[command(after_help = EXIT_CODES)]
     Init,
-    /// Serve the HTTP API (and, later, the web UI). On a fresh store it initialises itself and
+    /// Serve the HTTP API and the web UI (at /ui). On a fresh store it initialises itself and
     /// prints a first admin token once.
     #[command(after_help = EXIT_CODES)]
     Server(ServerArgs),
