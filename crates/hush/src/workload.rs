@@ -507,7 +507,7 @@ fn describe(o: &Outcome) -> String {
 /// A private directory for file-delivered secrets: 0700, on tmpfs where there is one, removed
 /// when dropped.
 ///
-/// Its name is `hush-run-<pid>-<random>` and the run holds an exclusive `flock` on it for its
+/// Its name is `hush-run.<pid>.<random>` and the run holds an exclusive `flock` on it for its
 /// whole life (the descriptor is close-on-exec, so the command does not inherit it), so a
 /// directory that SIGKILL left behind can be told from a live run's: the next run removes
 /// it (see [`sweep`]).
@@ -517,8 +517,9 @@ struct SecretsDir {
     _lock: std::os::fd::OwnedFd,
 }
 
-/// The name of every run's directory starts so.
-const DIR_PREFIX: &str = "hush-run-";
+/// The name of every run's directory starts so. Older hush named it `hush-run-<base64>`:
+/// the dot, which URL-safe base64 never holds, keeps those from being read as a pid.
+const DIR_PREFIX: &str = "hush-run.";
 
 impl SecretsDir {
     fn create() -> Result<Self> {
@@ -538,7 +539,7 @@ impl SecretsDir {
             let mut rnd = [0u8; 12];
             hush_crypto::fill_random(&mut rnd).map_err(|e| anyhow::anyhow!("{e}"))?;
             let name = format!(
-                "{DIR_PREFIX}{}-{}",
+                "{DIR_PREFIX}{}.{}",
                 std::process::id(),
                 base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rnd)
             );
@@ -610,7 +611,7 @@ fn open_dir(path: &Path) -> std::io::Result<std::os::fd::OwnedFd> {
     )?)
 }
 
-/// Removes the directories of dead runs in `base`: named `hush-run-<pid>-…`, a directory (not
+/// Removes the directories of dead runs in `base`: named `hush-run.<pid>.…`, a directory (not
 /// a symlink), owned by this user, not locked by a live run, and whose pid is gone (the pid
 /// covers the instant between a run's `mkdir` and its lock). A directory of an older hush
 /// (no pid in its name) cannot be told from a live run's and is left alone. Errors are
@@ -626,7 +627,7 @@ fn sweep(base: &Path) {
         let Some(pid) = name
             .to_str()
             .and_then(|n| n.strip_prefix(DIR_PREFIX))
-            .and_then(|rest| rest.split_once('-'))
+            .and_then(|rest| rest.split_once('.'))
             .and_then(|(pid, _)| pid.parse::<i32>().ok())
             .and_then(rustix::process::Pid::from_raw)
         else {
