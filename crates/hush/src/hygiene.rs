@@ -100,12 +100,9 @@ fn exec_child(mut args: impl Iterator<Item = OsString>) -> i32 {
         "unlimited" => Some(None),
         n => n.parse::<u64>().ok().map(Some),
     });
-    let (Some(parent), Some(core), Some(true), Some(program)) = (
-        parent,
-        core,
-        args.next().map(|a| a == "--"),
-        args.next(),
-    ) else {
+    let (Some(parent), Some(core), Some(true), Some(program)) =
+        (parent, core, args.next().map(|a| a == "--"), args.next())
+    else {
         eprintln!("hush: {EXEC_CHILD} is how `hush run` starts its command; use `hush run`");
         return crate::fail::USAGE;
     };

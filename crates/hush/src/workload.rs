@@ -718,6 +718,7 @@ pub async fn run(args: RunArgs, scope: &crate::Scope) -> Result<i32> {
         .collect();
     let mut map = serde_json::Map::new();
     let mut values: Vec<SecretBytes> = Vec::new();
+    let mut masked_keys = std::collections::HashSet::new();
     for o in &outcomes {
         let Some((key, _, Some(value), _)) = &o.got else {
             continue;
@@ -748,7 +749,11 @@ pub async fn run(args: RunArgs, scope: &crate::Scope) -> Result<i32> {
                 hush_mask::MIN_LEN
             );
         }
-        values.push(value.clone());
+        // Each value once: the masker's work grows with what it is given (a key declared under
+        // two names, as env and as file, is one value), and none at all without masking.
+        if !args.no_mask && masked_keys.insert(key.as_str()) {
+            values.push(value.clone());
+        }
     }
     env.retain(|(k, _)| k != "HUSH_SECRETS_DIR" && k != "HUSH_SECRETS_MAP");
     env.push(("HUSH_SECRETS_DIR".into(), dir.path.clone().into_os_string()));

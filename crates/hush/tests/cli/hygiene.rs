@@ -99,7 +99,14 @@ pub fn gone_within(pid: u32, limit: Duration) -> bool {
     while start.elapsed() < limit {
         match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
             Err(_) => return true,
-            Ok(stat) if stat.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z') => {
+            Ok(stat)
+                if stat
+                    .rsplit(')')
+                    .next()
+                    .unwrap_or("")
+                    .trim_start()
+                    .starts_with('Z') =>
+            {
                 return true
             }
             Ok(_) => std::thread::sleep(Duration::from_millis(20)),
@@ -132,7 +139,11 @@ fn files_left(dir: &Path, except: &[&str]) -> Vec<String> {
                 "{} ({} bytes{})",
                 e.file_name().to_string_lossy(),
                 bytes.len(),
-                if holds { ", holds the planted value" } else { "" }
+                if holds {
+                    ", holds the planted value"
+                } else {
+                    ""
+                }
             )
         })
         .collect()
@@ -143,7 +154,10 @@ fn an_aborted_server_leaves_no_core_with_its_keys_or_values() {
     let cores_visible = cores_land_in_cwd();
     let home = Home::empty();
     let cwd = tempfile::tempdir().unwrap();
-    let mut c = with_cores_on(home.command(&["server", "--listen", "127.0.0.1:0"]), cwd.path());
+    let mut c = with_cores_on(
+        home.command(&["server", "--listen", "127.0.0.1:0"]),
+        cwd.path(),
+    );
     c.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());

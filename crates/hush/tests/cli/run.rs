@@ -960,7 +960,16 @@ fn a_workload_cannot_reach_hush_credentials_or_store_through_its_environment() {
     write(wd.path(), "dev.env", "other=undeclared-dotenv-value\n");
     // The command looks everywhere hush's variables could lead it.
     let probe = r#"env; for f in "$HUSH_CONFIG" "$HUSH_HOME/root.key" "$HUSH_KEY_FILE" "$HUSH_SECRETS_FILE" "$HUSH_DB"; do [ -f "$f" ] && cat "$f"; done; true"#;
-    let run = ["run", "--no-mask", "--secret", "k=K", "--", "sh", "-c", probe];
+    let run = [
+        "run",
+        "--no-mask",
+        "--secret",
+        "k=K",
+        "--",
+        "sh",
+        "-c",
+        probe,
+    ];
     let key_file = h.path().join("root.key");
     let key_file = key_file.to_str().unwrap();
     let cfg = cfg.to_str().unwrap();
@@ -1008,7 +1017,11 @@ fn a_workload_cannot_reach_hush_credentials_or_store_through_its_environment() {
     let mut env = common.to_vec();
     env.push(("HUSH_CONFIG", cfg));
     let out = run_in(&h, wd.path(), &run, &env).ok();
-    assert!(out.text().contains("K=value-from-server-1"), "{}", out.text());
+    assert!(
+        out.text().contains("K=value-from-server-1"),
+        "{}",
+        out.text()
+    );
     check(
         &out,
         &[
@@ -1021,21 +1034,31 @@ fn a_workload_cannot_reach_hush_credentials_or_store_through_its_environment() {
 
     // HUSH_ADDR and HUSH_TOKEN.
     let mut env = common.to_vec();
-    env.extend([("HUSH_ADDR", s.base.as_str()), ("HUSH_TOKEN", s.admin.as_str())]);
+    env.extend([
+        ("HUSH_ADDR", s.base.as_str()),
+        ("HUSH_TOKEN", s.admin.as_str()),
+    ]);
     let out = run_in(&h, wd.path(), &run, &env).ok();
-    assert!(out.text().contains("K=value-from-server-1"), "{}", out.text());
+    assert!(
+        out.text().contains("K=value-from-server-1"),
+        "{}",
+        out.text()
+    );
     check(&out, &[s.admin.as_bytes(), &root_key, s.base.as_bytes()]);
 
     // The local store named by HUSH_DB (a SQLite path, or a PostgreSQL URL with its user).
     h.set("k", b"value-from-store-2");
-    let db = h.pg.as_ref().map_or_else(
-        || h.db().to_str().unwrap().to_string(),
-        |pg| pg.url.clone(),
-    );
+    let db =
+        h.pg.as_ref()
+            .map_or_else(|| h.db().to_str().unwrap().to_string(), |pg| pg.url.clone());
     let mut env = common.to_vec();
     env.push(("HUSH_DB", db.as_str()));
     let out = run_in(&h, wd.path(), &run, &env).ok();
-    assert!(out.text().contains("K=value-from-store-2"), "{}", out.text());
+    assert!(
+        out.text().contains("K=value-from-store-2"),
+        "{}",
+        out.text()
+    );
     check(&out, &[&root_key, db.as_bytes()]);
 }
 
@@ -1119,10 +1142,20 @@ fn a_sigkilled_run_takes_its_command_along_and_the_next_run_removes_its_files() 
     let _ = std::fs::remove_dir(&older);
     let _ = std::fs::remove_dir(&foreign);
     assert!(!Path::new(&stale).exists(), "{stale} is still there");
-    assert!(Path::new(&live_dir).join("gcp-json").exists(), "a live run's directory was removed");
-    assert_eq!(kept, [true, true, true], "a look-alike was removed (symlink, file, older hush's)");
+    assert!(
+        Path::new(&live_dir).join("gcp-json").exists(),
+        "a live run's directory was removed"
+    );
+    assert_eq!(
+        kept,
+        [true, true, true],
+        "a look-alike was removed (symlink, file, older hush's)"
+    );
     assert!(foreign_kept, "another user's directory was removed");
-    assert!(elsewhere.path().join("keep").exists(), "a symlink was followed");
+    assert!(
+        elsewhere.path().join("keep").exists(),
+        "a symlink was followed"
+    );
     sigterm(live.id());
     live.wait().unwrap();
 }
