@@ -48,6 +48,8 @@ fn main() {
             .enable_all()
             .build()
     } else {
+        // On the main thread: `hush run`'s command gets its parent-death signal when the thread
+        // that spawned it ends (workload::supervise).
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

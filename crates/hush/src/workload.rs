@@ -835,7 +835,9 @@ async fn supervise(
         return Ok(128 + sig);
     }
     // Through hush's own binary, which ties the command's life to this process and gives it
-    // back the core limit hush started with, then execs it (crate::hygiene).
+    // back the core limit hush started with, then execs it (crate::hygiene). The kernel sends
+    // the parent-death signal when the *thread* that spawned the child ends: `hush run` runs
+    // on a current-thread runtime, so that is the main thread, which lives as long as hush.
     let mut cmd = tokio::process::Command::new("/proc/self/exe");
     cmd.arg0("hush")
         .args(crate::hygiene::exec_child_args(command))
