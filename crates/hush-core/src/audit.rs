@@ -19,7 +19,7 @@
 //! Rows never hold a value, a token or a passphrase: only who, what, which key and version,
 //! the outcome, and from where.
 
-use hush_crypto::AuditKey;
+pub use hush_crypto::AuditKey;
 use serde::Serialize;
 
 /// The `prev_mac` of the first row.
