@@ -561,7 +561,8 @@ impl Client {
             // did not happen.
             return Err(Error::Server {
                 status: 200,
-                message: "the server did not check the head (it predates audit heads): upgrade it".into(),
+                message: "the server did not check the head (it predates audit heads): upgrade it"
+                    .into(),
             });
         }
         Ok(v)

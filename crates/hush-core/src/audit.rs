@@ -146,7 +146,12 @@ pub fn row_mac(key: &AuditKey, seq: i64, entry: &AuditEntry, prev_mac: &str) -> 
 }
 
 /// Links `entries` after the row `(last_seq, last_mac)`, each authenticated with `key`.
-pub fn chain(key: &AuditKey, last_seq: i64, last_mac: &str, entries: &[AuditEntry]) -> Vec<AuditRow> {
+pub fn chain(
+    key: &AuditKey,
+    last_seq: i64,
+    last_mac: &str,
+    entries: &[AuditEntry],
+) -> Vec<AuditRow> {
     let mut prev = last_mac.to_string();
     let mut out = Vec::with_capacity(entries.len());
     for (i, e) in entries.iter().enumerate() {
@@ -238,7 +243,11 @@ pub fn verify(rows: &[AuditRow], key: &ChainKey, expected: Option<&Head>) -> Ver
             return broken(r.seq, "it does not link to the row before it".into());
         }
         if !key.row_checks_out(r) {
-            let what = if r.seq < key.keyed_from { "hash" } else { "MAC" };
+            let what = if r.seq < key.keyed_from {
+                "hash"
+            } else {
+                "MAC"
+            };
             return broken(
                 r.seq,
                 format!("its content does not match its {what} (edited, or the chain recomputed without the audit key?)"),
@@ -385,7 +394,12 @@ mod tests {
     #[test]
     fn a_chain_recomputed_without_the_key_is_detected() {
         let k = key();
-        let rows = chain(&k.key, 0, GENESIS, &[entry("a"), entry("b"), entry("c"), entry("d")]);
+        let rows = chain(
+            &k.key,
+            0,
+            GENESIS,
+            &[entry("a"), entry("b"), entry("c"), entry("d")],
+        );
         let mut forged: Vec<AuditEntry> = rows.iter().map(|r| r.entry.clone()).collect();
         forged.remove(1);
         forged[1].outcome = "forbidden".into();
@@ -395,7 +409,12 @@ mod tests {
         for (i, e) in forged.iter().enumerate() {
             let seq = i as i64 + 1;
             let mac = legacy_hash(seq, e, &prev);
-            sha.push(AuditRow { seq, entry: e.clone(), prev_mac: prev.clone(), mac: mac.clone() });
+            sha.push(AuditRow {
+                seq,
+                entry: e.clone(),
+                prev_mac: prev.clone(),
+                mac: mac.clone(),
+            });
             prev = mac;
         }
         assert_eq!(broken_at(&verify(&sha, &k, None)), 1);
@@ -407,7 +426,12 @@ mod tests {
     #[test]
     fn a_recorded_head_catches_rows_cut_off_the_end() {
         let k = key();
-        let rows = chain(&k.key, 0, GENESIS, &[entry("a"), entry("b"), entry("c"), entry("d")]);
+        let rows = chain(
+            &k.key,
+            0,
+            GENESIS,
+            &[entry("a"), entry("b"), entry("c"), entry("d")],
+        );
         let head = Head::of(&rows[..3]);
         assert_eq!(head.seq, 3);
         // Rows after the head are fine.
@@ -441,15 +465,28 @@ mod tests {
         for (i, a) in ["a", "b", "c"].iter().enumerate() {
             let seq = i as i64 + 1;
             let mac = legacy_hash(seq, &entry(a), &prev);
-            rows.push(AuditRow { seq, entry: entry(a), prev_mac: prev.clone(), mac: mac.clone() });
+            rows.push(AuditRow {
+                seq,
+                entry: entry(a),
+                prev_mac: prev.clone(),
+                mac: mac.clone(),
+            });
             prev = mac;
         }
-        let k = ChainKey { key: AuditKey::generate().unwrap(), keyed_from: 4 };
+        let k = ChainKey {
+            key: AuditKey::generate().unwrap(),
+            keyed_from: 4,
+        };
         // Keyed from row 4, but the chain ends at 3: its end was cut.
         assert_eq!(broken_at(&verify(&rows, &k, None)), 4);
         rows.extend(chain(&k.key, 3, &prev, &[entry(KEY_CREATED), entry("d")]));
         match verify(&rows, &k, None) {
-            Verdict::Intact { rows: 5, legacy: 3, head, head_checked: false } => assert_eq!(head.seq, 5),
+            Verdict::Intact {
+                rows: 5,
+                legacy: 3,
+                head,
+                head_checked: false,
+            } => assert_eq!(head.seq, 5),
             other => panic!("{other:?}"),
         }
         // An edited legacy row, with the legacy hashes recomputed: row 4's link breaks.

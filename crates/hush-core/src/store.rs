@@ -9,9 +9,9 @@ use async_trait::async_trait;
 
 use crate::app::{AppRow, ReadMark, UseRow};
 use crate::audit::{AuditEntry, AuditFilter, AuditRow};
-use hush_crypto::AuditKey;
 use crate::model::{ListFilter, SealedValue, SecretRow, VersionRow, Workspace};
 use crate::token::TokenRow;
+use hush_crypto::AuditKey;
 
 /// How a root key version is obtained.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

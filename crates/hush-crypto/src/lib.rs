@@ -691,7 +691,10 @@ mod tests {
         let wrapped = wrap_audit_key(&root, 101, &k).unwrap();
         let back = unwrap_audit_key(&root, 101, &wrapped).unwrap();
         assert!(back.verify_hex(b"row 1", &mac));
-        assert!(unwrap_audit_key(&root, 1, &wrapped).is_err(), "moved boundary");
+        assert!(
+            unwrap_audit_key(&root, 1, &wrapped).is_err(),
+            "moved boundary"
+        );
         let other_root = RootKey {
             version: 3,
             key: Key::generate().unwrap(),

@@ -831,9 +831,7 @@ async fn audit_verify(
         (None, None) => None,
         (Some(seq), Some(mac)) => Some(hush_core::audit::Head::new(seq, mac).map_err(|e| {
             ApiError::invalid(match e {
-                hush_core::audit::HeadError::Seq => {
-                    "query parameter `head_seq` must be 0 or more"
-                }
+                hush_core::audit::HeadError::Seq => "query parameter `head_seq` must be 0 or more",
                 _ => "query parameter `head_mac` must be 64 hex digits",
             })
         })?),

@@ -8,7 +8,9 @@
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 use hush_core::app::{AppKeyRow, AppRow, ReadMark, UseRow};
-use hush_core::audit::{self, AuditEntry, AuditFilter, AuditKey, AuditRow, ChainKey, Head, Verdict};
+use hush_core::audit::{
+    self, AuditEntry, AuditFilter, AuditKey, AuditRow, ChainKey, Head, Verdict,
+};
 use hush_core::model::{
     ListFilter, Metadata, SealedValue, SecretRow, Status, StoredStatus, Workspace,
 };
@@ -958,7 +960,11 @@ pub async fn audit_rows_are_keyed_and_never_written_without_the_key(s: &dyn Stor
         })
         .await;
     assert!(matches!(r, Err(StoreError::NoAuditKey)), "{r:?}");
-    assert_eq!(s.secret(&w.id, "k").await.unwrap(), None, "no write without its record");
+    assert_eq!(
+        s.secret(&w.id, "k").await.unwrap(),
+        None,
+        "no write without its record"
+    );
     assert!(s.audit(&AuditFilter::default()).await.unwrap().is_empty());
 
     s.set_audit_key(audit_key());
@@ -967,7 +973,10 @@ pub async fn audit_rows_are_keyed_and_never_written_without_the_key(s: &dyn Stor
     let all = s.audit(&AuditFilter::default()).await.unwrap();
     assert_eq!(intact(&all), 3);
     for r in &all {
-        assert_eq!(r.mac, audit::row_mac(&audit_key(), r.seq, &r.entry, &r.prev_mac));
+        assert_eq!(
+            r.mac,
+            audit::row_mac(&audit_key(), r.seq, &r.entry, &r.prev_mac)
+        );
         assert_ne!(r.mac, audit::legacy_hash(r.seq, &r.entry, &r.prev_mac));
     }
     let other = ChainKey {
@@ -975,7 +984,10 @@ pub async fn audit_rows_are_keyed_and_never_written_without_the_key(s: &dyn Stor
         keyed_from: 1,
     };
     assert!(
-        matches!(audit::verify(&all, &other, None), Verdict::Broken { seq: 1, .. }),
+        matches!(
+            audit::verify(&all, &other, None),
+            Verdict::Broken { seq: 1, .. }
+        ),
         "another key does not verify the chain"
     );
 }
@@ -1035,7 +1047,11 @@ pub async fn the_audit_head_is_the_newest_row(s: &dyn Store) {
     assert_eq!(s.audit_head().await.unwrap().as_ref(), all.last());
     assert!(matches!(
         audit::verify(&all, &chain_key(), Some(&recorded)),
-        Verdict::Intact { rows: 3, head_checked: true, .. }
+        Verdict::Intact {
+            rows: 3,
+            head_checked: true,
+            ..
+        }
     ));
     assert!(matches!(
         audit::verify(&all[..1], &chain_key(), Some(&recorded)),

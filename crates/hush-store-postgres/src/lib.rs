@@ -26,8 +26,8 @@ use hush_core::model::{
     ListFilter, Metadata, SealedValue, SecretRow, StoredStatus, TokenType, VersionRow, Workspace,
 };
 use hush_core::store::{
-    uses_from_json, AuditKeyRow, Commit, DataKeyRow, RootKeyKind, RootKeyRow, SecretRead, SecretWrite, Store,
-    StoreError,
+    uses_from_json, AuditKeyRow, Commit, DataKeyRow, RootKeyKind, RootKeyRow, SecretRead,
+    SecretWrite, Store, StoreError,
 };
 use hush_core::token::{Role, TokenRow};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
@@ -380,7 +380,11 @@ async fn lock_head(tx: &mut Tx) -> Result<(i64, String), StoreError> {
 
 /// Appends entries to the chain inside the caller's transaction, each authenticated with
 /// `key`, holding the head's row lock until it commits.
-async fn append_chain(tx: &mut Tx, key: &AuditKey, entries: &[AuditEntry]) -> Result<(), StoreError> {
+async fn append_chain(
+    tx: &mut Tx,
+    key: &AuditKey,
+    entries: &[AuditEntry],
+) -> Result<(), StoreError> {
     if entries.is_empty() {
         return Ok(());
     }
@@ -655,12 +659,14 @@ impl Store for PostgresStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(unavailable)?;
-        Ok(row.map(|(rv, wrapped, keyed_from, created_at)| AuditKeyRow {
-            root_version: rv as u32,
-            wrapped,
-            keyed_from,
-            created_at,
-        }))
+        Ok(
+            row.map(|(rv, wrapped, keyed_from, created_at)| AuditKeyRow {
+                root_version: rv as u32,
+                wrapped,
+                keyed_from,
+                created_at,
+            }),
+        )
     }
 
     async fn create_audit_key(
@@ -706,7 +712,6 @@ impl Store for PostgresStore {
         .map_err(unavailable)?;
         Ok(row.map(audit_from_db))
     }
-
 
     async fn workspace_by_name(&self, name: &str) -> Result<Option<Workspace>, StoreError> {
         let row: Option<(String, String, i64)> =
@@ -978,7 +983,8 @@ impl Store for PostgresStore {
         in_tx!(self, tx, {
             {
                 apply_write(&mut tx, w).await?;
-                self.append_chain(&mut tx, std::slice::from_ref(&w.audit)).await
+                self.append_chain(&mut tx, std::slice::from_ref(&w.audit))
+                    .await
             }
         })
     }
@@ -1058,7 +1064,8 @@ impl Store for PostgresStore {
                     .execute(&mut *tx)
                     .await
                     .map_err(unavailable)?;
-                self.append_chain(&mut tx, std::slice::from_ref(audit)).await
+                self.append_chain(&mut tx, std::slice::from_ref(audit))
+                    .await
             }
         })
     }
@@ -1126,7 +1133,8 @@ impl Store for PostgresStore {
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| conflict_on_unique(e, StoreError::Exists))?;
-                self.append_chain(&mut tx, std::slice::from_ref(audit)).await
+                self.append_chain(&mut tx, std::slice::from_ref(audit))
+                    .await
             }
         })
     }
@@ -1176,7 +1184,8 @@ impl Store for PostgresStore {
                 if n == 0 {
                     return Ok(false);
                 }
-                self.append_chain(&mut tx, std::slice::from_ref(audit)).await?;
+                self.append_chain(&mut tx, std::slice::from_ref(audit))
+                    .await?;
                 Ok(true)
             }
         })
@@ -1230,7 +1239,8 @@ impl Store for PostgresStore {
                 .execute(&mut *tx)
                 .await
                 .map_err(unavailable)?;
-                self.append_chain(&mut tx, std::slice::from_ref(audit)).await?;
+                self.append_chain(&mut tx, std::slice::from_ref(audit))
+                    .await?;
                 Ok(created)
             }
         })
@@ -1268,7 +1278,8 @@ impl Store for PostgresStore {
                 if n == 0 {
                     return Ok(false);
                 }
-                self.append_chain(&mut tx, std::slice::from_ref(audit)).await?;
+                self.append_chain(&mut tx, std::slice::from_ref(audit))
+                    .await?;
                 Ok(true)
             }
         })

@@ -76,7 +76,14 @@ async fn schema_1_databases_are_upgraded_keeping_the_chain() {
     let rows = store.audit(&AuditFilter::default()).await.unwrap();
     let verdict = audit::verify(&rows, &ChainKey { key, keyed_from: 4 }, None);
     assert!(
-        matches!(verdict, Verdict::Intact { rows: 5, legacy: 3, .. }),
+        matches!(
+            verdict,
+            Verdict::Intact {
+                rows: 5,
+                legacy: 3,
+                ..
+            }
+        ),
         "{verdict:?}"
     );
     assert_eq!(store.audit_key().await.unwrap(), Some(row));

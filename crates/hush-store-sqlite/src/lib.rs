@@ -23,8 +23,8 @@ use hush_core::model::{
     ListFilter, Metadata, SealedValue, SecretRow, StoredStatus, TokenType, VersionRow, Workspace,
 };
 use hush_core::store::{
-    uses_from_json, AuditKeyRow, Commit, DataKeyRow, RootKeyKind, RootKeyRow, SecretRead, SecretWrite, Store,
-    StoreError,
+    uses_from_json, AuditKeyRow, Commit, DataKeyRow, RootKeyKind, RootKeyRow, SecretRead,
+    SecretWrite, Store, StoreError,
 };
 use hush_core::token::{Role, TokenRow};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
@@ -683,7 +683,9 @@ impl Store for SqliteStore {
             let newest_root: u32 = tx
                 .query_row("SELECT max(version) FROM root_keys", [], |r| r.get(0))
                 .map_err(unavailable)?;
-            let last = newest_audit_row(tx).map_err(unavailable)?.map_or(0, |r| r.seq);
+            let last = newest_audit_row(tx)
+                .map_err(unavailable)?
+                .map_or(0, |r| r.seq);
             if row.root_version != newest_root || last + 1 != row.keyed_from {
                 return Err(StoreError::Conflict);
             }
@@ -1143,7 +1145,16 @@ impl Store for SqliteStore {
                  ORDER BY seq LIMIT ?6"
             ))?;
             let rows = st.query_map(
-                params![f.key, f.actor, f.since_ms, f.until_ms, f.after_seq, limit, f.workspace, f.include_global],
+                params![
+                    f.key,
+                    f.actor,
+                    f.since_ms,
+                    f.until_ms,
+                    f.after_seq,
+                    limit,
+                    f.workspace,
+                    f.include_global
+                ],
                 audit_from_row,
             )?;
             rows.collect()
@@ -1294,7 +1305,11 @@ mod tests {
         assert!(
             matches!(
                 audit::verify(&rows, &chain_key, None),
-                audit::Verdict::Intact { rows: 5, legacy: 3, .. }
+                audit::Verdict::Intact {
+                    rows: 5,
+                    legacy: 3,
+                    ..
+                }
             ),
             "the chain survives the upgrade: {:?}",
             audit::verify(&rows, &chain_key, None)

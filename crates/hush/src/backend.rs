@@ -11,8 +11,8 @@ use hush_core::{
     clock, wire, Actor, Hush, ListFilter, MetadataPatch, SecretBytes, StoredStatus, Workspace,
 };
 use hush_wire::{
-    AppInfo, AppManifest, AuditHead, AuditRecord, AuditVerdict, ErrorDetail, NewToken, Resolved, SecretMeta,
-    TokenInfo, VersionInfo,
+    AppInfo, AppManifest, AuditHead, AuditRecord, AuditVerdict, ErrorDetail, NewToken, Resolved,
+    SecretMeta, TokenInfo, VersionInfo,
 };
 
 /// A command's target.

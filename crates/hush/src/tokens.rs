@@ -99,18 +99,18 @@ fn expected_head(a: &VerifyArgs) -> Result<Option<Head>> {
     let parse = |text: &str, from: &str| -> Result<Head> {
         let text = text.trim();
         let (seq, mac) = if text.starts_with('{') {
-            let h: hush_wire::AuditHead = serde_json::from_str(text).map_err(|_| {
-                Failure::usage(format!("{from} is not {FORM}, nor its JSON form"))
-            })?;
+            let h: hush_wire::AuditHead = serde_json::from_str(text)
+                .map_err(|_| Failure::usage(format!("{from} is not {FORM}, nor its JSON form")))?;
             (h.seq, h.mac)
         } else {
             let (seq, mac) = text
                 .split_once(':')
                 .ok_or_else(|| Failure::usage(format!("{from} must be {FORM}")))?;
-            let seq = seq
-                .trim()
-                .parse::<i64>()
-                .map_err(|_| Failure::usage(format!("{from}: the sequence number is not a number; give {FORM}")))?;
+            let seq = seq.trim().parse::<i64>().map_err(|_| {
+                Failure::usage(format!(
+                    "{from}: the sequence number is not a number; give {FORM}"
+                ))
+            })?;
             (seq, mac.to_string())
         };
         Head::new(seq, &mac).map_err(|e| {
@@ -125,9 +125,13 @@ fn expected_head(a: &VerifyArgs) -> Result<Option<Head>> {
         return Ok(Some(parse(h, "--head")?));
     }
     if let Some(path) = &a.head_file {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| Failure::usage(format!("cannot read --head-file {}: {e}", path.display())))?;
-        return Ok(Some(parse(&text, &format!("--head-file {}", path.display()))?));
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Failure::usage(format!("cannot read --head-file {}: {e}", path.display()))
+        })?;
+        return Ok(Some(parse(
+            &text,
+            &format!("--head-file {}", path.display()),
+        )?));
     }
     Ok(None)
 }
@@ -140,7 +144,9 @@ pub async fn audit(b: &Backend, a: AuditArgs) -> Result<()> {
                 // A head that does not check out is a broken chain: the exit code of a failed
                 // verify, on the embedded store and against a server alike.
                 match e.downcast_ref::<hush_client::Error>() {
-                    Some(hush_client::Error::Conflict { code, message }) if code == "audit_broken" => {
+                    Some(hush_client::Error::Conflict { code, message })
+                        if code == "audit_broken" =>
+                    {
                         Failure::new(1, message.clone()).into()
                     }
                     _ => e,

@@ -296,19 +296,34 @@ fn a_recorded_head_detects_rows_cut_off_the_end() {
     h.set("later", b"v");
     let out = h.run(&["audit", "verify", "--head", &head], None).ok();
     assert!(
-        out.text().contains("intact: 6 rows") && out.text().contains("recorded head 5 is there unchanged"),
+        out.text().contains("intact: 6 rows")
+            && out.text().contains("recorded head 5 is there unchanged"),
         "{}",
         out.text()
     );
     let v = h
-        .run(&["audit", "verify", "--head-file", head_txt.to_str().unwrap(), "-o", "json"], None)
+        .run(
+            &[
+                "audit",
+                "verify",
+                "--head-file",
+                head_txt.to_str().unwrap(),
+                "-o",
+                "json",
+            ],
+            None,
+        )
         .ok()
         .json();
-    assert_eq!((v["head_checked"].clone(), v["head_seq"].clone()), (true.into(), 6.into()));
+    assert_eq!(
+        (v["head_checked"].clone(), v["head_seq"].clone()),
+        (true.into(), 6.into())
+    );
 
     // Cut rows 4 to 6.
     let conn = Connection::open(h.db()).unwrap();
-    conn.execute("DELETE FROM audit_log WHERE seq > 3", []).unwrap();
+    conn.execute("DELETE FROM audit_log WHERE seq > 3", [])
+        .unwrap();
     drop(conn);
     let out = h.run(&["audit", "verify"], None).ok();
     assert!(
@@ -323,7 +338,17 @@ fn a_recorded_head_detects_rows_cut_off_the_end() {
         out.text()
     );
     let out = h
-        .run(&["audit", "verify", "--head-file", head_file.to_str().unwrap(), "-o", "json"], None)
+        .run(
+            &[
+                "audit",
+                "verify",
+                "--head-file",
+                head_file.to_str().unwrap(),
+                "-o",
+                "json",
+            ],
+            None,
+        )
         .code(1);
     assert_eq!(out.json()["first_bad_seq"], 5);
 
@@ -343,7 +368,12 @@ fn a_recorded_head_detects_rows_cut_off_the_end() {
 #[test]
 fn a_malformed_head_is_refused_without_echoing_it() {
     let h = home_with_rows(1);
-    for bad in ["1:planted-head-text", "planted-head-text", "-1:planted", &format!("x{}:{}", "1", "a".repeat(64))] {
+    for bad in [
+        "1:planted-head-text",
+        "planted-head-text",
+        "-1:planted",
+        &format!("x{}:{}", "1", "a".repeat(64)),
+    ] {
         let out = h
             .run(&["audit", "verify", &format!("--head={bad}")], None)
             .code(2);
@@ -353,11 +383,21 @@ fn a_malformed_head_is_refused_without_echoing_it() {
     let f = h.path().join("bad-head");
     std::fs::write(&f, "{\"seq\": \"planted\"}").unwrap();
     let out = h
-        .run(&["audit", "verify", "--head-file", f.to_str().unwrap()], None)
+        .run(
+            &["audit", "verify", "--head-file", f.to_str().unwrap()],
+            None,
+        )
         .code(2);
-    assert!(out.stderr.contains("--head-file") && !out.all().contains("planted"), "{}", out.all());
-    h.run(&["audit", "verify", "--head-file", "/nonexistent/head"], None)
-        .code(2);
+    assert!(
+        out.stderr.contains("--head-file") && !out.all().contains("planted"),
+        "{}",
+        out.all()
+    );
+    h.run(
+        &["audit", "verify", "--head-file", "/nonexistent/head"],
+        None,
+    )
+    .code(2);
 }
 
 /// Rotation rewraps the audit key with the data keys and forgets the old root key: rows from
@@ -365,14 +405,20 @@ fn a_malformed_head_is_refused_without_echoing_it() {
 #[test]
 fn key_rotation_keeps_old_rows_verifiable() {
     let h = home_with_rows(3);
-    let head = h.run(&["audit", "head"], None).ok().text().trim().to_string();
+    let head = h
+        .run(&["audit", "head"], None)
+        .ok()
+        .text()
+        .trim()
+        .to_string();
     h.run(&["keys", "rotate"], None).ok();
     h.set("between", b"v");
     h.run(&["keys", "rotate"], None).ok();
     h.set("after", b"v");
     let out = h.run(&["audit", "verify", "--head", &head], None).ok();
     assert!(
-        out.text().contains("intact: 5 rows") && out.text().contains("recorded head 3 is there unchanged"),
+        out.text().contains("intact: 5 rows")
+            && out.text().contains("recorded head 3 is there unchanged"),
         "{}",
         out.text()
     );
@@ -405,7 +451,8 @@ fn stores_from_before_the_keyed_chain_are_upgraded_and_their_rows_anchored() {
 
     let out = h.run(&["audit", "verify"], None).ok();
     assert!(
-        out.text().contains("intact: 4 rows (rows 1 to 3 predate the keyed chain"),
+        out.text()
+            .contains("intact: 4 rows (rows 1 to 3 predate the keyed chain"),
         "{}",
         out.text()
     );
@@ -414,7 +461,10 @@ fn stores_from_before_the_keyed_chain_are_upgraded_and_their_rows_anchored() {
     assert_eq!(rows[3]["actor_name"], "hush");
     h.set("new", b"v");
     let v = h.run(&["audit", "verify", "-o", "json"], None).ok().json();
-    assert_eq!((v["rows"].clone(), v["legacy_rows"].clone()), (5.into(), 3.into()));
+    assert_eq!(
+        (v["rows"].clone(), v["legacy_rows"].clone()),
+        (5.into(), 3.into())
+    );
 
     // An old row edited and the old hashes recomputed: row 4's MAC covers the link it had.
     let conn = Connection::open(h.db()).unwrap();
@@ -423,7 +473,10 @@ fn stores_from_before_the_keyed_chain_are_upgraded_and_their_rows_anchored() {
     let mut prev: String = conn
         .query_row("SELECT mac FROM audit_log WHERE seq = 1", [], |r| r.get(0))
         .unwrap();
-    for (seq, e) in rows_of(&conn).into_iter().filter(|(s, _)| (2..=3).contains(s)) {
+    for (seq, e) in rows_of(&conn)
+        .into_iter()
+        .filter(|(s, _)| (2..=3).contains(s))
+    {
         let hash = audit::legacy_hash(seq, &e, &prev);
         conn.execute(
             "UPDATE audit_log SET prev_mac = ?1, mac = ?2 WHERE seq = ?3",
@@ -446,14 +499,18 @@ fn heads_work_against_a_server() {
     let client = Home::empty();
     let run = |args: &[&str]| {
         let mut c = client.command(args);
-        c.env("HUSH_ADDR", &server.base).env("HUSH_TOKEN", &server.admin);
+        c.env("HUSH_ADDR", &server.base)
+            .env("HUSH_TOKEN", &server.admin);
         client.run_with(c, None)
     };
     let head = run(&["audit", "head"]).ok().text().trim().to_string();
     let (seq, mac) = head.split_once(':').unwrap();
     let (s, h) = server.call("GET", "/v1/audit/head", &server.admin, None);
     assert_eq!(s, 200);
-    assert_eq!((h["seq"].to_string(), h["mac"].as_str().unwrap()), (seq.to_string(), mac));
+    assert_eq!(
+        (h["seq"].to_string(), h["mac"].as_str().unwrap()),
+        (seq.to_string(), mac)
+    );
 
     let (s, v) = server.call(
         "GET",
@@ -476,8 +533,16 @@ fn heads_work_against_a_server() {
     );
     assert_eq!(s, 422, "{v}");
     let msg = v["error"]["message"].as_str().unwrap();
-    assert!(msg.contains("head_mac") && !msg.contains("planted"), "{msg}");
-    let (s, v) = server.call("GET", &format!("/v1/audit/verify?head_seq={seq}"), &server.admin, None);
+    assert!(
+        msg.contains("head_mac") && !msg.contains("planted"),
+        "{msg}"
+    );
+    let (s, v) = server.call(
+        "GET",
+        &format!("/v1/audit/verify?head_seq={seq}"),
+        &server.admin,
+        None,
+    );
     assert_eq!(s, 422, "{v}");
     let read = server.token(serde_json::json!({"name": "r", "role": "read"}));
     let (s, _) = server.call("GET", "/v1/audit/head", &read, None);
@@ -489,8 +554,11 @@ fn heads_work_against_a_server() {
         return;
     }
     let conn = Connection::open(server.db()).unwrap();
-    conn.execute("DELETE FROM audit_log WHERE seq >= ?1", [seq.parse::<i64>().unwrap()])
-        .unwrap();
+    conn.execute(
+        "DELETE FROM audit_log WHERE seq >= ?1",
+        [seq.parse::<i64>().unwrap()],
+    )
+    .unwrap();
     drop(conn);
     let out = run(&["audit", "verify", "--head", &head, "-o", "json"]).code(1);
     assert_eq!(out.json()["first_bad_seq"].to_string(), seq);
