@@ -8,6 +8,8 @@ use crate::model::{validate_app, validate_env, validate_key};
 
 /// The most secrets one manifest may declare.
 pub const MAX_DECLARED: usize = 500;
+/// Most fallback keys one declaration may list.
+pub const MAX_FALLBACKS: usize = 16;
 
 /// A registered app as a store keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,8 +139,8 @@ pub fn validate_manifest(m: &AppManifest) -> Result<(), Invalid> {
         )));
     }
     let mut seen = std::collections::HashSet::new();
-    for d in &m.secrets {
-        validate_decl(d)?;
+    for (i, d) in m.secrets.iter().enumerate() {
+        validate_decl(i, d)?;
         if !seen.insert(d.name.as_str()) {
             return Err(manifest_err(format!("{:?} is declared twice", d.name)));
         }
@@ -146,9 +148,21 @@ pub fn validate_manifest(m: &AppManifest) -> Result<(), Invalid> {
     Ok(())
 }
 
-fn validate_decl(d: &SecretDecl) -> Result<(), Invalid> {
-    validate_var_name(&d.name).map_err(|reason| manifest_err(format!("secret {reason}")))?;
+fn validate_decl(i: usize, d: &SecretDecl) -> Result<(), Invalid> {
+    // Named by position: what was sent is never echoed (it may be anything).
+    validate_var_name(&d.name).map_err(|_| {
+        manifest_err(format!(
+            "secrets[{i}].name is not a valid environment variable name: use letters, digits and '_', not starting with a digit or with HUSH_"
+        ))
+    })?;
     validate_key(&d.key)?;
+    if d.fallback.len() > MAX_FALLBACKS {
+        return Err(manifest_err(format!(
+            "{}: {} fallbacks; the limit is {MAX_FALLBACKS}",
+            d.name,
+            d.fallback.len()
+        )));
+    }
     for (i, f) in d.fallback.iter().enumerate() {
         validate_key(f)?;
         if f == &d.key || d.fallback[..i].contains(f) {

@@ -6,12 +6,14 @@ use crate::store::StoreError;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Invalid {
-    /// A key, app, environment or workspace name breaks the naming rule.
-    #[error("invalid {field} {value:?}: {reason}")]
+    /// A key, app, environment or workspace name breaks the naming rule. The message names
+    /// the field and the rule, never what was sent (it may be anything, even a value pasted
+    /// in the wrong field).
+    #[error("invalid {field}: {reason}")]
     Name {
         /// Which kind of name.
         field: &'static str,
-        /// The name as given (names are not secret).
+        /// The name as given, for callers that show it back to the person who typed it.
         value: String,
         /// What is wrong with it.
         reason: String,
@@ -32,19 +34,19 @@ pub enum Invalid {
         len: usize,
     },
     /// `token_type` is neither `api` nor `access`.
-    #[error("unknown token type {value:?}: use \"api\" or \"access\"")]
+    #[error("unknown token_type: use \"api\" or \"access\"")]
     TokenType {
         /// What was given.
         value: String,
     },
     /// A status filter is not a known status.
-    #[error("unknown status {value:?}: use \"active\", \"revoked\" or \"expired\"")]
+    #[error("unknown status: use \"active\", \"revoked\" or \"expired\"")]
     Status {
         /// What was given.
         value: String,
     },
     /// An expiry could not be read.
-    #[error("cannot read expiry {value:?}: give RFC 3339 (2027-01-31T00:00:00Z), unix seconds (1800000000), a duration from now (90d, 12h, 30m, 1w) or \"never\"")]
+    #[error("cannot read expiry: give RFC 3339 (2027-01-31T00:00:00Z), unix seconds (1800000000), a duration from now (90d, 12h, 30m, 1w) or \"never\"")]
     Expiry {
         /// What was given.
         value: String,
@@ -67,6 +69,39 @@ pub enum Invalid {
         /// What is wrong and where.
         reason: String,
     },
+    /// A text field holds a control character (terminal escapes, CR, LF, tab, DEL, C1).
+    #[error("{field} contains a control character (such as ESC, CR, LF or tab): use printable text only")]
+    ControlCharacter {
+        /// Which field.
+        field: &'static str,
+    },
+    /// A list field has too many entries.
+    #[error("{field} has {len} entries; the limit is {max}")]
+    TooMany {
+        /// Which field.
+        field: &'static str,
+        /// How many were given.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A list field has an empty entry (`a,,b`).
+    #[error("{field} has an empty entry: give names separated by commas, with none left blank")]
+    EmptyEntry {
+        /// Which field.
+        field: &'static str,
+    },
+    /// An expiry is outside the range of dates hush accepts.
+    #[error("{field} is out of range: give unix seconds from 1 to 253402300799 (the end of year 9999){hint}")]
+    ExpiryRange {
+        /// Which field.
+        field: &'static str,
+        /// A hint when the number looks like milliseconds.
+        hint: &'static str,
+    },
+    /// A paging cursor is not one this API handed out.
+    #[error("cursor is not valid: pass the `next_cursor` of the previous page unchanged, or leave it out to start")]
+    Cursor,
     /// A version number is not valid (versions start at 1).
     #[error("invalid version {value}: versions start at 1")]
     Version {

@@ -12,6 +12,49 @@ pub const MAX_KEY_LEN: usize = 128;
 pub const MAX_NAME_LEN: usize = 64;
 /// Most characters a description may have.
 pub const MAX_DESCRIPTION_LEN: usize = 1024;
+/// Most entries in `scope` or `envs`.
+pub const MAX_LIST_LEN: usize = 100;
+/// The latest expiry accepted: 9999-12-31T23:59:59Z, in unix seconds. A number above it is
+/// almost always milliseconds (`Date.now()`), which would otherwise be a date in year 58,000.
+pub const MAX_EXPIRES_AT: i64 = 253_402_300_799;
+
+/// Checks that free text (a description) holds no control character: terminal escapes, CR and
+/// LF would colour a terminal or forge table rows when printed.
+pub fn validate_text(field: &'static str, text: &str) -> Result<(), Invalid> {
+    if text.chars().any(char::is_control) {
+        return Err(Invalid::ControlCharacter { field });
+    }
+    Ok(())
+}
+
+/// Checks an expiry in unix seconds: from 1 to [`MAX_EXPIRES_AT`].
+pub fn validate_expires_at(field: &'static str, at: i64) -> Result<(), Invalid> {
+    if (1..=MAX_EXPIRES_AT).contains(&at) {
+        return Ok(());
+    }
+    let hint = if at > MAX_EXPIRES_AT && at / 1000 <= MAX_EXPIRES_AT {
+        "; this looks like milliseconds: divide by 1000"
+    } else {
+        ""
+    };
+    Err(Invalid::ExpiryRange { field, hint })
+}
+
+/// Checks a list of names: at most [`MAX_LIST_LEN`] entries, each valid.
+fn validate_list(
+    field: &'static str,
+    names: &[String],
+    check: fn(&str) -> Result<(), Invalid>,
+) -> Result<(), Invalid> {
+    if names.len() > MAX_LIST_LEN {
+        return Err(Invalid::TooMany {
+            field,
+            len: names.len(),
+            max: MAX_LIST_LEN,
+        });
+    }
+    names.iter().try_for_each(|n| check(n))
+}
 
 pub(crate) fn check_name(field: &'static str, value: &str, max: usize) -> Result<(), Invalid> {
     let bad = |reason: String| Invalid::Name {
@@ -28,13 +71,14 @@ pub(crate) fn check_name(field: &'static str, value: &str, max: usize) -> Result
             "it is {len} characters long; the limit is {max}"
         )));
     }
-    if let Some(c) = value
+    if value
         .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
+        .any(|c| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')))
     {
-        return Err(bad(format!(
-            "it contains {c:?}; use only letters A-Z a-z, digits 0-9, '_', '.' and '-'"
-        )));
+        return Err(bad(
+            "it contains a character other than letters A-Z a-z, digits 0-9, '_', '.' and '-'"
+                .into(),
+        ));
     }
     if value.starts_with('.') || value.starts_with('-') {
         return Err(bad("it starts with '.' or '-'".into()));
@@ -211,12 +255,16 @@ impl MetadataPatch {
             if n > MAX_DESCRIPTION_LEN {
                 return Err(Invalid::DescriptionTooLong { len: n });
             }
+            validate_text("description", d)?;
         }
-        for app in self.scope.iter().flatten() {
-            validate_app(app)?;
+        if let Some(scope) = &self.scope {
+            validate_list("scope", scope, validate_app)?;
         }
-        for env in self.envs.iter().flatten() {
-            validate_env(env)?;
+        if let Some(envs) = &self.envs {
+            validate_list("envs", envs, validate_env)?;
+        }
+        if let Some(Some(at)) = self.expires_at {
+            validate_expires_at("expires_at", at)?;
         }
         Ok(())
     }

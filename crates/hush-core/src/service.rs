@@ -666,6 +666,7 @@ impl Hush {
         validate_key(key)?;
         self.require(actor, Action::Show, ws, Some(key), "secret.show")
             .await?;
+        self.require_declared(actor, ws, key, "secret.show").await?;
         let row = self.existing(ws, key).await?;
         self.require_in_scope(actor, ws, &row, "secret.show")
             .await?;
@@ -688,6 +689,7 @@ impl Hush {
         }
         self.require(actor, Action::Read, ws, Some(key), "secret.read")
             .await?;
+        self.require_declared(actor, ws, key, "secret.read").await?;
         let found = self
             .store
             .secret_with_value(&ws.id, key, version, true)
@@ -696,17 +698,14 @@ impl Hush {
                 workspace: ws.name.clone(),
                 key: key.into(),
             })?;
-        let (row, sealed, used_by) = (found.row, found.value, found.uses);
+        let (row, sealed, mut used_by) = (found.row, found.value, found.uses);
         self.require_in_scope(actor, ws, &row, "secret.read")
             .await?;
-        let undeclared = self.undeclared(actor, ws, &row.key).await?;
+        // A machine token sees only its own app among the apps using a secret.
+        if actor.principal.role == Role::Machine {
+            used_by.retain(|u| Some(&u.app) == actor.principal.app.as_ref());
+        }
         let refused = match row.status_at(clock::now()) {
-            _ if undeclared.is_some() => Some((
-                "out_of_scope",
-                Error::Forbidden {
-                    reason: undeclared.unwrap_or_default(),
-                },
-            )),
             Status::Active => None,
             Status::Revoked => Some(("revoked", Error::Revoked { key: key.into() })),
             Status::Expired => {
@@ -734,7 +733,23 @@ impl Hush {
             key: key.into(),
             version: v,
         })?;
-        let value = self.open_sealed(ws, &row, &sealed).await?;
+        let value = match self.open_sealed(ws, &row, &sealed).await {
+            Ok(v) => v,
+            Err(e @ Error::Decrypt { .. }) => {
+                // A damaged or tampered row: said in the audit log, refused for this key.
+                let entry = self.audit_entry(
+                    actor,
+                    "secret.read",
+                    Some(ws),
+                    Some(key),
+                    Some(v),
+                    "decrypt_failed",
+                );
+                self.record(vec![entry], Vec::new()).await?;
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        };
         let marks: Vec<ReadMark> = self.read_mark(actor, ws, key).into_iter().collect();
         self.record(
             vec![self.audit_entry(actor, "secret.read", Some(ws), Some(key), Some(v), "ok")],
@@ -777,6 +792,18 @@ impl Hush {
                     });
                 }
                 asked.clone_from(own);
+            }
+            // With a registered manifest, only the keys it names: fetched unpaged (a manifest
+            // names few keys), filtered, then paged, so pages stay full.
+            if let Some(declared) = self.declared_keys(actor, ws).await? {
+                let declared = declared.unwrap_or_default();
+                let limit = filter.limit.take();
+                let mut rows = self.store.list(&ws.id, &filter, clock::now()).await?;
+                rows.retain(|r| declared.contains(&r.key));
+                if let Some(n) = limit {
+                    rows.truncate(n);
+                }
+                return Ok(rows);
             }
         }
         Ok(self.store.list(&ws.id, &filter, clock::now()).await?)
@@ -932,16 +959,23 @@ impl Hush {
         Err(Error::Contention { key: key.into() })
     }
 
-    /// For a machine token: why `key` is beyond it because its app's registered manifest does
-    /// not name it (`None`: named, or not a machine token).
-    async fn undeclared(
+    /// Refuses a key that a machine token's registered manifest does not name, recording the
+    /// refusal. It is asked before the key is looked up, so the answer is the same whether
+    /// the key exists or not: a machine token learns nothing about keys beyond its manifest.
+    async fn require_declared(
         &self,
         actor: &Actor,
         ws: &Workspace,
         key: &str,
-    ) -> Result<Option<String>, Error> {
+        action: &str,
+    ) -> Result<(), Error> {
         let declared = self.declared_keys(actor, ws).await?;
-        Ok(undeclared_reason(&declared, key, &actor.principal))
+        let Some(reason) = undeclared_reason(&declared, key, &actor.principal) else {
+            return Ok(());
+        };
+        let entry = self.audit_entry(actor, action, Some(ws), Some(key), None, "out_of_scope");
+        self.record(vec![entry], Vec::new()).await?;
+        Err(Error::Forbidden { reason })
     }
 
     /// For a machine token whose app has a registered manifest: the keys it names. `None` for
@@ -1050,6 +1084,13 @@ impl Hush {
                 }
                 Err(err)
             };
+            // Undeclared keys are refused before they are looked up: the same answer whether
+            // they exist or not.
+            if let Some(reason) = undeclared_reason(&declared, key, p) {
+                let err = Error::Forbidden { reason };
+                out.push((key.clone(), refuse("out_of_scope", err, &mut audit)));
+                continue;
+            }
             let found = self
                 .store
                 .secret_with_value(&ws.id, key, None, false)
@@ -1065,10 +1106,7 @@ impl Hush {
                 out.push((key.clone(), refuse("not_found", err, &mut audit)));
                 continue;
             };
-            let beyond = scope
-                .out_of_scope(&row)
-                .or_else(|| undeclared_reason(&declared, key, p));
-            if let Some(reason) = beyond {
+            if let Some(reason) = scope.out_of_scope(&row) {
                 let err = Error::Forbidden { reason };
                 out.push((key.clone(), refuse("out_of_scope", err, &mut audit)));
                 continue;
@@ -1099,7 +1137,25 @@ impl Hush {
                 key: key.clone(),
                 version: row.version,
             })?;
-            let value = self.open_sealed(ws, &row, &sealed).await?;
+            let value = match self.open_sealed(ws, &row, &sealed).await {
+                Ok(v) => v,
+                Err(err @ Error::Decrypt { .. }) => {
+                    // One damaged row fails its own key, not the whole call.
+                    if !dry_run {
+                        audit.push(self.audit_entry(
+                            actor,
+                            what,
+                            Some(ws),
+                            Some(key),
+                            Some(row.version),
+                            "decrypt_failed",
+                        ));
+                    }
+                    out.push((key.clone(), Err(err)));
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             audit.push(self.audit_entry(actor, what, Some(ws), Some(key), Some(row.version), "ok"));
             if let Some(app) = &scope.app {
                 marks.push(ReadMark {
@@ -1167,7 +1223,11 @@ impl Hush {
     pub async fn apps(&self, ws: &Workspace, actor: &Actor) -> Result<Vec<AppRow>, Error> {
         self.require(actor, Action::List, ws, None, "app.list")
             .await?;
-        Ok(self.store.apps(&ws.id).await?)
+        let mut apps = self.store.apps(&ws.id).await?;
+        if actor.principal.role == Role::Machine {
+            apps.retain(|a| Some(&a.manifest.app) == actor.principal.app.as_ref());
+        }
+        Ok(apps)
     }
 
     /// One registered app.
@@ -1175,10 +1235,15 @@ impl Hush {
         crate::model::validate_app(name)?;
         self.require(actor, Action::Show, ws, None, "app.show")
             .await?;
-        self.store
-            .app(&ws.id, name)
-            .await?
-            .ok_or_else(|| Error::AppNotFound { app: name.into() })
+        // Another app is "not found" to a machine token, whether it is registered or not.
+        let own =
+            actor.principal.role != Role::Machine || actor.principal.app.as_deref() == Some(name);
+        let found = if own {
+            self.store.app(&ws.id, name).await?
+        } else {
+            None
+        };
+        found.ok_or_else(|| Error::AppNotFound { app: name.into() })
     }
 
     /// Unregisters an app: the secrets it named are no longer in use by it.
@@ -1236,6 +1301,9 @@ impl Hush {
             (Role::Machine, _, _) => return Err(Invalid::MachineToken.into()),
             (_, None, None) => {}
             _ => return Err(Invalid::MachineToken.into()),
+        }
+        if let Some(at) = expires_at {
+            crate::model::validate_expires_at("expires_at", at)?;
         }
         if expires_at.is_some_and(|at| at <= clock::now()) {
             return Err(Invalid::PastExpiry.into());

@@ -69,6 +69,10 @@ impl From<Error> for ApiError {
             Error::Revoked { .. } => Self::new(StatusCode::FORBIDDEN, "revoked", msg),
             Error::Forbidden { .. } => Self::new(StatusCode::FORBIDDEN, "forbidden", msg),
             Error::Expired { .. } => Self::new(StatusCode::GONE, "expired", msg),
+            Error::Decrypt { .. } => {
+                tracing::error!(cause = %e, "stored value does not decrypt");
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "decrypt_failed", msg)
+            }
             Error::Unauthorized => Self::new(
                 StatusCode::UNAUTHORIZED,
                 "unauthorized",
@@ -154,11 +158,17 @@ fn describe_data_error(text: &str) -> String {
         s.find(start)
             .and_then(|i| s[i + start.len()..].split('`').next().map(str::to_string))
     };
-    if let Some(name) = between(t, "unknown field `") {
-        return if plain_name(&name) {
-            format!("unknown field `{name}`: see /v1/openapi.json for the fields this route takes")
-        } else {
-            "unknown field: see /v1/openapi.json for the fields this route takes".into()
+    if t.contains("unknown field `") {
+        // The name sent is not echoed (it may be anything); the names this route takes are
+        // ours, listed by serde after "expected one of".
+        let known = t
+            .find("expected one of ")
+            .map(|i| &t[i + "expected one of ".len()..])
+            .map(|rest| rest.split(" at line ").next().unwrap_or(rest))
+            .filter(|k| k.split(", ").all(|n| plain_name(n.trim_matches('`'))));
+        return match known {
+            Some(k) => format!("unknown field: this route takes {k} (see /v1/openapi.json)"),
+            None => "unknown field: see /v1/openapi.json for the fields this route takes".into(),
         };
     }
     if let Some(name) = between(t, "missing field `") {
@@ -185,8 +195,11 @@ fn describe_data_error(text: &str) -> String {
 }
 
 impl From<PathRejection> for ApiError {
-    fn from(r: PathRejection) -> Self {
-        Self::bad_request(format!("bad path: {}", r.body_text()))
+    fn from(_: PathRejection) -> Self {
+        // axum's text quotes the segment it could not read: never sent back.
+        Self::bad_request(
+            "bad path: a path segment is not valid for this route (check its encoding)",
+        )
     }
 }
 
@@ -214,7 +227,7 @@ impl From<QueryRejection> for ApiError {
                     (None, false) => Self::invalid("a query parameter has an invalid value"),
                 }
             }
-            other => Self::bad_request(format!("bad query string: {}", other.body_text())),
+            _ => Self::bad_request("bad query string: check its encoding"),
         }
     }
 }

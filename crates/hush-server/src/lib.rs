@@ -28,8 +28,8 @@ use base64::Engine as _;
 use hush_core::audit::AuditFilter;
 use hush_core::token::{Role, TokenSecret};
 use hush_core::{
-    clock, wire, Actor, Hush, ListFilter, MetadataPatch, SecretBytes, Status, StoredStatus,
-    TokenType, Workspace,
+    clock, wire, Actor, Hush, Invalid, ListFilter, MetadataPatch, SecretBytes, Status,
+    StoredStatus, TokenType, Workspace,
 };
 use serde::Deserialize;
 
@@ -138,6 +138,7 @@ pub fn router(state: AppState) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::from_fn(refuse_content_encoding))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             metrics::track,
@@ -201,6 +202,15 @@ impl FromRequestParts<AppState> for Caller {
             .unwrap_or_else(|| TokenSecret::from_presented(""));
         let remote = addr.map(|a| a.to_string());
         match s.hush.authenticate(&presented, remote.as_deref()).await {
+            // A web UI session lives in an HttpOnly cookie for the UI; as a bearer it would
+            // let a stolen cookie mint tokens or read values outside the UI's CSRF checks.
+            Ok((actor, _)) if actor.name().contains(hush_core::service::SESSION_MARK) => {
+                Err(ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthorized",
+                    "a web UI session works only in the web UI at /ui: use an API token",
+                ))
+            }
             Ok((actor, ws)) => Ok(Caller { actor, ws }),
             Err(e) => {
                 if matches!(e, hush_core::Error::Unauthorized) {
@@ -219,9 +229,65 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        json_content_type(req.headers())?;
         let Json(v) = Json::<T>::from_request(req, state).await?;
         Ok(Body(v))
     }
+}
+
+/// Only `application/json`, with no parameter but `charset=utf-8`: axum alone would also take
+/// `application/vnd.anything+json` and ignore a `charset=utf-16` it cannot honour.
+fn json_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
+    let refused = || {
+        ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the body as JSON with `Content-Type: application/json` (optionally `; charset=utf-8`)",
+        )
+    };
+    let Some(value) = headers.get(axum::http::header::CONTENT_TYPE) else {
+        return Err(refused());
+    };
+    let mime: mime::Mime = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(refused)?;
+    let json = mime.type_() == mime::APPLICATION
+        && mime.subtype() == mime::JSON
+        && mime.suffix().is_none()
+        && mime
+            .params()
+            .all(|(name, value)| name == mime::CHARSET && value == mime::UTF_8);
+    if json {
+        Ok(())
+    } else {
+        Err(refused())
+    }
+}
+
+/// Refuses a compressed or otherwise encoded body: hush would store the encoded bytes as the
+/// value. Only `identity` (or no header) is accepted.
+async fn refuse_content_encoding(req: Request, next: Next) -> Response {
+    let encoded = req
+        .headers()
+        .get_all(axum::http::header::CONTENT_ENCODING)
+        .iter()
+        .any(|v| {
+            v.to_str().map_or(true, |v| {
+                v.split(',')
+                    .any(|e| !e.trim().is_empty() && !e.trim().eq_ignore_ascii_case("identity"))
+            })
+        });
+    if encoded {
+        return ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "Content-Encoding is not supported: send the body uncompressed",
+        )
+        .into_response();
+    }
+    next.run(req).await
 }
 
 /// A path segment checked as a secret key.
@@ -461,6 +527,12 @@ async fn list_secrets(
         .map(Status::parse)
         .transpose()
         .map_err(|e| ApiError::invalid(e.to_string()))?;
+    // The cursor is the last key of the previous page: anything else is refused rather than
+    // silently restarting the list.
+    if let Some(c) = &q.cursor {
+        hush_core::model::validate_key(c)
+            .map_err(|_| ApiError::from(hush_core::Error::from(Invalid::Cursor)))?;
+    }
     let filter = ListFilter {
         env: q.env,
         app: q.app,
@@ -478,7 +550,13 @@ async fn list_secrets(
     };
     let now = clock::now();
     let keys: Vec<String> = rows.iter().map(|r| r.key.clone()).collect();
-    let usage = s.hush.usage(&c.ws, &keys).await?;
+    let mut usage = s.hush.usage(&c.ws, &keys).await?;
+    // A machine token sees only its own app among the apps using a secret.
+    if c.actor.principal.role == Role::Machine {
+        for uses in usage.values_mut() {
+            uses.retain(|u| Some(&u.app) == c.actor.principal.app.as_ref());
+        }
+    }
     let items: Vec<_> = rows
         .iter()
         .map(|r| {
@@ -791,6 +869,9 @@ async fn audit(
         })
         .transpose()
     };
+    if q.cursor.is_some_and(|c| c < 0) {
+        return Err(hush_core::Error::from(Invalid::Cursor).into());
+    }
     let filter = AuditFilter {
         key: q.key,
         actor: q.actor,

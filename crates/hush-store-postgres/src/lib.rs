@@ -33,7 +33,9 @@ use hush_core::token::{Role, TokenRow};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, Row as _, Transaction};
 
-#[doc(hidden)]
+/// Test helpers (a fresh database per test), only with the `testing` feature: the production
+/// crate ships none of them.
+#[cfg(feature = "testing")]
 pub mod testing;
 
 /// Schema migrations, applied in order; `hush_schema` records how many ran.

@@ -50,12 +50,13 @@ impl TestDatabase {
     /// Runs on a thread of its own with its own runtime, so it may be called from a test's
     /// async runtime as well as from plain code.
     pub fn create(admin_url: &str) -> TestDatabase {
-        let mut rnd = [0u8; 8];
-        hush_crypto::fill_random(&mut rnd).expect("random");
-        let name = format!(
-            "hush_test_{}",
-            rnd.iter().map(|b| format!("{b:02x}")).collect::<String>()
-        );
+        // Unique without a random source: this process, a counter, and the time.
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let name = format!("hush_test_{}_{n}_{nanos:08x}", std::process::id());
         admin(admin_url, format!("CREATE DATABASE {name}")).expect("create the test database");
         TestDatabase {
             url: url_of(admin_url, &name),

@@ -482,6 +482,7 @@ fn reason_of(e: &hush_core::Error) -> ErrorDetail {
         E::Revoked { .. } => "revoked",
         E::Expired { .. } => "expired",
         E::Forbidden { .. } => "out_of_scope",
+        E::Decrypt { .. } => "decrypt_failed",
         _ => "error",
     };
     ErrorDetail {

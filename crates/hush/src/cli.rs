@@ -58,7 +58,7 @@ pub enum Command {
     /// Create the store and its root key: the embedded store in HUSH_HOME, or the --db one.
     #[command(after_help = EXIT_CODES)]
     Init,
-    /// Serve the HTTP API (and, later, the web UI). On a fresh store it initialises itself and
+    /// Serve the HTTP API and the web UI (at /ui). On a fresh store it initialises itself and
     /// prints a first admin token once.
     #[command(after_help = EXIT_CODES)]
     Server(ServerArgs),
@@ -98,8 +98,10 @@ Sources, first match wins, for each declared key:
 A key that is missing, revoked or expired moves on to the declaration's fallbacks.
 
 The command gets the declared secrets (env vars; files in HUSH_SECRETS_DIR, mode 0600 in a
-0700 directory removed when it ends), HUSH_SECRETS_MAP for the SDK, and never HUSH_TOKEN,
-HUSH_PASSPHRASE, HUSH_ROOT_KEY nor the <prefix>* variables.
+0700 directory removed when it ends), HUSH_SECRETS_MAP for the SDK, and none of hush's own
+HUSH_* variables (HUSH_TOKEN, HUSH_CONFIG, HUSH_HOME, HUSH_DB, HUSH_ADDR, the keys, ...) but
+HUSH_APP, HUSH_ENV, HUSH_WORKSPACE, HUSH_LOG and HUSH_SECRET_PREFIX, nor the <prefix>*
+variables. It is killed (SIGKILL) if hush dies.
 
 Exit codes:
   the command's own exit code; 128+N when it is killed by signal N

@@ -5,6 +5,7 @@ mod apps;
 mod backend;
 mod cli;
 mod fail;
+mod hygiene;
 mod local;
 mod manifest;
 mod output;
@@ -23,13 +24,32 @@ use clap::Parser as _;
 use crate::cli::{Cli, Command, KeysCommand};
 
 fn main() {
+    // `hush run` starts its command through this binary: that process only sets itself up and
+    // becomes the command (see the hygiene module).
+    hygiene::exec_child_if_asked();
+    // Before anything is read: no process that may hold a key, token or value dumps core. Done
+    // for every command (`--help` holds nothing, but the rule is simpler without exceptions).
+    // Failing closed: hush does not run with its memory open to a dump.
+    if let Err(e) = hygiene::no_core_dumps() {
+        eprintln!("hush: cannot turn off core dumps: {e}");
+        std::process::exit(fail::OTHER);
+    }
     let cli = Cli::parse();
+    // `hush run` keeps the hard core limit, to give its command back the limit it had.
+    if !matches!(cli.command, Command::Run(_)) {
+        if let Err(e) = hygiene::no_core_dumps_ever() {
+            eprintln!("hush: cannot turn off core dumps: {e}");
+            std::process::exit(fail::OTHER);
+        }
+    }
     let rt = if matches!(cli.command, Command::Server(_)) {
         init_logging();
         tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
     } else {
+        // On the main thread: `hush run`'s command gets its parent-death signal when the thread
+        // that spawned it ends (workload::supervise).
         tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

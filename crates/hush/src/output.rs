@@ -12,10 +12,33 @@ pub fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
     Ok(())
 }
 
-/// Left-aligned columns separated by two spaces; the last column is not padded.
+/// A cell as printable text: control characters (ESC, CR, LF, …) are shown escaped (`\u{1b}`,
+/// `\r`, `\n`), so a stored description can neither colour the terminal nor forge a row. hush
+/// refuses them on write; rows written before that, or by other tools, still print safely.
+fn printable(cell: &str) -> String {
+    if !cell.chars().any(char::is_control) {
+        return cell.to_string();
+    }
+    cell.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// Left-aligned columns separated by two spaces; the last column is not padded. Every cell
+/// goes through [`printable`].
 pub fn print_table(header: &[&str], rows: &[Vec<String>]) -> Result<()> {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| r.iter().map(|c| printable(c)).collect())
+        .collect();
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in rows {
+    for row in &rows {
         for (i, cell) in row.iter().enumerate() {
             widths[i] = widths[i].max(cell.chars().count());
         }
@@ -33,7 +56,7 @@ pub fn print_table(header: &[&str], rows: &[Vec<String>]) -> Result<()> {
         s.trim_end().to_string()
     };
     writeln!(out, "{}", line(header.to_vec()))?;
-    for row in rows {
+    for row in &rows {
         writeln!(out, "{}", line(row.iter().map(String::as_str).collect()))?;
     }
     Ok(())
@@ -129,7 +152,7 @@ pub fn secret_detail(m: &SecretMeta) -> Result<()> {
     ];
     let mut out = std::io::stdout().lock();
     for r in rows {
-        writeln!(out, "{:<12} {}", r[0], r[1])?;
+        writeln!(out, "{:<12} {}", r[0], printable(&r[1]))?;
     }
     Ok(())
 }
@@ -147,4 +170,17 @@ pub fn versions_table(list: &[VersionInfo]) -> Result<()> {
         })
         .collect();
     print_table(&["VERSION", "CREATED", "CREATED_BY", "CURRENT"], &rows)
+}
+
+#[cfg(test)]
+mod tests {
+    /// Regression: a description with ESC/CR/LF printed raw coloured the terminal and forged a
+    /// table row.
+    #[test]
+    fn control_characters_print_escaped() {
+        let out = super::printable("\u{1b}[31mred\r\nINJECT\tx");
+        assert!(!out.chars().any(char::is_control), "{out:?}");
+        assert_eq!(out, "\\u{1b}[31mred\\r\\nINJECT\\tx");
+        assert_eq!(super::printable("plain é"), "plain é");
+    }
 }

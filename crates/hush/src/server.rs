@@ -77,23 +77,32 @@ async fn shutdown() {
 }
 
 fn tls_config(cert: &std::path::Path, key: &std::path::Path) -> Result<Arc<rustls::ServerConfig>> {
-    let certs = rustls_pemfile::certs(&mut std::io::BufReader::new(
-        std::fs::File::open(cert)
-            .map_err(|e| Failure::usage(format!("cannot read {}: {e}", cert.display())))?,
-    ))
-    .collect::<Result<Vec<_>, _>>()
-    .map_err(|e| {
-        Failure::usage(format!(
-            "{} is not a PEM certificate chain: {e}",
-            cert.display()
-        ))
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let read = |path: &std::path::Path| {
+        std::fs::read(path)
+            .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))
+    };
+    let cert_pem = read(cert)?;
+    let certs = CertificateDer::pem_slice_iter(&cert_pem)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| {
+            Failure::usage(format!(
+                "{} is not a PEM certificate chain: {e}",
+                cert.display()
+            ))
+        })?;
+    if certs.is_empty() {
+        return Err(Failure::usage(format!("{} holds no PEM certificate", cert.display())).into());
+    }
+    // The key file's bytes are cleared once the key is parsed.
+    let key_pem = zeroize::Zeroizing::new(read(key)?);
+    let key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| match e {
+        rustls::pki_types::pem::Error::NoItemsFound => {
+            Failure::usage("the --tls-key file holds no PEM private key")
+        }
+        e => Failure::usage(format!("cannot read the private key: {e}")),
     })?;
-    let key = rustls_pemfile::private_key(&mut std::io::BufReader::new(
-        std::fs::File::open(key)
-            .map_err(|e| Failure::usage(format!("cannot read {}: {e}", key.display())))?,
-    ))
-    .map_err(|e| Failure::usage(format!("cannot read the private key: {e}")))?
-    .ok_or_else(|| Failure::usage("the --tls-key file holds no PEM private key"))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()

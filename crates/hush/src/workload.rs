@@ -33,14 +33,25 @@ pub const NOT_FOUND: i32 = 127;
 /// How far ahead `hush check` warns of an expiry.
 const EXPIRING_WITHIN: i64 = 14 * 86_400;
 
-/// Environment variables a workload never inherits from hush: credentials for hush itself.
-const WITHHELD: &[&str] = &[
-    "HUSH_TOKEN",
-    "HUSH_PASSPHRASE",
-    "HUSH_ROOT_KEY",
-    "HUSH_NEW_ROOT_KEY",
-    "HUSH_NEW_PASSPHRASE",
+/// The only `HUSH_*` variables a workload inherits from hush: names that lead nowhere (the
+/// SDK's app and environment, the workspace, the log filter, the secret prefix). Every other
+/// `HUSH_*` variable is withheld — the token, the root key and passphrases, and every path or
+/// address that leads to hush's credentials or store (`HUSH_CONFIG`, `HUSH_HOME`,
+/// `HUSH_KEY_FILE`, `HUSH_DB`, `HUSH_ADDR`, `HUSH_SECRETS_FILE`, …), including any hush adds
+/// later. `HUSH_SECRETS_DIR` and `HUSH_SECRETS_MAP` are set by `hush run` itself.
+const PASSED: &[&str] = &[
+    "HUSH_APP",
+    "HUSH_ENV",
+    "HUSH_WORKSPACE",
+    "HUSH_LOG",
+    "HUSH_SECRET_PREFIX",
 ];
+
+/// Whether hush keeps the variable `name` from the workload: hush's own variables but the
+/// [`PASSED`] ones, and every `<prefix>*` variable (an undeclared secret).
+fn withheld(name: &str, prefix: &str) -> bool {
+    (name.starts_with("HUSH_") && !PASSED.contains(&name)) || name.starts_with(prefix)
+}
 
 /// What a workload asks for.
 struct Plan {
@@ -495,7 +506,20 @@ fn describe(o: &Outcome) -> String {
 
 /// A private directory for file-delivered secrets: 0700, on tmpfs where there is one, removed
 /// when dropped.
-struct SecretsDir(PathBuf);
+///
+/// Its name is `hush-run.<pid>.<random>` and the run holds an exclusive `flock` on it for its
+/// whole life (the descriptor is close-on-exec, so the command does not inherit it), so a
+/// directory that SIGKILL left behind can be told from a live run's: the next run removes
+/// it (see [`sweep`]).
+struct SecretsDir {
+    path: PathBuf,
+    /// The open directory holding the lock; closed (unlocked) after the directory is removed.
+    _lock: std::os::fd::OwnedFd,
+}
+
+/// The name of every run's directory starts so. Older hush named it `hush-run-<base64>`:
+/// the dot, which URL-safe base64 never holds, keeps those from being read as a pid.
+const DIR_PREFIX: &str = "hush-run.";
 
 impl SecretsDir {
     fn create() -> Result<Self> {
@@ -505,25 +529,42 @@ impl SecretsDir {
             bases.push(PathBuf::from(x));
         }
         bases.push(std::env::temp_dir());
+        bases.retain(|b| b.is_dir());
+        bases.dedup();
+        for base in &bases {
+            sweep(base);
+        }
         let mut last = None;
         for base in bases {
-            if !base.is_dir() {
-                continue;
-            }
             let mut rnd = [0u8; 12];
             hush_crypto::fill_random(&mut rnd).map_err(|e| anyhow::anyhow!("{e}"))?;
             let name = format!(
-                "hush-run-{}",
+                "{DIR_PREFIX}{}.{}",
+                std::process::id(),
                 base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rnd)
             );
             let dir = base.join(name);
-            match std::fs::DirBuilder::new().mode(0o700).create(&dir) {
-                Ok(()) => {
+            let made = std::fs::DirBuilder::new()
+                .mode(0o700)
+                .create(&dir)
+                .and_then(|()| {
                     use std::os::unix::fs::PermissionsExt as _;
                     std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
-                    return Ok(SecretsDir(dir));
+                    let lock = open_dir(&dir)?;
+                    rustix::fs::flock(&lock, rustix::fs::FlockOperation::NonBlockingLockExclusive)?;
+                    Ok(lock)
+                });
+            match made {
+                Ok(lock) => {
+                    return Ok(SecretsDir {
+                        path: dir,
+                        _lock: lock,
+                    })
                 }
-                Err(e) => last = Some(e),
+                Err(e) => {
+                    let _ = std::fs::remove_dir(&dir);
+                    last = Some(e);
+                }
             }
         }
         Err(anyhow::anyhow!(
@@ -538,7 +579,7 @@ impl SecretsDir {
     fn write(&self, key: &str, value: &SecretBytes) -> Result<PathBuf> {
         use std::io::Write as _;
         use std::os::unix::fs::OpenOptionsExt as _;
-        let path = self.0.join(key);
+        let path = self.path.join(key);
         if path.exists() {
             return Ok(path);
         }
@@ -556,7 +597,59 @@ impl SecretsDir {
 
 impl Drop for SecretsDir {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// Opens a directory itself, never a symlink to one, close-on-exec.
+fn open_dir(path: &Path) -> std::io::Result<std::os::fd::OwnedFd> {
+    use rustix::fs::OFlags;
+    Ok(rustix::fs::open(
+        path,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    )?)
+}
+
+/// Removes the directories of dead runs in `base`: named `hush-run.<pid>.…`, a directory (not
+/// a symlink), owned by this user, not locked by a live run, and whose pid is gone (the pid
+/// covers the instant between a run's `mkdir` and its lock). A directory of an older hush
+/// (no pid in its name) cannot be told from a live run's and is left alone. Errors are
+/// ignored: sweeping is housekeeping, never a reason not to run.
+fn sweep(base: &Path) {
+    use std::os::unix::fs::MetadataExt as _;
+    let Ok(entries) = std::fs::read_dir(base) else {
+        return;
+    };
+    let me = rustix::process::geteuid().as_raw();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(DIR_PREFIX))
+            .and_then(|rest| rest.split_once('.'))
+            .and_then(|(pid, _)| pid.parse::<i32>().ok())
+            .and_then(rustix::process::Pid::from_raw)
+        else {
+            continue;
+        };
+        let path = entry.path();
+        let Ok(dir) = open_dir(&path) else { continue };
+        let owned = std::fs::File::from(dir);
+        if !owned.metadata().is_ok_and(|m| m.uid() == me && m.is_dir()) {
+            continue;
+        }
+        if rustix::fs::flock(&owned, rustix::fs::FlockOperation::NonBlockingLockExclusive).is_err()
+        {
+            continue; // a live run holds it
+        }
+        let gone = matches!(
+            rustix::process::test_kill_process(pid),
+            Err(rustix::io::Errno::SRCH)
+        );
+        if gone {
+            let _ = std::fs::remove_dir_all(&path);
+        }
     }
 }
 
@@ -621,13 +714,11 @@ pub async fn run(args: RunArgs, scope: &crate::Scope) -> Result<i32> {
 
     let dir = SecretsDir::create()?;
     let mut env: Vec<(OsString, OsString)> = std::env::vars_os()
-        .filter(|(k, _)| {
-            let k = k.to_string_lossy();
-            !WITHHELD.contains(&k.as_ref()) && !k.starts_with(args.sources.prefix.as_str())
-        })
+        .filter(|(k, _)| !withheld(&k.to_string_lossy(), &args.sources.prefix))
         .collect();
     let mut map = serde_json::Map::new();
     let mut values: Vec<SecretBytes> = Vec::new();
+    let mut masked_keys = std::collections::HashSet::new();
     for o in &outcomes {
         let Some((key, _, Some(value), _)) = &o.got else {
             continue;
@@ -658,10 +749,14 @@ pub async fn run(args: RunArgs, scope: &crate::Scope) -> Result<i32> {
                 hush_mask::MIN_LEN
             );
         }
-        values.push(value.clone());
+        // Each value once: the masker's work grows with what it is given (a key declared under
+        // two names, as env and as file, is one value), and none at all without masking.
+        if !args.no_mask && masked_keys.insert(key.as_str()) {
+            values.push(value.clone());
+        }
     }
     env.retain(|(k, _)| k != "HUSH_SECRETS_DIR" && k != "HUSH_SECRETS_MAP");
-    env.push(("HUSH_SECRETS_DIR".into(), dir.0.clone().into_os_string()));
+    env.push(("HUSH_SECRETS_DIR".into(), dir.path.clone().into_os_string()));
     env.push((
         "HUSH_SECRETS_MAP".into(),
         serde_json::Value::Object(map).to_string().into(),
@@ -739,20 +834,26 @@ async fn supervise(
     if let Some(sig) = signals.pending_stop().await {
         return Ok(128 + sig);
     }
-    let mut cmd = tokio::process::Command::new(&command[0]);
-    cmd.args(&command[1..])
+    // Through hush's own binary, which ties the command's life to this process and gives it
+    // back the core limit hush started with, then execs it (crate::hygiene). The kernel sends
+    // the parent-death signal when the *thread* that spawned the child ends: `hush run` runs
+    // on a current-thread runtime, so that is the main thread, which lives as long as hush.
+    let mut cmd = tokio::process::Command::new("/proc/self/exe");
+    cmd.arg0("hush")
+        .args(crate::hygiene::exec_child_args(command))
         .env_clear()
         .envs(env)
         .stdin(Stdio::inherit());
     if patterns.is_some() {
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     }
+    // A command that is not found or cannot be executed is reported by the shim (127, 126).
     let program = command[0].to_string_lossy();
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            eprintln!("hush: {program}: command not found");
-            return Ok(NOT_FOUND);
+            eprintln!("hush: cannot start {program}: /proc/self/exe, through which hush starts commands, is missing (is /proc mounted?)");
+            return Ok(NOT_EXECUTABLE);
         }
         Err(e) => {
             eprintln!("hush: {program}: cannot execute: {e}");

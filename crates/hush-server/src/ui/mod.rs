@@ -723,18 +723,39 @@ impl FieldErrors {
             Invalid::Name { field, .. } if field.contains("env") => self.envs = msg,
             Invalid::EmptyValue | Invalid::ValueTooLarge { .. } => self.value = msg,
             Invalid::DescriptionTooLong { .. } => self.description = msg,
+            Invalid::ControlCharacter { field } if *field == "description" => {
+                self.description = msg
+            }
+            Invalid::TooMany { field, .. } | Invalid::EmptyEntry { field } if *field == "scope" => {
+                self.scope = msg
+            }
+            Invalid::TooMany { field, .. } | Invalid::EmptyEntry { field } if *field == "envs" => {
+                self.envs = msg
+            }
             Invalid::TokenType { .. } => self.token_type = msg,
-            Invalid::Expiry { .. } | Invalid::PastExpiry => self.expires = msg,
+            Invalid::Expiry { .. } | Invalid::PastExpiry | Invalid::ExpiryRange { .. } => {
+                self.expires = msg
+            }
             _ => self.form = msg,
         }
     }
 }
 
-fn split_list(text: &str) -> Vec<String> {
-    text.split(|c: char| c == ',' || c.is_whitespace())
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect()
+/// Names separated by commas (or spaces). A blank field is the empty list; an entry left
+/// blank between commas is an error, so `,,,` never turns into "every app".
+fn split_list(field: &'static str, text: &str) -> Result<Vec<String>, Invalid> {
+    if text.trim().is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    for entry in text.split(',') {
+        let before = out.len();
+        out.extend(entry.split_whitespace().map(str::to_string));
+        if out.len() == before {
+            return Err(Invalid::EmptyEntry { field });
+        }
+    }
+    Ok(out)
 }
 
 /// The metadata a form sets. `full` sets every field (clearing blank ones), as the edit form
@@ -765,11 +786,19 @@ fn patch_from(f: &SecretForm, errors: &mut FieldErrors) -> MetadataPatch {
         errors.place(&Invalid::PastExpiry);
     }
     let description = Some(f.description.trim().to_string()).filter(|d| !d.is_empty());
+    let mut list = |field, text| {
+        split_list(field, text).unwrap_or_else(|e| {
+            errors.place(&e);
+            Vec::new()
+        })
+    };
+    let scope = list("scope", &f.scope);
+    let envs = list("envs", &f.envs);
     let patch = MetadataPatch {
         description: Some(description),
         token_type: Some(token_type),
-        scope: Some(split_list(&f.scope)),
-        envs: Some(split_list(&f.envs)),
+        scope: Some(scope),
+        envs: Some(envs),
         expires_at: Some(expires_at),
     };
     if let Err(e) = patch.validate() {
@@ -1513,16 +1542,16 @@ async fn tokens_html(
         ),
         app = page::input(
             "app",
-            "App (machine tokens)",
+            "App (machine tokens only)",
             &form.app,
-            "The app it works for",
+            "The app it works for; only with the machine role",
             None
         ),
         env = page::input(
             "env",
-            "Environment (machine tokens)",
+            "Environment (machine tokens only)",
             &form.env,
-            "The environment it runs in",
+            "The environment it runs in; only with the machine role",
             None
         ),
         exp = page::input(
@@ -1594,11 +1623,23 @@ async fn create_token(
         }
     };
     let blank = |v: &str| (!v.trim().is_empty()).then(|| v.trim().to_string());
-    let (app, env) = if role == Role::Machine {
-        (blank(&f.app), blank(&f.env))
-    } else {
-        (None, None)
-    };
+    let (app, env) = (blank(&f.app), blank(&f.env));
+    // App and Environment make a machine token; with another role they would be dropped and a
+    // broader token made than the person asked for.
+    if role != Role::Machine && (app.is_some() || env.is_some()) {
+        let msg = "App and Environment are only for machine tokens: choose the machine role, or leave them blank for a workspace-wide token.";
+        return with_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            tokens_html(&s, &session, None, Some(msg), &f, None).await,
+        );
+    }
+    if role == Role::Machine && (app.is_none() || env.is_none()) {
+        let msg = "A machine token needs both an App and an Environment.";
+        return with_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            tokens_html(&s, &session, None, Some(msg), &f, None).await,
+        );
+    }
     let name = blank(&f.name).unwrap_or_else(|| match (&app, &env) {
         (Some(a), Some(e)) => format!("{a}-{e}"),
         _ => page::role_name(role).to_string(),

@@ -6,6 +6,8 @@ mod bad_input;
 mod common;
 mod crash;
 mod examples;
+mod hardening;
+mod hygiene;
 mod keys;
 mod leaks;
 mod nodes;

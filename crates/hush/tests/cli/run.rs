@@ -939,3 +939,223 @@ fn a_closed_output_pipe_ends_the_run_and_secrets_files_env_is_honoured() {
     .ok();
     assert_eq!(out.text(), "from-dev-env-file");
 }
+
+/// Issue 13, finding 5: after `hush login`, `hush run -- sh -c 'cat $HUSH_CONFIG'` printed the
+/// saved token, and `$HUSH_HOME/root.key` was the store's key.
+#[test]
+fn a_workload_cannot_reach_hush_credentials_or_store_through_its_environment() {
+    use crate::server::Server;
+    use serde_json::json;
+
+    let s = Server::start();
+    s.put("k", json!({"value": "value-from-server-1"}));
+    let h = Home::new();
+    let root_key = std::fs::read(h.path().join("root.key")).unwrap();
+    let cfg = h.path().join("cfg.json");
+    let mut c = h.command(&["login", &s.base]);
+    c.env("HUSH_CONFIG", &cfg);
+    h.run_with(c, Some(format!("{}\n", s.admin).as_bytes()))
+        .ok();
+    let wd = workdir();
+    write(wd.path(), "dev.env", "other=undeclared-dotenv-value\n");
+    // The command looks everywhere hush's variables could lead it.
+    let probe = r#"env; for f in "$HUSH_CONFIG" "$HUSH_HOME/root.key" "$HUSH_KEY_FILE" "$HUSH_SECRETS_FILE" "$HUSH_DB"; do [ -f "$f" ] && cat "$f"; done; true"#;
+    let run = [
+        "run",
+        "--no-mask",
+        "--secret",
+        "k=K",
+        "--",
+        "sh",
+        "-c",
+        probe,
+    ];
+    let key_file = h.path().join("root.key");
+    let key_file = key_file.to_str().unwrap();
+    let cfg = cfg.to_str().unwrap();
+    let withheld = [
+        "HUSH_CONFIG",
+        "HUSH_HOME",
+        "HUSH_KEY_FILE",
+        "HUSH_SECRETS_FILE",
+        "HUSH_ADDR",
+        "HUSH_TOKEN",
+        "HUSH_DB",
+        "HUSH_PG_POOL",
+        "HUSH_LISTEN",
+    ];
+    let check = |out: &Out, absent: &[&[u8]]| {
+        let text = out.text();
+        for name in withheld {
+            assert!(
+                !text.lines().any(|l| l.starts_with(&format!("{name}="))),
+                "{name} reached the command:\n{text}"
+            );
+        }
+        for a in absent {
+            assert!(
+                !crate::common::contains(&out.stdout, a),
+                "{} reached the command:\n{text}",
+                String::from_utf8_lossy(a)
+            );
+        }
+        // Names that lead nowhere still pass, for the SDK and nested tools.
+        assert!(text.lines().any(|l| l == "HUSH_APP=some-app"), "{text}");
+        assert!(text.lines().any(|l| l == "HUSH_ENV=dev"), "{text}");
+        assert!(text.contains("HUSH_SECRETS_MAP="), "{text}");
+    };
+    let common = [
+        ("HUSH_KEY_FILE", key_file),
+        ("HUSH_SECRETS_FILE", "dev.env"),
+        ("HUSH_PG_POOL", "4"),
+        ("HUSH_LISTEN", "127.0.0.1:1"),
+        ("HUSH_APP", "some-app"),
+        ("HUSH_ENV", "dev"),
+    ];
+
+    // Logged in: the saved token is behind HUSH_CONFIG.
+    let mut env = common.to_vec();
+    env.push(("HUSH_CONFIG", cfg));
+    let out = run_in(&h, wd.path(), &run, &env).ok();
+    assert!(
+        out.text().contains("K=value-from-server-1"),
+        "{}",
+        out.text()
+    );
+    check(
+        &out,
+        &[
+            s.admin.as_bytes(),
+            &root_key,
+            b"undeclared-dotenv-value",
+            s.base.as_bytes(),
+        ],
+    );
+
+    // HUSH_ADDR and HUSH_TOKEN.
+    let mut env = common.to_vec();
+    env.extend([
+        ("HUSH_ADDR", s.base.as_str()),
+        ("HUSH_TOKEN", s.admin.as_str()),
+    ]);
+    let out = run_in(&h, wd.path(), &run, &env).ok();
+    assert!(
+        out.text().contains("K=value-from-server-1"),
+        "{}",
+        out.text()
+    );
+    check(&out, &[s.admin.as_bytes(), &root_key, s.base.as_bytes()]);
+
+    // The local store named by HUSH_DB (a SQLite path, or a PostgreSQL URL with its user).
+    h.set("k", b"value-from-store-2");
+    let db =
+        h.pg.as_ref()
+            .map_or_else(|| h.db().to_str().unwrap().to_string(), |pg| pg.url.clone());
+    let mut env = common.to_vec();
+    env.push(("HUSH_DB", db.as_str()));
+    let out = run_in(&h, wd.path(), &run, &env).ok();
+    assert!(
+        out.text().contains("K=value-from-store-2"),
+        "{}",
+        out.text()
+    );
+    check(&out, &[&root_key, db.as_bytes()]);
+}
+
+/// Issue 13: after SIGKILL of `hush run` the command ran on as an orphan and its secret
+/// directory stayed in /dev/shm for good.
+#[test]
+fn a_sigkilled_run_takes_its_command_along_and_the_next_run_removes_its_files() {
+    use crate::hygiene::{gone_within, KillOnDrop};
+    use std::os::unix::process::ExitStatusExt as _;
+
+    let h = Home::new();
+    h.set("gcp-json", b"file-value-sigkill-1");
+    let wd = workdir();
+    let (mut killed, stale) = start_background(
+        &h,
+        wd.path(),
+        r#"echo $$ > pid.txt; printf '%s' "$HUSH_SECRETS_DIR" > dir.txt; exec sleep 300"#,
+    );
+    let command: u32 = std::fs::read_to_string(wd.path().join("pid.txt"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let _command = KillOnDrop(command);
+    assert!(Path::new(&stale).join("gcp-json").exists());
+    killed.kill().unwrap();
+    assert_eq!(killed.wait().unwrap().signal(), Some(9));
+    assert!(
+        gone_within(command, Duration::from_secs(2)),
+        "the command outlived hush"
+    );
+    assert!(Path::new(&stale).exists(), "SIGKILL leaves the directory");
+
+    // A live run, whose directory the next run must leave alone.
+    let live_wd = workdir();
+    let (mut live, live_dir) = start_background(
+        &h,
+        live_wd.path(),
+        r#"printf '%s' "$HUSH_SECRETS_DIR" > dir.txt; sleep 30 & wait"#,
+    );
+    let _live = KillOnDrop(live.id());
+
+    // Look-alikes that are not a dead run's directory of this user: kept.
+    let base = Path::new(&stale).parent().unwrap();
+    let dead = {
+        let mut t = std::process::Command::new("true").spawn().unwrap();
+        let pid = t.id();
+        t.wait().unwrap();
+        pid
+    };
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::fs::write(elsewhere.path().join("keep"), b"keep").unwrap();
+    let link = base.join(format!("hush-run.{dead}.symlink"));
+    std::os::unix::fs::symlink(elsewhere.path(), &link).unwrap();
+    let file = base.join(format!("hush-run.{dead}.file"));
+    std::fs::write(&file, b"not a directory").unwrap();
+    let older = base.join(format!("hush-run-{dead}-olderhush"));
+    std::fs::create_dir(&older).unwrap();
+    let foreign = base.join(format!("hush-run.{dead}.foreign"));
+    let as_root = rustix::process::geteuid().is_root();
+    if as_root {
+        std::fs::create_dir(&foreign).unwrap();
+        std::os::unix::fs::chown(&foreign, Some(65534), Some(65534)).unwrap();
+    }
+
+    let next = workdir();
+    run_in(
+        &h,
+        next.path(),
+        &["run", "--file", "gcp-json=F", "--", "true"],
+        &[],
+    )
+    .ok();
+    let kept = [&link, &file, &older]
+        .into_iter()
+        .map(|p| p.symlink_metadata().is_ok())
+        .collect::<Vec<_>>();
+    let foreign_kept = !as_root || foreign.exists();
+    let _ = std::fs::remove_file(&link);
+    let _ = std::fs::remove_file(&file);
+    let _ = std::fs::remove_dir(&older);
+    let _ = std::fs::remove_dir(&foreign);
+    assert!(!Path::new(&stale).exists(), "{stale} is still there");
+    assert!(
+        Path::new(&live_dir).join("gcp-json").exists(),
+        "a live run's directory was removed"
+    );
+    assert_eq!(
+        kept,
+        [true, true, true],
+        "a look-alike was removed (symlink, file, older hush's)"
+    );
+    assert!(foreign_kept, "another user's directory was removed");
+    assert!(
+        elsewhere.path().join("keep").exists(),
+        "a symlink was followed"
+    );
+    sigterm(live.id());
+    live.wait().unwrap();
+}

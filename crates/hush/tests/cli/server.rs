@@ -375,10 +375,8 @@ fn machine_tokens_read_only_their_app_and_environment() {
         .iter()
         .map(|i| i["key"].as_str().unwrap())
         .collect();
-    assert_eq!(
-        keys,
-        ["expired", "ingest-prd", "revoked", "shared", "undeclared"]
-    );
+    // Only the manifest's keys (regression: undeclared keys were listed).
+    assert_eq!(keys, ["expired", "ingest-prd", "revoked", "shared"]);
     let (st, r) = s.call(
         "POST",
         "/v1/resolve",
