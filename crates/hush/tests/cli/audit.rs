@@ -563,3 +563,25 @@ fn heads_work_against_a_server() {
     let out = run(&["audit", "verify", "--head", &head, "-o", "json"]).code(1);
     assert_eq!(out.json()["first_bad_seq"].to_string(), seq);
 }
+
+/// The audit key record is bound to where the keyed chain starts: moving that boundary (to pass
+/// keyed rows off as unkeyed ones) or damaging the wrapped key makes hush refuse the store.
+#[test]
+fn an_altered_audit_key_record_is_refused() {
+    if sqlite_only("editing the audit key record with rusqlite") {
+        return;
+    }
+    let h = home_with_rows(2);
+    let conn = Connection::open(h.db()).unwrap();
+    conn.execute("UPDATE audit_key SET keyed_from = 3", [])
+        .unwrap();
+    drop(conn);
+    let out = h.run(&["audit", "verify"], None).code(1);
+    assert!(
+        out.stderr.contains("audit key does not unwrap"),
+        "{}",
+        out.stderr
+    );
+    let out = h.run(&["secrets", "list"], None).code(1);
+    assert!(out.stderr.contains("tampered"), "{}", out.stderr);
+}
