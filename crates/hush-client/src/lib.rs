@@ -18,7 +18,7 @@
 use std::time::Duration;
 
 use hush_wire::{
-    AppInfo, AppManifest, AuditPage, AuditRecord, AuditVerdict, ErrorBody, NewToken,
+    AppInfo, AppManifest, AuditHead, AuditPage, AuditRecord, AuditVerdict, ErrorBody, NewToken,
     ResolveRequest, Resolved, SecretMeta, SecretPage, SecretValue, SecretWriteBody, TokenInfo,
     TokenRequest, VersionInfo,
 };
@@ -542,8 +542,35 @@ impl Client {
         }
     }
 
-    /// Checks the audit chain (admin).
+    /// Checks the audit chain (admin): every row's MAC and link.
     pub async fn verify_audit(&self) -> Result<AuditVerdict, Error> {
         self.send(self.req(Method::GET, "/v1/audit/verify")).await
+    }
+
+    /// Checks the audit chain and that `head` (recorded earlier from [`Client::audit_head`])
+    /// is still in it unchanged, so rows cut off the end are found (admin).
+    pub async fn verify_audit_with_head(&self, head: &AuditHead) -> Result<AuditVerdict, Error> {
+        let v: AuditVerdict = self
+            .send(self.req(Method::GET, "/v1/audit/verify").query(&[
+                ("head_seq", head.seq.to_string()),
+                ("head_mac", head.mac.clone()),
+            ]))
+            .await?;
+        if v.intact && !v.head_checked {
+            // A server from before heads ignores the parameters: never report a check that
+            // did not happen.
+            return Err(Error::Server {
+                status: 200,
+                message: "the server did not check the head (it predates audit heads): upgrade it"
+                    .into(),
+            });
+        }
+        Ok(v)
+    }
+
+    /// The newest audit row's sequence number and MAC, to keep somewhere the store's writers
+    /// cannot reach (admin).
+    pub async fn audit_head(&self) -> Result<AuditHead, Error> {
+        self.send(self.req(Method::GET, "/v1/audit/head")).await
     }
 }

@@ -233,6 +233,15 @@ pub enum Error {
         /// The data key version.
         version: u32,
     },
+    /// The audit key did not unwrap: its record was damaged or tampered with.
+    #[error("the audit key does not unwrap: the store was damaged or tampered with")]
+    AuditKey,
+    /// The newest audit row does not match its MAC, so it cannot serve as a head to record.
+    #[error("the newest audit row (row {seq}) does not match its MAC: the audit log was tampered with; verify the chain")]
+    AuditHeadForged {
+        /// Its sequence number.
+        seq: i64,
+    },
     /// Sealing failed (the system random number generator failed).
     #[error("sealing failed: {0}")]
     Seal(#[from] hush_crypto::SealError),

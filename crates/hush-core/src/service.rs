@@ -9,10 +9,10 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
-use hush_crypto::{DataKey, Key, RootKey, SecretBytes, ValueSlot};
+use hush_crypto::{AuditKey, DataKey, Key, RootKey, SecretBytes, ValueSlot};
 
 use crate::app::{named_keys, validate_manifest, AppKeyRow, AppRow, ReadMark, UseRow};
-use crate::audit::{self, AuditEntry, AuditFilter, AuditRow, Verdict};
+use crate::audit::{self, AuditEntry, AuditFilter, AuditRow, ChainKey, Head, Verdict};
 use crate::clock;
 use crate::error::{Error, Invalid};
 use crate::group::GroupCommit;
@@ -21,7 +21,9 @@ use crate::model::{
     validate_key, validate_value_len, validate_workspace, Actor, ListFilter, Metadata,
     MetadataPatch, SealedValue, SecretRow, Status, StoredStatus, VersionRow, Workspace,
 };
-use crate::store::{Commit, DataKeyRow, RootKeyRow, SecretRead, SecretWrite, Store, StoreError};
+use crate::store::{
+    AuditKeyRow, Commit, DataKeyRow, RootKeyRow, SecretRead, SecretWrite, Store, StoreError,
+};
 use crate::token::{Action, Principal, Role, TokenRow, TokenSecret};
 use hush_wire::AppManifest;
 
@@ -114,6 +116,8 @@ pub struct Hush {
     roots: Mutex<HashMap<u32, RootKey>>,
     current_root: Mutex<u32>,
     workspaces: Mutex<HashMap<String, Arc<WorkspaceKeys>>>,
+    /// The audit key, also given to the store, which authenticates the rows it appends.
+    audit_key: ChainKey,
     group: GroupCommit,
 }
 
@@ -151,14 +155,25 @@ impl Hush {
             wrapped: hush_crypto::wrap_data_key(&root, &workspace.id, &dk)?,
             created_at: now,
         };
+        let audit_key = ChainKey {
+            key: AuditKey::generate()?,
+            keyed_from: 1,
+        };
+        let audit_row = AuditKeyRow {
+            root_version: 1,
+            wrapped: hush_crypto::wrap_audit_key(&root, 1, &audit_key.key)?,
+            keyed_from: 1,
+            created_at: now,
+        };
         store
-            .initialize(&row, &workspace, &dk_row)
+            .initialize(&row, &workspace, &dk_row, &audit_row)
             .await
             .map_err(|e| match e {
                 StoreError::AlreadyInitialized => Error::AlreadyInitialized,
                 other => Error::Store(other),
             })?;
         source.retire_before(1)?;
+        store.set_audit_key(audit_key.key.clone());
         let group = GroupCommit::start(Arc::clone(&store));
         Ok(Hush {
             store,
@@ -166,6 +181,7 @@ impl Hush {
             roots: Mutex::new(HashMap::from([(1, root)])),
             current_root: Mutex::new(1),
             workspaces: Mutex::new(HashMap::new()),
+            audit_key,
             group,
         })
     }
@@ -175,6 +191,8 @@ impl Hush {
         let rows = store.root_keys().await?;
         let current = rows.last().ok_or(Error::NotInitialized)?.clone();
         let root = open_root(source.as_ref(), &current)?;
+        let audit_key = unlock_audit_key(store.as_ref(), source.as_ref(), &root).await?;
+        store.set_audit_key(audit_key.key.clone());
         let group = GroupCommit::start(Arc::clone(&store));
         Ok(Hush {
             store,
@@ -182,6 +200,7 @@ impl Hush {
             roots: Mutex::new(HashMap::from([(current.version, root)])),
             current_root: Mutex::new(current.version),
             workspaces: Mutex::new(HashMap::new()),
+            audit_key,
             group,
         })
     }
@@ -1549,13 +1568,37 @@ impl Hush {
         Ok(self.store.audit(&filter).await?)
     }
 
-    /// Walks the whole audit chain.
-    pub async fn verify_audit(&self, ws: &Workspace, actor: &Actor) -> Result<Verdict, Error> {
+    /// Walks the whole audit chain, checking every row's MAC and link; with `expected` (a head
+    /// recorded earlier, see [`Hush::audit_head`]), also that it is still there unchanged, so
+    /// rows cut off the end are found.
+    pub async fn verify_audit(
+        &self,
+        ws: &Workspace,
+        actor: &Actor,
+        expected: Option<&Head>,
+    ) -> Result<Verdict, Error> {
         self.require(actor, Action::Audit, ws, None, "audit.verify")
             .await?;
         Ok(audit::verify(
             &self.store.audit(&AuditFilter::default()).await?,
+            &self.audit_key,
+            expected,
         ))
+    }
+
+    /// The newest audit row's sequence number and MAC, for the operator to keep elsewhere and
+    /// give back to [`Hush::verify_audit`]. The row's own MAC is checked (one row, not the
+    /// chain): a head that hush did not write is refused.
+    pub async fn audit_head(&self, ws: &Workspace, actor: &Actor) -> Result<Head, Error> {
+        self.require(actor, Action::Audit, ws, None, "audit.head")
+            .await?;
+        let newest = self.store.audit_head().await?;
+        if let Some(row) = &newest {
+            if !self.audit_key.row_checks_out(row) {
+                return Err(Error::AuditHeadForged { seq: row.seq });
+            }
+        }
+        Ok(Head::of(newest.as_slice()))
     }
 
     /// Rotates keys: a new root key version from the key source, every data key rewrapped under
@@ -1630,7 +1673,20 @@ impl Hush {
                 created_at: now,
             });
         }
-        self.store.rotate_keys(&row, &rewrapped, &added).await?;
+        // The audit key stays the same (old rows keep verifying); only its wrapping changes.
+        let audit_key = AuditKeyRow {
+            root_version: version,
+            wrapped: hush_crypto::wrap_audit_key(
+                &new_root,
+                self.audit_key.keyed_from,
+                &self.audit_key.key,
+            )?,
+            keyed_from: self.audit_key.keyed_from,
+            created_at: now,
+        };
+        self.store
+            .rotate_keys(&row, &rewrapped, &added, &audit_key)
+            .await?;
         lock(&self.roots).insert(version, new_root);
         *lock(&self.current_root) = version;
         lock(&self.workspaces).clear();
@@ -1658,6 +1714,71 @@ fn action_words(a: Action) -> &'static str {
         Action::Admin => "manage tokens",
         Action::Audit => "read the audit log",
     }
+}
+
+/// The store's audit key, unwrapped. A store made by a hush before the keyed chain gets one
+/// now: rows so far stay as they are (plain SHA-256 links), the key is bound to the next
+/// sequence number, and an `audit.key.create` row authenticated with it is appended in the same
+/// transaction, so the older rows are anchored from this moment on.
+async fn unlock_audit_key(
+    store: &dyn Store,
+    source: &dyn KeySource,
+    current: &RootKey,
+) -> Result<ChainKey, Error> {
+    for _ in 0..MAX_TRIES {
+        if let Some(row) = store.audit_key().await? {
+            let root = if row.root_version == current.version {
+                current.clone()
+            } else {
+                // A rotation committed since the root keys were read.
+                let roots = store.root_keys().await?;
+                let r = roots
+                    .iter()
+                    .find(|r| r.version == row.root_version)
+                    .ok_or_else(|| {
+                        Error::Store(StoreError::Corrupt(format!(
+                            "the audit key names root key version {}, which the store does not record",
+                            row.root_version
+                        )))
+                    })?;
+                open_root(source, r)?
+            };
+            let key = hush_crypto::unwrap_audit_key(&root, row.keyed_from, &row.wrapped)
+                .map_err(|_| Error::AuditKey)?;
+            return Ok(ChainKey {
+                key,
+                keyed_from: row.keyed_from,
+            });
+        }
+        let keyed_from = store.audit_head().await?.map_or(1, |r| r.seq + 1);
+        let key = AuditKey::generate()?;
+        let row = AuditKeyRow {
+            root_version: current.version,
+            wrapped: hush_crypto::wrap_audit_key(current, keyed_from, &key)?,
+            keyed_from,
+            created_at: clock::now(),
+        };
+        let entry = AuditEntry {
+            ts_ms: clock::now_ms(),
+            actor_id: "hush".into(),
+            actor_name: "hush".into(),
+            action: audit::KEY_CREATED.into(),
+            workspace: None,
+            key: None,
+            version: None,
+            outcome: "ok".into(),
+            remote: None,
+        };
+        match store.create_audit_key(&row, &key, &entry).await {
+            Ok(()) => return Ok(ChainKey { key, keyed_from }),
+            // Another process made it, appended a row or rotated meanwhile: look again.
+            Err(StoreError::Exists | StoreError::Conflict) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(Error::Contention {
+        key: "(audit key)".into(),
+    })
 }
 
 fn open_root(source: &dyn KeySource, row: &RootKeyRow) -> Result<RootKey, Error> {

@@ -11,6 +11,7 @@ use crate::app::{AppRow, ReadMark, UseRow};
 use crate::audit::{AuditEntry, AuditFilter, AuditRow};
 use crate::model::{ListFilter, SealedValue, SecretRow, VersionRow, Workspace};
 use crate::token::TokenRow;
+use hush_crypto::AuditKey;
 
 /// How a root key version is obtained.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +69,20 @@ pub struct DataKeyRow {
     pub root_version: u32,
     /// The wrapped key.
     pub wrapped: Vec<u8>,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// The store's audit key, wrapped (see `docs/key-hierarchy.md`). One per store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditKeyRow {
+    /// The root key version that wraps it.
+    pub root_version: u32,
+    /// The wrapped key, bound to `keyed_from`.
+    pub wrapped: Vec<u8>,
+    /// The first audit row the key authenticates: 1 for a store made with the keyed chain,
+    /// else the row appended when an older store got its key.
+    pub keyed_from: i64,
     /// Unix seconds.
     pub created_at: i64,
 }
@@ -155,6 +170,9 @@ pub enum StoreError {
     /// The store holds something this version of hush cannot read.
     #[error("store damaged: {0}")]
     Corrupt(String),
+    /// An audit row was to be appended before the store was given the audit key.
+    #[error("the store has no audit key to authenticate audit rows with")]
+    NoAuditKey,
 }
 
 /// A backend: SQLite, PostgreSQL, ….
@@ -163,14 +181,37 @@ pub trait Store: Send + Sync + 'static {
     /// Every root key version, oldest first. Empty on a store that was never initialised.
     async fn root_keys(&self) -> Result<Vec<RootKeyRow>, StoreError>;
 
-    /// Records the first root key, the first workspace and its first data key, in one
-    /// transaction. [`StoreError::AlreadyInitialized`] when a root key exists.
+    /// Records the first root key, the first workspace and its first data key, and the audit
+    /// key, in one transaction. [`StoreError::AlreadyInitialized`] when a root key exists.
     async fn initialize(
         &self,
         root: &RootKeyRow,
         workspace: &Workspace,
         data_key: &DataKeyRow,
+        audit_key: &AuditKeyRow,
     ) -> Result<(), StoreError>;
+
+    /// Gives the store the audit key it authenticates appended rows with. Until it has one,
+    /// every write that appends audit rows fails with [`StoreError::NoAuditKey`] (so nothing is
+    /// ever written without its authenticated record).
+    fn set_audit_key(&self, key: AuditKey);
+
+    /// The wrapped audit key; `None` on a store made by a hush before the keyed chain.
+    async fn audit_key(&self) -> Result<Option<AuditKeyRow>, StoreError>;
+
+    /// For a store without an audit key: records `row` and appends `entry`, authenticated
+    /// with `key`, in one transaction — only if the chain's newest row is still
+    /// `row.keyed_from - 1`, else [`StoreError::Conflict`]. [`StoreError::Exists`] when the
+    /// store has an audit key already.
+    async fn create_audit_key(
+        &self,
+        row: &AuditKeyRow,
+        key: &AuditKey,
+        entry: &AuditEntry,
+    ) -> Result<(), StoreError>;
+
+    /// The newest audit row, if any.
+    async fn audit_head(&self) -> Result<Option<AuditRow>, StoreError>;
 
     /// The workspace with this name.
     async fn workspace_by_name(&self, name: &str) -> Result<Option<Workspace>, StoreError>;
@@ -190,12 +231,15 @@ pub trait Store: Send + Sync + 'static {
     async fn data_keys(&self, workspace_id: Option<&str>) -> Result<Vec<DataKeyRow>, StoreError>;
 
     /// Rotation, in one transaction: records a new root key version, replaces the listed data
-    /// keys with their rewrapped forms, and adds new data key versions.
+    /// keys and the audit key with their rewrapped forms, and adds new data key versions.
+    /// [`StoreError::Conflict`] when a data key or the audit key would stay wrapped by an older
+    /// root key version.
     async fn rotate_keys(
         &self,
         root: &RootKeyRow,
         rewrapped: &[DataKeyRow],
         added: &[DataKeyRow],
+        audit_key: &AuditKeyRow,
     ) -> Result<(), StoreError>;
 
     /// The secret with this key.
@@ -253,7 +297,8 @@ pub trait Store: Send + Sync + 'static {
         audit: &AuditEntry,
     ) -> Result<(), StoreError>;
 
-    /// Appends rows to the audit chain, durably, in one transaction.
+    /// Appends rows to the audit chain, authenticated with the audit key, durably, in one
+    /// transaction.
     async fn append_audit(&self, entries: &[AuditEntry]) -> Result<(), StoreError>;
 
     /// Appends rows to the audit chain and records apps' reads (`last_read_at`), durably, in

@@ -136,26 +136,47 @@ pub fn audit(r: &crate::audit::AuditRow) -> hush_wire::AuditRecord {
         version: e.version,
         outcome: e.outcome.clone(),
         remote: e.remote.clone(),
-        prev_hash: r.prev_hash.clone(),
-        hash: r.hash.clone(),
+        prev_hash: r.prev_mac.clone(),
+        hash: r.mac.clone(),
     }
 }
 
 /// A verification result.
 pub fn verdict(v: &crate::audit::Verdict) -> hush_wire::AuditVerdict {
     match v {
-        crate::audit::Verdict::Intact { rows } => hush_wire::AuditVerdict {
+        crate::audit::Verdict::Intact {
+            rows,
+            legacy,
+            head,
+            head_checked,
+        } => hush_wire::AuditVerdict {
             intact: true,
             rows: *rows,
             first_bad_seq: None,
             reason: None,
+            legacy_rows: *legacy,
+            head_seq: head.seq,
+            head_mac: head.mac.clone(),
+            head_checked: *head_checked,
         },
-        crate::audit::Verdict::Broken { seq, reason } => hush_wire::AuditVerdict {
+        crate::audit::Verdict::Broken { seq, reason, head } => hush_wire::AuditVerdict {
             intact: false,
             rows: 0,
             first_bad_seq: Some(*seq),
             reason: Some(reason.clone()),
+            legacy_rows: 0,
+            head_seq: head.seq,
+            head_mac: head.mac.clone(),
+            head_checked: false,
         },
+    }
+}
+
+/// A head of the audit chain.
+pub fn audit_head(h: &crate::audit::Head) -> hush_wire::AuditHead {
+    hush_wire::AuditHead {
+        seq: h.seq,
+        mac: h.mac.clone(),
     }
 }
 

@@ -7,7 +7,10 @@
 //! * each workspace has **data keys** (256 bits, versioned), stored wrapped by a root key
 //!   version;
 //! * every **value version** is sealed with AES-256-GCM under a data key, with a fresh random
-//!   96-bit nonce.
+//!   96-bit nonce;
+//! * one **audit key** (256 bits, random, made once per store) authenticates the audit chain
+//!   with HMAC-SHA256; it is stored wrapped by the root key like a data key, so it outlives
+//!   root key rotations and old rows stay verifiable.
 //!
 //! Every ciphertext starts with a small header naming the format and the key version that
 //! sealed it, and the header is part of the associated data. The associated data also binds a
@@ -21,6 +24,7 @@
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use base64::Engine as _;
+use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
@@ -287,6 +291,8 @@ pub fn sealing_key_version(sealed: &[u8]) -> Option<u32> {
 const LABEL_VALUE: &str = "hush/v1/value";
 const LABEL_DATA_KEY: &str = "hush/v1/data-key";
 const LABEL_ROOT_CHECK: &str = "hush/v1/root-check";
+const LABEL_AUDIT_KEY: &str = "hush/v1/audit-key";
+const LABEL_AUDIT_ROW: &[u8] = b"hush/v1/audit-row\0";
 const ROOT_CHECK_PLAINTEXT: &[u8] = b"hush root key check";
 
 /// Seals one value version under a data key, bound to its slot.
@@ -399,6 +405,79 @@ pub fn verify_root_check(root: &RootKey, check: &[u8]) -> Result<(), DecryptErro
     }
 }
 
+/// The key that authenticates the audit chain: each row carries HMAC-SHA256 under it of the
+/// row and the link to the row before. Zeroized on drop; `Debug` prints `[redacted]`.
+#[derive(Clone)]
+pub struct AuditKey(Key);
+
+impl AuditKey {
+    /// A fresh random audit key.
+    pub fn generate() -> Result<Self, SealError> {
+        Ok(AuditKey(Key::generate()?))
+    }
+
+    /// Takes a key (for tests and tools that hold one already).
+    pub fn from_key(key: Key) -> Self {
+        AuditKey(key)
+    }
+
+    /// HMAC-SHA256 of `message` under this key, hex encoded. The message is prefixed with a
+    /// fixed label, so a MAC made here means nothing anywhere else.
+    pub fn mac_hex(&self, message: &[u8]) -> String {
+        // EXPOSE: HMAC needs the key bytes; its state lives only for this call.
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.0.expose_secret())
+            .expect("HMAC takes a key of any length");
+        mac.update(LABEL_AUDIT_ROW);
+        mac.update(message);
+        hex(&mac.finalize().into_bytes())
+    }
+
+    /// Whether `mac_hex` is this key's MAC of `message`, compared in constant time.
+    pub fn verify_hex(&self, message: &[u8], mac_hex: &str) -> bool {
+        constant_time_eq(self.mac_hex(message).as_bytes(), mac_hex.as_bytes())
+    }
+}
+
+impl std::fmt::Debug for AuditKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// Wraps the audit key under a root key version, bound to the sequence number from which the
+/// chain is keyed (rows before it were written by a hush without the audit key): moving that
+/// boundary in the store makes the wrapped key fail to open.
+pub fn wrap_audit_key(
+    root: &RootKey,
+    keyed_from: i64,
+    key: &AuditKey,
+) -> Result<Vec<u8>, SealError> {
+    let from = keyed_from.to_be_bytes();
+    // EXPOSE: wrapping needs the audit key bytes.
+    seal(
+        &root.key,
+        root.version,
+        LABEL_AUDIT_KEY,
+        &[&from],
+        key.0.expose_secret(),
+    )
+}
+
+/// Unwraps the audit key. Fails when the root key, the boundary or any byte is wrong.
+pub fn unwrap_audit_key(
+    root: &RootKey,
+    keyed_from: i64,
+    wrapped: &[u8],
+) -> Result<AuditKey, DecryptError> {
+    if sealing_key_version(wrapped) != Some(root.version) {
+        return Err(DecryptError);
+    }
+    let from = keyed_from.to_be_bytes();
+    let pt = open(&root.key, LABEL_AUDIT_KEY, &[&from], wrapped)?;
+    let arr: [u8; KEY_LEN] = pt.as_slice().try_into().map_err(|_| DecryptError)?;
+    Ok(AuditKey(Key(arr)))
+}
+
 /// Argon2id cost parameters, stored beside the salt so they can be raised later.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KdfParams {
@@ -443,12 +522,16 @@ pub fn derive_from_passphrase(
     Ok(key)
 }
 
-/// SHA-256 of `data`, hex encoded. Used for token hashes and the audit chain.
+/// SHA-256 of `data`, hex encoded. Used for token hashes and the audit rows written before the
+/// chain was keyed.
 pub fn sha256_hex(data: &[u8]) -> String {
+    hex(&Sha256::digest(data))
+}
+
+fn hex(bytes: &[u8]) -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
-    let digest = Sha256::digest(data);
-    let mut s = String::with_capacity(64);
-    for b in digest {
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
         s.push(char::from(HEX[usize::from(b >> 4)]));
         s.push(char::from(HEX[usize::from(b & 0xf)]));
     }
@@ -576,6 +659,48 @@ mod tests {
         assert_eq!(a.expose_secret(), b.expose_secret());
         assert_ne!(a.expose_secret(), c.expose_secret());
         assert!(derive_from_passphrase(b"", b"saltsaltsaltsalt", params).is_err());
+    }
+
+    #[test]
+    fn audit_mac_is_keyed_and_the_wrapped_key_is_bound_to_its_boundary() {
+        let k = AuditKey::generate().unwrap();
+        let mac = k.mac_hex(b"row 1");
+        assert_eq!(mac.len(), 64);
+        assert!(k.verify_hex(b"row 1", &mac));
+        assert!(!k.verify_hex(b"row 2", &mac), "other message");
+        let other = AuditKey::generate().unwrap();
+        assert!(!other.verify_hex(b"row 1", &mac), "other key");
+        assert_ne!(mac, sha256_hex(b"row 1"), "not a plain hash");
+        // RFC 4231 test case 2, with hush's label in front of the message.
+        let jefe = {
+            let mut b = [0u8; KEY_LEN];
+            b[..4].copy_from_slice(b"Jefe");
+            b
+        };
+        let mut expected = <Hmac<Sha256> as Mac>::new_from_slice(&jefe).unwrap();
+        expected.update(b"hush/v1/audit-row\0what do ya want for nothing?");
+        assert_eq!(
+            AuditKey::from_key(Key::from_bytes(jefe)).mac_hex(b"what do ya want for nothing?"),
+            hex(&expected.finalize().into_bytes())
+        );
+
+        let root = RootKey {
+            version: 3,
+            key: Key::generate().unwrap(),
+        };
+        let wrapped = wrap_audit_key(&root, 101, &k).unwrap();
+        let back = unwrap_audit_key(&root, 101, &wrapped).unwrap();
+        assert!(back.verify_hex(b"row 1", &mac));
+        assert!(
+            unwrap_audit_key(&root, 1, &wrapped).is_err(),
+            "moved boundary"
+        );
+        let other_root = RootKey {
+            version: 3,
+            key: Key::generate().unwrap(),
+        };
+        assert!(unwrap_audit_key(&other_root, 101, &wrapped).is_err());
+        assert_eq!(format!("{k:?}"), "[redacted]");
     }
 
     #[test]

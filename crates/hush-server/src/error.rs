@@ -65,6 +65,7 @@ impl From<Error> for ApiError {
             Error::Exists { .. } => Self::new(StatusCode::CONFLICT, "exists", msg),
             Error::StaleVersion { .. } => Self::new(StatusCode::CONFLICT, "stale_version", msg),
             Error::Contention { .. } => Self::new(StatusCode::CONFLICT, "conflict", msg),
+            Error::AuditHeadForged { .. } => Self::new(StatusCode::CONFLICT, "audit_broken", msg),
             Error::Revoked { .. } => Self::new(StatusCode::FORBIDDEN, "revoked", msg),
             Error::Forbidden { .. } => Self::new(StatusCode::FORBIDDEN, "forbidden", msg),
             Error::Expired { .. } => Self::new(StatusCode::GONE, "expired", msg),

@@ -112,6 +112,7 @@ pub fn router(state: AppState) -> Router {
         .route("/tokens/{id}/revoke", post(revoke_token))
         .route("/audit", get(audit))
         .route("/audit/verify", get(audit_verify))
+        .route("/audit/head", get(audit_head))
         .route("/openapi.json", get(openapi::document));
     Router::new()
         .nest("/v1", v1)
@@ -892,11 +893,48 @@ async fn audit(
     ))
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuditVerifyQuery {
+    head_seq: Option<i64>,
+    head_mac: Option<String>,
+}
+
+/// Walks the chain; with `head_seq` and `head_mac` (a head recorded earlier from
+/// `/v1/audit/head`), also checks that row is still there with that MAC.
 async fn audit_verify(
     State(s): State<AppState>,
     c: Caller,
+    q: Result<Query<AuditVerifyQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<hush_wire::AuditVerdict>, ApiError> {
+    let Query(q) = q?;
+    let expected = match (q.head_seq, q.head_mac.as_deref()) {
+        (None, None) => None,
+        (Some(seq), Some(mac)) => Some(hush_core::audit::Head::new(seq, mac).map_err(|e| {
+            ApiError::invalid(match e {
+                hush_core::audit::HeadError::Seq => "query parameter `head_seq` must be 0 or more",
+                _ => "query parameter `head_mac` must be 64 hex digits",
+            })
+        })?),
+        _ => {
+            return Err(ApiError::invalid(
+                "query parameters `head_seq` and `head_mac` go together: give both or neither",
+            ))
+        }
+    };
     Ok(Json(wire::verdict(
-        &s.hush.verify_audit(&c.ws, &c.actor).await?,
+        &s.hush
+            .verify_audit(&c.ws, &c.actor, expected.as_ref())
+            .await?,
+    )))
+}
+
+/// The newest audit row's sequence number and MAC, to keep elsewhere.
+async fn audit_head(
+    State(s): State<AppState>,
+    c: Caller,
+) -> Result<Json<hush_wire::AuditHead>, ApiError> {
+    Ok(Json(wire::audit_head(
+        &s.hush.audit_head(&c.ws, &c.actor).await?,
     )))
 }

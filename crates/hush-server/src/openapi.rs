@@ -34,6 +34,7 @@ mod tests {
             "/v1/tokens/{id}/revoke",
             "/v1/audit",
             "/v1/audit/verify",
+            "/v1/audit/head",
             "/healthz",
             "/readyz",
             "/metrics",

@@ -8,12 +8,14 @@
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 use hush_core::app::{AppKeyRow, AppRow, ReadMark, UseRow};
-use hush_core::audit::{self, AuditEntry, AuditFilter, Verdict};
+use hush_core::audit::{
+    self, AuditEntry, AuditFilter, AuditKey, AuditRow, ChainKey, Head, Verdict,
+};
 use hush_core::model::{
     ListFilter, Metadata, SealedValue, SecretRow, Status, StoredStatus, Workspace,
 };
 use hush_core::store::{
-    Commit, DataKeyRow, RootKeyKind, RootKeyRow, SecretWrite, Store, StoreError,
+    AuditKeyRow, Commit, DataKeyRow, RootKeyKind, RootKeyRow, SecretWrite, Store, StoreError,
 };
 use hush_core::token::{Role, TokenRow};
 
@@ -28,7 +30,8 @@ macro_rules! conformance_tests {
             versions_and_values, list_filters, delete_is_guarded, rotation_refuses_unseen_data_keys,
             writes_and_their_audit_rows_commit_together, audit_chain_links_every_append, tokens_by_hash_and_revocation,
             apps_register_replace_and_delete, in_use_secrets_refuse_delete, reads_are_marked_with_their_audit,
-            a_batch_commits_each_unit_alone);
+            a_batch_commits_each_unit_alone, audit_rows_are_keyed_and_never_written_without_the_key,
+            the_audit_key_is_recorded_once_and_rewrapped_by_rotation, the_audit_head_is_the_newest_row);
     };
     (@each required $make:expr; $($name:ident),*) => {
         $(
@@ -100,10 +103,45 @@ fn dk(ws: &Workspace, version: u32, root_version: u32) -> DataKeyRow {
     }
 }
 
-/// An initialised store with workspace `default`.
+/// The audit key the suite's stores authenticate rows with.
+fn audit_key() -> AuditKey {
+    AuditKey::from_key(hush_crypto::Key::from_bytes([42; 32]))
+}
+
+/// The wrapped audit key as recorded under root key `root_version` (made-up bytes: a store
+/// never looks inside).
+fn audit_key_row(root_version: u32) -> AuditKeyRow {
+    AuditKeyRow {
+        root_version,
+        wrapped: vec![9; 60],
+        keyed_from: 1,
+        created_at: 1,
+    }
+}
+
+/// How the suite checks a chain: the suite's key, keyed from row 1.
+fn chain_key() -> ChainKey {
+    ChainKey {
+        key: audit_key(),
+        keyed_from: 1,
+    }
+}
+
+/// The number of rows of an intact chain; panics naming the bad row otherwise.
+fn intact(rows: &[AuditRow]) -> usize {
+    match audit::verify(rows, &chain_key(), None) {
+        Verdict::Intact { rows, .. } => rows,
+        Verdict::Broken { seq, reason, .. } => panic!("chain broken at row {seq}: {reason}"),
+    }
+}
+
+/// An initialised store with workspace `default`, holding the suite's audit key.
 async fn ready(s: &dyn Store) -> Workspace {
     let w = ws("default");
-    s.initialize(&root(1), &w, &dk(&w, 1, 1)).await.unwrap();
+    s.initialize(&root(1), &w, &dk(&w, 1, 1), &audit_key_row(1))
+        .await
+        .unwrap();
+    s.set_audit_key(audit_key());
     w
 }
 
@@ -151,7 +189,12 @@ pub async fn initialize_once(s: &dyn Store) {
     assert!(s.root_keys().await.unwrap().is_empty());
     let w = ready(s).await;
     let again = s
-        .initialize(&root(1), &ws("other"), &dk(&ws("other"), 1, 1))
+        .initialize(
+            &root(1),
+            &ws("other"),
+            &dk(&ws("other"), 1, 1),
+            &audit_key_row(1),
+        )
         .await;
     assert!(
         matches!(again, Err(StoreError::AlreadyInitialized)),
@@ -184,9 +227,14 @@ pub async fn workspaces_are_unique(s: &dyn Store) {
 /// A new workspace's data key must be wrapped by the newest root key version.
 pub async fn workspace_keys_follow_the_newest_root(s: &dyn Store) {
     let w = ready(s).await;
-    s.rotate_keys(&root(2), &[dk(&w, 1, 2)], &[dk(&w, 2, 2)])
-        .await
-        .unwrap();
+    s.rotate_keys(
+        &root(2),
+        &[dk(&w, 1, 2)],
+        &[dk(&w, 2, 2)],
+        &audit_key_row(2),
+    )
+    .await
+    .unwrap();
     let c = ws("c");
     let r = s.create_workspace(&c, &dk(&c, 1, 1)).await;
     assert!(matches!(r, Err(StoreError::Conflict)), "{r:?}");
@@ -451,7 +499,9 @@ pub async fn rotation_refuses_unseen_data_keys(s: &dyn Store) {
     let w = ready(s).await;
     let b = ws("b");
     s.create_workspace(&b, &dk(&b, 1, 1)).await.unwrap();
-    let r = s.rotate_keys(&root(2), &[dk(&w, 1, 2)], &[]).await;
+    let r = s
+        .rotate_keys(&root(2), &[dk(&w, 1, 2)], &[], &audit_key_row(2))
+        .await;
     assert!(matches!(r, Err(StoreError::Conflict)), "{r:?}");
     assert_eq!(
         s.root_keys().await.unwrap().len(),
@@ -463,6 +513,7 @@ pub async fn rotation_refuses_unseen_data_keys(s: &dyn Store) {
         &root(2),
         &[dk(&w, 1, 2), dk(&b, 1, 2)],
         &[dk(&w, 2, 2), dk(&b, 2, 2)],
+        &audit_key_row(2),
     )
     .await
     .unwrap();
@@ -507,8 +558,8 @@ pub async fn audit_chain_links_every_append(s: &dyn Store) {
     }
     let all = s.audit(&AuditFilter::default()).await.unwrap();
     assert_eq!(all.len(), 10);
-    assert_eq!(all[0].prev_hash, audit::GENESIS);
-    assert_eq!(audit::verify(&all), Verdict::Intact { rows: 10 });
+    assert_eq!(all[0].prev_mac, audit::GENESIS);
+    assert_eq!(intact(&all), 10);
     let k1 = s
         .audit(&AuditFilter {
             key: Some("k1".into()),
@@ -799,10 +850,7 @@ pub async fn reads_are_marked_with_their_audit(s: &dyn Store) {
         .filter(|r| r.entry.action == "secret.read")
         .count();
     assert_eq!(n, 2);
-    assert!(matches!(
-        audit::verify(&s.audit(&AuditFilter::default()).await.unwrap()),
-        Verdict::Intact { .. }
-    ));
+    intact(&s.audit(&AuditFilter::default()).await.unwrap());
 }
 
 /// A group commit applies each unit on its own: a unit that fails (taken key, stale
@@ -881,7 +929,7 @@ pub async fn a_batch_commits_each_unit_alone(s: &dyn Store) {
             "update-old"
         ]
     );
-    assert_eq!(audit::verify(&all), Verdict::Intact { rows: 6 });
+    assert_eq!(intact(&all), 6);
     // An empty batch and a batch of only failures commit nothing and keep the chain whole.
     assert!(s.commit_batch(&[]).await.unwrap().is_empty());
     let again = s
@@ -890,7 +938,125 @@ pub async fn a_batch_commits_each_unit_alone(s: &dyn Store) {
         .unwrap();
     assert!(matches!(again[0], Err(StoreError::Exists)), "{again:?}");
     let all = s.audit(&AuditFilter::default()).await.unwrap();
-    assert_eq!(audit::verify(&all), Verdict::Intact { rows: 6 });
+    assert_eq!(intact(&all), 6);
+}
+
+/// Appended rows carry MACs under the key the store was given: the chain verifies with that
+/// key and not with another, and no link is a plain hash. Before the store has a key, a write
+/// that would append an audit row is refused whole.
+pub async fn audit_rows_are_keyed_and_never_written_without_the_key(s: &dyn Store) {
+    let w = ws("default");
+    s.initialize(&root(1), &w, &dk(&w, 1, 1), &audit_key_row(1))
+        .await
+        .unwrap();
+    let r = s.append_audit(&[entry("early")]).await;
+    assert!(matches!(r, Err(StoreError::NoAuditKey)), "{r:?}");
+    let r = s
+        .write_secret(&SecretWrite {
+            row: row(&w, "k", 1, 1),
+            expected_revision: None,
+            value: Some(sealed(1, 1)),
+            audit: entry("w"),
+        })
+        .await;
+    assert!(matches!(r, Err(StoreError::NoAuditKey)), "{r:?}");
+    assert_eq!(
+        s.secret(&w.id, "k").await.unwrap(),
+        None,
+        "no write without its record"
+    );
+    assert!(s.audit(&AuditFilter::default()).await.unwrap().is_empty());
+
+    s.set_audit_key(audit_key());
+    create(s, &w, "k").await;
+    s.append_audit(&[entry("a"), entry("b")]).await.unwrap();
+    let all = s.audit(&AuditFilter::default()).await.unwrap();
+    assert_eq!(intact(&all), 3);
+    for r in &all {
+        assert_eq!(
+            r.mac,
+            audit::row_mac(&audit_key(), r.seq, &r.entry, &r.prev_mac)
+        );
+        assert_ne!(r.mac, audit::legacy_hash(r.seq, &r.entry, &r.prev_mac));
+    }
+    let other = ChainKey {
+        key: AuditKey::from_key(hush_crypto::Key::from_bytes([7; 32])),
+        keyed_from: 1,
+    };
+    assert!(
+        matches!(
+            audit::verify(&all, &other, None),
+            Verdict::Broken { seq: 1, .. }
+        ),
+        "another key does not verify the chain"
+    );
+}
+
+/// The audit key is recorded at initialisation, once; rotation rewraps it with the data keys
+/// in the same transaction, and a rotation that names another key record is refused whole.
+pub async fn the_audit_key_is_recorded_once_and_rewrapped_by_rotation(s: &dyn Store) {
+    assert_eq!(s.audit_key().await.unwrap(), None);
+    let w = ready(s).await;
+    assert_eq!(s.audit_key().await.unwrap(), Some(audit_key_row(1)));
+    let r = s
+        .create_audit_key(&audit_key_row(1), &audit_key(), &entry(audit::KEY_CREATED))
+        .await;
+    assert!(matches!(r, Err(StoreError::Exists)), "{r:?}");
+    assert!(
+        s.audit(&AuditFilter::default()).await.unwrap().is_empty(),
+        "a refused key record appends nothing"
+    );
+
+    let moved = AuditKeyRow {
+        keyed_from: 5,
+        ..audit_key_row(2)
+    };
+    let r = s
+        .rotate_keys(&root(2), &[dk(&w, 1, 2)], &[dk(&w, 2, 2)], &moved)
+        .await;
+    assert!(matches!(r, Err(StoreError::Conflict)), "{r:?}");
+    assert_eq!(s.root_keys().await.unwrap().len(), 1, "nothing stays");
+    assert_eq!(s.audit_key().await.unwrap(), Some(audit_key_row(1)));
+
+    create(s, &w, "k").await;
+    let rewrapped = AuditKeyRow {
+        wrapped: vec![3; 60],
+        ..audit_key_row(2)
+    };
+    s.rotate_keys(&root(2), &[dk(&w, 1, 2)], &[dk(&w, 2, 2)], &rewrapped)
+        .await
+        .unwrap();
+    assert_eq!(s.audit_key().await.unwrap(), Some(rewrapped));
+    // The key itself did not change: rows before and after the rotation verify as one chain.
+    create(s, &w, "k2").await;
+    assert_eq!(intact(&s.audit(&AuditFilter::default()).await.unwrap()), 2);
+}
+
+/// The audit head is the newest row; a head recorded earlier is found in the chain as it
+/// grows.
+pub async fn the_audit_head_is_the_newest_row(s: &dyn Store) {
+    ready(s).await;
+    assert_eq!(s.audit_head().await.unwrap(), None);
+    s.append_audit(&[entry("a"), entry("b")]).await.unwrap();
+    let head = s.audit_head().await.unwrap().unwrap();
+    assert_eq!(head.seq, 2);
+    assert_eq!(head.entry.action, "b");
+    let recorded = Head::of(std::slice::from_ref(&head));
+    s.append_audit(&[entry("c")]).await.unwrap();
+    let all = s.audit(&AuditFilter::default()).await.unwrap();
+    assert_eq!(s.audit_head().await.unwrap().as_ref(), all.last());
+    assert!(matches!(
+        audit::verify(&all, &chain_key(), Some(&recorded)),
+        Verdict::Intact {
+            rows: 3,
+            head_checked: true,
+            ..
+        }
+    ));
+    assert!(matches!(
+        audit::verify(&all[..1], &chain_key(), Some(&recorded)),
+        Verdict::Broken { seq: 2, .. }
+    ));
 }
 
 /// The action of every audit row, in order.

@@ -16,18 +16,18 @@
 #![forbid(unsafe_code)]
 
 use std::str::FromStr as _;
-use std::sync::LazyLock;
+use std::sync::{LazyLock, RwLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use hush_core::app::{AppKeyRow, AppRow, ReadMark, UseRow};
-use hush_core::audit::{self, AuditEntry, AuditFilter, AuditRow};
+use hush_core::audit::{self, AuditEntry, AuditFilter, AuditKey, AuditRow};
 use hush_core::model::{
     ListFilter, Metadata, SealedValue, SecretRow, StoredStatus, TokenType, VersionRow, Workspace,
 };
 use hush_core::store::{
-    uses_from_json, Commit, DataKeyRow, RootKeyKind, RootKeyRow, SecretRead, SecretWrite, Store,
-    StoreError,
+    uses_from_json, AuditKeyRow, Commit, DataKeyRow, RootKeyKind, RootKeyRow, SecretRead,
+    SecretWrite, Store, StoreError,
 };
 use hush_core::token::{Role, TokenRow};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
@@ -39,7 +39,10 @@ use sqlx::{Postgres, Row as _, Transaction};
 pub mod testing;
 
 /// Schema migrations, applied in order; `hush_schema` records how many ran.
-const MIGRATIONS: &[&str] = &[include_str!("../migrations/0001_initial.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../migrations/0001_initial.sql"),
+    include_str!("../migrations/0002_audit_key.sql"),
+];
 
 /// An arbitrary constant: the advisory lock that serialises migrations across nodes.
 const MIGRATION_LOCK: i64 = 0x0068_7573_686d_6967;
@@ -50,6 +53,8 @@ const RETRIES: usize = 5;
 /// The PostgreSQL store.
 pub struct PostgresStore {
     pool: PgPool,
+    /// The key appended audit rows are authenticated with ([`Store::set_audit_key`]).
+    audit_key: RwLock<Option<AuditKey>>,
 }
 
 fn timeout() -> Duration {
@@ -132,7 +137,10 @@ impl PostgresStore {
             .max_connections(pool_size())
             .acquire_timeout(t)
             .connect_lazy_with(opts);
-        Ok(PostgresStore { pool })
+        Ok(PostgresStore {
+            pool,
+            audit_key: RwLock::new(None),
+        })
     }
 
     /// Applies pending migrations, once across any number of nodes starting together.
@@ -356,29 +364,38 @@ async fn insert_data_key(tx: &mut Tx, dk: &DataKeyRow) -> Result<(), StoreError>
     Ok(())
 }
 
-/// Appends entries to the chain inside the caller's transaction, holding the head's row lock
-/// until it commits: appends from every node are serialised here.
-async fn append_chain(tx: &mut Tx, entries: &[AuditEntry]) -> Result<(), StoreError> {
-    if entries.is_empty() {
-        return Ok(());
-    }
+/// Makes sure the chain's one-row head exists and locks it until the transaction ends:
+/// appends from every node are serialised here. Returns the newest row's `(seq, mac)`.
+async fn lock_head(tx: &mut Tx) -> Result<(i64, String), StoreError> {
     sqlx::query(
-        "INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, $1) ON CONFLICT (id) DO NOTHING",
+        "INSERT INTO audit_head (id, seq, mac) VALUES (1, 0, $1) ON CONFLICT (id) DO NOTHING",
     )
     .bind(audit::GENESIS)
     .execute(&mut **tx)
     .await
     .map_err(unavailable)?;
-    let (last_seq, last_hash): (i64, String) =
-        sqlx::query_as("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE")
-            .fetch_one(&mut **tx)
-            .await
-            .map_err(unavailable)?;
-    let rows = audit::chain(last_seq, &last_hash, entries);
+    sqlx::query_as("SELECT seq, mac FROM audit_head WHERE id = 1 FOR UPDATE")
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(unavailable)
+}
+
+/// Appends entries to the chain inside the caller's transaction, each authenticated with
+/// `key`, holding the head's row lock until it commits.
+async fn append_chain(
+    tx: &mut Tx,
+    key: &AuditKey,
+    entries: &[AuditEntry],
+) -> Result<(), StoreError> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let (last_seq, last_mac) = lock_head(tx).await?;
+    let rows = audit::chain(key, last_seq, &last_mac, entries);
     for row in &rows {
         let e = &row.entry;
         sqlx::query(
-            "INSERT INTO audit_log (seq, ts_ms, actor_id, actor_name, action, workspace, key, version, outcome, remote, prev_hash, hash)
+            "INSERT INTO audit_log (seq, ts_ms, actor_id, actor_name, action, workspace, key, version, outcome, remote, prev_mac, mac)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
         )
         .bind(row.seq)
@@ -391,21 +408,58 @@ async fn append_chain(tx: &mut Tx, entries: &[AuditEntry]) -> Result<(), StoreEr
         .bind(e.version.map(|v| v as i64))
         .bind(&e.outcome)
         .bind(&e.remote)
-        .bind(&row.prev_hash)
-        .bind(&row.hash)
+        .bind(&row.prev_mac)
+        .bind(&row.mac)
         .execute(&mut **tx)
         .await
         .map_err(|e| conflict_on_unique(e, StoreError::Conflict))?;
     }
     if let Some(last) = rows.last() {
-        sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
+        sqlx::query("UPDATE audit_head SET seq = $1, mac = $2 WHERE id = 1")
             .bind(last.seq)
-            .bind(&last.hash)
+            .bind(&last.mac)
             .execute(&mut **tx)
             .await
             .map_err(unavailable)?;
     }
     Ok(())
+}
+
+async fn insert_audit_key(tx: &mut Tx, k: &AuditKeyRow) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO audit_key (id, root_version, wrapped, keyed_from, created_at)
+         VALUES (1, $1, $2, $3, $4)",
+    )
+    .bind(k.root_version as i32)
+    .bind(k.wrapped.clone())
+    .bind(k.keyed_from)
+    .bind(k.created_at)
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| conflict_on_unique(e, StoreError::Exists))?;
+    Ok(())
+}
+
+const AUDIT_COLUMNS: &str =
+    "seq, ts_ms, actor_id, actor_name, action, workspace, key, version, outcome, remote, prev_mac, mac";
+
+fn audit_from_db(r: AuditDbRow) -> AuditRow {
+    AuditRow {
+        seq: r.0,
+        entry: AuditEntry {
+            ts_ms: r.1,
+            actor_id: r.2,
+            actor_name: r.3,
+            action: r.4,
+            workspace: r.5,
+            key: r.6,
+            version: r.7.map(|v| v as u64),
+            outcome: r.8,
+            remote: r.9,
+        },
+        prev_mac: r.10,
+        mac: r.11,
+    }
 }
 
 /// Applies a secret write (without its audit row) inside the caller's transaction.
@@ -567,6 +621,7 @@ impl Store for PostgresStore {
         root: &RootKeyRow,
         workspace: &Workspace,
         data_key: &DataKeyRow,
+        audit_key: &AuditKeyRow,
     ) -> Result<(), StoreError> {
         in_tx!(self, tx, {
             {
@@ -584,9 +639,80 @@ impl Store for PostgresStore {
                 }
                 insert_root(&mut tx, root).await?;
                 insert_workspace(&mut tx, workspace).await?;
-                insert_data_key(&mut tx, data_key).await
+                insert_data_key(&mut tx, data_key).await?;
+                insert_audit_key(&mut tx, audit_key)
+                    .await
+                    .map_err(|e| match e {
+                        StoreError::Exists => StoreError::AlreadyInitialized,
+                        other => other,
+                    })
             }
         })
+    }
+
+    fn set_audit_key(&self, key: AuditKey) {
+        *self.audit_key.write().unwrap_or_else(|e| e.into_inner()) = Some(key);
+    }
+
+    async fn audit_key(&self) -> Result<Option<AuditKeyRow>, StoreError> {
+        let row: Option<(i32, Vec<u8>, i64, i64)> = sqlx::query_as(
+            "SELECT root_version, wrapped, keyed_from, created_at FROM audit_key WHERE id = 1",
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(
+            row.map(|(rv, wrapped, keyed_from, created_at)| AuditKeyRow {
+                root_version: rv as u32,
+                wrapped,
+                keyed_from,
+                created_at,
+            }),
+        )
+    }
+
+    async fn create_audit_key(
+        &self,
+        row: &AuditKeyRow,
+        key: &AuditKey,
+        entry: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        in_tx!(self, tx, {
+            {
+                // Against a rotation committing meanwhile (it takes a conflicting lock).
+                sqlx::query("LOCK TABLE root_keys IN SHARE MODE")
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(unavailable)?;
+                let (last_seq, _) = lock_head(&mut tx).await?;
+                let has: i64 = sqlx::query_scalar("SELECT count(*) FROM audit_key")
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(unavailable)?;
+                if has > 0 {
+                    return Err(StoreError::Exists);
+                }
+                let newest: Option<i32> = sqlx::query_scalar("SELECT max(version) FROM root_keys")
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(unavailable)?;
+                if newest != Some(row.root_version as i32) || last_seq + 1 != row.keyed_from {
+                    return Err(StoreError::Conflict);
+                }
+                insert_audit_key(&mut tx, row).await?;
+                append_chain(&mut tx, key, std::slice::from_ref(entry)).await
+            }
+        })
+    }
+
+    async fn audit_head(&self) -> Result<Option<AuditRow>, StoreError> {
+        let row: Option<AuditDbRow> = sqlx::query_as(&format!(
+            "SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY seq DESC LIMIT 1"
+        ))
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(row.map(audit_from_db))
     }
 
     async fn workspace_by_name(&self, name: &str) -> Result<Option<Workspace>, StoreError> {
@@ -671,6 +797,7 @@ impl Store for PostgresStore {
         root: &RootKeyRow,
         rewrapped: &[DataKeyRow],
         added: &[DataKeyRow],
+        audit_key: &AuditKeyRow,
     ) -> Result<(), StoreError> {
         in_tx!(self, tx, {
             {
@@ -679,6 +806,20 @@ impl Store for PostgresStore {
                     .await
                     .map_err(unavailable)?;
                 insert_root(&mut tx, root).await?;
+                let n = sqlx::query(
+                    "UPDATE audit_key SET root_version = $1, wrapped = $2
+                     WHERE id = 1 AND keyed_from = $3",
+                )
+                .bind(audit_key.root_version as i32)
+                .bind(audit_key.wrapped.clone())
+                .bind(audit_key.keyed_from)
+                .execute(&mut *tx)
+                .await
+                .map_err(unavailable)?
+                .rows_affected();
+                if n != 1 || audit_key.root_version != root.version {
+                    return Err(StoreError::Conflict);
+                }
                 for dk in rewrapped {
                     let n = sqlx::query(
                         "UPDATE data_keys SET root_version = $3, wrapped = $4
@@ -844,7 +985,8 @@ impl Store for PostgresStore {
         in_tx!(self, tx, {
             {
                 apply_write(&mut tx, w).await?;
-                append_chain(&mut tx, std::slice::from_ref(&w.audit)).await
+                self.append_chain(&mut tx, std::slice::from_ref(&w.audit))
+                    .await
             }
         })
     }
@@ -873,7 +1015,7 @@ impl Store for PostgresStore {
                 }
                 // Every applied unit's rows, chained in one step under the head's lock, which
                 // is held only from here to the commit.
-                append_chain(&mut tx, &entries).await?;
+                self.append_chain(&mut tx, &entries).await?;
                 Ok(out)
             }
         })
@@ -924,13 +1066,14 @@ impl Store for PostgresStore {
                     .execute(&mut *tx)
                     .await
                     .map_err(unavailable)?;
-                append_chain(&mut tx, std::slice::from_ref(audit)).await
+                self.append_chain(&mut tx, std::slice::from_ref(audit))
+                    .await
             }
         })
     }
 
     async fn append_audit(&self, entries: &[AuditEntry]) -> Result<(), StoreError> {
-        in_tx!(self, tx, { append_chain(&mut tx, entries).await })
+        in_tx!(self, tx, { self.append_chain(&mut tx, entries).await })
     }
 
     async fn record_reads(
@@ -941,14 +1084,14 @@ impl Store for PostgresStore {
         in_tx!(self, tx, {
             {
                 apply_marks(&mut tx, reads).await?;
-                append_chain(&mut tx, entries).await
+                self.append_chain(&mut tx, entries).await
             }
         })
     }
 
     async fn audit(&self, f: &AuditFilter) -> Result<Vec<AuditRow>, StoreError> {
-        let rows: Vec<AuditDbRow> = sqlx::query_as(
-            "SELECT seq, ts_ms, actor_id, actor_name, action, workspace, key, version, outcome, remote, prev_hash, hash
+        let rows: Vec<AuditDbRow> = sqlx::query_as(&format!(
+            "SELECT {AUDIT_COLUMNS}
              FROM audit_log
              WHERE ($1::text IS NULL OR key = $1)
                AND ($2::text IS NULL OR actor_id = $2 OR actor_name = $2)
@@ -956,8 +1099,8 @@ impl Store for PostgresStore {
                AND ($4::bigint IS NULL OR ts_ms < $4)
                AND ($5::bigint IS NULL OR seq > $5)
                AND ($7::text IS NULL OR workspace = $7 OR ($8 AND workspace IS NULL))
-             ORDER BY seq LIMIT $6",
-        )
+             ORDER BY seq LIMIT $6"
+        ))
         .bind(&f.key)
         .bind(&f.actor)
         .bind(f.since_ms)
@@ -969,25 +1112,7 @@ impl Store for PostgresStore {
         .fetch_all(&self.pool)
         .await
         .map_err(unavailable)?;
-        Ok(rows
-            .into_iter()
-            .map(|r| AuditRow {
-                seq: r.0,
-                entry: AuditEntry {
-                    ts_ms: r.1,
-                    actor_id: r.2,
-                    actor_name: r.3,
-                    action: r.4,
-                    workspace: r.5,
-                    key: r.6,
-                    version: r.7.map(|v| v as u64),
-                    outcome: r.8,
-                    remote: r.9,
-                },
-                prev_hash: r.10,
-                hash: r.11,
-            })
-            .collect())
+        Ok(rows.into_iter().map(audit_from_db).collect())
     }
 
     async fn insert_token(&self, t: &TokenRow, audit: &AuditEntry) -> Result<(), StoreError> {
@@ -1010,7 +1135,8 @@ impl Store for PostgresStore {
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| conflict_on_unique(e, StoreError::Exists))?;
-                append_chain(&mut tx, std::slice::from_ref(audit)).await
+                self.append_chain(&mut tx, std::slice::from_ref(audit))
+                    .await
             }
         })
     }
@@ -1060,7 +1186,8 @@ impl Store for PostgresStore {
                 if n == 0 {
                     return Ok(false);
                 }
-                append_chain(&mut tx, std::slice::from_ref(audit)).await?;
+                self.append_chain(&mut tx, std::slice::from_ref(audit))
+                    .await?;
                 Ok(true)
             }
         })
@@ -1114,7 +1241,8 @@ impl Store for PostgresStore {
                 .execute(&mut *tx)
                 .await
                 .map_err(unavailable)?;
-                append_chain(&mut tx, std::slice::from_ref(audit)).await?;
+                self.append_chain(&mut tx, std::slice::from_ref(audit))
+                    .await?;
                 Ok(created)
             }
         })
@@ -1152,7 +1280,8 @@ impl Store for PostgresStore {
                 if n == 0 {
                     return Ok(false);
                 }
-                append_chain(&mut tx, std::slice::from_ref(audit)).await?;
+                self.append_chain(&mut tx, std::slice::from_ref(audit))
+                    .await?;
                 Ok(true)
             }
         })
@@ -1198,6 +1327,21 @@ type AuditDbRow = (
 );
 
 impl PostgresStore {
+    /// Appends entries to the chain inside the caller's transaction, authenticated with the
+    /// audit key the store was given.
+    async fn append_chain(&self, tx: &mut Tx, entries: &[AuditEntry]) -> Result<(), StoreError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let key = self
+            .audit_key
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .ok_or(StoreError::NoAuditKey)?;
+        append_chain(tx, &key, entries).await
+    }
+
     async fn load_apps(
         &self,
         workspace_id: &str,

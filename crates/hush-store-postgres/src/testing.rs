@@ -139,3 +139,6 @@ impl TestDatabase {
         .expect("dump thread")
     }
 }
+
+/// The first schema, as a hush before the keyed audit chain made databases: for upgrade tests.
+pub const SCHEMA_1: &str = include_str!("../migrations/0001_initial.sql");

@@ -13,18 +13,18 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{LazyLock, Mutex};
+use std::sync::{LazyLock, Mutex, RwLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use hush_core::app::{AppKeyRow, AppRow, ReadMark, UseRow};
-use hush_core::audit::{self, AuditEntry, AuditFilter, AuditRow};
+use hush_core::audit::{self, AuditEntry, AuditFilter, AuditKey, AuditRow};
 use hush_core::model::{
     ListFilter, Metadata, SealedValue, SecretRow, StoredStatus, TokenType, VersionRow, Workspace,
 };
 use hush_core::store::{
-    uses_from_json, Commit, DataKeyRow, RootKeyKind, RootKeyRow, SecretRead, SecretWrite, Store,
-    StoreError,
+    uses_from_json, AuditKeyRow, Commit, DataKeyRow, RootKeyKind, RootKeyRow, SecretRead,
+    SecretWrite, Store, StoreError,
 };
 use hush_core::token::{Role, TokenRow};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
@@ -36,6 +36,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_apps.sql"),
     include_str!("../migrations/0004_app_keys_index.sql"),
     include_str!("../migrations/0005_audit_no_hash_index.sql"),
+    include_str!("../migrations/0006_audit_key.sql"),
 ];
 
 const READ_POOL_MAX: usize = 8;
@@ -47,6 +48,8 @@ pub struct SqliteStore {
     readers: Mutex<Vec<Connection>>,
     /// Set once a reader connection has been opened (reads overlapped a write).
     readers_made: AtomicBool,
+    /// The key appended audit rows are authenticated with ([`Store::set_audit_key`]).
+    audit_key: RwLock<Option<AuditKey>>,
 }
 
 fn unavailable(e: rusqlite::Error) -> StoreError {
@@ -106,6 +109,7 @@ impl SqliteStore {
             writer: Mutex::new(writer),
             readers: Mutex::new(Vec::new()),
             readers_made: AtomicBool::new(false),
+            audit_key: RwLock::new(None),
         })
     }
 
@@ -206,6 +210,25 @@ impl SqliteStore {
         })?;
         let (apps, keys) = rows;
         hush_core::app::assemble(workspace_id, apps, &keys)
+    }
+
+    /// Appends entries to the chain inside the caller's transaction, authenticated with the
+    /// audit key the store was given.
+    fn append_chain(
+        &self,
+        tx: &rusqlite::Transaction<'_>,
+        entries: &[AuditEntry],
+    ) -> Result<(), StoreError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let key = self
+            .audit_key
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .ok_or(StoreError::NoAuditKey)?;
+        append_chain(tx, &key, entries)
     }
 
     fn write<T>(
@@ -363,26 +386,33 @@ fn insert_workspace(tx: &rusqlite::Transaction<'_>, ws: &Workspace) -> Result<()
     Ok(())
 }
 
-/// Appends entries to the chain inside the caller's transaction. The write lock taken by
-/// `BEGIN IMMEDIATE` makes reading the head and appending one step; `seq` being the primary
-/// key refuses a fork even if two writers ever got past it.
-fn append_chain(tx: &rusqlite::Transaction<'_>, entries: &[AuditEntry]) -> Result<(), StoreError> {
-    let (last_seq, last_hash): (i64, String) = tx
-        .query_row(
-            "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()
+/// The newest audit row, read inside `c` (a transaction or a reader).
+fn newest_audit_row(c: &Connection) -> rusqlite::Result<Option<AuditRow>> {
+    c.prepare_cached(&format!(
+        "SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY seq DESC LIMIT 1"
+    ))?
+    .query_row([], audit_from_row)
+    .optional()
+}
+
+/// Appends entries to the chain inside the caller's transaction, each authenticated with
+/// `key`. The write lock taken by `BEGIN IMMEDIATE` makes reading the head and appending one
+/// step; `seq` being the primary key refuses a fork even if two writers ever got past it.
+fn append_chain(
+    tx: &rusqlite::Transaction<'_>,
+    key: &AuditKey,
+    entries: &[AuditEntry],
+) -> Result<(), StoreError> {
+    let (last_seq, last_mac) = newest_audit_row(tx)
         .map_err(unavailable)?
-        .unwrap_or((0, audit::GENESIS.to_string()));
+        .map_or((0, audit::GENESIS.to_string()), |r| (r.seq, r.mac));
     let mut st = tx
-        .prepare_cached(
-            "INSERT INTO audit_log (seq, ts_ms, actor_id, actor_name, action, workspace, key, version, outcome, remote, prev_hash, hash)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-        )
+        .prepare_cached(&format!(
+            "INSERT INTO audit_log ({AUDIT_COLUMNS})
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+        ))
         .map_err(unavailable)?;
-    for row in audit::chain(last_seq, &last_hash, entries) {
+    for row in audit::chain(key, last_seq, &last_mac, entries) {
         let e = &row.entry;
         st.execute(params![
             row.seq,
@@ -395,11 +425,42 @@ fn append_chain(tx: &rusqlite::Transaction<'_>, entries: &[AuditEntry]) -> Resul
             e.version.map(|v| v as i64),
             e.outcome,
             e.remote,
-            row.prev_hash,
-            row.hash
+            row.prev_mac,
+            row.mac
         ])
         .map_err(|e| conflict_on_unique(e, StoreError::Conflict))?;
     }
+    Ok(())
+}
+
+const AUDIT_COLUMNS: &str =
+    "seq, ts_ms, actor_id, actor_name, action, workspace, key, version, outcome, remote, prev_mac, mac";
+
+fn audit_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRow> {
+    Ok(AuditRow {
+        seq: r.get(0)?,
+        entry: AuditEntry {
+            ts_ms: r.get(1)?,
+            actor_id: r.get(2)?,
+            actor_name: r.get(3)?,
+            action: r.get(4)?,
+            workspace: r.get(5)?,
+            key: r.get(6)?,
+            version: r.get::<_, Option<i64>>(7)?.map(|v| v as u64),
+            outcome: r.get(8)?,
+            remote: r.get(9)?,
+        },
+        prev_mac: r.get(10)?,
+        mac: r.get(11)?,
+    })
+}
+
+fn insert_audit_key(tx: &rusqlite::Transaction<'_>, k: &AuditKeyRow) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO audit_key (id, root_version, wrapped, keyed_from, created_at) VALUES (1, ?1, ?2, ?3, ?4)",
+        params![k.root_version, k.wrapped, k.keyed_from, k.created_at],
+    )
+    .map_err(|e| conflict_on_unique(e, StoreError::Exists))?;
     Ok(())
 }
 
@@ -565,6 +626,7 @@ impl Store for SqliteStore {
         root: &RootKeyRow,
         workspace: &Workspace,
         data_key: &DataKeyRow,
+        audit_key: &AuditKeyRow,
     ) -> Result<(), StoreError> {
         self.write(|tx| {
             let n: i64 = tx
@@ -575,8 +637,65 @@ impl Store for SqliteStore {
             }
             insert_root(tx, root)?;
             insert_workspace(tx, workspace)?;
-            insert_data_key(tx, data_key)
+            insert_data_key(tx, data_key)?;
+            insert_audit_key(tx, audit_key).map_err(|e| match e {
+                StoreError::Exists => StoreError::AlreadyInitialized,
+                other => other,
+            })
         })
+    }
+
+    fn set_audit_key(&self, key: AuditKey) {
+        *self.audit_key.write().unwrap_or_else(|e| e.into_inner()) = Some(key);
+    }
+
+    async fn audit_key(&self) -> Result<Option<AuditKeyRow>, StoreError> {
+        self.read(|c| {
+            c.prepare_cached(
+                "SELECT root_version, wrapped, keyed_from, created_at FROM audit_key WHERE id = 1",
+            )?
+            .query_row([], |r| {
+                Ok(AuditKeyRow {
+                    root_version: r.get(0)?,
+                    wrapped: r.get(1)?,
+                    keyed_from: r.get(2)?,
+                    created_at: r.get(3)?,
+                })
+            })
+            .optional()
+        })
+    }
+
+    async fn create_audit_key(
+        &self,
+        row: &AuditKeyRow,
+        key: &AuditKey,
+        entry: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        self.write(|tx| {
+            let has: bool = tx
+                .query_row("SELECT count(*) FROM audit_key", [], |r| r.get::<_, i64>(0))
+                .map_err(unavailable)?
+                > 0;
+            if has {
+                return Err(StoreError::Exists);
+            }
+            let newest_root: u32 = tx
+                .query_row("SELECT max(version) FROM root_keys", [], |r| r.get(0))
+                .map_err(unavailable)?;
+            let last = newest_audit_row(tx)
+                .map_err(unavailable)?
+                .map_or(0, |r| r.seq);
+            if row.root_version != newest_root || last + 1 != row.keyed_from {
+                return Err(StoreError::Conflict);
+            }
+            insert_audit_key(tx, row)?;
+            append_chain(tx, key, std::slice::from_ref(entry))
+        })
+    }
+
+    async fn audit_head(&self) -> Result<Option<AuditRow>, StoreError> {
+        self.read(newest_audit_row)
     }
 
     async fn workspace_by_name(&self, name: &str) -> Result<Option<Workspace>, StoreError> {
@@ -649,9 +768,19 @@ impl Store for SqliteStore {
         root: &RootKeyRow,
         rewrapped: &[DataKeyRow],
         added: &[DataKeyRow],
+        audit_key: &AuditKeyRow,
     ) -> Result<(), StoreError> {
         self.write(|tx| {
             insert_root(tx, root)?;
+            let n = tx
+                .execute(
+                    "UPDATE audit_key SET root_version = ?1, wrapped = ?2 WHERE id = 1 AND keyed_from = ?3",
+                    params![audit_key.root_version, audit_key.wrapped, audit_key.keyed_from],
+                )
+                .map_err(unavailable)?;
+            if n != 1 || audit_key.root_version != root.version {
+                return Err(StoreError::Conflict);
+            }
             for dk in rewrapped {
                 let n = tx
                     .execute(
@@ -792,7 +921,7 @@ impl Store for SqliteStore {
     async fn write_secret(&self, w: &SecretWrite) -> Result<(), StoreError> {
         self.write(|tx| {
             apply_write(tx, w)?;
-            append_chain(tx, std::slice::from_ref(&w.audit))
+            self.append_chain(tx, std::slice::from_ref(&w.audit))
         })
     }
 
@@ -819,7 +948,7 @@ impl Store for SqliteStore {
                 out.push(done);
             }
             // Every applied unit's rows, chained in one step; if this fails, nothing commits.
-            append_chain(tx, &entries)?;
+            self.append_chain(tx, &entries)?;
             Ok(out)
         })
     }
@@ -860,12 +989,12 @@ impl Store for SqliteStore {
             if n != 1 {
                 return Err(StoreError::Conflict);
             }
-            append_chain(tx, std::slice::from_ref(audit))
+            self.append_chain(tx, std::slice::from_ref(audit))
         })
     }
 
     async fn append_audit(&self, entries: &[AuditEntry]) -> Result<(), StoreError> {
-        self.write(|tx| append_chain(tx, entries))
+        self.write(|tx| self.append_chain(tx, entries))
     }
 
     async fn record_reads(
@@ -875,7 +1004,7 @@ impl Store for SqliteStore {
     ) -> Result<(), StoreError> {
         self.write(|tx| {
             apply_marks(tx, reads)?;
-            append_chain(tx, entries)
+            self.append_chain(tx, entries)
         })
     }
 
@@ -929,7 +1058,7 @@ impl Store for SqliteStore {
                         .map_err(unavailable)?;
                 }
             }
-            append_chain(tx, std::slice::from_ref(audit))?;
+            self.append_chain(tx, std::slice::from_ref(audit))?;
             Ok(created)
         })
     }
@@ -964,7 +1093,7 @@ impl Store for SqliteStore {
             if n == 0 {
                 return Ok(false);
             }
-            append_chain(tx, std::slice::from_ref(audit))?;
+            self.append_chain(tx, std::slice::from_ref(audit))?;
             Ok(true)
         })
     }
@@ -1004,8 +1133,8 @@ impl Store for SqliteStore {
     async fn audit(&self, f: &AuditFilter) -> Result<Vec<AuditRow>, StoreError> {
         let limit = f.limit.map(|l| l as i64).unwrap_or(-1);
         self.read(|c| {
-            let mut st = c.prepare_cached(
-                "SELECT seq, ts_ms, actor_id, actor_name, action, workspace, key, version, outcome, remote, prev_hash, hash
+            let mut st = c.prepare_cached(&format!(
+                "SELECT {AUDIT_COLUMNS}
                  FROM audit_log
                  WHERE (?1 IS NULL OR key = ?1)
                    AND (?2 IS NULL OR actor_id = ?2 OR actor_name = ?2)
@@ -1013,26 +1142,21 @@ impl Store for SqliteStore {
                    AND (?4 IS NULL OR ts_ms < ?4)
                    AND (?5 IS NULL OR seq > ?5)
                    AND (?7 IS NULL OR workspace = ?7 OR (?8 AND workspace IS NULL))
-                 ORDER BY seq LIMIT ?6",
+                 ORDER BY seq LIMIT ?6"
+            ))?;
+            let rows = st.query_map(
+                params![
+                    f.key,
+                    f.actor,
+                    f.since_ms,
+                    f.until_ms,
+                    f.after_seq,
+                    limit,
+                    f.workspace,
+                    f.include_global
+                ],
+                audit_from_row,
             )?;
-            let rows = st.query_map(params![f.key, f.actor, f.since_ms, f.until_ms, f.after_seq, limit, f.workspace, f.include_global], |r| {
-                Ok(AuditRow {
-                    seq: r.get(0)?,
-                    entry: AuditEntry {
-                        ts_ms: r.get(1)?,
-                        actor_id: r.get(2)?,
-                        actor_name: r.get(3)?,
-                        action: r.get(4)?,
-                        workspace: r.get(5)?,
-                        key: r.get(6)?,
-                        version: r.get::<_, Option<i64>>(7)?.map(|v| v as u64),
-                        outcome: r.get(8)?,
-                        remote: r.get(9)?,
-                    },
-                    prev_hash: r.get(10)?,
-                    hash: r.get(11)?,
-                })
-            })?;
             rows.collect()
         })
     }
@@ -1047,7 +1171,7 @@ impl Store for SqliteStore {
                 ],
             )
             .map_err(|e| conflict_on_unique(e, StoreError::Exists))?;
-            append_chain(tx, std::slice::from_ref(audit))
+            self.append_chain(tx, std::slice::from_ref(audit))
         })
     }
 
@@ -1084,7 +1208,7 @@ impl Store for SqliteStore {
                 )
                 .map_err(unavailable)?;
             if n == 1 {
-                append_chain(tx, std::slice::from_ref(audit))?;
+                self.append_chain(tx, std::slice::from_ref(audit))?;
             }
             Ok(n == 1)
         })
@@ -1110,8 +1234,10 @@ mod tests {
         }
     }
 
-    /// A store made by an older hush (schema 4, audit rows in it) is upgraded at open: the
-    /// rows and their chain are kept, the random-hash index is gone, and new rows link on.
+    /// A store made by an older hush (schema 4, audit rows chained by plain SHA-256 in it) is
+    /// upgraded at open: the rows and their links are kept as they were, the random-hash index
+    /// is gone, and once the store gets its audit key the new rows link on, keyed, with the old
+    /// ones checked as hashes before them.
     #[tokio::test]
     async fn schema_4_stores_are_upgraded_keeping_the_chain() {
         let dir = tempfile::tempdir().unwrap();
@@ -1122,19 +1248,71 @@ mod tests {
                 conn.execute_batch(m).unwrap();
             }
             conn.pragma_update(None, "user_version", 4).unwrap();
-            let mut conn = conn;
-            let tx = conn.transaction().unwrap();
-            append_chain(&tx, &[entry(1), entry(2), entry(3)]).unwrap();
-            tx.commit().unwrap();
+            // As hush wrote them then.
+            let mut prev = audit::GENESIS.to_string();
+            for seq in 1..=3 {
+                let e = entry(seq);
+                let hash = audit::legacy_hash(seq, &e, &prev);
+                conn.execute(
+                    "INSERT INTO audit_log (seq, ts_ms, actor_id, actor_name, action, workspace, key, version, outcome, remote, prev_hash, hash)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                    params![seq, e.ts_ms, e.actor_id, e.actor_name, e.action, e.workspace, e.key, 1, e.outcome, e.remote, prev, hash],
+                )
+                .unwrap();
+                prev = hash;
+            }
         }
         let store = SqliteStore::open(&path).unwrap();
-        store.append_audit(&[entry(4)]).await.unwrap();
+        assert_eq!(store.audit_key().await.unwrap(), None);
+        // Without the key nothing can be appended: no row is ever written unauthenticated.
+        assert!(matches!(
+            store.append_audit(&[entry(9)]).await,
+            Err(StoreError::NoAuditKey)
+        ));
+        let key = AuditKey::generate().unwrap();
+        store
+            .write(|tx| {
+                insert_root(
+                    tx,
+                    &RootKeyRow {
+                        version: 1,
+                        kind: RootKeyKind::Raw,
+                        salt: None,
+                        kdf: None,
+                        check: vec![1; 33],
+                        created_at: 1,
+                    },
+                )
+            })
+            .unwrap();
+        let key_row = AuditKeyRow {
+            root_version: 1,
+            wrapped: vec![7; 60],
+            keyed_from: 4,
+            created_at: 1,
+        };
+        let mut created = entry(4);
+        created.action = audit::KEY_CREATED.into();
+        store
+            .create_audit_key(&key_row, &key, &created)
+            .await
+            .unwrap();
+        store.set_audit_key(key.clone());
+        store.append_audit(&[entry(5)]).await.unwrap();
         let rows = store.audit(&AuditFilter::default()).await.unwrap();
-        assert_eq!(rows.len(), 4);
-        assert_eq!(
-            audit::verify(&rows),
-            audit::Verdict::Intact { rows: 4 },
-            "the chain survives the upgrade"
+        assert_eq!(rows.len(), 5);
+        let chain_key = audit::ChainKey { key, keyed_from: 4 };
+        assert!(
+            matches!(
+                audit::verify(&rows, &chain_key, None),
+                audit::Verdict::Intact {
+                    rows: 5,
+                    legacy: 3,
+                    ..
+                }
+            ),
+            "the chain survives the upgrade: {:?}",
+            audit::verify(&rows, &chain_key, None)
         );
         let (version, indexes): (i64, Vec<String>) = store
             .read(|c| {
@@ -1148,5 +1326,6 @@ mod tests {
             .unwrap();
         assert_eq!(version, MIGRATIONS.len() as i64);
         assert_eq!(indexes, ["audit_log_key"]);
+        assert_eq!(store.audit_key().await.unwrap(), Some(key_row));
     }
 }

@@ -276,16 +276,17 @@ pub struct AuditRecord {
     pub outcome: String,
     /// Remote address.
     pub remote: Option<String>,
-    /// Hash of the previous row.
+    /// MAC of the previous row (the name is from before the chain was keyed).
     pub prev_hash: String,
-    /// This row's hash.
+    /// This row's MAC: HMAC-SHA256 under the store's audit key, hex (rows written before the
+    /// chain was keyed: SHA-256).
     pub hash: String,
 }
 
 /// The answer of `audit verify`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditVerdict {
-    /// Whether the chain is intact.
+    /// Whether the chain is intact (and the expected head, if one was given, is there).
     pub intact: bool,
     /// Rows checked.
     pub rows: usize,
@@ -293,6 +294,29 @@ pub struct AuditVerdict {
     pub first_bad_seq: Option<i64>,
     /// Why it is bad.
     pub reason: Option<String>,
+    /// How many rows (from row 1) predate the keyed chain: linked by plain SHA-256, and
+    /// anchored by the first keyed row after them.
+    #[serde(default)]
+    pub legacy_rows: usize,
+    /// The newest row's sequence number (0: the log is empty).
+    #[serde(default)]
+    pub head_seq: i64,
+    /// The newest row's MAC (not to be trusted when the chain is broken).
+    #[serde(default)]
+    pub head_mac: String,
+    /// Whether an expected head (`head_seq` and `head_mac` query parameters) was checked.
+    #[serde(default)]
+    pub head_checked: bool,
+}
+
+/// A head of the audit chain: a row's sequence number and MAC, to keep elsewhere and give back
+/// to `audit verify`, so rows cut off the end are found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditHead {
+    /// The row's sequence number (0: the empty log).
+    pub seq: i64,
+    /// Its MAC, 64 hex digits.
+    pub mac: String,
 }
 
 /// The body of a secret write (`POST /v1/secrets`, `PUT` and `PATCH /v1/secrets/{key}`).

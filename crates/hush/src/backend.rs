@@ -5,14 +5,14 @@
 
 use anyhow::Result;
 use hush_client::{Client, Meta, ValueBytes as _};
-use hush_core::audit::{AuditFilter, Verdict};
+use hush_core::audit::{AuditFilter, Head, Verdict};
 use hush_core::token::Role;
 use hush_core::{
     clock, wire, Actor, Hush, ListFilter, MetadataPatch, SecretBytes, StoredStatus, Workspace,
 };
 use hush_wire::{
-    AppInfo, AppManifest, AuditRecord, AuditVerdict, ErrorDetail, NewToken, Resolved, SecretMeta,
-    TokenInfo, VersionInfo,
+    AppInfo, AppManifest, AuditHead, AuditRecord, AuditVerdict, ErrorDetail, NewToken, Resolved,
+    SecretMeta, TokenInfo, VersionInfo,
 };
 
 /// A command's target.
@@ -337,14 +337,27 @@ impl Backend {
         }
     }
 
-    pub async fn verify_audit(&self) -> Result<AuditVerdict> {
+    pub async fn verify_audit(&self, expected: Option<&Head>) -> Result<AuditVerdict> {
         match self {
             Backend::Local { .. } => {
                 let (hush, ws, actor) = self.ws(false).await?;
-                let v: Verdict = hush.verify_audit(&ws, actor).await?;
+                let v: Verdict = hush.verify_audit(&ws, actor, expected).await?;
                 Ok(wire::verdict(&v))
             }
-            Backend::Remote(c) => Ok(c.verify_audit().await?),
+            Backend::Remote(c) => Ok(match expected {
+                Some(h) => c.verify_audit_with_head(&wire::audit_head(h)).await?,
+                None => c.verify_audit().await?,
+            }),
+        }
+    }
+
+    pub async fn audit_head(&self) -> Result<AuditHead> {
+        match self {
+            Backend::Local { .. } => {
+                let (hush, ws, actor) = self.ws(false).await?;
+                Ok(wire::audit_head(&hush.audit_head(&ws, actor).await?))
+            }
+            Backend::Remote(c) => Ok(c.audit_head().await?),
         }
     }
 

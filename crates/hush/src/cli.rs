@@ -317,9 +317,32 @@ pub struct AuditArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Check the hash chain: exit 0 when intact, 1 naming the first bad row.
+    /// Check the keyed chain (every row's MAC and link): exit 0 when intact, 1 naming the
+    /// first bad row. With --head, also that a head recorded earlier is still there unchanged,
+    /// so rows cut off the end are found.
     #[command(after_help = EXIT_CODES)]
-    Verify(OutputArgs),
+    Verify(VerifyArgs),
+    /// Print the newest row's sequence number and MAC as SEQ:MAC, to keep somewhere the
+    /// store's writers cannot reach and give back to `hush audit verify --head`.
+    #[command(after_help = EXIT_CODES)]
+    Head(OutputArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// A head printed earlier by `hush audit head`: SEQ:MAC.
+    #[arg(long, value_name = "SEQ:MAC", conflicts_with = "head_file")]
+    pub head: Option<String>,
+    /// A file holding such a head (as `hush audit head` prints it, or its `-o json`).
+    #[arg(long, value_name = "PATH")]
+    pub head_file: Option<PathBuf>,
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "FORMAT",
+        default_value = "table"
+    )]
+    pub output: TableOrJson,
 }
 
 #[derive(Debug, Subcommand)]

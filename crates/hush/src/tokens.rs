@@ -3,12 +3,12 @@
 use std::io::Write as _;
 
 use anyhow::Result;
-use hush_core::audit::AuditFilter;
+use hush_core::audit::{AuditFilter, Head, HeadError};
 use hush_core::clock;
 use hush_core::token::Role;
 
 use crate::backend::Backend;
-use crate::cli::{AuditArgs, AuditCommand, RoleArg, TableOrJson, TokensCommand};
+use crate::cli::{AuditArgs, AuditCommand, RoleArg, TableOrJson, TokensCommand, VerifyArgs};
 use crate::fail::Failure;
 use crate::output;
 
@@ -91,30 +91,76 @@ pub async fn run(b: &Backend, cmd: TokensCommand) -> Result<()> {
     }
 }
 
+/// The head `--head` or `--head-file` names, validated. Messages name the flag or file, never
+/// what was in it.
+fn expected_head(a: &VerifyArgs) -> Result<Option<Head>> {
+    const FORM: &str =
+        "SEQ:MAC as `hush audit head` prints it (a sequence number, a colon, 64 hex digits)";
+    let parse = |text: &str, from: &str| -> Result<Head> {
+        let text = text.trim();
+        let (seq, mac) = if text.starts_with('{') {
+            let h: hush_wire::AuditHead = serde_json::from_str(text)
+                .map_err(|_| Failure::usage(format!("{from} is not {FORM}, nor its JSON form")))?;
+            (h.seq, h.mac)
+        } else {
+            let (seq, mac) = text
+                .split_once(':')
+                .ok_or_else(|| Failure::usage(format!("{from} must be {FORM}")))?;
+            let seq = seq.trim().parse::<i64>().map_err(|_| {
+                Failure::usage(format!(
+                    "{from}: the sequence number is not a number; give {FORM}"
+                ))
+            })?;
+            (seq, mac.to_string())
+        };
+        Head::new(seq, &mac).map_err(|e| {
+            let what = match e {
+                HeadError::Seq => "the sequence number must be 0 or more",
+                _ => "the MAC must be 64 hex digits",
+            };
+            Failure::usage(format!("{from}: {what}; give {FORM}")).into()
+        })
+    };
+    if let Some(h) = &a.head {
+        return Ok(Some(parse(h, "--head")?));
+    }
+    if let Some(path) = &a.head_file {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            Failure::usage(format!("cannot read --head-file {}: {e}", path.display()))
+        })?;
+        return Ok(Some(parse(
+            &text,
+            &format!("--head-file {}", path.display()),
+        )?));
+    }
+    Ok(None)
+}
+
 pub async fn audit(b: &Backend, a: AuditArgs) -> Result<()> {
-    if let Some(AuditCommand::Verify(o)) = a.command {
-        let w = b.verify_audit().await?;
-        match o.output {
-            TableOrJson::Json => output::print_json(&w)?,
-            TableOrJson::Table if w.intact => println!("audit chain intact: {} rows", w.rows),
-            TableOrJson::Table => println!(
-                "audit chain BROKEN at row {}: {}",
-                w.first_bad_seq.unwrap_or_default(),
-                w.reason.clone().unwrap_or_default()
-            ),
+    match a.command {
+        Some(AuditCommand::Verify(v)) => return verify(b, &v).await,
+        Some(AuditCommand::Head(o)) => {
+            let h = b.audit_head().await.map_err(|e| {
+                // A head that does not check out is a broken chain: the exit code of a failed
+                // verify, on the embedded store and against a server alike.
+                match e.downcast_ref::<hush_client::Error>() {
+                    Some(hush_client::Error::Conflict { code, message })
+                        if code == "audit_broken" =>
+                    {
+                        Failure::new(1, message.clone()).into()
+                    }
+                    _ => e,
+                }
+            })?;
+            return match o.output {
+                TableOrJson::Json => output::print_json(&h),
+                TableOrJson::Table => {
+                    println!("{}:{}", h.seq, h.mac);
+                    Ok(())
+                }
+            };
         }
-        if w.intact {
-            return Ok(());
-        }
-        return Err(Failure::new(
-            1,
-            format!(
-                "the audit log was tampered with: row {}: {}",
-                w.first_bad_seq.unwrap_or_default(),
-                w.reason.unwrap_or_default()
-            ),
-        )
-        .into());
+        None => {}
     }
     let since_ms = a
         .since
@@ -163,4 +209,43 @@ pub async fn audit(b: &Backend, a: AuditArgs) -> Result<()> {
                 .collect::<Vec<_>>(),
         ),
     }
+}
+
+async fn verify(b: &Backend, a: &VerifyArgs) -> Result<()> {
+    let expected = expected_head(a)?;
+    let w = b.verify_audit(expected.as_ref()).await?;
+    match a.output {
+        TableOrJson::Json => output::print_json(&w)?,
+        TableOrJson::Table if w.intact => {
+            let legacy = match w.legacy_rows {
+                0 => String::new(),
+                n => format!(
+                    " (rows 1 to {n} predate the keyed chain: plain SHA-256 links, anchored by row {}'s MAC)",
+                    n + 1
+                ),
+            };
+            println!("audit chain intact: {} rows{legacy}", w.rows);
+            if let Some(h) = &expected {
+                println!("recorded head {} is there unchanged", h.seq);
+            }
+            println!("head: {}:{}", w.head_seq, w.head_mac);
+        }
+        TableOrJson::Table => println!(
+            "audit chain BROKEN at row {}: {}",
+            w.first_bad_seq.unwrap_or_default(),
+            w.reason.clone().unwrap_or_default()
+        ),
+    }
+    if w.intact {
+        return Ok(());
+    }
+    Err(Failure::new(
+        1,
+        format!(
+            "the audit log was tampered with: row {}: {}",
+            w.first_bad_seq.unwrap_or_default(),
+            w.reason.unwrap_or_default()
+        ),
+    )
+    .into())
 }

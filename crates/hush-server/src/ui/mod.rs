@@ -1755,16 +1755,19 @@ async fn audit_page(
         Ok(r) => r,
         Err(e) => return error_page(e),
     };
-    let verdict = match s.hush.verify_audit(&session.ws, &session.actor).await {
+    let verdict = match s.hush.verify_audit(&session.ws, &session.actor, None).await {
         Ok(v) => v,
         Err(e) => return error_page(e),
     };
     let mut body = match verdict {
-        Verdict::Intact { rows } => page::notice(
+        Verdict::Intact { rows, head, .. } => page::notice(
             "ok",
-            &format!("Chain verified: all {rows} rows link up and match their hashes."),
+            &format!(
+                "Chain verified: all {rows} rows link up and match their MACs. Head: {}:{}",
+                head.seq, head.mac
+            ),
         ),
-        Verdict::Broken { seq, reason } => {
+        Verdict::Broken { seq, reason, .. } => {
             page::notice("error", &format!("Chain BROKEN at row {seq}: {reason}"))
         }
     };

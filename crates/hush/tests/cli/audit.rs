@@ -1,6 +1,11 @@
-//! Tokens and the audit log on the embedded store.
+//! Tokens and the audit log: on the embedded store, against a server, and as an attacker with
+//! write access to the store file but no root key would tamper with it.
+
+use hush_core::audit::{self, AuditEntry, AuditKey, GENESIS};
+use rusqlite::{params, Connection};
 
 use crate::common::{contains, sqlite_only, Home};
+use crate::server::Server;
 
 #[test]
 fn tokens_are_printed_alone_once_and_stored_only_as_hashes() {
@@ -132,4 +137,451 @@ fn audit_verify_detects_an_edited_and_a_deleted_row() {
         "{}",
         out.text()
     );
+}
+
+/// Every audit row of the SQLite file as an attacker reads it: `(seq, entry)`, in order.
+fn rows_of(conn: &Connection) -> Vec<(i64, AuditEntry)> {
+    let mut st = conn
+        .prepare(
+            "SELECT seq, ts_ms, actor_id, actor_name, action, workspace, key, version, outcome, remote
+             FROM audit_log ORDER BY seq",
+        )
+        .unwrap();
+    st.query_map([], |r| {
+        Ok((
+            r.get(0)?,
+            AuditEntry {
+                ts_ms: r.get(1)?,
+                actor_id: r.get(2)?,
+                actor_name: r.get(3)?,
+                action: r.get(4)?,
+                workspace: r.get(5)?,
+                key: r.get(6)?,
+                version: r.get::<_, Option<i64>>(7)?.map(|v| v as u64),
+                outcome: r.get(8)?,
+                remote: r.get(9)?,
+            },
+        ))
+    })
+    .unwrap()
+    .collect::<Result<_, _>>()
+    .unwrap()
+}
+
+/// Rewrites every link from row `from` on with `link(seq, entry, prev)`, as an attacker who
+/// edited or deleted rows before would, to make the chain whole again.
+fn relink(
+    conn: &Connection,
+    from: i64,
+    link: impl Fn(i64, &AuditEntry, &str) -> String,
+    (prev_col, col): (&str, &str),
+) {
+    let rows = rows_of(conn);
+    let mut prev: String = if from == 1 {
+        GENESIS.to_string()
+    } else {
+        conn.query_row(
+            &format!("SELECT {col} FROM audit_log WHERE seq = ?1"),
+            [from - 1],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    for (seq, e) in rows.iter().filter(|(seq, _)| *seq >= from) {
+        let mac = link(*seq, e, &prev);
+        conn.execute(
+            &format!("UPDATE audit_log SET {prev_col} = ?1, {col} = ?2 WHERE seq = ?3"),
+            params![prev, mac, seq],
+        )
+        .unwrap();
+        prev = mac;
+    }
+}
+
+/// Deletes row `seq` and numbers the rows after it down by one, so there is no gap.
+fn delete_and_renumber(conn: &Connection, seq: i64) {
+    conn.execute("DELETE FROM audit_log WHERE seq = ?1", [seq])
+        .unwrap();
+    let max: i64 = conn
+        .query_row("SELECT max(seq) FROM audit_log", [], |r| r.get(0))
+        .unwrap();
+    for s in seq + 1..=max {
+        conn.execute("UPDATE audit_log SET seq = ?1 WHERE seq = ?2", [s - 1, s])
+            .unwrap();
+    }
+}
+
+fn home_with_rows(n: usize) -> Home {
+    let h = Home::new();
+    for i in 0..n {
+        h.set(&format!("k{i}"), b"v");
+    }
+    h
+}
+
+/// Regression (issue 13, finding 3): with write access to the store but no root key, delete a
+/// row, edit another and recompute every link — with plain SHA-256, as the unkeyed chain
+/// allowed (main printed "intact" here), or with a key of one's own. `verify` fails and names
+/// the first row that does not check out.
+#[test]
+fn a_chain_recomputed_without_the_audit_key_is_detected() {
+    if sqlite_only("rewriting rows with rusqlite") {
+        return;
+    }
+    let cols = ("prev_mac", "mac");
+    // Plain SHA-256 over the whole chain: row 1 no longer matches its MAC.
+    let h = home_with_rows(6);
+    let conn = Connection::open(h.db()).unwrap();
+    delete_and_renumber(&conn, 3);
+    conn.execute("UPDATE audit_log SET outcome = 'denied' WHERE seq = 4", [])
+        .unwrap();
+    relink(&conn, 1, audit::legacy_hash, cols);
+    drop(conn);
+    let out = h.run(&["audit", "verify", "-o", "json"], None).code(1);
+    assert_eq!(out.json()["intact"], false);
+    assert_eq!(out.json()["first_bad_seq"], 1);
+    assert!(out.stderr.contains("row 1"), "{}", out.stderr);
+    assert!(!out.text().contains("intact\": true"));
+
+    // A key of the attacker's own, from the edited row on: that row is named.
+    let h = home_with_rows(6);
+    let attacker = AuditKey::generate().unwrap();
+    let conn = Connection::open(h.db()).unwrap();
+    delete_and_renumber(&conn, 5);
+    conn.execute("UPDATE audit_log SET key = 'other' WHERE seq = 2", [])
+        .unwrap();
+    relink(
+        &conn,
+        2,
+        |seq, e, prev| audit::row_mac(&attacker, seq, e, prev),
+        cols,
+    );
+    drop(conn);
+    let out = h.run(&["audit", "verify"], None).code(1);
+    assert!(
+        out.text().contains("BROKEN at row 2") && out.text().contains("MAC"),
+        "{}",
+        out.text()
+    );
+    assert!(out.stderr.contains("row 2"), "{}", out.stderr);
+    // The head is refused too: an operator cannot record a forged one.
+    let out = h.run(&["audit", "head"], None).code(1);
+    assert!(out.stderr.contains("row 5"), "{}", out.stderr);
+    assert!(out.text().is_empty());
+}
+
+/// Regression (issue 13, finding 3): rows cut off the end leave a chain that checks out; a head
+/// recorded before (`hush audit head`) finds them, also when new rows were written in their
+/// place. Rows after the head are fine.
+#[test]
+fn a_recorded_head_detects_rows_cut_off_the_end() {
+    if sqlite_only("deleting rows with rusqlite") {
+        return;
+    }
+    let h = home_with_rows(5);
+    let out = h.run(&["audit", "head"], None).ok();
+    let head = out.text().trim().to_string();
+    let (seq, mac) = head.split_once(':').unwrap();
+    assert_eq!(seq, "5");
+    assert_eq!(mac.len(), 64);
+    let json = h.run(&["audit", "head", "-o", "json"], None).ok().json();
+    assert_eq!(json["seq"], 5);
+    assert_eq!(json["mac"], mac);
+    let head_file = h.path().join("head.json");
+    std::fs::write(&head_file, json.to_string()).unwrap();
+    let head_txt = h.path().join("head.txt");
+    std::fs::write(&head_txt, format!("{head}\n")).unwrap();
+
+    // The chain grows: the recorded head is still there.
+    h.set("later", b"v");
+    let out = h.run(&["audit", "verify", "--head", &head], None).ok();
+    assert!(
+        out.text().contains("intact: 6 rows")
+            && out.text().contains("recorded head 5 is there unchanged"),
+        "{}",
+        out.text()
+    );
+    let v = h
+        .run(
+            &[
+                "audit",
+                "verify",
+                "--head-file",
+                head_txt.to_str().unwrap(),
+                "-o",
+                "json",
+            ],
+            None,
+        )
+        .ok()
+        .json();
+    assert_eq!(
+        (v["head_checked"].clone(), v["head_seq"].clone()),
+        (true.into(), 6.into())
+    );
+
+    // Cut rows 4 to 6.
+    let conn = Connection::open(h.db()).unwrap();
+    conn.execute("DELETE FROM audit_log WHERE seq > 3", [])
+        .unwrap();
+    drop(conn);
+    let out = h.run(&["audit", "verify"], None).ok();
+    assert!(
+        out.text().contains("intact: 3 rows"),
+        "without a head, a cut end cannot show: {}",
+        out.text()
+    );
+    let out = h.run(&["audit", "verify", "--head", &head], None).code(1);
+    assert!(
+        out.text().contains("BROKEN at row 5") && out.text().contains("missing"),
+        "{}",
+        out.text()
+    );
+    let out = h
+        .run(
+            &[
+                "audit",
+                "verify",
+                "--head-file",
+                head_file.to_str().unwrap(),
+                "-o",
+                "json",
+            ],
+            None,
+        )
+        .code(1);
+    assert_eq!(out.json()["first_bad_seq"], 5);
+
+    // New rows written by hush in place of the cut ones: they check out, but not as the head.
+    h.set("again1", b"v");
+    h.set("again2", b"v");
+    h.run(&["audit", "verify"], None).ok();
+    let out = h.run(&["audit", "verify", "--head", &head], None).code(1);
+    assert!(
+        out.text().contains("BROKEN at row 5") && out.text().contains("recorded head"),
+        "{}",
+        out.text()
+    );
+}
+
+/// A malformed head is a usage error naming the flag, never echoing what was given.
+#[test]
+fn a_malformed_head_is_refused_without_echoing_it() {
+    let h = home_with_rows(1);
+    for bad in [
+        "1:planted-head-text",
+        "planted-head-text",
+        "-1:planted",
+        &format!("x{}:{}", "1", "a".repeat(64)),
+    ] {
+        let out = h
+            .run(&["audit", "verify", &format!("--head={bad}")], None)
+            .code(2);
+        assert!(out.stderr.contains("--head"), "{}", out.stderr);
+        assert!(!out.all().contains("planted"), "{}", out.all());
+    }
+    let f = h.path().join("bad-head");
+    std::fs::write(&f, "{\"seq\": \"planted\"}").unwrap();
+    let out = h
+        .run(
+            &["audit", "verify", "--head-file", f.to_str().unwrap()],
+            None,
+        )
+        .code(2);
+    assert!(
+        out.stderr.contains("--head-file") && !out.all().contains("planted"),
+        "{}",
+        out.all()
+    );
+    h.run(
+        &["audit", "verify", "--head-file", "/nonexistent/head"],
+        None,
+    )
+    .code(2);
+}
+
+/// Rotation rewraps the audit key with the data keys and forgets the old root key: rows from
+/// before and after verify as one chain, and a head recorded before the rotation still checks.
+#[test]
+fn key_rotation_keeps_old_rows_verifiable() {
+    let h = home_with_rows(3);
+    let head = h
+        .run(&["audit", "head"], None)
+        .ok()
+        .text()
+        .trim()
+        .to_string();
+    h.run(&["keys", "rotate"], None).ok();
+    h.set("between", b"v");
+    h.run(&["keys", "rotate"], None).ok();
+    h.set("after", b"v");
+    let out = h.run(&["audit", "verify", "--head", &head], None).ok();
+    assert!(
+        out.text().contains("intact: 5 rows")
+            && out.text().contains("recorded head 3 is there unchanged"),
+        "{}",
+        out.text()
+    );
+    let v = h.run(&["audit", "verify", "-o", "json"], None).ok().json();
+    assert_eq!(v["legacy_rows"], 0);
+    assert_eq!(v["head_seq"], 5);
+}
+
+/// A store written by a hush from before the keyed chain: its rows keep their SHA-256 links
+/// and are checked as such; the store gets its audit key at the first open, with a keyed row
+/// (`audit.key.create`) that anchors them — editing an old row and recomputing the old hashes
+/// then breaks that row's link.
+#[test]
+fn stores_from_before_the_keyed_chain_are_upgraded_and_their_rows_anchored() {
+    if sqlite_only("making an older schema with rusqlite") {
+        return;
+    }
+    let h = home_with_rows(3);
+    // Back to schema 5 as the previous hush wrote it.
+    let conn = Connection::open(h.db()).unwrap();
+    conn.execute_batch(
+        "DROP TABLE audit_key;
+         ALTER TABLE audit_log RENAME COLUMN prev_mac TO prev_hash;
+         ALTER TABLE audit_log RENAME COLUMN mac TO hash;
+         PRAGMA user_version = 5;",
+    )
+    .unwrap();
+    relink(&conn, 1, audit::legacy_hash, ("prev_hash", "hash"));
+    drop(conn);
+
+    let out = h.run(&["audit", "verify"], None).ok();
+    assert!(
+        out.text()
+            .contains("intact: 4 rows (rows 1 to 3 predate the keyed chain"),
+        "{}",
+        out.text()
+    );
+    let rows = h.run(&["audit", "-o", "json"], None).ok().json();
+    assert_eq!(rows[3]["action"], "audit.key.create");
+    assert_eq!(rows[3]["actor_name"], "hush");
+    h.set("new", b"v");
+    let v = h.run(&["audit", "verify", "-o", "json"], None).ok().json();
+    assert_eq!(
+        (v["rows"].clone(), v["legacy_rows"].clone()),
+        (5.into(), 3.into())
+    );
+
+    // An old row edited and the old hashes recomputed: row 4's MAC covers the link it had.
+    let conn = Connection::open(h.db()).unwrap();
+    conn.execute("UPDATE audit_log SET outcome = 'denied' WHERE seq = 2", [])
+        .unwrap();
+    let mut prev: String = conn
+        .query_row("SELECT mac FROM audit_log WHERE seq = 1", [], |r| r.get(0))
+        .unwrap();
+    for (seq, e) in rows_of(&conn)
+        .into_iter()
+        .filter(|(s, _)| (2..=3).contains(s))
+    {
+        let hash = audit::legacy_hash(seq, &e, &prev);
+        conn.execute(
+            "UPDATE audit_log SET prev_mac = ?1, mac = ?2 WHERE seq = ?3",
+            params![prev, hash, seq],
+        )
+        .unwrap();
+        prev = hash;
+    }
+    drop(conn);
+    let out = h.run(&["audit", "verify", "-o", "json"], None).code(1);
+    assert_eq!(out.json()["first_bad_seq"], 4);
+}
+
+/// Against a server: `hush audit head` and `verify --head` over the API, the API's head fields
+/// and parameters, and a cut end found through them.
+#[test]
+fn heads_work_against_a_server() {
+    let server = Server::start();
+    server.put("k", serde_json::json!({"value": "v"}));
+    let client = Home::empty();
+    let run = |args: &[&str]| {
+        let mut c = client.command(args);
+        c.env("HUSH_ADDR", &server.base)
+            .env("HUSH_TOKEN", &server.admin);
+        client.run_with(c, None)
+    };
+    let head = run(&["audit", "head"]).ok().text().trim().to_string();
+    let (seq, mac) = head.split_once(':').unwrap();
+    let (s, h) = server.call("GET", "/v1/audit/head", &server.admin, None);
+    assert_eq!(s, 200);
+    assert_eq!(
+        (h["seq"].to_string(), h["mac"].as_str().unwrap()),
+        (seq.to_string(), mac)
+    );
+
+    let (s, v) = server.call(
+        "GET",
+        &format!("/v1/audit/verify?head_seq={seq}&head_mac={mac}"),
+        &server.admin,
+        None,
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["intact"], true);
+    assert_eq!(v["head_checked"], true);
+    assert_eq!(v["head_seq"].to_string(), seq);
+    assert_eq!(v["head_mac"], mac);
+    let (s, v) = server.call("GET", "/v1/audit/verify", &server.admin, None);
+    assert_eq!((s.as_u16(), v["head_checked"].clone()), (200, false.into()));
+    let (s, v) = server.call(
+        "GET",
+        &format!("/v1/audit/verify?head_seq={seq}&head_mac=planted"),
+        &server.admin,
+        None,
+    );
+    assert_eq!(s, 422, "{v}");
+    let msg = v["error"]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("head_mac") && !msg.contains("planted"),
+        "{msg}"
+    );
+    let (s, v) = server.call(
+        "GET",
+        &format!("/v1/audit/verify?head_seq={seq}"),
+        &server.admin,
+        None,
+    );
+    assert_eq!(s, 422, "{v}");
+    let read = server.token(serde_json::json!({"name": "r", "role": "read"}));
+    let (s, _) = server.call("GET", "/v1/audit/head", &read, None);
+    assert_eq!(s, 403);
+
+    let out = run(&["audit", "verify", "--head", &head]).ok();
+    assert!(out.text().contains("recorded head"), "{}", out.text());
+    if sqlite_only("deleting rows of the server's file") {
+        return;
+    }
+    let conn = Connection::open(server.db()).unwrap();
+    conn.execute(
+        "DELETE FROM audit_log WHERE seq >= ?1",
+        [seq.parse::<i64>().unwrap()],
+    )
+    .unwrap();
+    drop(conn);
+    let out = run(&["audit", "verify", "--head", &head, "-o", "json"]).code(1);
+    assert_eq!(out.json()["first_bad_seq"].to_string(), seq);
+}
+
+/// The audit key record is bound to where the keyed chain starts: moving that boundary (to pass
+/// keyed rows off as unkeyed ones) or damaging the wrapped key makes hush refuse the store.
+#[test]
+fn an_altered_audit_key_record_is_refused() {
+    if sqlite_only("editing the audit key record with rusqlite") {
+        return;
+    }
+    let h = home_with_rows(2);
+    let conn = Connection::open(h.db()).unwrap();
+    conn.execute("UPDATE audit_key SET keyed_from = 3", [])
+        .unwrap();
+    drop(conn);
+    let out = h.run(&["audit", "verify"], None).code(1);
+    assert!(
+        out.stderr.contains("audit key does not unwrap"),
+        "{}",
+        out.stderr
+    );
+    let out = h.run(&["secrets", "list"], None).code(1);
+    assert!(out.stderr.contains("tampered"), "{}", out.stderr);
 }
