@@ -1,27 +1,20 @@
-//! Which byte strings are masked for a set of values, and what bounds them.
+//! Which byte strings are masked for a set of values, and what bounds them (the crate docs
+//! say what and why).
 //!
 //! Every value is masked as written (and without trailing whitespace): that form is never
-//! dropped. Derived forms are added in three tiers, each over all values before the next:
+//! dropped. Derived forms are added in three tiers, each over all values before the next, so
+//! that when the budgets run out it is the least likely forms that are left out:
 //!
-//! 1. the common encodings of each value up to [`ENCODE_MAX`] bytes: JSON-escaped, base64
-//!    (standard and URL-safe, padded or not), hex (lower- and uppercase), and the base64
-//!    *cores* — for a value at each of the three byte offsets modulo 3 inside some longer
-//!    encoded text (`base64("user:" + value)`), the run of base64 characters that depends on
-//!    the value's bytes alone, when it is at least [`MIN_CORE`] characters;
-//! 2. what is inside a value: for a JSON object or array, the strings of its secret-material
-//!    fields ([`secret_field`]), at most [`MAX_FIELDS`] of them, each with every form a value
-//!    has; for any other multi-line value, each line of at least [`MIN_LINE`] bytes (trimmed;
-//!    PEM armour lines such as `-----BEGIN PRIVATE KEY-----` excepted, as they are public);
-//! 3. the rarer encoder variants of each value: URL encodings with other safe sets and
-//!    lowercase hex, Go, PHP and Python JSON escapes.
+//! 1. the common encodings of each value up to [`ENCODE_MAX`] bytes: JSON-escaped, base64,
+//!    hex and the base64 cores;
+//! 2. what is inside a value: the secret-material strings of a JSON value (at most
+//!    [`MAX_FIELDS`]) with all their forms, or the lines of any other multi-line value;
+//! 3. the rarer encoder variants of each value: URL encodings, and JSON as Go, PHP and
+//!    Python escape it.
 //!
 //! Derived forms share two budgets: [`FORM_BUDGET`] bytes of stored forms (each counted with
 //! [`FORM_OVERHEAD`]) and [`HEAD_BUDGET`] bytes that go into the automaton (a form enters it
-//! by its first [`HEAD`] bytes; longer ones are compared in full only where those match). A
-//! form that does not fit is dropped and counted; the values themselves are always masked.
-//! Together they bound the work for any input: a JSON secret of 100,000 strings gets at most
-//! [`MAX_FIELDS`] field entries, and its own forms beyond [`ENCODE_MAX`] bytes are the value
-//! as written.
+//! by its first [`HEAD`] bytes). A form that does not fit is dropped and counted.
 
 use std::borrow::Borrow;
 use std::collections::HashSet;

@@ -1,10 +1,45 @@
-//! A streaming masker for workload output (`hush run`): every injected value, its base64
-//! (standard and URL-safe, with and without padding), URL-encoded and JSON-escaped forms, and
-//! each string field of at least [`MIN_LEN`] characters inside a JSON-valued secret, is replaced
-//! by `***` — also when a value is split across reads.
+//! A streaming masker for workload output (`hush run`): every injected value is replaced by
+//! `***` in the forms a program is likely to print it in — also when a value is split across
+//! reads:
+//!
+//! - as written, and without trailing whitespace (a token read from a file with its newline);
+//! - hex (lower- and uppercase), base64 (standard and URL-safe, padded or not), URL-encoded
+//!   and JSON-escaped as common encoders write them;
+//! - inside base64 of longer text (`Authorization: Basic base64(user:TOKEN)`): the value
+//!   starts at an offset of 0, 1 or 2 modulo 3 in the encoded text, and for each the run of
+//!   base64 characters that depends on the value's bytes alone (its *core*) is masked, in both
+//!   alphabets, when it is at least [`MIN_CORE`] characters (36 bits of the value; shorter
+//!   runs would turn up in unrelated base64); the character at each end that also holds bits
+//!   of the text around it stays (it gives away at most 4 bits of the value);
+//! - for a multi-line value that is not JSON, each line of at least [`MIN_LINE`] bytes
+//!   (trimmed, `\r` included), except PEM armour lines (`-----BEGIN PRIVATE KEY-----`), which
+//!   every key shares;
+//! - for a JSON object or array, the strings of its **secret-material fields**, each with
+//!   every form above (so one line of a service account's `private_key`). A string is secret
+//!   material when its field's name says so — a word `key`, `keys`, `pass`, `pw`, `pwd`,
+//!   `pin`, `dsn`, `otp`, `seed`, or `secret`, `password`, `passwd`, `passphrase`, `token`,
+//!   `credential`, `apikey`, `privatekey`, `privkey`, `accesskey`, `signingkey`, `cookie`,
+//!   `mnemonic`, `bearer`, `authorization` anywhere in it, unless its last word says it
+//!   describes a secret (`token_uri`, `key_type`, `secret_name`, `password_file`, …) or a word
+//!   is `public` — or it holds a PEM private key, or it looks like a random token (24 or more
+//!   base64 characters with upper- and lowercase letters and digits), or it has no name (the
+//!   document is an array of strings). Other strings (`"type": "service_account"`, a project
+//!   id, an e-mail address, a URL) are not masked alone, only as part of the whole document:
+//!   masking every string of a key file hid ordinary words in every log line.
+//!
+//! **Bounds.** The work is bounded for any input, so that a JSON secret of 100,000 strings
+//! costs no more than a small one: at most [`MAX_FIELDS`] strings per JSON value get forms of
+//! their own (the rest are masked within the whole document); values and fields over
+//! [`ENCODE_MAX`] bytes are masked as written and line by line, not encoded; derived forms
+//! share [`FORM_BUDGET`] bytes and [`HEAD_BUDGET`] bytes of automaton patterns, filled in
+//! the order common encodings, then JSON fields and lines, then rare encoder variants, with
+//! what does not fit counted in [`Patterns::dropped`]. The values themselves are always
+//! masked.
 //!
 //! All forms go into one Aho-Corasick automaton with leftmost-longest matching, asked only at
-//! positions whose first bytes pass a bit filter of the forms' beginnings. A chunk is
+//! positions whose first bytes pass a bit filter of the forms' beginnings. A form enters the
+//! automaton by its first 64 bytes; where those match a longer form, it is compared in full,
+//! so a 1 MiB value costs the automaton no more than a short one. A chunk is
 //! scanned together with the bytes held back from the previous one; matches that start early
 //! enough to be complete are replaced, and only the last `longest - 1` bytes are held back,
 //! since a match starting there could continue in the next chunk. The result is the same for
@@ -15,9 +50,11 @@
 //!
 //! `fuzz/` holds a [cargo-fuzz](https://github.com/rust-fuzz/cargo-fuzz) target, `mask`, kept
 //! out of the workspace (it has its own `[workspace]`). It runs the hidden `fuzz_check`, which
-//! derives values, a stream and split points from the input and checks that any split gives
-//! the output of [`mask_all`], that [`mask_all`] is leftmost-longest over all forms, and that
-//! no masked form survives. With a nightly toolchain and `cargo install cargo-fuzz`:
+//! derives values, a stream and split points from the input (splicing in values, their forms,
+//! prefixes of them and base64 of text around them) and checks that any split gives the
+//! output of [`mask_all`], that [`mask_all`] is leftmost-longest over all forms, that no
+//! masked form survives, and that every value has the forms listed above (hex, base64 cores
+//! derived independently, lines). With a nightly toolchain and `cargo install cargo-fuzz`:
 //!
 //! ```text
 //! cd crates/hush-mask
@@ -451,6 +488,10 @@ mod tests {
                 }
             }
         }
+        assert_eq!(
+            mask_all(&p, b"Authorization: Basic dXNlcjpnaHBfUjJkMkMzcG9COGI4VE9LRU4=\n"),
+            b"Authorization: Basic dXNlcjp***4=\n"
+        );
         // The same value as a whole base64 text is still masked whole.
         let b64 = base64::engine::general_purpose::STANDARD.encode(token);
         assert_eq!(mask_all(&p, format!("[{b64}]").as_bytes()), b"[***]");
