@@ -376,7 +376,7 @@ pub(crate) fn json_fields(v: &[u8]) -> Option<Fields> {
     };
     let mut de = serde_json::Deserializer::from_slice(v);
     Walk {
-        name: None,
+        name: Name::None,
         out: &mut fields,
     }
     .deserialize(&mut de)
@@ -385,15 +385,35 @@ pub(crate) fn json_fields(v: &[u8]) -> Option<Fields> {
     Some(fields)
 }
 
-/// Walks a JSON document without building it, keeping the strings [`secret_field`] picks.
-struct Walk<'n, 'o> {
-    /// The name of the object field that holds this value (for an array, the field that
-    /// holds the array); `None` at the top.
-    name: Option<&'n str>,
+/// The name of the object field that holds a value (for an array, the field that holds the
+/// array), judged once per field.
+#[derive(Clone, Copy)]
+enum Name {
+    /// At the top of the document.
+    None,
+    /// A name [`secret_name`] accepts.
+    Secret,
+    /// Any other name.
+    Other,
+}
+
+impl Name {
+    fn of(name: &str) -> Name {
+        if secret_name(name) {
+            Name::Secret
+        } else {
+            Name::Other
+        }
+    }
+}
+
+/// Walks a JSON document without building it, keeping the strings [`secret_string`] picks.
+struct Walk<'o> {
+    name: Name,
     out: &'o mut Fields,
 }
 
-impl<'de> DeserializeSeed<'de> for Walk<'_, '_> {
+impl<'de> DeserializeSeed<'de> for Walk<'_> {
     type Value = ();
 
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
@@ -401,7 +421,7 @@ impl<'de> DeserializeSeed<'de> for Walk<'_, '_> {
     }
 }
 
-impl<'de> Visitor<'de> for Walk<'_, '_> {
+impl<'de> Visitor<'de> for Walk<'_> {
     type Value = ();
 
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
@@ -409,7 +429,7 @@ impl<'de> Visitor<'de> for Walk<'_, '_> {
     }
 
     fn visit_str<E>(self, s: &str) -> Result<(), E> {
-        if s.chars().count() >= MIN_LEN && secret_field(self.name, s) {
+        if s.chars().count() >= MIN_LEN && secret_string(self.name, s) {
             if self.out.kept.len() < MAX_FIELDS {
                 self.out.kept.push(Zeroizing::new(s.to_owned()));
             } else {
@@ -453,7 +473,7 @@ impl<'de> Visitor<'de> for Walk<'_, '_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while let Some(key) = map.next_key::<String>()? {
             map.next_value_seed(Walk {
-                name: Some(&key),
+                name: Name::of(&key),
                 out: &mut *self.out,
             })?;
         }
@@ -511,18 +531,20 @@ const DESCRIPTOR_WORDS: &[&str] = &[
     "host",
 ];
 
-/// Whether a JSON string field carries secret material: its name says so ([`SECRET_WORDS`],
-/// [`SECRET_STEMS`], unless the last word is one of [`DESCRIPTOR_WORDS`] or a word is
-/// `public`), or the string has no name (the document is a string or an array of them), or
-/// it holds a PEM private key, or it looks like a random token: at least 24 characters of
-/// the base64 alphabets with upper- and lowercase letters and digits.
-pub(crate) fn secret_field(name: Option<&str>, s: &str) -> bool {
-    let Some(name) = name else {
-        return true;
-    };
-    if s.contains("PRIVATE KEY-----") || looks_random(s) {
-        return true;
+/// Whether a JSON string carries secret material: its field's name says so ([`secret_name`]),
+/// or it has no name (the document is a string or an array of them), or it holds a PEM
+/// private key, or it looks like a random token ([`looks_random`]).
+fn secret_string(name: Name, s: &str) -> bool {
+    match name {
+        Name::None | Name::Secret => true,
+        Name::Other => s.contains("PRIVATE KEY-----") || looks_random(s),
     }
+}
+
+/// Whether a field name says it holds secret material: a word of [`SECRET_WORDS`] or a stem
+/// of [`SECRET_STEMS`], unless the last word is one of [`DESCRIPTOR_WORDS`] or a word is
+/// `public`.
+fn secret_name(name: &str) -> bool {
     let words = words(name);
     let Some(last) = words.last() else {
         return false;
@@ -576,6 +598,10 @@ fn looks_random(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn secret_field(name: Option<&str>, s: &str) -> bool {
+        secret_string(name.map_or(Name::None, Name::of), s)
+    }
 
     #[test]
     fn field_names() {

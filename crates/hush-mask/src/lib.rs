@@ -489,7 +489,10 @@ mod tests {
             }
         }
         assert_eq!(
-            mask_all(&p, b"Authorization: Basic dXNlcjpnaHBfUjJkMkMzcG9COGI4VE9LRU4=\n"),
+            mask_all(
+                &p,
+                b"Authorization: Basic dXNlcjpnaHBfUjJkMkMzcG9COGI4VE9LRU4=\n"
+            ),
             b"Authorization: Basic dXNlcjp***4=\n"
         );
         // The same value as a whole base64 text is still masked whole.
