@@ -93,6 +93,11 @@ pub struct Patterns {
     /// One bit per hash of every form's first [`MIN_LEN`] bytes: where no bit is set, no form
     /// starts, and the automaton is not asked.
     starts: Box<[u64]>,
+    /// Where a bit of `starts` is set, a second look before the automaton: one bit per hash
+    /// of the first [`LONG_START`] bytes of every form that long ...
+    long_starts: Box<[u64]>,
+    /// ... and one per hash of the first [`MIN_LEN`] bytes of every shorter form.
+    short_starts: Box<[u64]>,
     longest: usize,
     /// How many values were too short to mask.
     pub too_short: usize,
@@ -115,18 +120,60 @@ fn start_slot(head: [u8; MIN_LEN]) -> usize {
     (u32::from_le_bytes(head).wrapping_mul(0x9E37_79B1) >> (32 - 18)) as usize
 }
 
+/// How many first bytes the second look of the start filter hashes.
+const LONG_START: usize = 8;
+
+/// The second look's slot of a form's first [`LONG_START`] bytes.
+fn long_slot(head: [u8; LONG_START]) -> usize {
+    (u64::from_le_bytes(head).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - 18)) as usize
+}
+
+fn bit(set: &[u64], slot: usize) -> bool {
+    set[slot / 64] & (1 << (slot % 64)) != 0
+}
+
+fn set_bit(set: &mut [u64], slot: usize) {
+    set[slot / 64] |= 1 << (slot % 64);
+}
+
+/// The first position in `from..until` whose next [`MIN_LEN`] bytes pass the start filter
+/// (`until + MIN_LEN - 1 <= buf.len()`). The hot loop, kept apart so that it holds nothing
+/// else in registers.
+fn next_start(starts: &[u64], buf: &[u8], from: usize, until: usize) -> Option<usize> {
+    buf[from..until + MIN_LEN - 1]
+        .windows(MIN_LEN)
+        .position(|w| {
+            let head: [u8; MIN_LEN] = w.try_into().unwrap_or_default();
+            bit(starts, start_slot(head))
+        })
+        .map(|p| from + p)
+}
+
 impl Patterns {
     /// Whether a form may start with these bytes (no false negatives).
     fn may_start(&self, head: [u8; MIN_LEN]) -> bool {
-        let slot = start_slot(head);
-        self.starts[slot / 64] & (1 << (slot % 64)) != 0
+        bit(&self.starts, start_slot(head))
+    }
+
+    /// Where [`Patterns::may_start`] said yes, a second look at more bytes (no false
+    /// negatives either): hex forms start with digits that logs are full of, and each
+    /// needless automaton call costs a cache miss or more.
+    fn may_start_at(&self, buf: &[u8], i: usize, head: [u8; MIN_LEN]) -> bool {
+        match buf.get(i..).and_then(<[u8]>::first_chunk::<LONG_START>) {
+            Some(long) => {
+                bit(&self.long_starts, long_slot(*long))
+                    || bit(&self.short_starts, start_slot(head))
+            }
+            None => true,
+        }
     }
 
     /// The leftmost-longest match in `buf` starting in `from..until`. Every form is at least
     /// [`MIN_LEN`] bytes, so a position whose next bytes hash to an empty slot starts none:
     /// the scan checks one bit per byte (independent loads the CPU overlaps, where walking an
-    /// automaton is a chain of dependent ones) and asks the automaton, anchored, only where a
-    /// bit is set. The first position where it answers is the leftmost match; its answer is
+    /// automaton is a chain of dependent ones), takes a second look at the next
+    /// [`LONG_START`] bytes where a bit is set, and asks the automaton, anchored, only where
+    /// both pass. The first position where it answers is the leftmost match; its answer is
     /// the longest there, unless it is the head of longer forms, which are then compared.
     fn next_match(&self, buf: &[u8], from: usize, until: usize) -> Option<(usize, usize)> {
         let ac = self.ac.as_ref()?;
@@ -134,9 +181,14 @@ impl Patterns {
         if from >= until {
             return None;
         }
-        for (i, head) in (from..).zip(buf[from..until + MIN_LEN - 1].windows(MIN_LEN)) {
-            let head: [u8; MIN_LEN] = head.try_into().unwrap_or_default();
-            if !self.may_start(head) {
+        let mut at = from;
+        while let Some(i) = next_start(&self.starts, buf, at, until) {
+            at = i + 1;
+            let head = buf[i..]
+                .first_chunk::<MIN_LEN>()
+                .copied()
+                .unwrap_or_default();
+            if !self.may_start_at(buf, i, head) {
                 continue;
             }
             let input = Input::new(buf).span(i..buf.len()).anchored(Anchored::Yes);
@@ -240,11 +292,15 @@ impl Patterns {
             };
             build(Some(kind)).or_else(|_| build(None)).ok()
         };
-        let mut starts = vec![0u64; START_BITS / 64].into_boxed_slice();
+        let empty = || vec![0u64; START_BITS / 64].into_boxed_slice();
+        let (mut starts, mut long_starts, mut short_starts) = (empty(), empty(), empty());
         for p in &heads {
             if let Some(head) = p.first_chunk::<MIN_LEN>() {
-                let slot = start_slot(*head);
-                starts[slot / 64] |= 1 << (slot % 64);
+                set_bit(&mut starts, start_slot(*head));
+                match p.first_chunk::<LONG_START>() {
+                    Some(long) => set_bit(&mut long_starts, long_slot(*long)),
+                    None => set_bit(&mut short_starts, start_slot(*head)),
+                }
             }
         }
         drop(heads);
@@ -252,6 +308,8 @@ impl Patterns {
             ac,
             truncated,
             starts,
+            long_starts,
+            short_starts,
             longest,
             too_short,
             dropped,
