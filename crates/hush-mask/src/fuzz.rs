@@ -1,12 +1,17 @@
 //! The checks behind the fuzz target (`fuzz/fuzz_targets/mask.rs`), also run by the stable
 //! test suite (`tests/random_inputs.rs`).
 
-use crate::{forms, mask_all, Masker, Patterns, MASK, MIN_LEN};
+use base64::Engine as _;
+
+use crate::{forms, mask_all, Masker, Patterns, MASK, MIN_CORE, MIN_LEN, MIN_LINE};
 
 /// In the stream part of the input, `WHOLE, i` splices in candidate form `i` whole.
 const WHOLE: u8 = 0xFE;
 /// In the stream part of the input, `PREFIX, i, n` splices in a proper prefix of form `i`.
 const PREFIX: u8 = 0xFD;
+/// In the stream part of the input, `BASE64, i, k` splices in candidate `i` base64-encoded
+/// inside other text (see [`embed_base64`]).
+const BASE64: u8 = 0xFC;
 /// The stream is cut off here, so that the reference masker below stays cheap.
 const MAX_STREAM: usize = 1 << 16;
 
@@ -39,9 +44,11 @@ impl<'a> Input<'a> {
 /// - one byte: the number of split points, modulo 9, then two bytes (little-endian) per
 ///   split point, taken modulo the stream length plus one;
 /// - the rest is the stream, where `0xFE i` is replaced by candidate `i` (every masked form
-///   of every value, and each raw value, also a too-short one) and `0xFD i n` by a proper
-///   prefix of candidate `i`, so that random inputs contain values and near-misses. An index
-///   one past the last candidate stands for the escape byte itself.
+///   of every value, and each raw value, also a too-short one), `0xFD i n` by a proper
+///   prefix of candidate `i`, and `0xFC i k` by candidate `i` base64-encoded inside other
+///   text (`k` picks the bytes around it and the alphabet), so that random inputs contain
+///   values, their encodings and near-misses. An index one past the last candidate stands
+///   for the escape byte itself.
 ///
 /// Asserts that
 /// 1. pushing the stream in the chunks given by the split points, or one byte at a time, and
@@ -53,7 +60,12 @@ impl<'a> Input<'a> {
 ///    form starts, separated by `***`, so a form found in the output overlaps a `***`
 ///    (a value `a*b*` can legitimately be produced from `a` + value + `b*`);
 /// 4. [`Patterns::too_short`] counts the values shorter than [`MIN_LEN`], and a non-empty set
-///    of forms always builds an automaton (masking never silently turns off).
+///    of forms always builds an automaton (masking never silently turns off);
+/// 5. the masked forms include, for every value of at least [`MIN_LEN`] bytes, the value, its
+///    hex in both cases, its base64, the base64 characters it determines at each of the three
+///    alignments inside longer text (derived here independently, by encoding it between
+///    all-zero and all-one bytes) when there are [`MIN_CORE`] of them, and, for a multi-line
+///    value that is not JSON, each line of [`MIN_LINE`] bytes or more that is not PEM armour.
 ///
 /// Panics if a check fails; deterministic.
 pub fn fuzz_check(data: &[u8]) {
@@ -73,14 +85,11 @@ pub fn fuzz_check(data: &[u8]) {
         .collect();
 
     // Everything the automaton should contain.
-    let mut masked: Vec<Vec<u8>> = values
+    let masked: Vec<Vec<u8>> = forms::collect(values.iter().copied())
+        .all
         .iter()
-        .filter(|v| v.len() >= MIN_LEN)
-        .flat_map(|v| forms(v))
         .map(|f| f.to_vec())
         .collect();
-    masked.sort();
-    masked.dedup();
 
     // What the stream may splice in.
     let mut candidates: Vec<Vec<u8>> = masked.clone();
@@ -94,7 +103,7 @@ pub fn fuzz_check(data: &[u8]) {
             None => break,
         };
         input.byte();
-        if b != WHOLE && b != PREFIX {
+        if b != WHOLE && b != PREFIX && b != BASE64 {
             stream.push(b);
             continue;
         }
@@ -105,6 +114,8 @@ pub fn fuzz_check(data: &[u8]) {
         };
         if b == WHOLE {
             stream.extend_from_slice(c);
+        } else if b == BASE64 {
+            stream.extend(embed_base64(c, input.byte()));
         } else {
             let n = usize::from(input.byte()) % c.len();
             stream.extend_from_slice(&c[..n]);
@@ -131,6 +142,31 @@ pub fn fuzz_check(data: &[u8]) {
     );
 
     let whole = mask_all(&patterns, &stream);
+
+    // 5. The forms every value must have.
+    for v in values.iter().filter(|v| v.len() >= MIN_LEN) {
+        let mut must = vec![
+            v.to_vec(),
+            hex(v, false),
+            hex(v, true),
+            base64::engine::general_purpose::STANDARD
+                .encode(v)
+                .into_bytes(),
+        ];
+        must.extend(determined_base64(v));
+        if forms::json_fields(v).is_none() && v.trim_ascii().contains(&b'\n') {
+            must.extend(
+                v.split(|&b| b == b'\n')
+                    .map(<[u8]>::trim_ascii)
+                    .filter(|l| l.len() >= MIN_LINE)
+                    .filter(|l| !(l.starts_with(b"-----") && l.ends_with(b"-----")))
+                    .map(<[u8]>::to_vec),
+            );
+        }
+        for f in must {
+            assert!(masked.binary_search(&f).is_ok(), "a form is missing");
+        }
+    }
 
     // 1. Any split gives the same output.
     let mut m = Masker::new(&patterns);
@@ -195,6 +231,70 @@ fn mask_reference(forms: &[Vec<u8>], input: &[u8]) -> Vec<u8> {
                 out.push(input[i]);
                 i += 1;
             }
+        }
+    }
+    out
+}
+
+/// `c` base64-encoded inside other text: `k % 3` bytes before it, `k / 3 % 3` after it, in
+/// the URL-safe alphabet when `k & 0x80`, without padding when `k & 0x40`.
+fn embed_base64(c: &[u8], k: u8) -> Vec<u8> {
+    let mut text = vec![k; usize::from(k % 3)];
+    text.extend_from_slice(c);
+    text.extend(std::iter::repeat_n(!k, usize::from(k / 3 % 3)));
+    let e = match (k & 0x80 != 0, k & 0x40 != 0) {
+        (false, false) => &base64::engine::general_purpose::STANDARD,
+        (false, true) => &base64::engine::general_purpose::STANDARD_NO_PAD,
+        (true, false) => &base64::engine::general_purpose::URL_SAFE,
+        (true, true) => &base64::engine::general_purpose::URL_SAFE_NO_PAD,
+    };
+    e.encode(text).into_bytes()
+}
+
+fn hex(v: &[u8], upper: bool) -> Vec<u8> {
+    v.iter()
+        .flat_map(|b| {
+            if upper {
+                format!("{b:02X}")
+            } else {
+                format!("{b:02x}")
+            }
+            .into_bytes()
+        })
+        .collect()
+}
+
+/// For `v` at byte offset 0, 1 and 2 (mod 3) inside longer text, the base64 characters that
+/// are the same whatever the text around it, when there are at least [`MIN_CORE`] of them,
+/// in the standard and URL-safe alphabets. Found by encoding `v` between all-zero and
+/// all-one bytes: a character that holds any bit from outside differs between the two.
+pub(crate) fn determined_base64(v: &[u8]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    for r in 0..3 {
+        let around = |fill: u8| {
+            let mut text = vec![fill; r];
+            text.extend_from_slice(v);
+            text.extend_from_slice(&[fill; 2]);
+            base64::engine::general_purpose::STANDARD_NO_PAD.encode(text)
+        };
+        let (zeros, ones) = (around(0), around(0xFF));
+        let same: Vec<u8> = zeros
+            .bytes()
+            .zip(ones.bytes())
+            .filter(|(a, b)| a == b)
+            .map(|(a, _)| a)
+            .collect();
+        if same.len() >= MIN_CORE {
+            let url = same
+                .iter()
+                .map(|&c| match c {
+                    b'+' => b'-',
+                    b'/' => b'_',
+                    c => c,
+                })
+                .collect();
+            out.push(same);
+            out.push(url);
         }
     }
     out

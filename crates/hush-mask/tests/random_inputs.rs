@@ -20,7 +20,7 @@ fn hand_made_inputs() {
         &b"secret"[..],
         b"secret-longer",
         b"abc",
-        br#"{"k": "field-value"}"#,
+        br#"{"key": "field-value", "id": "not-secret"}"#,
     ] {
         data.push(v.len() as u8);
         data.extend_from_slice(v);
@@ -30,6 +30,25 @@ fn hand_made_inputs() {
     for i in 0..40 {
         whole(&mut data, i);
         data.extend_from_slice(&[0xFD, i, 5, b' ']);
+    }
+    hush_mask::fuzz_check(&data);
+
+    // A multi-line value (one line PEM armour) and a token, spliced in base64 inside other
+    // text at every alignment and in both alphabets, and line by line.
+    let mut data = vec![2];
+    for v in [
+        &b"-----BEGIN KEY-----\r\nMIIEvQIBADANBgkqhkiG9w0B\r\nAQEFAASCBKcwggSj\r\n"[..],
+        b"ghp_0123456789abcdef",
+    ] {
+        data.push(v.len() as u8);
+        data.extend_from_slice(v);
+    }
+    data.extend_from_slice(&[2, 5, 0, 40, 0]);
+    for i in 0..60 {
+        for k in [0u8, 1, 2, 4, 0x45, 0x86, 0xC8] {
+            data.extend_from_slice(&[b' ', 0xFC, i, k]);
+        }
+        whole(&mut data, i);
     }
     hush_mask::fuzz_check(&data);
 
@@ -49,6 +68,7 @@ fn escape_heavy() -> impl Strategy<Value = Vec<u8>> {
             prop_oneof![
                 any::<u8>().prop_map(|b| vec![b]),
                 any::<u8>().prop_map(|i| vec![0xFE, i]),
+                (any::<u8>(), any::<u8>()).prop_map(|(i, k)| vec![0xFC, i, k]),
                 (any::<u8>(), any::<u8>()).prop_map(|(i, n)| vec![0xFD, i, n]),
             ],
             0..60,
