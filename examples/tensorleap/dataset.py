@@ -5,4 +5,5 @@ import os
 auth_secret_string = os.environ["AUTH_SECRET"]
 auth_secret = json.loads(auth_secret_string)
 print("parsed credentials with fields:", ", ".join(sorted(auth_secret)))
-print("connecting as", auth_secret["client_email"])  # masked by hush run
+print("connecting as", auth_secret["client_email"])  # an identity, not a secret: printed
+print("with key", auth_secret["private_key_id"])  # secret material: masked by hush run
