@@ -6,6 +6,7 @@ mod bad_input;
 mod common;
 mod crash;
 mod examples;
+mod hostile;
 mod keys;
 mod leaks;
 mod nodes;
