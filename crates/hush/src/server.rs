@@ -311,6 +311,8 @@ struct Activity {
     /// Milliseconds after `started` when a request last started or ended; `u64::MAX` before the
     /// first request.
     last_ms: AtomicU64,
+    /// Wakes the watchdog when a request starts or ends.
+    changed: tokio::sync::Notify,
 }
 
 /// What the watchdog should do.
@@ -330,6 +332,7 @@ impl Activity {
             started: Instant::now(),
             in_flight: AtomicUsize::new(0),
             last_ms: AtomicU64::new(u64::MAX),
+            changed: tokio::sync::Notify::new(),
         }
     }
 
@@ -342,6 +345,7 @@ impl Activity {
     fn begin(self: &Arc<Self>) -> InFlight {
         self.in_flight.fetch_add(1, Ordering::AcqRel);
         self.touch();
+        self.changed.notify_one();
         InFlight(self.clone())
     }
 
@@ -375,6 +379,7 @@ impl Drop for InFlight {
     fn drop(&mut self) {
         self.0.touch();
         self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+        self.0.changed.notify_one();
     }
 }
 
@@ -480,6 +485,7 @@ async fn serve_connection<S>(
         tokio::select! {
             _ = conn.as_mut() => return,
             _ = tokio::time::sleep_until(wake.into()) => {}
+            _ = activity.changed.notified() => {}
         }
     }
     conn.as_mut().graceful_shutdown();

@@ -179,6 +179,22 @@ fn a_silent_connection_is_dropped_at_the_header_deadline() {
 }
 
 #[test]
+fn an_idle_keep_alive_connection_is_closed_after_the_idle_timeout() {
+    let s = Hostile::start(&[], &[("HUSH_IDLE_TIMEOUT_MS", "1000")], None);
+    let mut c = TcpStream::connect(&s.addr).unwrap();
+    c.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut buf = [0u8; 1024];
+    let n = c.read(&mut buf).unwrap();
+    assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
+    // Kept alive, then idle: closed after the idle timeout, not held for ever.
+    let took =
+        closed_within(&mut c, Duration::from_secs(8)).expect("an idle connection stayed open");
+    assert!(took < Duration::from_secs(4), "closed only after {took:?}");
+}
+
+#[test]
 fn an_h2_connection_without_a_request_is_dropped_at_the_header_deadline() {
     let s = Hostile::start(&[], &[SHORT_HEADERS], None);
     // The preface alone.
@@ -330,10 +346,10 @@ fn out_of_file_descriptors_the_accept_loop_backs_off_and_logs_once_a_second() {
 
 #[test]
 fn the_default_cap_follows_the_open_file_limit() {
-    // 128 descriptors leave room for 64 connections: 100 stalled clients never make accept
+    // 128 descriptors leave room for 64 connections: 200 stalled clients never make accept
     // fail, and a health check gets through once they time out.
     let s = Hostile::start(&[], &[SHORT_HEADERS], Some(128));
-    let stalled: Vec<TcpStream> = (0..100)
+    let stalled: Vec<TcpStream> = (0..200)
         .map(|_| TcpStream::connect(&s.addr).unwrap())
         .collect();
     let r = s.get("/healthz", "", &[]);
