@@ -1425,13 +1425,14 @@ impl Hush {
         audit_failure: bool,
     ) -> Result<(Actor, Workspace), Error> {
         // Unknown, malformed, revoked and expired tokens take one path: the store is asked for
-        // the hash every time (a malformed token's hash is simply never found), and the row is
-        // judged in one expression whose cost does not depend on which check fails. Skipping
-        // the lookup for some of them, or returning early on a revoked row, would let a caller
-        // time which tokens once existed.
+        // the hash every time (a malformed token's hash is simply never found), and its query
+        // leaves out revoked and expired rows, so none of them reads back or decodes a row.
+        // The checks below repeat the query's in one expression whose cost does not depend on
+        // which fails. Skipping the lookup for some tokens, or reading a revoked row back,
+        // would let a caller time which tokens once existed.
         let hash = presented.hash();
-        let found = self.store.token_by_hash(&hash).await?;
         let now = clock::now();
+        let found = self.store.token_by_hash(&hash, now).await?;
         let ok = found.filter(|t| {
             let hash_ok = hush_crypto::constant_time_eq(t.hash.as_bytes(), hash.as_bytes());
             let live = t.revoked_at.is_none() & t.expires_at.is_none_or(|at| at > now);
