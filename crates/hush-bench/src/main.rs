@@ -24,7 +24,7 @@ use std::time::Duration;
 use anyhow::Result;
 use clap::{Args, Parser, Subcommand};
 
-use crate::scenarios::{mask, read, resolve, run, scale, write};
+use crate::scenarios::{authtiming, mask, read, resolve, run, scale, write};
 
 /// Benchmarks for hush: each scenario against its floor, measured in the same run.
 #[derive(Debug, Parser)]
@@ -61,6 +61,9 @@ pub enum Scenario {
     Mask(mask::MaskArgs),
     /// GET and list p50 on a large SQLite store vs a small one; the server's memory.
     Scale(scale::ScaleArgs),
+    /// Whether a revoked token is refused slower than an unknown one (medians of interleaved
+    /// requests; target: within 2 µs).
+    Authtiming(authtiming::AuthTimingArgs),
     /// Every scenario in turn, with default options (or short ones with --smoke).
     All(AllArgs),
     /// The floor server (used by read and resolve).
@@ -128,6 +131,7 @@ fn main() {
         Scenario::Run(a) => run::run(&ctx, &a).map(|r| r.print()),
         Scenario::Mask(a) => mask::run(&a).map(|r| r.print()),
         Scenario::Scale(a) => scale::run(&ctx, &a).map(|r| r.print()),
+        Scenario::Authtiming(a) => authtiming::run(&ctx, &a).map(|r| r.print()),
         Scenario::All(a) => scenarios::all(&ctx, a.smoke),
     };
     if let Err(e) = result {

@@ -140,13 +140,23 @@ impl Home {
     /// `hush server` on a free port, ready (`/readyz` answers 200) when this returns. Its log
     /// goes to `server.log` in the home (shown when it fails to start).
     pub fn serve(&self) -> Result<Server> {
+        self.serve_with(&[])
+    }
+
+    /// As [`Home::serve`], with more `hush server` flags.
+    pub fn serve_with(&self, extra: &[&str]) -> Result<Server> {
         let port = free_port()?;
         let addr: SocketAddr = ([127, 0, 0, 1], port).into();
         let log_path = self.dir.join("server.log");
         let log = std::fs::File::create(&log_path)
             .with_context(|| format!("cannot create {}", log_path.display()))?;
         let child = self
-            .command(["server", "--listen", &addr.to_string()])
+            .command(
+                ["server", "--listen", &addr.to_string()]
+                    .iter()
+                    .copied()
+                    .chain(extra.iter().copied()),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)

@@ -1491,19 +1491,44 @@ impl Hush {
         presented: &TokenSecret,
         remote: Option<&str>,
     ) -> Result<(Actor, Workspace), Error> {
+        self.authenticate_with(presented, remote, true).await
+    }
+
+    /// As [`Hush::authenticate`], but a failure writes no audit row: for a caller that already
+    /// refuses the address for too many failures and counts them itself, so a flood of bad
+    /// tokens cannot flood the audit log. A success is the same as with `authenticate`.
+    pub async fn authenticate_unaudited(
+        &self,
+        presented: &TokenSecret,
+        remote: Option<&str>,
+    ) -> Result<(Actor, Workspace), Error> {
+        self.authenticate_with(presented, remote, false).await
+    }
+
+    async fn authenticate_with(
+        &self,
+        presented: &TokenSecret,
+        remote: Option<&str>,
+        audit_failure: bool,
+    ) -> Result<(Actor, Workspace), Error> {
+        // Unknown, malformed, revoked and expired tokens take one path: the store is asked for
+        // the hash every time (a malformed token's hash is simply never found), and its query
+        // leaves out revoked and expired rows, so none of them reads back or decodes a row.
+        // The checks below repeat the query's in one expression whose cost does not depend on
+        // which fails. Skipping the lookup for some tokens, or reading a revoked row back,
+        // would let a caller time which tokens once existed.
         let hash = presented.hash();
-        let found = if presented.well_formed() {
-            self.store.token_by_hash(&hash).await?
-        } else {
-            None
-        };
         let now = clock::now();
+        let found = self.store.token_by_hash(&hash, now).await?;
         let ok = found.filter(|t| {
-            hush_crypto::constant_time_eq(t.hash.as_bytes(), hash.as_bytes())
-                && t.revoked_at.is_none()
-                && t.expires_at.is_none_or(|at| at > now)
+            let hash_ok = hush_crypto::constant_time_eq(t.hash.as_bytes(), hash.as_bytes());
+            let live = t.revoked_at.is_none() & t.expires_at.is_none_or(|at| at > now);
+            hash_ok & live & presented.well_formed()
         });
         let Some(t) = ok else {
+            if !audit_failure {
+                return Err(Error::Unauthorized);
+            }
             let entry = AuditEntry {
                 ts_ms: clock::now_ms(),
                 actor_id: "anonymous".into(),

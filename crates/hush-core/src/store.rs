@@ -359,8 +359,10 @@ pub trait Store: Send + Sync + 'static {
     /// Records a token, appending `audit` in the same transaction.
     async fn insert_token(&self, token: &TokenRow, audit: &AuditEntry) -> Result<(), StoreError>;
 
-    /// The token with this hash.
-    async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRow>, StoreError>;
+    /// The live token with this hash: none when it is unknown, revoked, or expired at `now`
+    /// (unix seconds). The query itself leaves out revoked and expired tokens, so refusing one
+    /// costs the same as refusing an unknown one: no row is read back or decoded for either.
+    async fn token_by_hash(&self, hash: &str, now: i64) -> Result<Option<TokenRow>, StoreError>;
 
     /// The tokens of a workspace, oldest first.
     async fn tokens(&self, workspace_id: &str) -> Result<Vec<TokenRow>, StoreError>;

@@ -9,12 +9,12 @@
 mod error;
 mod metrics;
 mod openapi;
+mod throttle;
 mod ui;
 
-use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
 
 use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Path, Query, Request, State};
 use axum::http::header::{AUTHORIZATION, IF_MATCH};
@@ -34,13 +34,12 @@ use hush_core::{
 use serde::Deserialize;
 
 pub use error::ApiError;
+pub use ipnet::IpNet;
+use throttle::{ClientAddr, Throttle};
+pub use throttle::{AUTH_FAILURES_ALLOWED, AUTH_WINDOW, MAX_TRACKED};
 
 /// Largest request body: a 1 MiB value in base64 plus metadata fits.
 pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
-/// Failed authentications from one address within [`AUTH_WINDOW`] before it gets 429.
-pub const AUTH_FAILURES_ALLOWED: u32 = 20;
-/// The window for counting failed authentications.
-pub const AUTH_WINDOW: Duration = Duration::from_secs(60);
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -49,7 +48,20 @@ pub struct AppState {
     /// Whether the web UI's cookies are `Secure` (the server speaks TLS).
     secure_cookies: bool,
     metrics: Arc<metrics::Metrics>,
-    failures: Arc<Mutex<HashMap<IpAddr, (u32, Instant)>>>,
+    throttle: Arc<Throttle>,
+    /// Proxies whose `X-Forwarded-For` names the client (`--trusted-proxy`).
+    proxies: Arc<[IpNet]>,
+}
+
+/// Why a presented token was not accepted.
+pub(crate) enum AuthFailure {
+    /// Unknown, revoked, expired or missing: 401.
+    Unauthorized,
+    /// As `Unauthorized`, but the address is past its allowance of failures: 429, with
+    /// `Retry-After` in seconds.
+    Throttled { retry_after: u64 },
+    /// The store failed.
+    Other(hush_core::Error),
 }
 
 impl AppState {
@@ -59,7 +71,8 @@ impl AppState {
             hush,
             secure_cookies: false,
             metrics: Arc::new(metrics::Metrics::default()),
-            failures: Arc::new(Mutex::new(HashMap::new())),
+            throttle: Arc::new(Throttle::default()),
+            proxies: Arc::from(Vec::new()),
         }
     }
 
@@ -69,21 +82,54 @@ impl AppState {
         self
     }
 
-    fn throttled(&self, ip: Option<IpAddr>) -> bool {
-        let Some(ip) = ip else { return false };
-        let map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        matches!(map.get(&ip), Some((n, since)) if *n >= AUTH_FAILURES_ALLOWED && since.elapsed() < AUTH_WINDOW)
+    /// Proxies (load balancers) trusted to name the client in `X-Forwarded-For`: a request from
+    /// one of them is throttled and audited under the address it names.
+    pub fn with_trusted_proxies(mut self, proxies: Vec<IpNet>) -> Self {
+        self.proxies = Arc::from(proxies);
+        self
     }
 
-    fn note_failure(&self, ip: Option<IpAddr>) {
-        let Some(ip) = ip else { return };
-        let mut map = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        let e = map.entry(ip).or_insert((0, Instant::now()));
-        if e.1.elapsed() >= AUTH_WINDOW {
-            *e = (0, Instant::now());
-        }
-        e.0 += 1;
+    /// The client of a request that came from `peer`.
+    pub(crate) fn client(&self, peer: Option<SocketAddr>, headers: &HeaderMap) -> ClientAddr {
+        throttle::client_addr(peer, headers, &self.proxies)
     }
+
+    /// Authenticates first, then lets the throttle decide how a failure is answered: a valid
+    /// token is never refused; a failure past the address's allowance is 429 and not audited.
+    pub(crate) async fn authenticate(
+        &self,
+        presented: &TokenSecret,
+        client: &ClientAddr,
+    ) -> Result<(Actor, Workspace), AuthFailure> {
+        let now = Instant::now();
+        let over = client.ip.is_some_and(|ip| self.throttle.over(ip, now));
+        let res = if over {
+            self.hush
+                .authenticate_unaudited(presented, client.remote.as_deref())
+                .await
+        } else {
+            self.hush
+                .authenticate(presented, client.remote.as_deref())
+                .await
+        };
+        match res {
+            Ok(v) => Ok(v),
+            Err(hush_core::Error::Unauthorized) => {
+                match client.ip.and_then(|ip| self.throttle.fail(ip, now)) {
+                    Some(wait) => Err(AuthFailure::Throttled {
+                        retry_after: throttle::retry_after_secs(wait),
+                    }),
+                    None => Err(AuthFailure::Unauthorized),
+                }
+            }
+            Err(e) => Err(AuthFailure::Other(e)),
+        }
+    }
+}
+
+/// The `Retry-After` header of a 429.
+pub(crate) fn retry_after(secs: u64) -> (axum::http::HeaderName, HeaderValue) {
+    (axum::http::header::RETRY_AFTER, HeaderValue::from(secs))
 }
 
 /// The whole API.
@@ -176,21 +222,14 @@ struct Caller {
 }
 
 impl FromRequestParts<AppState> for Caller {
-    type Rejection = ApiError;
+    type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, ApiError> {
-        let addr = parts
+    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, Response> {
+        let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0);
-        let ip = addr.map(|a| a.ip());
-        if s.throttled(ip) {
-            return Err(ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
-                "too many failed authentications from this address; wait a minute",
-            ));
-        }
+        let client = s.client(peer, &parts.headers);
         let presented = parts
             .headers
             .get(AUTHORIZATION)
@@ -200,8 +239,7 @@ impl FromRequestParts<AppState> for Caller {
             .map(|(_, t)| t)
             .map(|t| TokenSecret::from_presented(t.trim()))
             .unwrap_or_else(|| TokenSecret::from_presented(""));
-        let remote = addr.map(|a| a.to_string());
-        match s.hush.authenticate(&presented, remote.as_deref()).await {
+        match s.authenticate(&presented, &client).await {
             // A web UI session lives in an HttpOnly cookie for the UI; as a bearer it would
             // let a stolen cookie mint tokens or read values outside the UI's CSRF checks.
             Ok((actor, _)) if actor.name().contains(hush_core::service::SESSION_MARK) => {
@@ -209,15 +247,26 @@ impl FromRequestParts<AppState> for Caller {
                     StatusCode::UNAUTHORIZED,
                     "unauthorized",
                     "a web UI session works only in the web UI at /ui: use an API token",
-                ))
+                )
+                .into_response())
             }
             Ok((actor, ws)) => Ok(Caller { actor, ws }),
-            Err(e) => {
-                if matches!(e, hush_core::Error::Unauthorized) {
-                    s.note_failure(ip);
-                }
-                Err(e.into())
+            Err(AuthFailure::Unauthorized) => {
+                Err(ApiError::from(hush_core::Error::Unauthorized).into_response())
             }
+            Err(AuthFailure::Throttled { retry_after: secs }) => Err((
+                [retry_after(secs)],
+                ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "rate_limited",
+                    format!(
+                        "too many failed authentications from this address; a valid token is \
+                         still accepted, failures are refused for {secs} s"
+                    ),
+                ),
+            )
+                .into_response()),
+            Err(AuthFailure::Other(e)) => Err(ApiError::from(e).into_response()),
         }
     }
 }

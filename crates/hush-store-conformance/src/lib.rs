@@ -613,10 +613,12 @@ pub async fn tokens_by_hash_and_revocation(s: &dyn Store) {
         Err(StoreError::Exists)
     ));
     assert_eq!(
-        s.token_by_hash(&"ab".repeat(32)).await.unwrap(),
+        s.token_by_hash(&"ab".repeat(32), 98).await.unwrap(),
         Some(t.clone())
     );
-    assert_eq!(s.token_by_hash(&"cd".repeat(32)).await.unwrap(), None);
+    assert_eq!(s.token_by_hash(&"cd".repeat(32), 98).await.unwrap(), None);
+    // Expired at `now`: not found, as an unknown hash.
+    assert_eq!(s.token_by_hash(&"ab".repeat(32), 99).await.unwrap(), None);
     assert_eq!(s.tokens(&w.id).await.unwrap(), vec![t.clone()]);
     assert!(s
         .revoke_token(&w.id, "tok_1", 5, &entry("token.revoke"))
@@ -628,14 +630,9 @@ pub async fn tokens_by_hash_and_revocation(s: &dyn Store) {
             .unwrap(),
         "revoked once"
     );
-    assert_eq!(
-        s.token_by_hash(&"ab".repeat(32))
-            .await
-            .unwrap()
-            .unwrap()
-            .revoked_at,
-        Some(5)
-    );
+    // Revoked: not found, as an unknown hash (the list still shows it, revoked).
+    assert_eq!(s.token_by_hash(&"ab".repeat(32), 6).await.unwrap(), None);
+    assert_eq!(s.tokens(&w.id).await.unwrap()[0].revoked_at, Some(5));
     let actions = actions(s).await;
     assert_eq!(actions, ["token.create", "token.revoke"]);
 }

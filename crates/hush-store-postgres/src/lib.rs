@@ -1141,11 +1141,13 @@ impl Store for PostgresStore {
         })
     }
 
-    async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRow>, StoreError> {
+    async fn token_by_hash(&self, hash: &str, now: i64) -> Result<Option<TokenRow>, StoreError> {
         let row = sqlx::query(&format!(
-            "SELECT {TOKEN_COLUMNS} FROM tokens WHERE hash = $1"
+            "SELECT {TOKEN_COLUMNS} FROM tokens WHERE hash = $1 AND revoked_at IS NULL \
+             AND (expires_at IS NULL OR expires_at > $2)"
         ))
         .bind(hash)
+        .bind(now)
         .fetch_optional(&self.pool)
         .await
         .map_err(unavailable)?;

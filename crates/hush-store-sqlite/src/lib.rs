@@ -567,8 +567,12 @@ static SECRET_WITH_VALUE: LazyLock<String> = LazyLock::new(|| {
          WHERE s.workspace_id = ?1 AND s.key = ?2"
     )
 });
-static TOKEN_BY_HASH: LazyLock<String> =
-    LazyLock::new(|| format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE hash = ?1"));
+static TOKEN_BY_HASH: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {TOKEN_COLUMNS} FROM tokens WHERE hash = ?1 AND revoked_at IS NULL \
+             AND (expires_at IS NULL OR expires_at > ?2)"
+    )
+});
 static INSERT_SECRET: LazyLock<String> = LazyLock::new(|| {
     format!("INSERT INTO secrets ({SECRET_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)")
 });
@@ -1175,10 +1179,10 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRow>, StoreError> {
+    async fn token_by_hash(&self, hash: &str, now: i64) -> Result<Option<TokenRow>, StoreError> {
         self.read(|c| {
             c.prepare_cached(&TOKEN_BY_HASH)?
-                .query_row([hash], token_from_row)
+                .query_row(params![hash, now], token_from_row)
                 .optional()
         })
     }

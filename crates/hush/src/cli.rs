@@ -228,6 +228,34 @@ pub struct ServerArgs {
     /// PEM private key for --tls-cert.
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<std::path::PathBuf>,
+    /// Most connections served at once; further clients wait in the kernel's queue until one
+    /// closes. Default: 1024, or less when the open-file limit is lower (that limit minus 64).
+    #[arg(
+        long,
+        value_name = "N",
+        env = "HUSH_MAX_CONNECTIONS",
+        value_parser = clap::value_parser!(u32).range(1..)
+    )]
+    pub max_connections: Option<u32>,
+    /// A load balancer or proxy (CIDR or address) trusted to name the client in
+    /// X-Forwarded-For: requests from it are throttled and audited under that client's
+    /// address. Repeatable; the env var takes a comma-separated list.
+    #[arg(
+        long = "trusted-proxy",
+        value_name = "CIDR",
+        env = "HUSH_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        value_parser = parse_proxy
+    )]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+fn parse_proxy(s: &str) -> Result<ipnet::IpNet, String> {
+    let s = s.trim();
+    s.parse::<ipnet::IpNet>()
+        .or_else(|_| s.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map(|n| n.trunc())
+        .map_err(|_| "expected a CIDR block (10.0.0.0/8, fd00::/8) or an IP address".to_string())
 }
 
 #[derive(Debug, Subcommand)]

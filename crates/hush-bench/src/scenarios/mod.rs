@@ -1,5 +1,6 @@
 //! The scenarios, one module each, and `all`, which runs them in turn.
 
+pub mod authtiming;
 pub mod mask;
 pub mod read;
 pub mod resolve;
@@ -178,6 +179,10 @@ pub fn all(ctx: &Ctx, smoke: bool) -> Result<()> {
     step("scale", &mut || {
         let n = if smoke { "2000" } else { "1000000" };
         scale::run(ctx, &args(&["--secrets", n, "--duration", d])?).map(|r| r.print())
+    });
+    step("authtiming", &mut || {
+        let n = if smoke { "200" } else { "2000" };
+        authtiming::run(ctx, &args(&["--samples", n])?).map(|r| r.print())
     });
     if !failed.is_empty() {
         bail!("these scenarios failed: {}", failed.join(", "));

@@ -33,7 +33,7 @@ use hush_core::{
 use serde::Deserialize;
 use sha2::{Digest as _, Sha256};
 
-use crate::AppState;
+use crate::{retry_after, AppState, AuthFailure};
 use page::{esc, Viewer};
 
 /// The session cookie's name.
@@ -221,26 +221,15 @@ impl FromRequestParts<AppState> for Session {
         let Some(token) = session_cookie(parts) else {
             return Err(to_login(parts));
         };
-        let addr = parts
+        let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0);
-        let ip = addr.map(|a| a.ip());
-        // Guessing session tokens is throttled like guessing API tokens.
-        if s.throttled(ip) {
-            return Err(html(
-                StatusCode::TOO_MANY_REQUESTS,
-                plain_page(
-                    "Too many attempts",
-                    "Too many failed sign-ins from this address: wait a minute.",
-                )
-                .0,
-            ));
-        }
-        let remote = addr.map(|a| a.to_string());
+        let client = s.client(peer, &parts.headers);
+        // Guessing session tokens is throttled like guessing API tokens; a valid session is
+        // never refused by the throttle.
         match s
-            .hush
-            .authenticate(&TokenSecret::from_presented(&token), remote.as_deref())
+            .authenticate(&TokenSecret::from_presented(&token), &client)
             .await
         {
             Ok((actor, ws)) => Ok(Session {
@@ -248,14 +237,28 @@ impl FromRequestParts<AppState> for Session {
                 actor,
                 ws,
             }),
-            Err(Error::Unauthorized) => {
-                s.note_failure(ip);
+            Err(AuthFailure::Throttled { retry_after: secs }) => {
+                let mut res = html(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    plain_page(
+                        "Too many attempts",
+                        "Too many failed sign-ins from this address: wait a minute.",
+                    )
+                    .0,
+                );
+                let (k, v) = retry_after(secs);
+                res.headers_mut().insert(k, v);
+                res.headers_mut()
+                    .insert(SET_COOKIE, clear_cookie(s.secure_cookies));
+                Err(res)
+            }
+            Err(AuthFailure::Unauthorized) => {
                 let mut res = to_login(parts);
                 res.headers_mut()
                     .insert(SET_COOKIE, clear_cookie(s.secure_cookies));
                 Err(res)
             }
-            Err(e) => Err(error_page(e)),
+            Err(AuthFailure::Other(e)) => Err(error_page(e)),
         }
     }
 }
@@ -355,21 +358,22 @@ async fn login(
     if !same_origin(&parts) {
         return forbidden("This request came from another site and was refused.");
     }
-    let ip = Some(addr.ip());
-    if s.throttled(ip) {
-        return html(
-            StatusCode::TOO_MANY_REQUESTS,
-            login_html(Some(
-                "Too many failed sign-ins from this address: wait a minute.",
-            )),
-        );
-    }
-    let remote = addr.to_string();
+    let client = s.client(Some(addr), &parts.headers);
     let presented = TokenSecret::from_presented(f.token.trim());
-    let (actor, ws) = match s.hush.authenticate(&presented, Some(&remote)).await {
+    let (actor, ws) = match s.authenticate(&presented, &client).await {
         Ok(v) => v,
-        Err(Error::Unauthorized) => {
-            s.note_failure(ip);
+        Err(AuthFailure::Throttled { retry_after: secs }) => {
+            let mut res = html(
+                StatusCode::TOO_MANY_REQUESTS,
+                login_html(Some(
+                    "Too many failed sign-ins from this address: wait a minute.",
+                )),
+            );
+            let (k, v) = retry_after(secs);
+            res.headers_mut().insert(k, v);
+            return res;
+        }
+        Err(AuthFailure::Unauthorized) => {
             return html(
                 StatusCode::UNAUTHORIZED,
                 login_html(Some(
@@ -377,7 +381,7 @@ async fn login(
                 )),
             );
         }
-        Err(e) => return error_page(e),
+        Err(AuthFailure::Other(e)) => return error_page(e),
     };
     let (_row, secret) = match s.hush.start_session(&ws, &actor, SESSION_TTL_SECS).await {
         Ok(v) => v,

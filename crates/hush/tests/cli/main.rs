@@ -7,6 +7,7 @@ mod common;
 mod crash;
 mod examples;
 mod hardening;
+mod hostile;
 mod hygiene;
 mod keys;
 mod leaks;

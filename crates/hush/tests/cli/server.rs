@@ -776,8 +776,8 @@ fn many_failed_authentications_from_one_address_get_429() {
     assert_eq!(last, 429);
     assert_eq!(
         s.call("GET", "/v1/secrets", &s.admin.clone(), None).0,
-        429,
-        "the address is throttled for a while"
+        200,
+        "a valid token is never refused by the throttle (hostile.rs tests the rest)"
     );
 }
 
