@@ -135,12 +135,12 @@ fn canonical(seq: i64, entry: &AuditEntry, prev_mac: &str) -> Vec<u8> {
     .unwrap_or_default()
 }
 
-/// The hash of a row written before the chain was keyed: SHA-256 of [`canonical`].
+/// The hash of a row written before the chain was keyed: SHA-256 of the canonical JSON of the sequence number, the entry and the previous MAC.
 pub fn legacy_hash(seq: i64, entry: &AuditEntry, prev_mac: &str) -> String {
     hush_crypto::sha256_hex(&canonical(seq, entry, prev_mac))
 }
 
-/// The MAC of a row: HMAC-SHA256 under the audit key of [`canonical`].
+/// The MAC of a row: HMAC-SHA256 under the audit key of the same canonical JSON.
 pub fn row_mac(key: &AuditKey, seq: i64, entry: &AuditEntry, prev_mac: &str) -> String {
     key.mac_hex(&canonical(seq, entry, prev_mac))
 }
