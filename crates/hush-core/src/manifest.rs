@@ -161,6 +161,83 @@ fn parse_raw(text: &str) -> Result<AppManifest, (usize, String)> {
     Ok(m)
 }
 
+/// The fuzz target `manifest` (`fuzz/fuzz_targets/manifest.rs` at the repository root), also
+/// run by this module's tests: parses `data` (as UTF-8, invalid bytes replaced) and panics
+/// when an error names no line of the text, or when an accepted manifest breaks a rule (by
+/// this function's own reading of the rules), does not survive the JSON wire type, or does
+/// not parse back to itself when printed as TOML. Not part of the API.
+#[doc(hidden)]
+pub fn fuzz_check(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let m = match parse(&text) {
+        Ok(m) => m,
+        Err(e) => {
+            let lines = text.bytes().filter(|b| *b == b'\n').count() + 1;
+            assert!(
+                (1..=lines).contains(&e.line),
+                "line {} of {lines}: {}",
+                e.line,
+                e.message
+            );
+            assert!(!e.message.is_empty());
+            return;
+        }
+    };
+    let name_ok = |s: &str, max: usize| {
+        !s.is_empty()
+            && s.len() <= max
+            && !s.starts_with(['.', '-'])
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+    };
+    let var_ok = |s: &str| {
+        let mut b = s.bytes();
+        matches!(b.next(), Some(c) if c.is_ascii_alphabetic() || c == b'_')
+            && b.all(|c| c.is_ascii_alphanumeric() || c == b'_')
+            && !s.starts_with("HUSH_")
+    };
+    use crate::model::{MAX_KEY_LEN, MAX_NAME_LEN};
+    assert!(name_ok(&m.app, MAX_NAME_LEN), "app {:?}", m.app);
+    if let Some(env) = &m.env {
+        assert!(name_ok(env, MAX_NAME_LEN), "env {env:?}");
+    }
+    assert!(m.secrets.len() <= crate::app::MAX_DECLARED);
+    let mut names = std::collections::HashSet::new();
+    for d in &m.secrets {
+        assert!(var_ok(&d.name), "variable {:?}", d.name);
+        assert!(names.insert(d.name.as_str()), "{:?} twice", d.name);
+        assert!(name_ok(&d.key, MAX_KEY_LEN), "key {:?}", d.key);
+        for (i, f) in d.fallback.iter().enumerate() {
+            assert!(name_ok(f, MAX_KEY_LEN), "fallback {f:?}");
+            assert!(*f != d.key && !d.fallback[..i].contains(f), "fallback {f:?} twice");
+        }
+    }
+    // `hush apps register` sends it as JSON; the server reads the same manifest.
+    let json = serde_json::to_vec(&m).expect("a manifest serialises");
+    let back: AppManifest = serde_json::from_slice(&json).expect("and parses back");
+    assert_eq!(back, m);
+    // Printed as TOML (every name is a bare key or needs no escape), it parses to itself.
+    let mut toml = format!("app = \"{}\"\n", m.app);
+    if let Some(env) = &m.env {
+        toml.push_str(&format!("env = \"{env}\"\n"));
+    }
+    for d in &m.secrets {
+        let fallback: Vec<String> = d.fallback.iter().map(|f| format!("\"{f}\"")).collect();
+        let delivery = match d.delivery {
+            Delivery::Env => "env",
+            Delivery::File => "file",
+        };
+        toml.push_str(&format!(
+            "[secrets.{}]\nkey = \"{}\"\nrequired = {}\nfallback = [{}]\nas = \"{delivery}\"\n",
+            d.name,
+            d.key,
+            d.required,
+            fallback.join(", ")
+        ));
+    }
+    assert_eq!(parse(&toml), Ok(m), "printed as:\n{toml}");
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -199,6 +276,22 @@ required = false
         assert_eq!(m.secrets[2].delivery, Delivery::File);
         assert_eq!(m.secrets[3].key, "plain");
         assert!(!m.secrets[3].required);
+    }
+
+    #[test]
+    fn fuzz_seeds_pass_the_checks() {
+        for seed in [
+            GOOD,
+            "",
+            "app = \"a\"\n[secrets.X]\nkey = \"x\"\nfallback = [\"x\"]\n",
+            "app = \"a\"\n[secrets.\"\"]\n",
+            "app = \"a\"\r\n[secrets.A]\r\nas = \"file\"\r\n",
+            "app = [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[",
+            "\u{feff}app = \"a\"\n",
+        ] {
+            fuzz_check(seed.as_bytes());
+        }
+        fuzz_check(b"app = \"\xff\"\n");
     }
 
     #[test]
