@@ -57,7 +57,6 @@ struct RawDecl {
     delivery: Option<Spanned<String>>,
 }
 
-
 fn line_of(text: &str, offset: usize) -> usize {
     text.as_bytes()[..offset.min(text.len())]
         .iter()
@@ -137,8 +136,7 @@ fn parse_raw(text: &str) -> Result<AppManifest, (usize, String)> {
         if let Some(f) = &d.fallback {
             for (i, k) in fallback.iter().enumerate() {
                 let what = format!("[secrets.{}] fallback", name.get_ref());
-                crate::model::validate_key(k)
-                    .map_err(|e| at(f.span(), format!("{what}: {e}")))?;
+                crate::model::validate_key(k).map_err(|e| at(f.span(), format!("{what}: {e}")))?;
                 if *k == key || fallback[..i].contains(k) {
                     return Err(at(
                         f.span(),
@@ -209,7 +207,10 @@ pub fn fuzz_check(data: &[u8]) {
         assert!(name_ok(&d.key, MAX_KEY_LEN), "key {:?}", d.key);
         for (i, f) in d.fallback.iter().enumerate() {
             assert!(name_ok(f, MAX_KEY_LEN), "fallback {f:?}");
-            assert!(*f != d.key && !d.fallback[..i].contains(f), "fallback {f:?} twice");
+            assert!(
+                *f != d.key && !d.fallback[..i].contains(f),
+                "fallback {f:?} twice"
+            );
         }
     }
     // `hush apps register` sends it as JSON; the server reads the same manifest.

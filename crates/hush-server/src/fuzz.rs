@@ -184,9 +184,7 @@ pub fn request_body(
             };
             let value = b.secret_value()?;
             if route != Route::PatchSecret && value.is_none() {
-                return Err(ApiError::invalid(
-                    "`value` (or `value_base64`) is required",
-                ));
+                return Err(ApiError::invalid("`value` (or `value_base64`) is required"));
             }
             let patch = b.patch()?;
             if route == Route::PatchSecret && value.is_none() && patch.is_empty() {
@@ -378,7 +376,10 @@ fn check_accepted(route: Route, a: &Accepted) {
                 assert!(name_ok(&d.key, MAX_KEY_LEN), "accepted key {:?}", d.key);
                 for (i, f) in d.fallback.iter().enumerate() {
                     assert!(name_ok(f, MAX_KEY_LEN), "accepted fallback {f:?}");
-                    assert!(*f != d.key && !d.fallback[..i].contains(f), "fallback twice");
+                    assert!(
+                        *f != d.key && !d.fallback[..i].contains(f),
+                        "fallback twice"
+                    );
                 }
             }
             // What the server stores is what the client sent: the wire type round-trips.
@@ -404,7 +405,10 @@ fn check_accepted(route: Route, a: &Accepted) {
                         );
                     }
                 }
-                _ => assert!(app.is_none() && env.is_none(), "app/env on a {role:?} token"),
+                _ => assert!(
+                    app.is_none() && env.is_none(),
+                    "app/env on a {role:?} token"
+                ),
             }
             if let Some(at) = expires_at {
                 assert!(*at > 0, "accepted expiry {at}");
@@ -477,7 +481,10 @@ mod tests {
             (Route::PatchSecret, r#"{"envs":[""]}"#),
             (Route::Rollback, r#"{"to":0}"#),
             (Route::Resolve, r#"{"keys":[]}"#),
-            (Route::RegisterApp, r#"{"app":"a","secrets":[{"name":"HUSH_X","key":"k"}]}"#),
+            (
+                Route::RegisterApp,
+                r#"{"app":"a","secrets":[{"name":"HUSH_X","key":"k"}]}"#,
+            ),
             (Route::PutApp, r#"{"app":"other","secrets":[]}"#),
             (Route::CreateToken, r#"{"role":"admin","app":"a"}"#),
             (Route::CreateToken, r#"{"role":"read","name":"x.ui-1"}"#),
@@ -495,7 +502,12 @@ mod tests {
         request_body_check(b"");
         for r in 0..ROUTES.len() as u8 {
             for c in 0..CONTENT_TYPES.len() as u8 {
-                for body in [&b"{}"[..], b"{\"key\":\"k\",\"value\":\"v\"}", b"\xff", b"null"] {
+                for body in [
+                    &b"{}"[..],
+                    b"{\"key\":\"k\",\"value\":\"v\"}",
+                    b"\xff",
+                    b"null",
+                ] {
                     let mut data = vec![r, c];
                     data.extend_from_slice(body);
                     request_body_check(&data);
