@@ -605,7 +605,7 @@ fn read_file(path: &Path) -> Result<Zeroizing<Vec<u8>>, Error> {
 }
 
 /// Most bytes the `$NAME` substitutions of one `.secrets` file may make one entry grow to
-/// (see [`DotenvEntries`]).
+/// (see the [module docs](self)).
 pub const SUBSTITUTION_BUDGET: usize = 64 * 1024 * 1024;
 
 /// The text of the dotenv file at `path`, or `None` when there is no such file.
