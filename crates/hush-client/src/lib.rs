@@ -29,6 +29,9 @@ pub use hush_wire;
 
 pub mod secrets;
 
+#[doc(hidden)]
+pub mod fuzz;
+
 /// What a call can fail with. The message is the server's (or the transport's); none carries
 /// a value or a token.
 #[derive(Debug, thiserror::Error)]

@@ -39,6 +39,9 @@
 //!    in unquoted and double-quoted values — from the process environment first, then from
 //!    earlier lines of the file — so write a value holding a literal `$` in single quotes
 //!    (`pw='a$b'`) or escape it (`pw="a\$b"`).
+//!    A file whose substitutions would grow one entry past [`SUBSTITUTION_BUDGET`] (names
+//!    that refer to each other, doubling at each line) is refused with
+//!    [`Error::SecretsFileExpands`] instead of filling memory.
 //! 4. **A hush server** when `HUSH_ADDR` ([`ADDR_VAR`]) and `HUSH_TOKEN` ([`TOKEN_VAR`]) are
 //!    both set: one `POST /v1/resolve` ([`crate::Client::resolve`]) with the app from
 //!    `HUSH_APP` ([`APP_VAR`]) and the environment from `HUSH_ENV` ([`ENV_VAR`]) when set. A
@@ -224,6 +227,15 @@ pub enum Error {
         /// The file.
         path: PathBuf,
         /// How many entries parsed before the bad one.
+        entries: usize,
+    },
+    /// The `.secrets` file's `$NAME` substitutions would make an entry larger than
+    /// [`SUBSTITUTION_BUDGET`] (names that refer to each other, doubling at each line).
+    #[error("cannot parse {} after its first {entries} entries: its $NAME substitutions would grow past {} MiB; write a literal $ in single quotes or as \\$", path.display(), SUBSTITUTION_BUDGET / (1024 * 1024))]
+    SecretsFileExpands {
+        /// The file.
+        path: PathBuf,
+        /// How many entries parsed before the refused one.
         entries: usize,
     },
     /// The hush server answered that this key cannot be had.
@@ -592,28 +604,117 @@ fn read_file(path: &Path) -> Result<Zeroizing<Vec<u8>>, Error> {
         })
 }
 
+/// Most bytes the `$NAME` substitutions of one `.secrets` file may make one entry grow to
+/// (see the [module docs](self)).
+pub const SUBSTITUTION_BUDGET: usize = 64 * 1024 * 1024;
+
+/// The text of the dotenv file at `path`, or `None` when there is no such file.
+fn read_secrets_file(path: &Path) -> Result<Option<Zeroizing<Vec<u8>>>, Error> {
+    match std::fs::read(path) {
+        Ok(b) => Ok(Some(Zeroizing::new(b))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(Error::Io {
+            action: "read",
+            path: path.to_path_buf(),
+            source,
+        }),
+    }
+}
+
+/// dotenvy's entries of a `.secrets` text, in file order, with the byte order mark dotenvy
+/// leaves on the first key removed.
+///
+/// dotenvy substitutes `$NAME` with earlier entries, so a few lines that each name the one
+/// before twice would grow exponentially (a 200-byte file asking for gigabytes). Before each
+/// entry is parsed, the most it can grow to — one copy of the largest earlier entry or
+/// environment variable per `$` in the whole text — is checked against
+/// [`SUBSTITUTION_BUDGET`]; past it, [`Error::SecretsFileExpands`]. Ordinary files (few `$`,
+/// values of kilobytes) are far below it.
+struct DotenvEntries<'a> {
+    iter: dotenvy::Iter<&'a [u8]>,
+    path: &'a Path,
+    dollars: usize,
+    largest: usize,
+    entries: usize,
+    done: bool,
+}
+
+impl<'a> DotenvEntries<'a> {
+    fn new(text: &'a [u8], path: &'a Path) -> Self {
+        let dollars = text.iter().filter(|b| **b == b'$').count();
+        let largest = if dollars == 0 {
+            0
+        } else {
+            // dotenvy looks a name up in the process environment before earlier lines.
+            std::env::vars_os().map(|(_, v)| v.len()).max().unwrap_or(0)
+        };
+        DotenvEntries {
+            iter: dotenvy::from_read_iter(text),
+            path,
+            dollars,
+            largest,
+            entries: 0,
+            done: false,
+        }
+    }
+}
+
+impl Iterator for DotenvEntries<'_> {
+    type Item = Result<(String, Secret), Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        if self.dollars.saturating_mul(self.largest) > SUBSTITUTION_BUDGET {
+            self.done = true;
+            return Some(Err(Error::SecretsFileExpands {
+                path: self.path.to_path_buf(),
+                entries: self.entries,
+            }));
+        }
+        let item = match self.iter.next()? {
+            Ok(item) => item,
+            Err(e) => {
+                self.done = true;
+                return Some(Err(dotenv_error(self.path, self.entries, e)));
+            }
+        };
+        let (k, v) = item;
+        let mut v = Zeroizing::new(v);
+        let k = match k.strip_prefix('\u{feff}') {
+            Some(rest) if self.entries == 0 => rest.to_string(),
+            _ => k,
+        };
+        self.entries += 1;
+        self.largest = self.largest.max(v.len());
+        let value = Secret(Zeroizing::new(std::mem::take(&mut *v).into_bytes()));
+        Some(Ok((k, value)))
+    }
+}
+
 /// The value of `key` in the dotenv file at `path` (first line wins), or, as `Err`, why not
 /// (for the not-found message).
 fn lookup_dotenv(
     path: &Path,
     key: &str,
 ) -> Result<Result<Zeroizing<Vec<u8>>, &'static str>, Error> {
-    let iter = match dotenvy::from_path_iter(path) {
-        Ok(it) => it,
-        Err(e) if e.not_found() => return Ok(Err("no such file")),
-        Err(e) => return Err(dotenv_error(path, 0, e)),
-    };
-    for (entries, item) in iter.enumerate() {
-        let (k, v) = item.map_err(|e| dotenv_error(path, entries, e))?;
-        let (mut k, mut v) = (Zeroizing::new(k), Zeroizing::new(v));
-        if entries == 0 {
-            // dotenvy's iterator leaves a UTF-8 byte order mark on the first key.
-            if let Some(rest) = k.strip_prefix('\u{feff}') {
-                *k = rest.to_string();
-            }
-        }
-        if k.as_str() == key {
-            return Ok(Ok(Zeroizing::new(std::mem::take(&mut *v).into_bytes())));
+    match read_secrets_file(path)? {
+        None => Ok(Err("no such file")),
+        Some(text) => lookup_dotenv_text(&text, path, key),
+    }
+}
+
+/// [`lookup_dotenv`] on the file's text; lines after the first one for `key` are not parsed.
+pub(crate) fn lookup_dotenv_text(
+    text: &[u8],
+    path: &Path,
+    key: &str,
+) -> Result<Result<Zeroizing<Vec<u8>>, &'static str>, Error> {
+    for item in DotenvEntries::new(text, path) {
+        let (k, mut v) = item?;
+        if k == key {
+            return Ok(Ok(std::mem::take(&mut v.0)));
         }
     }
     Ok(Err("no line for this key"))
@@ -623,27 +724,23 @@ fn lookup_dotenv(
 /// value), or `None` when there is no such file. What `hush run` and `hush check` read as
 /// their `.secrets` source; the same parsing as [`get`].
 pub fn read_dotenv(path: &Path) -> Result<Option<Vec<(String, Secret)>>, Error> {
-    let iter = match dotenvy::from_path_iter(path) {
-        Ok(it) => it,
-        Err(e) if e.not_found() => return Ok(None),
-        Err(e) => return Err(dotenv_error(path, 0, e)),
-    };
+    match read_secrets_file(path)? {
+        None => Ok(None),
+        Some(text) => read_dotenv_text(&text, path).map(Some),
+    }
+}
+
+/// [`read_dotenv`] on the file's text (`path` is only for error messages).
+pub(crate) fn read_dotenv_text(text: &[u8], path: &Path) -> Result<Vec<(String, Secret)>, Error> {
+    let mut seen = std::collections::HashSet::new();
     let mut out: Vec<(String, Secret)> = Vec::new();
-    for (entries, item) in iter.enumerate() {
-        let (k, v) = item.map_err(|e| dotenv_error(path, entries, e))?;
-        let mut v = Zeroizing::new(v);
-        let k = match k.strip_prefix('\u{feff}') {
-            Some(rest) if entries == 0 => rest.to_string(),
-            _ => k,
-        };
-        if out.iter().all(|(seen, _)| *seen != k) {
-            out.push((
-                k,
-                Secret(Zeroizing::new(std::mem::take(&mut *v).into_bytes())),
-            ));
+    for item in DotenvEntries::new(text, path) {
+        let (k, v) = item?;
+        if seen.insert(k.clone()) {
+            out.push((k, v));
         }
     }
-    Ok(Some(out))
+    Ok(out)
 }
 
 fn dotenv_error(path: &Path, entries: usize, e: dotenvy::Error) -> Error {

@@ -12,6 +12,7 @@ pub mod clock;
 pub mod error;
 mod group;
 pub mod keysource;
+pub mod manifest;
 pub mod model;
 pub mod service;
 pub mod store;

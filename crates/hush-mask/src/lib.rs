@@ -48,18 +48,18 @@
 //!
 //! # Fuzzing
 //!
-//! `fuzz/` holds a [cargo-fuzz](https://github.com/rust-fuzz/cargo-fuzz) target, `mask`, kept
-//! out of the workspace (it has its own `[workspace]`). It runs the hidden `fuzz_check`, which
-//! derives values, a stream and split points from the input (splicing in values, their forms,
-//! prefixes of them and base64 of text around them) and checks that any split gives the
-//! output of [`mask_all`], that [`mask_all`] is leftmost-longest over all forms, that no
-//! masked form survives, and that every value has the forms listed above (hex, base64 cores
-//! derived independently, lines). With a nightly toolchain and `cargo install cargo-fuzz`:
+//! The repository's `fuzz/` crate (kept out of the workspace, with its own `[workspace]`)
+//! holds a [cargo-fuzz](https://github.com/rust-fuzz/cargo-fuzz) target, `mask`. It runs the
+//! hidden `fuzz_check`, which derives values, a stream and split points from the input
+//! (splicing in values, their forms, prefixes of them and base64 of text around them) and
+//! checks that any split gives the output of [`mask_all`], that [`mask_all`] is
+//! leftmost-longest over all forms, that no masked form survives, and that every value has the
+//! forms listed above (hex, base64 cores derived independently, lines). From the repository
+//! root (nightly toolchain; the script installs cargo-fuzz when missing):
 //!
 //! ```text
-//! cd crates/hush-mask
+//! scripts/fuzz mask 60                                  # one minute, as CI does
 //! cargo +nightly fuzz run mask                          # until stopped or a failure
-//! cargo +nightly fuzz run mask -- -max_total_time=60    # one minute
 //! ```
 //!
 //! The stable test suite runs the same checks on a few thousand random inputs

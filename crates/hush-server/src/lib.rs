@@ -7,6 +7,8 @@
 #![forbid(unsafe_code)]
 
 mod error;
+#[doc(hidden)]
+pub mod fuzz;
 mod metrics;
 mod openapi;
 mod throttle;
