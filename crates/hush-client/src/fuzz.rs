@@ -76,6 +76,9 @@ mod tests {
             b"bad=\"unclosed\n",
             b"1x=2\n",
             b"\xff\xfe=\n",
+            // Regression (fuzz crash): a key found before a line that does not parse was
+            // served by a lookup although the file as a whole is refused.
+            b"a=1\nexport hush_fuzz_absent_key=bexporta=1\nexportpowob-a}+\"\"t\n",
         ] {
             secrets_file_check(seed);
         }

@@ -705,19 +705,23 @@ fn lookup_dotenv(
     }
 }
 
-/// [`lookup_dotenv`] on the file's text; lines after the first one for `key` are not parsed.
+/// [`lookup_dotenv`] on the file's text: every line is parsed, the first one for `key` wins.
 pub(crate) fn lookup_dotenv_text(
     text: &[u8],
     path: &Path,
     key: &str,
 ) -> Result<Result<Zeroizing<Vec<u8>>, &'static str>, Error> {
+    // The whole file is read even after the key is found: a file that does not parse is
+    // refused whichever key is asked, as `hush run` refuses it (found by the fuzz target
+    // `secrets_file`: a key before a broken line was served, keys after it were not).
+    let mut found = None;
     for item in DotenvEntries::new(text, path) {
         let (k, mut v) = item?;
-        if k == key {
-            return Ok(Ok(std::mem::take(&mut v.0)));
+        if found.is_none() && k == key {
+            found = Some(std::mem::take(&mut v.0));
         }
     }
-    Ok(Err("no line for this key"))
+    Ok(found.ok_or("no line for this key"))
 }
 
 /// Every entry of the dotenv file at `path`, in file order (a key given twice keeps its first
