@@ -11,22 +11,17 @@
 //! `hush run`'s command should neither inherit hush's limit (a workload that dumped core
 //! before should still do so under hush) nor outlive hush (after a SIGKILL of hush nothing
 //! would remove its secret files, and it would run on unsupervised). Both have to be set in the
-//! child between `fork` and `exec`, which std and tokio only offer through an `unsafe`
-//! `pre_exec`; this crate forbids `unsafe`. So hush starts the command through itself: the
-//! child is `hush __exec-child PARENT CORE -- COMMAND…` ([`exec_child_if_asked`]), which sets
-//! its parent-death signal to SIGKILL, checks that hush is still its parent, gives back the
-//! core limit hush started with, and `exec`s the command in its own place (same pid, so
-//! signals forwarded to it reach the command). It costs one more `exec` of the hush binary per
-//! run, before any runtime or argument parsing (docs/decisions.md).
+//! child between `fork` and `exec`, which std and tokio offer only through an `unsafe`
+//! `pre_exec` hook: [`tie_to_hush`] is the one `unsafe` block of the crate. In the child it
+//! sets the parent-death signal to SIGKILL, checks that hush is still its parent, and gives
+//! back the core limit hush started with — three system calls, no allocation, nothing that is
+//! not async-signal-safe. An earlier version started the command through hush itself (an
+//! extra `exec` of this binary per run, about as long as the whole `env FOO=bar true` floor);
+//! docs/decisions.md says why the hook replaced it.
 
-use std::ffi::{OsStr, OsString};
-use std::os::unix::process::CommandExt as _;
 use std::sync::OnceLock;
 
 use rustix::process::{Resource, Rlimit};
-
-/// The first argument that makes this process the exec shim of `hush run`.
-pub const EXEC_CHILD: &str = "__exec-child";
 
 /// The core limit this process started with, given back to `hush run`'s command.
 static STARTED_WITH: OnceLock<Option<u64>> = OnceLock::new();
@@ -62,79 +57,36 @@ pub fn no_core_dumps_ever() -> std::io::Result<()> {
     Ok(())
 }
 
-/// The arguments that start `command` through the exec shim: `__exec-child PARENT CORE --
-/// COMMAND…`, to be given to this very binary (`/proc/self/exe`).
-pub fn exec_child_args(command: &[OsString]) -> Vec<OsString> {
-    let core = match STARTED_WITH.get().copied().flatten() {
-        Some(n) => n.to_string(),
-        None => "unlimited".into(),
-    };
-    let mut args: Vec<OsString> = vec![
-        EXEC_CHILD.into(),
-        std::process::id().to_string().into(),
-        core.into(),
-        "--".into(),
-    ];
-    args.extend(command.iter().cloned());
-    args
-}
-
-/// When this process was started as the exec shim (`hush __exec-child …`), becomes the
-/// command and never returns; otherwise returns at once.
-pub fn exec_child_if_asked() {
-    let mut args = std::env::args_os().skip(1);
-    if args.next().as_deref() != Some(OsStr::new(EXEC_CHILD)) {
-        return;
-    }
-    std::process::exit(exec_child(args));
-}
-
-/// The shim: returns only when the command could not be `exec`ed, with the exit code.
-fn exec_child(mut args: impl Iterator<Item = OsString>) -> i32 {
-    use crate::workload::{NOT_EXECUTABLE, NOT_FOUND, NOT_STARTED};
-    let parent = args
-        .next()
-        .and_then(|a| a.to_str()?.parse::<i32>().ok())
-        .and_then(rustix::process::Pid::from_raw);
-    let core = args.next().and_then(|a| match a.to_str()? {
-        "unlimited" => Some(None),
-        n => n.parse::<u64>().ok().map(Some),
-    });
-    let (Some(parent), Some(core), Some(true), Some(program)) =
-        (parent, core, args.next().map(|a| a == "--"), args.next())
-    else {
-        eprintln!("hush: {EXEC_CHILD} is how `hush run` starts its command; use `hush run`");
-        return crate::fail::USAGE;
-    };
-    if let Err(e) =
-        rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))
-    {
-        eprintln!("hush: cannot tie the command's life to hush's (parent-death signal): {e}");
-        return NOT_EXECUTABLE;
-    }
-    // hush may have died before the signal was set, and then none will come: the command is
-    // not started (no one reads this exit code; the check only keeps an orphan from running).
-    if rustix::process::getppid() != Some(parent) {
-        return NOT_STARTED;
-    }
+/// Ties `cmd`'s child to this process: in the child, between `fork` and `exec`, the
+/// parent-death signal is set to SIGKILL (the kernel sends it when the thread that spawned the
+/// child ends: `hush run` spawns from its main thread, which lives as long as hush), the
+/// child checks that hush is still its parent (it may have died before the signal was set;
+/// then the command is not started), and the core limit hush started with is given back.
+#[allow(unsafe_code)]
+pub fn tie_to_hush(cmd: &mut tokio::process::Command) {
+    let parent = rustix::process::getpid();
     let hard = rustix::process::getrlimit(Resource::Core).maximum;
-    let _ = rustix::process::setrlimit(
-        Resource::Core,
-        Rlimit {
-            current: match (core, hard) {
-                (Some(c), Some(h)) => Some(c.min(h)),
-                (c, h) => c.or(h),
-            },
-            maximum: hard,
+    let started = STARTED_WITH.get().copied().flatten();
+    let core = Rlimit {
+        current: match (started, hard) {
+            (Some(c), Some(h)) => Some(c.min(h)),
+            (c, h) => c.or(h),
         },
-    );
-    let e = std::process::Command::new(&program).args(args).exec();
-    let program = program.to_string_lossy();
-    if e.kind() == std::io::ErrorKind::NotFound {
-        eprintln!("hush: {program}: command not found");
-        NOT_FOUND
-    } else {
-        eprintln!("hush: {program}: cannot execute: {e}");
-        NOT_EXECUTABLE
+        maximum: hard,
+    };
+    let setup = move || -> std::io::Result<()> {
+        rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL))?;
+        if rustix::process::getppid() != Some(parent) {
+            return Err(rustix::io::Errno::SRCH.into());
+        }
+        // Best effort: a command that cannot get its core limit back still runs.
+        let _ = rustix::process::setrlimit(Resource::Core, core);
+        Ok(())
+    };
+    // SAFETY: `setup` runs in the forked child before `exec`. It only makes system calls
+    // (prctl, getppid, setrlimit) through rustix and builds `io::Error`s from raw errno values:
+    // no allocation, no lock, nothing that is not async-signal-safe.
+    unsafe {
+        cmd.pre_exec(setup);
     }
 }

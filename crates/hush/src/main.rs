@@ -1,5 +1,6 @@
 //! The `hush` binary: the CLI over the embedded store.
-#![forbid(unsafe_code)]
+// One `unsafe` block, in `hygiene::tie_to_hush` (a `pre_exec` hook); everything else is safe.
+#![deny(unsafe_code)]
 
 mod apps;
 mod backend;
@@ -24,9 +25,6 @@ use clap::Parser as _;
 use crate::cli::{Cli, Command, KeysCommand};
 
 fn main() {
-    // `hush run` starts its command through this binary: that process only sets itself up and
-    // becomes the command (see the hygiene module).
-    hygiene::exec_child_if_asked();
     // Before anything is read: no process that may hold a key, token or value dumps core. Done
     // for every command (`--help` holds nothing, but the rule is simpler without exceptions).
     // Failing closed: hush does not run with its memory open to a dump.

@@ -834,26 +834,23 @@ async fn supervise(
     if let Some(sig) = signals.pending_stop().await {
         return Ok(128 + sig);
     }
-    // Through hush's own binary, which ties the command's life to this process and gives it
-    // back the core limit hush started with, then execs it (crate::hygiene). The kernel sends
-    // the parent-death signal when the *thread* that spawned the child ends: `hush run` runs
-    // on a current-thread runtime, so that is the main thread, which lives as long as hush.
-    let mut cmd = tokio::process::Command::new("/proc/self/exe");
-    cmd.arg0("hush")
-        .args(crate::hygiene::exec_child_args(command))
+    // The command dies with hush and gets back the core limit hush started with
+    // (crate::hygiene::tie_to_hush, set up in the child between fork and exec).
+    let mut cmd = tokio::process::Command::new(&command[0]);
+    cmd.args(&command[1..])
         .env_clear()
         .envs(env)
         .stdin(Stdio::inherit());
+    crate::hygiene::tie_to_hush(&mut cmd);
     if patterns.is_some() {
         cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     }
-    // A command that is not found or cannot be executed is reported by the shim (127, 126).
     let program = command[0].to_string_lossy();
     let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            eprintln!("hush: cannot start {program}: /proc/self/exe, through which hush starts commands, is missing (is /proc mounted?)");
-            return Ok(NOT_EXECUTABLE);
+            eprintln!("hush: {program}: command not found");
+            return Ok(NOT_FOUND);
         }
         Err(e) => {
             eprintln!("hush: {program}: cannot execute: {e}");
