@@ -6,7 +6,7 @@
 //! The connection deadlines are shortened through the server's test hooks
 //! (`HUSH_HEADER_TIMEOUT_MS`, `HUSH_BODY_TIMEOUT_MS`) so the suite does not wait 10 s each.
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::io::{BufRead as _, Read as _, Write as _};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -63,20 +63,7 @@ impl Hostile {
             .stderr(Stdio::piped())
             .stdin(Stdio::null());
         let mut child = c.spawn().expect("spawn server");
-        let mut out = BufReader::new(child.stdout.take().unwrap());
-        let mut admin = String::new();
-        out.read_line(&mut admin).unwrap();
-        let admin = admin.trim().to_string();
-        let mut err = BufReader::new(child.stderr.take().unwrap());
-        let mut base = String::new();
-        for _ in 0..10 {
-            let mut line = String::new();
-            err.read_line(&mut line).unwrap();
-            if let Some(addr) = line.trim().strip_prefix("hush listening on ") {
-                base = addr.to_string();
-                break;
-            }
-        }
+        let (admin, base, err) = crate::server::started(&mut child);
         assert!(base.starts_with("http"), "no listen line");
         let log = Arc::new(Mutex::new(Vec::new()));
         let sink = log.clone();

@@ -9,7 +9,7 @@
 //! pattern that pipes cores to systemd-coredump or apport) the process's core limit, its exit
 //! status (no "core dumped") and the absence of a file are what is checked, and a notice says so.
 
-use std::io::{BufRead as _, BufReader};
+use std::io::BufRead as _;
 use std::os::unix::process::ExitStatusExt as _;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -163,21 +163,7 @@ fn an_aborted_server_leaves_no_core_with_its_keys_or_values() {
         .stderr(Stdio::piped());
     let mut child: Child = c.spawn().unwrap();
     let _guard = KillOnDrop(child.id());
-    let mut admin = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut admin)
-        .unwrap();
-    let admin = admin.trim().to_string();
-    let mut err = BufReader::new(child.stderr.take().unwrap());
-    let mut base = String::new();
-    for _ in 0..10 {
-        let mut line = String::new();
-        err.read_line(&mut line).unwrap();
-        if let Some(a) = line.trim().strip_prefix("hush listening on ") {
-            base = a.to_string();
-            break;
-        }
-    }
+    let (admin, base, err) = crate::server::started(&mut child);
     assert!(base.starts_with("http://127.0.0.1:"), "no listen line");
     std::thread::spawn(move || for _ in err.lines() {});
 

@@ -47,20 +47,7 @@ impl Server {
             .stderr(Stdio::piped())
             .stdin(Stdio::null());
         let mut child = c.spawn().expect("spawn server");
-        let mut out = BufReader::new(child.stdout.take().unwrap());
-        let mut admin = String::new();
-        out.read_line(&mut admin).unwrap();
-        let admin = admin.trim().to_string();
-        let mut err = BufReader::new(child.stderr.take().unwrap());
-        let mut base = String::new();
-        for _ in 0..10 {
-            let mut line = String::new();
-            err.read_line(&mut line).unwrap();
-            if let Some(addr) = line.trim().strip_prefix("hush listening on ") {
-                base = addr.to_string();
-                break;
-            }
-        }
+        let (admin, base, err) = started(&mut child);
         assert!(
             base.starts_with("http://127.0.0.1:") || base.starts_with("https://127.0.0.1:"),
             "no listen line"
@@ -115,6 +102,27 @@ impl Server {
         );
         assert!(s.is_success(), "{s} {v}");
     }
+}
+
+/// What a `hush server` spawned with piped stdout and stderr says as it starts: the first
+/// admin token (stdout's first line) and the address of its "hush listening on" line (empty
+/// when none came), with stderr's reader for the rest of its log.
+pub fn started(child: &mut Child) -> (String, String, BufReader<std::process::ChildStderr>) {
+    let mut admin = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut admin)
+        .unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut base = String::new();
+    for _ in 0..10 {
+        let mut line = String::new();
+        err.read_line(&mut line).unwrap();
+        if let Some(addr) = line.trim().strip_prefix("hush listening on ") {
+            base = addr.to_string();
+            break;
+        }
+    }
+    (admin.trim().to_string(), base, err)
 }
 
 pub fn split(r: Response) -> (StatusCode, Value) {
