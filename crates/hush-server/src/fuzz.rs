@@ -249,26 +249,7 @@ pub fn request_body(
         Route::CreateToken => {
             let b: TokenBody = extract(content_type, body)?;
             // The handler.
-            let role = match (&b.role, &b.app, &b.env) {
-                (Some(r), None, None) => {
-                    Role::parse(r).map_err(|e| ApiError::invalid(e.to_string()))?
-                }
-                (Some(_), _, _) => {
-                    return Err(ApiError::invalid(
-                        "give either `role`, or `app` and `env` for a machine token",
-                    ))
-                }
-                (None, _, _) => Role::Machine,
-            };
-            if role == Role::Machine && b.role.is_some() {
-                return Err(ApiError::invalid(
-                    "role: machine tokens are made with `app` and `env`",
-                ));
-            }
-            let name = b.name.clone().unwrap_or_else(|| match (&b.app, &b.env) {
-                (Some(a), Some(e)) => format!("{a}-{e}"),
-                _ => role.as_str().to_string(),
-            });
+            let (role, name) = b.role_and_name()?;
             // hush-core's create_token: a token name follows the rule of workspace names.
             hush_core::model::validate_workspace(&name)
                 .map_err(|_| ApiError::invalid("name: not a valid token name"))?;

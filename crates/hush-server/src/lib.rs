@@ -821,29 +821,43 @@ struct TokenBody {
     expires_at: Option<i64>,
 }
 
+impl TokenBody {
+    /// The role the body asks for (a machine token when it gives `app` and `env`) and the
+    /// token's name (given, or the role, or `APP-ENV`).
+    fn role_and_name(&self) -> Result<(Role, String), ApiError> {
+        let role = match (&self.role, &self.app, &self.env) {
+            (Some(r), None, None) => {
+                Role::parse(r).map_err(|e| ApiError::invalid(e.to_string()))?
+            }
+            (Some(_), _, _) => {
+                return Err(ApiError::invalid(
+                    "give either `role`, or `app` and `env` for a machine token",
+                ))
+            }
+            (None, _, _) => Role::Machine,
+        };
+        if role == Role::Machine && self.role.is_some() {
+            return Err(ApiError::invalid(
+                "role: machine tokens are made with `app` and `env`",
+            ));
+        }
+        let name = self
+            .name
+            .clone()
+            .unwrap_or_else(|| match (&self.app, &self.env) {
+                (Some(a), Some(e)) => format!("{a}-{e}"),
+                _ => role.as_str().to_string(),
+            });
+        Ok((role, name))
+    }
+}
+
 async fn create_token(
     State(s): State<AppState>,
     c: Caller,
     Body(b): Body<TokenBody>,
 ) -> Result<Response, ApiError> {
-    let role = match (&b.role, &b.app, &b.env) {
-        (Some(r), None, None) => Role::parse(r).map_err(|e| ApiError::invalid(e.to_string()))?,
-        (Some(_), _, _) => {
-            return Err(ApiError::invalid(
-                "give either `role`, or `app` and `env` for a machine token",
-            ))
-        }
-        (None, _, _) => Role::Machine,
-    };
-    if role == Role::Machine && b.role.is_some() {
-        return Err(ApiError::invalid(
-            "role: machine tokens are made with `app` and `env`",
-        ));
-    }
-    let name = b.name.clone().unwrap_or_else(|| match (&b.app, &b.env) {
-        (Some(a), Some(e)) => format!("{a}-{e}"),
-        _ => role.as_str().to_string(),
-    });
+    let (role, name) = b.role_and_name()?;
     let (row, secret) = s
         .hush
         .create_token(
