@@ -14,6 +14,7 @@ mod group;
 pub mod keysource;
 pub mod manifest;
 pub mod model;
+pub mod patch;
 pub mod service;
 pub mod store;
 pub mod token;
@@ -23,8 +24,9 @@ pub use error::{Error, Invalid};
 pub use hush_crypto::SecretBytes;
 pub use keysource::{EnvKeySource, KeyFileSource, KeySource, KeySourceError, PassphraseSource};
 pub use model::{
-    Actor, ListFilter, Metadata, MetadataPatch, SealedValue, SecretRow, Status, StoredStatus,
-    TokenType, VersionRow, Workspace,
+    Actor, ListFilter, Metadata, SealedValue, SecretRow, Status, StoredStatus, TokenType,
+    VersionRow, Workspace,
 };
+pub use patch::MetadataPatch;
 pub use service::{Hush, Resolution, Revealed, RotationReport};
 pub use store::{DataKeyRow, RootKeyKind, RootKeyRow, SecretWrite, Store, StoreError};

@@ -18,9 +18,10 @@ use crate::error::{Error, Invalid};
 use crate::group::GroupCommit;
 use crate::keysource::KeySource;
 use crate::model::{
-    validate_key, validate_value_len, validate_workspace, Actor, ListFilter, Metadata,
-    MetadataPatch, SealedValue, SecretRow, Status, StoredStatus, VersionRow, Workspace,
+    validate_key, validate_value_len, validate_workspace, Actor, ListFilter, Metadata, SealedValue,
+    SecretRow, Status, StoredStatus, VersionRow, Workspace,
 };
+use crate::patch::MetadataPatch;
 use crate::store::{
     AuditKeyRow, Commit, DataKeyRow, RootKeyRow, SecretRead, SecretWrite, Store, StoreError,
 };
