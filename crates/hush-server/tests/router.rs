@@ -1,0 +1,1132 @@
+//! The router in process: every route's success and each of its refusals, driven through
+//! `tower::ServiceExt::oneshot` on `router(state)` over a real SQLite store in a temporary
+//! directory (no binary, no socket). The over-the-socket suites in `crates/hush/tests/cli`
+//! cover what only a socket shows (connection limits, TLS, timeouts, the remote CLI).
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, Method, Request, StatusCode};
+use axum::Router;
+use hush_core::token::Role;
+use hush_core::{Actor, Hush, KeyFileSource, Workspace};
+use hush_server::{router, AppState};
+use serde_json::{json, Value};
+use tower::ServiceExt as _;
+
+const PLANTED: &str = "sk_live_router_planted_4f1c9a";
+
+/// A router over a fresh store, with an admin token.
+struct App {
+    router: Router,
+    hush: Arc<Hush>,
+    ws: Workspace,
+    admin: String,
+    _dir: tempfile::TempDir,
+}
+
+/// What a route answered.
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Value,
+    text: String,
+}
+
+impl Answer {
+    /// The error code of an error body.
+    fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+
+    fn message(&self) -> &str {
+        self.body["error"]["message"].as_str().unwrap_or("")
+    }
+}
+
+impl App {
+    async fn new() -> App {
+        let dir = tempfile::tempdir().unwrap();
+        let store = hush_store_sqlite::SqliteStore::open(&dir.path().join("hush.db")).unwrap();
+        let source = KeyFileSource::new_file(&dir.path().join("hush.key"));
+        let hush = Arc::new(
+            Hush::initialize(Arc::new(store), Box::new(source))
+                .await
+                .unwrap(),
+        );
+        let (ws, _) = hush.workspace("default", false).await.unwrap();
+        let router = router(AppState::new(Arc::clone(&hush)));
+        let mut app = App {
+            router,
+            hush,
+            ws,
+            admin: String::new(),
+            _dir: dir,
+        };
+        app.admin = app.token("admin", Role::Admin, None).await;
+        app
+    }
+
+    /// A token made straight in the service (not through the route under test).
+    async fn token(&self, name: &str, role: Role, machine: Option<(&str, &str)>) -> String {
+        let (_, secret) = self
+            .hush
+            .create_token(
+                &self.ws,
+                name,
+                role,
+                machine.map(|m| m.0),
+                machine.map(|m| m.1),
+                None,
+                &Actor::local(),
+            )
+            .await
+            .unwrap();
+        secret.expose_secret().to_string()
+    }
+
+    async fn send(&self, req: Request<Body>) -> Answer {
+        let res = self.router.clone().oneshot(req).await.unwrap();
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = axum::body::to_bytes(res.into_body(), 8 << 20)
+            .await
+            .unwrap();
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Answer {
+            status,
+            headers,
+            body,
+            text,
+        }
+    }
+
+    /// `method uri` with `token`, and `body` as JSON when given.
+    async fn call(&self, method: Method, uri: &str, token: &str, body: Option<Value>) -> Answer {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::AUTHORIZATION, format!("Bearer {token}"));
+        let body = match body {
+            Some(b) => {
+                req = req.header(header::CONTENT_TYPE, "application/json");
+                Body::from(b.to_string())
+            }
+            None => Body::empty(),
+        };
+        self.send(req.body(body).unwrap()).await
+    }
+
+    async fn admin(&self, method: Method, uri: &str, body: Option<Value>) -> Answer {
+        self.call(method, uri, &self.admin.clone(), body).await
+    }
+
+    async fn create(&self, key: &str, value: &str) -> Answer {
+        let a = self
+            .admin(
+                Method::POST,
+                "/v1/secrets",
+                Some(json!({"key": key, "value": value})),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+        a
+    }
+
+    /// The audit rows' `(action, key, outcome)`.
+    async fn audit(&self) -> Vec<(String, String, String)> {
+        let a = self.admin(Method::GET, "/v1/audit?limit=1000", None).await;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+        a.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                let s = |f: &str| r[f].as_str().unwrap_or("").to_string();
+                (s("action"), s("key"), s("outcome"))
+            })
+            .collect()
+    }
+}
+
+fn assert_refused(a: &Answer, status: StatusCode, code: &str) {
+    assert_eq!(a.status, status, "{}", a.text);
+    assert_eq!(a.code(), code, "{}", a.text);
+    assert!(!a.message().is_empty(), "{}", a.text);
+    assert!(
+        !a.text.contains(PLANTED),
+        "an error echoed the value: {}",
+        a.text
+    );
+}
+
+// ---------------------------------------------------------------- authentication, framing
+
+#[tokio::test]
+async fn every_v1_route_refuses_a_missing_or_unknown_token() {
+    let app = App::new().await;
+    let routes = [
+        (Method::GET, "/v1/secrets"),
+        (Method::POST, "/v1/secrets"),
+        (Method::GET, "/v1/secrets/K"),
+        (Method::PUT, "/v1/secrets/K"),
+        (Method::PATCH, "/v1/secrets/K"),
+        (Method::DELETE, "/v1/secrets/K"),
+        (Method::POST, "/v1/secrets/K/revoke"),
+        (Method::POST, "/v1/secrets/K/restore"),
+        (Method::GET, "/v1/secrets/K/versions"),
+        (Method::POST, "/v1/secrets/K/rollback"),
+        (Method::POST, "/v1/resolve"),
+        (Method::GET, "/v1/apps"),
+        (Method::POST, "/v1/apps"),
+        (Method::GET, "/v1/apps/a"),
+        (Method::PUT, "/v1/apps/a"),
+        (Method::DELETE, "/v1/apps/a"),
+        (Method::GET, "/v1/tokens"),
+        (Method::POST, "/v1/tokens"),
+        (Method::DELETE, "/v1/tokens/t"),
+        (Method::POST, "/v1/tokens/t/revoke"),
+        (Method::GET, "/v1/audit"),
+        (Method::GET, "/v1/audit/verify"),
+        (Method::GET, "/v1/audit/head"),
+    ];
+    for (method, uri) in routes {
+        let req = Request::builder()
+            .method(method.clone())
+            .uri(uri)
+            .body(Body::empty())
+            .unwrap();
+        let a = app.send(req).await;
+        assert_refused(&a, StatusCode::UNAUTHORIZED, "unauthorized");
+        let a = app
+            .call(method.clone(), uri, "hush_notarealtoken", Some(json!({})))
+            .await;
+        assert_refused(&a, StatusCode::UNAUTHORIZED, "unauthorized");
+    }
+    // Nothing was written by any of them.
+    assert_eq!(app.count().await, 0);
+}
+
+#[tokio::test]
+async fn a_revoked_token_is_refused() {
+    let app = App::new().await;
+    let reader = app.token("reader", Role::Read, None).await;
+    assert_eq!(
+        app.call(Method::GET, "/v1/secrets", &reader, None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let a = app
+        .admin(Method::POST, "/v1/tokens/reader/revoke", None)
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let a = app.call(Method::GET, "/v1/secrets", &reader, None).await;
+    assert_refused(&a, StatusCode::UNAUTHORIZED, "unauthorized");
+}
+
+#[tokio::test]
+async fn bodies_must_be_json_of_the_known_shape() {
+    let app = App::new().await;
+    // Not JSON.
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri("/v1/secrets")
+        .header(header::AUTHORIZATION, format!("Bearer {}", app.admin))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(format!(
+            "{{\"key\": \"K\", \"value\": \"{PLANTED}\""
+        )))
+        .unwrap();
+    assert_refused(&app.send(req).await, StatusCode::BAD_REQUEST, "bad_request");
+    // Not sent as JSON.
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri("/v1/secrets")
+        .header(header::AUTHORIZATION, format!("Bearer {}", app.admin))
+        .header(header::CONTENT_TYPE, "text/plain")
+        .body(Body::from(
+            json!({"key": "K", "value": PLANTED}).to_string(),
+        ))
+        .unwrap();
+    assert_refused(
+        &app.send(req).await,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+    );
+    // Compressed.
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri("/v1/secrets")
+        .header(header::AUTHORIZATION, format!("Bearer {}", app.admin))
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::CONTENT_ENCODING, "gzip")
+        .body(Body::from(
+            json!({"key": "K", "value": PLANTED}).to_string(),
+        ))
+        .unwrap();
+    assert_refused(
+        &app.send(req).await,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+    );
+    // Over the body limit.
+    let big = "x".repeat(3 << 20);
+    let a = app
+        .admin(
+            Method::POST,
+            "/v1/secrets",
+            Some(json!({"key": "K", "value": big})),
+        )
+        .await;
+    assert_refused(&a, StatusCode::PAYLOAD_TOO_LARGE, "too_large");
+    // An unknown field is named, with the known ones.
+    let a = app
+        .admin(
+            Method::POST,
+            "/v1/secrets",
+            Some(json!({"key": "K", "value": PLANTED, "colour": "red"})),
+        )
+        .await;
+    assert_refused(&a, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+    assert!(a.message().contains("description"), "{}", a.text);
+    assert!(
+        !a.message().contains("colour"),
+        "the field's name is echoed: {}",
+        a.text
+    );
+    // None of it was stored.
+    assert_eq!(app.count().await, 0);
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods() {
+    let app = App::new().await;
+    let a = app.admin(Method::GET, "/v1/nothing-here", None).await;
+    assert_refused(&a, StatusCode::NOT_FOUND, "not_found");
+    let a = app.admin(Method::PATCH, "/v1/tokens", None).await;
+    assert_refused(&a, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed");
+}
+
+#[tokio::test]
+async fn health_readiness_metrics_and_the_document() {
+    let app = App::new().await;
+    for uri in ["/healthz", "/readyz"] {
+        let req = Request::get(uri).body(Body::empty()).unwrap();
+        let a = app.send(req).await;
+        assert_eq!(a.status, StatusCode::OK, "{uri}: {}", a.text);
+    }
+    app.create("METRIC_KEY", PLANTED).await;
+    let req = Request::get("/metrics").body(Body::empty()).unwrap();
+    let a = app.send(req).await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert!(a.text.contains("hush_http_requests_total"), "{}", a.text);
+    assert!(!a.text.contains("METRIC_KEY") && !a.text.contains(PLANTED));
+    let a = app.admin(Method::GET, "/v1/openapi.json", None).await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert!(
+        a.body["paths"]["/v1/secrets/{key}"].is_object(),
+        "{}",
+        a.text
+    );
+    // Every answer carries the security headers.
+    assert_eq!(a.headers["x-content-type-options"], "nosniff");
+}
+
+// ---------------------------------------------------------------- secrets
+
+#[tokio::test]
+async fn create_secret_and_its_refusals() {
+    let app = App::new().await;
+    let a = app
+        .admin(
+            Method::POST,
+            "/v1/secrets",
+            Some(json!({
+                "key": "STRIPE_KEY", "value": PLANTED, "description": "payments",
+                "token_type": "api", "scope": ["billing"], "envs": ["prd"],
+                "expires_at": 4102444800i64
+            })),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    assert_eq!(a.body["key"], "STRIPE_KEY");
+    assert_eq!(a.body["version"], 1);
+    assert_eq!(a.body["scope"], json!(["billing"]));
+    assert!(!a.text.contains(PLANTED), "a create answered the value");
+    // Taken.
+    let a = app.create_raw("STRIPE_KEY", "other").await;
+    assert_refused(&a, StatusCode::CONFLICT, "exists");
+    // Bad key, empty value, both value forms, bad base64, bad token type, control character.
+    for body in [
+        json!({"key": "-bad", "value": PLANTED}),
+        json!({"key": "K1", "value": ""}),
+        json!({"key": "K1", "value": PLANTED, "value_base64": "eA=="}),
+        json!({"key": "K1", "value_base64": "not base64!"}),
+        json!({"key": "K1", "value": PLANTED, "token_type": "bearer"}),
+        json!({"key": "K1", "value": PLANTED, "description": "a\u{1b}[2Jb"}),
+        json!({"key": "K1", "value": PLANTED, "expires_at": 1_900_000_000_000i64}),
+        json!({"key": "K1", "value": PLANTED, "scope": ["ok", "not ok"]}),
+        json!({"key": "K1", "value": 42}),
+    ] {
+        let a = app
+            .admin(Method::POST, "/v1/secrets", Some(body.clone()))
+            .await;
+        assert_eq!(
+            a.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {}",
+            a.text
+        );
+        assert_eq!(a.code(), "invalid_field", "{body}: {}", a.text);
+        assert!(!a.text.contains(PLANTED));
+    }
+    // A read token may not create.
+    let reader = app.token("reader", Role::Read, None).await;
+    let a = app
+        .call(
+            Method::POST,
+            "/v1/secrets",
+            &reader,
+            Some(json!({"key": "K2", "value": PLANTED})),
+        )
+        .await;
+    assert_refused(&a, StatusCode::FORBIDDEN, "forbidden");
+    // Only the first create was stored.
+    assert_eq!(app.count().await, 1);
+}
+
+impl App {
+    /// How many secrets the store holds (asked of the service, not a route).
+    async fn count(&self) -> usize {
+        self.hush
+            .list(&self.ws, &Default::default(), &Actor::local())
+            .await
+            .unwrap()
+            .len()
+    }
+
+    async fn create_raw(&self, key: &str, value: &str) -> Answer {
+        self.admin(
+            Method::POST,
+            "/v1/secrets",
+            Some(json!({"key": key, "value": value})),
+        )
+        .await
+    }
+}
+
+#[tokio::test]
+async fn get_secret_with_value_version_and_refusals() {
+    let app = App::new().await;
+    app.create("K", "first").await;
+    let a = app
+        .admin(
+            Method::PUT,
+            "/v1/secrets/K",
+            Some(json!({"value": PLANTED})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let a = app.admin(Method::GET, "/v1/secrets/K", None).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(a.body["value"], PLANTED);
+    assert_eq!(a.body["value_version"], 2);
+    let a = app
+        .admin(Method::GET, "/v1/secrets/K?version=1", None)
+        .await;
+    assert_eq!(a.body["value"], "first");
+    // Bytes that are not UTF-8 come back as base64.
+    let a = app
+        .admin(
+            Method::POST,
+            "/v1/secrets",
+            Some(json!({"key": "BIN", "value_base64": "/wD+"})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    let a = app.admin(Method::GET, "/v1/secrets/BIN", None).await;
+    assert_eq!(a.body["value_base64"], "/wD+");
+    assert!(a.body["value"].is_null());
+    // Missing key, missing version, bad version, unknown parameter.
+    assert_refused(
+        &app.admin(Method::GET, "/v1/secrets/NOPE", None).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    );
+    assert_refused(
+        &app.admin(Method::GET, "/v1/secrets/K?version=9", None)
+            .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    );
+    let a = app
+        .admin(Method::GET, "/v1/secrets/K?version=x", None)
+        .await;
+    assert_refused(&a, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+    let a = app
+        .admin(Method::GET, "/v1/secrets/K?colour=red", None)
+        .await;
+    assert_eq!(a.status, StatusCode::BAD_REQUEST, "{}", a.text);
+    // Revoked: 403 revoked; expired: 410.
+    let a = app.admin(Method::POST, "/v1/secrets/K/revoke", None).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(a.body["status"], "revoked");
+    assert_refused(
+        &app.admin(Method::GET, "/v1/secrets/K", None).await,
+        StatusCode::FORBIDDEN,
+        "revoked",
+    );
+    let a = app.admin(Method::POST, "/v1/secrets/K/restore", None).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(a.body["status"], "active");
+    let past = hush_core::clock::now() + 1;
+    let a = app
+        .admin(
+            Method::PATCH,
+            "/v1/secrets/K",
+            Some(json!({"expires_at": past})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    assert_refused(
+        &app.admin(Method::GET, "/v1/secrets/K", None).await,
+        StatusCode::GONE,
+        "expired",
+    );
+    // Revoke and restore of a missing key.
+    for uri in ["/v1/secrets/NOPE/revoke", "/v1/secrets/NOPE/restore"] {
+        assert_refused(
+            &app.admin(Method::POST, uri, None).await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        );
+    }
+}
+
+#[tokio::test]
+async fn list_secrets_filters_and_pages() {
+    let app = App::new().await;
+    for k in ["A1", "A2", "A3", "B1"] {
+        app.create(k, PLANTED).await;
+    }
+    let a = app.admin(Method::GET, "/v1/secrets?limit=2", None).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(a.body["items"].as_array().unwrap().len(), 2);
+    assert!(!a.text.contains(PLANTED), "a list answered a value");
+    let cursor = a.body["next_cursor"].as_str().unwrap().to_string();
+    let a = app
+        .admin(
+            Method::GET,
+            &format!("/v1/secrets?limit=2&cursor={cursor}"),
+            None,
+        )
+        .await;
+    let keys: Vec<_> = a.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["key"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(keys, ["A3", "B1"]);
+    let a = app.admin(Method::GET, "/v1/secrets?prefix=B", None).await;
+    assert_eq!(a.body["items"].as_array().unwrap().len(), 1);
+    for bad in [
+        "limit=0",
+        "limit=1001",
+        "status=lost",
+        "cursor=%2Fnot-a-key",
+    ] {
+        let a = app
+            .admin(Method::GET, &format!("/v1/secrets?{bad}"), None)
+            .await;
+        assert!(
+            a.status == StatusCode::UNPROCESSABLE_ENTITY || a.status == StatusCode::BAD_REQUEST,
+            "{bad}: {}",
+            a.text
+        );
+    }
+}
+
+#[tokio::test]
+async fn put_patch_and_if_match() {
+    let app = App::new().await;
+    // PUT creates (201), then replaces (200).
+    let a = app
+        .admin(Method::PUT, "/v1/secrets/P", Some(json!({"value": "v1"})))
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    let a = app
+        .admin(Method::PUT, "/v1/secrets/P", Some(json!({"value": "v2"})))
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(a.body["version"], 2);
+    // If-Match stale → 409, nothing written.
+    let req = Request::builder()
+        .method(Method::PUT)
+        .uri("/v1/secrets/P")
+        .header(header::AUTHORIZATION, format!("Bearer {}", app.admin))
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::IF_MATCH, "1")
+        .body(Body::from(json!({"value": PLANTED}).to_string()))
+        .unwrap();
+    assert_refused(&app.send(req).await, StatusCode::CONFLICT, "stale_version");
+    let req = Request::builder()
+        .method(Method::PATCH)
+        .uri("/v1/secrets/P")
+        .header(header::AUTHORIZATION, format!("Bearer {}", app.admin))
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::IF_MATCH, "not-a-number")
+        .body(Body::from(json!({"description": "x"}).to_string()))
+        .unwrap();
+    assert_refused(&app.send(req).await, StatusCode::BAD_REQUEST, "bad_request");
+    let a = app.admin(Method::GET, "/v1/secrets/P", None).await;
+    assert_eq!(a.body["value"], "v2");
+    // PATCH metadata, then clear it with null / [].
+    let a = app
+        .admin(
+            Method::PATCH,
+            "/v1/secrets/P",
+            Some(json!({"description": "d", "scope": ["a"], "token_type": "access"})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(a.body["description"], "d");
+    assert_eq!(a.body["token_type"], "access");
+    let a = app
+        .admin(
+            Method::PATCH,
+            "/v1/secrets/P",
+            Some(json!({"description": null, "scope": null, "token_type": null})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert!(a.body["description"].is_null(), "{}", a.text);
+    assert!(a.body["token_type"].is_null(), "{}", a.text);
+    assert_eq!(a.body["scope"], json!([]));
+    // PATCH of a missing key, and a refused patch that writes nothing.
+    assert_refused(
+        &app.admin(
+            Method::PATCH,
+            "/v1/secrets/NOPE",
+            Some(json!({"description": "x"})),
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    );
+    let a = app
+        .admin(
+            Method::PATCH,
+            "/v1/secrets/P",
+            Some(json!({"envs": ["bad env"]})),
+        )
+        .await;
+    assert_refused(&a, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+    let a = app.admin(Method::GET, "/v1/secrets/P", None).await;
+    assert_eq!(a.body["version"], 2);
+    assert_eq!(a.body["envs"], json!([]));
+}
+
+#[tokio::test]
+async fn versions_and_rollback() {
+    let app = App::new().await;
+    app.create("R", "one").await;
+    app.admin(
+        Method::PUT,
+        "/v1/secrets/R",
+        Some(json!({"value": PLANTED})),
+    )
+    .await;
+    let a = app.admin(Method::GET, "/v1/secrets/R/versions", None).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert!(!a.text.contains(PLANTED), "versions answered a value");
+    let a = app
+        .admin(
+            Method::POST,
+            "/v1/secrets/R/rollback",
+            Some(json!({"to": 1})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(a.body["version"], 3);
+    let a = app.admin(Method::GET, "/v1/secrets/R", None).await;
+    assert_eq!(a.body["value"], "one");
+    assert_refused(
+        &app.admin(
+            Method::POST,
+            "/v1/secrets/R/rollback",
+            Some(json!({"to": 9})),
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    );
+    assert_refused(
+        &app.admin(
+            Method::POST,
+            "/v1/secrets/R/rollback",
+            Some(json!({"to": "1"})),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_field",
+    );
+    assert_refused(
+        &app.admin(Method::GET, "/v1/secrets/NOPE/versions", None)
+            .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    );
+}
+
+#[tokio::test]
+async fn delete_secret_in_use_force_and_missing() {
+    let app = App::new().await;
+    app.create("D", PLANTED).await;
+    let a = app
+        .admin(
+            Method::POST,
+            "/v1/apps",
+            Some(json!({"app": "web", "env": "prd", "secrets": [{"name": "D", "key": "D"}]})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    let a = app.admin(Method::DELETE, "/v1/secrets/D", None).await;
+    assert_refused(&a, StatusCode::CONFLICT, "in_use");
+    assert!(a.message().contains("web"), "{}", a.text);
+    let a = app
+        .admin(Method::DELETE, "/v1/secrets/D?force=true", None)
+        .await;
+    assert_eq!(a.status, StatusCode::NO_CONTENT, "{}", a.text);
+    assert!(a.text.is_empty());
+    assert_refused(
+        &app.admin(Method::DELETE, "/v1/secrets/D", None).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    );
+    assert_refused(
+        &app.admin(Method::GET, "/v1/secrets/D", None).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    );
+}
+
+// ---------------------------------------------------------------- resolve and machine tokens
+
+#[tokio::test]
+async fn resolve_answers_values_and_reasons() {
+    let app = App::new().await;
+    app.create("OK", PLANTED).await;
+    app.create("GONE", "x").await;
+    app.admin(Method::POST, "/v1/secrets/GONE/revoke", None)
+        .await;
+    app.admin(
+        Method::POST,
+        "/v1/secrets",
+        Some(json!({"key": "OTHER", "value": "y", "scope": ["billing"]})),
+    )
+    .await;
+    let a = app
+        .admin(
+            Method::POST,
+            "/v1/resolve",
+            Some(json!({"app": "web", "env": "prd", "keys": ["OK", "GONE", "NOPE", "OTHER"]})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(a.body["secrets"]["OK"]["value"], PLANTED);
+    assert_eq!(a.body["errors"]["GONE"]["code"], "revoked");
+    assert_eq!(a.body["errors"]["NOPE"]["code"], "missing");
+    assert_eq!(a.body["errors"]["OTHER"]["code"], "out_of_scope");
+    // A dry run answers metadata only.
+    let a = app
+        .admin(
+            Method::POST,
+            "/v1/resolve",
+            Some(json!({"keys": ["OK"], "dry_run": true})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert!(!a.text.contains(PLANTED), "a dry run answered a value");
+    // No keys, too many keys, a bad key.
+    for body in [
+        json!({"keys": []}),
+        json!({"keys": (0..501).map(|i| format!("K{i}")).collect::<Vec<_>>()}),
+        json!({"keys": ["not a key"]}),
+        json!({"keys": "OK"}),
+    ] {
+        let a = app.admin(Method::POST, "/v1/resolve", Some(body)).await;
+        assert_refused(&a, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+    }
+}
+
+#[tokio::test]
+async fn machine_tokens_reach_only_their_apps_declared_keys() {
+    let app = App::new().await;
+    app.create("DECLARED", PLANTED).await;
+    app.create("UNDECLARED", "z").await;
+    let a = app
+        .admin(
+            Method::POST,
+            "/v1/apps",
+            Some(json!({"app": "web", "env": "prd", "secrets": [{"name": "DECLARED", "key": "DECLARED"}]})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    let machine = app
+        .token("web-prd", Role::Machine, Some(("web", "prd")))
+        .await;
+    let a = app
+        .call(
+            Method::POST,
+            "/v1/resolve",
+            &machine,
+            Some(json!({"app": "web", "env": "prd", "keys": ["DECLARED"]})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(a.body["secrets"]["DECLARED"]["value"], PLANTED);
+    let a = app
+        .call(Method::GET, "/v1/secrets/UNDECLARED", &machine, None)
+        .await;
+    assert!(a.status.is_client_error(), "{}", a.text);
+    assert!(!a.text.contains("\"value\""));
+    let a = app.call(Method::GET, "/v1/secrets", &machine, None).await;
+    let keys: Vec<_> = a.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["key"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(keys, ["DECLARED"]);
+    // Another app's or environment's name in the body is refused.
+    let a = app
+        .call(
+            Method::POST,
+            "/v1/resolve",
+            &machine,
+            Some(json!({"app": "billing", "env": "prd", "keys": ["DECLARED"]})),
+        )
+        .await;
+    assert_refused(&a, StatusCode::FORBIDDEN, "forbidden");
+    // Machine tokens may not write or administer.
+    let a = app
+        .call(
+            Method::POST,
+            "/v1/secrets",
+            &machine,
+            Some(json!({"key": "NEW", "value": "v"})),
+        )
+        .await;
+    assert_refused(&a, StatusCode::FORBIDDEN, "forbidden");
+    let a = app.call(Method::GET, "/v1/tokens", &machine, None).await;
+    assert_refused(&a, StatusCode::FORBIDDEN, "forbidden");
+}
+
+// ---------------------------------------------------------------- apps
+
+#[tokio::test]
+async fn apps_register_show_replace_delete() {
+    let app = App::new().await;
+    let manifest =
+        json!({"app": "web", "env": "prd", "secrets": [{"name": "DB_URL", "key": "DB_URL"}]});
+    let a = app
+        .admin(Method::POST, "/v1/apps", Some(manifest.clone()))
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    let a = app.admin(Method::POST, "/v1/apps", Some(manifest)).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let a = app
+        .admin(
+            Method::PUT,
+            "/v1/apps/web",
+            Some(json!({"app": "web", "env": "dev", "secrets": []})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(a.body["env"], "dev");
+    let a = app
+        .admin(
+            Method::PUT,
+            "/v1/apps/web",
+            Some(json!({"app": "api", "env": "dev", "secrets": []})),
+        )
+        .await;
+    assert_refused(&a, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+    let a = app
+        .admin(
+            Method::POST,
+            "/v1/apps",
+            Some(json!({"app": "bad app", "env": "dev", "secrets": []})),
+        )
+        .await;
+    assert_refused(&a, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+    let a = app.admin(Method::GET, "/v1/apps", None).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(a.body["items"].as_array().unwrap().len(), 1);
+    let a = app.admin(Method::GET, "/v1/apps/web", None).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(a.body["app"], "web");
+    assert_refused(
+        &app.admin(Method::GET, "/v1/apps/nope", None).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    );
+    let a = app.admin(Method::DELETE, "/v1/apps/web", None).await;
+    assert_eq!(a.status, StatusCode::NO_CONTENT, "{}", a.text);
+    assert_refused(
+        &app.admin(Method::DELETE, "/v1/apps/web", None).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    );
+    // A read token may not register.
+    let reader = app.token("reader", Role::Read, None).await;
+    let a = app
+        .call(
+            Method::POST,
+            "/v1/apps",
+            &reader,
+            Some(json!({"app": "web", "env": "prd", "secrets": []})),
+        )
+        .await;
+    assert_refused(&a, StatusCode::FORBIDDEN, "forbidden");
+}
+
+// ---------------------------------------------------------------- tokens
+
+#[tokio::test]
+async fn tokens_create_list_revoke() {
+    let app = App::new().await;
+    let a = app
+        .admin(
+            Method::POST,
+            "/v1/tokens",
+            Some(json!({"role": "read", "name": "ci"})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    let token = a.body["token"].as_str().unwrap().to_string();
+    let id = a.body["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        app.call(Method::GET, "/v1/secrets", &token, None)
+            .await
+            .status,
+        StatusCode::OK
+    );
+    let a = app
+        .admin(
+            Method::POST,
+            "/v1/tokens",
+            Some(json!({"app": "web", "env": "prd"})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    assert_eq!(a.body["name"], "web-prd");
+    assert_eq!(a.body["role"], "machine");
+    let a = app.admin(Method::GET, "/v1/tokens", None).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert!(!a.text.contains(&token), "a token list answered a token");
+    // Refusals: bad role, role with app, app without env, past expiry, machine role by name.
+    for body in [
+        json!({"role": "root"}),
+        json!({"role": "read", "app": "web", "env": "prd"}),
+        json!({"app": "web"}),
+        json!({"role": "read", "expires_at": 1}),
+        json!({"role": "machine"}),
+        json!({"role": "read", "workspace": "other"}),
+    ] {
+        let a = app
+            .admin(Method::POST, "/v1/tokens", Some(body.clone()))
+            .await;
+        assert_eq!(
+            a.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {}",
+            a.text
+        );
+        assert_eq!(a.code(), "invalid_field", "{body}: {}", a.text);
+    }
+    // Revoke by id (DELETE) and by name (POST …/revoke); unknown → 404.
+    let a = app
+        .admin(Method::DELETE, &format!("/v1/tokens/{id}"), None)
+        .await;
+    assert!(a.status.is_success(), "{}", a.text);
+    assert_refused(
+        &app.call(Method::GET, "/v1/secrets", &token, None).await,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    );
+    let a = app
+        .admin(Method::POST, "/v1/tokens/web-prd/revoke", None)
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(a.body["status"], "revoked");
+    assert_refused(
+        &app.admin(Method::POST, "/v1/tokens/nope/revoke", None)
+            .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    );
+    // Only admins manage tokens.
+    let writer = app.token("writer", Role::Write, None).await;
+    let a = app
+        .call(
+            Method::POST,
+            "/v1/tokens",
+            &writer,
+            Some(json!({"role": "admin"})),
+        )
+        .await;
+    assert_refused(&a, StatusCode::FORBIDDEN, "forbidden");
+    let a = app.call(Method::GET, "/v1/tokens", &writer, None).await;
+    assert_refused(&a, StatusCode::FORBIDDEN, "forbidden");
+}
+
+// ---------------------------------------------------------------- audit
+
+#[tokio::test]
+async fn audit_rows_filters_verify_and_head() {
+    let app = App::new().await;
+    app.create("AUD", PLANTED).await;
+    app.admin(Method::GET, "/v1/secrets/AUD", None).await;
+    let rows = app.audit().await;
+    assert!(
+        rows.iter()
+            .any(|(action, key, outcome)| action == "secret.read"
+                && key == "AUD"
+                && outcome == "ok"),
+        "{rows:?}"
+    );
+    let a = app.admin(Method::GET, "/v1/audit?key=AUD", None).await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert!(!a.text.contains(PLANTED), "an audit row holds the value");
+    assert!(!a.text.contains(&app.admin), "an audit row holds a token");
+    assert!(a.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["key"] == "AUD"));
+    for bad in ["limit=0", "cursor=-1", "since=yesterday"] {
+        let a = app
+            .admin(Method::GET, &format!("/v1/audit?{bad}"), None)
+            .await;
+        assert!(a.status.is_client_error(), "{bad}: {}", a.text);
+    }
+    let head = app.admin(Method::GET, "/v1/audit/head", None).await;
+    assert_eq!(head.status, StatusCode::OK, "{}", head.text);
+    let seq = head.body["seq"].as_i64().unwrap();
+    let mac = head.body["mac"].as_str().unwrap().to_string();
+    assert!(seq > 0 && mac.len() == 64);
+    let a = app
+        .admin(
+            Method::GET,
+            &format!("/v1/audit/verify?head_seq={seq}&head_mac={mac}"),
+            None,
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(a.body["intact"], true);
+    assert_eq!(a.body["head_checked"], true);
+    // Half a head, and a forged one.
+    let a = app
+        .admin(
+            Method::GET,
+            &format!("/v1/audit/verify?head_seq={seq}"),
+            None,
+        )
+        .await;
+    assert_refused(&a, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+    assert!(a.message().contains("head_mac"), "{}", a.text);
+    let forged = "0".repeat(64);
+    let a = app
+        .admin(
+            Method::GET,
+            &format!("/v1/audit/verify?head_seq={seq}&head_mac={forged}"),
+            None,
+        )
+        .await;
+    assert!(
+        a.status == StatusCode::CONFLICT || a.body["intact"] == false,
+        "a forged head passed: {}",
+        a.text
+    );
+    // Only admins read the log.
+    let reader = app.token("reader", Role::Read, None).await;
+    for uri in ["/v1/audit", "/v1/audit/verify", "/v1/audit/head"] {
+        let a = app.call(Method::GET, uri, &reader, None).await;
+        assert_refused(&a, StatusCode::FORBIDDEN, "forbidden");
+    }
+}
+
+// ---------------------------------------------------------------- more refusals
+
+#[tokio::test]
+async fn a_web_ui_session_token_is_not_an_api_token() {
+    let app = App::new().await;
+    let presented = hush_core::token::TokenSecret::from_presented(&app.admin);
+    let (actor, _) = app.hush.authenticate(&presented, None).await.unwrap();
+    let (_, session) = app.hush.start_session(&app.ws, &actor, 600).await.unwrap();
+    let a = app
+        .call(Method::GET, "/v1/secrets", session.expose_secret(), None)
+        .await;
+    assert_refused(&a, StatusCode::UNAUTHORIZED, "unauthorized");
+}
+
+#[tokio::test]
+async fn delete_with_a_stale_if_match_and_a_bad_key_in_the_path() {
+    let app = App::new().await;
+    app.create("IM", PLANTED).await;
+    let req = Request::builder()
+        .method(Method::DELETE)
+        .uri("/v1/secrets/IM")
+        .header(header::AUTHORIZATION, format!("Bearer {}", app.admin))
+        .header(header::IF_MATCH, "7")
+        .body(Body::empty())
+        .unwrap();
+    assert_refused(&app.send(req).await, StatusCode::CONFLICT, "stale_version");
+    assert_eq!(app.count().await, 1);
+    let a = app
+        .admin(
+            Method::PUT,
+            "/v1/secrets/-bad",
+            Some(json!({"value": PLANTED})),
+        )
+        .await;
+    assert_refused(&a, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+    assert_eq!(app.count().await, 1);
+}
+
+#[tokio::test]
+async fn failed_authentications_are_throttled_with_retry_after() {
+    let app = App::new().await;
+    let mut last = None;
+    let peer: std::net::SocketAddr = "192.0.2.7:40000".parse().unwrap();
+    for _ in 0..40 {
+        let mut req = Request::get("/v1/secrets")
+            .header(header::AUTHORIZATION, "Bearer hush_wrongwrongwrong")
+            .body(Body::empty())
+            .unwrap();
+        req.extensions_mut()
+            .insert(axum::extract::ConnectInfo(peer));
+        let a = app.send(req).await;
+        if a.status == StatusCode::TOO_MANY_REQUESTS {
+            last = Some(a);
+            break;
+        }
+        assert_refused(&a, StatusCode::UNAUTHORIZED, "unauthorized");
+    }
+    let a = last.expect("40 failed authentications were never throttled");
+    assert_eq!(a.code(), "rate_limited", "{}", a.text);
+    let secs: u64 = a.headers[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&secs), "Retry-After {secs}");
+    // A valid token is never throttled.
+    let a = app.admin(Method::GET, "/v1/secrets", None).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+}
