@@ -3,6 +3,8 @@
 //! directory (no binary, no socket). The over-the-socket suites in `crates/hush/tests/cli`
 //! cover what only a socket shows (connection limits, TLS, timeouts, the remote CLI).
 
+#![allow(clippy::unwrap_used)]
+
 use std::sync::Arc;
 
 use axum::body::Body;
