@@ -1,7 +1,9 @@
 //! `hush-bench`: the performance issue's scenarios, one subcommand each, every figure printed
 //! beside a floor measured in the same run on the same machine, the ratio, the target and
 //! whether it is met, then one `RESULT scenario=… figure=… floor=… ratio=… target=… met=…`
-//! line. `scripts/bench SCENARIO [ARGS…]` installs what is missing, builds, and runs it.
+//! line. `scripts/bench SCENARIO [ARGS…]` installs what is missing, builds, and runs it. It
+//! must never report a figure without its floor from the same run, or count a scenario as met
+//! when its checks (lost writes, a broken chain, a leaked value) failed.
 //!
 //! HTTP load comes from Debian's `wrk` (`src/wrk.rs`); servers run as separate processes on
 //! free ports of 127.0.0.1 and are killed when a scenario ends, also on error

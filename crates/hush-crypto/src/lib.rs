@@ -1,5 +1,9 @@
 //! hush's cryptography, with no I/O.
 //!
+//! It owns every cryptographic operation of hush and nothing else. It must never do I/O or
+//! logging, implement a primitive itself (AES-256-GCM, Argon2id, HMAC-SHA256 and SHA-256 come
+//! from RustCrypto), or hand out plaintext or key bytes in a type that does not zeroize.
+//!
 //! The key hierarchy is envelope encryption (see `docs/key-hierarchy.md`):
 //!
 //! * a **root key** (256 bits, versioned) comes from outside the store: a key file, a

@@ -2,6 +2,10 @@
 //! `***` in the forms a program is likely to print it in — also when a value is split across
 //! reads:
 //!
+//! It owns the masking of a workload's output. It must never write what it masks anywhere but
+//! as `***`, keep a value beyond the masker's life (patterns are zeroized on drop), or spend
+//! unbounded memory or time on hostile output.
+//!
 //! - as written, and without trailing whitespace (a token read from a file with its newline);
 //! - hex (lower- and uppercase), base64 (standard and URL-safe, padded or not), URL-encoded
 //!   and JSON-escaped as common encoders write them;

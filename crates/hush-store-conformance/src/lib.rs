@@ -3,6 +3,10 @@
 //! provider harness). A backend's test file calls [`conformance_tests!`] with an expression
 //! that makes a fresh, empty store.
 //!
+//! It owns the contract every [`Store`] must keep. It must never depend on one backend's
+//! details, or pass a backend that loses a write, forks the audit chain or lets a stale
+//! compare-and-swap win.
+//!
 //! The suite stores made-up bytes where ciphertexts go: a store never looks inside them.
 #![forbid(unsafe_code)]
 #![allow(clippy::unwrap_used, clippy::panic)]

@@ -1,6 +1,10 @@
 //! hush's PostgreSQL store: the same [`Store`] trait as the embedded SQLite store, for several
 //! stateless `hush server` nodes on one database.
 //!
+//! It owns the PostgreSQL schema and its migrations. It must never see a plaintext value or key
+//! (only sealed bytes), decide who may do what (hush-core does), or keep a node-local copy of
+//! rows that another node could make stale.
+//!
 //! Every guarantee is the database's, not a node's: unique keys and names are unique
 //! constraints, a write applies only if the row's revision is still the one read (a
 //! compare-and-swap in the `UPDATE`'s `WHERE`), and the audit chain is appended under a row

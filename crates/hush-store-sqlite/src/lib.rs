@@ -1,6 +1,10 @@
 //! The embedded SQLite backend: one file in WAL mode, `synchronous=FULL`, migrations embedded
 //! and run at open.
 //!
+//! It owns the SQLite file, its schema and its migrations. It must never see a plaintext value
+//! or key (only sealed bytes), decide who may do what (hush-core does), or acknowledge a write
+//! before it is on disk.
+//!
 //! One connection writes (behind a mutex, every write in a `BEGIN IMMEDIATE` transaction);
 //! readers take connections from a small pool, so reads proceed while a write commits. The
 //! calls are short point queries run in place rather than through a thread hop: on this path

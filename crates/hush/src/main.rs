@@ -1,4 +1,9 @@
 //! The `hush` binary: the CLI over the embedded store.
+//!
+//! It owns the command line, the server's sockets, process hygiene and `hush run` (planning,
+//! sources, delivery, supervision). It must never put a value in an argument, a log line, an
+//! error message or a child's environment it was not asked for, and it leaves every decision
+//! about who may read what to hush-core.
 // One `unsafe` block, in `hygiene::tie_to_hush` (a `pre_exec` hook); everything else is safe.
 #![deny(unsafe_code)]
 
