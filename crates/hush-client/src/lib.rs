@@ -27,6 +27,7 @@ use zeroize::Zeroizing;
 
 pub use hush_wire;
 
+pub mod private_dir;
 pub mod secrets;
 
 #[doc(hidden)]

@@ -76,13 +76,13 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, OnceLock, PoisonError};
 
 use serde::Deserialize;
 use zeroize::{Zeroize as _, Zeroizing};
 
+use crate::private_dir::PrivateDir;
 use crate::ValueBytes as _;
 
 /// Set by `hush run`: the JSON map of declared keys to how each was delivered.
@@ -287,7 +287,7 @@ struct MapEntry {
 /// The private directory of [`Sources::file`] and the files written in it.
 #[derive(Default)]
 struct Written {
-    dir: Option<tempfile::TempDir>,
+    dir: Option<PrivateDir>,
     paths: HashMap<String, PathBuf>,
 }
 
@@ -530,34 +530,23 @@ impl Sources {
         if let Some(p) = w.paths.get(key) {
             return Ok(p.clone());
         }
-        let dir = match &w.dir {
-            Some(d) => d.path().to_path_buf(),
-            None => {
-                let d = self.make_dir()?;
-                let p = d.path().to_path_buf();
-                w.dir = Some(d);
-                p
-            }
+        let dir = match w.dir.take() {
+            Some(d) => d,
+            None => self.make_dir()?,
         };
-        let path = dir.join(key);
-        let io = |action, source| Error::Io {
-            action,
-            path: path.clone(),
+        let written = dir.write(key, value).map_err(|source| Error::Io {
+            action: "write",
+            path: dir.path().join(key),
             source,
-        };
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-        let mut f = opts.open(&path).map_err(|e| io("create", e))?;
-        f.write_all(value).map_err(|e| io("write", e))?;
-        f.sync_all().map_err(|e| io("write", e))?;
+        });
+        w.dir = Some(dir);
+        let path = written?;
         w.paths.insert(key.to_string(), path.clone());
         Ok(path)
     }
 
     /// A new 0700 directory in `HUSH_SECRETS_DIR`, else `/dev/shm`, else the temp dir.
-    fn make_dir(&self) -> Result<tempfile::TempDir, Error> {
+    fn make_dir(&self) -> Result<PrivateDir, Error> {
         if let Some(base) = self.var_str(SECRETS_DIR_VAR)? {
             return private_dir(&self.cwd.join(base));
         }
@@ -571,27 +560,12 @@ impl Sources {
     }
 }
 
-fn private_dir(base: &Path) -> Result<tempfile::TempDir, Error> {
-    let io = |source| Error::Io {
+fn private_dir(base: &Path) -> Result<PrivateDir, Error> {
+    PrivateDir::new_in(base, "hush-secrets-").map_err(|source| Error::Io {
         action: "make a private directory in",
         path: base.to_path_buf(),
         source,
-    };
-    let mut b = tempfile::Builder::new();
-    b.prefix("hush-secrets-");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        b.permissions(std::fs::Permissions::from_mode(0o700));
-    }
-    let dir = b.tempdir_in(base).map_err(io)?;
-    // The umask may have narrowed the mode; say it exactly.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt as _;
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).map_err(io)?;
-    }
-    Ok(dir)
+    })
 }
 
 fn read_file(path: &Path) -> Result<Zeroizing<Vec<u8>>, Error> {
