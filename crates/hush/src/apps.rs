@@ -8,7 +8,7 @@ use crate::cli::{AppsCommand, TableOrJson};
 use crate::fail::Failure;
 use crate::{manifest, output};
 
-pub async fn run(b: &Backend, cmd: AppsCommand) -> Result<()> {
+pub async fn run(b: &dyn Backend, cmd: AppsCommand) -> Result<()> {
     match cmd {
         AppsCommand::Register(a) => {
             let Some(path) = manifest::locate(a.manifest.as_deref())? else {

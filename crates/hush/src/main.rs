@@ -81,35 +81,6 @@ pub(crate) struct Scope {
     pub db: Option<String>,
 }
 
-/// The store `--db` names; else a server when one is configured (HUSH_ADDR, or `hush login`);
-/// else the embedded store.
-pub(crate) async fn backend(scope: &Scope) -> Result<backend::Backend> {
-    let workspace = scope.workspace.as_str();
-    if scope.db.is_some() && std::env::var_os("HUSH_ADDR").is_some_and(|a| !a.is_empty()) {
-        return Err(fail::Failure::usage(
-            "both HUSH_ADDR (a server) and --db / HUSH_DB (a store) are set: unset the one you do not mean",
-        )
-        .into());
-    }
-    if scope.db.is_none() {
-        if let Some(client) = remote::configured()? {
-            if workspace != "default" {
-                return Err(fail::Failure::usage(
-                "against a server the workspace is the token's own: drop --workspace / HUSH_WORKSPACE, or use a token of that workspace",
-            )
-            .into());
-            }
-            return Ok(backend::Backend::Remote(client));
-        }
-    }
-    let (hush, _home) = local::open(scope.db.as_deref()).await?;
-    Ok(backend::Backend::Local {
-        hush,
-        workspace: workspace.to_string(),
-        actor: hush_core::Actor::local(),
-    })
-}
-
 /// Server logs go to stderr; `HUSH_LOG` (or `RUST_LOG`) sets the filter, default `info`.
 fn init_logging() {
     let filter = std::env::var("HUSH_LOG")
@@ -130,7 +101,7 @@ async fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Run(args) => return workload::run(args, &scope).await,
         Command::Check(args) => return workload::check(args, &scope).await,
-        Command::Apps(cmd) => apps::run(&backend(&scope).await?, cmd).await?,
+        Command::Apps(cmd) => apps::run(&*backend::open(&scope).await?, cmd).await?,
         cmd => run_other(cmd, &scope).await?,
     }
     Ok(fail::OK)
@@ -157,9 +128,11 @@ async fn run_other(command: Command, scope: &Scope) -> Result<()> {
             Ok(())
         }
         Command::Login(a) => remote::login(&a.addr).await,
-        Command::Tokens(cmd) => tokens::run(&backend(scope).await?, cmd).await,
-        Command::Audit(args) => tokens::audit(&backend(scope).await?, args).await,
-        Command::Secrets(cmd) => secrets::run(&backend(scope).await?, &scope.workspace, cmd).await,
+        Command::Tokens(cmd) => tokens::run(&*backend::open(scope).await?, cmd).await,
+        Command::Audit(args) => tokens::audit(&*backend::open(scope).await?, args).await,
+        Command::Secrets(cmd) => {
+            secrets::run(&*backend::open(scope).await?, &scope.workspace, cmd).await
+        }
         Command::Keys(KeysCommand::Rotate) => {
             let (hush, _home, _lock) = local::open_for_rotation(scope.db.as_deref()).await?;
             let report = hush.rotate_keys().await?;

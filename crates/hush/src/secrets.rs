@@ -1,4 +1,4 @@
-//! `hush secrets …`, on the embedded store or a server (see `backend.rs`).
+//! `hush secrets …`, on the embedded store or a server (see `backend/`).
 
 use std::io::Write as _;
 
@@ -70,7 +70,7 @@ fn key_arg(key: &str) -> Result<()> {
     Ok(())
 }
 
-pub async fn run(b: &Backend, workspace: &str, cmd: SecretsCommand) -> Result<()> {
+pub async fn run(b: &dyn Backend, workspace: &str, cmd: SecretsCommand) -> Result<()> {
     hush_core::model::validate_workspace(workspace)?;
     match cmd {
         SecretsCommand::Set(a) => set(b, a).await,
@@ -107,7 +107,7 @@ fn read_value(a: &WriteArgs) -> Result<hush_core::SecretBytes> {
     Ok(v)
 }
 
-async fn set(b: &Backend, a: WriteArgs) -> Result<()> {
+async fn set(b: &dyn Backend, a: WriteArgs) -> Result<()> {
     check_key(&a)?;
     let patch = patch_from(&a.meta)?;
     let v = read_value(&a)?;
@@ -122,7 +122,7 @@ async fn set(b: &Backend, a: WriteArgs) -> Result<()> {
     report(&meta, a.output)
 }
 
-async fn create(b: &Backend, a: WriteArgs) -> Result<()> {
+async fn create(b: &dyn Backend, a: WriteArgs) -> Result<()> {
     check_key(&a)?;
     let patch = patch_from(&a.meta)?;
     if b.exists(&a.key).await? {
@@ -135,7 +135,7 @@ async fn create(b: &Backend, a: WriteArgs) -> Result<()> {
     report(&meta, a.output)
 }
 
-async fn update(b: &Backend, a: UpdateArgs) -> Result<()> {
+async fn update(b: &dyn Backend, a: UpdateArgs) -> Result<()> {
     let w = a.write;
     check_key(&w)?;
     let patch = patch_from(&w.meta)?;
@@ -168,7 +168,7 @@ async fn update(b: &Backend, a: UpdateArgs) -> Result<()> {
     report(&meta, w.output)
 }
 
-async fn get(b: &Backend, a: GetArgs) -> Result<()> {
+async fn get(b: &dyn Backend, a: GetArgs) -> Result<()> {
     key_arg(&a.key)?;
     if a.version == Some(0) {
         return Err(hush_core::Invalid::Version { value: 0 }.into());
@@ -186,7 +186,7 @@ async fn get(b: &Backend, a: GetArgs) -> Result<()> {
     }
 }
 
-async fn show(b: &Backend, a: ShowArgs) -> Result<()> {
+async fn show(b: &dyn Backend, a: ShowArgs) -> Result<()> {
     key_arg(&a.key)?;
     let meta = b.show(&a.key).await?;
     match a.output {
@@ -195,7 +195,7 @@ async fn show(b: &Backend, a: ShowArgs) -> Result<()> {
     }
 }
 
-async fn list(b: &Backend, a: ListArgs) -> Result<()> {
+async fn list(b: &dyn Backend, a: ListArgs) -> Result<()> {
     let filter = ListFilter {
         env: a.env,
         app: a.app,
@@ -221,7 +221,7 @@ async fn list(b: &Backend, a: ListArgs) -> Result<()> {
     }
 }
 
-async fn history(b: &Backend, a: ShowArgs) -> Result<()> {
+async fn history(b: &dyn Backend, a: ShowArgs) -> Result<()> {
     key_arg(&a.key)?;
     let list = b.history(&a.key).await?;
     match a.output {
@@ -230,7 +230,7 @@ async fn history(b: &Backend, a: ShowArgs) -> Result<()> {
     }
 }
 
-async fn rollback(b: &Backend, a: RollbackArgs) -> Result<()> {
+async fn rollback(b: &dyn Backend, a: RollbackArgs) -> Result<()> {
     key_arg(&a.key)?;
     if a.to == 0 {
         return Err(hush_core::Invalid::Version { value: 0 }.into());
@@ -244,7 +244,7 @@ async fn rollback(b: &Backend, a: RollbackArgs) -> Result<()> {
     report(&meta, a.output)
 }
 
-async fn set_status(b: &Backend, a: StatusArgs, status: StoredStatus) -> Result<()> {
+async fn set_status(b: &dyn Backend, a: StatusArgs, status: StoredStatus) -> Result<()> {
     key_arg(&a.key)?;
     let meta = b.set_status(&a.key, status).await?;
     say(&match status {
@@ -257,7 +257,7 @@ async fn set_status(b: &Backend, a: StatusArgs, status: StoredStatus) -> Result<
     report(&meta, a.output)
 }
 
-async fn delete(b: &Backend, a: DeleteArgs) -> Result<()> {
+async fn delete(b: &dyn Backend, a: DeleteArgs) -> Result<()> {
     key_arg(&a.key)?;
     // In-use protection arrives with apps (manifests); `--force` is passed on already so
     // scripts written today keep working then.

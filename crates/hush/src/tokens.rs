@@ -12,7 +12,7 @@ use crate::cli::{AuditArgs, AuditCommand, RoleArg, TableOrJson, TokensCommand, V
 use crate::fail::Failure;
 use crate::output;
 
-pub async fn run(b: &Backend, cmd: TokensCommand) -> Result<()> {
+pub async fn run(b: &dyn Backend, cmd: TokensCommand) -> Result<()> {
     match cmd {
         TokensCommand::Create(a) => {
             let role = match a.role {
@@ -136,7 +136,7 @@ fn expected_head(a: &VerifyArgs) -> Result<Option<Head>> {
     Ok(None)
 }
 
-pub async fn audit(b: &Backend, a: AuditArgs) -> Result<()> {
+pub async fn audit(b: &dyn Backend, a: AuditArgs) -> Result<()> {
     match a.command {
         Some(AuditCommand::Verify(v)) => return verify(b, &v).await,
         Some(AuditCommand::Head(o)) => {
@@ -211,7 +211,7 @@ pub async fn audit(b: &Backend, a: AuditArgs) -> Result<()> {
     }
 }
 
-async fn verify(b: &Backend, a: &VerifyArgs) -> Result<()> {
+async fn verify(b: &dyn Backend, a: &VerifyArgs) -> Result<()> {
     let expected = expected_head(a)?;
     let w = b.verify_audit(expected.as_ref()).await?;
     match a.output {

@@ -1,0 +1,406 @@
+//! The embedded store: the service (`hush_core::Hush`) in this process, acting as the local
+//! user in the workspace asked for.
+
+use anyhow::Result;
+use async_trait::async_trait;
+use hush_client::secrets::Reason;
+use hush_core::audit::{AuditFilter, Head, Verdict};
+use hush_core::token::Role;
+use hush_core::{
+    clock, wire, Actor, Hush, ListFilter, MetadataPatch, SecretBytes, StoredStatus, Workspace,
+};
+use hush_wire::{
+    AppInfo, AppManifest, AuditHead, AuditRecord, AuditVerdict, NewToken, SecretMeta, TokenInfo,
+    VersionInfo,
+};
+
+use super::{refuse_all, Answer, Answers, Backend, Fetched};
+
+/// The embedded store.
+pub struct Local {
+    /// The service.
+    pub hush: Hush,
+    /// The workspace name asked for.
+    pub workspace: String,
+    /// The local user.
+    pub actor: Actor,
+}
+
+impl Local {
+    /// The workspace, made first when `create` (and said so).
+    async fn ws(&self, create: bool) -> Result<Workspace> {
+        let (ws, created) = self.hush.workspace(&self.workspace, create).await?;
+        if created {
+            eprintln!("created workspace {}", self.workspace);
+        }
+        Ok(ws)
+    }
+}
+
+/// Why a resolve answer refuses a key, for `e`.
+// merge: use hush_core::wire::refusal
+fn refusal(e: &hush_core::Error) -> Reason {
+    use hush_core::Error as E;
+    match e {
+        E::NotFound { .. } => Reason::Missing,
+        E::Revoked { .. } => Reason::Revoked,
+        E::Expired { .. } => Reason::Expired,
+        E::Forbidden { .. } => Reason::OutOfScope,
+        E::Decrypt { .. } => Reason::Other("decrypt_failed".into()),
+        _ => Reason::Other("error".into()),
+    }
+}
+
+#[async_trait]
+impl Backend for Local {
+    fn source_label(&self) -> &'static str {
+        "store"
+    }
+
+    async fn exists(&self, key: &str) -> Result<bool> {
+        match self.hush.workspace(&self.workspace, false).await {
+            Ok((ws, _)) => Ok(self.hush.store().secret(&ws.id, key).await?.is_some()),
+            Err(_) => Ok(false),
+        }
+    }
+
+    async fn create(
+        &self,
+        key: &str,
+        value: &SecretBytes,
+        patch: &MetadataPatch,
+    ) -> Result<SecretMeta> {
+        let ws = self.ws(true).await?;
+        let row = self
+            .hush
+            .create(&ws, key, value, patch, &self.actor)
+            .await?;
+        Ok(wire::meta(&row, &ws.name, clock::now()))
+    }
+
+    async fn put(
+        &self,
+        key: &str,
+        value: &SecretBytes,
+        patch: &MetadataPatch,
+    ) -> Result<(SecretMeta, bool)> {
+        let ws = self.ws(true).await?;
+        let (row, created) = self.hush.put(&ws, key, value, patch, &self.actor).await?;
+        Ok((wire::meta(&row, &ws.name, clock::now()), created))
+    }
+
+    async fn update(
+        &self,
+        key: &str,
+        value: Option<&SecretBytes>,
+        patch: &MetadataPatch,
+        if_version: Option<u64>,
+    ) -> Result<SecretMeta> {
+        let ws = self.ws(false).await?;
+        let row = self
+            .hush
+            .update(&ws, key, value, patch, if_version, &self.actor)
+            .await?;
+        Ok(wire::meta(&row, &ws.name, clock::now()))
+    }
+
+    async fn get(&self, key: &str, version: Option<u64>) -> Result<Fetched> {
+        let ws = self.ws(false).await?;
+        let r = self.hush.reveal(&ws, key, version, &self.actor).await?;
+        let meta = wire::with_value(&r.row, &ws.name, clock::now(), r.version, &r.value);
+        Ok(Fetched {
+            meta,
+            bytes: r.value,
+        })
+    }
+
+    async fn show(&self, key: &str) -> Result<SecretMeta> {
+        let ws = self.ws(false).await?;
+        let row = self.hush.show(&ws, key, &self.actor).await?;
+        let usage = self.hush.usage(&ws, &[key.to_string()]).await?;
+        let mut m = wire::meta(&row, &ws.name, clock::now());
+        m.used_by = Some(wire::used_by(usage.get(key)));
+        Ok(m)
+    }
+
+    async fn list(&self, filter: &ListFilter) -> Result<Vec<SecretMeta>> {
+        let ws = self.ws(false).await?;
+        let now = clock::now();
+        let rows = self.hush.list(&ws, filter, &self.actor).await?;
+        let keys: Vec<String> = rows.iter().map(|r| r.key.clone()).collect();
+        let usage = self.hush.usage(&ws, &keys).await?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let mut m = wire::meta(r, &ws.name, now);
+                m.used_by = Some(wire::used_by(usage.get(&r.key)));
+                m
+            })
+            .collect())
+    }
+
+    async fn history(&self, key: &str) -> Result<Vec<VersionInfo>> {
+        let ws = self.ws(false).await?;
+        let (row, versions) = self.hush.history(&ws, key, &self.actor).await?;
+        Ok(wire::versions(&row, &versions))
+    }
+
+    async fn rollback(&self, key: &str, to: u64) -> Result<SecretMeta> {
+        let ws = self.ws(false).await?;
+        let row = self.hush.rollback(&ws, key, to, &self.actor).await?;
+        Ok(wire::meta(&row, &ws.name, clock::now()))
+    }
+
+    async fn set_status(&self, key: &str, status: StoredStatus) -> Result<SecretMeta> {
+        let ws = self.ws(false).await?;
+        let row = self.hush.set_status(&ws, key, status, &self.actor).await?;
+        Ok(wire::meta(&row, &ws.name, clock::now()))
+    }
+
+    async fn delete(&self, key: &str, force: bool) -> Result<()> {
+        let ws = self.ws(false).await?;
+        self.hush.delete(&ws, key, None, force, &self.actor).await?;
+        Ok(())
+    }
+
+    async fn create_token(
+        &self,
+        name: &str,
+        role: Role,
+        app: Option<&str>,
+        env: Option<&str>,
+        expires_at: Option<i64>,
+    ) -> Result<NewToken> {
+        let ws = self.ws(false).await?;
+        let (row, secret) = self
+            .hush
+            .create_token(&ws, name, role, app, env, expires_at, &self.actor)
+            .await?;
+        // EXPOSE: the one answer that carries the new token.
+        Ok(NewToken {
+            info: wire::token(&row, clock::now()),
+            token: secret.expose_secret().to_string(),
+        })
+    }
+
+    async fn tokens(&self) -> Result<Vec<TokenInfo>> {
+        let ws = self.ws(false).await?;
+        let now = clock::now();
+        Ok(self
+            .hush
+            .tokens(&ws, &self.actor)
+            .await?
+            .iter()
+            .map(|t| wire::token(t, now))
+            .collect())
+    }
+
+    async fn revoke_token(&self, id: &str) -> Result<TokenInfo> {
+        let ws = self.ws(false).await?;
+        let mut t = self.hush.revoke_token(&ws, id, &self.actor).await?;
+        t.revoked_at = Some(clock::now());
+        Ok(wire::token(&t, clock::now()))
+    }
+
+    async fn audit(&self, filter: &AuditFilter) -> Result<Vec<AuditRecord>> {
+        let ws = self.ws(false).await?;
+        Ok(self
+            .hush
+            .audit_log(&ws, filter, &self.actor)
+            .await?
+            .iter()
+            .map(wire::audit)
+            .collect())
+    }
+
+    async fn verify_audit(&self, expected: Option<&Head>) -> Result<AuditVerdict> {
+        let ws = self.ws(false).await?;
+        let v: Verdict = self.hush.verify_audit(&ws, &self.actor, expected).await?;
+        Ok(wire::verdict(&v))
+    }
+
+    async fn audit_head(&self) -> Result<AuditHead> {
+        let ws = self.ws(false).await?;
+        Ok(wire::audit_head(
+            &self.hush.audit_head(&ws, &self.actor).await?,
+        ))
+    }
+
+    async fn resolve(
+        &self,
+        app: Option<&str>,
+        env: Option<&str>,
+        keys: &[String],
+        dry_run: bool,
+    ) -> Result<Answers> {
+        let ws = match self.hush.workspace(&self.workspace, false).await {
+            Ok((ws, _)) => ws,
+            // No workspace yet: nothing is stored, so every key is missing.
+            Err(hush_core::Error::WorkspaceNotFound { .. }) => {
+                return Ok(keys
+                    .iter()
+                    .map(|k| {
+                        let message = format!("secret {k:?} not found: nothing is stored yet");
+                        let (reason, key) = (Reason::Missing, k.clone());
+                        (key, Answer::Refused { reason, message })
+                    })
+                    .collect());
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let answers = match (self.hush)
+            .resolve(&ws, app, env, keys, dry_run, &self.actor)
+            .await
+        {
+            Ok(a) => a,
+            Err(e @ hush_core::Error::Forbidden { .. }) => {
+                return Ok(refuse_all(keys, Reason::OutOfScope, &e.to_string()))
+            }
+            Err(e) => return Err(e.into()),
+        };
+        Ok(answers
+            .into_iter()
+            .map(|(key, answer)| {
+                let answer = match answer {
+                    // The value moves from the service to the workload as it is: no copy.
+                    Ok(r) => Answer::Found {
+                        value: r.value.map(|(_, v)| v),
+                        expires_at: r.row.meta.expires_at,
+                    },
+                    Err(e) => Answer::Refused {
+                        reason: refusal(&e),
+                        message: e.to_string(),
+                    },
+                };
+                (key, answer)
+            })
+            .collect())
+    }
+
+    async fn register_app(&self, manifest: &AppManifest) -> Result<AppInfo> {
+        let ws = self.ws(true).await?;
+        let (row, _) = self.hush.register_app(&ws, manifest, &self.actor).await?;
+        Ok(wire::app(&row))
+    }
+
+    async fn apps(&self) -> Result<Vec<AppInfo>> {
+        let ws = self.ws(false).await?;
+        Ok(self
+            .hush
+            .apps(&ws, &self.actor)
+            .await?
+            .iter()
+            .map(wire::app)
+            .collect())
+    }
+
+    async fn app(&self, name: &str) -> Result<AppInfo> {
+        let ws = self.ws(false).await?;
+        Ok(wire::app(&self.hush.app(&ws, name, &self.actor).await?))
+    }
+
+    async fn delete_app(&self, name: &str) -> Result<()> {
+        let ws = self.ws(false).await?;
+        Ok(self.hush.delete_app(&ws, name, &self.actor).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::sync::Arc;
+
+    use super::*;
+
+    async fn store(dir: &std::path::Path, workspace: &str) -> Local {
+        let store = hush_store_sqlite::SqliteStore::open(&dir.join("hush.db")).unwrap();
+        let source = hush_core::keysource::KeyFileSource::new_file(&dir.join("root.key"));
+        let hush = Hush::initialize(Arc::new(store), Box::new(source))
+            .await
+            .unwrap();
+        Local {
+            hush,
+            workspace: workspace.into(),
+            actor: Actor::local(),
+        }
+    }
+
+    fn found(a: &Answers, key: &str) -> (Option<Vec<u8>>, Option<i64>) {
+        match &a[key] {
+            // EXPOSE: the test compares the value.
+            Answer::Found { value, expires_at } => (
+                value.as_ref().map(|v| v.expose_secret().to_vec()),
+                *expires_at,
+            ),
+            Answer::Refused { reason, message } => panic!("{key}: {reason} ({message})"),
+        }
+    }
+
+    fn refused(a: &Answers, key: &str) -> (Reason, String) {
+        match &a[key] {
+            Answer::Refused { reason, message } => (reason.clone(), message.clone()),
+            Answer::Found { .. } => panic!("{key} was found"),
+        }
+    }
+
+    /// Issue 14: a value resolved from the embedded store went bytes → text (or base64) →
+    /// bytes on its way to the workload; bytes that are not UTF-8 must arrive exactly.
+    #[tokio::test]
+    async fn resolve_hands_over_the_stored_bytes_with_expiry_and_refusals() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = store(dir.path(), "default").await;
+        let binary: &[u8] = b"\xff\x00not utf-8\xfe";
+        let patch = MetadataPatch {
+            expires_at: Some(Some(clock::now() + 3600)),
+            ..MetadataPatch::default()
+        };
+        b.put("bin", &SecretBytes::new(binary.to_vec()), &patch)
+            .await
+            .unwrap();
+        b.put(
+            "off",
+            &SecretBytes::new(b"x".to_vec()),
+            &MetadataPatch::default(),
+        )
+        .await
+        .unwrap();
+        b.set_status("off", StoredStatus::Revoked).await.unwrap();
+        let keys = ["bin", "nope", "off"].map(String::from);
+
+        let a = b.resolve(None, None, &keys, false).await.unwrap();
+        let (value, expires_at) = found(&a, "bin");
+        assert_eq!(value.as_deref(), Some(binary));
+        assert!(expires_at.is_some());
+        assert_eq!(refused(&a, "nope").0, Reason::Missing);
+        assert_eq!(refused(&a, "off").0, Reason::Revoked);
+
+        // A dry run reads no value.
+        let a = b.resolve(None, None, &keys, true).await.unwrap();
+        assert_eq!(found(&a, "bin").0, None);
+    }
+
+    #[tokio::test]
+    async fn without_the_workspace_every_key_is_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        let b = store(dir.path(), "elsewhere").await;
+        let keys = ["a", "b"].map(String::from);
+        let a = b.resolve(None, None, &keys, false).await.unwrap();
+        for k in &keys {
+            let (reason, message) = refused(&a, k);
+            assert_eq!(reason, Reason::Missing);
+            assert!(message.contains("nothing is stored yet"), "{message}");
+        }
+    }
+
+    #[test]
+    fn refusal_codes_are_the_servers() {
+        let e = |e: hush_core::Error| refusal(&e).code().to_string();
+        let key = || "k".to_string();
+        assert_eq!(
+            e(hush_core::Error::Forbidden { reason: "x".into() }),
+            "out_of_scope"
+        );
+        assert_eq!(e(hush_core::Error::Revoked { key: key() }), "revoked");
+        assert_eq!(e(hush_core::Error::Unauthorized), "error");
+    }
+}

@@ -1,0 +1,201 @@
+//! Where commands go: the embedded store (this process holds the root key, [`local`]) or a
+//! server (the SDK, with `HUSH_ADDR` and `HUSH_TOKEN`, or what `hush login` saved,
+//! [`remote`]). [`Backend`] is the one seam between them: each side implements it once, and
+//! every command is written against it, so it prints the same output and exits with the same
+//! codes either way.
+//!
+//! Commands that print what they get answer in the wire types (`hush-wire`), which is what
+//! they print. A workload's values are the exception: [`Backend::resolve`] answers in
+//! [`Answer`]s holding [`SecretBytes`], so a value read from the embedded store reaches the
+//! command without ever being text, and one from a server is decoded once, by [`remote`].
+
+mod local;
+mod remote;
+
+use std::collections::HashMap;
+
+use anyhow::Result;
+use async_trait::async_trait;
+use hush_client::secrets::Reason;
+use hush_core::audit::{AuditFilter, Head};
+use hush_core::token::Role;
+use hush_core::{ListFilter, MetadataPatch, SecretBytes, StoredStatus};
+use hush_wire::{
+    AppInfo, AppManifest, AuditHead, AuditRecord, AuditVerdict, NewToken, SecretMeta, TokenInfo,
+    VersionInfo,
+};
+
+use crate::fail::Failure;
+
+/// A value read back, with its metadata.
+pub struct Fetched {
+    /// What `hush secrets get -o json` prints.
+    pub meta: hush_wire::SecretValue,
+    /// What `hush secrets get` prints.
+    pub bytes: SecretBytes,
+}
+
+/// One key's answer to [`Backend::resolve`].
+pub enum Answer {
+    /// The key can be had.
+    Found {
+        /// The value; `None` on a dry run.
+        value: Option<SecretBytes>,
+        /// When it expires (unix seconds), for `hush check`'s warning.
+        expires_at: Option<i64>,
+    },
+    /// Why the key cannot be had.
+    Refused {
+        /// Why, as a type (its code is what `hush check` shows).
+        reason: Reason,
+        /// Why, for people.
+        message: String,
+    },
+}
+
+/// Each key's answer, by key.
+pub type Answers = HashMap<String, Answer>;
+
+/// Every key refused with the same reason and message.
+fn refuse_all(keys: &[String], reason: Reason, message: &str) -> Answers {
+    keys.iter()
+        .map(|k| {
+            let (reason, message) = (reason.clone(), message.to_string());
+            (k.clone(), Answer::Refused { reason, message })
+        })
+        .collect()
+}
+
+/// What a command can ask of the embedded store or of a server.
+#[async_trait]
+pub trait Backend: Send + Sync {
+    /// Where values come from, as `hush check` shows it (`store` or `server`).
+    fn source_label(&self) -> &'static str;
+
+    /// Whether the key exists (used to refuse `create` before prompting for a value).
+    async fn exists(&self, key: &str) -> Result<bool>;
+
+    /// Creates the secret.
+    async fn create(
+        &self,
+        key: &str,
+        value: &SecretBytes,
+        patch: &MetadataPatch,
+    ) -> Result<SecretMeta>;
+
+    /// Create or replace; returns the metadata and whether it was created.
+    async fn put(
+        &self,
+        key: &str,
+        value: &SecretBytes,
+        patch: &MetadataPatch,
+    ) -> Result<(SecretMeta, bool)>;
+
+    /// A new value, new metadata or both.
+    async fn update(
+        &self,
+        key: &str,
+        value: Option<&SecretBytes>,
+        patch: &MetadataPatch,
+        if_version: Option<u64>,
+    ) -> Result<SecretMeta>;
+
+    /// The value of the current version or of `version`.
+    async fn get(&self, key: &str, version: Option<u64>) -> Result<Fetched>;
+
+    /// The metadata, with the apps that use it.
+    async fn show(&self, key: &str) -> Result<SecretMeta>;
+
+    /// The secrets the filter selects, with the apps that use each.
+    async fn list(&self, filter: &ListFilter) -> Result<Vec<SecretMeta>>;
+
+    /// The versions of a secret.
+    async fn history(&self, key: &str) -> Result<Vec<VersionInfo>>;
+
+    /// A new version holding the value of version `to`.
+    async fn rollback(&self, key: &str, to: u64) -> Result<SecretMeta>;
+
+    /// Revokes or restores.
+    async fn set_status(&self, key: &str, status: StoredStatus) -> Result<SecretMeta>;
+
+    /// Deletes the secret and all its versions.
+    async fn delete(&self, key: &str, force: bool) -> Result<()>;
+
+    /// A new token; the answer is the only place its secret appears.
+    async fn create_token(
+        &self,
+        name: &str,
+        role: Role,
+        app: Option<&str>,
+        env: Option<&str>,
+        expires_at: Option<i64>,
+    ) -> Result<NewToken>;
+
+    /// The workspace's tokens.
+    async fn tokens(&self) -> Result<Vec<TokenInfo>>;
+
+    /// Revokes a token.
+    async fn revoke_token(&self, id: &str) -> Result<TokenInfo>;
+
+    /// The audit log.
+    async fn audit(&self, filter: &AuditFilter) -> Result<Vec<AuditRecord>>;
+
+    /// Verifies the audit chain, against a head recorded earlier if given.
+    async fn verify_audit(&self, expected: Option<&Head>) -> Result<AuditVerdict>;
+
+    /// The audit chain's head, to record.
+    async fn audit_head(&self) -> Result<AuditHead>;
+
+    /// For a workload: the values (or with `dry_run` the metadata only) of `keys`, or why each
+    /// cannot be had, in one call (one `/v1/resolve` against a server). A refusal of the whole
+    /// call (a machine token bound to another app or environment) is each key's
+    /// `out_of_scope`.
+    async fn resolve(
+        &self,
+        app: Option<&str>,
+        env: Option<&str>,
+        keys: &[String],
+        dry_run: bool,
+    ) -> Result<Answers>;
+
+    /// Registers (or replaces) an app's manifest.
+    async fn register_app(&self, manifest: &AppManifest) -> Result<AppInfo>;
+
+    /// The registered apps.
+    async fn apps(&self) -> Result<Vec<AppInfo>>;
+
+    /// One registered app.
+    async fn app(&self, name: &str) -> Result<AppInfo>;
+
+    /// Unregisters an app.
+    async fn delete_app(&self, name: &str) -> Result<()>;
+}
+
+/// The store `--db` names; else a server when one is configured (HUSH_ADDR, or `hush login`);
+/// else the embedded store.
+pub async fn open(scope: &crate::Scope) -> Result<Box<dyn Backend>> {
+    let workspace = scope.workspace.as_str();
+    if scope.db.is_some() && std::env::var_os("HUSH_ADDR").is_some_and(|a| !a.is_empty()) {
+        return Err(Failure::usage(
+            "both HUSH_ADDR (a server) and --db / HUSH_DB (a store) are set: unset the one you do not mean",
+        )
+        .into());
+    }
+    if scope.db.is_none() {
+        if let Some(client) = crate::remote::configured()? {
+            if workspace != "default" {
+                return Err(Failure::usage(
+                "against a server the workspace is the token's own: drop --workspace / HUSH_WORKSPACE, or use a token of that workspace",
+            )
+            .into());
+            }
+            return Ok(Box::new(remote::Remote(client)));
+        }
+    }
+    let (hush, _home) = crate::local::open(scope.db.as_deref()).await?;
+    Ok(Box::new(local::Local {
+        hush,
+        workspace: workspace.to_string(),
+        actor: hush_core::Actor::local(),
+    }))
+}

@@ -1,0 +1,326 @@
+//! A server, through the SDK (`hush_client::Client`). Its answers are already the wire types
+//! the commands print, but for a workload's values: those are decoded from the wire here,
+//! once, into [`SecretBytes`].
+
+use anyhow::Result;
+use async_trait::async_trait;
+use base64::Engine as _;
+use hush_client::secrets::Reason;
+use hush_client::{Client, Meta, ValueBytes as _};
+use hush_core::audit::{AuditFilter, Head};
+use hush_core::token::Role;
+use hush_core::{wire, ListFilter, MetadataPatch, SecretBytes, StoredStatus};
+use hush_wire::{
+    AppInfo, AppManifest, AuditHead, AuditRecord, AuditVerdict, NewToken, SecretMeta, SecretValue,
+    TokenInfo, VersionInfo,
+};
+
+use super::{refuse_all, Answer, Answers, Backend, Fetched};
+
+/// A server.
+pub struct Remote(pub Client);
+
+fn meta_of(p: &MetadataPatch) -> Meta {
+    Meta {
+        description: p.description.clone(),
+        token_type: p.token_type.map(|t| t.map(|t| t.as_str().to_string())),
+        scope: p.scope.clone(),
+        envs: p.envs.clone(),
+        expires_at: p.expires_at,
+    }
+}
+
+/// The reason a server's resolve answer gives, as a type.
+// merge: parse with hush-wire's Reason (hush_client's `Reason::from_code` is private today)
+fn reason_of(code: &str) -> Reason {
+    match code {
+        "missing" => Reason::Missing,
+        "revoked" => Reason::Revoked,
+        "expired" => Reason::Expired,
+        "out_of_scope" => Reason::OutOfScope,
+        other => Reason::Other(other.to_string()),
+    }
+}
+
+/// The value of a resolve answer, moved (UTF-8 text) or decoded (base64) out of it; what is
+/// left of it is cleared when `sv` is dropped.
+fn take_value(sv: &mut SecretValue) -> Result<SecretBytes> {
+    if let Some(text) = sv.value.take() {
+        return Ok(SecretBytes::new(text.into_bytes()));
+    }
+    if let Some(b) = &sv.value_base64 {
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(b)
+            .map_err(|_| anyhow::anyhow!("the server sent a value that is not valid base64"))?;
+        return Ok(SecretBytes::new(raw));
+    }
+    Err(anyhow::anyhow!("the server answered without a value"))
+}
+
+#[async_trait]
+impl Backend for Remote {
+    fn source_label(&self) -> &'static str {
+        "server"
+    }
+
+    async fn exists(&self, key: &str) -> Result<bool> {
+        match self.0.show(key).await {
+            Ok(_) => Ok(true),
+            Err(hush_client::Error::NotFound(_)) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn create(
+        &self,
+        key: &str,
+        value: &SecretBytes,
+        patch: &MetadataPatch,
+    ) -> Result<SecretMeta> {
+        // EXPOSE: the value travels to the server in the request body.
+        let v = value.expose_secret();
+        Ok(self.0.create(key, v, meta_of(patch)).await?)
+    }
+
+    async fn put(
+        &self,
+        key: &str,
+        value: &SecretBytes,
+        patch: &MetadataPatch,
+    ) -> Result<(SecretMeta, bool)> {
+        // EXPOSE: the value travels to the server in the request body.
+        let m = self
+            .0
+            .put(key, value.expose_secret(), meta_of(patch))
+            .await?;
+        let created = m.version == 1;
+        Ok((m, created))
+    }
+
+    async fn update(
+        &self,
+        key: &str,
+        value: Option<&SecretBytes>,
+        patch: &MetadataPatch,
+        if_version: Option<u64>,
+    ) -> Result<SecretMeta> {
+        // EXPOSE: the value travels to the server in the request body.
+        let v = value.map(|v| v.expose_secret());
+        Ok(self.0.update(key, v, meta_of(patch), if_version).await?)
+    }
+
+    async fn get(&self, key: &str, version: Option<u64>) -> Result<Fetched> {
+        let meta = self.0.fetch(key, version).await?;
+        let bytes = SecretBytes::new(std::mem::take(&mut *meta.bytes()?));
+        Ok(Fetched { meta, bytes })
+    }
+
+    async fn show(&self, key: &str) -> Result<SecretMeta> {
+        Ok(self.0.show(key).await?)
+    }
+
+    async fn list(&self, filter: &ListFilter) -> Result<Vec<SecretMeta>> {
+        Ok(self
+            .0
+            .list(&hush_client::ListQuery {
+                env: filter.env.clone(),
+                app: filter.app.clone(),
+                prefix: filter.prefix.clone(),
+                status: filter.status.map(|s| s.as_str().to_string()),
+            })
+            .await?)
+    }
+
+    async fn history(&self, key: &str) -> Result<Vec<VersionInfo>> {
+        Ok(self.0.versions(key).await?)
+    }
+
+    async fn rollback(&self, key: &str, to: u64) -> Result<SecretMeta> {
+        Ok(self.0.rollback(key, to).await?)
+    }
+
+    async fn set_status(&self, key: &str, status: StoredStatus) -> Result<SecretMeta> {
+        Ok(match status {
+            StoredStatus::Revoked => self.0.revoke(key).await?,
+            StoredStatus::Active => self.0.restore(key).await?,
+        })
+    }
+
+    async fn delete(&self, key: &str, force: bool) -> Result<()> {
+        Ok(self.0.delete(key, force).await?)
+    }
+
+    async fn create_token(
+        &self,
+        name: &str,
+        role: Role,
+        app: Option<&str>,
+        env: Option<&str>,
+        expires_at: Option<i64>,
+    ) -> Result<NewToken> {
+        Ok(self
+            .0
+            .create_token(&hush_wire::TokenRequest {
+                name: Some(name.to_string()),
+                role: (role != Role::Machine).then(|| role.as_str().to_string()),
+                app: app.map(str::to_string),
+                env: env.map(str::to_string),
+                expires_at,
+            })
+            .await?)
+    }
+
+    async fn tokens(&self) -> Result<Vec<TokenInfo>> {
+        Ok(self.0.tokens().await?)
+    }
+
+    async fn revoke_token(&self, id: &str) -> Result<TokenInfo> {
+        Ok(self.0.revoke_token(id).await?)
+    }
+
+    async fn audit(&self, filter: &AuditFilter) -> Result<Vec<AuditRecord>> {
+        Ok(self
+            .0
+            .audit(&hush_client::AuditQuery {
+                key: filter.key.clone(),
+                actor: filter.actor.clone(),
+                since: filter.since_ms.map(|ms| ms / 1000),
+            })
+            .await?)
+    }
+
+    async fn verify_audit(&self, expected: Option<&Head>) -> Result<AuditVerdict> {
+        Ok(match expected {
+            Some(h) => self.0.verify_audit_with_head(&wire::audit_head(h)).await?,
+            None => self.0.verify_audit().await?,
+        })
+    }
+
+    async fn audit_head(&self) -> Result<AuditHead> {
+        Ok(self.0.audit_head().await?)
+    }
+
+    async fn resolve(
+        &self,
+        app: Option<&str>,
+        env: Option<&str>,
+        keys: &[String],
+        dry_run: bool,
+    ) -> Result<Answers> {
+        let answer = if dry_run {
+            self.0.check(app, env, keys).await
+        } else {
+            self.0.resolve(app, env, keys).await
+        };
+        let resolved = match answer {
+            Ok(r) => r,
+            Err(e @ hush_client::Error::Forbidden { .. }) => {
+                return Ok(refuse_all(keys, Reason::OutOfScope, &e.to_string()))
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let mut out = Answers::with_capacity(resolved.secrets.len() + resolved.errors.len());
+        // A value wins over a refusal for the same key.
+        for (key, e) in resolved.errors {
+            let reason = reason_of(&e.code);
+            out.insert(
+                key,
+                Answer::Refused {
+                    reason,
+                    message: e.message,
+                },
+            );
+        }
+        for (key, mut sv) in resolved.secrets {
+            let value = if dry_run {
+                None
+            } else {
+                Some(take_value(&mut sv)?)
+            };
+            let expires_at = sv.meta.expires_at;
+            out.insert(key, Answer::Found { value, expires_at });
+        }
+        Ok(out)
+    }
+
+    async fn register_app(&self, manifest: &AppManifest) -> Result<AppInfo> {
+        Ok(self.0.register_app(manifest).await?)
+    }
+
+    async fn apps(&self) -> Result<Vec<AppInfo>> {
+        Ok(self.0.apps().await?)
+    }
+
+    async fn app(&self, name: &str) -> Result<AppInfo> {
+        Ok(self.0.app(name).await?)
+    }
+
+    async fn delete_app(&self, name: &str) -> Result<()> {
+        Ok(self.0.delete_app(name).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn answer(value: Option<&str>, value_base64: Option<&str>) -> SecretValue {
+        SecretValue {
+            meta: SecretMeta {
+                id: "sec_1".into(),
+                workspace: "default".into(),
+                key: "k".into(),
+                description: None,
+                token_type: None,
+                scope: Vec::new(),
+                envs: Vec::new(),
+                expires_at: None,
+                status: "active".into(),
+                version: 1,
+                created_at: String::new(),
+                updated_at: String::new(),
+                created_by: String::new(),
+                updated_by: String::new(),
+                used_by: None,
+            },
+            value_version: 1,
+            value: value.map(str::to_string),
+            value_base64: value_base64.map(str::to_string),
+        }
+    }
+
+    // EXPOSE: the tests compare values.
+    #[test]
+    fn a_wire_value_is_decoded_once_into_bytes() {
+        let mut text = answer(Some("sk_live é"), None);
+        let v = take_value(&mut text).unwrap();
+        assert_eq!(v.expose_secret(), "sk_live é".as_bytes());
+        assert!(text.value.is_none(), "the text was moved, not copied");
+
+        let mut binary = answer(None, Some("/wBub3Q="));
+        assert_eq!(
+            take_value(&mut binary).unwrap().expose_secret(),
+            b"\xff\x00not"
+        );
+
+        let mut bad = answer(None, Some("not base64!"));
+        let e = take_value(&mut bad).unwrap_err().to_string();
+        assert_eq!(e, "the server sent a value that is not valid base64");
+        assert!(take_value(&mut answer(None, None)).is_err());
+    }
+
+    #[test]
+    fn reason_codes_round_trip() {
+        for code in [
+            "missing",
+            "revoked",
+            "expired",
+            "out_of_scope",
+            "decrypt_failed",
+        ] {
+            assert_eq!(reason_of(code).code(), code);
+        }
+        assert_eq!(reason_of("out_of_scope"), Reason::OutOfScope);
+    }
+}

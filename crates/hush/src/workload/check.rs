@@ -1,0 +1,120 @@
+//! `hush check`: what `hush run` would get for a manifest, without reading a value — each
+//! declaration's status, where it would come from and when it expires.
+
+use anyhow::Result;
+use hush_core::clock;
+
+use super::plan::Plan;
+use super::sources::{gather, LocalSources, StoreAccess, Tried};
+use super::NOT_STARTED;
+use crate::cli::{CheckArgs, TableOrJson};
+use crate::fail::Failure;
+use crate::{manifest, output};
+
+/// How far ahead `hush check` warns of an expiry.
+const EXPIRING_WITHIN: i64 = 14 * 86_400;
+
+/// One row of `hush check`.
+#[derive(serde::Serialize)]
+struct CheckRow {
+    name: String,
+    key: String,
+    required: bool,
+    delivery: &'static str,
+    status: String,
+    source: Option<String>,
+    expires_at: Option<i64>,
+    tried: Vec<Tried>,
+}
+
+/// `hush check`: returns the exit code.
+pub async fn check(args: CheckArgs, scope: &crate::Scope) -> Result<i32> {
+    let Some(path) = manifest::locate(args.manifest.as_deref())? else {
+        return Err(Failure::usage(
+            "no manifest: there is no hush.toml here; give one with --manifest FILE",
+        )
+        .into());
+    };
+    let mut plan = Plan::new(
+        Some(&path),
+        args.app.as_deref(),
+        args.env.as_deref(),
+        &[],
+        &[],
+    )?;
+    plan.declared = true;
+    let local = LocalSources::read(&args.sources)?;
+    let mut store = StoreAccess::new(scope);
+    let outcomes = if plan.wants.is_empty() {
+        Vec::new()
+    } else {
+        gather(&plan, &local, &mut store, true).await?
+    };
+    let now = clock::now();
+    let mut all_ok = true;
+    let rows: Vec<CheckRow> = outcomes
+        .into_iter()
+        .map(|o| {
+            let (key, status, source, expires_at) = match &o.got {
+                Some(got) => {
+                    let status = match got.expires_at {
+                        Some(at) if at - now <= EXPIRING_WITHIN => "expiring",
+                        _ => "ok",
+                    };
+                    let source = Some(got.source.label());
+                    (got.key.clone(), status.to_string(), source, got.expires_at)
+                }
+                None => {
+                    let status = o
+                        .tried
+                        .first()
+                        .map_or_else(|| "missing".to_string(), |t| t.status.clone());
+                    (o.decl.key.clone(), status, None, None)
+                }
+            };
+            if o.got.is_none() && o.decl.required {
+                all_ok = false;
+            }
+            CheckRow {
+                name: o.decl.name.clone(),
+                key,
+                required: o.decl.required,
+                delivery: o.decl.delivery.as_str(),
+                status,
+                source,
+                expires_at,
+                tried: o.tried,
+            }
+        })
+        .collect();
+    match args.out.output {
+        TableOrJson::Json => output::print_json(&rows)?,
+        TableOrJson::Table => {
+            let table: Vec<Vec<String>> = rows
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.name.clone(),
+                        r.key.clone(),
+                        if r.required { "yes" } else { "no" }.into(),
+                        r.status.replace('_', " "),
+                        r.source.clone().unwrap_or_else(|| "-".into()),
+                        r.expires_at
+                            .map(clock::rfc3339)
+                            .unwrap_or_else(|| "-".into()),
+                    ]
+                })
+                .collect();
+            output::print_table(
+                &["NAME", "KEY", "REQUIRED", "STATUS", "SOURCE", "EXPIRES"],
+                &table,
+            )?;
+            for r in rows.iter().filter(|r| r.source.is_none()) {
+                for t in &r.tried {
+                    eprintln!("{} ({}): {}", r.name, t.key, t.message);
+                }
+            }
+        }
+    }
+    Ok(if all_ok { 0 } else { NOT_STARTED })
+}
