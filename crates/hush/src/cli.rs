@@ -295,9 +295,8 @@ pub struct TokenCreateArgs {
     /// Expiry: RFC 3339, unix seconds, a duration from now (90d, 12h), or `never`.
     #[arg(long, value_name = "WHEN")]
     pub expires: Option<String>,
-    /// json: print the record with the token as JSON instead of the token alone.
-    #[arg(short = 'o', long = "output", value_name = "FORMAT")]
-    pub output: Option<TableOrJson>,
+    #[command(flatten)]
+    pub out: ReportArgs,
 }
 
 #[derive(Debug, Args)]
@@ -306,6 +305,7 @@ pub struct TokenRevokeArgs {
     pub id: String,
 }
 
+/// `-o/--output` of a command that prints an answer: a table unless asked for JSON.
 #[derive(Debug, Args)]
 pub struct OutputArgs {
     #[arg(
@@ -315,6 +315,28 @@ pub struct OutputArgs {
         default_value = "table"
     )]
     pub output: TableOrJson,
+}
+
+/// `-o/--output` of a command that changes something: nothing is printed on success unless a
+/// format is asked for (a new token alone is printed by default).
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// table or json: print the resulting record (a new token's record holds the token).
+    #[arg(short = 'o', long = "output", value_name = "FORMAT")]
+    pub output: Option<TableOrJson>,
+}
+
+/// `-o/--output` of `hush secrets get`: the value's bytes unless asked for JSON.
+#[derive(Debug, Args)]
+pub struct ValueOutputArgs {
+    /// raw: exactly the value bytes; json: metadata with `value` (or `value_base64`).
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "FORMAT",
+        default_value = "raw"
+    )]
+    pub output: RawOrJson,
 }
 
 #[derive(Debug, Args)]
@@ -334,13 +356,8 @@ pub struct AuditArgs {
     /// At most N rows (the newest).
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
-    #[arg(
-        short = 'o',
-        long = "output",
-        value_name = "FORMAT",
-        default_value = "table"
-    )]
-    pub output: TableOrJson,
+    #[command(flatten)]
+    pub out: OutputArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -364,13 +381,8 @@ pub struct VerifyArgs {
     /// A file holding such a head (as `hush audit head` prints it, or its `-o json`).
     #[arg(long, value_name = "PATH")]
     pub head_file: Option<PathBuf>,
-    #[arg(
-        short = 'o',
-        long = "output",
-        value_name = "FORMAT",
-        default_value = "table"
-    )]
-    pub output: TableOrJson,
+    #[command(flatten)]
+    pub out: OutputArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -511,9 +523,8 @@ pub struct WriteArgs {
     pub value: ValueSource,
     #[command(flatten)]
     pub meta: MetadataArgs,
-    /// Print the resulting metadata on stdout.
-    #[arg(short = 'o', long = "output", value_name = "FORMAT")]
-    pub output: Option<TableOrJson>,
+    #[command(flatten)]
+    pub out: ReportArgs,
 }
 
 #[derive(Debug, Args)]
@@ -531,26 +542,15 @@ pub struct GetArgs {
     /// Read this version instead of the current one.
     #[arg(long, value_name = "N")]
     pub version: Option<u64>,
-    /// raw: exactly the value bytes; json: metadata with `value` (or `value_base64`).
-    #[arg(
-        short = 'o',
-        long = "output",
-        value_name = "FORMAT",
-        default_value = "raw"
-    )]
-    pub output: RawOrJson,
+    #[command(flatten)]
+    pub out: ValueOutputArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct ShowArgs {
     pub key: String,
-    #[arg(
-        short = 'o',
-        long = "output",
-        value_name = "FORMAT",
-        default_value = "table"
-    )]
-    pub output: TableOrJson,
+    #[command(flatten)]
+    pub out: OutputArgs,
 }
 
 #[derive(Debug, Args)]
@@ -567,13 +567,8 @@ pub struct ListArgs {
     /// Only secrets with this status.
     #[arg(long, value_name = "STATUS")]
     pub status: Option<StatusArg>,
-    #[arg(
-        short = 'o',
-        long = "output",
-        value_name = "FORMAT",
-        default_value = "table"
-    )]
-    pub output: TableOrJson,
+    #[command(flatten)]
+    pub out: OutputArgs,
 }
 
 #[derive(Debug, Args)]
@@ -582,15 +577,15 @@ pub struct RollbackArgs {
     /// The version whose value becomes current again.
     #[arg(long, value_name = "N")]
     pub to: u64,
-    #[arg(short = 'o', long = "output", value_name = "FORMAT")]
-    pub output: Option<TableOrJson>,
+    #[command(flatten)]
+    pub out: ReportArgs,
 }
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
     pub key: String,
-    #[arg(short = 'o', long = "output", value_name = "FORMAT")]
-    pub output: Option<TableOrJson>,
+    #[command(flatten)]
+    pub out: ReportArgs,
 }
 
 #[derive(Debug, Args)]

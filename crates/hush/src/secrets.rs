@@ -119,7 +119,7 @@ async fn set(b: &dyn Backend, a: WriteArgs) -> Result<()> {
         meta.version
     ));
     note_if_revoked(&meta);
-    report(&meta, a.output)
+    report(&meta, a.out.output)
 }
 
 async fn create(b: &dyn Backend, a: WriteArgs) -> Result<()> {
@@ -132,7 +132,7 @@ async fn create(b: &dyn Backend, a: WriteArgs) -> Result<()> {
     let v = read_value(&a)?;
     let meta = b.create(&a.key, &v, &patch).await?;
     say(&format!("created {} (version {})", meta.key, meta.version));
-    report(&meta, a.output)
+    report(&meta, a.out.output)
 }
 
 async fn update(b: &dyn Backend, a: UpdateArgs) -> Result<()> {
@@ -165,7 +165,7 @@ async fn update(b: &dyn Backend, a: UpdateArgs) -> Result<()> {
         ));
     }
     note_if_revoked(&meta);
-    report(&meta, w.output)
+    report(&meta, w.out.output)
 }
 
 async fn get(b: &dyn Backend, a: GetArgs) -> Result<()> {
@@ -174,7 +174,7 @@ async fn get(b: &dyn Backend, a: GetArgs) -> Result<()> {
         return Err(hush_core::Invalid::Version { value: 0 }.into());
     }
     let f = b.get(&a.key, a.version).await?;
-    match a.output {
+    match a.out.output {
         RawOrJson::Raw => {
             let mut out = std::io::stdout().lock();
             // EXPOSE: `get` is the command whose job is to print the value.
@@ -189,7 +189,7 @@ async fn get(b: &dyn Backend, a: GetArgs) -> Result<()> {
 async fn show(b: &dyn Backend, a: ShowArgs) -> Result<()> {
     key_arg(&a.key)?;
     let meta = b.show(&a.key).await?;
-    match a.output {
+    match a.out.output {
         TableOrJson::Json => output::print_json(&meta),
         TableOrJson::Table => output::secret_detail(&meta),
     }
@@ -215,7 +215,7 @@ async fn list(b: &dyn Backend, a: ListArgs) -> Result<()> {
         hush_core::model::validate_env(env)?;
     }
     let metas = b.list(&filter).await?;
-    match a.output {
+    match a.out.output {
         TableOrJson::Json => output::print_json(&metas),
         TableOrJson::Table => output::secrets_table(&metas),
     }
@@ -224,7 +224,7 @@ async fn list(b: &dyn Backend, a: ListArgs) -> Result<()> {
 async fn history(b: &dyn Backend, a: ShowArgs) -> Result<()> {
     key_arg(&a.key)?;
     let list = b.history(&a.key).await?;
-    match a.output {
+    match a.out.output {
         TableOrJson::Json => output::print_json(&list),
         TableOrJson::Table => output::versions_table(&list),
     }
@@ -241,7 +241,7 @@ async fn rollback(b: &dyn Backend, a: RollbackArgs) -> Result<()> {
         meta.key, a.to, meta.version
     ));
     note_if_revoked(&meta);
-    report(&meta, a.output)
+    report(&meta, a.out.output)
 }
 
 async fn set_status(b: &dyn Backend, a: StatusArgs, status: StoredStatus) -> Result<()> {
@@ -254,7 +254,7 @@ async fn set_status(b: &dyn Backend, a: StatusArgs, status: StoredStatus) -> Res
         ),
         StoredStatus::Active => format!("restored {}", meta.key),
     });
-    report(&meta, a.output)
+    report(&meta, a.out.output)
 }
 
 async fn delete(b: &dyn Backend, a: DeleteArgs) -> Result<()> {

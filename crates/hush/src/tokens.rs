@@ -35,7 +35,7 @@ pub async fn run(b: &dyn Backend, cmd: TokensCommand) -> Result<()> {
                 .create_token(&name, role, a.app.as_deref(), a.env.as_deref(), expires_at)
                 .await?;
             let row = &new.info;
-            match a.output {
+            match a.out.output {
                 Some(TableOrJson::Json) => output::print_json(&new)?,
                 _ => {
                     eprintln!(
@@ -184,7 +184,7 @@ pub async fn audit(b: &dyn Backend, a: AuditArgs) -> Result<()> {
         let skip = list.len().saturating_sub(n);
         list.drain(..skip);
     }
-    match a.output {
+    match a.out.output {
         TableOrJson::Json => output::print_json(&list),
         TableOrJson::Table => output::print_table(
             &[
@@ -214,7 +214,7 @@ pub async fn audit(b: &dyn Backend, a: AuditArgs) -> Result<()> {
 async fn verify(b: &dyn Backend, a: &VerifyArgs) -> Result<()> {
     let expected = expected_head(a)?;
     let w = b.verify_audit(expected.as_ref()).await?;
-    match a.output {
+    match a.out.output {
         TableOrJson::Json => output::print_json(&w)?,
         TableOrJson::Table if w.intact => {
             let legacy = match w.legacy_rows {
