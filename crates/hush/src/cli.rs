@@ -308,6 +308,7 @@ pub struct TokenRevokeArgs {
 /// `-o/--output` of a command that prints an answer: a table unless asked for JSON.
 #[derive(Debug, Args)]
 pub struct OutputArgs {
+    /// table (for people) or json (for scripts).
     #[arg(
         short = 'o',
         long = "output",
