@@ -1,7 +1,8 @@
-//! The secrets pages: the list ([`list`]), adding one ([`new`]), one secret with its edit,
-//! replace, revoke and restore forms ([`detail`]), and deleting one ([`delete`]). The forms'
-//! fields and their checks are in [`form`]. No page ever carries a value: the value fields
-//! start empty, and a refused form asks for the value again instead of sending it back.
+//! The secrets pages: the list ([`list`](mod@list)), adding one ([`new`]), one secret with
+//! its edit, replace, revoke and restore forms ([`detail`]), and deleting one
+//! ([`delete`](mod@delete)). The forms' fields and their checks are in [`form`]. No page ever
+//! carries a value: the value fields start empty, and a refused form asks for the value again
+//! instead of sending it back.
 
 mod delete;
 mod detail;
