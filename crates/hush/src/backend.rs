@@ -4,15 +4,15 @@
 //! either way.
 
 use anyhow::Result;
-use hush_client::{Client, Meta, ValueBytes as _};
+use hush_client::{Client, ValueBytes as _};
 use hush_core::audit::{AuditFilter, Head, Verdict};
 use hush_core::token::Role;
 use hush_core::{
     clock, wire, Actor, Hush, ListFilter, MetadataPatch, SecretBytes, StoredStatus, Workspace,
 };
 use hush_wire::{
-    AppInfo, AppManifest, AuditHead, AuditRecord, AuditVerdict, ErrorDetail, NewToken, Resolved,
-    SecretMeta, TokenInfo, VersionInfo,
+    AppInfo, AppManifest, AuditHead, AuditRecord, AuditVerdict, NewToken, Reason, Refusal,
+    Resolved, SecretMeta, TokenInfo, VersionInfo,
 };
 
 /// A command's target.
@@ -35,16 +35,6 @@ pub enum Backend {
 pub struct Fetched {
     pub meta: hush_wire::SecretValue,
     pub bytes: SecretBytes,
-}
-
-fn meta_of(p: &MetadataPatch) -> Meta {
-    Meta {
-        description: p.description.clone(),
-        token_type: p.token_type.map(|t| t.map(|t| t.as_str().to_string())),
-        scope: p.scope.clone(),
-        envs: p.envs.clone(),
-        expires_at: p.expires_at,
-    }
 }
 
 impl Backend {
@@ -95,7 +85,7 @@ impl Backend {
                 Ok(wire::meta(&row, &ws.name, clock::now()))
             }
             // EXPOSE: the value travels to the server in the request body.
-            Backend::Remote(c) => Ok(c.create(key, value.expose_secret(), meta_of(patch)).await?),
+            Backend::Remote(c) => Ok(c.create(key, value.expose_secret(), patch.clone()).await?),
         }
     }
 
@@ -114,7 +104,7 @@ impl Backend {
             }
             Backend::Remote(c) => {
                 // EXPOSE: the value travels to the server in the request body.
-                let m = c.put(key, value.expose_secret(), meta_of(patch)).await?;
+                let m = c.put(key, value.expose_secret(), patch.clone()).await?;
                 let created = m.version == 1;
                 Ok((m, created))
             }
@@ -141,7 +131,7 @@ impl Backend {
                 .update(
                     key,
                     value.map(|v| v.expose_secret()),
-                    meta_of(patch),
+                    patch.clone(),
                     if_version,
                 )
                 .await?),
@@ -381,23 +371,9 @@ impl Backend {
                     Err(e) => return Err(e),
                 };
                 let answers = hush.resolve(&ws, app, env, keys, dry_run, actor).await?;
-                let now = clock::now();
-                let mut out = Resolved {
-                    secrets: Default::default(),
-                    errors: Default::default(),
-                };
-                for (key, answer) in answers {
-                    match answer {
-                        Ok(r) => {
-                            let v = wire::resolution(&r, &ws.name, now);
-                            out.secrets.insert(key, v);
-                        }
-                        Err(e) => {
-                            out.errors.insert(key, reason_of(&e));
-                        }
-                    }
-                }
-                Ok(out)
+                Ok(wire::resolved(answers, &ws.name, clock::now(), |e| {
+                    e.to_string()
+                }))
             }
             Backend::Remote(c) => Ok(if dry_run {
                 c.check(app, env, keys).await?
@@ -464,29 +440,12 @@ fn all_missing(keys: &[String]) -> Resolved {
             .map(|k| {
                 (
                     k.clone(),
-                    ErrorDetail {
-                        code: "missing".into(),
+                    Refusal {
+                        code: Reason::Missing,
                         message: format!("secret {k:?} not found: nothing is stored yet"),
                     },
                 )
             })
             .collect(),
-    }
-}
-
-/// The reason code a resolve answer gives for `e`, as the server spells it.
-fn reason_of(e: &hush_core::Error) -> ErrorDetail {
-    use hush_core::Error as E;
-    let code = match e {
-        E::NotFound { .. } => "missing",
-        E::Revoked { .. } => "revoked",
-        E::Expired { .. } => "expired",
-        E::Forbidden { .. } => "out_of_scope",
-        E::Decrypt { .. } => "decrypt_failed",
-        _ => "error",
-    };
-    ErrorDetail {
-        code: code.into(),
-        message: e.to_string(),
     }
 }

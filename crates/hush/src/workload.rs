@@ -365,7 +365,7 @@ async fn gather(
                 continue;
             }
             let (status, message) = match answer.errors.get(key) {
-                Some(e) => (e.code.clone(), e.message.clone()),
+                Some(e) => (e.code.to_string(), e.message.clone()),
                 None => (
                     "missing".to_string(),
                     format!("the store did not answer for {key:?}"),
@@ -407,9 +407,9 @@ async fn resolve_all(
             chunk
                 .iter()
                 .map(|k| {
-                    let code = "out_of_scope".to_string();
+                    let code = hush_wire::Reason::OutOfScope;
                     let message = message.clone();
-                    (k.clone(), hush_wire::ErrorDetail { code, message })
+                    (k.clone(), hush_wire::Refusal { code, message })
                 })
                 .collect::<Vec<_>>()
         };

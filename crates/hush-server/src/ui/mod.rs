@@ -25,6 +25,7 @@ use axum::Router;
 use base64::Engine as _;
 use hush_core::audit::{AuditFilter, Verdict};
 use hush_core::model::{Metadata, SecretRow};
+use hush_core::patch::PatchRules as _;
 use hush_core::token::{Role, TokenSecret};
 use hush_core::{
     clock, Actor, Error, Invalid, ListFilter, MetadataPatch, SecretBytes, Status, StoredStatus,
@@ -771,7 +772,7 @@ fn patch_from(f: &SecretForm, errors: &mut FieldErrors) -> MetadataPatch {
         t => match TokenType::parse(t) {
             Ok(t) => Some(t),
             Err(e) => {
-                errors.place(&e);
+                errors.place(&e.into());
                 None
             }
         },
