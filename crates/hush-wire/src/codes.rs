@@ -28,6 +28,9 @@ macro_rules! codes {
         }
 
         impl $name {
+            /// Every code this version knows, as spelt on the wire.
+            pub const KNOWN: &'static [&'static str] = &[$($code),*];
+
             /// The wire spelling.
             pub fn as_str(&self) -> &str {
                 match self {
