@@ -9,7 +9,7 @@
 //! HUSH_ADDR=http://127.0.0.1:8270 HUSH_TOKEN=hush_… cargo run -p hush-client --example ductape
 //! ```
 
-use hush_client::{Client, Error, Meta, ValueBytes as _};
+use hush_client::{Client, Error, MetadataPatch, TokenType, ValueBytes as _};
 
 /// The whole walkthrough; returns the lines it printed, for tests.
 pub async fn walkthrough(client: &Client) -> Result<Vec<String>, Error> {
@@ -28,11 +28,11 @@ pub async fn walkthrough(client: &Client) -> Result<Vec<String>, Error> {
         .create(
             "STRIPE_API_KEY",
             b"sk_live_51ABC123",
-            Meta {
+            MetadataPatch {
                 description: Some(Some(
                     "Production Stripe API key for payment processing".into(),
                 )),
-                token_type: Some(Some("api".into())),
+                token_type: Some(Some(TokenType::Api)),
                 scope: Some(vec!["stripe_payments".into(), "checkout_service".into()]),
                 envs: Some(vec!["prd".into(), "staging".into()]),
                 expires_at: Some(Some(in_a_year)),
@@ -88,10 +88,10 @@ pub async fn walkthrough(client: &Client) -> Result<Vec<String>, Error> {
         .update(
             "STRIPE_API_KEY",
             Some(b"sk_live_51NEW_KEY"),
-            Meta {
+            MetadataPatch {
                 description: Some(Some("Rotated Stripe API key".into())),
                 expires_at: Some(Some(in_a_year / 2 + in_a_year / 2)),
-                ..Meta::default()
+                ..MetadataPatch::default()
             },
             None,
         )
@@ -106,14 +106,14 @@ pub async fn walkthrough(client: &Client) -> Result<Vec<String>, Error> {
         .update(
             "STRIPE_API_KEY",
             None,
-            Meta {
+            MetadataPatch {
                 scope: Some(vec![
                     "stripe_payments".into(),
                     "subscription_service".into(),
                     "invoice_service".into(),
                 ]),
                 envs: Some(vec!["dev".into(), "staging".into(), "prd".into()]),
-                ..Meta::default()
+                ..MetadataPatch::default()
             },
             None,
         )
@@ -125,7 +125,7 @@ pub async fn walkthrough(client: &Client) -> Result<Vec<String>, Error> {
 
     // Error handling: 409 when the key exists.
     match client
-        .create("STRIPE_API_KEY", b"secret_value", Meta::default())
+        .create("STRIPE_API_KEY", b"secret_value", MetadataPatch::default())
         .await
     {
         Err(Error::Conflict { .. }) => say("Secret with this key already exists".into()),

@@ -4,7 +4,7 @@
 //! # async fn demo() -> Result<(), hush_client::Error> {
 //! use hush_client::ValueBytes as _;
 //! let client = hush_client::Client::new("http://127.0.0.1:8270", "hush_…")?;
-//! let created = client.create("STRIPE_API_KEY", b"sk_live_51ABC123", hush_client::Meta::default()).await?;
+//! let created = client.create("STRIPE_API_KEY", b"sk_live_51ABC123", hush_client::MetadataPatch::default()).await?;
 //! let fetched = client.fetch("STRIPE_API_KEY", None).await?;
 //! assert_eq!(fetched.bytes()?.as_slice(), b"sk_live_51ABC123");
 //! # let _ = created; Ok(()) }
@@ -13,19 +13,25 @@
 //! Errors are typed ([`Error::NotFound`], [`Error::Conflict`], [`Error::Forbidden`],
 //! [`Error::Expired`], [`Error::Unauthorized`], …) and carry the server's code and message,
 //! never a value. The crate links no store and no database driver.
+//!
+//! Requests are the [`hush_wire`] types the server itself deserialises, so the two cannot
+//! disagree on a field; a code the server answers that this version does not know is kept
+//! (`ErrorCode::Other`, `Reason::Other`) rather than failing the call.
 #![forbid(unsafe_code)]
 
 use std::time::Duration;
 
 use hush_wire::{
-    AppInfo, AppManifest, AuditHead, AuditPage, AuditRecord, AuditVerdict, ErrorBody, NewToken,
-    ResolveRequest, Resolved, SecretMeta, SecretPage, SecretValue, SecretWriteBody, TokenInfo,
+    AppInfo, AppManifest, AuditHead, AuditListQuery, AuditPage, AuditRecord, AuditVerdict,
+    AuditVerifyQuery, DeleteQuery, ErrorBody, NewToken, ResolveRequest, Resolved, RollbackRequest,
+    SecretListQuery, SecretMeta, SecretPage, SecretQuery, SecretValue, SecretWriteBody, TokenInfo,
     TokenRequest, VersionInfo,
 };
 use reqwest::{Method, RequestBuilder, StatusCode};
 use zeroize::Zeroizing;
 
 pub use hush_wire;
+pub use hush_wire::{ErrorCode, MetadataPatch, Reason, TokenType};
 
 pub mod private_dir;
 pub mod secrets;
@@ -44,7 +50,7 @@ pub enum Error {
         /// HTTP status.
         status: u16,
         /// The server's code.
-        code: String,
+        code: ErrorCode,
         /// The server's message.
         message: String,
     },
@@ -55,7 +61,7 @@ pub enum Error {
     #[error("{message}")]
     Forbidden {
         /// `forbidden` or `revoked`.
-        code: String,
+        code: ErrorCode,
         /// The server's message.
         message: String,
     },
@@ -65,8 +71,8 @@ pub enum Error {
     /// 409: exists, stale version, in use.
     #[error("{message}")]
     Conflict {
-        /// `exists`, `stale_version`, `in_use`, `conflict`.
-        code: String,
+        /// `exists`, `stale_version`, `in_use`, `conflict`, `audit_broken`.
+        code: ErrorCode,
         /// The server's message.
         message: String,
     },
@@ -93,21 +99,6 @@ pub enum Error {
     /// A value in `value_base64` did not decode.
     #[error("the server sent a value that does not decode")]
     Decode,
-}
-
-/// Metadata for a write; `None` leaves a field as it is.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Meta {
-    /// Description (`Some(None)` clears it).
-    pub description: Option<Option<String>>,
-    /// `api` or `access` (`Some(None)` clears it).
-    pub token_type: Option<Option<String>>,
-    /// Apps allowed to read it (empty clears).
-    pub scope: Option<Vec<String>>,
-    /// Environments (empty clears).
-    pub envs: Option<Vec<String>>,
-    /// Unix seconds (`Some(None)` clears it).
-    pub expires_at: Option<Option<i64>>,
 }
 
 /// Filters for [`Client::list`].
@@ -171,27 +162,6 @@ impl std::fmt::Debug for Client {
     }
 }
 
-fn write_body(key: Option<&str>, value: Option<&[u8]>, meta: Meta) -> SecretWriteBody {
-    use base64::Engine as _;
-    let mut b = SecretWriteBody {
-        key: key.map(str::to_string),
-        value: None,
-        value_base64: None,
-        description: meta.description,
-        token_type: meta.token_type,
-        scope: meta.scope,
-        envs: meta.envs,
-        expires_at: meta.expires_at,
-    };
-    if let Some(v) = value {
-        match std::str::from_utf8(v) {
-            Ok(s) => b.value = Some(s.to_string()),
-            Err(_) => b.value_base64 = Some(base64::engine::general_purpose::STANDARD.encode(v)),
-        }
-    }
-    b
-}
-
 /// Keys and token ids go into URL paths: anything but `A-Z a-z 0-9 _ . -`, and the dot
 /// segments `.` and `..` (which URL parsing resolves, encoded or not), is refused here.
 fn check_segment(s: &str) -> Result<(), Error> {
@@ -206,7 +176,7 @@ fn check_segment(s: &str) -> Result<(), Error> {
     } else {
         Err(Error::Invalid {
             status: 0,
-            code: "invalid_field".into(),
+            code: ErrorCode::InvalidField,
             message: format!(
                 "{:?} is not a valid key or token id: use 1-128 of A-Z a-z 0-9 _ . -",
                 s.chars().take(64).collect::<String>()
@@ -228,7 +198,7 @@ impl Client {
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(Error::Invalid {
                 status: 0,
-                code: "bad_address".into(),
+                code: ErrorCode::parse("bad_address"),
                 message: format!(
                     "{base:?} is not a server address: give http://HOST:PORT or https://HOST"
                 ),
@@ -267,7 +237,7 @@ impl Client {
         }
         let (code, message) = match serde_json::from_slice::<ErrorBody>(&bytes) {
             Ok(b) => (b.error.code, b.error.message),
-            Err(_) => ("unknown".into(), format!("HTTP {status}")),
+            Err(_) => (ErrorCode::parse("unknown"), format!("HTTP {status}")),
         };
         Err(match status {
             StatusCode::BAD_REQUEST
@@ -295,21 +265,29 @@ impl Client {
     }
 
     /// Creates a secret (`Conflict` if the key exists).
-    pub async fn create(&self, key: &str, value: &[u8], meta: Meta) -> Result<SecretMeta, Error> {
-        self.send(self.req(Method::POST, "/v1/secrets").json(&write_body(
-            Some(key),
-            Some(value),
-            meta,
-        )))
-        .await
+    pub async fn create(
+        &self,
+        key: &str,
+        value: &[u8],
+        meta: MetadataPatch,
+    ) -> Result<SecretMeta, Error> {
+        let body = SecretWriteBody::new(Some(key), Some(value), meta);
+        self.send(self.req(Method::POST, "/v1/secrets").json(&body))
+            .await
     }
 
     /// Creates or replaces a secret's value.
-    pub async fn put(&self, key: &str, value: &[u8], meta: Meta) -> Result<SecretMeta, Error> {
+    pub async fn put(
+        &self,
+        key: &str,
+        value: &[u8],
+        meta: MetadataPatch,
+    ) -> Result<SecretMeta, Error> {
         check_segment(key)?;
+        let body = SecretWriteBody::new(None, Some(value), meta);
         self.send(
             self.req(Method::PUT, &format!("/v1/secrets/{key}"))
-                .json(&write_body(None, Some(value), meta)),
+                .json(&body),
         )
         .await
     }
@@ -319,13 +297,13 @@ impl Client {
         &self,
         key: &str,
         value: Option<&[u8]>,
-        meta: Meta,
+        meta: MetadataPatch,
         if_version: Option<u64>,
     ) -> Result<SecretMeta, Error> {
         check_segment(key)?;
         let mut rb = self
             .req(Method::PATCH, &format!("/v1/secrets/{key}"))
-            .json(&write_body(None, value, meta));
+            .json(&SecretWriteBody::new(None, value, meta));
         if let Some(v) = if_version {
             rb = rb.header("If-Match", v.to_string());
         }
@@ -335,11 +313,11 @@ impl Client {
     /// Metadata and the decrypted value (of `version`, or the current one).
     pub async fn fetch(&self, key: &str, version: Option<u64>) -> Result<SecretValue, Error> {
         check_segment(key)?;
-        let path = match version {
-            Some(v) => format!("/v1/secrets/{key}?version={v}"),
-            None => format!("/v1/secrets/{key}"),
-        };
-        self.send(self.req(Method::GET, &path)).await
+        self.send(
+            self.req(Method::GET, &format!("/v1/secrets/{key}"))
+                .query(&SecretQuery { version }),
+        )
+        .await
     }
 
     /// Every secret matching `q` (metadata only), following pages.
@@ -347,20 +325,14 @@ impl Client {
         let mut out = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
-            let mut params: Vec<(&str, String)> = vec![("limit", "1000".into())];
-            for (k, v) in [
-                ("env", &q.env),
-                ("app", &q.app),
-                ("prefix", &q.prefix),
-                ("status", &q.status),
-            ] {
-                if let Some(v) = v {
-                    params.push((k, v.clone()));
-                }
-            }
-            if let Some(c) = &cursor {
-                params.push(("cursor", c.clone()));
-            }
+            let params = SecretListQuery {
+                env: q.env.clone(),
+                app: q.app.clone(),
+                prefix: q.prefix.clone(),
+                status: q.status.clone(),
+                cursor: cursor.take(),
+                limit: Some(1000),
+            };
             let page: SecretPage = self
                 .send(self.req(Method::GET, "/v1/secrets").query(&params))
                 .await?;
@@ -389,14 +361,15 @@ impl Client {
     /// Deletes a secret (`force` deletes it even while apps use it).
     pub async fn delete(&self, key: &str, force: bool) -> Result<(), Error> {
         check_segment(key)?;
-        let path = if force {
-            format!("/v1/secrets/{key}?force=true")
-        } else {
-            format!("/v1/secrets/{key}")
+        let q = DeleteQuery {
+            force: force.then_some(true),
         };
-        self.send::<serde_json::Value>(self.req(Method::DELETE, &path))
-            .await
-            .map(|_| ())
+        self.send::<serde_json::Value>(
+            self.req(Method::DELETE, &format!("/v1/secrets/{key}"))
+                .query(&q),
+        )
+        .await
+        .map(|_| ())
     }
 
     /// Disables a secret without deleting it.
@@ -425,7 +398,7 @@ impl Client {
         check_segment(key)?;
         self.send(
             self.req(Method::POST, &format!("/v1/secrets/{key}/rollback"))
-                .json(&serde_json::json!({ "to": to })),
+                .json(&RollbackRequest { to }),
         )
         .await
     }
@@ -522,19 +495,14 @@ impl Client {
         let mut out = Vec::new();
         let mut cursor: Option<i64> = None;
         loop {
-            let mut params: Vec<(&str, String)> = vec![("limit", "1000".into())];
-            if let Some(k) = &q.key {
-                params.push(("key", k.clone()));
-            }
-            if let Some(a) = &q.actor {
-                params.push(("actor", a.clone()));
-            }
-            if let Some(s) = q.since {
-                params.push(("since", s.to_string()));
-            }
-            if let Some(c) = cursor {
-                params.push(("cursor", c.to_string()));
-            }
+            let params = AuditListQuery {
+                key: q.key.clone(),
+                actor: q.actor.clone(),
+                since: q.since,
+                until: None,
+                cursor,
+                limit: Some(1000),
+            };
             let page: AuditPage = self
                 .send(self.req(Method::GET, "/v1/audit").query(&params))
                 .await?;
@@ -555,10 +523,13 @@ impl Client {
     /// is still in it unchanged, so rows cut off the end are found (admin).
     pub async fn verify_audit_with_head(&self, head: &AuditHead) -> Result<AuditVerdict, Error> {
         let v: AuditVerdict = self
-            .send(self.req(Method::GET, "/v1/audit/verify").query(&[
-                ("head_seq", head.seq.to_string()),
-                ("head_mac", head.mac.clone()),
-            ]))
+            .send(
+                self.req(Method::GET, "/v1/audit/verify")
+                    .query(&AuditVerifyQuery {
+                        head_seq: Some(head.seq),
+                        head_mac: Some(head.mac.clone()),
+                    }),
+            )
             .await?;
         if v.intact && !v.head_checked {
             // A server from before heads ignores the parameters: never report a check that

@@ -132,50 +132,8 @@ impl fmt::Debug for Secret {
     }
 }
 
-/// Why a hush server would not give a secret.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Reason {
-    /// `missing`: no such secret (in this environment).
-    Missing,
-    /// `revoked`: the secret is disabled.
-    Revoked,
-    /// `expired`: the secret is past its expiry.
-    Expired,
-    /// `out_of_scope`: this app or token may not read it.
-    OutOfScope,
-    /// Another code.
-    Other(String),
-}
-
-impl Reason {
-    fn from_code(code: &str) -> Self {
-        match code {
-            "missing" => Reason::Missing,
-            "revoked" => Reason::Revoked,
-            "expired" => Reason::Expired,
-            "out_of_scope" => Reason::OutOfScope,
-            other => Reason::Other(other.to_string()),
-        }
-    }
-
-    /// The server's code (`missing`, `revoked`, `expired`, `out_of_scope`, …).
-    pub fn code(&self) -> &str {
-        match self {
-            Reason::Missing => "missing",
-            Reason::Revoked => "revoked",
-            Reason::Expired => "expired",
-            Reason::OutOfScope => "out_of_scope",
-            Reason::Other(c) => c,
-        }
-    }
-}
-
-impl fmt::Display for Reason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code())
-    }
-}
+/// Why a hush server would not give a secret (the wire's code).
+pub use hush_wire::Reason;
 
 /// What [`get`] and [`file()`] can fail with. No message contains a value.
 #[derive(Debug, thiserror::Error)]
@@ -515,7 +473,7 @@ impl Sources {
         if let Some(e) = resolved.errors.get(key) {
             return Err(Error::Refused {
                 key: key.to_string(),
-                reason: Reason::from_code(&e.code),
+                reason: e.code.clone(),
                 message: e.message.clone(),
             });
         }
@@ -1149,13 +1107,5 @@ mod tests {
         let s = sources(Path::new("/"), &[]);
         send(s.get("k"));
         send(s.file("k"));
-    }
-
-    #[test]
-    fn reason_codes() {
-        for code in ["missing", "revoked", "expired", "out_of_scope", "weird"] {
-            assert_eq!(Reason::from_code(code).code(), code);
-        }
-        assert_eq!(Reason::from_code("out_of_scope"), Reason::OutOfScope);
     }
 }

@@ -118,34 +118,13 @@ pub fn validate_value_len(len: usize) -> Result<(), Invalid> {
     Ok(())
 }
 
-/// What kind of token a secret holds (Ductape's `token_type`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TokenType {
-    /// An API key.
-    Api,
-    /// An access token.
-    Access,
-}
+/// What kind of token a secret holds: the wire type, so that a metadata patch is one type
+/// from the SDK to the store.
+pub use hush_wire::TokenType;
 
-impl TokenType {
-    /// The wire and storage spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TokenType::Api => "api",
-            TokenType::Access => "access",
-        }
-    }
-
-    /// Parses `api` or `access`.
-    pub fn parse(s: &str) -> Result<Self, Invalid> {
-        match s {
-            "api" => Ok(TokenType::Api),
-            "access" => Ok(TokenType::Access),
-            other => Err(Invalid::TokenType {
-                value: other.chars().take(64).collect(),
-            }),
-        }
+impl From<hush_wire::UnknownTokenType> for Invalid {
+    fn from(e: hush_wire::UnknownTokenType) -> Self {
+        Invalid::TokenType { value: e.value }
     }
 }
 
@@ -417,22 +396,5 @@ mod tests {
         assert_eq!(row.status_at(100), Status::Expired);
         row.status = StoredStatus::Revoked;
         assert_eq!(row.status_at(100), Status::Revoked);
-    }
-
-    #[test]
-    fn patch_dedups_and_clears() {
-        let mut m = Metadata {
-            description: Some("x".into()),
-            scope: vec!["a".into()],
-            ..Metadata::default()
-        };
-        MetadataPatch {
-            description: Some(None),
-            scope: Some(vec!["b".into(), "b".into(), "c".into()]),
-            ..MetadataPatch::default()
-        }
-        .apply(&mut m);
-        assert_eq!(m.description, None);
-        assert_eq!(m.scope, vec!["b".to_string(), "c".to_string()]);
     }
 }

@@ -1,34 +1,29 @@
-//! A change to a secret's metadata, as every entry point (API, CLI, web UI) asks for it.
+//! A change to a secret's metadata, as every entry point (API, CLI, web UI, SDK) asks for it.
+//!
+//! The type is the wire's ([`hush_wire::MetadataPatch`]): the SDK, which links no hush-core,
+//! builds the same value the server and the CLI hand to the service. What hush-core adds is
+//! its rules: [`PatchRules::validate`] checks each field a patch sets, and
+//! [`PatchRules::apply`] changes stored metadata.
+
+pub use hush_wire::MetadataPatch;
 
 use crate::error::Invalid;
 use crate::model::{
     validate_app, validate_env, validate_expires_at, validate_list, validate_text, Metadata,
-    TokenType, MAX_DESCRIPTION_LEN,
+    MAX_DESCRIPTION_LEN,
 };
 
-/// A change to metadata: `None` leaves a field as it is.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct MetadataPatch {
-    /// New description (`Some(None)` clears it).
-    pub description: Option<Option<String>>,
-    /// New token type (`Some(None)` clears it).
-    pub token_type: Option<Option<TokenType>>,
-    /// New scope (an empty list clears it).
-    pub scope: Option<Vec<String>>,
-    /// New environments (an empty list clears them).
-    pub envs: Option<Vec<String>>,
-    /// New expiry (`Some(None)` clears it).
-    pub expires_at: Option<Option<i64>>,
+/// hush-core's rules for a [`MetadataPatch`].
+pub trait PatchRules {
+    /// Checks every field the patch sets.
+    fn validate(&self) -> Result<(), Invalid>;
+
+    /// Applies the patch to `meta`, removing duplicate names and keeping their first order.
+    fn apply(&self, meta: &mut Metadata);
 }
 
-impl MetadataPatch {
-    /// Whether the patch changes nothing.
-    pub fn is_empty(&self) -> bool {
-        *self == MetadataPatch::default()
-    }
-
-    /// Checks every field it sets.
-    pub fn validate(&self) -> Result<(), Invalid> {
+impl PatchRules for MetadataPatch {
+    fn validate(&self) -> Result<(), Invalid> {
         if let Some(Some(d)) = &self.description {
             let n = d.chars().count();
             if n > MAX_DESCRIPTION_LEN {
@@ -48,8 +43,7 @@ impl MetadataPatch {
         Ok(())
     }
 
-    /// Applies the patch to `meta`, removing duplicate names and keeping their first order.
-    pub fn apply(&self, meta: &mut Metadata) {
+    fn apply(&self, meta: &mut Metadata) {
         if let Some(d) = &self.description {
             meta.description = d.clone().filter(|d| !d.is_empty());
         }
@@ -76,4 +70,65 @@ fn dedup(items: &[String]) -> Vec<String> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::TokenType;
+
+    #[test]
+    fn patch_dedups_and_clears() {
+        let mut m = Metadata {
+            description: Some("x".into()),
+            scope: vec!["a".into()],
+            token_type: Some(TokenType::Api),
+            expires_at: Some(5),
+            ..Metadata::default()
+        };
+        MetadataPatch {
+            description: Some(None),
+            scope: Some(vec!["b".into(), "b".into(), "c".into()]),
+            token_type: Some(None),
+            ..MetadataPatch::default()
+        }
+        .apply(&mut m);
+        assert_eq!(m.description, None);
+        assert_eq!(m.scope, vec!["b".to_string(), "c".to_string()]);
+        assert_eq!(m.token_type, None);
+        assert_eq!(m.expires_at, Some(5), "an absent field is left as it is");
+    }
+
+    #[test]
+    fn validate_names_the_field() {
+        let bad = MetadataPatch {
+            envs: Some(vec![String::new()]),
+            ..MetadataPatch::default()
+        };
+        assert!(bad.validate().unwrap_err().to_string().contains("env"));
+        let long = MetadataPatch {
+            description: Some(Some("x".repeat(MAX_DESCRIPTION_LEN + 1))),
+            ..MetadataPatch::default()
+        };
+        assert!(matches!(
+            long.validate(),
+            Err(Invalid::DescriptionTooLong { .. })
+        ));
+        assert_eq!(MetadataPatch::default().validate(), Ok(()));
+    }
+
+    #[test]
+    fn an_unknown_token_type_is_invalid_with_the_same_message() {
+        let e = Invalid::from(TokenType::parse("bearer").unwrap_err());
+        assert_eq!(
+            e,
+            Invalid::TokenType {
+                value: "bearer".into()
+            }
+        );
+        assert_eq!(
+            e.to_string(),
+            "unknown token_type: use \"api\" or \"access\""
+        );
+    }
 }

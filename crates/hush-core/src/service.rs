@@ -21,7 +21,7 @@ use crate::model::{
     validate_key, validate_value_len, validate_workspace, Actor, ListFilter, Metadata, SealedValue,
     SecretRow, Status, StoredStatus, VersionRow, Workspace,
 };
-use crate::patch::MetadataPatch;
+use crate::patch::{MetadataPatch, PatchRules as _};
 use crate::store::{
     AuditKeyRow, Commit, DataKeyRow, RootKeyRow, SecretRead, SecretWrite, Store, StoreError,
 };

@@ -1,11 +1,18 @@
 //! Conversions from domain types to the wire types of `hush-wire`.
+//!
+//! Every resolve answer, from the server or the embedded store, is built by [`resolved`], and
+//! a refused key's code comes from [`refusal`] alone.
+
+use std::collections::BTreeMap;
 
 use base64::Engine as _;
 use hush_crypto::SecretBytes;
-use hush_wire::{SecretMeta, SecretValue, VersionInfo};
+use hush_wire::{Reason, Refusal, Resolved, SecretMeta, SecretValue, VersionInfo};
 
 use crate::clock;
+use crate::error::Error;
 use crate::model::{SecretRow, VersionRow};
+use crate::Resolution;
 
 /// The metadata as shown to readers at `now`.
 pub fn meta(row: &SecretRow, workspace: &str, now: i64) -> SecretMeta {
@@ -191,5 +198,127 @@ pub fn resolution(r: &crate::Resolution, workspace: &str, now: i64) -> SecretVal
             value: None,
             value_base64: None,
         },
+    }
+}
+
+/// Why a resolve call gives no value for a key that failed with `e`. [`crate::Hush::resolve`]
+/// refuses a key only as not found, forbidden, revoked, expired or not decrypting; anything
+/// else fails the whole call, so it has no reason of its own here.
+pub fn refusal(e: &Error) -> Reason {
+    match e {
+        Error::NotFound { .. }
+        | Error::VersionNotFound { .. }
+        | Error::WorkspaceNotFound { .. }
+        | Error::TokenNotFound { .. }
+        | Error::AppNotFound { .. } => Reason::Missing,
+        Error::Forbidden { .. } => Reason::OutOfScope,
+        Error::Revoked { .. } => Reason::Revoked,
+        Error::Expired { .. } => Reason::Expired,
+        Error::Decrypt { .. } => Reason::DecryptFailed,
+        _ => Reason::parse("error"),
+    }
+}
+
+/// The answer of a resolve call: each key's value (a dry run: its metadata), or its
+/// [`refusal`] with the message `describe` gives for the error (the server's wording, or the
+/// CLI's).
+pub fn resolved(
+    answers: Vec<(String, Result<Resolution, Error>)>,
+    workspace: &str,
+    now: i64,
+    mut describe: impl FnMut(Error) -> String,
+) -> Resolved {
+    let mut secrets = BTreeMap::new();
+    let mut errors = BTreeMap::new();
+    for (key, answer) in answers {
+        match answer {
+            // SecretValue zeroes its copy of the value on drop.
+            Ok(r) => {
+                secrets.insert(key, resolution(&r, workspace, now));
+            }
+            Err(e) => {
+                let code = refusal(&e);
+                let message = describe(e);
+                errors.insert(key, Refusal { code, message });
+            }
+        }
+    }
+    Resolved { secrets, errors }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Metadata, StoredStatus};
+
+    fn row(key: &str) -> SecretRow {
+        SecretRow {
+            id: format!("sec_{key}"),
+            workspace_id: "ws_1".into(),
+            key: key.into(),
+            meta: Metadata::default(),
+            status: StoredStatus::Active,
+            version: 2,
+            revision: 3,
+            created_at: 1,
+            updated_at: 1,
+            created_by: "t".into(),
+            updated_by: "t".into(),
+        }
+    }
+
+    #[test]
+    fn each_refusal_has_its_code() {
+        let cases = [
+            (
+                Error::NotFound {
+                    workspace: "w".into(),
+                    key: "k".into(),
+                },
+                Reason::Missing,
+            ),
+            (Error::Forbidden { reason: "x".into() }, Reason::OutOfScope),
+            (Error::Revoked { key: "k".into() }, Reason::Revoked),
+            (
+                Error::Expired {
+                    key: "k".into(),
+                    at: 1,
+                    at_rfc3339: clock::rfc3339(1),
+                },
+                Reason::Expired,
+            ),
+        ];
+        for (e, want) in cases {
+            assert_eq!(refusal(&e), want, "{e}");
+        }
+    }
+
+    #[test]
+    fn an_answer_holds_values_and_refusals() {
+        let answers = vec![
+            (
+                "a".to_string(),
+                Ok(Resolution {
+                    row: row("a"),
+                    value: Some((2, SecretBytes::new(b"\xff".to_vec()))),
+                }),
+            ),
+            (
+                "b".to_string(),
+                Ok(Resolution {
+                    row: row("b"),
+                    value: None,
+                }),
+            ),
+            ("c".to_string(), Err(Error::Revoked { key: "c".into() })),
+        ];
+        let r = resolved(answers, "w", 10, |e| format!("said: {e}"));
+        assert_eq!(r.secrets["a"].value_base64.as_deref(), Some("/w=="));
+        assert_eq!(r.secrets["a"].value_version, 2);
+        assert_eq!(r.secrets["b"].value, None);
+        assert_eq!(r.secrets["b"].meta.workspace, "w");
+        assert_eq!(r.errors["c"].code, Reason::Revoked);
+        assert!(r.errors["c"].message.starts_with("said: secret \"c\""));
+        assert_eq!(r.errors.len(), 1);
     }
 }

@@ -8,7 +8,8 @@ use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use hush_core::{Error, StoreError};
-use hush_wire::{ErrorBody, ErrorDetail};
+// `C` keeps each status-and-code line as short as the string it replaced.
+use hush_wire::{ErrorBody, ErrorCode as C, ErrorDetail};
 
 /// An API failure: a status, a stable code and a message.
 #[derive(Debug)]
@@ -16,14 +17,14 @@ pub struct ApiError {
     /// HTTP status.
     pub status: StatusCode,
     /// Stable machine code.
-    pub code: &'static str,
+    pub code: C,
     /// What was wrong and what to do.
     pub message: String,
 }
 
 impl ApiError {
     /// Builds an error.
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: C, message: impl Into<String>) -> Self {
         ApiError {
             status,
             code,
@@ -33,19 +34,19 @@ impl ApiError {
 
     /// 400.
     pub fn bad_request(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+        Self::new(StatusCode::BAD_REQUEST, C::BadRequest, message)
     }
 
     /// 422 naming the field.
     pub fn invalid(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", message)
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, C::InvalidField, message)
     }
 
     fn internal(cause: &dyn std::fmt::Display) -> Self {
         tracing::error!(%cause, "internal error");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
+            C::Internal,
             "internal error; the cause is in the server log",
         )
     }
@@ -55,34 +56,34 @@ impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
         let msg = e.to_string();
         match &e {
-            Error::Invalid(_) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", msg),
+            Error::Invalid(_) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, C::InvalidField, msg),
             Error::NotFound { .. }
             | Error::VersionNotFound { .. }
             | Error::WorkspaceNotFound { .. }
             | Error::TokenNotFound { .. }
-            | Error::AppNotFound { .. } => Self::new(StatusCode::NOT_FOUND, "not_found", msg),
-            Error::InUse { .. } => Self::new(StatusCode::CONFLICT, "in_use", msg),
-            Error::Exists { .. } => Self::new(StatusCode::CONFLICT, "exists", msg),
-            Error::StaleVersion { .. } => Self::new(StatusCode::CONFLICT, "stale_version", msg),
-            Error::Contention { .. } => Self::new(StatusCode::CONFLICT, "conflict", msg),
-            Error::AuditHeadForged { .. } => Self::new(StatusCode::CONFLICT, "audit_broken", msg),
-            Error::Revoked { .. } => Self::new(StatusCode::FORBIDDEN, "revoked", msg),
-            Error::Forbidden { .. } => Self::new(StatusCode::FORBIDDEN, "forbidden", msg),
-            Error::Expired { .. } => Self::new(StatusCode::GONE, "expired", msg),
+            | Error::AppNotFound { .. } => Self::new(StatusCode::NOT_FOUND, C::NotFound, msg),
+            Error::InUse { .. } => Self::new(StatusCode::CONFLICT, C::InUse, msg),
+            Error::Exists { .. } => Self::new(StatusCode::CONFLICT, C::Exists, msg),
+            Error::StaleVersion { .. } => Self::new(StatusCode::CONFLICT, C::StaleVersion, msg),
+            Error::Contention { .. } => Self::new(StatusCode::CONFLICT, C::Conflict, msg),
+            Error::AuditHeadForged { .. } => Self::new(StatusCode::CONFLICT, C::AuditBroken, msg),
+            Error::Revoked { .. } => Self::new(StatusCode::FORBIDDEN, C::Revoked, msg),
+            Error::Forbidden { .. } => Self::new(StatusCode::FORBIDDEN, C::Forbidden, msg),
+            Error::Expired { .. } => Self::new(StatusCode::GONE, C::Expired, msg),
             Error::Decrypt { .. } => {
                 tracing::error!(cause = %e, "stored value does not decrypt");
-                Self::new(StatusCode::INTERNAL_SERVER_ERROR, "decrypt_failed", msg)
+                Self::new(StatusCode::INTERNAL_SERVER_ERROR, C::DecryptFailed, msg)
             }
             Error::Unauthorized => Self::new(
                 StatusCode::UNAUTHORIZED,
-                "unauthorized",
+                C::Unauthorized,
                 "missing, unknown, revoked or expired token: send `Authorization: Bearer <token>`",
             ),
             Error::Store(StoreError::Unavailable(cause)) => {
                 tracing::error!(%cause, "store unavailable");
                 Self::new(
                     StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
+                    C::Unavailable,
                     "the store is unavailable; try again shortly",
                 )
             }
@@ -95,7 +96,7 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = ErrorBody {
             error: ErrorDetail {
-                code: self.code.into(),
+                code: self.code,
                 message: self.message,
             },
         };
@@ -113,7 +114,7 @@ impl From<JsonRejection> for ApiError {
         match r {
             JsonRejection::MissingJsonContentType(_) => Self::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
+                C::UnsupportedMediaType,
                 "send the body as JSON with `Content-Type: application/json`",
             ),
             // serde_json's syntax messages give a position, never the input.
@@ -127,7 +128,7 @@ impl From<JsonRejection> for ApiError {
                 if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                     Self::new(
                         StatusCode::PAYLOAD_TOO_LARGE,
-                        "too_large",
+                        C::TooLarge,
                         "the request body is over the limit (2 MiB); values are at most 1 MiB",
                     )
                 } else {
@@ -218,7 +219,7 @@ impl From<QueryRejection> for ApiError {
                 match (field, t.contains("unknown field")) {
                     (_, true) => Self::new(
                         StatusCode::BAD_REQUEST,
-                        "bad_request",
+                        C::BadRequest,
                         "unknown query parameter: see /v1/openapi.json",
                     ),
                     (Some(f), false) => {

@@ -6,10 +6,9 @@
 //! first calls the service: the JSON extractor (content type, syntax, the body type with its
 //! unknown-field refusal), the handler's own checks, and the checks hush-core makes on the
 //! arguments before it touches the store (key, value size, metadata, manifest, token name and
-//! role). It reuses the handlers' private body types and helpers, so a change to them is
-//! fuzzed at once; the few steps that live inline in a handler or in a service method are
-//! repeated here and must follow them (issue 14 moves the bodies to hush-wire, which will
-//! leave less to repeat).
+//! role). It decodes the same hush-wire request types as the handlers and reuses their
+//! helpers, so a change to either is fuzzed at once; the few steps that live inline in a
+//! handler or in a service method are repeated here and must follow them.
 //!
 //! [`request_body_check`] adds what must hold whatever the input: no panic, a refusal is a
 //! 4xx, and what is accepted respects the rules, checked by this module's own reading of them
@@ -20,11 +19,12 @@ use std::task::{Context, Poll, Waker};
 
 use axum::extract::FromRequest as _;
 use axum::http::{header::CONTENT_TYPE, Request};
+use hush_core::patch::PatchRules as _;
 use hush_core::token::Role;
 use hush_core::{clock, MetadataPatch};
-use hush_wire::AppManifest;
+use hush_wire::{AppManifest, ResolveRequest, RollbackRequest, SecretWriteBody, TokenRequest};
 
-use crate::{ApiError, Body, ResolveBody, RollbackBody, TokenBody, WriteBody};
+use crate::{patch_of, role_and_name, value_of, ApiError, Body};
 
 /// The key in the path of `PUT`/`PATCH /v1/secrets/{key}` and `POST …/rollback`.
 pub const PATH_KEY: &str = "fuzz-key";
@@ -159,7 +159,7 @@ pub fn request_body(
     use hush_core::model::{validate_app, validate_env, validate_key, validate_value_len};
     match route {
         Route::CreateSecret | Route::PutSecret | Route::PatchSecret => {
-            let mut b: WriteBody = extract(content_type, body)?;
+            let mut b: SecretWriteBody = extract(content_type, body)?;
             let key = match route {
                 Route::CreateSecret => b
                     .key
@@ -182,11 +182,11 @@ pub fn request_body(
                     PATH_KEY.to_string()
                 }
             };
-            let value = b.secret_value()?;
+            let value = value_of(&mut b)?;
             if route != Route::PatchSecret && value.is_none() {
                 return Err(ApiError::invalid("`value` (or `value_base64`) is required"));
             }
-            let patch = b.patch()?;
+            let patch = patch_of(&b)?;
             if route == Route::PatchSecret && value.is_none() && patch.is_empty() {
                 return Err(ApiError::invalid(
                     "nothing to change: give `value` and/or metadata fields",
@@ -205,14 +205,14 @@ pub fn request_body(
             })
         }
         Route::Rollback => {
-            let b: RollbackBody = extract(content_type, body)?;
+            let b: RollbackRequest = extract(content_type, body)?;
             if b.to == 0 {
                 return Err(core(hush_core::Invalid::Version { value: 0 }));
             }
             Ok(Accepted::Rollback { to: b.to })
         }
         Route::Resolve => {
-            let b: ResolveBody = extract(content_type, body)?;
+            let b: ResolveRequest = extract(content_type, body)?;
             // hush-core's resolve.
             let max = hush_core::service::MAX_RESOLVE;
             if b.keys.is_empty() || b.keys.len() > max {
@@ -247,9 +247,9 @@ pub fn request_body(
             Ok(Accepted::App(m))
         }
         Route::CreateToken => {
-            let b: TokenBody = extract(content_type, body)?;
+            let b: TokenRequest = extract(content_type, body)?;
             // The handler.
-            let (role, name) = b.role_and_name()?;
+            let (role, name) = role_and_name(&b)?;
             // hush-core's create_token: a token name follows the rule of workspace names.
             hush_core::model::validate_workspace(&name)
                 .map_err(|_| ApiError::invalid("name: not a valid token name"))?;
@@ -326,8 +326,15 @@ fn check_accepted(route: Route, a: &Accepted) {
                     "an empty patch was accepted"
                 );
             }
+            // The body the SDK sends for this patch is read back as the same patch.
+            let sent = SecretWriteBody::new(None, None, patch.clone());
+            assert_eq!(round_trip(&sent).patch().as_ref(), Ok(patch));
         }
-        Accepted::Rollback { to } => assert!(*to >= 1, "rollback to version 0"),
+        Accepted::Rollback { to } => {
+            assert!(*to >= 1, "rollback to version 0");
+            let sent = RollbackRequest { to: *to };
+            assert_eq!(round_trip(&sent), sent);
+        }
         Accepted::Resolve { app, env, keys } => {
             assert!(
                 (1..=hush_core::service::MAX_RESOLVE).contains(&keys.len()),
@@ -340,6 +347,13 @@ fn check_accepted(route: Route, a: &Accepted) {
             for n in app.iter().chain(env) {
                 assert!(name_ok(n, MAX_NAME_LEN), "accepted name {n:?}");
             }
+            let sent = ResolveRequest {
+                app: app.clone(),
+                env: env.clone(),
+                keys: keys.clone(),
+                dry_run: true,
+            };
+            assert_eq!(round_trip(&sent), sent);
         }
         Accepted::App(m) => {
             assert!(name_ok(&m.app, MAX_NAME_LEN), "accepted app {:?}", m.app);
@@ -364,9 +378,7 @@ fn check_accepted(route: Route, a: &Accepted) {
                 }
             }
             // What the server stores is what the client sent: the wire type round-trips.
-            let json = serde_json::to_vec(m).expect("a manifest serialises");
-            let back: AppManifest = serde_json::from_slice(&json).expect("and parses back");
-            assert_eq!(&back, m);
+            assert_eq!(&round_trip(m), m);
         }
         Accepted::Token {
             name,
@@ -394,8 +406,26 @@ fn check_accepted(route: Route, a: &Accepted) {
             if let Some(at) = expires_at {
                 assert!(*at > 0, "accepted expiry {at}");
             }
+            // The request the CLI sends for this token asks for the same role and name.
+            let sent = TokenRequest {
+                name: Some(name.clone()),
+                role: (*role != Role::Machine).then(|| role.as_str().to_string()),
+                app: app.clone(),
+                env: env.clone(),
+                expires_at: *expires_at,
+            };
+            let back = round_trip(&sent);
+            assert_eq!(back, sent);
+            let (r, n) = role_and_name(&back).expect("the same request is accepted again");
+            assert_eq!((&r, &n), (role, name));
         }
     }
+}
+
+/// `v` serialised as the SDK sends it and read back as the server reads it.
+fn round_trip<T: serde::Serialize + serde::de::DeserializeOwned>(v: &T) -> T {
+    let json = serde_json::to_vec(v).expect("a request serialises");
+    serde_json::from_slice(&json).expect("and parses back")
 }
 
 /// The fuzz target's body: the first byte picks the route, the second the `Content-Type`, the
@@ -414,7 +444,10 @@ pub fn request_body_check(data: &[u8]) {
         Ok(a) => check_accepted(route, &a),
         Err(e) => {
             assert!(e.status.is_client_error(), "{route:?}: {} {e:?}", e.status);
-            assert!(!e.message.is_empty() && !e.code.is_empty(), "{e:?}");
+            assert!(
+                !e.message.is_empty() && !e.code.as_str().is_empty(),
+                "{e:?}"
+            );
         }
     }
 }

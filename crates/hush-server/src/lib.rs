@@ -26,14 +26,17 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use base64::Engine as _;
 use hush_core::audit::AuditFilter;
+use hush_core::patch::PatchRules as _;
 use hush_core::token::{Role, TokenSecret};
 use hush_core::{
     clock, wire, Actor, Hush, Invalid, ListFilter, MetadataPatch, SecretBytes, Status,
-    StoredStatus, TokenType, Workspace,
+    StoredStatus, Workspace,
 };
-use serde::Deserialize;
+use hush_wire::{
+    AuditListQuery, AuditVerifyQuery, DeleteQuery, ErrorCode, ResolveRequest, RollbackRequest,
+    SecretListQuery, SecretQuery, SecretWriteBody, TokenRequest,
+};
 
 pub use error::ApiError;
 pub use ipnet::IpNet;
@@ -174,14 +177,14 @@ pub fn router(state: AppState) -> Router {
         .fallback(|| async {
             ApiError::new(
                 StatusCode::NOT_FOUND,
-                "not_found",
+                ErrorCode::NotFound,
                 "no such route: see /v1/openapi.json",
             )
         })
         .method_not_allowed_fallback(|| async {
             ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
+                ErrorCode::MethodNotAllowed,
                 "this route does not take that method: see /v1/openapi.json",
             )
         })
@@ -210,7 +213,7 @@ async fn readyz(State(s): State<AppState>) -> Result<Json<serde_json::Value>, Ap
     s.hush.workspaces().await.map_err(|_| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
+            ErrorCode::Unavailable,
             "the store does not answer",
         )
     })?;
@@ -247,7 +250,7 @@ impl FromRequestParts<AppState> for Caller {
             Ok((actor, _)) if actor.name().contains(hush_core::service::SESSION_MARK) => {
                 Err(ApiError::new(
                     StatusCode::UNAUTHORIZED,
-                    "unauthorized",
+                    ErrorCode::Unauthorized,
                     "a web UI session works only in the web UI at /ui: use an API token",
                 )
                 .into_response())
@@ -260,7 +263,7 @@ impl FromRequestParts<AppState> for Caller {
                 [retry_after(secs)],
                 ApiError::new(
                     StatusCode::TOO_MANY_REQUESTS,
-                    "rate_limited",
+                    ErrorCode::RateLimited,
                     format!(
                         "too many failed authentications from this address; a valid token is \
                          still accepted, failures are refused for {secs} s"
@@ -292,7 +295,7 @@ fn json_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
     let refused = || {
         ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             "send the body as JSON with `Content-Type: application/json` (optionally `; charset=utf-8`)",
         )
     };
@@ -333,7 +336,7 @@ async fn refuse_content_encoding(req: Request, next: Next) -> Response {
     if encoded {
         return ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            ErrorCode::UnsupportedMediaType,
             "Content-Encoding is not supported: send the body uncompressed",
         )
         .into_response();
@@ -354,88 +357,21 @@ impl<S: Send + Sync> FromRequestParts<S> for KeyPath {
     }
 }
 
-/// `Option<Option<T>>` from JSON: absent → `None`, `null` → `Some(None)`.
-fn nullable<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
+/// Takes the value out of a write body (`value`, or `value_base64` decoded).
+pub(crate) fn value_of(b: &mut SecretWriteBody) -> Result<Option<SecretBytes>, ApiError> {
+    let value = b
+        .take_value()
+        .map_err(|e| ApiError::invalid(e.to_string()))?;
+    Ok(value.map(|mut v| SecretBytes::new(std::mem::take(&mut *v))))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct WriteBody {
-    #[serde(default)]
-    key: Option<String>,
-    #[serde(default)]
-    value: Option<String>,
-    #[serde(default)]
-    value_base64: Option<String>,
-    #[serde(default, deserialize_with = "nullable")]
-    description: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
-    token_type: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
-    scope: Option<Option<Vec<String>>>,
-    #[serde(default, deserialize_with = "nullable")]
-    envs: Option<Option<Vec<String>>>,
-    #[serde(default, deserialize_with = "nullable")]
-    expires_at: Option<Option<i64>>,
-}
-
-impl Drop for WriteBody {
-    fn drop(&mut self) {
-        for v in [&mut self.value, &mut self.value_base64]
-            .into_iter()
-            .flatten()
-        {
-            // Clear intermediates: the request's copy of the value.
-            let bytes = std::mem::take(v).into_bytes();
-            drop(SecretBytes::new(bytes));
-        }
-    }
-}
-
-impl WriteBody {
-    fn secret_value(&mut self) -> Result<Option<SecretBytes>, ApiError> {
-        match (self.value.take(), self.value_base64.take()) {
-            (Some(_), Some(_)) => Err(ApiError::invalid(
-                "give either `value` or `value_base64`, not both",
-            )),
-            (Some(v), None) => Ok(Some(SecretBytes::new(v.into_bytes()))),
-            (None, Some(b)) => {
-                let b = SecretBytes::new(b.into_bytes());
-                // EXPOSE: decoding the transport encoding of the value.
-                let raw = base64::engine::general_purpose::STANDARD
-                    .decode(b.expose_secret())
-                    .map_err(|_| {
-                        ApiError::invalid("`value_base64` is not valid standard base64")
-                    })?;
-                Ok(Some(SecretBytes::new(raw)))
-            }
-            (None, None) => Ok(None),
-        }
-    }
-
-    fn patch(&self) -> Result<MetadataPatch, ApiError> {
-        let token_type = match &self.token_type {
-            None => None,
-            Some(None) => Some(None),
-            Some(Some(t)) => {
-                Some(Some(TokenType::parse(t).map_err(|e| {
-                    ApiError::invalid(format!("token_type: {e}"))
-                })?))
-            }
-        };
-        let p = MetadataPatch {
-            description: self.description.clone(),
-            token_type,
-            scope: self.scope.clone().map(Option::unwrap_or_default),
-            envs: self.envs.clone().map(Option::unwrap_or_default),
-            expires_at: self.expires_at,
-        };
-        p.validate().map_err(|e| ApiError::invalid(e.to_string()))?;
-        Ok(p)
-    }
+/// The metadata change a write body asks for, checked.
+pub(crate) fn patch_of(b: &SecretWriteBody) -> Result<MetadataPatch, ApiError> {
+    let p = b
+        .patch()
+        .map_err(|e| ApiError::invalid(format!("token_type: {}", Invalid::from(e))))?;
+    p.validate().map_err(|e| ApiError::invalid(e.to_string()))?;
+    Ok(p)
 }
 
 fn meta_json(row: &hush_core::SecretRow, ws: &Workspace) -> Json<hush_wire::SecretMeta> {
@@ -445,16 +381,15 @@ fn meta_json(row: &hush_core::SecretRow, ws: &Workspace) -> Json<hush_wire::Secr
 async fn create_secret(
     State(s): State<AppState>,
     c: Caller,
-    Body(mut b): Body<WriteBody>,
+    Body(mut b): Body<SecretWriteBody>,
 ) -> Result<Response, ApiError> {
     let key = b
         .key
         .take()
         .ok_or_else(|| ApiError::invalid("`key` is required"))?;
-    let value = b
-        .secret_value()?
+    let value = value_of(&mut b)?
         .ok_or_else(|| ApiError::invalid("`value` (or `value_base64`) is required"))?;
-    let patch = b.patch()?;
+    let patch = patch_of(&b)?;
     let row = s.hush.create(&c.ws, &key, &value, &patch, &c.actor).await?;
     Ok((StatusCode::CREATED, meta_json(&row, &c.ws)).into_response())
 }
@@ -464,17 +399,16 @@ async fn put_secret(
     c: Caller,
     KeyPath(key): KeyPath,
     headers: HeaderMap,
-    Body(mut b): Body<WriteBody>,
+    Body(mut b): Body<SecretWriteBody>,
 ) -> Result<Response, ApiError> {
     if b.key.as_ref().is_some_and(|k| *k != key) {
         return Err(ApiError::invalid(
             "`key` in the body differs from the key in the path",
         ));
     }
-    let value = b
-        .secret_value()?
+    let value = value_of(&mut b)?
         .ok_or_else(|| ApiError::invalid("`value` (or `value_base64`) is required"))?;
-    let patch = b.patch()?;
+    let patch = patch_of(&b)?;
     if let Some(expected) = if_match(&headers)? {
         // A guarded replace: only if the version the caller read is still current.
         let row = s
@@ -510,7 +444,7 @@ async fn patch_secret(
     c: Caller,
     KeyPath(key): KeyPath,
     headers: HeaderMap,
-    Body(mut b): Body<WriteBody>,
+    Body(mut b): Body<SecretWriteBody>,
 ) -> Result<Json<hush_wire::SecretMeta>, ApiError> {
     if b.key.is_some() {
         return Err(ApiError::invalid(
@@ -518,8 +452,8 @@ async fn patch_secret(
         ));
     }
     let expected = if_match(&headers)?;
-    let value = b.secret_value()?;
-    let patch = b.patch()?;
+    let value = value_of(&mut b)?;
+    let patch = patch_of(&b)?;
     if value.is_none() && patch.is_empty() {
         return Err(ApiError::invalid(
             "nothing to change: give `value` and/or metadata fields",
@@ -532,17 +466,11 @@ async fn patch_secret(
     Ok(meta_json(&row, &c.ws))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct GetQuery {
-    version: Option<u64>,
-}
-
 async fn get_secret(
     State(s): State<AppState>,
     c: Caller,
     KeyPath(key): KeyPath,
-    q: Result<Query<GetQuery>, axum::extract::rejection::QueryRejection>,
+    q: Result<Query<SecretQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<hush_wire::SecretValue>, ApiError> {
     let Query(q) = q?;
     let r = s.hush.reveal(&c.ws, &key, q.version, &c.actor).await?;
@@ -551,21 +479,10 @@ async fn get_secret(
     Ok(Json(v))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ListQuery {
-    env: Option<String>,
-    app: Option<String>,
-    prefix: Option<String>,
-    status: Option<String>,
-    cursor: Option<String>,
-    limit: Option<usize>,
-}
-
 async fn list_secrets(
     State(s): State<AppState>,
     c: Caller,
-    q: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+    q: Result<Query<SecretListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let Query(q) = q?;
     let limit = q.limit.unwrap_or(100);
@@ -621,12 +538,6 @@ async fn list_secrets(
     ))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct DeleteQuery {
-    force: Option<bool>,
-}
-
 async fn delete_secret(
     State(s): State<AppState>,
     c: Caller,
@@ -680,30 +591,14 @@ async fn versions(
     Ok(Json(wire::versions(&row, &versions)))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RollbackBody {
-    to: u64,
-}
-
 async fn rollback(
     State(s): State<AppState>,
     c: Caller,
     KeyPath(key): KeyPath,
-    Body(b): Body<RollbackBody>,
+    Body(b): Body<RollbackRequest>,
 ) -> Result<Json<hush_wire::SecretMeta>, ApiError> {
     let row = s.hush.rollback(&c.ws, &key, b.to, &c.actor).await?;
     Ok(meta_json(&row, &c.ws))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ResolveBody {
-    app: Option<String>,
-    env: Option<String>,
-    keys: Vec<String>,
-    #[serde(default)]
-    dry_run: bool,
 }
 
 /// One call for a workload: each key's value (with `dry_run`, its metadata only), or why it
@@ -711,7 +606,7 @@ struct ResolveBody {
 async fn resolve(
     State(s): State<AppState>,
     c: Caller,
-    Body(b): Body<ResolveBody>,
+    Body(b): Body<ResolveRequest>,
 ) -> Result<Json<hush_wire::Resolved>, ApiError> {
     let answers = s
         .hush
@@ -724,36 +619,14 @@ async fn resolve(
             &c.actor,
         )
         .await?;
-    let now = clock::now();
-    let mut out = hush_wire::Resolved {
-        secrets: Default::default(),
-        errors: Default::default(),
-    };
-    for (key, answer) in answers {
-        match answer {
-            Ok(r) => {
-                // Serialised straight from SecretValue, which zeroes its copy on drop.
-                let v = wire::resolution(&r, &c.ws.name, now);
-                out.secrets.insert(key, v);
-            }
-            Err(e) => {
-                let api = ApiError::from(e);
-                let reason = match api.code {
-                    "not_found" => "missing",
-                    "forbidden" => "out_of_scope",
-                    other => other,
-                };
-                out.errors.insert(
-                    key,
-                    hush_wire::ErrorDetail {
-                        code: reason.into(),
-                        message: api.message,
-                    },
-                );
-            }
-        }
-    }
-    Ok(Json(out))
+    // Each refusal says what the API says for its error (and a value that does not decrypt is
+    // logged as on every route).
+    Ok(Json(wire::resolved(
+        answers,
+        &c.ws.name,
+        clock::now(),
+        |e| ApiError::from(e).message,
+    )))
 }
 
 async fn register_app(
@@ -811,53 +684,36 @@ async fn delete_app(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TokenBody {
-    name: Option<String>,
-    role: Option<String>,
-    app: Option<String>,
-    env: Option<String>,
-    expires_at: Option<i64>,
-}
-
-impl TokenBody {
-    /// The role the body asks for (a machine token when it gives `app` and `env`) and the
-    /// token's name (given, or the role, or `APP-ENV`).
-    fn role_and_name(&self) -> Result<(Role, String), ApiError> {
-        let role = match (&self.role, &self.app, &self.env) {
-            (Some(r), None, None) => {
-                Role::parse(r).map_err(|e| ApiError::invalid(e.to_string()))?
-            }
-            (Some(_), _, _) => {
-                return Err(ApiError::invalid(
-                    "give either `role`, or `app` and `env` for a machine token",
-                ))
-            }
-            (None, _, _) => Role::Machine,
-        };
-        if role == Role::Machine && self.role.is_some() {
+/// The role a token request asks for (a machine token when it gives `app` and `env`) and the
+/// token's name (given, or the role, or `APP-ENV`).
+pub(crate) fn role_and_name(b: &TokenRequest) -> Result<(Role, String), ApiError> {
+    let role = match (&b.role, &b.app, &b.env) {
+        (Some(r), None, None) => Role::parse(r).map_err(|e| ApiError::invalid(e.to_string()))?,
+        (Some(_), _, _) => {
             return Err(ApiError::invalid(
-                "role: machine tokens are made with `app` and `env`",
-            ));
+                "give either `role`, or `app` and `env` for a machine token",
+            ))
         }
-        let name = self
-            .name
-            .clone()
-            .unwrap_or_else(|| match (&self.app, &self.env) {
-                (Some(a), Some(e)) => format!("{a}-{e}"),
-                _ => role.as_str().to_string(),
-            });
-        Ok((role, name))
+        (None, _, _) => Role::Machine,
+    };
+    if role == Role::Machine && b.role.is_some() {
+        return Err(ApiError::invalid(
+            "role: machine tokens are made with `app` and `env`",
+        ));
     }
+    let name = b.name.clone().unwrap_or_else(|| match (&b.app, &b.env) {
+        (Some(a), Some(e)) => format!("{a}-{e}"),
+        _ => role.as_str().to_string(),
+    });
+    Ok((role, name))
 }
 
 async fn create_token(
     State(s): State<AppState>,
     c: Caller,
-    Body(b): Body<TokenBody>,
+    Body(b): Body<TokenRequest>,
 ) -> Result<Response, ApiError> {
-    let (role, name) = b.role_and_name()?;
+    let (role, name) = role_and_name(&b)?;
     let (row, secret) = s
         .hush
         .create_token(
@@ -903,21 +759,10 @@ async fn revoke_token(
     Ok(Json(wire::token(&t, clock::now())))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AuditQuery {
-    key: Option<String>,
-    actor: Option<String>,
-    since: Option<i64>,
-    until: Option<i64>,
-    cursor: Option<i64>,
-    limit: Option<usize>,
-}
-
 async fn audit(
     State(s): State<AppState>,
     c: Caller,
-    q: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
+    q: Result<Query<AuditListQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let Query(q) = q?;
     let limit = q.limit.unwrap_or(100);
@@ -956,13 +801,6 @@ async fn audit(
     Ok(Json(
         serde_json::json!({ "items": items, "next_cursor": next }),
     ))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct AuditVerifyQuery {
-    head_seq: Option<i64>,
-    head_mac: Option<String>,
 }
 
 /// Walks the chain; with `head_seq` and `head_mac` (a head recorded earlier from

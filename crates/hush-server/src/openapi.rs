@@ -43,4 +43,19 @@ mod tests {
             assert!(paths.contains_key(p), "{p} missing");
         }
     }
+
+    /// The refusal codes the document lists for `/v1/resolve` are the contract's.
+    #[test]
+    fn the_resolve_codes_are_the_wire_reasons() {
+        let v: serde_json::Value = serde_json::from_str(super::DOCUMENT).expect("valid JSON");
+        let codes = &v["components"]["schemas"]["Resolved"]["properties"]["errors"]
+            ["additionalProperties"]["properties"]["code"]["enum"];
+        let codes: Vec<&str> = codes
+            .as_array()
+            .expect("an enum")
+            .iter()
+            .filter_map(|c| c.as_str())
+            .collect();
+        assert_eq!(codes, hush_wire::Reason::KNOWN);
+    }
 }

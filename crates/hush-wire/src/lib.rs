@@ -1,9 +1,23 @@
 //! hush's wire types: the JSON shapes the CLI prints with `-o json`, the server answers with,
 //! and the client SDK parses. They hold no secret-handling logic; a value appears only in
 //! [`SecretValue`], which is built on purpose for the one call that reveals it.
+//!
+//! What clients send is in [`request`] (re-exported here): the server deserialises exactly
+//! these types. Error and refusal codes are the enums of [`codes`], spelt on the wire as the
+//! strings they always were.
 #![forbid(unsafe_code)]
 
+pub mod codes;
+pub mod request;
+
 use serde::{Deserialize, Serialize};
+
+pub use codes::{ErrorCode, Reason};
+pub use request::{
+    nullable, AuditListQuery, AuditVerifyQuery, DeleteQuery, MetadataPatch, ResolveRequest,
+    RollbackRequest, SecretListQuery, SecretQuery, SecretWriteBody, TokenRequest, TokenType,
+    UnknownTokenType, ValueError,
+};
 
 /// A secret's metadata. Never carries a value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -198,7 +212,7 @@ pub struct ErrorBody {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorDetail {
     /// A stable code such as `not_found`, `conflict`, `revoked`.
-    pub code: String,
+    pub code: ErrorCode,
     /// What was wrong and what to do.
     pub message: String,
 }
@@ -319,56 +333,6 @@ pub struct AuditHead {
     pub mac: String,
 }
 
-/// The body of a secret write (`POST /v1/secrets`, `PUT` and `PATCH /v1/secrets/{key}`).
-/// Absent fields are left as they are; `null` clears a nullable field.
-#[derive(Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SecretWriteBody {
-    /// The key (`POST` only).
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub key: Option<String>,
-    /// The value as UTF-8 text.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub value: Option<String>,
-    /// The value as standard base64 (for bytes that are not UTF-8).
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub value_base64: Option<String>,
-    /// Description (`null` clears it).
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub description: Option<Option<String>>,
-    /// `api`, `access` (`null` clears it).
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub token_type: Option<Option<String>>,
-    /// Apps allowed to read it (`[]` clears it).
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub scope: Option<Vec<String>>,
-    /// Environments it is available in (`[]` clears them).
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub envs: Option<Vec<String>>,
-    /// Unix seconds (`null` clears it).
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub expires_at: Option<Option<i64>>,
-}
-
-impl Drop for SecretWriteBody {
-    fn drop(&mut self) {
-        for v in [&mut self.value, &mut self.value_base64]
-            .into_iter()
-            .flatten()
-        {
-            zeroize::Zeroize::zeroize(v);
-        }
-    }
-}
-
-impl std::fmt::Debug for SecretWriteBody {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SecretWriteBody")
-            .field("key", &self.key)
-            .field("value", &"[redacted]")
-            .finish()
-    }
-}
-
 /// A page of secrets.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SecretPage {
@@ -387,49 +351,21 @@ pub struct AuditPage {
     pub next_cursor: Option<i64>,
 }
 
-/// `POST /v1/resolve`'s request.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ResolveRequest {
-    /// The app asking (must match a machine token's).
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub app: Option<String>,
-    /// The environment (must match a machine token's).
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub env: Option<String>,
-    /// The keys wanted.
-    pub keys: Vec<String>,
-    /// Check only: answer each key's metadata (no value) or why it cannot be had; nothing is
-    /// read and no read is recorded.
-    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
-    pub dry_run: bool,
-}
-
 /// `POST /v1/resolve`'s answer: a value per key that could be had, a reason per key that
 /// could not.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Resolved {
     /// Values by key.
     pub secrets: std::collections::BTreeMap<String, SecretValue>,
-    /// Reasons by key (`missing`, `revoked`, `expired`, `out_of_scope`).
-    pub errors: std::collections::BTreeMap<String, ErrorDetail>,
+    /// Reasons by key (`missing`, `revoked`, `expired`, `out_of_scope`, `decrypt_failed`).
+    pub errors: std::collections::BTreeMap<String, Refusal>,
 }
 
-/// `POST /v1/tokens`'s request.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TokenRequest {
-    /// A name to recognise it by.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub name: Option<String>,
-    /// `admin`, `write` or `read` (not with app/env).
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub role: Option<String>,
-    /// Machine token: the app.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub app: Option<String>,
-    /// Machine token: the environment.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub env: Option<String>,
-    /// Unix seconds.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub expires_at: Option<i64>,
+/// Why one key of a resolve call could not be had.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refusal {
+    /// The reason, for machines.
+    pub code: Reason,
+    /// What was wrong and what to do.
+    pub message: String,
 }

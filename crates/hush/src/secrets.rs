@@ -3,6 +3,7 @@
 use std::io::Write as _;
 
 use anyhow::Result;
+use hush_core::patch::PatchRules as _;
 use hush_core::{clock, ListFilter, MetadataPatch, Status, StoredStatus, TokenType};
 use hush_wire::SecretMeta;
 

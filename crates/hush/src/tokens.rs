@@ -145,7 +145,7 @@ pub async fn audit(b: &dyn Backend, a: AuditArgs) -> Result<()> {
                 // verify, on the embedded store and against a server alike.
                 match e.downcast_ref::<hush_client::Error>() {
                     Some(hush_client::Error::Conflict { code, message })
-                        if code == "audit_broken" =>
+                        if *code == hush_client::ErrorCode::AuditBroken =>
                     {
                         Failure::new(1, message.clone()).into()
                     }

@@ -37,20 +37,6 @@ impl Local {
     }
 }
 
-/// Why a resolve answer refuses a key, for `e`.
-// merge: use hush_core::wire::refusal
-fn refusal(e: &hush_core::Error) -> Reason {
-    use hush_core::Error as E;
-    match e {
-        E::NotFound { .. } => Reason::Missing,
-        E::Revoked { .. } => Reason::Revoked,
-        E::Expired { .. } => Reason::Expired,
-        E::Forbidden { .. } => Reason::OutOfScope,
-        E::Decrypt { .. } => Reason::Other("decrypt_failed".into()),
-        _ => Reason::Other("error".into()),
-    }
-}
-
 #[async_trait]
 impl Backend for Local {
     fn source_label(&self) -> &'static str {
@@ -268,7 +254,7 @@ impl Backend for Local {
                         expires_at: r.row.meta.expires_at,
                     },
                     Err(e) => Answer::Refused {
-                        reason: refusal(&e),
+                        reason: hush_core::wire::refusal(&e),
                         message: e.to_string(),
                     },
                 };
@@ -394,7 +380,7 @@ mod tests {
 
     #[test]
     fn refusal_codes_are_the_servers() {
-        let e = |e: hush_core::Error| refusal(&e).code().to_string();
+        let e = |e: hush_core::Error| hush_core::wire::refusal(&e).code().to_string();
         let key = || "k".to_string();
         assert_eq!(
             e(hush_core::Error::Forbidden { reason: "x".into() }),

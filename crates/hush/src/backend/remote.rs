@@ -6,7 +6,7 @@ use anyhow::Result;
 use async_trait::async_trait;
 use base64::Engine as _;
 use hush_client::secrets::Reason;
-use hush_client::{Client, Meta, ValueBytes as _};
+use hush_client::{Client, ValueBytes as _};
 use hush_core::audit::{AuditFilter, Head};
 use hush_core::token::Role;
 use hush_core::{wire, ListFilter, MetadataPatch, SecretBytes, StoredStatus};
@@ -19,28 +19,6 @@ use super::{refuse_all, Answer, Answers, Backend, Fetched};
 
 /// A server.
 pub struct Remote(pub Client);
-
-fn meta_of(p: &MetadataPatch) -> Meta {
-    Meta {
-        description: p.description.clone(),
-        token_type: p.token_type.map(|t| t.map(|t| t.as_str().to_string())),
-        scope: p.scope.clone(),
-        envs: p.envs.clone(),
-        expires_at: p.expires_at,
-    }
-}
-
-/// The reason a server's resolve answer gives, as a type.
-// merge: parse with hush-wire's Reason (hush_client's `Reason::from_code` is private today)
-fn reason_of(code: &str) -> Reason {
-    match code {
-        "missing" => Reason::Missing,
-        "revoked" => Reason::Revoked,
-        "expired" => Reason::Expired,
-        "out_of_scope" => Reason::OutOfScope,
-        other => Reason::Other(other.to_string()),
-    }
-}
 
 /// The value of a resolve answer, moved (UTF-8 text) or decoded (base64) out of it; what is
 /// left of it is cleared when `sv` is dropped.
@@ -79,7 +57,7 @@ impl Backend for Remote {
     ) -> Result<SecretMeta> {
         // EXPOSE: the value travels to the server in the request body.
         let v = value.expose_secret();
-        Ok(self.0.create(key, v, meta_of(patch)).await?)
+        Ok(self.0.create(key, v, patch.clone()).await?)
     }
 
     async fn put(
@@ -91,7 +69,7 @@ impl Backend for Remote {
         // EXPOSE: the value travels to the server in the request body.
         let m = self
             .0
-            .put(key, value.expose_secret(), meta_of(patch))
+            .put(key, value.expose_secret(), patch.clone())
             .await?;
         let created = m.version == 1;
         Ok((m, created))
@@ -106,7 +84,7 @@ impl Backend for Remote {
     ) -> Result<SecretMeta> {
         // EXPOSE: the value travels to the server in the request body.
         let v = value.map(|v| v.expose_secret());
-        Ok(self.0.update(key, v, meta_of(patch), if_version).await?)
+        Ok(self.0.update(key, v, patch.clone(), if_version).await?)
     }
 
     async fn get(&self, key: &str, version: Option<u64>) -> Result<Fetched> {
@@ -222,11 +200,10 @@ impl Backend for Remote {
         let mut out = Answers::with_capacity(resolved.secrets.len() + resolved.errors.len());
         // A value wins over a refusal for the same key.
         for (key, e) in resolved.errors {
-            let reason = reason_of(&e.code);
             out.insert(
                 key,
                 Answer::Refused {
-                    reason,
+                    reason: e.code,
                     message: e.message,
                 },
             );
@@ -310,17 +287,4 @@ mod tests {
         assert!(take_value(&mut answer(None, None)).is_err());
     }
 
-    #[test]
-    fn reason_codes_round_trip() {
-        for code in [
-            "missing",
-            "revoked",
-            "expired",
-            "out_of_scope",
-            "decrypt_failed",
-        ] {
-            assert_eq!(reason_of(code).code(), code);
-        }
-        assert_eq!(reason_of("out_of_scope"), Reason::OutOfScope);
-    }
 }

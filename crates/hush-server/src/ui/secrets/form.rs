@@ -2,6 +2,7 @@
 //! goes next to the field it is about.
 
 use base64::Engine as _;
+use hush_core::patch::PatchRules as _;
 use hush_core::model::Metadata;
 use hush_core::{clock, Invalid, MetadataPatch, SecretBytes, TokenType};
 use maud::{html, Markup};
@@ -138,7 +139,7 @@ pub(super) fn patch_from(f: &SecretForm, errors: &mut FieldErrors) -> MetadataPa
         t => match TokenType::parse(t) {
             Ok(t) => Some(t),
             Err(e) => {
-                errors.place(&e);
+                errors.place(&e.into());
                 None
             }
         },

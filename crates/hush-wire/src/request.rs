@@ -1,0 +1,500 @@
+//! What clients send: the request bodies and query strings of the API, exactly as the server
+//! reads them. The SDK serialises these types and the server deserialises the same ones, so
+//! the two cannot drift apart.
+//!
+//! The bodies refuse unknown fields (a misspelt field is an error, not silently ignored), and
+//! `null` clears a nullable field where absence leaves it as it is: [`nullable`] tells the two
+//! apart. A value in a body is zeroized when the body is dropped.
+
+use base64::Engine as _;
+use serde::{Deserialize, Deserializer, Serialize};
+use zeroize::{Zeroize as _, Zeroizing};
+
+/// `Option<Option<T>>` from JSON: absent → `None` (with `#[serde(default)]`), `null` →
+/// `Some(None)`, a value → `Some(Some(value))`. Without it serde reads `null` as `None`.
+pub fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// A list where `null` means the empty list (it clears, as `[]` does); absent → `None` (with
+/// `#[serde(default)]`).
+fn nullable_list<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Vec<T>>, D::Error> {
+    Option::<Vec<T>>::deserialize(d).map(|v| Some(v.unwrap_or_default()))
+}
+
+/// What kind of token a secret holds (Ductape's `token_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenType {
+    /// An API key.
+    Api,
+    /// An access token.
+    Access,
+}
+
+impl TokenType {
+    /// The wire and storage spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenType::Api => "api",
+            TokenType::Access => "access",
+        }
+    }
+
+    /// Parses `api` or `access`.
+    pub fn parse(s: &str) -> Result<Self, UnknownTokenType> {
+        match s {
+            "api" => Ok(TokenType::Api),
+            "access" => Ok(TokenType::Access),
+            other => Err(UnknownTokenType {
+                value: other.chars().take(64).collect(),
+            }),
+        }
+    }
+}
+
+/// A `token_type` that is neither `api` nor `access`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownTokenType {
+    /// What was given (at most 64 characters of it).
+    pub value: String,
+}
+
+impl std::fmt::Display for UnknownTokenType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("unknown token_type: use \"api\" or \"access\"")
+    }
+}
+
+impl std::error::Error for UnknownTokenType {}
+
+/// A change to a secret's metadata, as every entry point (API, CLI, web UI, SDK) asks for it:
+/// `None` leaves a field as it is. The rules a patch must follow, and how it applies to stored
+/// metadata, are hush-core's (`hush_core::patch`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MetadataPatch {
+    /// New description (`Some(None)` clears it).
+    pub description: Option<Option<String>>,
+    /// New token type (`Some(None)` clears it).
+    pub token_type: Option<Option<TokenType>>,
+    /// New scope (an empty list clears it).
+    pub scope: Option<Vec<String>>,
+    /// New environments (an empty list clears them).
+    pub envs: Option<Vec<String>>,
+    /// New expiry (`Some(None)` clears it).
+    pub expires_at: Option<Option<i64>>,
+}
+
+impl MetadataPatch {
+    /// Whether the patch changes nothing.
+    pub fn is_empty(&self) -> bool {
+        *self == MetadataPatch::default()
+    }
+}
+
+/// Why the value of a [`SecretWriteBody`] cannot be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValueError {
+    /// Both `value` and `value_base64` were given.
+    Both,
+    /// `value_base64` is not standard base64.
+    Base64,
+}
+
+impl std::fmt::Display for ValueError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ValueError::Both => "give either `value` or `value_base64`, not both",
+            ValueError::Base64 => "`value_base64` is not valid standard base64",
+        })
+    }
+}
+
+impl std::error::Error for ValueError {}
+
+/// The body of a secret write (`POST /v1/secrets`, `PUT` and `PATCH /v1/secrets/{key}`).
+/// Absent fields are left as they are; `null` clears a nullable field (for `scope` and `envs`,
+/// as `[]` does).
+#[derive(Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretWriteBody {
+    /// The key (`POST` only; on `PUT`, the path's key if given).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub key: Option<String>,
+    /// The value as UTF-8 text.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub value: Option<String>,
+    /// The value as standard base64 (for bytes that are not UTF-8).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub value_base64: Option<String>,
+    /// Description (`null` clears it).
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        default,
+        deserialize_with = "nullable"
+    )]
+    pub description: Option<Option<String>>,
+    /// `api`, `access` (`null` clears it).
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        default,
+        deserialize_with = "nullable"
+    )]
+    pub token_type: Option<Option<String>>,
+    /// Apps allowed to read it (`[]` or `null` clears it).
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        default,
+        deserialize_with = "nullable_list"
+    )]
+    pub scope: Option<Vec<String>>,
+    /// Environments it is available in (`[]` or `null` clears them).
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        default,
+        deserialize_with = "nullable_list"
+    )]
+    pub envs: Option<Vec<String>>,
+    /// Unix seconds (`null` clears it).
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        default,
+        deserialize_with = "nullable"
+    )]
+    pub expires_at: Option<Option<i64>>,
+}
+
+impl SecretWriteBody {
+    /// The body that writes `value` (as text when it is UTF-8, else as base64) and `patch`.
+    pub fn new(key: Option<&str>, value: Option<&[u8]>, patch: MetadataPatch) -> Self {
+        let mut b = SecretWriteBody {
+            key: key.map(str::to_string),
+            value: None,
+            value_base64: None,
+            description: patch.description,
+            token_type: patch.token_type.map(|t| t.map(|t| t.as_str().to_string())),
+            scope: patch.scope,
+            envs: patch.envs,
+            expires_at: patch.expires_at,
+        };
+        if let Some(v) = value {
+            match std::str::from_utf8(v) {
+                Ok(s) => b.value = Some(s.to_string()),
+                Err(_) => {
+                    b.value_base64 = Some(base64::engine::general_purpose::STANDARD.encode(v))
+                }
+            }
+        }
+        b
+    }
+
+    /// Takes the value out of the body (`value`, or `value_base64` decoded); `None` when the
+    /// body gives neither. The body's copies are cleared.
+    pub fn take_value(&mut self) -> Result<Option<Zeroizing<Vec<u8>>>, ValueError> {
+        match (self.value.take(), self.value_base64.take()) {
+            (Some(v), Some(b)) => {
+                // Clear intermediates: neither is used.
+                drop((Zeroizing::new(v), Zeroizing::new(b)));
+                Err(ValueError::Both)
+            }
+            (Some(v), None) => Ok(Some(Zeroizing::new(v.into_bytes()))),
+            (None, Some(b)) => {
+                let b = Zeroizing::new(b);
+                base64::engine::general_purpose::STANDARD
+                    .decode(b.as_bytes())
+                    .map(|raw| Some(Zeroizing::new(raw)))
+                    .map_err(|_| ValueError::Base64)
+            }
+            (None, None) => Ok(None),
+        }
+    }
+
+    /// The metadata change the body asks for.
+    pub fn patch(&self) -> Result<MetadataPatch, UnknownTokenType> {
+        let token_type = match &self.token_type {
+            None => None,
+            Some(None) => Some(None),
+            Some(Some(t)) => Some(Some(TokenType::parse(t)?)),
+        };
+        Ok(MetadataPatch {
+            description: self.description.clone(),
+            token_type,
+            scope: self.scope.clone(),
+            envs: self.envs.clone(),
+            expires_at: self.expires_at,
+        })
+    }
+}
+
+impl Drop for SecretWriteBody {
+    fn drop(&mut self) {
+        for v in [&mut self.value, &mut self.value_base64]
+            .into_iter()
+            .flatten()
+        {
+            v.zeroize();
+        }
+    }
+}
+
+impl std::fmt::Debug for SecretWriteBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecretWriteBody")
+            .field("key", &self.key)
+            .field("value", &"[redacted]")
+            .finish()
+    }
+}
+
+/// `POST /v1/secrets/{key}/rollback`'s body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RollbackRequest {
+    /// The version whose value becomes current again, as a new version.
+    pub to: u64,
+}
+
+/// `POST /v1/resolve`'s request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResolveRequest {
+    /// The app asking (must match a machine token's).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub app: Option<String>,
+    /// The environment (must match a machine token's).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub env: Option<String>,
+    /// The keys wanted.
+    pub keys: Vec<String>,
+    /// Check only: answer each key's metadata (no value) or why it cannot be had; nothing is
+    /// read and no read is recorded.
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub dry_run: bool,
+}
+
+/// `POST /v1/tokens`'s request.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenRequest {
+    /// A name to recognise it by (default: the role, or `APP-ENV`).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub name: Option<String>,
+    /// `admin`, `write` or `read` (not with app/env).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub role: Option<String>,
+    /// Machine token: the app.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub app: Option<String>,
+    /// Machine token: the environment.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub env: Option<String>,
+    /// Unix seconds.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub expires_at: Option<i64>,
+}
+
+/// The query of `GET /v1/secrets/{key}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretQuery {
+    /// The version to read (default: the current one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
+}
+
+/// The query of `GET /v1/secrets`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretListQuery {
+    /// Only secrets available in this environment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub env: Option<String>,
+    /// Only secrets this app may read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app: Option<String>,
+    /// Only keys with this prefix.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    /// `active`, `revoked` or `expired`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// The previous page's `next_cursor`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+    /// Page size, 1 to 1000 (default 100).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+}
+
+/// The query of `DELETE /v1/secrets/{key}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteQuery {
+    /// Delete even while registered apps name the secret.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub force: Option<bool>,
+}
+
+/// The query of `GET /v1/audit`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditListQuery {
+    /// Only rows about this key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// Only rows by this actor.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+    /// Only rows since (unix seconds).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub since: Option<i64>,
+    /// Only rows until (unix seconds).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub until: Option<i64>,
+    /// The previous page's `next_cursor`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<i64>,
+    /// Page size, 1 to 1000 (default 100).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+}
+
+/// The query of `GET /v1/audit/verify`: a head recorded earlier, given back together or not
+/// at all.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditVerifyQuery {
+    /// The head's sequence number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub head_seq: Option<i64>,
+    /// The head's MAC.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub head_mac: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn absent_null_and_set_are_three_things() {
+        let b: SecretWriteBody = serde_json::from_str(
+            r#"{"description":null,"token_type":"api","scope":null,"envs":["prd"]}"#,
+        )
+        .unwrap();
+        assert_eq!(b.description, Some(None));
+        assert_eq!(b.scope, Some(vec![]));
+        assert_eq!(b.expires_at, None);
+        let p = b.patch().unwrap();
+        assert_eq!(p.token_type, Some(Some(TokenType::Api)));
+        assert_eq!(p.envs, Some(vec!["prd".to_string()]));
+        let b: SecretWriteBody = serde_json::from_str(r#"{"expires_at":null}"#).unwrap();
+        assert_eq!(b.patch().unwrap().expires_at, Some(None));
+        assert!(serde_json::from_str::<SecretWriteBody>("{}")
+            .unwrap()
+            .patch()
+            .unwrap()
+            .is_empty());
+    }
+
+    #[test]
+    fn a_patch_survives_the_wire() {
+        let p = MetadataPatch {
+            description: Some(None),
+            token_type: Some(Some(TokenType::Access)),
+            scope: Some(vec!["a".into()]),
+            envs: Some(vec![]),
+            expires_at: Some(None),
+        };
+        let json = serde_json::to_string(&SecretWriteBody::new(None, None, p.clone())).unwrap();
+        assert_eq!(
+            json,
+            r#"{"description":null,"token_type":"access","scope":["a"],"envs":[],"expires_at":null}"#
+        );
+        let back: SecretWriteBody = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.patch().unwrap(), p);
+    }
+
+    #[test]
+    fn values_go_as_text_or_base64_and_come_back() {
+        let mut b = SecretWriteBody::new(Some("k"), Some(b"text"), MetadataPatch::default());
+        assert_eq!(b.value.as_deref(), Some("text"));
+        assert_eq!(b.take_value().unwrap().unwrap().as_slice(), b"text");
+        assert_eq!(b.value, None);
+        let mut b = SecretWriteBody::new(None, Some(b"\xff\x00"), MetadataPatch::default());
+        assert_eq!(b.value_base64.as_deref(), Some("/wA="));
+        assert_eq!(b.take_value().unwrap().unwrap().as_slice(), b"\xff\x00");
+        let mut both: SecretWriteBody =
+            serde_json::from_str(r#"{"value":"a","value_base64":"YQ=="}"#).unwrap();
+        assert_eq!(both.take_value(), Err(ValueError::Both));
+        let mut bad: SecretWriteBody = serde_json::from_str(r#"{"value_base64":"!!"}"#).unwrap();
+        assert_eq!(bad.take_value(), Err(ValueError::Base64));
+        assert_eq!(SecretWriteBody::default().take_value(), Ok(None));
+    }
+
+    #[test]
+    fn unknown_fields_are_refused_by_name() {
+        for (json, known) in [
+            (r#"{"vaule":"x"}"#, "`key`, `value`, `value_base64`"),
+            (
+                r#"{"keys":[],"dryrun":true}"#,
+                "`app`, `env`, `keys`, `dry_run`",
+            ),
+            (
+                r#"{"nmae":"x"}"#,
+                "`name`, `role`, `app`, `env`, `expires_at`",
+            ),
+            (r#"{"to":1,"from":2}"#, "`to`"),
+        ] {
+            let errors = [
+                serde_json::from_str::<SecretWriteBody>(json).err(),
+                serde_json::from_str::<ResolveRequest>(json).err(),
+                serde_json::from_str::<TokenRequest>(json).err(),
+                serde_json::from_str::<RollbackRequest>(json).err(),
+            ];
+            assert!(
+                errors.iter().flatten().any(|e| {
+                    let e = e.to_string();
+                    e.contains("unknown field") && e.contains(known)
+                }),
+                "{json}: {errors:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn token_types_parse_and_print() {
+        for t in [TokenType::Api, TokenType::Access] {
+            assert_eq!(TokenType::parse(t.as_str()), Ok(t));
+        }
+        let e = TokenType::parse(&"x".repeat(100)).unwrap_err();
+        assert_eq!(e.value.len(), 64);
+        assert_eq!(
+            e.to_string(),
+            "unknown token_type: use \"api\" or \"access\""
+        );
+    }
+
+    #[test]
+    fn debug_hides_the_value() {
+        let b = SecretWriteBody::new(Some("k"), Some(b"sk_live_planted"), Default::default());
+        assert!(!format!("{b:?}").contains("sk_live_planted"));
+    }
+
+    #[test]
+    fn queries_print_only_what_is_set() {
+        let q = SecretListQuery {
+            prefix: Some("db".into()),
+            limit: Some(1000),
+            ..Default::default()
+        };
+        assert_eq!(
+            serde_json::to_value(&q).unwrap(),
+            serde_json::json!({"prefix": "db", "limit": 1000})
+        );
+    }
+}
