@@ -11,12 +11,14 @@ pub mod audit;
 pub mod clock;
 pub mod error;
 mod group;
+mod invalid;
 pub mod keysource;
 pub mod manifest;
 pub mod model;
 pub mod patch;
 pub mod service;
 pub mod store;
+mod store_error;
 pub mod token;
 pub mod wire;
 
@@ -24,9 +26,10 @@ pub use error::{Error, Invalid};
 pub use hush_crypto::SecretBytes;
 pub use keysource::{EnvKeySource, KeyFileSource, KeySource, KeySourceError, PassphraseSource};
 pub use model::{
-    Actor, ListFilter, Metadata, SealedValue, SecretRow, Status, StoredStatus, TokenType,
-    VersionRow, Workspace,
+    ListFilter, Metadata, SealedValue, SecretRow, Status, StoredStatus, TokenType, VersionRow,
+    Workspace,
 };
 pub use patch::MetadataPatch;
 pub use service::{Hush, Resolution, Revealed, RotationReport};
 pub use store::{DataKeyRow, RootKeyKind, RootKeyRow, SecretWrite, Store, StoreError};
+pub use token::Actor;
