@@ -154,3 +154,66 @@ pub enum Error {
     #[error(transparent)]
     Store(#[from] StoreError),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression: core messages used to name CLI commands and flags (`hush secrets update`,
+    /// `--force`) and API parameters (`?force=true`), and reached API clients unchanged.
+    #[test]
+    fn messages_name_no_command_flag_or_route() {
+        let key = || "k".to_string();
+        let errors: Vec<Error> = vec![
+            Error::NotFound {
+                workspace: "default".into(),
+                key: key(),
+            },
+            Error::VersionNotFound {
+                key: key(),
+                version: 9,
+            },
+            Error::WorkspaceNotFound { name: "ops".into() },
+            Error::Exists { key: key() },
+            Error::StaleVersion {
+                key: key(),
+                expected: 1,
+                current: 2,
+            },
+            Error::TokenNotFound { id: "ci".into() },
+            Error::AppNotFound {
+                app: "billing".into(),
+            },
+            Error::InUse {
+                key: key(),
+                apps: vec!["billing".into()],
+            },
+            Error::Revoked { key: key() },
+            Error::Expired {
+                key: key(),
+                at: 1,
+                at_rfc3339: "1970-01-01T00:00:01Z".into(),
+            },
+            Error::NotInitialized,
+            Error::AlreadyInitialized,
+            Error::Contention { key: key() },
+            Invalid::MachineToken.into(),
+            Invalid::Cursor.into(),
+            Invalid::PastExpiry.into(),
+        ];
+        for e in errors {
+            let text = e.to_string();
+            for word in [
+                "`hush ",
+                "hush.toml",
+                "--",
+                "API:",
+                "?force",
+                "/v1/",
+                "next_cursor",
+            ] {
+                assert!(!text.contains(word), "{text:?} contains {word:?}");
+            }
+        }
+    }
+}

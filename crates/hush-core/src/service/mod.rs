@@ -3,7 +3,7 @@
 //! Every write follows one pattern: read the secret's row, decide, seal, and hand the store one
 //! atomic write guarded by the row's revision. When another writer got in between, the store
 //! refuses and the operation starts again from a fresh read (a few times, then
-//! [`Error::Contention`]; see [`cas`]). The database is therefore the single judge of
+//! [`Error::Contention`]; see `cas.rs`). The database is therefore the single judge of
 //! conflicts, which is what lets several processes or nodes share one store safely.
 //!
 //! [`Hush`] is one type with one `impl` block per capability, each in its own module:

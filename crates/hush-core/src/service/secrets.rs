@@ -30,6 +30,16 @@ pub struct Revealed {
     pub used_by: Vec<UseRow>,
 }
 
+/// Checks what a write is given: the key, the value's size (when it has one) and the patch.
+fn check_write(key: &str, value: Option<&SecretBytes>, patch: &MetadataPatch) -> Result<(), Error> {
+    validate_key(key)?;
+    if let Some(v) = value {
+        validate_value_len(v.len())?;
+    }
+    patch.validate()?;
+    Ok(())
+}
+
 impl Hush {
     /// Builds and applies one write on top of `current` (`None`: a new secret), with its audit
     /// row in the same transaction.
@@ -107,9 +117,7 @@ impl Hush {
         patch: &MetadataPatch,
         actor: &Actor,
     ) -> Result<SecretRow, Error> {
-        validate_key(key)?;
-        validate_value_len(value.len())?;
-        patch.validate()?;
+        check_write(key, Some(value), patch)?;
         self.require(actor, Action::Write, ws, Some(key), "secret.create")
             .await?;
         let exists = || Error::Exists { key: key.into() };
@@ -144,9 +152,7 @@ impl Hush {
         patch: &MetadataPatch,
         actor: &Actor,
     ) -> Result<(SecretRow, bool), Error> {
-        validate_key(key)?;
-        validate_value_len(value.len())?;
-        patch.validate()?;
+        check_write(key, Some(value), patch)?;
         self.require(actor, Action::Write, ws, Some(key), "secret.put")
             .await?;
         with_cas(MAX_TRIES, key, move || async move {
@@ -184,11 +190,7 @@ impl Hush {
         if_version: Option<u64>,
         actor: &Actor,
     ) -> Result<SecretRow, Error> {
-        validate_key(key)?;
-        if let Some(v) = value {
-            validate_value_len(v.len())?;
-        }
-        patch.validate()?;
+        check_write(key, value, patch)?;
         self.require(actor, Action::Write, ws, Some(key), "secret.update")
             .await?;
         with_cas(MAX_TRIES, key, move || async move {
