@@ -4,6 +4,18 @@
 //!
 //! Backends only ever see sealed data. Plaintext exists only inside [`Hush`] methods and in the
 //! [`hush_crypto::SecretBytes`] they return.
+//!
+//! The modules stand on one another in one direction; none imports a module above it:
+//!
+//! 1. `invalid` ([`Invalid`]), `store_error` ([`StoreError`]) and [`audit`] use nothing else
+//!    in the crate; [`clock`] and [`model`] (secret rows, metadata, statuses, the naming rules)
+//!    use only `invalid`; [`token`] (roles, principals, [`Actor`], token rows) adds `model`,
+//!    and [`app`] (app rows, the manifest rules) adds `store_error`. These are the ground
+//!    floor: the row and identity types.
+//! 2. [`store`] (the trait backends implement) stands on the ground floor; [`keysource`] on
+//!    `store`; [`error`] (the service's [`Error`]) on both.
+//! 3. [`patch`], [`manifest`], the group committer, then [`service`] (the [`Hush`] service,
+//!    one module per capability) and [`wire`] on top.
 #![forbid(unsafe_code)]
 
 pub mod app;
