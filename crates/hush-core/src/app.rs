@@ -3,8 +3,9 @@
 
 use hush_wire::{AppManifest, SecretDecl};
 
-use crate::error::Invalid;
+use crate::invalid::Invalid;
 use crate::model::{validate_app, validate_env, validate_key};
+use crate::store_error::StoreError;
 
 /// The most secrets one manifest may declare.
 pub const MAX_DECLARED: usize = 500;
@@ -75,13 +76,11 @@ pub fn assemble(
     workspace_id: &str,
     apps: Vec<(String, String, i64, i64, String)>,
     keys: &[(String, AppKeyRow)],
-) -> Result<Vec<AppRow>, crate::store::StoreError> {
+) -> Result<Vec<AppRow>, StoreError> {
     apps.into_iter()
         .map(|(name, manifest, created_at, updated_at, registered_by)| {
             let manifest = serde_json::from_str(&manifest).map_err(|e| {
-                crate::store::StoreError::Corrupt(format!(
-                    "the manifest of app {name:?} does not parse: {e}"
-                ))
+                StoreError::Corrupt(format!("the manifest of app {name:?} does not parse: {e}"))
             })?;
             Ok(AppRow {
                 workspace_id: workspace_id.to_string(),

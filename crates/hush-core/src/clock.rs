@@ -3,7 +3,7 @@
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
-use crate::error::Invalid;
+use crate::invalid::Invalid;
 
 /// Seconds since the unix epoch.
 pub fn now() -> i64 {

@@ -1,114 +1,11 @@
 //! Errors of the hush service. None of them ever carries a secret value.
+//!
+//! Messages say what is wrong in domain words, never a CLI command or an HTTP route: the
+//! edge that talks to the user adds its own hint (the binary's `fail.rs`, the server's
+//! `error.rs`).
 
+pub use crate::invalid::Invalid;
 use crate::store::StoreError;
-
-/// Input that breaks a rule. Each variant says what was wrong; `Display` says what to do.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum Invalid {
-    /// A key, app, environment or workspace name breaks the naming rule. The message names
-    /// the field and the rule, never what was sent (it may be anything, even a value pasted
-    /// in the wrong field).
-    #[error("invalid {field}: {reason}")]
-    Name {
-        /// Which kind of name.
-        field: &'static str,
-        /// The name as given, for callers that show it back to the person who typed it.
-        value: String,
-        /// What is wrong with it.
-        reason: String,
-    },
-    /// The value has no bytes.
-    #[error("the value is empty: a secret needs at least 1 byte")]
-    EmptyValue,
-    /// The value is over 1 MiB.
-    #[error("the value is {len} bytes; the limit is 1 MiB (1048576 bytes)")]
-    ValueTooLarge {
-        /// Its length in bytes.
-        len: usize,
-    },
-    /// A description is over the limit.
-    #[error("the description is {len} characters long; the limit is 1024")]
-    DescriptionTooLong {
-        /// Its length in characters.
-        len: usize,
-    },
-    /// `token_type` is neither `api` nor `access`.
-    #[error("unknown token_type: use \"api\" or \"access\"")]
-    TokenType {
-        /// What was given.
-        value: String,
-    },
-    /// A status filter is not a known status.
-    #[error("unknown status: use \"active\", \"revoked\" or \"expired\"")]
-    Status {
-        /// What was given.
-        value: String,
-    },
-    /// An expiry could not be read.
-    #[error("cannot read expiry: give RFC 3339 (2027-01-31T00:00:00Z), unix seconds (1800000000), a duration from now (90d, 12h, 30m, 1w) or \"never\"")]
-    Expiry {
-        /// What was given.
-        value: String,
-    },
-    /// A machine token needs both an app and an environment; other roles take neither.
-    #[error("a machine token needs both --app and --env, and takes no --role; other tokens take a --role and neither --app nor --env")]
-    MachineToken,
-    /// A token's expiry is not in the future.
-    #[error("expires_at is in the past: a new token must expire in the future (or never)")]
-    PastExpiry,
-    /// A name matches several things.
-    #[error("{name:?} names more than one token: use the token id")]
-    Ambiguous {
-        /// The name.
-        name: String,
-    },
-    /// A manifest breaks a rule.
-    #[error("invalid manifest: {reason}")]
-    Manifest {
-        /// What is wrong and where.
-        reason: String,
-    },
-    /// A text field holds a control character (terminal escapes, CR, LF, tab, DEL, C1).
-    #[error("{field} contains a control character (such as ESC, CR, LF or tab): use printable text only")]
-    ControlCharacter {
-        /// Which field.
-        field: &'static str,
-    },
-    /// A list field has too many entries.
-    #[error("{field} has {len} entries; the limit is {max}")]
-    TooMany {
-        /// Which field.
-        field: &'static str,
-        /// How many were given.
-        len: usize,
-        /// The limit.
-        max: usize,
-    },
-    /// A list field has an empty entry (`a,,b`).
-    #[error("{field} has an empty entry: give names separated by commas, with none left blank")]
-    EmptyEntry {
-        /// Which field.
-        field: &'static str,
-    },
-    /// An expiry is outside the range of dates hush accepts.
-    #[error("{field} is out of range: give unix seconds from 1 to 253402300799 (the end of year 9999){hint}")]
-    ExpiryRange {
-        /// Which field.
-        field: &'static str,
-        /// A hint when the number looks like milliseconds.
-        hint: &'static str,
-    },
-    /// A paging cursor is not one this API handed out.
-    #[error("cursor is not valid: pass the `next_cursor` of the previous page unchanged, or leave it out to start")]
-    Cursor,
-    /// A version number is not valid (versions start at 1).
-    #[error("invalid version {value}: versions start at 1")]
-    Version {
-        /// What was given.
-        value: u64,
-    },
-}
 
 /// Everything the hush service can answer instead of a result.
 #[derive(Debug, thiserror::Error)]
@@ -126,7 +23,7 @@ pub enum Error {
         key: String,
     },
     /// The secret exists but not this version.
-    #[error("secret {key:?} has no version {version}: see `hush secrets history {key}`")]
+    #[error("secret {key:?} has no version {version}")]
     VersionNotFound {
         /// The key.
         key: String,
@@ -140,7 +37,7 @@ pub enum Error {
         name: String,
     },
     /// `create` on a key that exists.
-    #[error("secret {key:?} already exists: use `hush secrets update {key}` or `hush secrets set {key}` to replace its value")]
+    #[error("secret {key:?} already exists")]
     Exists {
         /// The key.
         key: String,
@@ -171,13 +68,13 @@ pub enum Error {
         id: String,
     },
     /// No registered app with this name.
-    #[error("no registered app {app:?} in this workspace: register its manifest with `hush apps register hush.toml`")]
+    #[error("no registered app {app:?} in this workspace")]
     AppNotFound {
         /// The name asked for.
         app: String,
     },
     /// Registered apps name the secret; deleting it would break them.
-    #[error("secret {key:?} is in use by {}: remove it from their manifests and register them again, or delete with --force (API: ?force=true)", apps.join(", "))]
+    #[error("secret {key:?} is in use by {}: remove it from their manifests and register them again", apps.join(", "))]
     InUse {
         /// The key.
         key: String,
@@ -185,13 +82,13 @@ pub enum Error {
         apps: Vec<String>,
     },
     /// The secret is revoked.
-    #[error("secret {key:?} is revoked: run `hush secrets restore {key}` to serve it again")]
+    #[error("secret {key:?} is revoked")]
     Revoked {
         /// The key.
         key: String,
     },
     /// The secret expired.
-    #[error("secret {key:?} expired at {at_rfc3339} (unix {at}): set a new expiry with `hush secrets update {key} --expires 90d`")]
+    #[error("secret {key:?} expired at {at_rfc3339} (unix {at})")]
     Expired {
         /// The key.
         key: String,
@@ -201,7 +98,7 @@ pub enum Error {
         at_rfc3339: String,
     },
     /// The store has not been initialised.
-    #[error("no hush store here: run `hush init` first")]
+    #[error("no hush store here")]
     NotInitialized,
     /// `init` on a store that already has keys.
     #[error("the store is already initialised; nothing was changed")]
@@ -256,4 +153,67 @@ pub enum Error {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression: core messages used to name CLI commands and flags (`hush secrets update`,
+    /// `--force`) and API parameters (`?force=true`), and reached API clients unchanged.
+    #[test]
+    fn messages_name_no_command_flag_or_route() {
+        let key = || "k".to_string();
+        let errors: Vec<Error> = vec![
+            Error::NotFound {
+                workspace: "default".into(),
+                key: key(),
+            },
+            Error::VersionNotFound {
+                key: key(),
+                version: 9,
+            },
+            Error::WorkspaceNotFound { name: "ops".into() },
+            Error::Exists { key: key() },
+            Error::StaleVersion {
+                key: key(),
+                expected: 1,
+                current: 2,
+            },
+            Error::TokenNotFound { id: "ci".into() },
+            Error::AppNotFound {
+                app: "billing".into(),
+            },
+            Error::InUse {
+                key: key(),
+                apps: vec!["billing".into()],
+            },
+            Error::Revoked { key: key() },
+            Error::Expired {
+                key: key(),
+                at: 1,
+                at_rfc3339: "1970-01-01T00:00:01Z".into(),
+            },
+            Error::NotInitialized,
+            Error::AlreadyInitialized,
+            Error::Contention { key: key() },
+            Invalid::MachineToken.into(),
+            Invalid::Cursor.into(),
+            Invalid::PastExpiry.into(),
+        ];
+        for e in errors {
+            let text = e.to_string();
+            for word in [
+                "`hush ",
+                "hush.toml",
+                "--",
+                "API:",
+                "?force",
+                "/v1/",
+                "next_cursor",
+            ] {
+                assert!(!text.contains(word), "{text:?} contains {word:?}");
+            }
+        }
+    }
 }

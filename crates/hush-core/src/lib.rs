@@ -4,6 +4,18 @@
 //!
 //! Backends only ever see sealed data. Plaintext exists only inside [`Hush`] methods and in the
 //! [`hush_crypto::SecretBytes`] they return.
+//!
+//! The modules stand on one another in one direction; none imports a module above it:
+//!
+//! 1. `invalid` ([`Invalid`]), `store_error` ([`StoreError`]) and [`audit`] use nothing else
+//!    in the crate; [`clock`] and [`model`] (secret rows, metadata, statuses, the naming rules)
+//!    use only `invalid`; [`token`] (roles, principals, [`Actor`], token rows) adds `model`,
+//!    and [`app`] (app rows, the manifest rules) adds `store_error`. These are the ground
+//!    floor: the row and identity types.
+//! 2. [`store`] (the trait backends implement) stands on the ground floor; [`keysource`] on
+//!    `store`; [`error`] (the service's [`Error`]) on both.
+//! 3. [`patch`], [`manifest`], the group committer, then [`service`] (the [`Hush`] service,
+//!    one module per capability) and [`wire`] on top.
 #![forbid(unsafe_code)]
 
 pub mod app;
@@ -11,12 +23,14 @@ pub mod audit;
 pub mod clock;
 pub mod error;
 mod group;
+mod invalid;
 pub mod keysource;
 pub mod manifest;
 pub mod model;
 pub mod patch;
 pub mod service;
 pub mod store;
+mod store_error;
 pub mod token;
 pub mod wire;
 
@@ -24,9 +38,10 @@ pub use error::{Error, Invalid};
 pub use hush_crypto::SecretBytes;
 pub use keysource::{EnvKeySource, KeyFileSource, KeySource, KeySourceError, PassphraseSource};
 pub use model::{
-    Actor, ListFilter, Metadata, SealedValue, SecretRow, Status, StoredStatus, TokenType,
-    VersionRow, Workspace,
+    ListFilter, Metadata, SealedValue, SecretRow, Status, StoredStatus, TokenType, VersionRow,
+    Workspace,
 };
 pub use patch::MetadataPatch;
 pub use service::{Hush, Resolution, Revealed, RotationReport};
 pub use store::{DataKeyRow, RootKeyKind, RootKeyRow, SecretWrite, Store, StoreError};
+pub use token::Actor;

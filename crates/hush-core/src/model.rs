@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::Invalid;
+use crate::invalid::Invalid;
 
 /// Most bytes a value may have: 1 MiB.
 pub const MAX_VALUE_LEN: usize = 1024 * 1024;
@@ -215,30 +215,6 @@ pub struct Workspace {
     pub name: String,
     /// Unix seconds.
     pub created_at: i64,
-}
-
-/// Who is asking, and from where: recorded in `created_by` and the audit log. Never a token.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Actor {
-    /// The checked identity and what it may do.
-    pub principal: crate::token::Principal,
-    /// Remote address, for requests that came over the network.
-    pub remote: Option<String>,
-}
-
-impl Actor {
-    /// The CLI on the embedded store (it holds the root key: it may do anything).
-    pub fn local() -> Self {
-        Actor {
-            principal: crate::token::Principal::local(),
-            remote: None,
-        }
-    }
-
-    /// The name written into `created_by` and audit rows.
-    pub fn name(&self) -> &str {
-        &self.principal.name
-    }
 }
 
 /// What a store keeps about a secret (never its value).

@@ -7,7 +7,7 @@
 
 pub use hush_wire::MetadataPatch;
 
-use crate::error::Invalid;
+use crate::invalid::Invalid;
 use crate::model::{
     validate_app, validate_env, validate_expires_at, validate_list, validate_text, Metadata,
     MAX_DESCRIPTION_LEN,

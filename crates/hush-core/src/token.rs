@@ -1,4 +1,5 @@
-//! API tokens: roles, machine tokens bound to an app and an environment, and what each may do.
+//! API tokens and who they stand for: roles, machine tokens bound to an app and an
+//! environment, what each may do, and the [`Actor`] every service call is made as.
 //!
 //! A token is `hush_` followed by 43 characters of URL-safe base64 (256 random bits). It is
 //! shown once; the store keeps only its SHA-256, and the check compares hashes in constant
@@ -7,7 +8,7 @@
 use base64::Engine as _;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-use crate::error::Invalid;
+use crate::invalid::Invalid;
 use crate::model::SecretRow;
 
 /// Every token starts with this, so scanners can spot a leaked one.
@@ -145,6 +146,30 @@ pub struct Principal {
     pub app: Option<String>,
     /// For machine tokens: the environment.
     pub env: Option<String>,
+}
+
+/// Who is asking, and from where: recorded in `created_by` and the audit log. Never a token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// The checked identity and what it may do.
+    pub principal: Principal,
+    /// Remote address, for requests that came over the network.
+    pub remote: Option<String>,
+}
+
+impl Actor {
+    /// The CLI on the embedded store (it holds the root key: it may do anything).
+    pub fn local() -> Self {
+        Actor {
+            principal: Principal::local(),
+            remote: None,
+        }
+    }
+
+    /// The name written into `created_by` and audit rows.
+    pub fn name(&self) -> &str {
+        &self.principal.name
+    }
 }
 
 /// An action a principal asks for.

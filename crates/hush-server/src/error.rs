@@ -54,7 +54,7 @@ impl ApiError {
 
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
-        let msg = e.to_string();
+        let msg = format!("{e}{}", api_hint(&e));
         match &e {
             Error::Invalid(_) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, C::InvalidField, msg),
             Error::NotFound { .. }
@@ -89,6 +89,34 @@ impl From<Error> for ApiError {
             }
             _ => Self::internal(&e),
         }
+    }
+}
+
+/// What the API adds after a hush-core message (which names no route): the request that
+/// helps, in the API's words. Empty when it has nothing to add.
+fn api_hint(e: &Error) -> String {
+    use hush_core::Invalid;
+    match e {
+        Error::Exists { key } => format!(": PUT /v1/secrets/{key} replaces its value"),
+        Error::VersionNotFound { key, .. } => {
+            format!(": GET /v1/secrets/{key}/versions lists its versions")
+        }
+        Error::AppNotFound { app } => format!(": register its manifest with PUT /v1/apps/{app}"),
+        Error::InUse { .. } => ", or delete with ?force=true".into(),
+        Error::Revoked { key } => {
+            format!(": POST /v1/secrets/{key}/restore serves it again")
+        }
+        Error::Expired { key, .. } => {
+            format!(": set a new `expires_at` with PATCH /v1/secrets/{key}")
+        }
+        Error::Invalid(Invalid::MachineToken) => {
+            ": send `app` and `env` for a machine token, `role` for any other".into()
+        }
+        Error::Invalid(Invalid::Cursor) => {
+            ": pass the `next_cursor` of the previous page unchanged, or leave it out to start"
+                .into()
+        }
+        _ => String::new(),
     }
 }
 

@@ -1,4 +1,6 @@
-//! Exit codes, chosen on purpose and documented in `--help` and the README.
+//! Exit codes, chosen on purpose and documented in `--help` and the README, and the hints the
+//! CLI adds to hush-core's messages (which name no command: the edge that talks to the user
+//! says what to run).
 
 use hush_core::{Error, Invalid, KeySourceError};
 
@@ -84,4 +86,73 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
         }
     }
     OTHER
+}
+
+/// What the CLI adds after the message of a hush-core error anywhere in the chain: the command
+/// that helps, in the CLI's words. Empty when it has nothing to add.
+pub fn hint(err: &anyhow::Error) -> String {
+    for cause in err.chain() {
+        if let Some(e) = cause.downcast_ref::<Error>() {
+            return core_hint(e);
+        }
+        if let Some(e) = cause.downcast_ref::<Invalid>() {
+            return invalid_hint(e);
+        }
+    }
+    String::new()
+}
+
+/// The CLI's hint for one hush-core error, to follow its message.
+pub fn core_hint(e: &Error) -> String {
+    match e {
+        Error::Invalid(e) => invalid_hint(e),
+        Error::Exists { key } => format!(
+            ": use `hush secrets update {key}` or `hush secrets set {key}` to replace its value"
+        ),
+        Error::VersionNotFound { key, .. } => format!(": see `hush secrets history {key}`"),
+        Error::AppNotFound { .. } => {
+            ": register its manifest with `hush apps register hush.toml`".into()
+        }
+        Error::InUse { .. } => ", or delete with --force".into(),
+        Error::Revoked { key } => format!(": run `hush secrets restore {key}` to serve it again"),
+        Error::Expired { key, .. } => {
+            format!(": set a new expiry with `hush secrets update {key} --expires 90d`")
+        }
+        Error::NotInitialized => ": run `hush init` first".into(),
+        _ => String::new(),
+    }
+}
+
+fn invalid_hint(e: &Invalid) -> String {
+    match e {
+        Invalid::MachineToken => {
+            ": give --app and --env for a machine token, --role for any other".into()
+        }
+        _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_cli_names_its_command_after_a_core_message() {
+        let err = anyhow::Error::from(Error::Exists { key: "k".into() }).context("creating");
+        assert_eq!(
+            format!("{err:#}{}", hint(&err)),
+            "creating: secret \"k\" already exists: use `hush secrets update k` or `hush secrets set k` to replace its value"
+        );
+        let err = anyhow::Error::from(Error::InUse {
+            key: "k".into(),
+            apps: vec!["billing".into()],
+        });
+        assert_eq!(
+            format!("{err:#}{}", hint(&err)),
+            "secret \"k\" is in use by billing: remove it from their manifests and register them again, or delete with --force"
+        );
+        let err = anyhow::Error::from(Invalid::MachineToken);
+        assert!(hint(&err).contains("--app and --env"), "{}", hint(&err));
+        assert_eq!(hint(&anyhow::anyhow!("other")), "");
+    }
 }

@@ -68,7 +68,7 @@ fn main() {
         Ok(code) => code,
         Err(e) => {
             // Messages never hold a value: hush-core's errors carry keys and versions only.
-            let _ = writeln!(std::io::stderr(), "hush: {e:#}");
+            let _ = writeln!(std::io::stderr(), "hush: {e:#}{}", fail::hint(&e));
             fail::exit_code(&e)
         }
     };

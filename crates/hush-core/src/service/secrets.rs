@@ -1,0 +1,469 @@
+//! Secrets: create, put, update, show, reveal, list, history, rollback, revoke and restore,
+//! delete. Every write goes through [`Hush::commit`], under the compare-and-swap retry.
+
+use hush_crypto::SecretBytes;
+
+use crate::app::{ReadMark, UseRow};
+use crate::clock;
+use crate::error::Error;
+use crate::model::{
+    validate_app, validate_env, validate_key, validate_value_len, ListFilter, Metadata, SecretRow,
+    StoredStatus, VersionRow, Workspace,
+};
+use crate::patch::{MetadataPatch, PatchRules as _};
+use crate::store::{Commit, SecretWrite, StoreError};
+use crate::token::{Action, Actor, Role};
+
+use super::access::{require_real_version, require_version, unservable};
+use super::{new_id, with_cas, Hush, MAX_TRIES};
+
+/// A value read from the store, with the row it belongs to.
+#[derive(Debug)]
+pub struct Revealed {
+    /// The secret's metadata.
+    pub row: SecretRow,
+    /// The version that was read.
+    pub version: u64,
+    /// The plaintext.
+    pub value: SecretBytes,
+    /// The registered apps that name the key, by app.
+    pub used_by: Vec<UseRow>,
+}
+
+/// Checks what a write is given: the key, the value's size (when it has one) and the patch.
+fn check_write(key: &str, value: Option<&SecretBytes>, patch: &MetadataPatch) -> Result<(), Error> {
+    validate_key(key)?;
+    if let Some(v) = value {
+        validate_value_len(v.len())?;
+    }
+    patch.validate()?;
+    Ok(())
+}
+
+impl Hush {
+    /// Builds and applies one write on top of `current` (`None`: a new secret), with its audit
+    /// row in the same transaction.
+    #[allow(clippy::too_many_arguments)]
+    async fn commit(
+        &self,
+        ws: &Workspace,
+        key: &str,
+        current: Option<&SecretRow>,
+        patch: &MetadataPatch,
+        status: Option<StoredStatus>,
+        value: Option<&SecretBytes>,
+        actor: &Actor,
+        action: &str,
+    ) -> Result<SecretRow, Error> {
+        let now = clock::now();
+        let mut row = match current {
+            Some(c) => c.clone(),
+            None => SecretRow {
+                id: new_id("sec")?,
+                workspace_id: ws.id.clone(),
+                key: key.into(),
+                meta: Metadata::default(),
+                status: StoredStatus::Active,
+                version: 0,
+                revision: 0,
+                created_at: now,
+                updated_at: now,
+                created_by: actor.name().to_string(),
+                updated_by: actor.name().to_string(),
+            },
+        };
+        patch.apply(&mut row.meta);
+        if let Some(s) = status {
+            row.status = s;
+        }
+        row.revision += 1;
+        row.updated_at = now;
+        row.updated_by = actor.name().to_string();
+        let sealed = match value {
+            Some(v) => {
+                row.version += 1;
+                Some(self.seal(ws, &row.id, row.version, v, actor, now).await?)
+            }
+            None => None,
+        };
+        let audit = self.audit_entry(actor, action, Some(ws), Some(key), Some(row.version), "ok");
+        let write = SecretWrite {
+            row,
+            expected_revision: current.map(|c| c.revision),
+            value: sealed,
+            audit,
+        };
+        let row = write.row.clone();
+        self.group.commit(Commit::Write(Box::new(write))).await?;
+        Ok(row)
+    }
+
+    async fn existing(&self, ws: &Workspace, key: &str) -> Result<SecretRow, Error> {
+        self.store
+            .secret(&ws.id, key)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                workspace: ws.name.clone(),
+                key: key.into(),
+            })
+    }
+
+    /// Creates a secret; [`Error::Exists`] when the key is taken (nothing is changed).
+    pub async fn create(
+        &self,
+        ws: &Workspace,
+        key: &str,
+        value: &SecretBytes,
+        patch: &MetadataPatch,
+        actor: &Actor,
+    ) -> Result<SecretRow, Error> {
+        check_write(key, Some(value), patch)?;
+        self.require(actor, Action::Write, ws, Some(key), "secret.create")
+            .await?;
+        let exists = || Error::Exists { key: key.into() };
+        if self.store.secret(&ws.id, key).await?.is_some() {
+            return Err(exists());
+        }
+        let created = self
+            .commit(
+                ws,
+                key,
+                None,
+                patch,
+                None,
+                Some(value),
+                actor,
+                "secret.create",
+            )
+            .await;
+        match created {
+            Err(Error::Store(StoreError::Exists)) => Err(exists()),
+            other => other,
+        }
+    }
+
+    /// Creates or replaces a secret's value, applying `patch` to its metadata. Returns the row
+    /// and whether the secret was created.
+    pub async fn put(
+        &self,
+        ws: &Workspace,
+        key: &str,
+        value: &SecretBytes,
+        patch: &MetadataPatch,
+        actor: &Actor,
+    ) -> Result<(SecretRow, bool), Error> {
+        check_write(key, Some(value), patch)?;
+        self.require(actor, Action::Write, ws, Some(key), "secret.put")
+            .await?;
+        with_cas(MAX_TRIES, key, move || async move {
+            let current = self.store.secret(&ws.id, key).await?;
+            let action = if current.is_some() {
+                "secret.update"
+            } else {
+                "secret.create"
+            };
+            let row = self
+                .commit(
+                    ws,
+                    key,
+                    current.as_ref(),
+                    patch,
+                    None,
+                    Some(value),
+                    actor,
+                    action,
+                )
+                .await?;
+            Ok((row, current.is_none()))
+        })
+        .await
+    }
+
+    /// Changes the value (when given) and metadata of an existing secret. With `if_version`,
+    /// refuses with [`Error::StaleVersion`] unless that is still the current version.
+    pub async fn update(
+        &self,
+        ws: &Workspace,
+        key: &str,
+        value: Option<&SecretBytes>,
+        patch: &MetadataPatch,
+        if_version: Option<u64>,
+        actor: &Actor,
+    ) -> Result<SecretRow, Error> {
+        check_write(key, value, patch)?;
+        self.require(actor, Action::Write, ws, Some(key), "secret.update")
+            .await?;
+        with_cas(MAX_TRIES, key, move || async move {
+            let current = self.existing(ws, key).await?;
+            require_version(if_version, &current)?;
+            self.commit(
+                ws,
+                key,
+                Some(&current),
+                patch,
+                None,
+                value,
+                actor,
+                "secret.update",
+            )
+            .await
+        })
+        .await
+    }
+
+    /// The secret's metadata (never its value).
+    pub async fn show(&self, ws: &Workspace, key: &str, actor: &Actor) -> Result<SecretRow, Error> {
+        validate_key(key)?;
+        self.require(actor, Action::Show, ws, Some(key), "secret.show")
+            .await?;
+        self.require_declared(actor, ws, key, "secret.show").await?;
+        let row = self.existing(ws, key).await?;
+        self.require_in_scope(actor, ws, &row, "secret.show")
+            .await?;
+        Ok(row)
+    }
+
+    /// Decrypts the current value (or `version`). Refuses revoked and expired secrets. The read
+    /// is in the audit log, durably, before the value is returned: if it cannot be recorded,
+    /// the value is not given out.
+    pub async fn reveal(
+        &self,
+        ws: &Workspace,
+        key: &str,
+        version: Option<u64>,
+        actor: &Actor,
+    ) -> Result<Revealed, Error> {
+        validate_key(key)?;
+        require_real_version(version)?;
+        self.require(actor, Action::Read, ws, Some(key), "secret.read")
+            .await?;
+        self.require_declared(actor, ws, key, "secret.read").await?;
+        let found = self
+            .store
+            .secret_with_value(&ws.id, key, version, true)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                workspace: ws.name.clone(),
+                key: key.into(),
+            })?;
+        let (row, sealed, mut used_by) = (found.row, found.value, found.uses);
+        self.require_in_scope(actor, ws, &row, "secret.read")
+            .await?;
+        // A machine token sees only its own app among the apps using a secret.
+        if actor.principal.role == Role::Machine {
+            used_by.retain(|u| Some(&u.app) == actor.principal.app.as_ref());
+        }
+        if let Some((outcome, err)) = unservable(&row, clock::now()) {
+            self.record(
+                vec![self.audit_entry(actor, "secret.read", Some(ws), Some(key), None, outcome)],
+                Vec::new(),
+            )
+            .await?;
+            return Err(err);
+        }
+        let v = version.unwrap_or(row.version);
+        let sealed = sealed.ok_or_else(|| Error::VersionNotFound {
+            key: key.into(),
+            version: v,
+        })?;
+        let value = match self.open_sealed(ws, &row, &sealed).await {
+            Ok(v) => v,
+            Err(e @ Error::Decrypt { .. }) => {
+                // A damaged or tampered row: said in the audit log, refused for this key.
+                let entry = self.audit_entry(
+                    actor,
+                    "secret.read",
+                    Some(ws),
+                    Some(key),
+                    Some(v),
+                    "decrypt_failed",
+                );
+                self.record(vec![entry], Vec::new()).await?;
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        };
+        let marks: Vec<ReadMark> = self.read_mark(actor, ws, key).into_iter().collect();
+        self.record(
+            vec![self.audit_entry(actor, "secret.read", Some(ws), Some(key), Some(v), "ok")],
+            marks,
+        )
+        .await?;
+        Ok(Revealed {
+            row,
+            version: v,
+            value,
+            used_by,
+        })
+    }
+
+    /// Secrets matching `filter` (metadata only). A machine token sees only its app's secrets
+    /// in its environment.
+    pub async fn list(
+        &self,
+        ws: &Workspace,
+        filter: &ListFilter,
+        actor: &Actor,
+    ) -> Result<Vec<SecretRow>, Error> {
+        if let Some(app) = &filter.app {
+            validate_app(app)?;
+        }
+        if let Some(env) = &filter.env {
+            validate_env(env)?;
+        }
+        self.require(actor, Action::List, ws, None, "secret.list")
+            .await?;
+        let mut filter = filter.clone();
+        if actor.principal.role == Role::Machine {
+            for (asked, own, what) in [
+                (&mut filter.app, &actor.principal.app, "app"),
+                (&mut filter.env, &actor.principal.env, "environment"),
+            ] {
+                if asked.is_some() && asked != own {
+                    return Err(Error::Forbidden {
+                        reason: format!("a machine token may only list its own {what}"),
+                    });
+                }
+                asked.clone_from(own);
+            }
+            // With a registered manifest, only the keys it names: fetched unpaged (a manifest
+            // names few keys), filtered, then paged, so pages stay full.
+            if let Some(declared) = self.declared_keys(actor, ws).await? {
+                let declared = declared.unwrap_or_default();
+                let limit = filter.limit.take();
+                let mut rows = self.store.list(&ws.id, &filter, clock::now()).await?;
+                rows.retain(|r| declared.contains(&r.key));
+                if let Some(n) = limit {
+                    rows.truncate(n);
+                }
+                return Ok(rows);
+            }
+        }
+        Ok(self.store.list(&ws.id, &filter, clock::now()).await?)
+    }
+
+    /// The value versions of a secret, oldest first, with the row.
+    pub async fn history(
+        &self,
+        ws: &Workspace,
+        key: &str,
+        actor: &Actor,
+    ) -> Result<(SecretRow, Vec<VersionRow>), Error> {
+        let row = self.show(ws, key, actor).await?;
+        let versions = self.store.versions(&row.id).await?;
+        Ok((row, versions))
+    }
+
+    /// Makes version `to`'s value current again, as a new version.
+    pub async fn rollback(
+        &self,
+        ws: &Workspace,
+        key: &str,
+        to: u64,
+        actor: &Actor,
+    ) -> Result<SecretRow, Error> {
+        validate_key(key)?;
+        require_real_version(Some(to))?;
+        self.require(actor, Action::Write, ws, Some(key), "secret.rollback")
+            .await?;
+        with_cas(MAX_TRIES, key, move || async move {
+            let current = self.existing(ws, key).await?;
+            let sealed =
+                self.store
+                    .value(&current.id, to)
+                    .await?
+                    .ok_or_else(|| Error::VersionNotFound {
+                        key: key.into(),
+                        version: to,
+                    })?;
+            let value = self.open_sealed(ws, &current, &sealed).await?;
+            self.commit(
+                ws,
+                key,
+                Some(&current),
+                &MetadataPatch::default(),
+                None,
+                Some(&value),
+                actor,
+                "secret.rollback",
+            )
+            .await
+        })
+        .await
+    }
+
+    /// Sets the stored status (`revoke` / `restore`). A no-op when it already has it.
+    pub async fn set_status(
+        &self,
+        ws: &Workspace,
+        key: &str,
+        status: StoredStatus,
+        actor: &Actor,
+    ) -> Result<SecretRow, Error> {
+        validate_key(key)?;
+        let action = match status {
+            StoredStatus::Revoked => "secret.revoke",
+            StoredStatus::Active => "secret.restore",
+        };
+        self.require(actor, Action::Write, ws, Some(key), action)
+            .await?;
+        with_cas(MAX_TRIES, key, move || async move {
+            let current = self.existing(ws, key).await?;
+            if current.status == status {
+                return Ok(current);
+            }
+            self.commit(
+                ws,
+                key,
+                Some(&current),
+                &MetadataPatch::default(),
+                Some(status),
+                None,
+                actor,
+                action,
+            )
+            .await
+        })
+        .await
+    }
+
+    /// Deletes a secret and every version of it; with `if_version`, only if that is still the
+    /// current version.
+    pub async fn delete(
+        &self,
+        ws: &Workspace,
+        key: &str,
+        if_version: Option<u64>,
+        force: bool,
+        actor: &Actor,
+    ) -> Result<SecretRow, Error> {
+        validate_key(key)?;
+        self.require(actor, Action::Write, ws, Some(key), "secret.delete")
+            .await?;
+        with_cas(MAX_TRIES, key, move || async move {
+            let current = self.existing(ws, key).await?;
+            require_version(if_version, &current)?;
+            let audit = self.audit_entry(
+                actor,
+                "secret.delete",
+                Some(ws),
+                Some(key),
+                Some(current.version),
+                "ok",
+            );
+            match self
+                .store
+                .delete_secret(&current.id, current.revision, force, &audit)
+                .await
+            {
+                Ok(()) => Ok(current),
+                Err(StoreError::InUse(apps)) => Err(Error::InUse {
+                    key: key.into(),
+                    apps,
+                }),
+                Err(e) => Err(e.into()),
+            }
+        })
+        .await
+    }
+}
