@@ -255,7 +255,7 @@ impl Backend for Local {
                     },
                     Err(e) => Answer::Refused {
                         reason: hush_core::wire::refusal(&e),
-                        message: e.to_string(),
+                        message: format!("{e}{}", crate::fail::core_hint(&e)),
                     },
                 };
                 (key, answer)
