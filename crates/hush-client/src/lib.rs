@@ -14,6 +14,11 @@
 //! [`Error::Expired`], [`Error::Unauthorized`], …) and carry the server's code and message,
 //! never a value. The crate links no store and no database driver.
 //!
+//! It owns the workload's view of hush: the HTTP calls, the `.secrets` file and the private
+//! directory values are written to as files (shared with `hush run`). It must never log or
+//! `Debug`-print a value or a token, leave a value file readable by others, or decide a
+//! permission the server decides.
+//!
 //! Requests are the [`hush_wire`] types the server itself deserialises, so the two cannot
 //! disagree on a field; a code the server answers that this version does not know is kept
 //! (`ErrorCode::Other`, `Reason::Other`) rather than failing the call.

@@ -5,6 +5,10 @@
 //! Backends only ever see sealed data. Plaintext exists only inside [`Hush`] methods and in the
 //! [`hush_crypto::SecretBytes`] they return.
 //!
+//! It owns every rule about secrets, tokens, apps and the audit chain. It must never speak
+//! HTTP or the command line (no status codes, routes or `hush …` commands in its errors: the
+//! server and the binary add their own hints), log a value, or hand a backend plaintext.
+//!
 //! The modules stand on one another in one direction; none imports a module above it:
 //!
 //! 1. `invalid` ([`Invalid`]), `store_error` ([`StoreError`]) and [`audit`] use nothing else

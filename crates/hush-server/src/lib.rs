@@ -4,6 +4,11 @@
 //!
 //! Every route under `/v1` needs `Authorization: Bearer <token>`; what the token may do is
 //! decided in hush-core (roles, machine scope), which also writes the audit rows.
+//!
+//! It owns HTTP: routes, bodies (exactly the `hush-wire` request types), status codes, the
+//! throttle, metrics and the web UI (maud templates, sessions, CSRF). It must never decide a
+//! permission itself, echo what a client sent into an error, or put a value or a token in a
+//! log line, a metric label or a page that did not ask for it.
 #![forbid(unsafe_code)]
 
 mod error;

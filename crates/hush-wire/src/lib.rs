@@ -2,6 +2,9 @@
 //! and the client SDK parses. They hold no secret-handling logic; a value appears only in
 //! [`SecretValue`], which is built on purpose for the one call that reveals it.
 //!
+//! It owns the API's contract and nothing else: it must never depend on another hush crate,
+//! decide a permission, or print a value in `Debug`.
+//!
 //! What clients send is in [`request`] (re-exported here): the server deserialises exactly
 //! these types. Error and refusal codes are the enums of [`codes`], spelt on the wire as the
 //! strings they always were.
