@@ -286,5 +286,4 @@ mod tests {
         assert_eq!(e, "the server sent a value that is not valid base64");
         assert!(take_value(&mut answer(None, None)).is_err());
     }
-
 }

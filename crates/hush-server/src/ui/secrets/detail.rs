@@ -8,7 +8,7 @@ use axum::response::Response;
 use hush_core::app::UseRow;
 use hush_core::audit::{AuditFilter, AuditRow};
 use hush_core::model::{SecretRow, VersionRow};
-use hush_core::{clock, Error, MetadataPatch, StoredStatus};
+use hush_core::{clock, Error, MetadataPatch, SecretBytes, StoredStatus};
 use maud::{html, Markup};
 
 use super::form::{metadata_fields, patch_from, value_field, value_from, FieldErrors, SecretForm};
@@ -226,14 +226,8 @@ pub(in crate::ui) async fn edit_meta(
     let mut errors = FieldErrors::default();
     let patch = patch_from(&f, &mut errors);
     if !errors.any() {
-        match s
-            .hush
-            .update(&session.ws, &key, None, &patch, None, &session.actor)
-            .await
-        {
-            Ok(_) => return see_other(&format!("/ui/secrets/{key}?msg=meta")),
-            Err(Error::Invalid(e)) => errors.place(&e),
-            Err(e) => return error_page(e),
+        if let Some(done) = save(&s, &session, &key, None, &patch, "meta", &mut errors).await {
+            return done;
         }
     }
     let shown = Shown {
@@ -241,9 +235,39 @@ pub(in crate::ui) async fn edit_meta(
         meta_form: Some(&f),
         ..Shown::default()
     };
+    refused_form(&s, &session, &key, &shown).await
+}
+
+/// Applies a change from one of the page's forms: back to the page with `msg` when it took
+/// (or an error page), `None` with the refusal placed in `errors` when the input was invalid.
+async fn save(
+    s: &AppState,
+    session: &Session,
+    key: &str,
+    value: Option<&SecretBytes>,
+    patch: &MetadataPatch,
+    msg: &str,
+    errors: &mut FieldErrors,
+) -> Option<Response> {
+    match s
+        .hush
+        .update(&session.ws, key, value, patch, None, &session.actor)
+        .await
+    {
+        Ok(_) => Some(see_other(&format!("/ui/secrets/{key}?msg={msg}"))),
+        Err(Error::Invalid(e)) => {
+            errors.place(&e);
+            None
+        }
+        Err(e) => Some(error_page(e)),
+    }
+}
+
+/// The page again, with a refused form's input and errors (422).
+async fn refused_form(s: &AppState, session: &Session, key: &str, shown: &Shown<'_>) -> Response {
     with_status(
         StatusCode::UNPROCESSABLE_ENTITY,
-        detail(&s, &session, &key, &shown).await,
+        detail(s, session, key, shown).await,
     )
 }
 
@@ -258,21 +282,19 @@ pub(in crate::ui) async fn replace_value(
     }
     let mut errors = FieldErrors::default();
     if let Some(value) = value_from(&f, &mut errors) {
-        match s
-            .hush
-            .update(
-                &session.ws,
-                &key,
-                Some(&value),
-                &MetadataPatch::default(),
-                None,
-                &session.actor,
-            )
-            .await
-        {
-            Ok(_) => return see_other(&format!("/ui/secrets/{key}?msg=value")),
-            Err(Error::Invalid(e)) => errors.place(&e),
-            Err(e) => return error_page(e),
+        let keep = MetadataPatch::default();
+        let saved = save(
+            &s,
+            &session,
+            &key,
+            Some(&value),
+            &keep,
+            "value",
+            &mut errors,
+        )
+        .await;
+        if let Some(done) = saved {
+            return done;
         }
     }
     let shown = Shown {
@@ -280,10 +302,7 @@ pub(in crate::ui) async fn replace_value(
         value_form: Some(&f),
         ..Shown::default()
     };
-    with_status(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        detail(&s, &session, &key, &shown).await,
-    )
+    refused_form(&s, &session, &key, &shown).await
 }
 
 pub(in crate::ui) async fn revoke(

@@ -2,8 +2,8 @@
 //! goes next to the field it is about.
 
 use base64::Engine as _;
-use hush_core::patch::PatchRules as _;
 use hush_core::model::Metadata;
+use hush_core::patch::PatchRules as _;
 use hush_core::{clock, Invalid, MetadataPatch, SecretBytes, TokenType};
 use maud::{html, Markup};
 use serde::Deserialize;
