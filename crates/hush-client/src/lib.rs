@@ -27,9 +27,9 @@
 use std::time::Duration;
 
 use hush_wire::{
-    AppInfo, AppManifest, AuditHead, AuditListQuery, AuditPage, AuditRecord, AuditVerdict,
-    AuditVerifyQuery, DeleteQuery, ErrorBody, NewToken, ResolveRequest, Resolved, RollbackRequest,
-    SecretListQuery, SecretMeta, SecretPage, SecretQuery, SecretValue, SecretWriteBody, TokenInfo,
+    AppInfo, AppManifest, AuditHead, AuditListQuery, AuditRecord, AuditVerdict, AuditVerifyQuery,
+    DeleteQuery, ErrorBody, NewToken, Page, PageQuery, ResolveRequest, Resolved, RollbackRequest,
+    SecretListQuery, SecretMeta, SecretQuery, SecretValue, SecretWriteBody, TokenInfo,
     TokenRequest, VersionInfo,
 };
 use reqwest::{Method, RequestBuilder, StatusCode};
@@ -190,6 +190,14 @@ fn check_segment(s: &str) -> Result<(), Error> {
     }
 }
 
+/// The query of a page of a list route that takes nothing else, at the largest page size.
+fn page_query(cursor: Option<String>) -> PageQuery {
+    PageQuery {
+        cursor,
+        limit: Some(1000),
+    }
+}
+
 impl Client {
     /// A client for the server at `addr` (`http://127.0.0.1:8270`, `https://hush.example`).
     pub fn new(addr: &str, token: &str) -> Result<Self, Error> {
@@ -306,13 +314,13 @@ impl Client {
         if_version: Option<u64>,
     ) -> Result<SecretMeta, Error> {
         check_segment(key)?;
-        let mut rb = self
-            .req(Method::PATCH, &format!("/v1/secrets/{key}"))
-            .json(&SecretWriteBody::new(None, value, meta));
-        if let Some(v) = if_version {
-            rb = rb.header("If-Match", v.to_string());
-        }
-        self.send(rb).await
+        let mut body = SecretWriteBody::new(None, value, meta);
+        body.expected_version = if_version;
+        self.send(
+            self.req(Method::PATCH, &format!("/v1/secrets/{key}"))
+                .json(&body),
+        )
+        .await
     }
 
     /// Metadata and the decrypted value (of `version`, or the current one).
@@ -325,21 +333,22 @@ impl Client {
         .await
     }
 
-    /// Every secret matching `q` (metadata only), following pages.
-    pub async fn list(&self, q: &ListQuery) -> Result<Vec<SecretMeta>, Error> {
+    /// Every item of a list route, following `next_cursor` to the last page; `query` builds
+    /// each page's query string from the cursor.
+    async fn all_pages<T, Q>(
+        &self,
+        path: &str,
+        query: impl Fn(Option<String>) -> Q,
+    ) -> Result<Vec<T>, Error>
+    where
+        T: serde::de::DeserializeOwned,
+        Q: serde::Serialize,
+    {
         let mut out = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
-            let params = SecretListQuery {
-                env: q.env.clone(),
-                app: q.app.clone(),
-                prefix: q.prefix.clone(),
-                status: q.status.clone(),
-                cursor: cursor.take(),
-                limit: Some(1000),
-            };
-            let page: SecretPage = self
-                .send(self.req(Method::GET, "/v1/secrets").query(&params))
+            let page: Page<T> = self
+                .send(self.req(Method::GET, path).query(&query(cursor.take())))
                 .await?;
             out.extend(page.items);
             match page.next_cursor {
@@ -347,6 +356,19 @@ impl Client {
                 None => return Ok(out),
             }
         }
+    }
+
+    /// Every secret matching `q` (metadata only), following pages.
+    pub async fn list(&self, q: &ListQuery) -> Result<Vec<SecretMeta>, Error> {
+        self.all_pages("/v1/secrets", |cursor| SecretListQuery {
+            env: q.env.clone(),
+            app: q.app.clone(),
+            prefix: q.prefix.clone(),
+            status: q.status.clone(),
+            cursor,
+            limit: Some(1000),
+        })
+        .await
     }
 
     /// Metadata of one secret, without reading (or auditing a read of) its value: a listing
@@ -368,6 +390,7 @@ impl Client {
         check_segment(key)?;
         let q = DeleteQuery {
             force: force.then_some(true),
+            expected_version: None,
         };
         self.send::<serde_json::Value>(
             self.req(Method::DELETE, &format!("/v1/secrets/{key}"))
@@ -391,10 +414,10 @@ impl Client {
             .await
     }
 
-    /// The versions of a secret (no values).
+    /// The versions of a secret (no values), following pages.
     pub async fn versions(&self, key: &str) -> Result<Vec<VersionInfo>, Error> {
         check_segment(key)?;
-        self.send(self.req(Method::GET, &format!("/v1/secrets/{key}/versions")))
+        self.all_pages(&format!("/v1/secrets/{key}/versions"), page_query)
             .await
     }
 
@@ -452,14 +475,9 @@ impl Client {
             .await
     }
 
-    /// The registered apps.
+    /// The registered apps, following pages.
     pub async fn apps(&self) -> Result<Vec<AppInfo>, Error> {
-        #[derive(serde::Deserialize)]
-        struct Page {
-            items: Vec<AppInfo>,
-        }
-        let page: Page = self.send(self.req(Method::GET, "/v1/apps")).await?;
-        Ok(page.items)
+        self.all_pages("/v1/apps", page_query).await
     }
 
     /// One registered app.
@@ -483,9 +501,9 @@ impl Client {
             .await
     }
 
-    /// Lists tokens (admin).
+    /// Lists tokens (admin), following pages.
     pub async fn tokens(&self) -> Result<Vec<TokenInfo>, Error> {
-        self.send(self.req(Method::GET, "/v1/tokens")).await
+        self.all_pages("/v1/tokens", page_query).await
     }
 
     /// Revokes a token by id or name (admin).
@@ -497,26 +515,15 @@ impl Client {
 
     /// Audit rows (admin), following pages.
     pub async fn audit(&self, q: &AuditQuery) -> Result<Vec<AuditRecord>, Error> {
-        let mut out = Vec::new();
-        let mut cursor: Option<i64> = None;
-        loop {
-            let params = AuditListQuery {
-                key: q.key.clone(),
-                actor: q.actor.clone(),
-                since: q.since,
-                until: None,
-                cursor,
-                limit: Some(1000),
-            };
-            let page: AuditPage = self
-                .send(self.req(Method::GET, "/v1/audit").query(&params))
-                .await?;
-            out.extend(page.items);
-            match page.next_cursor {
-                Some(c) => cursor = Some(c),
-                None => return Ok(out),
-            }
-        }
+        self.all_pages("/v1/audit", |cursor| AuditListQuery {
+            key: q.key.clone(),
+            actor: q.actor.clone(),
+            since: q.since,
+            until: None,
+            cursor,
+            limit: Some(1000),
+        })
+        .await
     }
 
     /// Checks the audit chain (admin): every row's MAC and link.

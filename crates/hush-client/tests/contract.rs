@@ -182,7 +182,7 @@ async fn secret_writes_carry_every_field() {
             .as_slice(),
         b"sk_live_new"
     );
-    // The version given (If-Match) is understood: a stale one is refused.
+    // The version given (`expected_version`) is understood: a stale one is refused.
     let stale = c.update("stripe", Some(b"x"), MetadataPatch::default(), Some(1));
     assert!(matches!(
         stale.await,
@@ -485,7 +485,7 @@ async fn unknown_fields_are_refused_naming_the_known_ones() {
         .unwrap();
     use reqwest::Method as M;
     const WRITE: &str = "`key`, `value`, `value_base64`, `description`, `token_type`, `scope`, \
-                         `envs`, `expires_at`";
+                         `envs`, `expires_at`, `expected_version`";
     const RESOLVE: &str = "`app`, `env`, `keys`, `dry_run`";
     const TOKEN: &str = "`name`, `role`, `app`, `env`, `expires_at`";
     const APP: &str = "`app`, `env`, `secrets`";

@@ -52,6 +52,17 @@ pub enum Error {
         /// The version the store has.
         current: u64,
     },
+    /// The caller's expected revision (an HTTP `ETag`) is not the current one: the secret (its
+    /// value or its metadata) changed since it was read; nothing was written.
+    #[error("secret {key:?} is at revision {current}, not {expected}: someone changed it; read it again and retry")]
+    StaleRevision {
+        /// The key.
+        key: String,
+        /// The revision the caller expected.
+        expected: u64,
+        /// The revision the store has.
+        current: u64,
+    },
     /// The caller may not do this (role, scope or environment).
     #[error("forbidden: {reason}")]
     Forbidden {
@@ -176,6 +187,11 @@ mod tests {
             Error::WorkspaceNotFound { name: "ops".into() },
             Error::Exists { key: key() },
             Error::StaleVersion {
+                key: key(),
+                expected: 1,
+                current: 2,
+            },
+            Error::StaleRevision {
                 key: key(),
                 expected: 1,
                 current: 2,

@@ -46,6 +46,6 @@ pub use model::{
     Workspace,
 };
 pub use patch::MetadataPatch;
-pub use service::{Hush, Resolution, Revealed, RotationReport};
+pub use service::{Expect, Hush, Resolution, Revealed, RotationReport};
 pub use store::{DataKeyRow, RootKeyKind, RootKeyRow, SecretWrite, Store, StoreError};
 pub use token::Actor;

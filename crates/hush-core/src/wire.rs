@@ -27,6 +27,7 @@ pub fn meta(row: &SecretRow, workspace: &str, now: i64) -> SecretMeta {
         expires_at: row.meta.expires_at,
         status: row.status_at(now).as_str().into(),
         version: row.version,
+        revision: row.revision,
         created_at: clock::rfc3339(row.created_at),
         updated_at: clock::rfc3339(row.updated_at),
         created_by: row.created_by.clone(),

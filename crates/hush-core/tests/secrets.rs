@@ -2,7 +2,9 @@
 //! values and the audit log, and what each refuses without writing anything.
 
 use hush_core::token::Role;
-use hush_core::{Error, Invalid, ListFilter, MetadataPatch, Status, StoredStatus, TokenType};
+use hush_core::{
+    Error, Expect, Invalid, ListFilter, MetadataPatch, Status, StoredStatus, TokenType,
+};
 
 use crate::common::{actor, audit_mentions, bytes, manifest, now, rows, summary, Env};
 
@@ -417,7 +419,7 @@ async fn delete_refuses_a_secret_an_app_uses_unless_forced() {
 
     let err = env
         .hush
-        .delete(&env.ws, "gh", None, false, &env.admin)
+        .delete(&env.ws, "gh", Expect::NOTHING, false, &env.admin)
         .await
         .unwrap_err();
     match &err {
@@ -432,7 +434,7 @@ async fn delete_refuses_a_secret_an_app_uses_unless_forced() {
 
     let err = env
         .hush
-        .delete(&env.ws, "free", Some(2), false, &env.admin)
+        .delete(&env.ws, "free", Expect::version(Some(2)), false, &env.admin)
         .await
         .unwrap_err();
     assert!(matches!(
@@ -447,13 +449,13 @@ async fn delete_refuses_a_secret_an_app_uses_unless_forced() {
 
     let gone = env
         .hush
-        .delete(&env.ws, "free", Some(1), false, &env.admin)
+        .delete(&env.ws, "free", Expect::version(Some(1)), false, &env.admin)
         .await
         .unwrap();
     assert_eq!(gone.key, "free");
     assert_eq!(env.row("free").await, None);
     env.hush
-        .delete(&env.ws, "gh", None, true, &env.admin)
+        .delete(&env.ws, "gh", Expect::NOTHING, true, &env.admin)
         .await
         .unwrap();
     assert_eq!(env.row("gh").await, None);
@@ -461,7 +463,7 @@ async fn delete_refuses_a_secret_an_app_uses_unless_forced() {
 
     let err = env
         .hush
-        .delete(&env.ws, "gh", None, true, &env.admin)
+        .delete(&env.ws, "gh", Expect::NOTHING, true, &env.admin)
         .await
         .unwrap_err();
     assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
@@ -579,7 +581,7 @@ async fn a_role_that_may_not_write_is_refused_and_the_refusal_is_audited() {
     );
     let err = env
         .hush
-        .delete(&env.ws, "k", None, true, &reader)
+        .delete(&env.ws, "k", Expect::NOTHING, true, &reader)
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Forbidden { .. }), "{err:?}");
@@ -640,7 +642,7 @@ async fn concurrent_writers_all_land_through_the_compare_and_swap() {
                     "k",
                     Some(&bytes(format!("v{i}").as_bytes())),
                     &MetadataPatch::default(),
-                    None,
+                    Expect::NOTHING,
                     &admin,
                 )
                 .await

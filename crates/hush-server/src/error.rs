@@ -65,6 +65,9 @@ impl From<Error> for ApiError {
             Error::InUse { .. } => Self::new(StatusCode::CONFLICT, C::InUse, msg),
             Error::Exists { .. } => Self::new(StatusCode::CONFLICT, C::Exists, msg),
             Error::StaleVersion { .. } => Self::new(StatusCode::CONFLICT, C::StaleVersion, msg),
+            Error::StaleRevision { .. } => {
+                Self::new(StatusCode::PRECONDITION_FAILED, C::PreconditionFailed, msg)
+            }
             Error::Contention { .. } => Self::new(StatusCode::CONFLICT, C::Conflict, msg),
             Error::AuditHeadForged { .. } => Self::new(StatusCode::CONFLICT, C::AuditBroken, msg),
             Error::Revoked { .. } => Self::new(StatusCode::FORBIDDEN, C::Revoked, msg),
@@ -109,6 +112,9 @@ fn api_hint(e: &Error) -> String {
         Error::Expired { key, .. } => {
             format!(": set a new `expires_at` with PATCH /v1/secrets/{key}")
         }
+        Error::StaleRevision { key, .. } => {
+            format!(": GET /v1/secrets/{key} gives the current ETag")
+        }
         Error::Invalid(Invalid::MachineToken) => {
             ": send `app` and `env` for a machine token, `role` for any other".into()
         }
@@ -120,8 +126,16 @@ fn api_hint(e: &Error) -> String {
     }
 }
 
+/// `WWW-Authenticate` on a 401 with no token (RFC 6750).
+pub(crate) const CHALLENGE: &str = "Bearer realm=\"hush\"";
+/// `WWW-Authenticate` on a 401 for a token that was presented and refused.
+pub(crate) const CHALLENGE_INVALID_TOKEN: &str = "Bearer realm=\"hush\", error=\"invalid_token\"";
+/// `Retry-After` (seconds) on a 503: the store is expected back shortly.
+pub(crate) const UNAVAILABLE_RETRY_AFTER: u64 = 5;
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let status = self.status;
         let body = ErrorBody {
             error: ErrorDetail {
                 code: self.code,
@@ -129,10 +143,23 @@ impl IntoResponse for ApiError {
             },
         };
         let mut res = (self.status, axum::Json(body)).into_response();
-        res.headers_mut().insert(
+        let h = res.headers_mut();
+        h.insert(
             axum::http::header::CACHE_CONTROL,
             axum::http::HeaderValue::from_static("no-store"),
         );
+        if status == StatusCode::UNAUTHORIZED {
+            h.insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static(CHALLENGE),
+            );
+        }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            h.insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(UNAVAILABLE_RETRY_AFTER),
+            );
+        }
         res
     }
 }
@@ -263,6 +290,30 @@ impl From<QueryRejection> for ApiError {
 
 #[cfg(test)]
 mod tests {
+    use axum::http::{header, StatusCode};
+    use axum::response::IntoResponse as _;
+
+    /// Every 503 (a store that does not answer, on any route or `/readyz`) and every 401 is
+    /// made here, so each carries its header. (An outage cannot be made in-process with the
+    /// SQLite store; the PostgreSQL outage test in the CLI suite drives real 503s.)
+    #[test]
+    fn a_503_says_when_to_retry_and_a_401_how_to_authenticate() {
+        let down: super::ApiError =
+            hush_core::Error::Store(hush_core::StoreError::Unavailable("gone".into())).into();
+        let res = down.into_response();
+        assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(res.headers()[header::RETRY_AFTER], "5");
+        let res = super::ApiError::from(hush_core::Error::Unauthorized).into_response();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            res.headers()[header::WWW_AUTHENTICATE],
+            r#"Bearer realm="hush""#
+        );
+        let res = super::ApiError::bad_request("x").into_response();
+        assert!(res.headers().get(header::WWW_AUTHENTICATE).is_none());
+        assert!(res.headers().get(header::RETRY_AFTER).is_none());
+    }
+
     #[test]
     fn data_errors_never_echo_input() {
         let cases = [

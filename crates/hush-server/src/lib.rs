@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequestParts, Path, Query, Request, State};
-use axum::http::header::{AUTHORIZATION, IF_MATCH};
+use axum::http::header::{AUTHORIZATION, ETAG, IF_MATCH, LOCATION};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
@@ -35,12 +35,12 @@ use hush_core::audit::AuditFilter;
 use hush_core::patch::PatchRules as _;
 use hush_core::token::{Role, TokenSecret};
 use hush_core::{
-    clock, wire, Actor, Hush, Invalid, ListFilter, MetadataPatch, SecretBytes, Status,
+    clock, wire, Actor, Expect, Hush, Invalid, ListFilter, MetadataPatch, SecretBytes, Status,
     StoredStatus, Workspace,
 };
 use hush_wire::{
-    AuditListQuery, AuditVerifyQuery, DeleteQuery, ErrorCode, ResolveRequest, RollbackRequest,
-    SecretListQuery, SecretQuery, SecretWriteBody, TokenRequest,
+    AuditListQuery, AuditVerifyQuery, DeleteQuery, ErrorCode, Page, PageQuery, ResolveRequest,
+    RollbackRequest, SecretListQuery, SecretQuery, SecretWriteBody, TokenRequest,
 };
 
 pub use error::ApiError;
@@ -164,7 +164,7 @@ pub fn router(state: AppState) -> Router {
             get(show_app).put(put_app).delete(delete_app),
         )
         .route("/tokens", post(create_token).get(list_tokens))
-        .route("/tokens/{id}", axum::routing::delete(revoke_token))
+        .route("/tokens/{id}", axum::routing::delete(delete_token))
         .route("/tokens/{id}/revoke", post(revoke_token))
         .route("/audit", get(audit))
         .route("/audit/verify", get(audit_verify))
@@ -240,30 +240,33 @@ impl FromRequestParts<AppState> for Caller {
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0);
         let client = s.client(peer, &parts.headers);
-        let presented = parts
+        let bearer = parts
             .headers
             .get(AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.split_once(' '))
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, t)| t)
-            .map(|t| TokenSecret::from_presented(t.trim()))
-            .unwrap_or_else(|| TokenSecret::from_presented(""));
+            .map(|(_, t)| t.trim())
+            .filter(|t| !t.is_empty());
+        let token_given = bearer.is_some();
+        let presented = TokenSecret::from_presented(bearer.unwrap_or(""));
         match s.authenticate(&presented, &client).await {
             // A web UI session lives in an HttpOnly cookie for the UI; as a bearer it would
             // let a stolen cookie mint tokens or read values outside the UI's CSRF checks.
             Ok((actor, _)) if actor.name().contains(hush_core::service::SESSION_MARK) => {
-                Err(ApiError::new(
+                Err(invalid_token(ApiError::new(
                     StatusCode::UNAUTHORIZED,
                     ErrorCode::Unauthorized,
                     "a web UI session works only in the web UI at /ui: use an API token",
-                )
-                .into_response())
+                )))
             }
             Ok((actor, ws)) => Ok(Caller { actor, ws }),
-            Err(AuthFailure::Unauthorized) => {
+            Err(AuthFailure::Unauthorized) if !token_given => {
                 Err(ApiError::from(hush_core::Error::Unauthorized).into_response())
             }
+            Err(AuthFailure::Unauthorized) => Err(invalid_token(ApiError::from(
+                hush_core::Error::Unauthorized,
+            ))),
             Err(AuthFailure::Throttled { retry_after: secs }) => Err((
                 [retry_after(secs)],
                 ApiError::new(
@@ -279,6 +282,17 @@ impl FromRequestParts<AppState> for Caller {
             Err(AuthFailure::Other(e)) => Err(ApiError::from(e).into_response()),
         }
     }
+}
+
+/// A 401 for a token that was presented and refused: RFC 6750's `error="invalid_token"` in
+/// `WWW-Authenticate` (a 401 with no token gets the bare challenge from [`ApiError`]).
+fn invalid_token(e: ApiError) -> Response {
+    let mut res = e.into_response();
+    res.headers_mut().insert(
+        axum::http::header::WWW_AUTHENTICATE,
+        HeaderValue::from_static(error::CHALLENGE_INVALID_TOKEN),
+    );
+    res
 }
 
 /// JSON with our error body on every rejection.
@@ -379,8 +393,31 @@ pub(crate) fn patch_of(b: &SecretWriteBody) -> Result<MetadataPatch, ApiError> {
     Ok(p)
 }
 
-fn meta_json(row: &hush_core::SecretRow, ws: &Workspace) -> Json<hush_wire::SecretMeta> {
-    Json(wire::meta(row, &ws.name, clock::now()))
+/// A secret's metadata as a write answers it: with its `ETag`, and on 201 its `Location`.
+fn meta_answer(status: StatusCode, row: &hush_core::SecretRow, ws: &Workspace) -> Response {
+    let mut res = (
+        status,
+        [etag(row)],
+        Json(wire::meta(row, &ws.name, clock::now())),
+    )
+        .into_response();
+    if status == StatusCode::CREATED {
+        res.headers_mut()
+            .insert(LOCATION, location(&format!("/v1/secrets/{}", row.key)));
+    }
+    res
+}
+
+/// A secret's `ETag`: its revision, strong and quoted (`"7"`).
+fn etag(row: &hush_core::SecretRow) -> (axum::http::HeaderName, HeaderValue) {
+    let value = HeaderValue::from_str(&format!("\"{}\"", row.revision))
+        .unwrap_or_else(|_| HeaderValue::from_static("\"0\""));
+    (ETAG, value)
+}
+
+/// A `Location` header for a path built from checked names (`A-Z a-z 0-9 _ . -`).
+fn location(path: &str) -> HeaderValue {
+    HeaderValue::from_str(path).unwrap_or(HeaderValue::from_static("/v1"))
 }
 
 async fn create_secret(
@@ -395,8 +432,13 @@ async fn create_secret(
     let value = value_of(&mut b)?
         .ok_or_else(|| ApiError::invalid("`value` (or `value_base64`) is required"))?;
     let patch = patch_of(&b)?;
+    if b.expected_version.is_some() {
+        return Err(ApiError::invalid(
+            "`expected_version` guards a change (PUT or PATCH); a create expects nothing",
+        ));
+    }
     let row = s.hush.create(&c.ws, &key, &value, &patch, &c.actor).await?;
-    Ok((StatusCode::CREATED, meta_json(&row, &c.ws)).into_response())
+    Ok(meta_answer(StatusCode::CREATED, &row, &c.ws))
 }
 
 async fn put_secret(
@@ -414,13 +456,14 @@ async fn put_secret(
     let value = value_of(&mut b)?
         .ok_or_else(|| ApiError::invalid("`value` (or `value_base64`) is required"))?;
     let patch = patch_of(&b)?;
-    if let Some(expected) = if_match(&headers)? {
-        // A guarded replace: only if the version the caller read is still current.
+    let expect = expect_of(&headers, b.expected_version)?;
+    if let Some(expect) = expect {
+        // A guarded replace: only if what the caller read is still current.
         let row = s
             .hush
-            .update(&c.ws, &key, Some(&value), &patch, Some(expected), &c.actor)
+            .update(&c.ws, &key, Some(&value), &patch, expect, &c.actor)
             .await?;
-        return Ok((StatusCode::OK, meta_json(&row, &c.ws)).into_response());
+        return Ok(meta_answer(StatusCode::OK, &row, &c.ws));
     }
     let (row, created) = s.hush.put(&c.ws, &key, &value, &patch, &c.actor).await?;
     let status = if created {
@@ -428,20 +471,52 @@ async fn put_secret(
     } else {
         StatusCode::OK
     };
-    Ok((status, meta_json(&row, &c.ws)).into_response())
+    Ok(meta_answer(status, &row, &c.ws))
 }
 
-fn if_match(headers: &HeaderMap) -> Result<Option<u64>, ApiError> {
+/// What a write expects: `If-Match` (an `ETag`, the revision: 412 when stale) and
+/// `expected_version` (the value version: 409 when stale). `None` when neither is given.
+fn expect_of(
+    headers: &HeaderMap,
+    expected_version: Option<u64>,
+) -> Result<Option<Expect>, ApiError> {
+    let revision = if_match(headers)?;
+    Ok(match (revision, expected_version) {
+        (None, None) => None,
+        (revision, version) => Some(Expect {
+            version,
+            revision: revision.flatten(),
+        }),
+    })
+}
+
+/// `If-Match`: `None` when absent; `Some(None)` for `*` (any current secret: the write must
+/// find it); `Some(Some(r))` for the strong `ETag` `"r"`. A weak `ETag` never matches
+/// (RFC 9110 compares `If-Match` strongly): it is read as a revision no secret has.
+fn if_match(headers: &HeaderMap) -> Result<Option<Option<u64>>, ApiError> {
     let Some(v) = headers.get(IF_MATCH) else {
         return Ok(None);
     };
-    let text = v
-        .to_str()
-        .map_err(|_| ApiError::bad_request("If-Match must be a version number"))?;
-    let text = text.trim().trim_start_matches("W/").trim_matches('"');
-    text.parse::<u64>().map(Some).map_err(|_| {
-        ApiError::bad_request("If-Match must be the version number you expect, e.g. `If-Match: 3`")
-    })
+    let refused = || {
+        ApiError::bad_request(
+            "If-Match takes one ETag as a secret's answer gives it (e.g. `If-Match: \"7\"`), or \
+             `*`; to guard on the value version, send `expected_version`",
+        )
+    };
+    let text = v.to_str().map_err(|_| refused())?.trim();
+    if text == "*" {
+        return Ok(Some(None));
+    }
+    let (weak, tag) = match text.strip_prefix("W/") {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let revision = tag
+        .strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .and_then(|t| t.parse::<u64>().ok())
+        .ok_or_else(refused)?;
+    Ok(Some(Some(if weak { u64::MAX } else { revision })))
 }
 
 async fn patch_secret(
@@ -450,13 +525,13 @@ async fn patch_secret(
     KeyPath(key): KeyPath,
     headers: HeaderMap,
     Body(mut b): Body<SecretWriteBody>,
-) -> Result<Json<hush_wire::SecretMeta>, ApiError> {
+) -> Result<Response, ApiError> {
     if b.key.is_some() {
         return Err(ApiError::invalid(
             "`key` cannot be changed; create a new secret instead",
         ));
     }
-    let expected = if_match(&headers)?;
+    let expect = expect_of(&headers, b.expected_version)?.unwrap_or_default();
     let value = value_of(&mut b)?;
     let patch = patch_of(&b)?;
     if value.is_none() && patch.is_empty() {
@@ -466,9 +541,9 @@ async fn patch_secret(
     }
     let row = s
         .hush
-        .update(&c.ws, &key, value.as_ref(), &patch, expected, &c.actor)
+        .update(&c.ws, &key, value.as_ref(), &patch, expect, &c.actor)
         .await?;
-    Ok(meta_json(&row, &c.ws))
+    Ok(meta_answer(StatusCode::OK, &row, &c.ws))
 }
 
 async fn get_secret(
@@ -476,24 +551,21 @@ async fn get_secret(
     c: Caller,
     KeyPath(key): KeyPath,
     q: Result<Query<SecretQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<hush_wire::SecretValue>, ApiError> {
+) -> Result<Response, ApiError> {
     let Query(q) = q?;
     let r = s.hush.reveal(&c.ws, &key, q.version, &c.actor).await?;
     let mut v = wire::with_value(&r.row, &c.ws.name, clock::now(), r.version, &r.value);
     v.meta.used_by = Some(wire::used_by(Some(&r.used_by)));
-    Ok(Json(v))
+    Ok(([etag(&r.row)], Json(v)).into_response())
 }
 
 async fn list_secrets(
     State(s): State<AppState>,
     c: Caller,
     q: Result<Query<SecretListQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<hush_wire::SecretPage>, ApiError> {
     let Query(q) = q?;
-    let limit = q.limit.unwrap_or(100);
-    if limit == 0 || limit > 1000 {
-        return Err(ApiError::invalid("limit must be 1 to 1000"));
-    }
+    let limit = page_limit(q.limit)?;
     let status = q
         .status
         .as_deref()
@@ -538,9 +610,10 @@ async fn list_secrets(
             m
         })
         .collect();
-    Ok(Json(
-        serde_json::json!({ "items": items, "next_cursor": next }),
-    ))
+    Ok(Json(Page {
+        items,
+        next_cursor: next,
+    }))
 }
 
 async fn delete_secret(
@@ -551,14 +624,9 @@ async fn delete_secret(
     q: Result<Query<DeleteQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<StatusCode, ApiError> {
     let Query(q) = q?;
+    let expect = expect_of(&headers, q.expected_version)?.unwrap_or_default();
     s.hush
-        .delete(
-            &c.ws,
-            &key,
-            if_match(&headers)?,
-            q.force.unwrap_or(false),
-            &c.actor,
-        )
+        .delete(&c.ws, &key, expect, q.force.unwrap_or(false), &c.actor)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -567,33 +635,81 @@ async fn revoke_secret(
     State(s): State<AppState>,
     c: Caller,
     KeyPath(key): KeyPath,
-) -> Result<Json<hush_wire::SecretMeta>, ApiError> {
+) -> Result<Response, ApiError> {
     let row = s
         .hush
         .set_status(&c.ws, &key, StoredStatus::Revoked, &c.actor)
         .await?;
-    Ok(meta_json(&row, &c.ws))
+    Ok(meta_answer(StatusCode::OK, &row, &c.ws))
 }
 
 async fn restore_secret(
     State(s): State<AppState>,
     c: Caller,
     KeyPath(key): KeyPath,
-) -> Result<Json<hush_wire::SecretMeta>, ApiError> {
+) -> Result<Response, ApiError> {
     let row = s
         .hush
         .set_status(&c.ws, &key, StoredStatus::Active, &c.actor)
         .await?;
-    Ok(meta_json(&row, &c.ws))
+    Ok(meta_answer(StatusCode::OK, &row, &c.ws))
 }
 
 async fn versions(
     State(s): State<AppState>,
     c: Caller,
     KeyPath(key): KeyPath,
-) -> Result<Json<Vec<hush_wire::VersionInfo>>, ApiError> {
+    q: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Page<hush_wire::VersionInfo>>, ApiError> {
+    let Query(q) = q?;
+    let limit = page_limit(q.limit)?;
     let (row, versions) = s.hush.history(&c.ws, &key, &c.actor).await?;
-    Ok(Json(wire::versions(&row, &versions)))
+    let all = wire::versions(&row, &versions);
+    Ok(Json(page_after(
+        all,
+        |v| v.version.to_string(),
+        q.cursor,
+        limit,
+    )?))
+}
+
+/// The page size a list route was asked for: 1 to 1000, 100 when not given.
+fn page_limit(limit: Option<usize>) -> Result<usize, ApiError> {
+    let limit = limit.unwrap_or(100);
+    if limit == 0 || limit > 1000 {
+        return Err(ApiError::invalid(
+            "query parameter `limit` must be 1 to 1000",
+        ));
+    }
+    Ok(limit)
+}
+
+/// One page of a short collection read whole (apps, tokens, versions): the items after the
+/// one whose id is `cursor`, at most `limit`. The cursor is the last item's id; one that names
+/// no item is refused rather than silently restarting the list.
+fn page_after<T>(
+    all: Vec<T>,
+    id: impl Fn(&T) -> String,
+    cursor: Option<String>,
+    limit: usize,
+) -> Result<Page<T>, ApiError> {
+    let start = match cursor {
+        None => 0,
+        Some(c) => {
+            all.iter()
+                .position(|t| id(t) == c)
+                .ok_or_else(|| ApiError::from(hush_core::Error::from(Invalid::Cursor)))?
+                + 1
+        }
+    };
+    let mut items: Vec<T> = all.into_iter().skip(start).take(limit + 1).collect();
+    let next_cursor = if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(&id)
+    } else {
+        None
+    };
+    Ok(Page { items, next_cursor })
 }
 
 async fn rollback(
@@ -601,9 +717,9 @@ async fn rollback(
     c: Caller,
     KeyPath(key): KeyPath,
     Body(b): Body<RollbackRequest>,
-) -> Result<Json<hush_wire::SecretMeta>, ApiError> {
+) -> Result<Response, ApiError> {
     let row = s.hush.rollback(&c.ws, &key, b.to, &c.actor).await?;
-    Ok(meta_json(&row, &c.ws))
+    Ok(meta_answer(StatusCode::OK, &row, &c.ws))
 }
 
 /// One call for a workload: each key's value (with `dry_run`, its metadata only), or why it
@@ -640,12 +756,12 @@ async fn register_app(
     Body(m): Body<hush_wire::AppManifest>,
 ) -> Result<Response, ApiError> {
     let (row, created) = s.hush.register_app(&c.ws, &m, &c.actor).await?;
-    let status = if created {
-        StatusCode::CREATED
-    } else {
-        StatusCode::OK
-    };
-    Ok((status, Json(wire::app(&row))).into_response())
+    let info = wire::app(&row);
+    if created {
+        let at = location(&format!("/v1/apps/{}", info.app));
+        return Ok((StatusCode::CREATED, [(LOCATION, at)], Json(info)).into_response());
+    }
+    Ok((StatusCode::OK, Json(info)).into_response())
 }
 
 async fn put_app(
@@ -665,10 +781,13 @@ async fn put_app(
 async fn list_apps(
     State(s): State<AppState>,
     c: Caller,
-) -> Result<Json<serde_json::Value>, ApiError> {
+    q: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Page<hush_wire::AppInfo>>, ApiError> {
+    let Query(q) = q?;
+    let limit = page_limit(q.limit)?;
     let apps = s.hush.apps(&c.ws, &c.actor).await?;
-    let items: Vec<_> = apps.iter().map(wire::app).collect();
-    Ok(Json(serde_json::json!({ "items": items })))
+    let all: Vec<_> = apps.iter().map(wire::app).collect();
+    Ok(Json(page_after(all, |a| a.app.clone(), q.cursor, limit)?))
 }
 
 async fn show_app(
@@ -736,22 +855,37 @@ async fn create_token(
         info: wire::token(&row, clock::now()),
         token: secret.expose_secret().to_string(),
     };
-    Ok((StatusCode::CREATED, Json(body)).into_response())
+    let at = location(&format!("/v1/tokens/{}", body.info.id));
+    Ok((StatusCode::CREATED, [(LOCATION, at)], Json(body)).into_response())
 }
 
 async fn list_tokens(
     State(s): State<AppState>,
     c: Caller,
-) -> Result<Json<Vec<hush_wire::TokenInfo>>, ApiError> {
+    q: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<Page<hush_wire::TokenInfo>>, ApiError> {
+    let Query(q) = q?;
+    let limit = page_limit(q.limit)?;
     let now = clock::now();
-    Ok(Json(
-        s.hush
-            .tokens(&c.ws, &c.actor)
-            .await?
-            .iter()
-            .map(|t| wire::token(t, now))
-            .collect(),
-    ))
+    let all: Vec<_> = s
+        .hush
+        .tokens(&c.ws, &c.actor)
+        .await?
+        .iter()
+        .map(|t| wire::token(t, now))
+        .collect();
+    Ok(Json(page_after(all, |t| t.id.clone(), q.cursor, limit)?))
+}
+
+/// `DELETE /v1/tokens/{id}`: revokes the token (its record stays, for the audit log) and
+/// answers 204 like every other delete; `POST …/revoke` answers with the record.
+async fn delete_token(
+    State(s): State<AppState>,
+    c: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    s.hush.revoke_token(&c.ws, &id, &c.actor).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn revoke_token(
@@ -768,14 +902,9 @@ async fn audit(
     State(s): State<AppState>,
     c: Caller,
     q: Result<Query<AuditListQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<hush_wire::AuditPage>, ApiError> {
     let Query(q) = q?;
-    let limit = q.limit.unwrap_or(100);
-    if limit == 0 || limit > 1000 {
-        return Err(ApiError::invalid(
-            "query parameter `limit` must be 1 to 1000",
-        ));
-    }
+    let limit = page_limit(q.limit)?;
     let ms = |t: Option<i64>, name: &str| -> Result<Option<i64>, ApiError> {
         t.map(|t| {
             t.checked_mul(1000).ok_or_else(|| {
@@ -784,28 +913,34 @@ async fn audit(
         })
         .transpose()
     };
-    if q.cursor.is_some_and(|c| c < 0) {
-        return Err(hush_core::Error::from(Invalid::Cursor).into());
-    }
+    // The cursor is the last row's sequence number, in decimal: opaque to clients, who pass
+    // back what they were given (the integers of earlier servers read the same).
+    let after_seq = q
+        .cursor
+        .as_deref()
+        .map(|c| c.parse::<i64>().ok().filter(|n| *n >= 0))
+        .map(|n| n.ok_or_else(|| ApiError::from(hush_core::Error::from(Invalid::Cursor))))
+        .transpose()?;
     let filter = AuditFilter {
         key: q.key,
         actor: q.actor,
         since_ms: ms(q.since, "since")?,
         until_ms: ms(q.until, "until")?,
-        after_seq: q.cursor,
-        limit: Some(limit),
+        after_seq,
+        // One more than the page: a last page that is exactly full says so, with no empty
+        // page after it.
+        limit: Some(limit + 1),
         ..AuditFilter::default()
     };
-    let rows = s.hush.audit_log(&c.ws, &filter, &c.actor).await?;
-    let next = if rows.len() == limit {
-        rows.last().map(|r| r.seq)
+    let mut rows = s.hush.audit_log(&c.ws, &filter, &c.actor).await?;
+    let next_cursor = if rows.len() > limit {
+        rows.truncate(limit);
+        rows.last().map(|r| r.seq.to_string())
     } else {
         None
     };
     let items: Vec<_> = rows.iter().map(wire::audit).collect();
-    Ok(Json(
-        serde_json::json!({ "items": items, "next_cursor": next }),
-    ))
+    Ok(Json(Page { items, next_cursor }))
 }
 
 /// Walks the chain; with `head_seq` and `head_mac` (a head recorded earlier from

@@ -106,10 +106,25 @@ impl App {
 
     /// `method uri` with `token`, and `body` as JSON when given.
     async fn call(&self, method: Method, uri: &str, token: &str, body: Option<Value>) -> Answer {
+        self.call_with(method, uri, token, &[], body).await
+    }
+
+    /// As [`App::call`], with `headers` added.
+    async fn call_with(
+        &self,
+        method: Method,
+        uri: &str,
+        token: &str,
+        headers: &[(header::HeaderName, &str)],
+        body: Option<Value>,
+    ) -> Answer {
         let mut req = Request::builder()
             .method(method)
             .uri(uri)
             .header(header::AUTHORIZATION, format!("Bearer {token}"));
+        for (name, value) in headers {
+            req = req.header(name, *value);
+        }
         let body = match body {
             Some(b) => {
                 req = req.header(header::CONTENT_TYPE, "application/json");
@@ -118,6 +133,19 @@ impl App {
             None => Body::empty(),
         };
         self.send(req.body(body).unwrap()).await
+    }
+
+    /// `method uri` as the admin with `If-Match: if_match`.
+    async fn with_if_match(
+        &self,
+        method: Method,
+        uri: &str,
+        if_match: &str,
+        body: Option<Value>,
+    ) -> Answer {
+        let admin = self.admin.clone();
+        self.call_with(method, uri, &admin, &[(header::IF_MATCH, if_match)], body)
+            .await
     }
 
     async fn admin(&self, method: Method, uri: &str, body: Option<Value>) -> Answer {
@@ -201,10 +229,22 @@ async fn every_v1_route_refuses_a_missing_or_unknown_token() {
             .unwrap();
         let a = app.send(req).await;
         assert_refused(&a, StatusCode::UNAUTHORIZED, "unauthorized");
+        // RFC 6750: the bare challenge when no token came…
+        assert_eq!(
+            a.headers[header::WWW_AUTHENTICATE],
+            r#"Bearer realm="hush""#,
+            "{method} {uri}"
+        );
         let a = app
             .call(method.clone(), uri, "hush_notarealtoken", Some(json!({})))
             .await;
         assert_refused(&a, StatusCode::UNAUTHORIZED, "unauthorized");
+        // …and `invalid_token` when one came and was refused.
+        assert_eq!(
+            a.headers[header::WWW_AUTHENTICATE],
+            r#"Bearer realm="hush", error="invalid_token""#,
+            "{method} {uri}"
+        );
     }
     // Nothing was written by any of them.
     assert_eq!(app.count().await, 0);
@@ -565,25 +605,28 @@ async fn put_patch_and_if_match() {
         .await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.text);
     assert_eq!(a.body["version"], 2);
-    // If-Match stale → 409, nothing written.
-    let req = Request::builder()
-        .method(Method::PUT)
-        .uri("/v1/secrets/P")
-        .header(header::AUTHORIZATION, format!("Bearer {}", app.admin))
-        .header(header::CONTENT_TYPE, "application/json")
-        .header(header::IF_MATCH, "1")
-        .body(Body::from(json!({"value": PLANTED}).to_string()))
-        .unwrap();
-    assert_refused(&app.send(req).await, StatusCode::CONFLICT, "stale_version");
-    let req = Request::builder()
-        .method(Method::PATCH)
-        .uri("/v1/secrets/P")
-        .header(header::AUTHORIZATION, format!("Bearer {}", app.admin))
-        .header(header::CONTENT_TYPE, "application/json")
-        .header(header::IF_MATCH, "not-a-number")
-        .body(Body::from(json!({"description": "x"}).to_string()))
-        .unwrap();
-    assert_refused(&app.send(req).await, StatusCode::BAD_REQUEST, "bad_request");
+    // A stale `expected_version` → 409, nothing written.
+    let a = app
+        .admin(
+            Method::PUT,
+            "/v1/secrets/P",
+            Some(json!({"value": PLANTED, "expected_version": 1})),
+        )
+        .await;
+    assert_refused(&a, StatusCode::CONFLICT, "stale_version");
+    // A bare number (the If-Match of earlier servers) is not an ETag: 400 naming both guards.
+    for bad in ["not-a-number", "2", r#""1", "2""#] {
+        let a = app
+            .with_if_match(
+                Method::PATCH,
+                "/v1/secrets/P",
+                bad,
+                Some(json!({"description": "x"})),
+            )
+            .await;
+        assert_refused(&a, StatusCode::BAD_REQUEST, "bad_request");
+        assert!(a.message().contains("expected_version"), "{}", a.text);
+    }
     let a = app.admin(Method::GET, "/v1/secrets/P", None).await;
     assert_eq!(a.body["value"], "v2");
     // PATCH metadata, then clear it with null / [].
@@ -952,10 +995,12 @@ async fn tokens_create_list_revoke() {
         assert_eq!(a.code(), "invalid_field", "{body}: {}", a.text);
     }
     // Revoke by id (DELETE) and by name (POST …/revoke); unknown → 404.
+    // DELETE answers 204 with no body, like every delete.
     let a = app
         .admin(Method::DELETE, &format!("/v1/tokens/{id}"), None)
         .await;
-    assert!(a.status.is_success(), "{}", a.text);
+    assert_eq!(a.status, StatusCode::NO_CONTENT, "{}", a.text);
+    assert!(a.text.is_empty(), "{}", a.text);
     assert_refused(
         &app.call(Method::GET, "/v1/secrets", &token, None).await,
         StatusCode::UNAUTHORIZED,
@@ -1085,10 +1130,19 @@ async fn delete_with_a_stale_if_match_and_a_bad_key_in_the_path() {
         .method(Method::DELETE)
         .uri("/v1/secrets/IM")
         .header(header::AUTHORIZATION, format!("Bearer {}", app.admin))
-        .header(header::IF_MATCH, "7")
+        .header(header::IF_MATCH, r#""7""#)
         .body(Body::empty())
         .unwrap();
-    assert_refused(&app.send(req).await, StatusCode::CONFLICT, "stale_version");
+    assert_refused(
+        &app.send(req).await,
+        StatusCode::PRECONDITION_FAILED,
+        "precondition_failed",
+    );
+    assert_eq!(app.count().await, 1);
+    let a = app
+        .admin(Method::DELETE, "/v1/secrets/IM?expected_version=7", None)
+        .await;
+    assert_refused(&a, StatusCode::CONFLICT, "stale_version");
     assert_eq!(app.count().await, 1);
     let a = app
         .admin(
@@ -1131,4 +1185,276 @@ async fn failed_authentications_are_throttled_with_retry_after() {
     // A valid token is never throttled.
     let a = app.admin(Method::GET, "/v1/secrets", None).await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+}
+
+// ---------------------------------------------------------------- the HTTP contract (issue 15)
+
+/// Walks a list route page by page (`limit` each), checking every page's shape: exactly
+/// `items` and `next_cursor`, a string cursor on every page but the last, no empty page.
+/// Returns every item and the number of pages.
+async fn walk(app: &App, uri: &str, limit: usize) -> (Vec<Value>, usize) {
+    let sep = if uri.contains('?') { '&' } else { '?' };
+    let mut items = Vec::new();
+    let mut pages = 0;
+    let mut cursor: Option<String> = None;
+    loop {
+        let page_uri = match &cursor {
+            Some(c) => format!("{uri}{sep}limit={limit}&cursor={c}"),
+            None => format!("{uri}{sep}limit={limit}"),
+        };
+        let a = app.admin(Method::GET, &page_uri, None).await;
+        assert_eq!(a.status, StatusCode::OK, "{page_uri}: {}", a.text);
+        let page = a.body.as_object().unwrap();
+        assert_eq!(page.len(), 2, "{page_uri}: {}", a.text);
+        let got = page["items"].as_array().unwrap();
+        assert!(got.len() <= limit, "{page_uri}: {}", a.text);
+        pages += 1;
+        items.extend(got.iter().cloned());
+        match &page["next_cursor"] {
+            Value::Null => return (items, pages),
+            Value::String(c) => {
+                assert_eq!(
+                    got.len(),
+                    limit,
+                    "a page before the last is full: {}",
+                    a.text
+                );
+                cursor = Some(c.clone());
+            }
+            other => panic!("{page_uri}: next_cursor {other}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_list_route_answers_items_and_next_cursor_and_pages() {
+    let app = App::new().await;
+    for k in ["L1", "L2", "L3"] {
+        app.create(k, PLANTED).await;
+    }
+    for v in ["two", "three"] {
+        app.admin(Method::PUT, "/v1/secrets/L1", Some(json!({"value": v})))
+            .await;
+    }
+    for name in ["a1", "a2", "a3"] {
+        let a = app
+            .admin(
+                Method::POST,
+                "/v1/apps",
+                Some(json!({"app": name, "secrets": []})),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    }
+    app.token("t2", Role::Read, None).await;
+    app.token("t3", Role::Read, None).await;
+    let routes = [
+        ("/v1/secrets", "key", 3),
+        ("/v1/secrets/L1/versions", "version", 3),
+        ("/v1/apps", "app", 3),
+        ("/v1/tokens", "id", 3),
+        ("/v1/audit?key=L1", "seq", 3),
+    ];
+    for (uri, id, count) in routes {
+        let (whole, pages) = walk(&app, uri, 1000).await;
+        assert_eq!((whole.len(), pages), (count, 1), "{uri}");
+        // Exactly full pages: no empty page after the last.
+        let (one_by_one, pages) = walk(&app, uri, 1).await;
+        assert_eq!(pages, count, "{uri}");
+        assert_eq!(one_by_one, whole, "{uri}");
+        let (_, pages) = walk(&app, uri, 2).await;
+        assert_eq!(pages, 2, "{uri}");
+        let ids: Vec<String> = whole.iter().map(|i| i[id].to_string()).collect();
+        let mut unique = ids.clone();
+        unique.dedup();
+        assert_eq!(ids, unique, "{uri}: an item came twice");
+        // A cursor that was never handed out is refused, not a restart; so is a bad limit.
+        let sep = if uri.contains('?') { '&' } else { '?' };
+        for bad in ["cursor=%2Fnever-handed-out", "limit=0", "limit=1001"] {
+            let a = app
+                .admin(Method::GET, &format!("{uri}{sep}{bad}"), None)
+                .await;
+            assert_refused(&a, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+        }
+    }
+}
+
+#[tokio::test]
+async fn audit_paging_is_exact_at_the_boundary() {
+    let app = App::new().await;
+    app.create("B", "v").await;
+    for _ in 0..3 {
+        app.admin(Method::GET, "/v1/secrets/B", None).await;
+    }
+    // Four rows about B: a create and three reads.
+    let a = app
+        .admin(Method::GET, "/v1/audit?key=B&limit=4", None)
+        .await;
+    assert_eq!(a.body["items"].as_array().unwrap().len(), 4, "{}", a.text);
+    assert!(a.body["next_cursor"].is_null(), "{}", a.text);
+    let a = app
+        .admin(Method::GET, "/v1/audit?key=B&limit=3", None)
+        .await;
+    let cursor = a.body["next_cursor"].as_str().unwrap().to_string();
+    let a = app
+        .admin(
+            Method::GET,
+            &format!("/v1/audit?key=B&limit=3&cursor={cursor}"),
+            None,
+        )
+        .await;
+    assert_eq!(a.body["items"].as_array().unwrap().len(), 1, "{}", a.text);
+    assert!(a.body["next_cursor"].is_null(), "{}", a.text);
+    // The cursor is a string now; the integers earlier servers handed out read the same.
+    let seq = cursor.parse::<i64>().unwrap();
+    let a = app
+        .admin(
+            Method::GET,
+            &format!("/v1/audit?key=B&limit=3&cursor={seq}"),
+            None,
+        )
+        .await;
+    assert_eq!(a.body["items"].as_array().unwrap().len(), 1, "{}", a.text);
+    for bad in ["-1", "x", "1.5"] {
+        let a = app
+            .admin(Method::GET, &format!("/v1/audit?cursor={bad}"), None)
+            .await;
+        assert_refused(&a, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+    }
+}
+
+#[tokio::test]
+async fn every_201_names_its_location() {
+    let app = App::new().await;
+    let a = app.create("LOC", "v").await;
+    assert_eq!(a.headers[header::LOCATION], "/v1/secrets/LOC");
+    let a = app
+        .admin(Method::PUT, "/v1/secrets/LOC2", Some(json!({"value": "v"})))
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    assert_eq!(a.headers[header::LOCATION], "/v1/secrets/LOC2");
+    // A replace is no creation: no Location.
+    let a = app
+        .admin(Method::PUT, "/v1/secrets/LOC2", Some(json!({"value": "w"})))
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert!(a.headers.get(header::LOCATION).is_none());
+    let a = app
+        .admin(
+            Method::POST,
+            "/v1/apps",
+            Some(json!({"app": "billing", "secrets": []})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    assert_eq!(a.headers[header::LOCATION], "/v1/apps/billing");
+    let a = app
+        .admin(
+            Method::PUT,
+            "/v1/apps/web",
+            Some(json!({"app": "web", "secrets": []})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    assert_eq!(a.headers[header::LOCATION], "/v1/apps/web");
+    let a = app
+        .admin(Method::POST, "/v1/tokens", Some(json!({"role": "read"})))
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    let id = a.body["id"].as_str().unwrap();
+    assert_eq!(a.headers[header::LOCATION], format!("/v1/tokens/{id}"));
+    // The Location answers.
+    let a = app.admin(Method::GET, "/v1/apps/billing", None).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+}
+
+#[tokio::test]
+async fn etag_and_if_match_answer_412_while_expected_version_answers_409() {
+    let app = App::new().await;
+    let a = app.create("E", "one").await;
+    let first = a.headers[header::ETAG].to_str().unwrap().to_string();
+    assert_eq!(first, format!("\"{}\"", a.body["revision"]));
+    let a = app.admin(Method::GET, "/v1/secrets/E", None).await;
+    assert_eq!(a.headers[header::ETAG], first.as_str());
+    // A metadata change moves the ETag but not the version.
+    let a = app
+        .with_if_match(
+            Method::PATCH,
+            "/v1/secrets/E",
+            &first,
+            Some(json!({"description": "d"})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(a.body["version"], 1);
+    let second = a.headers[header::ETAG].to_str().unwrap().to_string();
+    assert_ne!(second, first);
+    // The stale ETag is refused on PUT, PATCH and DELETE, and nothing is written.
+    for (method, body) in [
+        (Method::PUT, Some(json!({"value": PLANTED}))),
+        (Method::PATCH, Some(json!({"value": PLANTED}))),
+        (Method::DELETE, None),
+    ] {
+        let a = app
+            .with_if_match(method.clone(), "/v1/secrets/E", &first, body)
+            .await;
+        assert_refused(&a, StatusCode::PRECONDITION_FAILED, "precondition_failed");
+    }
+    // A weak ETag never matches (If-Match compares strongly).
+    let a = app
+        .with_if_match(
+            Method::PATCH,
+            "/v1/secrets/E",
+            &format!("W/{second}"),
+            Some(json!({"description": "w"})),
+        )
+        .await;
+    assert_refused(&a, StatusCode::PRECONDITION_FAILED, "precondition_failed");
+    // The version guard is unchanged by the metadata change: the body's expected_version.
+    let a = app
+        .admin(
+            Method::PATCH,
+            "/v1/secrets/E",
+            Some(json!({"value": "two", "expected_version": 1})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let third = a.headers[header::ETAG].to_str().unwrap().to_string();
+    let a = app
+        .admin(
+            Method::PATCH,
+            "/v1/secrets/E",
+            Some(json!({"value": PLANTED, "expected_version": 1})),
+        )
+        .await;
+    assert_refused(&a, StatusCode::CONFLICT, "stale_version");
+    // `*` matches any current secret; a create takes no expected_version.
+    let a = app
+        .with_if_match(
+            Method::PUT,
+            "/v1/secrets/E",
+            "*",
+            Some(json!({"value": "three"})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let a = app
+        .admin(
+            Method::POST,
+            "/v1/secrets",
+            Some(json!({"key": "E2", "value": "v", "expected_version": 1})),
+        )
+        .await;
+    assert_refused(&a, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+    let a = app.admin(Method::GET, "/v1/secrets/E", None).await;
+    assert_eq!(a.body["value"], "three");
+    assert_ne!(a.headers[header::ETAG], third.as_str());
+    // The current ETag deletes: 204, no body.
+    let current = a.headers[header::ETAG].to_str().unwrap().to_string();
+    let a = app
+        .with_if_match(Method::DELETE, "/v1/secrets/E", &current, None)
+        .await;
+    assert_eq!(a.status, StatusCode::NO_CONTENT, "{}", a.text);
+    assert!(a.text.is_empty());
+    assert_eq!(app.count().await, 0);
 }

@@ -90,12 +90,14 @@ codes! {
         Exists = "exists",
         /// 409: registered apps name the secret.
         InUse = "in_use",
-        /// 409: the version expected (`If-Match`) is not the current one.
+        /// 409: the version expected (`expected_version`) is not the current one.
         StaleVersion = "stale_version",
         /// 409: concurrent writers kept colliding; retry.
         Conflict = "conflict",
         /// 409: the audit chain's head does not check out.
         AuditBroken = "audit_broken",
+        /// 412: the secret changed since the `ETag` given in `If-Match` was read.
+        PreconditionFailed = "precondition_failed",
         /// 410: the secret expired.
         Expired = "expired",
         /// 413: the body is over the limit.

@@ -17,9 +17,9 @@ use serde::{Deserialize, Serialize};
 
 pub use codes::{ErrorCode, Reason};
 pub use request::{
-    nullable, AuditListQuery, AuditVerifyQuery, DeleteQuery, MetadataPatch, ResolveRequest,
-    RollbackRequest, SecretListQuery, SecretQuery, SecretWriteBody, TokenRequest, TokenType,
-    UnknownTokenType, ValueError,
+    nullable, AuditListQuery, AuditVerifyQuery, DeleteQuery, MetadataPatch, PageQuery,
+    ResolveRequest, RollbackRequest, SecretListQuery, SecretQuery, SecretWriteBody, TokenRequest,
+    TokenType, UnknownTokenType, ValueError,
 };
 
 /// A secret's metadata. Never carries a value.
@@ -45,6 +45,10 @@ pub struct SecretMeta {
     pub status: String,
     /// The current value version.
     pub version: u64,
+    /// Moves with every write (value, metadata or status): the `ETag` of the secret's
+    /// answers, for `If-Match`. 0 from a server that predates it.
+    #[serde(default)]
+    pub revision: u64,
     /// RFC 3339.
     pub created_at: String,
     /// RFC 3339.
@@ -336,23 +340,20 @@ pub struct AuditHead {
     pub mac: String,
 }
 
-/// A page of secrets.
+/// One page of a collection: every list route answers in this shape.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SecretPage {
-    /// The secrets, by key.
-    pub items: Vec<SecretMeta>,
-    /// Pass as `cursor` for the next page; null on the last.
+pub struct Page<T> {
+    /// This page's items, in the route's order.
+    pub items: Vec<T>,
+    /// Pass as `cursor` for the next page, unchanged (it is opaque); null on the last page.
     pub next_cursor: Option<String>,
 }
 
-/// A page of audit rows.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuditPage {
-    /// The rows, in sequence order.
-    pub items: Vec<AuditRecord>,
-    /// Pass as `cursor` for the next page; null on the last.
-    pub next_cursor: Option<i64>,
-}
+/// A page of secrets, by key.
+pub type SecretPage = Page<SecretMeta>;
+
+/// A page of audit rows, in sequence order.
+pub type AuditPage = Page<AuditRecord>;
 
 /// `POST /v1/resolve`'s answer: a value per key that could be had, a reason per key that
 /// could not.

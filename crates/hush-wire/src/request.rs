@@ -166,6 +166,10 @@ pub struct SecretWriteBody {
         deserialize_with = "nullable"
     )]
     pub expires_at: Option<Option<i64>>,
+    /// `PUT` and `PATCH` only: write only if this is still the current value version, else
+    /// 409 `stale_version`.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub expected_version: Option<u64>,
 }
 
 impl SecretWriteBody {
@@ -180,6 +184,7 @@ impl SecretWriteBody {
             scope: patch.scope,
             envs: patch.envs,
             expires_at: patch.expires_at,
+            expected_version: None,
         };
         if let Some(v) = value {
             match std::str::from_utf8(v) {
@@ -337,6 +342,22 @@ pub struct DeleteQuery {
     /// Delete even while registered apps name the secret.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub force: Option<bool>,
+    /// Delete only if this is still the current value version, else 409 `stale_version`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expected_version: Option<u64>,
+}
+
+/// The query of the list routes that take only a page: `GET /v1/apps`, `GET /v1/tokens`,
+/// `GET /v1/secrets/{key}/versions`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    /// The previous page's `next_cursor`, unchanged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+    /// Page size, 1 to 1000 (default 100).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
 }
 
 /// The query of `GET /v1/audit`.
@@ -355,9 +376,9 @@ pub struct AuditListQuery {
     /// Only rows until (unix seconds).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub until: Option<i64>,
-    /// The previous page's `next_cursor`.
+    /// The previous page's `next_cursor`, unchanged.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub cursor: Option<i64>,
+    pub cursor: Option<String>,
     /// Page size, 1 to 1000 (default 100).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub limit: Option<usize>,

@@ -54,6 +54,7 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
                 | Error::WorkspaceNotFound { .. } => NOT_FOUND,
                 Error::Exists { .. }
                 | Error::StaleVersion { .. }
+                | Error::StaleRevision { .. }
                 | Error::AlreadyInitialized
                 | Error::Contention { .. }
                 | Error::InUse { .. } => CONFLICT,

@@ -10,6 +10,7 @@ use crate::error::{Error, Invalid};
 use crate::model::{SecretRow, Status, Workspace};
 use crate::token::{Action, Actor, Principal, Role};
 
+use super::secrets::Expect;
 use super::Hush;
 
 /// What a machine token's app manifest (see [`Hush::declared_keys`]) says about `key`.
@@ -49,9 +50,17 @@ pub(super) fn unservable(row: &SecretRow, now: i64) -> Option<(&'static str, Err
     }
 }
 
-/// Refuses a write guarded by `if_version` when the secret has moved past it.
-pub(super) fn require_version(if_version: Option<u64>, current: &SecretRow) -> Result<(), Error> {
-    match if_version {
+/// Refuses a write guarded by `expect` when the secret has moved past it: the revision first
+/// (it moves with every write, so it is the stricter guard), then the value version.
+pub(super) fn require_expected(expect: Expect, current: &SecretRow) -> Result<(), Error> {
+    if let Some(expected) = expect.revision.filter(|r| *r != current.revision) {
+        return Err(Error::StaleRevision {
+            key: current.key.clone(),
+            expected,
+            current: current.revision,
+        });
+    }
+    match expect.version {
         Some(expected) if expected != current.version => Err(Error::StaleVersion {
             key: current.key.clone(),
             expected,

@@ -41,7 +41,7 @@ mod tokens;
 
 pub use keys::RotationReport;
 pub use resolve::{Resolution, MAX_RESOLVE};
-pub use secrets::Revealed;
+pub use secrets::{Expect, Revealed};
 pub use tokens::SESSION_MARK;
 
 use cas::{with_cas, MAX_TRIES};

@@ -14,7 +14,7 @@ use crate::patch::{MetadataPatch, PatchRules as _};
 use crate::store::{Commit, SecretWrite, StoreError};
 use crate::token::{Action, Actor, Role};
 
-use super::access::{require_real_version, require_version, unservable};
+use super::access::{require_expected, require_real_version, unservable};
 use super::{new_id, with_cas, Hush, MAX_TRIES};
 
 /// A value read from the store, with the row it belongs to.
@@ -28,6 +28,33 @@ pub struct Revealed {
     pub value: SecretBytes,
     /// The registered apps that name the key, by app.
     pub used_by: Vec<UseRow>,
+}
+
+/// What a guarded write expects to find; a field left `None` is not checked. Refused with
+/// [`Error::StaleRevision`] or [`Error::StaleVersion`], and nothing is written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Expect {
+    /// The value version the caller read (the API's `expected_version`).
+    pub version: Option<u64>,
+    /// The row's revision the caller read (the API's `ETag`): it moves with every write,
+    /// metadata and status included.
+    pub revision: Option<u64>,
+}
+
+impl Expect {
+    /// Expects nothing: an unguarded write.
+    pub const NOTHING: Expect = Expect {
+        version: None,
+        revision: None,
+    };
+
+    /// Expects the value version `version` (`None`: nothing).
+    pub fn version(version: Option<u64>) -> Self {
+        Expect {
+            version,
+            revision: None,
+        }
+    }
 }
 
 /// Checks what a write is given: the key, the value's size (when it has one) and the patch.
@@ -179,15 +206,15 @@ impl Hush {
         .await
     }
 
-    /// Changes the value (when given) and metadata of an existing secret. With `if_version`,
-    /// refuses with [`Error::StaleVersion`] unless that is still the current version.
+    /// Changes the value (when given) and metadata of an existing secret, if it is still as
+    /// `expect` says.
     pub async fn update(
         &self,
         ws: &Workspace,
         key: &str,
         value: Option<&SecretBytes>,
         patch: &MetadataPatch,
-        if_version: Option<u64>,
+        expect: Expect,
         actor: &Actor,
     ) -> Result<SecretRow, Error> {
         check_write(key, value, patch)?;
@@ -195,7 +222,7 @@ impl Hush {
             .await?;
         with_cas(MAX_TRIES, key, move || async move {
             let current = self.existing(ws, key).await?;
-            require_version(if_version, &current)?;
+            require_expected(expect, &current)?;
             self.commit(
                 ws,
                 key,
@@ -427,13 +454,12 @@ impl Hush {
         .await
     }
 
-    /// Deletes a secret and every version of it; with `if_version`, only if that is still the
-    /// current version.
+    /// Deletes a secret and every version of it, if it is still as `expect` says.
     pub async fn delete(
         &self,
         ws: &Workspace,
         key: &str,
-        if_version: Option<u64>,
+        expect: Expect,
         force: bool,
         actor: &Actor,
     ) -> Result<SecretRow, Error> {
@@ -442,7 +468,7 @@ impl Hush {
             .await?;
         with_cas(MAX_TRIES, key, move || async move {
             let current = self.existing(ws, key).await?;
-            require_version(if_version, &current)?;
+            require_expected(expect, &current)?;
             let audit = self.audit_entry(
                 actor,
                 "secret.delete",

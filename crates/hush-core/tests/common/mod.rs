@@ -125,7 +125,14 @@ impl Env {
         if_version: Option<u64>,
     ) -> Result<SecretRow, Error> {
         self.hush
-            .update(&self.ws, key, value, patch, if_version, &self.admin)
+            .update(
+                &self.ws,
+                key,
+                value,
+                patch,
+                hush_core::Expect::version(if_version),
+                &self.admin,
+            )
             .await
     }
 

@@ -85,7 +85,14 @@ impl Backend for Local {
         let ws = self.ws(false).await?;
         let row = self
             .hush
-            .update(&ws, key, value, patch, if_version, &self.actor)
+            .update(
+                &ws,
+                key,
+                value,
+                patch,
+                hush_core::Expect::version(if_version),
+                &self.actor,
+            )
             .await?;
         Ok(wire::meta(&row, &ws.name, clock::now()))
     }
@@ -145,7 +152,9 @@ impl Backend for Local {
 
     async fn delete(&self, key: &str, force: bool) -> Result<()> {
         let ws = self.ws(false).await?;
-        self.hush.delete(&ws, key, None, force, &self.actor).await?;
+        self.hush
+            .delete(&ws, key, hush_core::Expect::NOTHING, force, &self.actor)
+            .await?;
         Ok(())
     }
 

@@ -255,6 +255,7 @@ mod tests {
                 expires_at: None,
                 status: "active".into(),
                 version: 1,
+                revision: 1,
                 created_at: String::new(),
                 updated_at: String::new(),
                 created_by: String::new(),

@@ -128,7 +128,13 @@ pub(in crate::ui) async fn delete(
     }
     match s
         .hush
-        .delete(&session.ws, &key, None, force, &session.actor)
+        .delete(
+            &session.ws,
+            &key,
+            hush_core::Expect::NOTHING,
+            force,
+            &session.actor,
+        )
         .await
     {
         Ok(_) => see_other("/ui/secrets?msg=deleted"),

@@ -251,7 +251,14 @@ async fn save(
 ) -> Option<Response> {
     match s
         .hush
-        .update(&session.ws, key, value, patch, None, &session.actor)
+        .update(
+            &session.ws,
+            key,
+            value,
+            patch,
+            hush_core::Expect::NOTHING,
+            &session.actor,
+        )
         .await
     {
         Ok(_) => Some(see_other(&format!("/ui/secrets/{key}?msg={msg}"))),
