@@ -44,6 +44,59 @@ mod tests {
         }
     }
 
+    /// Every list route answers the one page shape, and every 401, 429 and 503 names its
+    /// header (the document is hand-written: this keeps it to the contract).
+    #[test]
+    fn the_document_states_the_contract_of_pages_and_headers() {
+        let v: serde_json::Value = serde_json::from_str(super::DOCUMENT).expect("valid JSON");
+        for path in [
+            "/v1/secrets",
+            "/v1/secrets/{key}/versions",
+            "/v1/apps",
+            "/v1/tokens",
+            "/v1/audit",
+        ] {
+            let r = v["paths"][path]["get"]["responses"]["200"]["content"]["application/json"]
+                ["schema"]["$ref"]
+                .as_str()
+                .expect(path);
+            let name = r.trim_start_matches("#/components/schemas/");
+            let schema = &v["components"]["schemas"][name];
+            assert_eq!(
+                schema["required"],
+                serde_json::json!(["items", "next_cursor"]),
+                "{path}"
+            );
+            assert_eq!(
+                schema["properties"]["next_cursor"]["type"], "string",
+                "{path}"
+            );
+        }
+        let ops = v["paths"].as_object().expect("paths");
+        for (path, item) in ops {
+            for (method, op) in item.as_object().expect("operations") {
+                let Some(responses) = op["responses"].as_object() else {
+                    continue;
+                };
+                for (code, name) in [
+                    ("401", "Unauthorized"),
+                    ("429", "RateLimited"),
+                    ("503", "Unavailable"),
+                ] {
+                    if let Some(r) = responses.get(code) {
+                        assert_eq!(
+                            r["$ref"],
+                            format!("#/components/responses/{name}"),
+                            "{method} {path} {code}"
+                        );
+                    }
+                }
+            }
+        }
+        let deleted = &v["paths"]["/v1/tokens/{id}"]["delete"]["responses"];
+        assert!(deleted.get("204").is_some() && deleted.get("200").is_none());
+    }
+
     /// The refusal codes the document lists for `/v1/resolve` are the contract's.
     #[test]
     fn the_resolve_codes_are_the_wire_reasons() {

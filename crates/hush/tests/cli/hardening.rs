@@ -464,14 +464,14 @@ fn the_ui_token_form_takes_app_and_environment_only_for_machine_tokens() {
     }
     let (_, after) = s.call("GET", "/v1/tokens", &s.admin, None);
     assert_eq!(
-        before.as_array().unwrap().len(),
-        after.as_array().unwrap().len(),
+        before["items"].as_array().unwrap().len(),
+        after["items"].as_array().unwrap().len(),
         "no token was made"
     );
     let r = post(&[("role", "machine"), ("app", "billing"), ("env", "dev")]);
     assert_eq!(r.status(), 200);
     let (_, after) = s.call("GET", "/v1/tokens", &s.admin, None);
-    let made = after
+    let made = after["items"]
         .as_array()
         .unwrap()
         .iter()

@@ -118,17 +118,6 @@ impl Node {
     }
 
     fn call(&self, method: &str, path: &str, token: &str, body: Option<Value>) -> (u16, Value) {
-        self.call_if_match(method, path, token, body, None)
-    }
-
-    fn call_if_match(
-        &self,
-        method: &str,
-        path: &str,
-        token: &str,
-        body: Option<Value>,
-        if_match: Option<u64>,
-    ) -> (u16, Value) {
         let url = format!("{}{path}", self.base);
         let mut r = self
             .http
@@ -136,9 +125,6 @@ impl Node {
             .bearer_auth(token);
         if let Some(b) = body {
             r = r.json(&b);
-        }
-        if let Some(v) = if_match {
-            r = r.header("If-Match", v.to_string());
         }
         let res = r.send().unwrap();
         let status = res.status().as_u16();
@@ -237,7 +223,7 @@ fn two_nodes_on_one_database_agree_on_every_write() {
     let (_, v) = b.call("GET", "/v1/secrets/race", &admin, None);
     assert_eq!(v["version"], 1, "exactly one version was written: {v}");
 
-    // 100 concurrent If-Match updates across both nodes: every 2xx is a version, nothing lost.
+    // 100 concurrent guarded (`expected_version`) updates across both nodes: every 2xx is a version, nothing lost.
     let (st, v) = a.call(
         "POST",
         "/v1/secrets",
@@ -259,12 +245,11 @@ fn two_nodes_on_one_database_agree_on_every_write() {
                     let (st, cur) = node.call("GET", "/v1/secrets/counter", admin, None);
                     assert_eq!(st, 200, "{cur}");
                     let seen = cur["version"].as_u64().unwrap();
-                    node.call_if_match(
+                    node.call(
                         "PATCH",
                         "/v1/secrets/counter",
                         admin,
-                        Some(json!({"value": format!("update-{i}")})),
-                        Some(seen),
+                        Some(json!({"value": format!("update-{i}"), "expected_version": seen})),
                     )
                 })
             })
@@ -278,20 +263,25 @@ fn two_nodes_on_one_database_agree_on_every_write() {
     for (s, v) in &results {
         assert!(
             (200..300).contains(s) || (*s == 409 && v["error"]["code"] == "stale_version"),
-            "an If-Match update answered {s}: {v}"
+            "a guarded update answered {s}: {v}"
         );
     }
     assert!(ok >= 1, "at least one update wins");
-    eprintln!("If-Match updates: {ok} of 100 answered 2xx, the rest 409 stale_version");
+    eprintln!("guarded updates: {ok} of 100 answered 2xx, the rest 409 stale_version");
     let (_, v) = a.call("GET", "/v1/secrets/counter", &admin, None);
     assert_eq!(
         v["version"].as_u64(),
         Some(ok as u64 + 1),
         "final version = 2xx answers + 1: {v}"
     );
-    let (_, versions) = b.call("GET", "/v1/secrets/counter/versions", &admin, None);
+    let (_, versions) = b.call(
+        "GET",
+        "/v1/secrets/counter/versions?limit=1000",
+        &admin,
+        None,
+    );
     assert_eq!(
-        versions.as_array().map(Vec::len),
+        versions["items"].as_array().map(Vec::len),
         Some(ok + 1),
         "{versions}"
     );

@@ -206,7 +206,7 @@ fn ductape_walkthrough_create_list_fetch_update_revoke_delete() {
     s.call("POST", "/v1/secrets/STRIPE_API_KEY/restore", a, None);
     let (st, vs) = s.call("GET", "/v1/secrets/STRIPE_API_KEY/versions", a, None);
     assert_eq!(st, 200);
-    assert_eq!(vs.as_array().unwrap().len(), 2);
+    assert_eq!(vs["items"].as_array().unwrap().len(), 2);
     let (st, rb) = s.call(
         "POST",
         "/v1/secrets/STRIPE_API_KEY/rollback",
@@ -274,7 +274,8 @@ fn roles_decide_what_a_token_may_do() {
     let (st, tokens) = s.call("GET", "/v1/tokens", &s.admin, None);
     assert_eq!(st, 200);
     assert!(!tokens.to_string().contains(&read) && !tokens.to_string().contains(&write));
-    let id = tokens
+    assert!(tokens["next_cursor"].is_null(), "{tokens}");
+    let id = tokens["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -284,9 +285,9 @@ fn roles_decide_what_a_token_may_do() {
         .unwrap()
         .to_string();
     assert_eq!(
-        s.call("DELETE", &format!("/v1/tokens/{id}"), &s.admin, None)
-            .0,
-        200
+        s.call("DELETE", &format!("/v1/tokens/{id}"), &s.admin, None),
+        (StatusCode::NO_CONTENT, Value::String(String::new())),
+        "204 and no body, like every delete"
     );
     assert_error(
         s.call("GET", "/v1/secrets/k", &read, None),
@@ -436,20 +437,23 @@ fn conflicts_and_stale_versions_write_nothing() {
         "exists",
     );
     assert_eq!(s.call("GET", "/v1/secrets/k", a, None).1["value"], "one");
-    let r = s
-        .req("PATCH", "/v1/secrets/k", a)
-        .header("If-Match", "1")
-        .json(&json!({"value": "v2"}))
-        .send()
-        .unwrap();
-    assert_eq!(r.status(), 200);
-    let r = s
-        .req("PATCH", "/v1/secrets/k", a)
-        .header("If-Match", "1")
-        .json(&json!({"value": "v3"}))
-        .send()
-        .unwrap();
-    assert_error(split(r), 409, "stale_version");
+    let (st, _) = s.call(
+        "PATCH",
+        "/v1/secrets/k",
+        a,
+        Some(json!({"value": "v2", "expected_version": 1})),
+    );
+    assert_eq!(st, 200);
+    assert_error(
+        s.call(
+            "PATCH",
+            "/v1/secrets/k",
+            a,
+            Some(json!({"value": "v3", "expected_version": 1})),
+        ),
+        409,
+        "stale_version",
+    );
     let (_, v) = s.call("GET", "/v1/secrets/k", a, None);
     assert_eq!(
         (v["value"].as_str(), v["version"].as_u64()),
@@ -989,32 +993,43 @@ fn review_regressions() {
         .send()
         .unwrap();
     assert_eq!(r.status(), 200);
-    // PUT and DELETE honour If-Match.
+    // PUT and DELETE honour `expected_version` (409) and If-Match on the ETag (412).
     s.put("k", json!({"value": "one"}));
-    let r = s
-        .req("PUT", "/v1/secrets/k", &a)
-        .header("If-Match", "7")
-        .json(&json!({"value": "two"}))
-        .send()
-        .unwrap();
-    assert_error(split(r), 409, "stale_version");
+    assert_error(
+        s.call(
+            "PUT",
+            "/v1/secrets/k",
+            &a,
+            Some(json!({"value": "two", "expected_version": 7})),
+        ),
+        409,
+        "stale_version",
+    );
+    assert_error(
+        s.call("DELETE", "/v1/secrets/k?expected_version=7", &a, None),
+        409,
+        "stale_version",
+    );
+    let r = s.req("GET", "/v1/secrets/k", &a).send().unwrap();
+    let etag = r.headers()["etag"].to_str().unwrap().to_string();
+    assert_eq!(r.json::<Value>().unwrap()["value"], "one");
     let r = s
         .req("DELETE", "/v1/secrets/k", &a)
-        .header("If-Match", "7")
+        .header("If-Match", r#""7""#)
         .send()
         .unwrap();
-    assert_error(split(r), 409, "stale_version");
-    assert_eq!(s.call("GET", "/v1/secrets/k", &a, None).1["value"], "one");
+    assert_error(split(r), 412, "precondition_failed");
     let r = s
         .req("PUT", "/v1/secrets/k", &a)
-        .header("If-Match", "1")
-        .json(&json!({"value": "two"}))
+        .header("If-Match", &etag)
+        .json(&json!({"value": "two", "expected_version": 1}))
         .send()
         .unwrap();
     assert_eq!(r.status(), 200);
+    let etag = r.headers()["etag"].to_str().unwrap().to_string();
     let r = s
-        .req("DELETE", "/v1/secrets/k", &a)
-        .header("If-Match", "2")
+        .req("DELETE", "/v1/secrets/k?expected_version=2", &a)
+        .header("If-Match", &etag)
         .send()
         .unwrap();
     assert_eq!(r.status(), 204);
