@@ -159,6 +159,54 @@ async fn update_changes_metadata_alone_or_the_value_and_refuses_a_stale_version(
     assert_eq!(env.audit().await.len(), before);
     assert_eq!(env.read("k").await, b"two");
 
+    // The revision guard (the API's ETag) is checked first and under the same swap: a stale
+    // revision is refused even when the version still matches, and writes nothing.
+    let stale = Expect {
+        version: Some(2),
+        revision: Some(2),
+    };
+    let err = env
+        .hush
+        .update(
+            &env.ws,
+            "k",
+            Some(&bytes(b"three")),
+            &MetadataPatch::default(),
+            stale,
+            &env.admin,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::StaleRevision {
+                expected: 2,
+                current: 3,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(env.row("k").await.unwrap().revision, 3, "nothing written");
+    let fresh = Expect {
+        version: Some(2),
+        revision: Some(3),
+    };
+    let row = env
+        .hush
+        .update(
+            &env.ws,
+            "k",
+            Some(&bytes(b"three")),
+            &MetadataPatch::default(),
+            fresh,
+            &env.admin,
+        )
+        .await
+        .unwrap();
+    assert_eq!((row.version, row.revision), (3, 4));
+
     let err = env.update("nope", None, &patch, None).await.unwrap_err();
     assert!(
         matches!(err, Error::NotFound { ref key, .. } if key == "nope"),

@@ -492,7 +492,7 @@ fn expect_of(
 
 /// `If-Match`: `None` when absent; `Some(None)` for `*` (any current secret: the write must
 /// find it); `Some(Some(r))` for the strong `ETag` `"r"`. A weak `ETag` never matches
-/// (RFC 9110 compares `If-Match` strongly): it is read as a revision no secret has.
+/// (RFC 9110 compares `If-Match` strongly): 412 without looking.
 fn if_match(headers: &HeaderMap) -> Result<Option<Option<u64>>, ApiError> {
     let Some(v) = headers.get(IF_MATCH) else {
         return Ok(None);
@@ -516,7 +516,14 @@ fn if_match(headers: &HeaderMap) -> Result<Option<Option<u64>>, ApiError> {
         .and_then(|t| t.strip_suffix('"'))
         .and_then(|t| t.parse::<u64>().ok())
         .ok_or_else(refused)?;
-    Ok(Some(Some(if weak { u64::MAX } else { revision })))
+    if weak {
+        return Err(ApiError::new(
+            StatusCode::PRECONDITION_FAILED,
+            ErrorCode::PreconditionFailed,
+            "a weak ETag never matches If-Match: send the ETag as a secret's answer gives it",
+        ));
+    }
+    Ok(Some(Some(revision)))
 }
 
 async fn patch_secret(
