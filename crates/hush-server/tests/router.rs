@@ -1120,6 +1120,10 @@ async fn a_web_ui_session_token_is_not_an_api_token() {
         .call(Method::GET, "/v1/secrets", session.expose_secret(), None)
         .await;
     assert_refused(&a, StatusCode::UNAUTHORIZED, "unauthorized");
+    assert_eq!(
+        a.headers[header::WWW_AUTHENTICATE],
+        r#"Bearer realm="hush", error="invalid_token""#
+    );
 }
 
 #[tokio::test]
