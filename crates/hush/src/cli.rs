@@ -26,7 +26,12 @@ Environment:
   HUSH_KEY_FILE     path of the root key file (default: $HUSH_HOME/root.key)
   HUSH_ADDR         a server to talk to instead of the embedded store (with HUSH_TOKEN)
   HUSH_TOKEN        the API token for HUSH_ADDR (never printed)
-  HUSH_CONFIG       where `hush login` keeps the server and token (default: ~/.config/hush/config.json)";
+  HUSH_CONFIG       where `hush login` keeps the server and token (default: ~/.config/hush/config.json)
+  HUSH_LISTEN       `hush server`'s address (default 127.0.0.1:8270; --listen)
+  HUSH_LOG          log filter of `hush server`, as RUST_LOG (default: info)
+  HUSH_SECRET_PREFIX  `hush run`/`check`: env vars <prefix><KEY> give local values (default HUSH_SECRET_)
+  HUSH_SECRETS_FILE `hush run`/`check`: the dotenv file of local values (default ./.secrets)
+  HUSH_SQLITE_BUSY_TIMEOUT_MS  how long a SQLite write waits for another process's lock (default 10000)";
 
 /// hush: a secrets manager for workloads.
 #[derive(Debug, Parser)]
@@ -539,6 +544,7 @@ pub struct UpdateArgs {
 
 #[derive(Debug, Args)]
 pub struct GetArgs {
+    /// The secret's key.
     pub key: String,
     /// Read this version instead of the current one.
     #[arg(long, value_name = "N")]
@@ -549,6 +555,7 @@ pub struct GetArgs {
 
 #[derive(Debug, Args)]
 pub struct ShowArgs {
+    /// The secret's key.
     pub key: String,
     #[command(flatten)]
     pub out: OutputArgs,
@@ -574,6 +581,7 @@ pub struct ListArgs {
 
 #[derive(Debug, Args)]
 pub struct RollbackArgs {
+    /// The secret's key.
     pub key: String,
     /// The version whose value becomes current again.
     #[arg(long, value_name = "N")]
@@ -584,6 +592,7 @@ pub struct RollbackArgs {
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
+    /// The secret's key.
     pub key: String,
     #[command(flatten)]
     pub out: ReportArgs,
@@ -591,6 +600,7 @@ pub struct StatusArgs {
 
 #[derive(Debug, Args)]
 pub struct DeleteArgs {
+    /// The secret's key.
     pub key: String,
     /// Delete even while apps use it.
     #[arg(long)]
@@ -599,6 +609,41 @@ pub struct DeleteArgs {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn root_help_names_every_environment_variable_hush_reads() {
+        use clap::CommandFactory as _;
+        let help = super::Cli::command().render_long_help().to_string();
+        for var in [
+            "HUSH_HOME",
+            "HUSH_DB",
+            "HUSH_ADDR",
+            "HUSH_TOKEN",
+            "HUSH_LISTEN",
+            "HUSH_LOG",
+            "HUSH_SECRET_PREFIX",
+            "HUSH_SECRETS_FILE",
+            "HUSH_SQLITE_BUSY_TIMEOUT_MS",
+        ] {
+            assert!(help.contains(var), "{var} is missing from `hush --help`");
+        }
+    }
+
+    #[test]
+    fn every_key_argument_is_described() {
+        use clap::CommandFactory as _;
+        let mut cli = super::Cli::command();
+        let secrets = cli.find_subcommand_mut("secrets").unwrap();
+        for sub in secrets.get_subcommands_mut() {
+            let name = sub.get_name().to_string();
+            if let Some(key) = sub.get_arguments().find(|a| a.get_id() == "key") {
+                assert!(
+                    key.get_help().is_some(),
+                    "`hush secrets {name}` has a KEY without a description"
+                );
+            }
+        }
+    }
+
     #[test]
     fn flags_are_consistent() {
         use clap::CommandFactory as _;
