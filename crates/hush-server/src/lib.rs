@@ -172,10 +172,7 @@ pub fn router(state: AppState) -> Router {
         .route("/openapi.json", get(openapi::document));
     Router::new()
         .nest("/v1", v1)
-        .route(
-            "/healthz",
-            get(|| async { Json(serde_json::json!({"status": "ok"})) }),
-        )
+        .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .nest("/ui", ui::routes())
         .route("/metrics", get(metrics::render))
@@ -214,6 +211,23 @@ async fn security_headers(req: Request, next: Next) -> Response {
     res
 }
 
+/// Alive: the process answers (it does not ask the store; `/readyz` does).
+#[utoipa::path(
+    get, path = "/healthz", tag = "operations", operation_id = "health",
+    responses((status = 200, description = "alive", body = openapi::Health)),
+)]
+async fn healthz() -> Json<serde_json::Value> {
+    Json(serde_json::json!({"status": "ok"}))
+}
+
+#[utoipa::path(
+    get, path = "/readyz", tag = "operations", operation_id = "ready",
+    summary = "Ready: the store answers",
+    responses(
+        (status = 200, description = "ready", body = openapi::Health),
+        (status = 503, description = "unavailable: the store does not answer", body = hush_wire::ErrorBody),
+    )
+)]
 async fn readyz(State(s): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
     s.hush.workspaces().await.map_err(|_| {
         ApiError::new(
@@ -420,6 +434,17 @@ fn location(path: &str) -> HeaderValue {
     HeaderValue::from_str(path).unwrap_or(HeaderValue::from_static("/v1"))
 }
 
+#[utoipa::path(
+    post, path = "/v1/secrets", tag = "secrets", operation_id = "createSecret",
+    summary = "Create a secret",
+    request_body = hush_wire::SecretWriteBody,
+    responses(
+        (status = 201, description = "created", body = hush_wire::SecretMeta, headers(("ETag" = String, description = "The revision of the secret, quoted"), ("Location" = String, description = "`/v1/secrets/{key}`"))),
+        (status = 403, description = "forbidden: the role, scope or environment of the token does not allow this", body = hush_wire::ErrorBody),
+        (status = 409, description = "exists: the key exists", body = hush_wire::ErrorBody),
+        (status = 422, description = "invalid_field: a field or parameter breaks a rule; the message names it", body = hush_wire::ErrorBody),
+    )
+)]
 async fn create_secret(
     State(s): State<AppState>,
     c: Caller,
@@ -441,6 +466,22 @@ async fn create_secret(
     Ok(meta_answer(StatusCode::CREATED, &row, &c.ws))
 }
 
+#[utoipa::path(
+    put, path = "/v1/secrets/{key}", tag = "secrets", operation_id = "putSecret",
+    summary = "Create (201) or replace (200) a secret",
+    description = "Guarded by `expected_version` in the body (409 `stale_version`) and/or `If-Match` (412): a guarded PUT only replaces (404 when the secret is missing).",
+    params(("key" = String, Path, description = "The key of the secret: 1 to 128 of `A-Z a-z 0-9 _ . -`, not starting with `.` or `-`"), ("If-Match" = Option<String>, Header, description = "The ETag an answer gave for the secret (`\"7\"`), or `*`: the write happens only if the secret is still at that revision (412 `precondition_failed` otherwise)")),
+    request_body = hush_wire::SecretWriteBody,
+    responses(
+        (status = 200, description = "replaced", body = hush_wire::SecretMeta, headers(("ETag" = String, description = "The revision of the secret, quoted (`\"7\"`): send it back in `If-Match`"))),
+        (status = 201, description = "created", body = hush_wire::SecretMeta, headers(("ETag" = String, description = "The revision of the secret, quoted"), ("Location" = String, description = "`/v1/secrets/{key}`"))),
+        (status = 403, description = "forbidden: the role, scope or environment of the token does not allow this", body = hush_wire::ErrorBody),
+        (status = 404, description = "not_found: no such secret", body = hush_wire::ErrorBody),
+        (status = 409, description = "stale_version: `expected_version` is not the current version", body = hush_wire::ErrorBody),
+        (status = 412, description = "precondition_failed: the secret changed since the ETag in If-Match was read", body = hush_wire::ErrorBody),
+        (status = 422, description = "invalid_field: a field or parameter breaks a rule; the message names it", body = hush_wire::ErrorBody),
+    )
+)]
 async fn put_secret(
     State(s): State<AppState>,
     c: Caller,
@@ -526,6 +567,20 @@ fn if_match(headers: &HeaderMap) -> Result<Option<Option<u64>>, ApiError> {
     Ok(Some(Some(revision)))
 }
 
+#[utoipa::path(
+    patch, path = "/v1/secrets/{key}", tag = "secrets", operation_id = "updateSecret",
+    summary = "Change the value and/or metadata of a secret",
+    params(("key" = String, Path, description = "The key of the secret: 1 to 128 of `A-Z a-z 0-9 _ . -`, not starting with `.` or `-`"), ("If-Match" = Option<String>, Header, description = "The ETag an answer gave for the secret (`\"7\"`), or `*`: the write happens only if the secret is still at that revision (412 `precondition_failed` otherwise)")),
+    request_body = hush_wire::SecretWriteBody,
+    responses(
+        (status = 200, description = "updated", body = hush_wire::SecretMeta, headers(("ETag" = String, description = "The revision of the secret, quoted (`\"7\"`): send it back in `If-Match`"))),
+        (status = 403, description = "forbidden: the role, scope or environment of the token does not allow this", body = hush_wire::ErrorBody),
+        (status = 404, description = "not_found: no such secret", body = hush_wire::ErrorBody),
+        (status = 409, description = "stale_version: `expected_version` is not the current version", body = hush_wire::ErrorBody),
+        (status = 412, description = "precondition_failed: the secret changed since the ETag in If-Match was read", body = hush_wire::ErrorBody),
+        (status = 422, description = "invalid_field: a field or parameter breaks a rule; the message names it", body = hush_wire::ErrorBody),
+    )
+)]
 async fn patch_secret(
     State(s): State<AppState>,
     c: Caller,
@@ -553,6 +608,18 @@ async fn patch_secret(
     Ok(meta_answer(StatusCode::OK, &row, &c.ws))
 }
 
+#[utoipa::path(
+    get, path = "/v1/secrets/{key}", tag = "secrets", operation_id = "getSecret",
+    summary = "Read the value and metadata of a secret",
+    params(("key" = String, Path, description = "The key of the secret: 1 to 128 of `A-Z a-z 0-9 _ . -`, not starting with `.` or `-`"), hush_wire::SecretQuery),
+    responses(
+        (status = 200, description = "the secret with its value", body = hush_wire::SecretValue, headers(("ETag" = String, description = "The revision of the secret, quoted (`\"7\"`): send it back in `If-Match`"))),
+        (status = 403, description = "forbidden (role, scope, environment) or revoked", body = hush_wire::ErrorBody),
+        (status = 404, description = "not_found: no such secret or version", body = hush_wire::ErrorBody),
+        (status = 410, description = "expired: the secret is past its expiry", body = hush_wire::ErrorBody),
+        (status = 422, description = "invalid_field: a field or parameter breaks a rule; the message names it", body = hush_wire::ErrorBody),
+    )
+)]
 async fn get_secret(
     State(s): State<AppState>,
     c: Caller,
@@ -566,6 +633,15 @@ async fn get_secret(
     Ok(([etag(&r.row)], Json(v)).into_response())
 }
 
+#[utoipa::path(
+    get, path = "/v1/secrets", tag = "secrets", operation_id = "listSecrets",
+    summary = "List the metadata of secrets, by key",
+    params(hush_wire::SecretListQuery),
+    responses(
+        (status = 200, description = "a page of secrets", body = Page<hush_wire::SecretMeta>),
+        (status = 422, description = "invalid_field: a field or parameter breaks a rule; the message names it", body = hush_wire::ErrorBody),
+    )
+)]
 async fn list_secrets(
     State(s): State<AppState>,
     c: Caller,
@@ -623,6 +699,19 @@ async fn list_secrets(
     }))
 }
 
+#[utoipa::path(
+    delete, path = "/v1/secrets/{key}", tag = "secrets", operation_id = "deleteSecret",
+    summary = "Delete a secret and its versions",
+    params(("key" = String, Path, description = "The key of the secret: 1 to 128 of `A-Z a-z 0-9 _ . -`, not starting with `.` or `-`"), ("If-Match" = Option<String>, Header, description = "The ETag an answer gave for the secret (`\"7\"`), or `*`: the write happens only if the secret is still at that revision (412 `precondition_failed` otherwise)"), hush_wire::DeleteQuery),
+    responses(
+        (status = 204, description = "deleted"),
+        (status = 403, description = "forbidden: the role, scope or environment of the token does not allow this", body = hush_wire::ErrorBody),
+        (status = 404, description = "not_found: no such secret", body = hush_wire::ErrorBody),
+        (status = 409, description = "in_use: registered apps name it (`force=true` deletes anyway), or stale_version", body = hush_wire::ErrorBody),
+        (status = 412, description = "precondition_failed: the secret changed since the ETag in If-Match was read", body = hush_wire::ErrorBody),
+        (status = 422, description = "invalid_field: a field or parameter breaks a rule; the message names it", body = hush_wire::ErrorBody),
+    )
+)]
 async fn delete_secret(
     State(s): State<AppState>,
     c: Caller,
@@ -638,6 +727,17 @@ async fn delete_secret(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    post, path = "/v1/secrets/{key}/revoke", tag = "secrets", operation_id = "revokeSecret",
+    summary = "Revoke a secret: reads are refused until it is restored",
+    params(("key" = String, Path, description = "The key of the secret: 1 to 128 of `A-Z a-z 0-9 _ . -`, not starting with `.` or `-`")),
+    responses(
+        (status = 200, description = "revoked", body = hush_wire::SecretMeta, headers(("ETag" = String, description = "The revision of the secret, quoted (`\"7\"`): send it back in `If-Match`"))),
+        (status = 403, description = "forbidden: the role, scope or environment of the token does not allow this", body = hush_wire::ErrorBody),
+        (status = 404, description = "not_found: no such secret", body = hush_wire::ErrorBody),
+        (status = 422, description = "invalid_field: a field or parameter breaks a rule; the message names it", body = hush_wire::ErrorBody),
+    )
+)]
 async fn revoke_secret(
     State(s): State<AppState>,
     c: Caller,
@@ -650,6 +750,17 @@ async fn revoke_secret(
     Ok(meta_answer(StatusCode::OK, &row, &c.ws))
 }
 
+#[utoipa::path(
+    post, path = "/v1/secrets/{key}/restore", tag = "secrets", operation_id = "restoreSecret",
+    summary = "Restore a revoked secret",
+    params(("key" = String, Path, description = "The key of the secret: 1 to 128 of `A-Z a-z 0-9 _ . -`, not starting with `.` or `-`")),
+    responses(
+        (status = 200, description = "restored", body = hush_wire::SecretMeta, headers(("ETag" = String, description = "The revision of the secret, quoted (`\"7\"`): send it back in `If-Match`"))),
+        (status = 403, description = "forbidden: the role, scope or environment of the token does not allow this", body = hush_wire::ErrorBody),
+        (status = 404, description = "not_found: no such secret", body = hush_wire::ErrorBody),
+        (status = 422, description = "invalid_field: a field or parameter breaks a rule; the message names it", body = hush_wire::ErrorBody),
+    )
+)]
 async fn restore_secret(
     State(s): State<AppState>,
     c: Caller,
@@ -662,6 +773,17 @@ async fn restore_secret(
     Ok(meta_answer(StatusCode::OK, &row, &c.ws))
 }
 
+#[utoipa::path(
+    get, path = "/v1/secrets/{key}/versions", tag = "secrets", operation_id = "listVersions",
+    summary = "The versions of a secret, oldest first (no values)",
+    params(("key" = String, Path, description = "The key of the secret: 1 to 128 of `A-Z a-z 0-9 _ . -`, not starting with `.` or `-`"), hush_wire::PageQuery),
+    responses(
+        (status = 200, description = "a page of versions", body = Page<hush_wire::VersionInfo>),
+        (status = 403, description = "forbidden: the role, scope or environment of the token does not allow this", body = hush_wire::ErrorBody),
+        (status = 404, description = "not_found: no such secret", body = hush_wire::ErrorBody),
+        (status = 422, description = "invalid_field: a field or parameter breaks a rule; the message names it", body = hush_wire::ErrorBody),
+    )
+)]
 async fn versions(
     State(s): State<AppState>,
     c: Caller,
@@ -719,6 +841,18 @@ fn page_after<T>(
     Ok(Page { items, next_cursor })
 }
 
+#[utoipa::path(
+    post, path = "/v1/secrets/{key}/rollback", tag = "secrets", operation_id = "rollbackSecret",
+    summary = "Make the value of an earlier version current again (as a new version)",
+    params(("key" = String, Path, description = "The key of the secret: 1 to 128 of `A-Z a-z 0-9 _ . -`, not starting with `.` or `-`")),
+    request_body = hush_wire::RollbackRequest,
+    responses(
+        (status = 200, description = "rolled back", body = hush_wire::SecretMeta, headers(("ETag" = String, description = "The revision of the secret, quoted (`\"7\"`): send it back in `If-Match`"))),
+        (status = 403, description = "forbidden: the role, scope or environment of the token does not allow this", body = hush_wire::ErrorBody),
+        (status = 404, description = "not_found: no such secret or version", body = hush_wire::ErrorBody),
+        (status = 422, description = "invalid_field: a field or parameter breaks a rule; the message names it", body = hush_wire::ErrorBody),
+    )
+)]
 async fn rollback(
     State(s): State<AppState>,
     c: Caller,
@@ -731,6 +865,15 @@ async fn rollback(
 
 /// One call for a workload: each key's value (with `dry_run`, its metadata only), or why it
 /// cannot be had (`missing`, `revoked`, `expired`, `out_of_scope`).
+#[utoipa::path(
+    post, path = "/v1/resolve", tag = "resolve", operation_id = "resolve",
+    request_body = hush_wire::ResolveRequest,
+    responses(
+        (status = 200, description = "a value per key that could be had, a reason per key that could not", body = hush_wire::Resolved),
+        (status = 403, description = "forbidden: the role, scope or environment of the token does not allow this", body = hush_wire::ErrorBody),
+        (status = 422, description = "invalid_field: a field or parameter breaks a rule; the message names it", body = hush_wire::ErrorBody),
+    )
+)]
 async fn resolve(
     State(s): State<AppState>,
     c: Caller,
@@ -757,6 +900,17 @@ async fn resolve(
     )))
 }
 
+#[utoipa::path(
+    post, path = "/v1/apps", tag = "apps", operation_id = "registerApp",
+    summary = "Register (201) or replace (200) the manifest of an app",
+    request_body = hush_wire::AppManifest,
+    responses(
+        (status = 200, description = "replaced", body = hush_wire::AppInfo),
+        (status = 201, description = "registered", body = hush_wire::AppInfo, headers(("Location" = String, description = "`/v1/apps/{name}`"))),
+        (status = 403, description = "forbidden: the role, scope or environment of the token does not allow this", body = hush_wire::ErrorBody),
+        (status = 422, description = "invalid_field: a field or parameter breaks a rule; the message names it", body = hush_wire::ErrorBody),
+    )
+)]
 async fn register_app(
     State(s): State<AppState>,
     c: Caller,
@@ -771,6 +925,18 @@ async fn register_app(
     Ok((StatusCode::OK, Json(info)).into_response())
 }
 
+#[utoipa::path(
+    put, path = "/v1/apps/{name}", tag = "apps", operation_id = "putApp",
+    summary = "Register (201) or replace (200) the app named in the path",
+    params(("name" = String, Path, description = "The app")),
+    request_body = hush_wire::AppManifest,
+    responses(
+        (status = 200, description = "replaced", body = hush_wire::AppInfo),
+        (status = 201, description = "registered", body = hush_wire::AppInfo, headers(("Location" = String, description = "`/v1/apps/{name}`"))),
+        (status = 403, description = "forbidden: the role, scope or environment of the token does not allow this", body = hush_wire::ErrorBody),
+        (status = 422, description = "invalid_field: a field or parameter breaks a rule; the message names it", body = hush_wire::ErrorBody),
+    )
+)]
 async fn put_app(
     State(s): State<AppState>,
     c: Caller,
@@ -785,6 +951,15 @@ async fn put_app(
     register_app(State(s), c, Body(m)).await
 }
 
+#[utoipa::path(
+    get, path = "/v1/apps", tag = "apps", operation_id = "listApps",
+    summary = "Registered apps, by name",
+    params(hush_wire::PageQuery),
+    responses(
+        (status = 200, description = "a page of apps", body = Page<hush_wire::AppInfo>),
+        (status = 422, description = "invalid_field: a field or parameter breaks a rule; the message names it", body = hush_wire::ErrorBody),
+    )
+)]
 async fn list_apps(
     State(s): State<AppState>,
     c: Caller,
@@ -797,6 +972,15 @@ async fn list_apps(
     Ok(Json(page_after(all, |a| a.app.clone(), q.cursor, limit)?))
 }
 
+#[utoipa::path(
+    get, path = "/v1/apps/{name}", tag = "apps", operation_id = "getApp",
+    summary = "One registered app, with when it last read each key",
+    params(("name" = String, Path, description = "The app")),
+    responses(
+        (status = 200, description = "the app", body = hush_wire::AppInfo),
+        (status = 404, description = "not_found: no such app (or not the app of this machine token)", body = hush_wire::ErrorBody),
+    )
+)]
 async fn show_app(
     State(s): State<AppState>,
     c: Caller,
@@ -806,6 +990,16 @@ async fn show_app(
     Ok(Json(wire::app(&row)))
 }
 
+#[utoipa::path(
+    delete, path = "/v1/apps/{name}", tag = "apps", operation_id = "deleteApp",
+    summary = "Remove the registration of an app",
+    params(("name" = String, Path, description = "The app")),
+    responses(
+        (status = 204, description = "deleted"),
+        (status = 403, description = "forbidden: the role, scope or environment of the token does not allow this", body = hush_wire::ErrorBody),
+        (status = 404, description = "not_found: no such app", body = hush_wire::ErrorBody),
+    )
+)]
 async fn delete_app(
     State(s): State<AppState>,
     c: Caller,
@@ -839,6 +1033,16 @@ pub(crate) fn role_and_name(b: &TokenRequest) -> Result<(Role, String), ApiError
     Ok((role, name))
 }
 
+#[utoipa::path(
+    post, path = "/v1/tokens", tag = "tokens", operation_id = "createToken",
+    summary = "Make a token (admin); the answer is the only time it is shown",
+    request_body = hush_wire::TokenRequest,
+    responses(
+        (status = 201, description = "created", body = hush_wire::NewToken, headers(("Location" = String, description = "`/v1/tokens/{id}`"))),
+        (status = 403, description = "forbidden: the role, scope or environment of the token does not allow this", body = hush_wire::ErrorBody),
+        (status = 422, description = "invalid_field: a field or parameter breaks a rule; the message names it", body = hush_wire::ErrorBody),
+    )
+)]
 async fn create_token(
     State(s): State<AppState>,
     c: Caller,
@@ -866,6 +1070,16 @@ async fn create_token(
     Ok((StatusCode::CREATED, [(LOCATION, at)], Json(body)).into_response())
 }
 
+#[utoipa::path(
+    get, path = "/v1/tokens", tag = "tokens", operation_id = "listTokens",
+    summary = "The records of tokens (admin), never the tokens",
+    params(hush_wire::PageQuery),
+    responses(
+        (status = 200, description = "a page of tokens", body = Page<hush_wire::TokenInfo>),
+        (status = 403, description = "forbidden: the role, scope or environment of the token does not allow this", body = hush_wire::ErrorBody),
+        (status = 422, description = "invalid_field: a field or parameter breaks a rule; the message names it", body = hush_wire::ErrorBody),
+    )
+)]
 async fn list_tokens(
     State(s): State<AppState>,
     c: Caller,
@@ -886,6 +1100,15 @@ async fn list_tokens(
 
 /// `DELETE /v1/tokens/{id}`: revokes the token (its record stays, for the audit log) and
 /// answers 204 like every other delete; `POST …/revoke` answers with the record.
+#[utoipa::path(
+    delete, path = "/v1/tokens/{id}", tag = "tokens", operation_id = "deleteToken",
+    params(("id" = String, Path, description = "The id of the token (`tok_…`)")),
+    responses(
+        (status = 204, description = "revoked"),
+        (status = 403, description = "forbidden: the role, scope or environment of the token does not allow this", body = hush_wire::ErrorBody),
+        (status = 404, description = "not_found: no such token", body = hush_wire::ErrorBody),
+    )
+)]
 async fn delete_token(
     State(s): State<AppState>,
     c: Caller,
@@ -895,6 +1118,16 @@ async fn delete_token(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    post, path = "/v1/tokens/{id}/revoke", tag = "tokens", operation_id = "revokeToken",
+    summary = "Revoke a token (admin) and answer its record",
+    params(("id" = String, Path, description = "The id of the token (`tok_…`)")),
+    responses(
+        (status = 200, description = "revoked", body = hush_wire::TokenInfo),
+        (status = 403, description = "forbidden: the role, scope or environment of the token does not allow this", body = hush_wire::ErrorBody),
+        (status = 404, description = "not_found: no such token", body = hush_wire::ErrorBody),
+    )
+)]
 async fn revoke_token(
     State(s): State<AppState>,
     c: Caller,
@@ -905,6 +1138,16 @@ async fn revoke_token(
     Ok(Json(wire::token(&t, clock::now())))
 }
 
+#[utoipa::path(
+    get, path = "/v1/audit", tag = "audit", operation_id = "listAudit",
+    summary = "Audit rows (admin), in sequence order",
+    params(hush_wire::AuditListQuery),
+    responses(
+        (status = 200, description = "a page of audit rows", body = Page<hush_wire::AuditRecord>),
+        (status = 403, description = "forbidden: the role, scope or environment of the token does not allow this", body = hush_wire::ErrorBody),
+        (status = 422, description = "invalid_field: a field or parameter breaks a rule; the message names it", body = hush_wire::ErrorBody),
+    )
+)]
 async fn audit(
     State(s): State<AppState>,
     c: Caller,
@@ -952,6 +1195,15 @@ async fn audit(
 
 /// Walks the chain; with `head_seq` and `head_mac` (a head recorded earlier from
 /// `/v1/audit/head`), also checks that row is still there with that MAC.
+#[utoipa::path(
+    get, path = "/v1/audit/verify", tag = "audit", operation_id = "verifyAudit",
+    params(hush_wire::AuditVerifyQuery),
+    responses(
+        (status = 200, description = "the verdict (`intact` false when broken)", body = hush_wire::AuditVerdict),
+        (status = 403, description = "forbidden: the role, scope or environment of the token does not allow this", body = hush_wire::ErrorBody),
+        (status = 422, description = "invalid_field: a field or parameter breaks a rule; the message names it", body = hush_wire::ErrorBody),
+    )
+)]
 async fn audit_verify(
     State(s): State<AppState>,
     c: Caller,
@@ -980,6 +1232,13 @@ async fn audit_verify(
 }
 
 /// The newest audit row's sequence number and MAC, to keep elsewhere.
+#[utoipa::path(
+    get, path = "/v1/audit/head", tag = "audit", operation_id = "auditHead",
+    responses(
+        (status = 200, description = "the sequence number and MAC of the newest row", body = hush_wire::AuditHead),
+        (status = 403, description = "forbidden: the role, scope or environment of the token does not allow this", body = hush_wire::ErrorBody),
+    )
+)]
 async fn audit_head(
     State(s): State<AppState>,
     c: Caller,

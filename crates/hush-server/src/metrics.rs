@@ -71,6 +71,10 @@ pub async fn track(State(s): State<AppState>, req: Request, next: Next) -> Respo
     res
 }
 
+#[utoipa::path(
+    get, path = "/metrics", tag = "operations", operation_id = "metrics",
+    responses((status = 200, description = "Prometheus text exposition", content_type = "text/plain; version=0.0.4", body = String)),
+)]
 pub async fn render(State(s): State<AppState>) -> impl IntoResponse {
     let m = s.metrics.0.lock().unwrap_or_else(|e| e.into_inner());
     let mut out = String::new();

@@ -87,7 +87,12 @@ impl App {
         secret.expose_secret().to_string()
     }
 
+    /// Sends `req`, and checks the answer against the OpenAPI document: the operation and its
+    /// status are documented, the body is valid under the documented schema, and every
+    /// documented header is present.
     async fn send(&self, req: Request<Body>) -> Answer {
+        let method = req.method().clone();
+        let path = req.uri().path().to_string();
         let res = self.router.clone().oneshot(req).await.unwrap();
         let status = res.status();
         let headers = res.headers().clone();
@@ -96,6 +101,7 @@ impl App {
             .unwrap();
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        contract::check(&method, &path, status, &headers, &bytes);
         Answer {
             status,
             headers,
@@ -177,6 +183,118 @@ impl App {
                 (s("action"), s("key"), s("outcome"))
             })
             .collect()
+    }
+}
+
+/// Every answer of this suite against the OpenAPI document the server serves (the checked-in
+/// copy, which a unit test keeps equal to it).
+mod contract {
+    use std::sync::OnceLock;
+
+    use axum::http::{HeaderMap, Method, StatusCode};
+    use serde_json::{json, Value};
+
+    fn doc() -> &'static Value {
+        static DOC: OnceLock<Value> = OnceLock::new();
+        DOC.get_or_init(|| serde_json::from_str(include_str!("../openapi.json")).unwrap())
+    }
+
+    /// The documented path template `path` falls under (`/v1/secrets/{key}`).
+    fn template(path: &str) -> Option<&'static str> {
+        let segments: Vec<&str> = path.split('/').collect();
+        doc()["paths"].as_object().unwrap().keys().find_map(|t| {
+            let ts: Vec<&str> = t.split('/').collect();
+            let fits = ts.len() == segments.len()
+                && ts
+                    .iter()
+                    .zip(&segments)
+                    .all(|(t, s)| t == s || (t.starts_with('{') && !s.is_empty()));
+            fits.then_some(t.as_str())
+        })
+    }
+
+    /// `#/components/…/Name` → the value there.
+    fn resolve(v: &Value) -> &Value {
+        match v["$ref"].as_str() {
+            Some(r) => {
+                let mut at = doc();
+                for part in r.trim_start_matches("#/").split('/') {
+                    at = &at[part];
+                }
+                at
+            }
+            None => v,
+        }
+    }
+
+    fn valid(schema: &Value, instance: &Value) -> Result<(), String> {
+        let root = json!({
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "components": doc()["components"],
+            "allOf": [schema],
+        });
+        let validator = jsonschema::draft202012::new(&root).map_err(|e| e.to_string())?;
+        let errors: Vec<String> = validator
+            .iter_errors(instance)
+            .map(|e| format!("{} at {}", e, e.instance_path))
+            .collect();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors.join("; "))
+        }
+    }
+
+    pub fn check(
+        method: &Method,
+        path: &str,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) {
+        if path.starts_with("/ui") {
+            return; // HTML pages: not part of the API document.
+        }
+        let error = json!({"$ref": "#/components/schemas/Error"});
+        let what = format!("{method} {path} → {status}");
+        let Some(t) = template(path) else {
+            // The fallback: an undocumented route is a 404 with the error body.
+            assert_eq!(status, StatusCode::NOT_FOUND, "{what}: not in the document");
+            let v: Value = serde_json::from_slice(body).unwrap();
+            valid(&error, &v).unwrap_or_else(|e| panic!("{what}: {e}"));
+            return;
+        };
+        let op = &doc()["paths"][t][method.as_str().to_ascii_lowercase()];
+        if op.is_null() {
+            assert_eq!(
+                status,
+                StatusCode::METHOD_NOT_ALLOWED,
+                "{what}: method not in the document"
+            );
+            return;
+        }
+        let response = resolve(&op["responses"][status.as_str()]);
+        assert!(
+            !response.is_null(),
+            "{what}: status not in the document for {method} {t}"
+        );
+        for (name, _) in response["headers"].as_object().into_iter().flatten() {
+            assert!(
+                headers.contains_key(name.as_str()),
+                "{what}: no {name} header"
+            );
+        }
+        match response["content"].as_object() {
+            None => assert!(body.is_empty(), "{what}: a body where none is documented"),
+            Some(content) => {
+                let (media, schema) = content.iter().next().unwrap();
+                if media.starts_with("application/json") {
+                    let v: Value = serde_json::from_slice(body)
+                        .unwrap_or_else(|e| panic!("{what}: not JSON: {e}"));
+                    valid(&schema["schema"], &v).unwrap_or_else(|e| panic!("{what}: {e}"));
+                }
+            }
+        }
     }
 }
 

@@ -24,6 +24,7 @@ pub use request::{
 
 /// A secret's metadata. Never carries a value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SecretMeta {
     /// Stable id (`sec_…`).
     pub id: String,
@@ -32,22 +33,28 @@ pub struct SecretMeta {
     /// The key, unique in the workspace.
     pub key: String,
     /// Human-readable description.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub description: Option<String>,
     /// `api`, `access` or null.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<TokenType>))]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub token_type: Option<String>,
     /// Apps allowed to read it; empty means every app.
     pub scope: Vec<String>,
     /// Environments it is available in; empty means every environment.
     pub envs: Vec<String>,
     /// Unix seconds, or null for never.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub expires_at: Option<i64>,
     /// `active`, `revoked` or `expired`.
+    #[cfg_attr(feature = "openapi", schema(value_type = schema::Status))]
     pub status: String,
     /// The current value version.
     pub version: u64,
     /// Moves with every write (value, metadata or status): the `ETag` of the secret's
     /// answers, for `If-Match`. 0 from a server that predates it.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub revision: u64,
     /// RFC 3339.
     pub created_at: String,
@@ -65,15 +72,18 @@ pub struct SecretMeta {
 
 /// One registered app that names a secret in its manifest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UsedBy {
     /// The app.
     pub app: String,
     /// RFC 3339: when the app last resolved the secret; null if never.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub last_read_at: Option<String>,
 }
 
 /// How a declared secret reaches a workload.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Delivery {
     /// In an environment variable.
@@ -95,6 +105,7 @@ impl Delivery {
 
 /// One secret a workload declares.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SecretDecl {
     /// The environment variable the workload sees.
@@ -118,6 +129,7 @@ fn yes() -> bool {
 
 /// An app's manifest: what `hush.toml` declares, and the body of `POST /v1/apps`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AppManifest {
     /// The app's name.
@@ -132,19 +144,23 @@ pub struct AppManifest {
 
 /// One key a registered app names, with when the app last read it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AppKey {
     /// The secret's key (a declared key or a fallback).
     pub key: String,
     /// RFC 3339, or null if never read by this app.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub last_read_at: Option<String>,
 }
 
 /// A registered app.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AppInfo {
     /// The app's name.
     pub app: String,
     /// Its environment.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub env: Option<String>,
     /// The secrets its manifest declares.
     pub secrets: Vec<SecretDecl>,
@@ -160,6 +176,7 @@ pub struct AppInfo {
 
 /// A secret with its decrypted value: the answer of a read, and nothing else.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SecretValue {
     /// The metadata.
     #[serde(flatten)]
@@ -197,6 +214,7 @@ impl std::fmt::Debug for SecretValue {
 
 /// One version in a secret's history. No value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VersionInfo {
     /// The version number.
     pub version: u64,
@@ -210,6 +228,8 @@ pub struct VersionInfo {
 
 /// The error body of every failed API call.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = Error))]
 pub struct ErrorBody {
     /// The error.
     pub error: ErrorDetail,
@@ -217,6 +237,7 @@ pub struct ErrorBody {
 
 /// What went wrong, for machines (`code`) and people (`message`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorDetail {
     /// A stable code such as `not_found`, `conflict`, `revoked`.
     pub code: ErrorCode,
@@ -226,31 +247,39 @@ pub struct ErrorDetail {
 
 /// A token's record. Never the token itself.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TokenInfo {
     /// Stable id (`tok_…`).
     pub id: String,
     /// Name.
     pub name: String,
     /// `admin`, `write`, `read` or `machine`.
+    #[cfg_attr(feature = "openapi", schema(value_type = schema::Role))]
     pub role: String,
     /// For machine tokens: the app.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub app: Option<String>,
     /// For machine tokens: the environment.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub env: Option<String>,
     /// Unix seconds, or null.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub expires_at: Option<i64>,
     /// `active`, `revoked` or `expired`.
+    #[cfg_attr(feature = "openapi", schema(value_type = schema::Status))]
     pub status: String,
     /// RFC 3339.
     pub created_at: String,
     /// Who made it.
     pub created_by: String,
     /// RFC 3339, once revoked.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub revoked_at: Option<String>,
 }
 
 /// A newly made token: the only answer that carries one.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NewToken {
     /// The record.
     #[serde(flatten)]
@@ -276,6 +305,7 @@ impl std::fmt::Debug for NewToken {
 
 /// One row of the audit log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditRecord {
     /// Position in the chain, from 1.
     pub seq: i64,
@@ -288,14 +318,18 @@ pub struct AuditRecord {
     /// `secret.read`, `secret.create`, `token.create`, `auth.failed`, ….
     pub action: String,
     /// Workspace.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub workspace: Option<String>,
     /// Secret key (or token id for token actions).
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub key: Option<String>,
     /// Value version.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub version: Option<u64>,
     /// `ok` or an error code.
     pub outcome: String,
     /// Remote address.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub remote: Option<String>,
     /// MAC of the previous row (the name is from before the chain was keyed).
     pub prev_hash: String,
@@ -306,33 +340,41 @@ pub struct AuditRecord {
 
 /// The answer of `audit verify`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditVerdict {
     /// Whether the chain is intact (and the expected head, if one was given, is there).
     pub intact: bool,
     /// Rows checked.
     pub rows: usize,
     /// The first bad row, when broken.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub first_bad_seq: Option<i64>,
     /// Why it is bad.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub reason: Option<String>,
     /// How many rows (from row 1) predate the keyed chain: linked by plain SHA-256, and
     /// anchored by the first keyed row after them.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub legacy_rows: usize,
     /// The newest row's sequence number (0: the log is empty).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub head_seq: i64,
     /// The newest row's MAC (not to be trusted when the chain is broken).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub head_mac: String,
     /// Whether an expected head (`head_seq` and `head_mac` query parameters) was checked.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub head_checked: bool,
 }
 
 /// A head of the audit chain: a row's sequence number and MAC, to keep elsewhere and give back
 /// to `audit verify`, so rows cut off the end are found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditHead {
     /// The row's sequence number (0: the empty log).
     pub seq: i64,
@@ -342,10 +384,12 @@ pub struct AuditHead {
 
 /// One page of a collection: every list route answers in this shape.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Page<T> {
     /// This page's items, in the route's order.
     pub items: Vec<T>,
     /// Pass as `cursor` for the next page, unchanged (it is opaque); null on the last page.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub next_cursor: Option<String>,
 }
 
@@ -358,6 +402,7 @@ pub type AuditPage = Page<AuditRecord>;
 /// `POST /v1/resolve`'s answer: a value per key that could be had, a reason per key that
 /// could not.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Resolved {
     /// Values by key.
     pub secrets: std::collections::BTreeMap<String, SecretValue>,
@@ -367,9 +412,41 @@ pub struct Resolved {
 
 /// Why one key of a resolve call could not be had.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Refusal {
     /// The reason, for machines.
     pub code: Reason,
     /// What was wrong and what to do.
     pub message: String,
+}
+
+/// Schemas for string fields whose values are a closed set (the Rust types keep them as
+/// strings, so an unknown value from a newer server still reads).
+#[cfg(feature = "openapi")]
+pub mod schema {
+    /// A secret's or a token's status.
+    #[derive(utoipa::ToSchema)]
+    #[schema(rename_all = "lowercase")]
+    pub enum Status {
+        /// Usable.
+        Active,
+        /// Disabled by a person.
+        Revoked,
+        /// Past its expiry.
+        Expired,
+    }
+
+    /// A token's role.
+    #[derive(utoipa::ToSchema)]
+    #[schema(rename_all = "lowercase")]
+    pub enum Role {
+        /// Everything in its workspace.
+        Admin,
+        /// Read and change secrets.
+        Write,
+        /// Read secrets.
+        Read,
+        /// A workload's token, bound to an app and an environment.
+        Machine,
+    }
 }

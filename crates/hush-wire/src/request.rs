@@ -28,6 +28,7 @@ fn nullable_list<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
 
 /// What kind of token a secret holds (Ductape's `token_type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum TokenType {
     /// An API key.
@@ -120,6 +121,8 @@ impl std::error::Error for ValueError {}
 /// Absent fields are left as they are; `null` clears a nullable field (for `scope` and `envs`,
 /// as `[]` does).
 #[derive(Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = SecretWrite))]
 #[serde(deny_unknown_fields)]
 pub struct SecretWriteBody {
     /// The key (`POST` only; on `PUT`, the path's key if given).
@@ -144,6 +147,7 @@ pub struct SecretWriteBody {
         default,
         deserialize_with = "nullable"
     )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<TokenType>))]
     pub token_type: Option<Option<String>>,
     /// Apps allowed to read it (`[]` or `null` clears it).
     #[serde(
@@ -257,6 +261,8 @@ impl std::fmt::Debug for SecretWriteBody {
 
 /// `POST /v1/secrets/{key}/rollback`'s body.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = Rollback))]
 #[serde(deny_unknown_fields)]
 pub struct RollbackRequest {
     /// The version whose value becomes current again, as a new version.
@@ -265,6 +271,8 @@ pub struct RollbackRequest {
 
 /// `POST /v1/resolve`'s request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = Resolve))]
 #[serde(deny_unknown_fields)]
 pub struct ResolveRequest {
     /// The app asking (must match a machine token's).
@@ -283,6 +291,8 @@ pub struct ResolveRequest {
 
 /// `POST /v1/tokens`'s request.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = TokenCreate))]
 #[serde(deny_unknown_fields)]
 pub struct TokenRequest {
     /// A name to recognise it by (default: the role, or `APP-ENV`).
@@ -304,6 +314,7 @@ pub struct TokenRequest {
 
 /// The query of `GET /v1/secrets/{key}`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct SecretQuery {
     /// The version to read (default: the current one).
@@ -313,6 +324,7 @@ pub struct SecretQuery {
 
 /// The query of `GET /v1/secrets`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct SecretListQuery {
     /// Only secrets available in this environment.
@@ -337,6 +349,7 @@ pub struct SecretListQuery {
 
 /// The query of `DELETE /v1/secrets/{key}`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct DeleteQuery {
     /// Delete even while registered apps name the secret.
@@ -350,6 +363,7 @@ pub struct DeleteQuery {
 /// The query of the list routes that take only a page: `GET /v1/apps`, `GET /v1/tokens`,
 /// `GET /v1/secrets/{key}/versions`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {
     /// The previous page's `next_cursor`, unchanged.
@@ -362,6 +376,7 @@ pub struct PageQuery {
 
 /// The query of `GET /v1/audit`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct AuditListQuery {
     /// Only rows about this key.
@@ -387,6 +402,7 @@ pub struct AuditListQuery {
 /// The query of `GET /v1/audit/verify`: a head recorded earlier, given back together or not
 /// at all.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]
 pub struct AuditVerifyQuery {
     /// The head's sequence number.
