@@ -89,11 +89,12 @@ def probe(
     *,
     hush_args: Optional[list[str]] = None,
     isolated: bool = False,
-    **env: str,
+    env: Optional[dict[str, str]] = None,
+    **more: str,
 ) -> dict[str, object]:
     """Runs the probe for ``keys`` in ``tmp``: under ``hush run HUSH_ARGS --`` when given,
     else directly; ``isolated`` runs the child without site-packages (``python -S``)."""
-    full_env = clean_env(tmp / "home", PYTHONPATH=str(SRC), **env)
+    full_env = clean_env(tmp / "home", PYTHONPATH=str(SRC), **(env or {}), **more)
     argv = [*python_cmd(PROBE, isolated=isolated), *keys]
     if hush_args is not None:
         argv = [str(HUSH_BIN), "run", *hush_args, "--", *argv]
@@ -132,7 +133,7 @@ def test_hush_run_file_delivery_returns_the_delivered_path(tmp_path: Path) -> No
         ["gcp-json"],
         hush_args=["--file", "gcp-json=GH_FILE"],
         isolated=True,
-        **{"HUSH_SECRET_gcp-json": value},
+        env={"HUSH_SECRET_gcp-json": value},
     )
     got = entry(r, "gcp-json")
     assert got["sha"] == sha(value) and got["file_sha"] == sha(value)
@@ -290,7 +291,7 @@ def test_server_failures_are_typed(server: Server, tmp_path: Path) -> None:
     assert e["error"] == "ServerError" and "cannot reach" in str(e["message"])
 
     r = probe(tmp_path, ["k"], isolated=True, HUSH_ADDR="127.0.0.1:1", HUSH_TOKEN="t")
-    assert "not a server address" in str(entry(r, "k")["message"])
+    assert "does not start with http" in str(entry(r, "k")["message"])
 
 
 def test_sources_order_map_then_prefix_then_file_then_server(
@@ -299,7 +300,8 @@ def test_sources_order_map_then_prefix_then_file_then_server(
     admin.secrets.create(key=key, value="from-server")
     (tmp_path / ".secrets").write_text(f"{key}=from-file\n")
     common = {"HUSH_ADDR": server.base, "HUSH_TOKEN": server.admin}
-    assert entry(probe(tmp_path, [key], **common), key)["sha"] == sha("from-file")
-    assert entry(probe(tmp_path, [key], **common, **{f"HUSH_SECRET_{key}": "p"}), key)["sha"] == sha("p")
+    assert entry(probe(tmp_path, [key], env=common), key)["sha"] == sha("from-file")
+    with_prefix = {**common, f"HUSH_SECRET_{key}": "p"}
+    assert entry(probe(tmp_path, [key], env=with_prefix), key)["sha"] == sha("p")
     os.unlink(tmp_path / ".secrets")
-    assert entry(probe(tmp_path, [key], isolated=True, **common), key)["sha"] == sha("from-server")
+    assert entry(probe(tmp_path, [key], isolated=True, env=common), key)["sha"] == sha("from-server")

@@ -32,9 +32,10 @@ def check_addr(addr: str) -> str:
     """``addr`` without a trailing ``/``, or :class:`InvalidError` (code ``bad_address``)."""
     base = addr.rstrip("/")
     if not (base.startswith("http://") or base.startswith("https://")):
+        # Not echoed: a token passed in its place would be.
         raise InvalidError(
-            f"{json.dumps(base[:64])} is not a server address: give http://HOST:PORT or "
-            "https://HOST",
+            "the server address does not start with http:// or https://: give "
+            "http://HOST:PORT or https://HOST",
             code="bad_address",
         )
     return base

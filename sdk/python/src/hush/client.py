@@ -95,7 +95,7 @@ def _write_body(fields: Optional[Mapping[str, Any]], kw: Mapping[str, Any]) -> D
                 _put_value(body, v)
         elif name in ("scope", "envs") and v is not None:
             if isinstance(v, str):
-                raise InvalidError(f"`{name}` is a list of names, not a string: give [{v!r}]")
+                raise InvalidError(f"`{name}` is a list of names, not a string: give a list")
             body[name] = list(v)
         else:
             body[name] = v
