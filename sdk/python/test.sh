@@ -30,7 +30,7 @@ echo "== pip install ./sdk/python pytest mypy"
 "$VENV/bin/python" -m pip install -q --no-deps --force-reinstall ./sdk/python </dev/null
 
 echo "== mypy --strict"
-(cd sdk/python && "$VENV/bin/python" -m mypy --strict --cache-dir "$ROOT/target/sdk-python-mypy-cache" src/hush tests) </dev/null
+(cd sdk/python && "$VENV/bin/python" -m mypy --strict --cache-dir "$ROOT/target/sdk-python-mypy-cache" src/hush tests examples) </dev/null
 
 echo "== pytest"
 (cd sdk/python && "$VENV/bin/python" -m pytest -q -p no:cacheprovider tests) </dev/null

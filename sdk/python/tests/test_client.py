@@ -301,3 +301,41 @@ def test_client_refuses_what_it_will_not_send(server: Server) -> None:
             c.secrets.fetch(bad)
     with pytest.raises(hush.InvalidError):
         c.secrets.update("k", if_match=True)
+
+
+def test_the_ductape_example_script(own_server: Server) -> None:
+    """examples/ductape.py, the README's walkthrough, runs as written against a server."""
+    import subprocess
+    import sys
+
+    from .conftest import SRC, clean_env
+
+    script = SRC.parent / "examples" / "ductape.py"
+    env = clean_env(
+        own_server.home, PYTHONPATH=str(SRC), HUSH_ADDR=own_server.base, HUSH_TOKEN=own_server.admin
+    )
+    p = subprocess.run(
+        [sys.executable, "-S", str(script)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert p.returncode == 0, p.stdout + p.stderr
+    for line in (
+        "Secret created: STRIPE_API_KEY",
+        "STRIPE_API_KEY: Production Stripe API key for payment processing",
+        "  Scope: stripe_payments, checkout_service",
+        "Value: [redacted]",
+        "(value of 19 characters fetched)",
+        "Secret updated: STRIPE_API_KEY (version 2)",
+        "Metadata updated: scope stripe_payments, subscription_service, invoice_service",
+        "Secret with this key already exists",
+        "Secret has been revoked",
+        "Reading a revoked secret is forbidden (403 revoked)",
+        "Secret successfully deleted",
+        "It is gone",
+    ):
+        assert line in p.stdout.splitlines(), f"{line!r} not in:\n{p.stdout}"
+    assert "sk_live" not in p.stdout + p.stderr
