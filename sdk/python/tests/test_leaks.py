@@ -126,3 +126,58 @@ def test_the_secret_wrapper() -> None:
     with pytest.raises(TypeError):
         vars(s)
     assert_clean(s, [s], {"k": s})
+
+
+def _frames_text(e: BaseException, seen: set[int] | None = None) -> str:
+    """The local variables of every frame of ``e``'s traceback outside the tests, and of the
+    exceptions chained to it: what an error tracker that records locals would record."""
+    seen = seen if seen is not None else set()
+    if id(e) in seen:
+        return ""
+    seen.add(id(e))
+    out = [texts(e)]
+    tb = e.__traceback__
+    while tb is not None:
+        if "/tests/" not in tb.tb_frame.f_code.co_filename:
+            out.append(repr(tb.tb_frame.f_locals))
+        tb = tb.tb_next
+    for chained in (e.__cause__, e.__context__):
+        if chained is not None:
+            out.append(repr(vars(chained)) if hasattr(chained, "__dict__") else "")
+            out.append(repr(getattr(chained, "args", ())))
+            out.append(_frames_text(chained, seen))
+    return "\n".join(out)
+
+
+def test_tracebacks_hold_no_token_and_no_value_read(server: Server, tmp_path: Path) -> None:
+    """The SDK's own frames (which held the token, an answer's body, a file's text) are not on
+    the traceback of what it raises, and no chained exception carries them."""
+    found: list[BaseException] = []
+
+    def catch(f: Any, *a: Any) -> None:
+        try:
+            f(*a)
+        except hush.HushError as e:
+            found.append(e)
+        else:
+            raise AssertionError(f"{f} did not fail")
+
+    catch(server.client(TOKEN_PLANT).secrets.list)
+    catch(Client("http://127.0.0.1:1", TOKEN_PLANT).secrets.fetch, "k")
+    catch(Sources({"HUSH_ADDR": server.base, "HUSH_TOKEN": TOKEN_PLANT}, tmp_path / "none").get, "k")
+    catch(Sources({"HUSH_ADDR": "no-scheme", "HUSH_TOKEN": TOKEN_PLANT}, tmp_path / "none").get, "k")
+    catch(Sources({"HUSH_SECRETS_MAP": '{"k": {"env": "' + PLANTED + '"'}, tmp_path).get, "k")
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / ".secrets").write_text("a=" + PLANTED + '\nk="' + PLANTED + "\n")
+    catch(Sources({}, tmp_path / "broken").get, "k")
+    (tmp_path / "binary").mkdir()
+    (tmp_path / "binary" / ".secrets").write_bytes(b"k=" + PLANTED.encode() + b"\xff\n")
+    catch(Sources({}, tmp_path / "binary").file, "k")
+    secret = Sources({"HUSH_SECRET_k": b"\xff" + PLANTED.encode()}, tmp_path).get("k")
+    catch(secret.expose)
+    assert len(found) == 8
+    for e in found:
+        text = _frames_text(e)
+        assert TOKEN_PLANT not in text, f"{e!r}:\n{text}"
+        assert PLANTED not in text, f"{e!r}:\n{text}"
+    assert found[-1].__context__ is None

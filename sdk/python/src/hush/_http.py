@@ -13,6 +13,7 @@ import urllib.request
 from email.message import Message
 from typing import Any, Dict, Mapping, Optional, Tuple, Union
 
+from ._secret import Secret
 from .errors import HushConnectionError, HushError, InvalidError, api_error
 
 USER_AGENT = "hush-sdk-python/0.1.0"
@@ -70,7 +71,7 @@ def _error_from_answer(status: int, body: bytes, headers: Optional[Message]) -> 
 
 def request(
     base: str,
-    token: str,
+    token: Secret,
     method: str,
     path: str,
     *,
@@ -98,7 +99,7 @@ def request(
     if headers:
         hdrs.update(headers)
     # EXPOSE: the bearer token goes in the Authorization header and nowhere else.
-    hdrs["Authorization"] = "Bearer " + token
+    hdrs["Authorization"] = "Bearer " + token.expose()
     req = urllib.request.Request(url, data=data, headers=hdrs, method=method)
     try:
         with _OPENER.open(req, timeout=timeout) as res:

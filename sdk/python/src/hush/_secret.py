@@ -37,7 +37,10 @@ class Secret:
         try:
             return self._value.decode("utf-8")
         except UnicodeDecodeError:
-            raise NotUtf8Error() from None
+            pass
+        # Raised outside the `except`: the decode error, which holds the bytes it could not
+        # decode, is not chained to it.
+        raise NotUtf8Error()
 
     def __repr__(self) -> str:
         return "Secret([redacted])"

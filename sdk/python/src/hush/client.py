@@ -23,7 +23,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, TypeV
 
 from . import _http
 from ._secret import Secret
-from .errors import HushError, InvalidError, quoted
+from .errors import HushError, InvalidError, boundary, quoted
 from .models import (
     AppInfo,
     AuditHead,
@@ -137,7 +137,7 @@ class Client:
         self.page_size: int = page_size
         if not isinstance(token, str) or not token:
             raise InvalidError("the token is empty: give the token `hush tokens create` printed")
-        self._token = token
+        self._token = Secret(token)
         self.timeout: float = timeout
         #: Secrets: create, list, fetch, update, revoke, delete, versions, rollback, …
         self.secrets: SecretsApi = SecretsApi(self)
@@ -149,6 +149,7 @@ class Client:
         self.audit: AuditApi = AuditApi(self)
 
     @classmethod
+    @boundary
     def from_env(cls, *, timeout: float = DEFAULT_TIMEOUT) -> Client:
         """A client for ``HUSH_ADDR`` with ``HUSH_TOKEN``."""
         addr = os.environ.get("HUSH_ADDR", "")
@@ -214,6 +215,7 @@ class Client:
 
     # -- resolve ----------------------------------------------------------------------------
 
+    @boundary
     def resolve(
         self, keys: Sequence[str], *, app: Optional[str] = None, env: Optional[str] = None
     ) -> Resolved:
@@ -221,6 +223,7 @@ class Client:
         as ``app`` in ``env`` when given."""
         return self._resolve(keys, app, env, False)
 
+    @boundary
     def check(
         self, keys: Sequence[str], *, app: Optional[str] = None, env: Optional[str] = None
     ) -> Resolved:
@@ -252,6 +255,7 @@ class SecretsApi:
     def __repr__(self) -> str:
         return f"SecretsApi({self._c!r})"
 
+    @boundary
     def create(self, fields: Optional[Mapping[str, Any]] = None, /, **kw: Any) -> SecretMeta:
         """Creates a secret: ``key``, ``value`` (str, bytes or :class:`hush.Secret`) and the
         optional ``description``, ``token_type`` (``api``/``access``), ``scope``, ``envs``,
@@ -260,6 +264,7 @@ class SecretsApi:
         body = _write_body(fields, kw)
         return SecretMeta.from_json(self._c._call("POST", "/v1/secrets", body=body))
 
+    @boundary
     def put(
         self,
         key: str,
@@ -283,6 +288,7 @@ class SecretsApi:
             )
         )
 
+    @boundary
     def update(
         self,
         key: str,
@@ -306,6 +312,7 @@ class SecretsApi:
             )
         )
 
+    @boundary
     def fetch(self, key: str, version: Optional[int] = None) -> SecretValue:
         """The metadata and the decrypted value (of ``version``, or the current one). The read
         is audited."""
@@ -314,6 +321,7 @@ class SecretsApi:
             self._c._call("GET", f"/v1/secrets/{_segment(key)}", query=q)
         )
 
+    @boundary
     def list(
         self,
         *,
@@ -328,10 +336,12 @@ class SecretsApi:
         q = {"env": env, "app": app, "prefix": prefix, "status": status}
         return self._c._all_pages("/v1/secrets", SecretMeta.from_json, q)
 
+    @boundary
     def fetch_all(self, **filters: Optional[str]) -> List[SecretMeta]:
         """:meth:`list` under the Ductape guide's name (``fetchAll``)."""
         return self.list(**filters)
 
+    @boundary
     def show(self, key: str) -> SecretMeta:
         """One secret's metadata without reading (or auditing a read of) its value."""
         for meta in self.list(prefix=_segment(key)):
@@ -341,6 +351,7 @@ class SecretsApi:
 
         raise NotFoundError(f"secret {quoted(key)} not found", status=404)
 
+    @boundary
     def delete(
         self,
         key: str,
@@ -361,20 +372,24 @@ class SecretsApi:
         )
         return True
 
+    @boundary
     def revoke(self, key: str) -> SecretMeta:
         """Disables a secret without deleting it: reads answer :class:`hush.RevokedError`."""
         return SecretMeta.from_json(self._c._call("POST", f"/v1/secrets/{_segment(key)}/revoke"))
 
+    @boundary
     def restore(self, key: str) -> SecretMeta:
         """Undoes :meth:`revoke`."""
         return SecretMeta.from_json(
             self._c._call("POST", f"/v1/secrets/{_segment(key)}/restore")
         )
 
+    @boundary
     def versions(self, key: str) -> List[VersionInfo]:
         """The secret's versions, oldest first (no values), following pages."""
         return self._c._all_pages(f"/v1/secrets/{_segment(key)}/versions", VersionInfo.from_json)
 
+    @boundary
     def rollback(self, key: str, to: int) -> SecretMeta:
         """Makes version ``to``'s value current again, as a new version."""
         return SecretMeta.from_json(
@@ -399,19 +414,23 @@ class AppsApi:
     def __repr__(self) -> str:
         return f"AppsApi({self._c!r})"
 
+    @boundary
     def register(self, manifest: Mapping[str, Any]) -> AppInfo:
         """Registers an app's manifest, or replaces it: ``{"app", "env", "secrets": [{"name",
         "key", "required", "fallback", "as"}]}`` (write or admin)."""
         return AppInfo.from_json(self._c._call("POST", "/v1/apps", body=_manifest(manifest)))
 
+    @boundary
     def list(self) -> List[AppInfo]:
         """The registered apps, following pages."""
         return self._c._all_pages("/v1/apps", AppInfo.from_json)
 
+    @boundary
     def get(self, name: str) -> AppInfo:
         """One registered app."""
         return AppInfo.from_json(self._c._call("GET", f"/v1/apps/{_segment(name)}"))
 
+    @boundary
     def delete(self, name: str) -> bool:
         """Unregisters an app and returns ``True``."""
         self._c._call("DELETE", f"/v1/apps/{_segment(name)}")
@@ -427,6 +446,7 @@ class TokensApi:
     def __repr__(self) -> str:
         return f"TokensApi({self._c!r})"
 
+    @boundary
     def create(
         self,
         *,
@@ -452,14 +472,17 @@ class TokensApi:
         }
         return NewToken.from_json(self._c._call("POST", "/v1/tokens", body=body))
 
+    @boundary
     def list(self) -> List[TokenInfo]:
         """Every token's record (never a token), following pages."""
         return self._c._all_pages("/v1/tokens", TokenInfo.from_json)
 
+    @boundary
     def revoke(self, id: str) -> TokenInfo:
         """Revokes a token by id or name; the record, revoked."""
         return TokenInfo.from_json(self._c._call("POST", f"/v1/tokens/{_segment(id)}/revoke"))
 
+    @boundary
     def delete(self, id: str) -> bool:
         """Revokes a token by id or name with ``DELETE`` (the record stays); ``True``."""
         self._c._call("DELETE", f"/v1/tokens/{_segment(id)}")
@@ -475,6 +498,7 @@ class AuditApi:
     def __repr__(self) -> str:
         return f"AuditApi({self._c!r})"
 
+    @boundary
     def list(
         self,
         *,
@@ -488,6 +512,7 @@ class AuditApi:
         q = {"key": key, "actor": actor, "since": since, "until": until}
         return self._c._all_pages("/v1/audit", AuditRecord.from_json, q)
 
+    @boundary
     def verify(self, head: Optional[AuditHead] = None) -> AuditVerdict:
         """Checks every row's MAC and link; with ``head`` (from :meth:`head`, kept elsewhere),
         also that it is still in the chain unchanged, so rows cut off the end are found."""
@@ -505,6 +530,7 @@ class AuditApi:
             )
         return verdict
 
+    @boundary
     def head(self) -> AuditHead:
         """The newest row's sequence number and MAC, to keep where the store's writers cannot
         reach."""

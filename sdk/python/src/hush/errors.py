@@ -22,9 +22,13 @@ No message, ``repr`` or attribute of any of them holds a secret's value or a tok
 from __future__ import annotations
 
 import builtins
+import functools
 import json
 from pathlib import Path
-from typing import Any, Dict, Mapping, Optional, Type
+from typing import Any, Callable, Dict, Mapping, Optional, ParamSpec, Type, TypeVar
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 
 def quoted(text: str) -> str:
@@ -65,6 +69,27 @@ class HushError(Exception):
             f"{type(self).__name__}(status={self.status!r}, code={self.code!r}, "
             f"message={self.message!r})"
         )
+
+
+def boundary(f: Callable[_P, _R]) -> Callable[_P, _R]:
+    """Wraps a public call so that a :class:`HushError` leaves it with no trace of the frames
+    below: its traceback starts at the call, and its implicit ``__context__`` (an
+    ``HTTPError``, a ``UnicodeDecodeError`` holding the bytes it could not decode, …) is
+    dropped. The frames inside held the token, the answer's body, a ``.secrets`` file's text;
+    tools that record a traceback's local variables (error trackers, ``pytest -l``) would
+    otherwise record them. ``__cause__`` is kept where it was set on purpose."""
+
+    @functools.wraps(f)
+    def call(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return f(*args, **kwargs)
+        except HushError as e:
+            err = e
+        # Raised outside the `except`: no implicit context is attached to it again.
+        err.__context__ = None
+        raise err.with_traceback(None)
+
+    return call
 
 
 # --- API errors: one class per hush_wire::ErrorCode -----------------------------------------

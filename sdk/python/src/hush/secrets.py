@@ -62,6 +62,7 @@ from typing import Any, Dict, Mapping, Optional, Tuple, Union
 from ._secret import Secret
 from .errors import (
     BadMapError,
+    boundary,
     ConfigError,
     HushError,
     InvalidKeyError,
@@ -131,6 +132,18 @@ class _File:
 _Found = Union[_Value, _File]
 
 
+class _Env(Dict[str, bytes]):
+    """The environment the sources read: prints as its size only."""
+
+    def __repr__(self) -> str:
+        return f"[{len(self)} variables, redacted]"
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> Any:
+        raise TypeError("hush's environment snapshot cannot be pickled")
+
+
 def _remove_dir(path: str) -> None:
     shutil.rmtree(path, ignore_errors=True)
 
@@ -148,13 +161,14 @@ class Sources:
         """Sources from ``env`` (default: the process environment, read now) and ``cwd``
         (default: the current directory); relative paths in the environment are from
         ``cwd``."""
-        if env is None:
-            self._env = _process_env()
-        else:
-            self._env = {
+        self._env = _Env(
+            _process_env()
+            if env is None
+            else {
                 k: (v if isinstance(v, bytes) else v.encode("utf-8", "surrogateescape"))
                 for k, v in env.items()
             }
+        )
         if cwd is None:
             try:
                 cwd = os.getcwd()
@@ -175,6 +189,7 @@ class Sources:
 
     # -- the two calls ------------------------------------------------------------------------
 
+    @boundary
     def get(self, key: str) -> Secret:
         """The value of ``key`` from the first source that has it. A value delivered as a file
         is read from it."""
@@ -184,6 +199,7 @@ class Sources:
             return found.secret
         return Secret(_read_file(found.path))
 
+    @boundary
     def file(self, key: str) -> Path:
         """A path to a file holding exactly the value of ``key``: the file ``hush run``
         delivered, or one written once into this object's private directory."""
@@ -197,6 +213,7 @@ class Sources:
             return found.path
         return self._write_private(key, found.secret)
 
+    @boundary
     def cleanup(self) -> None:
         """Removes the private directory and the files :meth:`file` wrote (a later call writes
         them again, in a new directory)."""
@@ -250,13 +267,14 @@ class Sources:
             return _Value(got)
 
         # 4. The server.
+        # (The token is read where the client is made, and held nowhere else.)
         addr = self._var_str(ADDR_VAR)
-        token = self._var_str(TOKEN_VAR)
-        if addr is not None and token is not None:
-            return self._ask_server(key, addr, token)
+        has_token = self._var_str(TOKEN_VAR) is not None
+        if addr is not None and has_token:
+            return self._ask_server(key, addr)
 
         # 5. Nowhere.
-        if addr is None and token is None:
+        if addr is None and not has_token:
             unset = f"{ADDR_VAR} and {TOKEN_VAR} are unset"
         elif addr is None:
             unset = f"{ADDR_VAR} is unset"
@@ -310,12 +328,12 @@ class Sources:
             raise UndeliveredError(key, env_var)
         return _Value(Secret(value))
 
-    def _ask_server(self, key: str, addr: str, token: str) -> _Found:
+    def _ask_server(self, key: str, addr: str) -> _Found:
         from .client import Client
 
         try:
             if self._client is None:
-                self._client = Client(addr, token)
+                self._client = Client(addr, self._var_str(TOKEN_VAR) or "")
             client: Client = self._client
             resolved = client.resolve(
                 [key], app=self._var_str(APP_VAR), env=self._var_str(ENV_VAR)
@@ -323,7 +341,9 @@ class Sources:
         except ConfigError:
             raise
         except HushError as e:
-            raise ServerError(key, e) from e
+            # The client's frames (which held the token) are dropped from its traceback.
+            e.__context__ = None
+            raise ServerError(key, e.with_traceback(None)) from e
         got = resolved.secrets.get(key)
         if got is not None:
             return _Value(got.value)
