@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# Tensorleap (seeds/001): a JSON key uploaded from a file, handed to a Python script as
-# AUTH_SECRET and parsed; replaced without seeing the old value; delete refused while in use.
+# Tensorleap (seeds/001): a JSON key uploaded from a file, read by a Python script with the SDK
+# (secrets.get; hush run delivers it as AUTH_SECRET) and parsed; replaced without seeing the old
+# value; delete refused while in use.
 source "$(dirname "$0")/../lib.sh"
+# The script imports the Python SDK from the repository, with no install.
+export PYTHONPATH="$(cd "$EXAMPLE_DIR/../.." && pwd)/sdk/python/src${PYTHONPATH:+:$PYTHONPATH}"
 
 step "upload the JSON key file as secret gcs-creds"
 hush init
 hush secrets create gcs-creds --from-file gcs-key.json --type access --description "GCS service account"
 hush secrets show gcs-creds
 
-step "hush run (the manifest hush.toml declares AUTH_SECRET = gcs-creds) -- python3 dataset.py"
+step "hush run (the manifest hush.toml declares AUTH_SECRET = gcs-creds) -- python3 dataset.py (secrets.get(\"gcs-creds\"))"
 out=$(hush run -- python3 dataset.py 2>&1)
 echo "$out"
 expect_contains "$out" "parsed credentials with fields: client_email, private_key, private_key_id, project_id, type"
