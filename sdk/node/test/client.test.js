@@ -375,20 +375,37 @@ test('ConnectionError: nothing listening, and no answer within the timeout', asy
   assert.ok(Date.now() - started < 5000);
 });
 
-test('a code this version does not know is a HushError with its status; a page that is not JSON too', async (t) => {
+test('a code this version does not know is a HushError with its status; a page that is not JSON and a redirect too', async (t) => {
   // Not a hush server: a stand-in for a newer server's code and for a proxy's error page.
   const srv = http.createServer((req, res) => {
     if (req.url.startsWith('/v1/secrets/newer')) {
       res.writeHead(418, { 'content-type': 'application/json' });
       res.end('{"error":{"code":"from_the_future","message":"a newer code","hint":"h"}}');
+    } else if (req.url.startsWith('/v1/secrets/moved')) {
+      // A redirect is not followed: the token goes to no other address.
+      res.writeHead(302, { location: `http://127.0.0.1:${redirected.address().port}/v1/secrets/moved` });
+      res.end();
     } else {
       res.writeHead(502, { 'content-type': 'text/html' });
       res.end('<html>bad gateway</html>');
     }
   });
+  let seen = 0;
+  const redirected = http.createServer((req, res) => {
+    seen += 1;
+    res.end('{}');
+  });
+  await new Promise((r) => redirected.listen(0, '127.0.0.1', r));
   await new Promise((r) => srv.listen(0, '127.0.0.1', r));
-  t.after(() => srv.close());
+  t.after(() => {
+    srv.close();
+    redirected.close();
+  });
   const c = new Client(`http://127.0.0.1:${srv.address().port}`, 'hush_t');
+  const moved = await failure(c.secrets.fetch('moved'));
+  assert.equal(moved.constructor, HushError);
+  assert.equal(moved.status, 302);
+  assert.equal(seen, 0, 'the redirect was not followed');
   const e = await failure(c.secrets.fetch('newer'));
   assert.equal(e.constructor, HushError);
   assert.equal(e.status, 418);
