@@ -257,63 +257,72 @@ export type ErrorCode =
 
 export const ERROR_CODES: readonly ErrorCode[];
 
-/** An API failure. `status` 0: no answer (refused before sending, or unreachable). */
+/**
+ * The root of every error the package throws: API errors (one class per code, grouped as the
+ * Rust SDK groups them), ConnectionError, and the workload call's SecretsError.
+ */
 export class HushError extends Error {
-  constructor(message: string, options?: { status?: number; code?: string; retryAfter?: number; extra?: object; cause?: unknown });
-  /** HTTP status. */
-  readonly status: number;
-  /** The API's code; a code this version does not know is kept as sent. */
-  readonly code: ErrorCode | 'unreachable' | 'unexpected_answer' | 'bad_address' | 'bad_token' | 'unknown' | (string & {});
-  /** Seconds to wait before retrying, from Retry-After (429, 503). */
-  readonly retryAfter?: number;
+  constructor(
+    message: string,
+    options?: { status?: number | null; code?: string; retryAfter?: number | null; details?: object; cause?: unknown },
+  );
+  /** HTTP status; null when no server answered (refused before sending, unreachable, a workload error). */
+  readonly status: number | null;
+  /** A stable machine code: the API's, or the SDK's own (`connection`, `bad_address`, `not_declared`, …). */
+  readonly code: ErrorCode | (string & {});
+  /** Seconds to wait before retrying, from Retry-After (429, 503); null otherwise. */
+  readonly retryAfter: number | null;
+  /** Any other field of the error body. */
+  readonly details: Record<string, unknown>;
 }
-/** No answer: connection refused, DNS, TLS, or no answer within the timeout. */
+/** No answer: connection refused, DNS, TLS, or no answer within the timeout (code `connection`). */
 export class ConnectionError extends HushError {
-  readonly address: string;
+  /** The server address. */
+  readonly addr: string;
 }
-/** 400 `bad_request`. */
-export class BadRequestError extends HushError {}
-/** 422 `invalid_field` (also: refused before sending, status 0). */
+/** 422 `invalid_field`; the base of 400, 413 and 415; also a refusal before sending (status null). */
 export class InvalidError extends HushError {}
+/** 400 `bad_request`. */
+export class BadRequestError extends InvalidError {}
+/** 413 `too_large`. */
+export class TooLargeError extends InvalidError {}
+/** 415 `unsupported_media_type`. */
+export class UnsupportedMediaTypeError extends InvalidError {}
 /** 401 `unauthorized`. */
 export class UnauthorizedError extends HushError {}
-/** 403 `forbidden`. */
+/** 403 `forbidden`; the base of RevokedError. */
 export class ForbiddenError extends HushError {}
 /** 403 `revoked`. */
-export class RevokedError extends HushError {}
+export class RevokedError extends ForbiddenError {}
 /** 404 `not_found`. */
 export class NotFoundError extends HushError {}
 /** 405 `method_not_allowed`. */
 export class MethodNotAllowedError extends HushError {}
-/** 409 `exists`. */
-export class ExistsError extends HushError {}
-/** 409 `in_use`. */
-export class InUseError extends HushError {}
-/** 409 `stale_version`. */
-export class StaleVersionError extends HushError {}
-/** 409 `conflict`. */
+/** 409 `conflict` (concurrent writers kept colliding: retry); the base of every 409. */
 export class ConflictError extends HushError {}
+/** 409 `exists`. */
+export class ExistsError extends ConflictError {}
+/** 409 `stale_version`. */
+export class StaleVersionError extends ConflictError {}
+/** 409 `in_use`. */
+export class InUseError extends ConflictError {}
 /** 409 `audit_broken`. */
-export class AuditBrokenError extends HushError {}
+export class AuditBrokenError extends ConflictError {}
 /** 412 `precondition_failed`. */
 export class PreconditionFailedError extends HushError {}
 /** 410 `expired`. */
 export class ExpiredError extends HushError {}
-/** 413 `too_large`. */
-export class TooLargeError extends HushError {}
-/** 415 `unsupported_media_type`. */
-export class UnsupportedMediaTypeError extends HushError {}
 /** 429 `rate_limited`. */
 export class RateLimitedError extends HushError {}
-/** 500 `internal`. */
+/** 500 `internal`; the base of DecryptFailedError. */
 export class InternalError extends HushError {}
 /** 500 `decrypt_failed`. */
-export class DecryptFailedError extends HushError {}
+export class DecryptFailedError extends InternalError {}
 /** 503 `unavailable`. */
 export class UnavailableError extends HushError {}
 
 /** What secrets.get / secrets.file fail with. */
-export class SecretsError extends Error {
+export class SecretsError extends HushError {
   readonly key?: string;
 }
 /** The key is not 1-128 of A-Z a-z 0-9 _ . - or starts with . or -. */
@@ -336,7 +345,7 @@ export class UndeliveredError extends SecretsError {
 /** An environment given to Sources is not usable. */
 export class ConfigError extends SecretsError {}
 /** A file could not be read or written, or the private directory could not be made. */
-export class IoError extends SecretsError {
+export class SecretsIOError extends SecretsError {
   readonly action: string;
   readonly path: string;
 }
@@ -351,9 +360,10 @@ export class RefusedError extends SecretsError {
   readonly reason: NonNullable<Refusal['code']> | (string & {});
   readonly serverMessage: string;
 }
-/** Asking the hush server failed; `cause` is the HushError. */
+/** Asking the hush server failed; `error` (and `cause`) is the client's HushError. */
 export class ServerError extends SecretsError {
   readonly key: string;
+  readonly error: HushError;
   readonly cause: HushError;
 }
 /** No source has the key; the message says where it looked and what to do. */

@@ -47,7 +47,7 @@ export {
   BadMapError,
   UndeliveredError,
   ConfigError,
-  IoError,
+  SecretsIOError,
   SecretsFileError,
   RefusedError,
   ServerError,

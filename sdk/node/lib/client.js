@@ -19,7 +19,6 @@ function segment(s, what = 'key or token id') {
   if (!ok) {
     const shown = JSON.stringify([...String(s)].slice(0, 64).join(''));
     throw new InvalidError(`${shown} is not a valid ${what}: use 1-128 of A-Z a-z 0-9 _ . -`, {
-      status: 0,
       code: 'invalid_field',
     });
   }
@@ -47,7 +46,7 @@ function writeBody(fields, { allowKey }) {
       // The server would refuse it too (422); saying so here names the fields it takes.
       throw new InvalidError(
         `unknown field ${JSON.stringify(k)}: use ${allowKey ? 'key, ' : ''}value, description, token_type, scope, envs, expires_at${allowKey ? '' : ', expected_version'}`,
-        { status: 0, code: 'invalid_field' },
+        { code: 'invalid_field' },
       );
     }
   }
@@ -63,7 +62,7 @@ export function secretValue(raw) {
   if (typeof value === 'string') secret = new Secret(value);
   else if (typeof value_base64 === 'string') {
     if (!B64.test(value_base64)) {
-      throw new HushError('the server sent a value that does not decode', { status: 200, code: 'unexpected_answer' });
+      throw new HushError('the server sent a value that does not decode', { status: 200, code: 'decode' });
     }
     secret = new Secret(Buffer.from(value_base64, 'base64'));
   }
@@ -103,14 +102,11 @@ export class Client {
     if (!ok) {
       throw new InvalidError(
         `${JSON.stringify(base.slice(0, 200))} is not a server address: give http://HOST:PORT or https://HOST`,
-        { status: 0, code: 'bad_address' },
+        { code: 'bad_address' },
       );
     }
     if (typeof token !== 'string' || token.length === 0) {
-      throw new InvalidError('no token: give a hush token (hush_…), e.g. from HUSH_TOKEN', {
-        status: 0,
-        code: 'bad_token',
-      });
+      throw new InvalidError('no token: give a hush token (hush_…), e.g. from HUSH_TOKEN', { code: 'bad_token' });
     }
     const timeoutMs = options.timeoutMs ?? 30_000;
     if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
@@ -191,19 +187,19 @@ export class Client {
     }
     let code = 'unknown';
     let message = `HTTP ${res.status}`;
-    let extra = {};
+    let details = {};
     try {
       const parsed = JSON.parse(text);
       if (parsed && typeof parsed.error === 'object' && parsed.error !== null) {
         const { code: c, message: m, ...rest } = parsed.error;
         if (typeof c === 'string') code = c;
         if (typeof m === 'string') message = m;
-        extra = rest;
+        details = rest;
       }
     } catch {
       // Not an error body (a proxy's page): the status says it.
     }
-    const more = { extra };
+    const more = { details };
     const ra = res.headers.get('retry-after');
     if (ra !== null && /^\d+$/.test(ra.trim())) more.retryAfter = Number(ra.trim());
     throw errorFor(res.status, code, message, more);
@@ -269,7 +265,7 @@ class SecretsApi {
   async create(fields) {
     const body = writeBody(fields, { allowKey: true });
     if (typeof body.key !== 'string') {
-      throw new InvalidError('create needs a key: create({key, value, ...})', { status: 0, code: 'invalid_field' });
+      throw new InvalidError('create needs a key: create({key, value, ...})', { code: 'invalid_field' });
     }
     return this.#c._call('POST', '/v1/secrets', { body });
   }

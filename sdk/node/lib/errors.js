@@ -1,30 +1,29 @@
-// Errors as types. Two families:
-// - HushError: what the hush API answered ({"error": {"code", "message"}}), one subclass per
-//   code of hush-wire's ErrorCode, plus ConnectionError when no answer came at all;
-// - SecretsError: what the workload call (secrets.get / secrets.file) fails with, mirroring
-//   the Rust SDK's secrets::Error.
+// Every error the package throws has one root, HushError. Two families hang from it:
+// - API errors, one class per code of hush-wire's ErrorCode, grouped as the Rust SDK groups
+//   them (and as the Python SDK does): RevokedError is a ForbiddenError (403); ExistsError,
+//   StaleVersionError, InUseError and AuditBrokenError are ConflictErrors (409);
+//   BadRequestError, TooLargeError and UnsupportedMediaTypeError are InvalidErrors (400, 413,
+//   415 beside 422); DecryptFailedError is an InternalError (500). ConnectionError when no
+//   answer came at all;
+// - workload errors (SecretsError), the kinds of the Rust SDK's secrets::Error.
 // No message ever carries a value or a token.
 
 /** An API failure: the HTTP status, the API's `code` and its message. */
 export class HushError extends Error {
   /**
    * @param {string} message
-   * @param {{status?: number, code?: string, retryAfter?: number, extra?: object, cause?: unknown}} [opts]
+   * @param {{status?: number | null, code?: string, retryAfter?: number | null, details?: object, cause?: unknown}} [opts]
    */
   constructor(message, opts = {}) {
     super(message, opts.cause !== undefined ? { cause: opts.cause } : undefined);
-    /** HTTP status; 0 when no request was answered (refused before sending, unreachable). */
-    this.status = opts.status ?? 0;
-    /** The API's code (`not_found`, `exists`, …). */
-    this.code = opts.code ?? 'unknown';
-    if (opts.retryAfter !== undefined) {
-      /** Seconds to wait, from `Retry-After` (429 and 503). */
-      this.retryAfter = opts.retryAfter;
-    }
-    // Any other field of the error body, under its own name.
-    for (const [k, v] of Object.entries(opts.extra ?? {})) {
-      if (!(k in this) && k !== 'code' && k !== 'message') this[k] = v;
-    }
+    /** HTTP status; null when no server answered (refused before sending, unreachable, a workload error). */
+    this.status = opts.status ?? null;
+    /** A stable machine code: the API's (`not_found`, `exists`, …) or the SDK's own. */
+    this.code = opts.code ?? new.target.codeName ?? 'unknown';
+    /** Seconds to wait, from `Retry-After` (429 and 503); null otherwise. */
+    this.retryAfter = opts.retryAfter ?? null;
+    /** Any other field of the error body. */
+    this.details = { ...(opts.details ?? {}) };
   }
 }
 
@@ -43,66 +42,74 @@ export class ConnectionError extends HushError {
    * @param {unknown} [cause]
    */
   constructor(address, reason, cause) {
-    super(`cannot reach the hush server at ${address}: ${reason}`, { status: 0, code: 'unreachable', cause });
-    this.address = address;
+    super(`cannot reach the hush server at ${address}: ${reason}`, { code: 'connection', cause });
+    /** The server address. */
+    this.addr = address;
   }
 }
 named(ConnectionError, 'ConnectionError');
 
-/** Every code of hush-wire's ErrorCode, with its class name. */
-const CODES = [
-  ['bad_request', 'BadRequestError'],
-  ['invalid_field', 'InvalidError'],
-  ['unauthorized', 'UnauthorizedError'],
-  ['forbidden', 'ForbiddenError'],
-  ['revoked', 'RevokedError'],
-  ['not_found', 'NotFoundError'],
-  ['method_not_allowed', 'MethodNotAllowedError'],
-  ['exists', 'ExistsError'],
-  ['in_use', 'InUseError'],
-  ['stale_version', 'StaleVersionError'],
-  ['conflict', 'ConflictError'],
-  ['audit_broken', 'AuditBrokenError'],
-  ['precondition_failed', 'PreconditionFailedError'],
-  ['expired', 'ExpiredError'],
-  ['too_large', 'TooLargeError'],
-  ['unsupported_media_type', 'UnsupportedMediaTypeError'],
-  ['rate_limited', 'RateLimitedError'],
-  ['internal', 'InternalError'],
-  ['decrypt_failed', 'DecryptFailedError'],
-  ['unavailable', 'UnavailableError'],
-];
-
-/** @type {Record<string, typeof HushError>} */
-const BY_CODE = Object.create(null);
-for (const [code, name] of CODES) {
-  const cls = named(class extends HushError {}, name);
-  BY_CODE[code] = cls;
+/** An API error class for `code`, under `parent`. */
+function apiError(name, code, parent = HushError) {
+  const cls = named(class extends parent {}, name);
+  cls.codeName = code;
+  return cls;
 }
 
-export const BadRequestError = BY_CODE.bad_request;
-export const InvalidError = BY_CODE.invalid_field;
-export const UnauthorizedError = BY_CODE.unauthorized;
-export const ForbiddenError = BY_CODE.forbidden;
-export const RevokedError = BY_CODE.revoked;
-export const NotFoundError = BY_CODE.not_found;
-export const MethodNotAllowedError = BY_CODE.method_not_allowed;
-export const ExistsError = BY_CODE.exists;
-export const InUseError = BY_CODE.in_use;
-export const StaleVersionError = BY_CODE.stale_version;
-export const ConflictError = BY_CODE.conflict;
-export const AuditBrokenError = BY_CODE.audit_broken;
-export const PreconditionFailedError = BY_CODE.precondition_failed;
-export const ExpiredError = BY_CODE.expired;
-export const TooLargeError = BY_CODE.too_large;
-export const UnsupportedMediaTypeError = BY_CODE.unsupported_media_type;
-export const RateLimitedError = BY_CODE.rate_limited;
-export const InternalError = BY_CODE.internal;
-export const DecryptFailedError = BY_CODE.decrypt_failed;
-export const UnavailableError = BY_CODE.unavailable;
+export const InvalidError = apiError('InvalidError', 'invalid_field');
+export const BadRequestError = apiError('BadRequestError', 'bad_request', InvalidError);
+export const TooLargeError = apiError('TooLargeError', 'too_large', InvalidError);
+export const UnsupportedMediaTypeError = apiError('UnsupportedMediaTypeError', 'unsupported_media_type', InvalidError);
+export const UnauthorizedError = apiError('UnauthorizedError', 'unauthorized');
+export const ForbiddenError = apiError('ForbiddenError', 'forbidden');
+export const RevokedError = apiError('RevokedError', 'revoked', ForbiddenError);
+export const NotFoundError = apiError('NotFoundError', 'not_found');
+export const MethodNotAllowedError = apiError('MethodNotAllowedError', 'method_not_allowed');
+export const ConflictError = apiError('ConflictError', 'conflict');
+export const ExistsError = apiError('ExistsError', 'exists', ConflictError);
+export const StaleVersionError = apiError('StaleVersionError', 'stale_version', ConflictError);
+export const InUseError = apiError('InUseError', 'in_use', ConflictError);
+export const AuditBrokenError = apiError('AuditBrokenError', 'audit_broken', ConflictError);
+export const PreconditionFailedError = apiError('PreconditionFailedError', 'precondition_failed');
+export const ExpiredError = apiError('ExpiredError', 'expired');
+export const RateLimitedError = apiError('RateLimitedError', 'rate_limited');
+export const InternalError = apiError('InternalError', 'internal');
+export const DecryptFailedError = apiError('DecryptFailedError', 'decrypt_failed', InternalError);
+export const UnavailableError = apiError('UnavailableError', 'unavailable');
+
+/** Each API code, by its wire spelling, to its class. */
+const BY_CODE = Object.freeze(
+  Object.assign(
+    Object.create(null),
+    Object.fromEntries(
+      [
+        BadRequestError,
+        InvalidError,
+        UnauthorizedError,
+        ForbiddenError,
+        RevokedError,
+        NotFoundError,
+        MethodNotAllowedError,
+        ExistsError,
+        InUseError,
+        StaleVersionError,
+        ConflictError,
+        AuditBrokenError,
+        PreconditionFailedError,
+        ExpiredError,
+        TooLargeError,
+        UnsupportedMediaTypeError,
+        RateLimitedError,
+        InternalError,
+        DecryptFailedError,
+        UnavailableError,
+      ].map((c) => [c.codeName, c]),
+    ),
+  ),
+);
 
 /** The codes this version knows, as spelt on the wire. */
-export const ERROR_CODES = Object.freeze(CODES.map(([c]) => c));
+export const ERROR_CODES = Object.freeze(Object.keys(BY_CODE));
 
 /**
  * The error for an API answer: the class of its code, or HushError for a code this version
@@ -110,7 +117,7 @@ export const ERROR_CODES = Object.freeze(CODES.map(([c]) => c));
  * @param {number} status
  * @param {string} code
  * @param {string} message
- * @param {{retryAfter?: number, extra?: object}} [more]
+ * @param {{retryAfter?: number, details?: object}} [more]
  */
 export function errorFor(status, code, message, more = {}) {
   const cls = BY_CODE[code] ?? HushError;
@@ -120,10 +127,10 @@ export function errorFor(status, code, message, more = {}) {
 // ---- the workload call ----------------------------------------------------------------
 
 /** What secrets.get / secrets.file fail with. `key` is the key asked for (when there is one). */
-export class SecretsError extends Error {
-  /** @param {string} message @param {{key?: string, cause?: unknown}} [opts] */
+export class SecretsError extends HushError {
+  /** @param {string} message @param {{key?: string, cause?: unknown, status?: number | null}} [opts] */
   constructor(message, opts = {}) {
-    super(message, opts.cause !== undefined ? { cause: opts.cause } : undefined);
+    super(message, { cause: opts.cause, status: opts.status });
     if (opts.key !== undefined) this.key = opts.key;
   }
 }
@@ -141,6 +148,7 @@ export class InvalidKeyError extends SecretsError {
   }
 }
 named(InvalidKeyError, 'InvalidKeyError');
+InvalidKeyError.codeName = 'invalid_key';
 
 export class NotDeclaredError extends SecretsError {
   constructor(key) {
@@ -148,6 +156,7 @@ export class NotDeclaredError extends SecretsError {
   }
 }
 named(NotDeclaredError, 'NotDeclaredError');
+NotDeclaredError.codeName = 'not_declared';
 
 export class BadMapError extends SecretsError {
   constructor(reason) {
@@ -156,6 +165,7 @@ export class BadMapError extends SecretsError {
   }
 }
 named(BadMapError, 'BadMapError');
+BadMapError.codeName = 'bad_map';
 
 export class UndeliveredError extends SecretsError {
   constructor(key, variable) {
@@ -164,11 +174,13 @@ export class UndeliveredError extends SecretsError {
   }
 }
 named(UndeliveredError, 'UndeliveredError');
+UndeliveredError.codeName = 'undelivered';
 
 export class ConfigError extends SecretsError {}
 named(ConfigError, 'ConfigError');
+ConfigError.codeName = 'config';
 
-export class IoError extends SecretsError {
+export class SecretsIOError extends SecretsError {
   /** @param {string} action @param {string} path @param {NodeJS.ErrnoException} cause */
   constructor(action, path, cause) {
     super(`cannot ${action} ${path}: ${cause?.code ? `${cause.code}: ` : ''}${describeIo(cause)}`, { cause });
@@ -176,7 +188,8 @@ export class IoError extends SecretsError {
     this.path = path;
   }
 }
-named(IoError, 'IoError');
+named(SecretsIOError, 'SecretsIOError');
+SecretsIOError.codeName = 'io';
 
 function describeIo(e) {
   // Node's fs messages look like "ENOENT: no such file or directory, open '/x'": keep the words.
@@ -193,6 +206,7 @@ export class SecretsFileError extends SecretsError {
   }
 }
 named(SecretsFileError, 'SecretsFileError');
+SecretsFileError.codeName = 'secrets_file';
 
 export class RefusedError extends SecretsError {
   constructor(key, reason, serverMessage) {
@@ -203,14 +217,22 @@ export class RefusedError extends SecretsError {
   }
 }
 named(RefusedError, 'RefusedError');
+RefusedError.codeName = 'refused';
 
 export class ServerError extends SecretsError {
   /** @param {string} key @param {HushError} cause */
   constructor(key, cause) {
-    super(`asking the hush server at HUSH_ADDR for secret ${q(key)} failed: ${cause.message}`, { key, cause });
+    super(`asking the hush server at HUSH_ADDR for secret ${q(key)} failed: ${cause.message}`, {
+      key,
+      cause,
+      status: cause.status,
+    });
+    /** The client's error (also `cause`). */
+    this.error = cause;
   }
 }
 named(ServerError, 'ServerError');
+ServerError.codeName = 'server';
 
 export class SecretNotFoundError extends SecretsError {
   constructor(key, looked) {
@@ -219,6 +241,7 @@ export class SecretNotFoundError extends SecretsError {
   }
 }
 named(SecretNotFoundError, 'SecretNotFoundError');
+SecretNotFoundError.codeName = 'secret_not_found';
 
 export class NotUtf8Error extends SecretsError {
   constructor() {
@@ -226,3 +249,4 @@ export class NotUtf8Error extends SecretsError {
   }
 }
 named(NotUtf8Error, 'NotUtf8Error');
+NotUtf8Error.codeName = 'not_utf8';

@@ -13,7 +13,7 @@ import {
   ConfigError,
   HushError,
   InvalidKeyError,
-  IoError,
+  SecretsIOError,
   NotDeclaredError,
   RefusedError,
   SecretNotFoundError,
@@ -267,7 +267,7 @@ export class Sources {
       // Never replaces a file already there (a link fails on an existing name).
       fs.linkSync(tmp, target);
     } catch (e) {
-      throw new IoError('write', target, e);
+      throw new SecretsIOError('write', target, e);
     } finally {
       fs.rmSync(tmp, { force: true });
     }
@@ -294,7 +294,7 @@ function privateDir(base) {
     fs.chmodSync(dir, 0o700);
     return dir;
   } catch (e) {
-    throw new IoError('make a private directory in', base, e);
+    throw new SecretsIOError('make a private directory in', base, e);
   }
 }
 
@@ -302,7 +302,7 @@ function readFile(p) {
   try {
     return fs.readFileSync(p);
   } catch (e) {
-    throw new IoError('read', p, e);
+    throw new SecretsIOError('read', p, e);
   }
 }
 
@@ -316,7 +316,7 @@ function lookupDotenv(p, key) {
     bytes = fs.readFileSync(p);
   } catch (e) {
     if (e?.code === 'ENOENT') return { state: 'no such file' };
-    throw new IoError('read', p, e);
+    throw new SecretsIOError('read', p, e);
   }
   let text;
   try {

@@ -10,7 +10,7 @@ import {
   BadMapError,
   ConnectionError,
   InvalidKeyError,
-  IoError,
+  SecretsIOError,
   NotDeclaredError,
   NotUtf8Error,
   SecretNotFoundError,
@@ -94,7 +94,7 @@ test('a .secrets that is not UTF-8 or not a file is refused, showing no text', a
   fs.rmSync(path.join(cwd, '.secrets'));
   fs.mkdirSync(path.join(cwd, '.secrets'));
   const d = await new Sources({ cwd, env: {} }).get('k').catch((x) => x);
-  assert.ok(d instanceof IoError, String(d));
+  assert.ok(d instanceof SecretsIOError, String(d));
   assert.match(d.message, /^cannot read .*\.secrets: EISDIR/);
 });
 
@@ -164,7 +164,7 @@ test('a key delivered as a file: file() is that path, get() reads it, nothing wr
   assert.equal(await text(s, 'gcp-key'), '{"private_key": "..."}\n');
   assert.deepEqual(fs.readdirSync(base), []);
   fs.rmSync(delivered);
-  await assert.rejects(s.get('gcp-key'), IoError);
+  await assert.rejects(s.get('gcp-key'), SecretsIOError);
 });
 
 test('file() of an env value: private, exact, once per key, removed by cleanup', async (t) => {
@@ -197,7 +197,7 @@ test('file() of an env value: private, exact, once per key, removed by cleanup',
   assert.ok(!fs.existsSync(path.dirname(p2)));
 });
 
-test('file() defaults to /dev/shm (or the temp dir); a bad HUSH_SECRETS_DIR is an IoError', async (t) => {
+test('file() defaults to /dev/shm (or the temp dir); a bad HUSH_SECRETS_DIR is an SecretsIOError', async (t) => {
   const cwd = tempDir(t);
   const s = new Sources({ cwd, env: { HUSH_SECRET_k: 'v' } });
   const p = await s.file('k');
@@ -210,7 +210,7 @@ test('file() defaults to /dev/shm (or the temp dir); a bad HUSH_SECRETS_DIR is a
   assert.ok(!fs.existsSync(dir));
   const bad = new Sources({ cwd, env: { HUSH_SECRET_k: 'v', HUSH_SECRETS_DIR: 'no/such/dir' } });
   const e = await bad.file('k').catch((x) => x);
-  assert.ok(e instanceof IoError, String(e));
+  assert.ok(e instanceof SecretsIOError, String(e));
   assert.match(e.message, /^cannot make a private directory in .*no\/such\/dir: ENOENT/);
 });
 
@@ -248,7 +248,9 @@ test('the server is asked when configured: an unreachable one is a ServerError o
   const e = await s.get('k').catch((x) => x);
   assert.ok(e instanceof ServerError, String(e));
   assert.ok(e.cause instanceof ConnectionError, String(e.cause));
-  assert.equal(e.cause.address, addr);
+  assert.equal(e.error, e.cause);
+  assert.equal(e.code, 'server');
+  assert.equal(e.cause.addr, addr);
   assert.ok(
     e.message.startsWith(`asking the hush server at HUSH_ADDR for secret "k" failed: cannot reach the hush server at ${addr}: `),
     e.message,

@@ -133,6 +133,7 @@ export async function everythingElse(client: Client): Promise<void> {
   } catch (e) {
     if (e instanceof NotFoundError) console.log(e.status === 404, e.code);
     if (e instanceof RateLimitedError) console.log(`retry after ${e.retryAfter ?? 0} s`);
+    if (e instanceof HushError && e.status === null) console.log('no answer', e.code, e.details);
   }
 }
 
