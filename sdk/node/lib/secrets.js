@@ -84,8 +84,11 @@ export class Sources {
   async get(key) {
     checkKey(key);
     const found = await this.#find(key);
-    if (found.file !== undefined) return new Secret(readFile(found.file));
-    return new Secret(found.value);
+    const bytes = found.file !== undefined ? readFile(found.file) : found.value;
+    const secret = new Secret(bytes);
+    // Clear intermediates: the Secret holds its own copy.
+    bytes.fill(0);
+    return secret;
   }
 
   /**
@@ -99,6 +102,7 @@ export class Sources {
     const found = await this.#find(key);
     if (found.file !== undefined) return found.file;
     try {
+      // EXPOSE: written to a 0600 file in a 0700 directory, for a library that wants a path.
       return this.#writePrivate(key, found.value);
     } finally {
       found.value.fill(0);
@@ -236,7 +240,12 @@ export class Sources {
       throw e;
     }
     const got = Object.hasOwn(resolved.secrets, key) ? resolved.secrets[key] : undefined;
-    if (got && got.value) return { value: got.value.exposeBytes() };
+    if (got && got.value) {
+      // EXPOSE: the bytes move into the caller's Secret; the answer's copy is cleared.
+      const value = got.value.exposeBytes();
+      got.value.clear();
+      return { value };
+    }
     const refusal = Object.hasOwn(resolved.errors, key) ? resolved.errors[key] : undefined;
     if (refusal) throw new RefusedError(key, refusal.code, refusal.message);
     throw new ServerError(

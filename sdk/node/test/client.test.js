@@ -324,13 +324,43 @@ test('429 rate_limited after 20 failed authentications, with retryAfter; a valid
   assert.deepEqual(await new Client(srv.addr, srv.admin).secrets.list(), []);
 });
 
-test('503 unavailable with retryAfter while another process holds the store', async (t) => {
-  let sqlite = null;
+/** The sqlite3 command, to reach into the server's store as another process; null without it. */
+function sqlite3() {
   try {
-    sqlite = execFileSync('sh', ['-c', 'command -v sqlite3'], { encoding: 'utf8' }).trim();
+    return execFileSync('sh', ['-c', 'command -v sqlite3'], { encoding: 'utf8' }).trim() || null;
   } catch {
-    // no sqlite3 on this machine
+    return null;
   }
+}
+
+test('500 decrypt_failed and 409 audit_broken from a store tampered with behind the server', async (t) => {
+  const sqlite = sqlite3();
+  if (!sqlite) {
+    t.skip('needs the sqlite3 command to tamper with the store');
+    return;
+  }
+  const srv = await startServer(t);
+  const c = new Client(srv.addr, srv.admin);
+  await c.secrets.create({ key: 'bad', value: 'v' });
+  await c.secrets.create({ key: 'good', value: 'v' });
+  execFileSync(sqlite, [
+    srv.db,
+    "UPDATE secret_values SET ciphertext = zeroblob(length(ciphertext)) WHERE secret_id = (SELECT id FROM secrets WHERE key = 'bad');",
+  ]);
+  const e = await failure(c.secrets.fetch('bad'));
+  isApiError(e, sdk.DecryptFailedError, 500, 'decrypt_failed');
+  assert.ok(e instanceof sdk.InternalError);
+  const r = await c.resolve({ keys: ['bad', 'good'] });
+  assert.deepEqual(Object.keys(r.secrets), ['good'], 'only that key fails');
+  assert.equal(r.errors.bad.code, 'decrypt_failed');
+  execFileSync(sqlite, [srv.db, "UPDATE audit_log SET actor_name = 'forged' WHERE seq = (SELECT max(seq) FROM audit_log);"]);
+  const a = await failure(c.audit.head());
+  isApiError(a, sdk.AuditBrokenError, 409, 'audit_broken');
+  assert.ok(a instanceof sdk.ConflictError);
+});
+
+test('503 unavailable with retryAfter while another process holds the store', async (t) => {
+  const sqlite = sqlite3();
   if (!sqlite) {
     t.skip('needs the sqlite3 command to lock the store');
     return;
