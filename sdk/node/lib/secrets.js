@@ -57,7 +57,6 @@ export class Sources {
   #client = null;
   #dir = null;
   #paths = new Map();
-  #onExit = null;
 
   /**
    * @param {{env?: Record<string, string | undefined>, cwd?: string}} [options] the
@@ -114,11 +113,10 @@ export class Sources {
     this.#paths.clear();
     const dir = this.#dir;
     this.#dir = null;
-    if (this.#onExit) {
-      process.removeListener('exit', this.#onExit);
-      this.#onExit = null;
+    if (dir) {
+      LIVE_DIRS.delete(dir);
+      fs.rmSync(dir, { recursive: true, force: true });
     }
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
   }
 
   [inspect.custom]() {
@@ -259,9 +257,7 @@ export class Sources {
     if (known) return known;
     if (!this.#dir) {
       this.#dir = this.#makeDir();
-      const dir = this.#dir;
-      this.#onExit = () => fs.rmSync(dir, { recursive: true, force: true });
-      process.once('exit', this.#onExit);
+      removeAtExit(this.#dir);
     }
     const target = path.join(this.#dir, key);
     const tmp = path.join(this.#dir, `.tmp-${randomBytes(8).toString('hex')}`);
@@ -295,6 +291,19 @@ export class Sources {
     }
     return privateDir(os.tmpdir());
   }
+}
+
+/** The private directories not cleaned up yet: removed when the process exits normally. */
+const LIVE_DIRS = new Set();
+
+function removeAtExit(dir) {
+  if (LIVE_DIRS.size === 0 && !removeAtExit.hooked) {
+    removeAtExit.hooked = true;
+    process.once('exit', () => {
+      for (const d of LIVE_DIRS) fs.rmSync(d, { recursive: true, force: true });
+    });
+  }
+  LIVE_DIRS.add(dir);
 }
 
 function privateDir(base) {
