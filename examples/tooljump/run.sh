@@ -2,10 +2,15 @@
 # ToolJump (seeds/004): a manifest of required secrets with a primary/backup fallback; a run
 # refused with a clear message while one is missing; the INTEGRATION_ env adapter locally.
 source "$(dirname "$0")/../lib.sh"
+ROOT=$(cd "$EXAMPLE_DIR/../.." && pwd)
 PRIMARY=ghp_tooljump_primary_0000000001
 BACKUP=ghp_tooljump_backup_00000000002
 WEBHOOK=https://hooks.slack.example/services/T000/B000/secretpath
 fp() { printf '%s' "$1" | sha256sum | cut -c1-12; }
+
+# The SDK from this repository (integration.js reads through it too), as `npm install` of
+# package.json's file: dependency would link it (no network needed).
+rm -rf node_modules && mkdir node_modules && ln -s "$ROOT/sdk/node" node_modules/hush-sdk
 
 hush init
 printf '%s' "$PRIMARY" | hush secrets set GITHUB_TOKEN_PRIMARY
@@ -36,6 +41,8 @@ echo "$out"
 expect_contains "$out" "github token fingerprint $(fp "$PRIMARY")"
 expect_contains "$out" "posting to ***"
 expect_contains "$out" "undeclared secret visible: false"
+expect_contains "$out" "SDK: SLACK_WEBHOOK is [redacted] (the same value)"
+expect_contains "$out" "SDK: UNRELATED_SECRET refused (not declared)"
 expect_absent "$out" "$WEBHOOK"
 
 step "rotation: revoke the primary and the backup takes over; restore it and it is back"
