@@ -4,934 +4,6 @@
  */
 
 export interface paths {
-    "/v1/secrets": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** List secrets: metadata only */
-        get: {
-            parameters: {
-                query?: {
-                    env?: string;
-                    app?: string;
-                    prefix?: string;
-                    /** @description active, revoked or expired */
-                    status?: string;
-                    /** @description the previous page's next_cursor, unchanged (opaque) */
-                    cursor?: components["parameters"]["Cursor"];
-                    /** @description 1-1000, default 100 */
-                    limit?: components["parameters"]["Limit"];
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description a page */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["SecretList"];
-                    };
-                };
-                400: components["responses"]["Error"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Error"];
-                404: components["responses"]["Error"];
-                409: components["responses"]["Error"];
-                410: components["responses"]["Error"];
-                413: components["responses"]["Error"];
-                415: components["responses"]["Error"];
-                422: components["responses"]["Error"];
-                429: components["responses"]["RateLimited"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        put?: never;
-        /** Create a secret (409 if the key exists) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["SecretWrite"];
-                };
-            };
-            responses: {
-                /** @description ok */
-                201: {
-                    headers: {
-                        ETag: components["headers"]["ETag"];
-                        Location: components["headers"]["Location"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["SecretMeta"];
-                    };
-                };
-                400: components["responses"]["Error"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Error"];
-                404: components["responses"]["Error"];
-                409: components["responses"]["Error"];
-                410: components["responses"]["Error"];
-                413: components["responses"]["Error"];
-                415: components["responses"]["Error"];
-                422: components["responses"]["Error"];
-                429: components["responses"]["RateLimited"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/secrets/{key}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                key: string;
-            };
-            cookie?: never;
-        };
-        /** Metadata and decrypted value */
-        get: {
-            parameters: {
-                query?: {
-                    version?: number;
-                };
-                header?: never;
-                path: {
-                    key: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description ok */
-                200: {
-                    headers: {
-                        ETag: components["headers"]["ETag"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["SecretValue"];
-                    };
-                };
-                400: components["responses"]["Error"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Error"];
-                404: components["responses"]["Error"];
-                409: components["responses"]["Error"];
-                410: components["responses"]["Error"];
-                413: components["responses"]["Error"];
-                415: components["responses"]["Error"];
-                422: components["responses"]["Error"];
-                429: components["responses"]["RateLimited"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        /** Create (201) or replace (200) */
-        put: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /** @description an ETag of this secret (`"7"`), or `*`: applied only if the secret has not changed since, else 412 `precondition_failed` */
-                    "If-Match"?: components["parameters"]["IfMatch"];
-                };
-                path: {
-                    key: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["SecretWrite"];
-                };
-            };
-            responses: {
-                /** @description ok */
-                200: {
-                    headers: {
-                        ETag: components["headers"]["ETag"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["SecretMeta"];
-                    };
-                };
-                /** @description created */
-                201: {
-                    headers: {
-                        ETag: components["headers"]["ETag"];
-                        Location: components["headers"]["Location"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["SecretMeta"];
-                    };
-                };
-                400: components["responses"]["Error"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Error"];
-                404: components["responses"]["Error"];
-                409: components["responses"]["Error"];
-                410: components["responses"]["Error"];
-                412: components["responses"]["PreconditionFailed"];
-                413: components["responses"]["Error"];
-                415: components["responses"]["Error"];
-                422: components["responses"]["Error"];
-                429: components["responses"]["RateLimited"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        post?: never;
-        /** Delete with every version */
-        delete: {
-            parameters: {
-                query?: {
-                    /** @description delete even while registered apps name the key (otherwise 409 in_use naming them) */
-                    force?: boolean;
-                    /** @description delete only if this is still the current value version, else 409 `stale_version` */
-                    expected_version?: number;
-                };
-                header?: {
-                    /** @description an ETag of this secret (`"7"`), or `*`: applied only if the secret has not changed since, else 412 `precondition_failed` */
-                    "If-Match"?: components["parameters"]["IfMatch"];
-                };
-                path: {
-                    key: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description ok */
-                204: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                400: components["responses"]["Error"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Error"];
-                404: components["responses"]["Error"];
-                409: components["responses"]["Error"];
-                410: components["responses"]["Error"];
-                412: components["responses"]["PreconditionFailed"];
-                413: components["responses"]["Error"];
-                415: components["responses"]["Error"];
-                422: components["responses"]["Error"];
-                429: components["responses"]["RateLimited"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        options?: never;
-        head?: never;
-        /** New value and/or metadata; `expected_version` guards on the value version (409), If-Match on the ETag (412) */
-        patch: {
-            parameters: {
-                query?: never;
-                header?: {
-                    /** @description an ETag of this secret (`"7"`), or `*`: applied only if the secret has not changed since, else 412 `precondition_failed` */
-                    "If-Match"?: components["parameters"]["IfMatch"];
-                };
-                path: {
-                    key: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["SecretWrite"];
-                };
-            };
-            responses: {
-                /** @description ok */
-                200: {
-                    headers: {
-                        ETag: components["headers"]["ETag"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["SecretMeta"];
-                    };
-                };
-                400: components["responses"]["Error"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Error"];
-                404: components["responses"]["Error"];
-                409: components["responses"]["Error"];
-                410: components["responses"]["Error"];
-                412: components["responses"]["PreconditionFailed"];
-                413: components["responses"]["Error"];
-                415: components["responses"]["Error"];
-                422: components["responses"]["Error"];
-                429: components["responses"]["RateLimited"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        trace?: never;
-    };
-    "/v1/secrets/{key}/revoke": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                key: string;
-            };
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Disable without deleting */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    key: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description ok */
-                200: {
-                    headers: {
-                        ETag: components["headers"]["ETag"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["SecretMeta"];
-                    };
-                };
-                400: components["responses"]["Error"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Error"];
-                404: components["responses"]["Error"];
-                409: components["responses"]["Error"];
-                410: components["responses"]["Error"];
-                413: components["responses"]["Error"];
-                415: components["responses"]["Error"];
-                422: components["responses"]["Error"];
-                429: components["responses"]["RateLimited"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/secrets/{key}/restore": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                key: string;
-            };
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Undo revoke */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    key: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description ok */
-                200: {
-                    headers: {
-                        ETag: components["headers"]["ETag"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["SecretMeta"];
-                    };
-                };
-                400: components["responses"]["Error"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Error"];
-                404: components["responses"]["Error"];
-                409: components["responses"]["Error"];
-                410: components["responses"]["Error"];
-                413: components["responses"]["Error"];
-                415: components["responses"]["Error"];
-                422: components["responses"]["Error"];
-                429: components["responses"]["RateLimited"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/secrets/{key}/versions": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                key: string;
-            };
-            cookie?: never;
-        };
-        /** History, no values */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description the previous page's next_cursor, unchanged (opaque) */
-                    cursor?: components["parameters"]["Cursor"];
-                    /** @description 1-1000, default 100 */
-                    limit?: components["parameters"]["Limit"];
-                };
-                header?: never;
-                path: {
-                    key: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description a page */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["VersionList"];
-                    };
-                };
-                400: components["responses"]["Error"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Error"];
-                404: components["responses"]["Error"];
-                409: components["responses"]["Error"];
-                410: components["responses"]["Error"];
-                413: components["responses"]["Error"];
-                415: components["responses"]["Error"];
-                422: components["responses"]["Error"];
-                429: components["responses"]["RateLimited"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/secrets/{key}/rollback": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                key: string;
-            };
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Make version `to` current again as a new version */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    key: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": {
-                        to: number;
-                    };
-                };
-            };
-            responses: {
-                /** @description ok */
-                200: {
-                    headers: {
-                        ETag: components["headers"]["ETag"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["SecretMeta"];
-                    };
-                };
-                400: components["responses"]["Error"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Error"];
-                404: components["responses"]["Error"];
-                409: components["responses"]["Error"];
-                410: components["responses"]["Error"];
-                413: components["responses"]["Error"];
-                415: components["responses"]["Error"];
-                422: components["responses"]["Error"];
-                429: components["responses"]["RateLimited"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/resolve": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** For a workload: values of the wanted keys, or why each cannot be had */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["Resolve"];
-                };
-            };
-            responses: {
-                /** @description ok */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["Resolved"];
-                    };
-                };
-                400: components["responses"]["Error"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Error"];
-                404: components["responses"]["Error"];
-                409: components["responses"]["Error"];
-                410: components["responses"]["Error"];
-                413: components["responses"]["Error"];
-                415: components["responses"]["Error"];
-                422: components["responses"]["Error"];
-                429: components["responses"]["RateLimited"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/tokens": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** List tokens (admin) */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description the previous page's next_cursor, unchanged (opaque) */
-                    cursor?: components["parameters"]["Cursor"];
-                    /** @description 1-1000, default 100 */
-                    limit?: components["parameters"]["Limit"];
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description a page */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["TokenList"];
-                    };
-                };
-                400: components["responses"]["Error"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Error"];
-                404: components["responses"]["Error"];
-                409: components["responses"]["Error"];
-                410: components["responses"]["Error"];
-                413: components["responses"]["Error"];
-                415: components["responses"]["Error"];
-                422: components["responses"]["Error"];
-                429: components["responses"]["RateLimited"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        put?: never;
-        /** Create a token (admin); the token is in this answer only */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["TokenCreate"];
-                };
-            };
-            responses: {
-                /** @description ok */
-                201: {
-                    headers: {
-                        Location: components["headers"]["Location"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["NewToken"];
-                    };
-                };
-                400: components["responses"]["Error"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Error"];
-                404: components["responses"]["Error"];
-                409: components["responses"]["Error"];
-                410: components["responses"]["Error"];
-                413: components["responses"]["Error"];
-                415: components["responses"]["Error"];
-                422: components["responses"]["Error"];
-                429: components["responses"]["RateLimited"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/tokens/{id}": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description token id or name */
-                id: string;
-            };
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        post?: never;
-        /** Revoke a token (admin) */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    /** @description token id or name */
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description revoked; no body */
-                204: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                400: components["responses"]["Error"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Error"];
-                404: components["responses"]["Error"];
-                409: components["responses"]["Error"];
-                410: components["responses"]["Error"];
-                413: components["responses"]["Error"];
-                415: components["responses"]["Error"];
-                422: components["responses"]["Error"];
-                429: components["responses"]["RateLimited"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/tokens/{id}/revoke": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path: {
-                /** @description token id or name */
-                id: string;
-            };
-            cookie?: never;
-        };
-        get?: never;
-        put?: never;
-        /** Revoke a token (admin) */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    /** @description token id or name */
-                    id: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description ok */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["TokenInfo"];
-                    };
-                };
-                400: components["responses"]["Error"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Error"];
-                404: components["responses"]["Error"];
-                409: components["responses"]["Error"];
-                410: components["responses"]["Error"];
-                413: components["responses"]["Error"];
-                415: components["responses"]["Error"];
-                422: components["responses"]["Error"];
-                429: components["responses"]["RateLimited"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/audit": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Read the audit log (admin) */
-        get: {
-            parameters: {
-                query?: {
-                    key?: string;
-                    actor?: string;
-                    /** @description unix seconds */
-                    since?: number;
-                    /** @description unix seconds */
-                    until?: number;
-                    /** @description the previous page's next_cursor, unchanged (opaque) */
-                    cursor?: components["parameters"]["Cursor"];
-                    /** @description 1-1000, default 100 */
-                    limit?: components["parameters"]["Limit"];
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description a page */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["AuditList"];
-                    };
-                };
-                400: components["responses"]["Error"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Error"];
-                404: components["responses"]["Error"];
-                409: components["responses"]["Error"];
-                410: components["responses"]["Error"];
-                413: components["responses"]["Error"];
-                415: components["responses"]["Error"];
-                422: components["responses"]["Error"];
-                429: components["responses"]["RateLimited"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/audit/head": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** The newest audit row's sequence number and MAC, to record elsewhere (admin) */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description ok */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["AuditHead"];
-                    };
-                };
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Error"];
-                409: components["responses"]["Error"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/audit/verify": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Check the keyed audit chain, and optionally a recorded head (admin) */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description a recorded head's sequence number (with head_mac) */
-                    head_seq?: number;
-                    /** @description a recorded head's MAC, 64 hex digits (with head_seq) */
-                    head_mac?: string;
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description ok */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["AuditVerdict"];
-                    };
-                };
-                400: components["responses"]["Error"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Error"];
-                404: components["responses"]["Error"];
-                409: components["responses"]["Error"];
-                410: components["responses"]["Error"];
-                413: components["responses"]["Error"];
-                415: components["responses"]["Error"];
-                422: components["responses"]["Error"];
-                429: components["responses"]["RateLimited"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/v1/openapi.json": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** This document */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description OpenAPI 3 */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
     "/healthz": {
         parameters: {
             query?: never;
@@ -939,60 +11,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Liveness */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description alive */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-            };
-        };
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/readyz": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /** Readiness: the store answers */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description ready */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                503: components["responses"]["Unavailable"];
-            };
-        };
+        /** Alive: the process answers (it does not ask the store; `/readyz` does). */
+        get: operations["health"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1008,25 +28,24 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Prometheus metrics */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description text exposition format */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-            };
+        get: operations["metrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/readyz": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
         };
+        /** Ready: the store answers */
+        get: operations["ready"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1042,88 +61,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Registered apps */
-        get: {
-            parameters: {
-                query?: {
-                    /** @description the previous page's next_cursor, unchanged (opaque) */
-                    cursor?: components["parameters"]["Cursor"];
-                    /** @description 1-1000, default 100 */
-                    limit?: components["parameters"]["Limit"];
-                };
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description a page */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["AppList"];
-                    };
-                };
-                400: components["responses"]["Error"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Error"];
-                404: components["responses"]["Error"];
-                409: components["responses"]["Error"];
-                413: components["responses"]["Error"];
-                415: components["responses"]["Error"];
-                422: components["responses"]["Error"];
-                429: components["responses"]["RateLimited"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
+        /** Registered apps, by name */
+        get: operations["listApps"];
         put?: never;
-        /** Register an app's manifest, or replace it (write or admin); 201 when new */
-        post: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path?: never;
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["AppManifest"];
-                };
-            };
-            responses: {
-                /** @description ok */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["AppInfo"];
-                    };
-                };
-                /** @description registered */
-                201: {
-                    headers: {
-                        Location: components["headers"]["Location"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["AppInfo"];
-                    };
-                };
-                400: components["responses"]["Error"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Error"];
-                404: components["responses"]["Error"];
-                409: components["responses"]["Error"];
-                413: components["responses"]["Error"];
-                415: components["responses"]["Error"];
-                422: components["responses"]["Error"];
-                429: components["responses"]["RateLimited"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
+        /** Register (201) or replace (200) the manifest of an app */
+        post: operations["registerApp"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1134,123 +76,271 @@ export interface paths {
         parameters: {
             query?: never;
             header?: never;
-            path: {
-                name: string;
-            };
+            path?: never;
             cookie?: never;
         };
-        /** One registered app, with each key's last read */
-        get: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    name: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description ok */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["AppInfo"];
-                    };
-                };
-                400: components["responses"]["Error"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Error"];
-                404: components["responses"]["Error"];
-                409: components["responses"]["Error"];
-                413: components["responses"]["Error"];
-                415: components["responses"]["Error"];
-                422: components["responses"]["Error"];
-                429: components["responses"]["RateLimited"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
-        /** Register or replace the manifest of this app */
-        put: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    name: string;
-                };
-                cookie?: never;
-            };
-            requestBody: {
-                content: {
-                    "application/json": components["schemas"]["AppManifest"];
-                };
-            };
-            responses: {
-                /** @description ok */
-                200: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["AppInfo"];
-                    };
-                };
-                /** @description registered */
-                201: {
-                    headers: {
-                        Location: components["headers"]["Location"];
-                        [name: string]: unknown;
-                    };
-                    content: {
-                        "application/json": components["schemas"]["AppInfo"];
-                    };
-                };
-                400: components["responses"]["Error"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Error"];
-                404: components["responses"]["Error"];
-                409: components["responses"]["Error"];
-                413: components["responses"]["Error"];
-                415: components["responses"]["Error"];
-                422: components["responses"]["Error"];
-                429: components["responses"]["RateLimited"];
-                503: components["responses"]["Unavailable"];
-            };
-        };
+        /** One registered app, with when it last read each key */
+        get: operations["getApp"];
+        /** Register (201) or replace (200) the app named in the path */
+        put: operations["putApp"];
         post?: never;
-        /** Unregister an app: the secrets it named are no longer in use by it */
-        delete: {
-            parameters: {
-                query?: never;
-                header?: never;
-                path: {
-                    name: string;
-                };
-                cookie?: never;
-            };
-            requestBody?: never;
-            responses: {
-                /** @description ok */
-                204: {
-                    headers: {
-                        [name: string]: unknown;
-                    };
-                    content?: never;
-                };
-                400: components["responses"]["Error"];
-                401: components["responses"]["Unauthorized"];
-                403: components["responses"]["Error"];
-                404: components["responses"]["Error"];
-                409: components["responses"]["Error"];
-                413: components["responses"]["Error"];
-                415: components["responses"]["Error"];
-                422: components["responses"]["Error"];
-                429: components["responses"]["RateLimited"];
-                503: components["responses"]["Unavailable"];
-            };
+        /** Remove the registration of an app */
+        delete: operations["deleteApp"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
         };
+        /** Audit rows (admin), in sequence order */
+        get: operations["listAudit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/audit/head": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The newest audit row's sequence number and MAC, to keep elsewhere. */
+        get: operations["auditHead"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/audit/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Walks the chain; with `head_seq` and `head_mac` (a head recorded earlier from
+         *     `/v1/audit/head`), also checks that row is still there with that MAC.
+         */
+        get: operations["verifyAudit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/openapi.json": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** This document. */
+        get: operations["openapi"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/resolve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * One call for a workload: each key's value (with `dry_run`, its metadata only), or why it
+         *     cannot be had (`missing`, `revoked`, `expired`, `out_of_scope`).
+         */
+        post: operations["resolve"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/secrets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List the metadata of secrets, by key */
+        get: operations["listSecrets"];
+        put?: never;
+        /** Create a secret */
+        post: operations["createSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/secrets/{key}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Read the value and metadata of a secret */
+        get: operations["getSecret"];
+        /**
+         * Create (201) or replace (200) a secret
+         * @description Guarded by `expected_version` in the body (409 `stale_version`) and/or `If-Match` (412): a guarded PUT only replaces (404 when the secret is missing).
+         */
+        put: operations["putSecret"];
+        post?: never;
+        /** Delete a secret and its versions */
+        delete: operations["deleteSecret"];
+        options?: never;
+        head?: never;
+        /** Change the value and/or metadata of a secret */
+        patch: operations["updateSecret"];
+        trace?: never;
+    };
+    "/v1/secrets/{key}/restore": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Restore a revoked secret */
+        post: operations["restoreSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/secrets/{key}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Revoke a secret: reads are refused until it is restored */
+        post: operations["revokeSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/secrets/{key}/rollback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Make the value of an earlier version current again (as a new version) */
+        post: operations["rollbackSecret"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/secrets/{key}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The versions of a secret, oldest first (no values) */
+        get: operations["listVersions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The records of tokens (admin), never the tokens */
+        get: operations["listTokens"];
+        put?: never;
+        /** Make a token (admin); the answer is the only time it is shown */
+        post: operations["createToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tokens/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * `DELETE /v1/tokens/{id}`: revokes the token (its record stays, for the audit log) and
+         *     answers 204 like every other delete; `POST …/revoke` answers with the record.
+         */
+        delete: operations["deleteToken"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tokens/{id}/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Revoke a token (admin) and answer its record */
+        post: operations["revokeToken"];
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -1260,203 +350,540 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        Error: {
-            error: {
-                code: string;
-                message: string;
-            };
-        };
-        SecretMeta: {
-            id?: string;
-            workspace?: string;
-            key?: string;
-            description?: string | null;
-            /** @enum {string|null} */
-            token_type?: "api" | "access" | null;
-            scope?: string[];
-            envs?: string[];
-            /** @description unix seconds */
-            expires_at?: number | null;
-            /** @enum {string} */
-            status?: "active" | "revoked" | "expired";
-            version?: number;
-            /** @description moves with every write (value, metadata, status): the ETag */
-            revision?: number;
-            /** Format: date-time */
-            created_at?: string;
-            /** Format: date-time */
-            updated_at?: string;
-            created_by?: string;
-            updated_by?: string;
-            /** @description registered apps naming this key (on get and list) */
-            used_by?: components["schemas"]["UsedBy"][];
-        };
-        SecretValue: components["schemas"]["SecretMeta"] & {
-            value_version?: number;
-            value?: string;
-            value_base64?: string;
-        };
-        SecretWrite: {
-            key?: string;
-            value?: string;
-            /** Format: byte */
-            value_base64?: string;
-            description?: string | null;
-            /** @enum {string|null} */
-            token_type?: "api" | "access" | null;
-            scope?: string[] | null;
-            envs?: string[] | null;
-            expires_at?: number | null;
-            /** @description PUT and PATCH only: write only if this is still the current value version, else 409 `stale_version` */
-            expected_version?: number;
-        };
-        SecretList: {
-            items: components["schemas"]["SecretMeta"][];
-            /** @description pass as `cursor` for the next page; null on the last page */
-            next_cursor: string | null;
-        };
-        VersionInfo: {
-            version?: number;
-            created_at?: string;
-            created_by?: string;
-            current?: boolean;
-        };
-        Resolve: {
-            app?: string;
-            env?: string;
-            keys: string[];
-            /** @description metadata only: no value is read or recorded as read */
-            dry_run?: boolean;
-        };
-        Resolved: {
-            secrets?: {
-                [key: string]: components["schemas"]["SecretValue"];
-            };
-            errors?: {
-                [key: string]: {
-                    /** @enum {string} */
-                    code?: "missing" | "revoked" | "expired" | "out_of_scope" | "decrypt_failed";
-                    message?: string;
-                };
-            };
-        };
-        TokenInfo: {
-            id?: string | null;
-            name?: string | null;
-            role?: string | null;
-            app?: string | null;
-            env?: string | null;
-            status?: string | null;
-            created_at?: string | null;
-            created_by?: string | null;
-            revoked_at?: string | null;
-            expires_at?: number | null;
-        };
-        NewToken: components["schemas"]["TokenInfo"] & {
-            token?: string;
-        };
-        TokenCreate: {
-            name?: string;
-            /** @enum {string} */
-            role?: "admin" | "write" | "read";
-            app?: string;
-            env?: string;
-            expires_at?: number;
-        };
-        AuditRecord: {
-            time?: string | null;
-            actor_id?: string | null;
-            actor_name?: string | null;
-            action?: string | null;
-            workspace?: string | null;
-            key?: string | null;
-            outcome?: string | null;
-            remote?: string | null;
-            prev_hash?: string | null;
-            hash?: string | null;
-            seq?: number;
-            version?: number | null;
-        };
-        AuditList: {
-            items: components["schemas"]["AuditRecord"][];
-            /** @description pass as `cursor` for the next page; null on the last page */
-            next_cursor: string | null;
-        };
-        AuditVerdict: {
-            intact?: boolean;
-            rows?: number;
-            first_bad_seq?: number | null;
-            reason?: string | null;
-            /** @description rows (from row 1) written before the chain was keyed: SHA-256 links, anchored by the first keyed row */
-            legacy_rows?: number;
-            /** @description the newest row's sequence number (0: empty log) */
-            head_seq?: number;
-            /** @description the newest row's MAC (HMAC-SHA256, 64 hex digits) */
-            head_mac?: string;
-            /** @description whether head_seq and head_mac query parameters were given and checked */
-            head_checked?: boolean;
-        };
-        AuditHead: {
-            seq: number;
-            mac: string;
-        };
-        UsedBy: {
+        /** @description A registered app. */
+        AppInfo: {
+            /** @description The app's name. */
             app: string;
-            /** Format: date-time */
+            /** @description RFC 3339. */
+            created_at: string;
+            /** @description Its environment. */
+            env: string | null;
+            /** @description Every key the manifest names, by key. */
+            keys: components["schemas"]["AppKey"][];
+            /** @description Who registered it last. */
+            registered_by: string;
+            /** @description The secrets its manifest declares. */
+            secrets: components["schemas"]["SecretDecl"][];
+            /** @description RFC 3339. */
+            updated_at: string;
+        };
+        /** @description One key a registered app names, with when the app last read it. */
+        AppKey: {
+            /** @description The secret's key (a declared key or a fallback). */
+            key: string;
+            /** @description RFC 3339, or null if never read by this app. */
             last_read_at: string | null;
         };
-        SecretDecl: {
-            /** @description the environment variable the workload sees */
-            name: string;
-            key: string;
-            /** @default true */
-            required: boolean;
-            fallback?: string[];
-            /**
-             * @default env
-             * @enum {string}
-             */
-            as: "env" | "file";
-        };
+        /** @description An app's manifest: what `hush.toml` declares, and the body of `POST /v1/apps`. */
         AppManifest: {
+            /** @description The app's name. */
             app: string;
-            env?: string;
-            secrets?: components["schemas"]["SecretDecl"][];
-        };
-        AppInfo: {
-            app?: string;
+            /** @description Its environment. */
             env?: string | null;
+            /** @description The secrets it needs, in declaration order. */
             secrets?: components["schemas"]["SecretDecl"][];
-            keys?: {
-                key?: string;
-                /** Format: date-time */
-                last_read_at?: string | null;
+        };
+        /**
+         * @description A head of the audit chain: a row's sequence number and MAC, to keep elsewhere and give back
+         *     to `audit verify`, so rows cut off the end are found.
+         */
+        AuditHead: {
+            /** @description Its MAC, 64 hex digits. */
+            mac: string;
+            /**
+             * Format: int64
+             * @description The row's sequence number (0: the empty log).
+             */
+            seq: number;
+        };
+        /** @description One row of the audit log. */
+        AuditRecord: {
+            /** @description `secret.read`, `secret.create`, `token.create`, `auth.failed`, …. */
+            action: string;
+            /** @description Token id, `local`, or `anonymous`. */
+            actor_id: string;
+            /** @description Token name or `local:$USER`. */
+            actor_name: string;
+            /**
+             * @description This row's MAC: HMAC-SHA256 under the store's audit key, hex (rows written before the
+             *     chain was keyed: SHA-256).
+             */
+            hash: string;
+            /** @description Secret key (or token id for token actions). */
+            key: string | null;
+            /** @description `ok` or an error code. */
+            outcome: string;
+            /** @description MAC of the previous row (the name is from before the chain was keyed). */
+            prev_hash: string;
+            /** @description Remote address. */
+            remote: string | null;
+            /**
+             * Format: int64
+             * @description Position in the chain, from 1.
+             */
+            seq: number;
+            /** @description RFC 3339 with milliseconds. */
+            time: string;
+            /**
+             * Format: int64
+             * @description Value version.
+             */
+            version: number | null;
+            /** @description Workspace. */
+            workspace: string | null;
+        };
+        /** @description The answer of `audit verify`. */
+        AuditVerdict: {
+            /**
+             * Format: int64
+             * @description The first bad row, when broken.
+             */
+            first_bad_seq: number | null;
+            /** @description Whether an expected head (`head_seq` and `head_mac` query parameters) was checked. */
+            head_checked: boolean;
+            /** @description The newest row's MAC (not to be trusted when the chain is broken). */
+            head_mac: string;
+            /**
+             * Format: int64
+             * @description The newest row's sequence number (0: the log is empty).
+             */
+            head_seq: number;
+            /** @description Whether the chain is intact (and the expected head, if one was given, is there). */
+            intact: boolean;
+            /**
+             * @description How many rows (from row 1) predate the keyed chain: linked by plain SHA-256, and
+             *     anchored by the first keyed row after them.
+             */
+            legacy_rows: number;
+            /** @description Why it is bad. */
+            reason: string | null;
+            /** @description Rows checked. */
+            rows: number;
+        };
+        /**
+         * @description How a declared secret reaches a workload.
+         * @enum {string}
+         */
+        Delivery: "env" | "file";
+        /** @description The error body of every failed API call. */
+        Error: {
+            /** @description The error. */
+            error: components["schemas"]["ErrorDetail"];
+        };
+        /** @enum {string} */
+        ErrorCode: "bad_request" | "invalid_field" | "unauthorized" | "forbidden" | "revoked" | "not_found" | "method_not_allowed" | "exists" | "in_use" | "stale_version" | "conflict" | "audit_broken" | "precondition_failed" | "expired" | "too_large" | "unsupported_media_type" | "rate_limited" | "internal" | "decrypt_failed" | "unavailable";
+        /** @description What went wrong, for machines (`code`) and people (`message`). */
+        ErrorDetail: {
+            /** @description A stable code such as `not_found`, `conflict`, `revoked`. */
+            code: components["schemas"]["ErrorCode"];
+            /** @description What was wrong and what to do. */
+            message: string;
+        };
+        /** @description `{"status": …}`: the answer of `/healthz` and `/readyz`. */
+        Health: {
+            /** @description `ok` (healthz) or `ready` (readyz). */
+            status: string;
+        };
+        /** @description A newly made token: the only answer that carries one. */
+        NewToken: components["schemas"]["TokenInfo"] & {
+            /** @description The token, shown once. */
+            token: string;
+        };
+        /** @description One page of a collection: every list route answers in this shape. */
+        Page_AppInfo: {
+            /** @description This page's items, in the route's order. */
+            items: {
+                /** @description The app's name. */
+                app: string;
+                /** @description RFC 3339. */
+                created_at: string;
+                /** @description Its environment. */
+                env: string | null;
+                /** @description Every key the manifest names, by key. */
+                keys: components["schemas"]["AppKey"][];
+                /** @description Who registered it last. */
+                registered_by: string;
+                /** @description The secrets its manifest declares. */
+                secrets: components["schemas"]["SecretDecl"][];
+                /** @description RFC 3339. */
+                updated_at: string;
             }[];
-            /** Format: date-time */
-            created_at?: string;
-            /** Format: date-time */
-            updated_at?: string;
-            registered_by?: string;
-        };
-        AppList: {
-            items: components["schemas"]["AppInfo"][];
-            /** @description pass as `cursor` for the next page; null on the last page */
+            /** @description Pass as `cursor` for the next page, unchanged (it is opaque); null on the last page. */
             next_cursor: string | null;
         };
-        TokenList: {
-            items: components["schemas"]["TokenInfo"][];
-            /** @description pass as `cursor` for the next page; null on the last page */
+        /** @description One page of a collection: every list route answers in this shape. */
+        Page_AuditRecord: {
+            /** @description This page's items, in the route's order. */
+            items: {
+                /** @description `secret.read`, `secret.create`, `token.create`, `auth.failed`, …. */
+                action: string;
+                /** @description Token id, `local`, or `anonymous`. */
+                actor_id: string;
+                /** @description Token name or `local:$USER`. */
+                actor_name: string;
+                /**
+                 * @description This row's MAC: HMAC-SHA256 under the store's audit key, hex (rows written before the
+                 *     chain was keyed: SHA-256).
+                 */
+                hash: string;
+                /** @description Secret key (or token id for token actions). */
+                key: string | null;
+                /** @description `ok` or an error code. */
+                outcome: string;
+                /** @description MAC of the previous row (the name is from before the chain was keyed). */
+                prev_hash: string;
+                /** @description Remote address. */
+                remote: string | null;
+                /**
+                 * Format: int64
+                 * @description Position in the chain, from 1.
+                 */
+                seq: number;
+                /** @description RFC 3339 with milliseconds. */
+                time: string;
+                /**
+                 * Format: int64
+                 * @description Value version.
+                 */
+                version: number | null;
+                /** @description Workspace. */
+                workspace: string | null;
+            }[];
+            /** @description Pass as `cursor` for the next page, unchanged (it is opaque); null on the last page. */
             next_cursor: string | null;
         };
-        VersionList: {
-            items: components["schemas"]["VersionInfo"][];
-            /** @description pass as `cursor` for the next page; null on the last page */
+        /** @description One page of a collection: every list route answers in this shape. */
+        Page_SecretMeta: {
+            /** @description This page's items, in the route's order. */
+            items: {
+                /** @description RFC 3339. */
+                created_at: string;
+                /** @description Who created it. */
+                created_by: string;
+                /** @description Human-readable description. */
+                description: string | null;
+                /** @description Environments it is available in; empty means every environment. */
+                envs: string[];
+                /**
+                 * Format: int64
+                 * @description Unix seconds, or null for never.
+                 */
+                expires_at: number | null;
+                /** @description Stable id (`sec_…`). */
+                id: string;
+                /** @description The key, unique in the workspace. */
+                key: string;
+                /**
+                 * Format: int64
+                 * @description Moves with every write (value, metadata or status): the `ETag` of the secret's
+                 *     answers, for `If-Match`. 0 from a server that predates it.
+                 */
+                revision: number;
+                /** @description Apps allowed to read it; empty means every app. */
+                scope: string[];
+                /** @description `active`, `revoked` or `expired`. */
+                status: components["schemas"]["Status"];
+                token_type: null | components["schemas"]["TokenType"];
+                /** @description RFC 3339. */
+                updated_at: string;
+                /** @description Who last changed it. */
+                updated_by: string;
+                /**
+                 * @description The registered apps whose manifests name it, with when each last read it. Present on
+                 *     `show`, `get` and list answers; absent on write answers.
+                 */
+                used_by?: components["schemas"]["UsedBy"][] | null;
+                /**
+                 * Format: int64
+                 * @description The current value version.
+                 */
+                version: number;
+                /** @description Workspace name. */
+                workspace: string;
+            }[];
+            /** @description Pass as `cursor` for the next page, unchanged (it is opaque); null on the last page. */
             next_cursor: string | null;
+        };
+        /** @description One page of a collection: every list route answers in this shape. */
+        Page_TokenInfo: {
+            /** @description This page's items, in the route's order. */
+            items: {
+                /** @description For machine tokens: the app. */
+                app: string | null;
+                /** @description RFC 3339. */
+                created_at: string;
+                /** @description Who made it. */
+                created_by: string;
+                /** @description For machine tokens: the environment. */
+                env: string | null;
+                /**
+                 * Format: int64
+                 * @description Unix seconds, or null.
+                 */
+                expires_at: number | null;
+                /** @description Stable id (`tok_…`). */
+                id: string;
+                /** @description Name. */
+                name: string;
+                /** @description RFC 3339, once revoked. */
+                revoked_at: string | null;
+                /** @description `admin`, `write`, `read` or `machine`. */
+                role: components["schemas"]["Role"];
+                /** @description `active`, `revoked` or `expired`. */
+                status: components["schemas"]["Status"];
+            }[];
+            /** @description Pass as `cursor` for the next page, unchanged (it is opaque); null on the last page. */
+            next_cursor: string | null;
+        };
+        /** @description One page of a collection: every list route answers in this shape. */
+        Page_VersionInfo: {
+            /** @description This page's items, in the route's order. */
+            items: {
+                /** @description RFC 3339. */
+                created_at: string;
+                /** @description Who wrote it. */
+                created_by: string;
+                /** @description Whether it is the current version. */
+                current: boolean;
+                /**
+                 * Format: int64
+                 * @description The version number.
+                 */
+                version: number;
+            }[];
+            /** @description Pass as `cursor` for the next page, unchanged (it is opaque); null on the last page. */
+            next_cursor: string | null;
+        };
+        /** @enum {string} */
+        Reason: "missing" | "revoked" | "expired" | "out_of_scope" | "decrypt_failed";
+        /** @description Why one key of a resolve call could not be had. */
+        Refusal: {
+            /** @description The reason, for machines. */
+            code: components["schemas"]["Reason"];
+            /** @description What was wrong and what to do. */
+            message: string;
+        };
+        /** @description `POST /v1/resolve`'s request. */
+        Resolve: {
+            /** @description The app asking (must match a machine token's). */
+            app?: string | null;
+            /**
+             * @description Check only: answer each key's metadata (no value) or why it cannot be had; nothing is
+             *     read and no read is recorded.
+             */
+            dry_run?: boolean;
+            /** @description The environment (must match a machine token's). */
+            env?: string | null;
+            /** @description The keys wanted. */
+            keys: string[];
+        };
+        /**
+         * @description `POST /v1/resolve`'s answer: a value per key that could be had, a reason per key that
+         *     could not.
+         */
+        Resolved: {
+            /** @description Reasons by key (`missing`, `revoked`, `expired`, `out_of_scope`, `decrypt_failed`). */
+            errors: {
+                [key: string]: components["schemas"]["Refusal"];
+            };
+            /** @description Values by key. */
+            secrets: {
+                [key: string]: components["schemas"]["SecretValue"];
+            };
+        };
+        /**
+         * @description A token's role.
+         * @enum {string}
+         */
+        Role: "admin" | "write" | "read" | "machine";
+        /** @description `POST /v1/secrets/{key}/rollback`'s body. */
+        Rollback: {
+            /**
+             * Format: int64
+             * @description The version whose value becomes current again, as a new version.
+             */
+            to: number;
+        };
+        /** @description One secret a workload declares. */
+        SecretDecl: {
+            /** @description `env` (the default) or `file`. */
+            as?: components["schemas"]["Delivery"];
+            /** @description Keys tried in order when `key` is missing, revoked or expired. */
+            fallback?: string[];
+            /** @description The secret's key. */
+            key: string;
+            /** @description The environment variable the workload sees. */
+            name: string;
+            /** @description Whether the workload must not start without it. */
+            required?: boolean;
+        };
+        /** @description A secret's metadata. Never carries a value. */
+        SecretMeta: {
+            /** @description RFC 3339. */
+            created_at: string;
+            /** @description Who created it. */
+            created_by: string;
+            /** @description Human-readable description. */
+            description: string | null;
+            /** @description Environments it is available in; empty means every environment. */
+            envs: string[];
+            /**
+             * Format: int64
+             * @description Unix seconds, or null for never.
+             */
+            expires_at: number | null;
+            /** @description Stable id (`sec_…`). */
+            id: string;
+            /** @description The key, unique in the workspace. */
+            key: string;
+            /**
+             * Format: int64
+             * @description Moves with every write (value, metadata or status): the `ETag` of the secret's
+             *     answers, for `If-Match`. 0 from a server that predates it.
+             */
+            revision: number;
+            /** @description Apps allowed to read it; empty means every app. */
+            scope: string[];
+            /** @description `active`, `revoked` or `expired`. */
+            status: components["schemas"]["Status"];
+            token_type: null | components["schemas"]["TokenType"];
+            /** @description RFC 3339. */
+            updated_at: string;
+            /** @description Who last changed it. */
+            updated_by: string;
+            /**
+             * @description The registered apps whose manifests name it, with when each last read it. Present on
+             *     `show`, `get` and list answers; absent on write answers.
+             */
+            used_by?: components["schemas"]["UsedBy"][] | null;
+            /**
+             * Format: int64
+             * @description The current value version.
+             */
+            version: number;
+            /** @description Workspace name. */
+            workspace: string;
+        };
+        /** @description A secret with its decrypted value: the answer of a read, and nothing else. */
+        SecretValue: components["schemas"]["SecretMeta"] & {
+            /** @description The value, when it is UTF-8 text. */
+            value?: string | null;
+            /** @description The value in standard base64, when it is not UTF-8. */
+            value_base64?: string | null;
+            /**
+             * Format: int64
+             * @description The version whose value this is.
+             */
+            value_version: number;
+        };
+        /**
+         * @description The body of a secret write (`POST /v1/secrets`, `PUT` and `PATCH /v1/secrets/{key}`).
+         *     Absent fields are left as they are; `null` clears a nullable field (for `scope` and `envs`,
+         *     as `[]` does).
+         */
+        SecretWrite: {
+            /** @description Description (`null` clears it). */
+            description?: string | null;
+            /** @description Environments it is available in (`[]` or `null` clears them). */
+            envs?: string[] | null;
+            /**
+             * Format: int64
+             * @description `PUT` and `PATCH` only: write only if this is still the current value version, else
+             *     409 `stale_version`.
+             */
+            expected_version?: number | null;
+            /**
+             * Format: int64
+             * @description Unix seconds (`null` clears it).
+             */
+            expires_at?: number | null;
+            /** @description The key (`POST` only; on `PUT`, the path's key if given). */
+            key?: string | null;
+            /** @description Apps allowed to read it (`[]` or `null` clears it). */
+            scope?: string[] | null;
+            token_type?: null | components["schemas"]["TokenType"];
+            /** @description The value as UTF-8 text. */
+            value?: string | null;
+            /** @description The value as standard base64 (for bytes that are not UTF-8). */
+            value_base64?: string | null;
+        };
+        /**
+         * @description A secret's or a token's status.
+         * @enum {string}
+         */
+        Status: "active" | "revoked" | "expired";
+        /** @description `POST /v1/tokens`'s request. */
+        TokenCreate: {
+            /** @description Machine token: the app. */
+            app?: string | null;
+            /** @description Machine token: the environment. */
+            env?: string | null;
+            /**
+             * Format: int64
+             * @description Unix seconds.
+             */
+            expires_at?: number | null;
+            /** @description A name to recognise it by (default: the role, or `APP-ENV`). */
+            name?: string | null;
+            /** @description `admin`, `write` or `read` (not with app/env). */
+            role?: string | null;
+        };
+        /** @description A token's record. Never the token itself. */
+        TokenInfo: {
+            /** @description For machine tokens: the app. */
+            app: string | null;
+            /** @description RFC 3339. */
+            created_at: string;
+            /** @description Who made it. */
+            created_by: string;
+            /** @description For machine tokens: the environment. */
+            env: string | null;
+            /**
+             * Format: int64
+             * @description Unix seconds, or null.
+             */
+            expires_at: number | null;
+            /** @description Stable id (`tok_…`). */
+            id: string;
+            /** @description Name. */
+            name: string;
+            /** @description RFC 3339, once revoked. */
+            revoked_at: string | null;
+            /** @description `admin`, `write`, `read` or `machine`. */
+            role: components["schemas"]["Role"];
+            /** @description `active`, `revoked` or `expired`. */
+            status: components["schemas"]["Status"];
+        };
+        /**
+         * @description What kind of token a secret holds (Ductape's `token_type`).
+         * @enum {string}
+         */
+        TokenType: "api" | "access";
+        /** @description One registered app that names a secret in its manifest. */
+        UsedBy: {
+            /** @description The app. */
+            app: string;
+            /** @description RFC 3339: when the app last resolved the secret; null if never. */
+            last_read_at: string | null;
+        };
+        /** @description One version in a secret's history. No value. */
+        VersionInfo: {
+            /** @description RFC 3339. */
+            created_at: string;
+            /** @description Who wrote it. */
+            created_by: string;
+            /** @description Whether it is the current version. */
+            current: boolean;
+            /**
+             * Format: int64
+             * @description The version number.
+             */
+            version: number;
         };
     };
     responses: {
-        /** @description error */
-        Error: {
+        /** @description bad_request: the body, query string or a header could not be read */
+        BadRequest: {
             headers: {
                 [name: string]: unknown;
             };
@@ -1464,38 +891,59 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description missing, unknown, revoked or expired token */
-        Unauthorized: {
+        /** @description internal or decrypt_failed: the cause is in the server log */
+        Internal: {
             headers: {
-                "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                 [name: string]: unknown;
             };
             content: {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description too many failed authentications from this address */
+        /** @description rate_limited: too many failed authentications from this address */
         RateLimited: {
             headers: {
-                "Retry-After": components["headers"]["Retry-After"];
+                /** @description Seconds until failures are accepted again */
+                "Retry-After"?: string;
                 [name: string]: unknown;
             };
             content: {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description the store does not answer */
+        /** @description too_large: the body is over 2 MiB */
+        TooLarge: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description unauthorized: no token, or an unknown, revoked or expired one */
+        Unauthorized: {
+            headers: {
+                /** @description `Bearer realm="hush"`, with `error="invalid_token"` when a token was presented */
+                "WWW-Authenticate"?: string;
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description unavailable: the store does not answer */
         Unavailable: {
             headers: {
-                "Retry-After": components["headers"]["Retry-After"];
+                /** @description Seconds to wait before trying again */
+                "Retry-After"?: string;
                 [name: string]: unknown;
             };
             content: {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description `precondition_failed`: the secret changed since the ETag given in If-Match */
-        PreconditionFailed: {
+        /** @description unsupported_media_type: the body is not `application/json`, or is encoded */
+        UnsupportedMediaType: {
             headers: {
                 [name: string]: unknown;
             };
@@ -1504,26 +952,1397 @@ export interface components {
             };
         };
     };
-    parameters: {
-        /** @description an ETag of this secret (`"7"`), or `*`: applied only if the secret has not changed since, else 412 `precondition_failed` */
-        IfMatch: string;
-        /** @description the previous page's next_cursor, unchanged (opaque) */
-        Cursor: string;
-        /** @description 1-1000, default 100 */
-        Limit: number;
-    };
+    parameters: never;
     requestBodies: never;
-    headers: {
-        /** @description `Bearer realm="hush"`, with `error="invalid_token"` when a token was presented and refused (RFC 6750) */
-        "WWW-Authenticate": string;
-        /** @description seconds to wait before retrying */
-        "Retry-After": number;
-        /** @description the path of the created resource */
-        Location: string;
-        /** @description the secret's revision, strong and quoted: `"7"`; send it back as If-Match */
-        ETag: string;
-    };
+    headers: never;
     pathItems: never;
 }
 export type $defs = Record<string, never>;
-export type operations = Record<string, never>;
+export interface operations {
+    health: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description alive */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Health"];
+                };
+            };
+            500: components["responses"]["Internal"];
+        };
+    };
+    metrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Prometheus text exposition */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain; version=0.0.4": string;
+                };
+            };
+            500: components["responses"]["Internal"];
+        };
+    };
+    ready: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description ready */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Health"];
+                };
+            };
+            500: components["responses"]["Internal"];
+            /** @description unavailable: the store does not answer */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    listApps: {
+        parameters: {
+            query?: {
+                /** @description The previous page's `next_cursor`, unchanged. */
+                cursor?: string;
+                /** @description Page size, 1 to 1000 (default 100). */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description a page of apps */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_AppInfo"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description invalid_field: a field or parameter breaks a rule; the message names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    registerApp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AppManifest"];
+            };
+        };
+        responses: {
+            /** @description replaced */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AppInfo"];
+                };
+            };
+            /** @description registered */
+            201: {
+                headers: {
+                    /** @description `/v1/apps/{name}` */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AppInfo"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description forbidden: the role, scope or environment of the token does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description invalid_field: a field or parameter breaks a rule; the message names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getApp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The app */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the app */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AppInfo"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description not_found: no such app (or not the app of this machine token) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    putApp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The app */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AppManifest"];
+            };
+        };
+        responses: {
+            /** @description replaced */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AppInfo"];
+                };
+            };
+            /** @description registered */
+            201: {
+                headers: {
+                    /** @description `/v1/apps/{name}` */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AppInfo"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description forbidden: the role, scope or environment of the token does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description invalid_field: a field or parameter breaks a rule; the message names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    deleteApp: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The app */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description forbidden: the role, scope or environment of the token does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not_found: no such app */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listAudit: {
+        parameters: {
+            query?: {
+                /** @description Only rows about this key. */
+                key?: string;
+                /** @description Only rows by this actor. */
+                actor?: string;
+                /** @description Only rows since (unix seconds). */
+                since?: number;
+                /** @description Only rows until (unix seconds). */
+                until?: number;
+                /** @description The previous page's `next_cursor`, unchanged. */
+                cursor?: string;
+                /** @description Page size, 1 to 1000 (default 100). */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description a page of audit rows */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_AuditRecord"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description forbidden: the role, scope or environment of the token does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid_field: a field or parameter breaks a rule; the message names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    auditHead: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the sequence number and MAC of the newest row */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditHead"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            /** @description forbidden: the role, scope or environment of the token does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    verifyAudit: {
+        parameters: {
+            query?: {
+                /** @description The head's sequence number. */
+                head_seq?: number;
+                /** @description The head's MAC. */
+                head_mac?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the verdict (`intact` false when broken) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditVerdict"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description forbidden: the role, scope or environment of the token does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid_field: a field or parameter breaks a rule; the message names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    openapi: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the OpenAPI 3.1 document */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            500: components["responses"]["Internal"];
+        };
+    };
+    resolve: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Resolve"];
+            };
+        };
+        responses: {
+            /** @description a value per key that could be had, a reason per key that could not */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Resolved"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description forbidden: the role, scope or environment of the token does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description invalid_field: a field or parameter breaks a rule; the message names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listSecrets: {
+        parameters: {
+            query?: {
+                /** @description Only secrets available in this environment. */
+                env?: string;
+                /** @description Only secrets this app may read. */
+                app?: string;
+                /** @description Only keys with this prefix. */
+                prefix?: string;
+                /** @description `active`, `revoked` or `expired`. */
+                status?: string;
+                /** @description The previous page's `next_cursor`. */
+                cursor?: string;
+                /** @description Page size, 1 to 1000 (default 100). */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description a page of secrets */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_SecretMeta"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description invalid_field: a field or parameter breaks a rule; the message names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    createSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SecretWrite"];
+            };
+        };
+        responses: {
+            /** @description created */
+            201: {
+                headers: {
+                    /** @description The revision of the secret, quoted */
+                    ETag?: string;
+                    /** @description `/v1/secrets/{key}` */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SecretMeta"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description forbidden: the role, scope or environment of the token does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description exists: the key exists */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description invalid_field: a field or parameter breaks a rule; the message names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getSecret: {
+        parameters: {
+            query?: {
+                /** @description The version to read (default: the current one). */
+                version?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The key of the secret: 1 to 128 of `A-Z a-z 0-9 _ . -`, not starting with `.` or `-` */
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the secret with its value */
+            200: {
+                headers: {
+                    /** @description The revision of the secret, quoted (`"7"`): send it back in `If-Match` */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SecretValue"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description forbidden (role, scope, environment) or revoked */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not_found: no such secret or version */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description expired: the secret is past its expiry */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid_field: a field or parameter breaks a rule; the message names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    putSecret: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag an answer gave for the secret (`"7"`), or `*`: the write happens only if the secret is still at that revision (412 `precondition_failed` otherwise) */
+                "If-Match"?: string | null;
+            };
+            path: {
+                /** @description The key of the secret: 1 to 128 of `A-Z a-z 0-9 _ . -`, not starting with `.` or `-` */
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SecretWrite"];
+            };
+        };
+        responses: {
+            /** @description replaced */
+            200: {
+                headers: {
+                    /** @description The revision of the secret, quoted (`"7"`): send it back in `If-Match` */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SecretMeta"];
+                };
+            };
+            /** @description created */
+            201: {
+                headers: {
+                    /** @description The revision of the secret, quoted */
+                    ETag?: string;
+                    /** @description `/v1/secrets/{key}` */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SecretMeta"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description forbidden: the role, scope or environment of the token does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not_found: no such secret */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description stale_version: `expected_version` is not the current version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description precondition_failed: the secret changed since the ETag in If-Match was read */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description invalid_field: a field or parameter breaks a rule; the message names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    deleteSecret: {
+        parameters: {
+            query?: {
+                /** @description Delete even while registered apps name the secret. */
+                force?: boolean;
+                /** @description Delete only if this is still the current value version, else 409 `stale_version`. */
+                expected_version?: number;
+            };
+            header?: {
+                /** @description The ETag an answer gave for the secret (`"7"`), or `*`: the write happens only if the secret is still at that revision (412 `precondition_failed` otherwise) */
+                "If-Match"?: string | null;
+            };
+            path: {
+                /** @description The key of the secret: 1 to 128 of `A-Z a-z 0-9 _ . -`, not starting with `.` or `-` */
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description forbidden: the role, scope or environment of the token does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not_found: no such secret */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description in_use: registered apps name it (`force=true` deletes anyway), or stale_version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description precondition_failed: the secret changed since the ETag in If-Match was read */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid_field: a field or parameter breaks a rule; the message names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    updateSecret: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag an answer gave for the secret (`"7"`), or `*`: the write happens only if the secret is still at that revision (412 `precondition_failed` otherwise) */
+                "If-Match"?: string | null;
+            };
+            path: {
+                /** @description The key of the secret: 1 to 128 of `A-Z a-z 0-9 _ . -`, not starting with `.` or `-` */
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SecretWrite"];
+            };
+        };
+        responses: {
+            /** @description updated */
+            200: {
+                headers: {
+                    /** @description The revision of the secret, quoted (`"7"`): send it back in `If-Match` */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SecretMeta"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description forbidden: the role, scope or environment of the token does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not_found: no such secret */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description stale_version: `expected_version` is not the current version */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description precondition_failed: the secret changed since the ETag in If-Match was read */
+            412: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description invalid_field: a field or parameter breaks a rule; the message names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    restoreSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The key of the secret: 1 to 128 of `A-Z a-z 0-9 _ . -`, not starting with `.` or `-` */
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description restored */
+            200: {
+                headers: {
+                    /** @description The revision of the secret, quoted (`"7"`): send it back in `If-Match` */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SecretMeta"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description forbidden: the role, scope or environment of the token does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not_found: no such secret */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid_field: a field or parameter breaks a rule; the message names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    revokeSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The key of the secret: 1 to 128 of `A-Z a-z 0-9 _ . -`, not starting with `.` or `-` */
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description revoked */
+            200: {
+                headers: {
+                    /** @description The revision of the secret, quoted (`"7"`): send it back in `If-Match` */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SecretMeta"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description forbidden: the role, scope or environment of the token does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not_found: no such secret */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid_field: a field or parameter breaks a rule; the message names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    rollbackSecret: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The key of the secret: 1 to 128 of `A-Z a-z 0-9 _ . -`, not starting with `.` or `-` */
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Rollback"];
+            };
+        };
+        responses: {
+            /** @description rolled back */
+            200: {
+                headers: {
+                    /** @description The revision of the secret, quoted (`"7"`): send it back in `If-Match` */
+                    ETag?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SecretMeta"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description forbidden: the role, scope or environment of the token does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not_found: no such secret or version */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description invalid_field: a field or parameter breaks a rule; the message names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listVersions: {
+        parameters: {
+            query?: {
+                /** @description The previous page's `next_cursor`, unchanged. */
+                cursor?: string;
+                /** @description Page size, 1 to 1000 (default 100). */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                /** @description The key of the secret: 1 to 128 of `A-Z a-z 0-9 _ . -`, not starting with `.` or `-` */
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description a page of versions */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_VersionInfo"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description forbidden: the role, scope or environment of the token does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not_found: no such secret */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid_field: a field or parameter breaks a rule; the message names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listTokens: {
+        parameters: {
+            query?: {
+                /** @description The previous page's `next_cursor`, unchanged. */
+                cursor?: string;
+                /** @description Page size, 1 to 1000 (default 100). */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description a page of tokens */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_TokenInfo"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description forbidden: the role, scope or environment of the token does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid_field: a field or parameter breaks a rule; the message names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    createToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TokenCreate"];
+            };
+        };
+        responses: {
+            /** @description created */
+            201: {
+                headers: {
+                    /** @description `/v1/tokens/{id}` */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NewToken"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description forbidden: the role, scope or environment of the token does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description invalid_field: a field or parameter breaks a rule; the message names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    deleteToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The id of the token (`tok_…`) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description revoked */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description forbidden: the role, scope or environment of the token does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not_found: no such token */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    revokeToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The id of the token (`tok_…`) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description revoked */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenInfo"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description forbidden: the role, scope or environment of the token does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not_found: no such token */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+}
