@@ -562,6 +562,14 @@ export interface components {
                 created_by: string;
                 /** @description Human-readable description. */
                 description: string | null;
+                /**
+                 * @description The environments with a value of their own, each with its current version (never the
+                 *     values): a read in one of them gets its own value, other environments the shared one.
+                 *     Empty from an older server.
+                 */
+                env_versions: {
+                    [key: string]: number;
+                };
                 /** @description Environments it is available in; empty means every environment. */
                 envs: string[];
                 /**
@@ -595,7 +603,8 @@ export interface components {
                 used_by?: components["schemas"]["UsedBy"][] | null;
                 /**
                  * Format: int64
-                 * @description The current value version.
+                 * @description The current version of the value shared by every environment (0: the secret has only
+                 *     environments' own values).
                  */
                 version: number;
                 /** @description Workspace name. */
@@ -645,9 +654,11 @@ export interface components {
                 created_by: string;
                 /** @description Whether it is the current version. */
                 current: boolean;
+                /** @description The environment whose own value this version is of; null for the shared value. */
+                env: string | null;
                 /**
                  * Format: int64
-                 * @description The version number.
+                 * @description The version number (per environment's own value, or of the shared value).
                  */
                 version: number;
             }[];
@@ -725,6 +736,14 @@ export interface components {
             created_by: string;
             /** @description Human-readable description. */
             description: string | null;
+            /**
+             * @description The environments with a value of their own, each with its current version (never the
+             *     values): a read in one of them gets its own value, other environments the shared one.
+             *     Empty from an older server.
+             */
+            env_versions: {
+                [key: string]: number;
+            };
             /** @description Environments it is available in; empty means every environment. */
             envs: string[];
             /**
@@ -758,7 +777,8 @@ export interface components {
             used_by?: components["schemas"]["UsedBy"][] | null;
             /**
              * Format: int64
-             * @description The current value version.
+             * @description The current version of the value shared by every environment (0: the secret has only
+             *     environments' own values).
              */
             version: number;
             /** @description Workspace name. */
@@ -770,9 +790,11 @@ export interface components {
             value?: string | null;
             /** @description The value in standard base64, when it is not UTF-8. */
             value_base64?: string | null;
+            /** @description The environment whose own value this is; null for the shared value. */
+            value_env: string | null;
             /**
              * Format: int64
-             * @description The version whose value this is.
+             * @description The version whose value this is (of `value_env`'s own value, or of the shared one).
              */
             value_version: number;
         };
@@ -874,9 +896,11 @@ export interface components {
             created_by: string;
             /** @description Whether it is the current version. */
             current: boolean;
+            /** @description The environment whose own value this version is of; null for the shared value. */
+            env: string | null;
             /**
              * Format: int64
-             * @description The version number.
+             * @description The version number (per environment's own value, or of the shared value).
              */
             version: number;
         };
@@ -1530,7 +1554,13 @@ export interface operations {
     };
     createSecret: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description The environment whose own value this is about (none: the value shared by every
+                 *     environment). A read in an environment with no value of its own gets the shared one.
+                 */
+                env?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -1595,6 +1625,11 @@ export interface operations {
             query?: {
                 /** @description The version to read (default: the current one). */
                 version?: number;
+                /**
+                 * @description The environment whose own value this is about (none: the value shared by every
+                 *     environment). A read in an environment with no value of its own gets the shared one.
+                 */
+                env?: string;
             };
             header?: never;
             path: {
@@ -1661,7 +1696,13 @@ export interface operations {
     };
     putSecret: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description The environment whose own value this is about (none: the value shared by every
+                 *     environment). A read in an environment with no value of its own gets the shared one.
+                 */
+                env?: string;
+            };
             header?: {
                 /** @description The ETag an answer gave for the secret (`"7"`), or `*`: the write happens only if the secret is still at that revision (412 `precondition_failed` otherwise) */
                 "If-Match"?: string | null;
@@ -1763,6 +1804,8 @@ export interface operations {
                 force?: boolean;
                 /** @description Delete only if this is still the current value version, else 409 `stale_version`. */
                 expected_version?: number;
+                /** @description Delete only this environment's own value (every version of it); the secret stays. */
+                env?: string;
             };
             header?: {
                 /** @description The ETag an answer gave for the secret (`"7"`), or `*`: the write happens only if the secret is still at that revision (412 `precondition_failed` otherwise) */
@@ -1837,7 +1880,13 @@ export interface operations {
     };
     updateSecret: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description The environment whose own value this is about (none: the value shared by every
+                 *     environment). A read in an environment with no value of its own gets the shared one.
+                 */
+                env?: string;
+            };
             header?: {
                 /** @description The ETag an answer gave for the secret (`"7"`), or `*`: the write happens only if the secret is still at that revision (412 `precondition_failed` otherwise) */
                 "If-Match"?: string | null;
@@ -2035,7 +2084,13 @@ export interface operations {
     };
     rollbackSecret: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description The environment whose own value this is about (none: the value shared by every
+                 *     environment). A read in an environment with no value of its own gets the shared one.
+                 */
+                env?: string;
+            };
             header?: never;
             path: {
                 /** @description The key of the secret: 1 to 128 of `A-Z a-z 0-9 _ . -`, not starting with `.` or `-` */
@@ -2099,6 +2154,11 @@ export interface operations {
     listVersions: {
         parameters: {
             query?: {
+                /**
+                 * @description Only the versions of this environment's own value (none: every version, shared and
+                 *     environments' own).
+                 */
+                env?: string;
                 /** @description The previous page's `next_cursor`, unchanged. */
                 cursor?: string;
                 /** @description Page size, 1 to 1000 (default 100). */
