@@ -150,6 +150,7 @@ pub fn audit(r: &crate::audit::AuditRow) -> hush_wire::AuditRecord {
         workspace: e.workspace.clone(),
         key: e.key.clone(),
         version: e.version,
+        env: e.env.clone(),
         outcome: e.outcome.clone(),
         remote: e.remote.clone(),
         prev_hash: r.prev_mac.clone(),

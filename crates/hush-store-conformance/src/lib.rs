@@ -75,6 +75,7 @@ fn entry(action: &str) -> AuditEntry {
         key: Some("k".into()),
         version: None,
         outcome: "ok".into(),
+        env: None,
         remote: None,
     }
 }

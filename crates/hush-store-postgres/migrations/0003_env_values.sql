@@ -6,3 +6,6 @@ ALTER TABLE secrets ADD COLUMN env_versions TEXT NOT NULL DEFAULT '{}';
 ALTER TABLE secret_values ADD COLUMN env TEXT NOT NULL DEFAULT '';
 ALTER TABLE secret_values DROP CONSTRAINT secret_values_pkey;
 ALTER TABLE secret_values ADD PRIMARY KEY (secret_id, env, version);
+
+-- Audit rows name the environment whose own value they read or wrote (NULL: the shared value).
+ALTER TABLE audit_log ADD COLUMN env TEXT;

@@ -407,8 +407,8 @@ async fn append_chain(
     for row in &rows {
         let e = &row.entry;
         sqlx::query(
-            "INSERT INTO audit_log (seq, ts_ms, actor_id, actor_name, action, workspace, key, version, outcome, remote, prev_mac, mac)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            "INSERT INTO audit_log (seq, ts_ms, actor_id, actor_name, action, workspace, key, version, outcome, remote, prev_mac, mac, env)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(row.seq)
         .bind(e.ts_ms)
@@ -422,6 +422,7 @@ async fn append_chain(
         .bind(&e.remote)
         .bind(&row.prev_mac)
         .bind(&row.mac)
+        .bind(&e.env)
         .execute(&mut **tx)
         .await
         .map_err(|e| conflict_on_unique(e, StoreError::Conflict))?;
@@ -453,7 +454,7 @@ async fn insert_audit_key(tx: &mut Tx, k: &AuditKeyRow) -> Result<(), StoreError
 }
 
 const AUDIT_COLUMNS: &str =
-    "seq, ts_ms, actor_id, actor_name, action, workspace, key, version, outcome, remote, prev_mac, mac";
+    "seq, ts_ms, actor_id, actor_name, action, workspace, key, version, outcome, remote, prev_mac, mac, env";
 
 fn audit_from_db(r: AuditDbRow) -> AuditRow {
     AuditRow {
@@ -467,6 +468,7 @@ fn audit_from_db(r: AuditDbRow) -> AuditRow {
             key: r.6,
             version: r.7.map(|v| v as u64),
             outcome: r.8,
+            env: r.12,
             remote: r.9,
         },
         prev_mac: r.10,
@@ -1354,6 +1356,7 @@ type AuditDbRow = (
     Option<String>,
     String,
     String,
+    Option<String>,
 );
 
 impl PostgresStore {

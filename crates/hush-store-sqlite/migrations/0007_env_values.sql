@@ -22,3 +22,6 @@ INSERT INTO secret_values_env (secret_id, env, version, key_version, ciphertext,
 DROP TABLE secret_values;
 
 ALTER TABLE secret_values_env RENAME TO secret_values;
+
+-- Audit rows name the environment whose own value they read or wrote (NULL: the shared value).
+ALTER TABLE audit_log ADD COLUMN env TEXT;

@@ -426,7 +426,7 @@ fn append_chain(
     let mut st = tx
         .prepare_cached(&format!(
             "INSERT INTO audit_log ({AUDIT_COLUMNS})
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
         ))
         .map_err(unavailable)?;
     for row in audit::chain(key, last_seq, &last_mac, entries) {
@@ -443,7 +443,8 @@ fn append_chain(
             e.outcome,
             e.remote,
             row.prev_mac,
-            row.mac
+            row.mac,
+            e.env
         ])
         .map_err(|e| conflict_on_unique(e, StoreError::Conflict))?;
     }
@@ -451,7 +452,7 @@ fn append_chain(
 }
 
 const AUDIT_COLUMNS: &str =
-    "seq, ts_ms, actor_id, actor_name, action, workspace, key, version, outcome, remote, prev_mac, mac";
+    "seq, ts_ms, actor_id, actor_name, action, workspace, key, version, outcome, remote, prev_mac, mac, env";
 
 fn audit_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRow> {
     Ok(AuditRow {
@@ -465,6 +466,7 @@ fn audit_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRow> {
             key: r.get(6)?,
             version: r.get::<_, Option<i64>>(7)?.map(|v| v as u64),
             outcome: r.get(8)?,
+            env: r.get(12)?,
             remote: r.get(9)?,
         },
         prev_mac: r.get(10)?,
@@ -1263,6 +1265,7 @@ mod tests {
             key: Some(format!("k{n}")),
             version: Some(1),
             outcome: "ok".into(),
+            env: None,
             remote: None,
         }
     }

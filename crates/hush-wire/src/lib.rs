@@ -338,9 +338,13 @@ pub struct AuditRecord {
     /// Secret key (or token id for token actions).
     #[cfg_attr(feature = "openapi", schema(required = true))]
     pub key: Option<String>,
-    /// Value version.
+    /// Value version (of `env`'s own value when `env` is set).
     #[cfg_attr(feature = "openapi", schema(required = true))]
     pub version: Option<u64>,
+    /// The environment whose own value was read or written; null for the shared value.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub env: Option<String>,
     /// `ok` or an error code.
     pub outcome: String,
     /// Remote address.

@@ -404,6 +404,8 @@ export interface components {
             actor_id: string;
             /** @description Token name or `local:$USER`. */
             actor_name: string;
+            /** @description The environment whose own value was read or written; null for the shared value. */
+            env: string | null;
             /**
              * @description This row's MAC: HMAC-SHA256 under the store's audit key, hex (rows written before the
              *     chain was keyed: SHA-256).
@@ -426,7 +428,7 @@ export interface components {
             time: string;
             /**
              * Format: int64
-             * @description Value version.
+             * @description Value version (of `env`'s own value when `env` is set).
              */
             version: number | null;
             /** @description Workspace. */
@@ -521,6 +523,8 @@ export interface components {
                 actor_id: string;
                 /** @description Token name or `local:$USER`. */
                 actor_name: string;
+                /** @description The environment whose own value was read or written; null for the shared value. */
+                env: string | null;
                 /**
                  * @description This row's MAC: HMAC-SHA256 under the store's audit key, hex (rows written before the
                  *     chain was keyed: SHA-256).
@@ -543,7 +547,7 @@ export interface components {
                 time: string;
                 /**
                  * Format: int64
-                 * @description Value version.
+                 * @description Value version (of `env`'s own value when `env` is set).
                  */
                 version: number | null;
                 /** @description Workspace. */

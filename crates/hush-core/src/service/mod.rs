@@ -369,6 +369,7 @@ impl Hush {
             key: key.map(str::to_string),
             version,
             outcome: outcome.into(),
+            env: None,
             remote: actor.remote.clone(),
         }
     }

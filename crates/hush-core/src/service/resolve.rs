@@ -174,7 +174,10 @@ impl Hush {
                 }
                 Err(e) => return Err(e),
             };
-            audit.push(self.audit_entry(actor, what, Some(ws), Some(key), Some(version), "ok"));
+            audit.push(
+                self.audit_entry(actor, what, Some(ws), Some(key), Some(version), "ok")
+                    .in_env((!slot.is_empty()).then_some(slot)),
+            );
             if let Some(app) = &scope.app {
                 marks.push(ReadMark {
                     workspace_id: ws.id.clone(),

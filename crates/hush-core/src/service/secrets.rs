@@ -130,6 +130,7 @@ impl Hush {
         row.updated_at = now;
         row.updated_by = actor.name().to_string();
         let (mut sealed, mut drop_env, mut audit_version) = (None, None, row.version);
+        let mut audit_env = None;
         match change {
             ValueChange::Keep => {}
             ValueChange::Set(None, v) => {
@@ -145,21 +146,25 @@ impl Hush {
                 let version = row.env_versions.entry(env.to_string()).or_insert(0);
                 *version += 1;
                 audit_version = *version;
+                audit_env = Some(env);
                 sealed = Some(self.seal(ws, &row.id, env, *version, v, actor, now).await?);
             }
             ValueChange::Drop(env) => {
                 audit_version = row.env_versions.remove(env).unwrap_or(0);
+                audit_env = Some(env);
                 drop_env = Some(env.to_string());
             }
         }
-        let audit = self.audit_entry(
-            actor,
-            action,
-            Some(ws),
-            Some(key),
-            Some(audit_version),
-            "ok",
-        );
+        let audit = self
+            .audit_entry(
+                actor,
+                action,
+                Some(ws),
+                Some(key),
+                Some(audit_version),
+                "ok",
+            )
+            .in_env(audit_env);
         let write = SecretWrite {
             row,
             expected_revision: current.map(|c| c.revision),
@@ -387,7 +392,9 @@ impl Hush {
         };
         let marks: Vec<ReadMark> = self.read_mark(actor, ws, key).into_iter().collect();
         self.record(
-            vec![self.audit_entry(actor, "secret.read", Some(ws), Some(key), Some(v), "ok")],
+            vec![self
+                .audit_entry(actor, "secret.read", Some(ws), Some(key), Some(v), "ok")
+                .in_env((!slot.is_empty()).then_some(slot))],
             marks,
         )
         .await?;

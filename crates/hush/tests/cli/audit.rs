@@ -159,6 +159,7 @@ fn rows_of(conn: &Connection) -> Vec<(i64, AuditEntry)> {
                 key: r.get(6)?,
                 version: r.get::<_, Option<i64>>(7)?.map(|v| v as u64),
                 outcome: r.get(8)?,
+                env: None,
                 remote: r.get(9)?,
             },
         ))
@@ -441,6 +442,7 @@ fn stores_from_before_the_keyed_chain_are_upgraded_and_their_rows_anchored() {
     let conn = Connection::open(h.db()).unwrap();
     conn.execute_batch(
         "ALTER TABLE secrets DROP COLUMN env_versions;
+         ALTER TABLE audit_log DROP COLUMN env;
          CREATE TABLE sv (secret_id TEXT NOT NULL REFERENCES secrets (id) ON DELETE CASCADE,
              version INTEGER NOT NULL, key_version INTEGER NOT NULL, ciphertext BLOB NOT NULL,
              created_at INTEGER NOT NULL, created_by TEXT NOT NULL,

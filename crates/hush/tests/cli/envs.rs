@@ -199,3 +199,32 @@ fn envs_sets_availability_and_env_values_must_be_available() {
         .json();
     assert_eq!(listed, serde_json::json!([]));
 }
+
+#[test]
+fn audit_rows_name_the_environment_read_and_written() {
+    let h = Home::new();
+    h.run(&["secrets", "set", "A", "--env", "prd"], Some(b"prd-value"))
+        .ok();
+    h.run(&["secrets", "get", "A", "--env", "prd"], None).ok();
+    let rows = h
+        .run(&["audit", "--key", "A", "-o", "json"], None)
+        .ok()
+        .json();
+    let got: Vec<(String, serde_json::Value)> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["action"].as_str().unwrap().to_string(), r["env"].clone()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("secret.create".to_string(), serde_json::json!("prd")),
+            ("secret.read".to_string(), serde_json::json!("prd")),
+        ]
+    );
+    let table = h.run(&["audit", "--key", "A"], None).ok().text();
+    assert!(table.contains("ENV") && table.contains("prd"), "{table}");
+    assert!(!table.contains("prd-value"), "{table}");
+    h.run(&["audit", "verify"], None).ok();
+}
