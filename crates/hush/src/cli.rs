@@ -35,7 +35,7 @@ Environment:
 
 /// hush: a secrets manager for workloads.
 #[derive(Debug, Parser)]
-#[command(name = "hush", version, about, after_help = EXIT_CODES)]
+#[command(name = "hush", version = hush_server::VERSION, about, after_help = EXIT_CODES)]
 pub struct Cli {
     /// Workspace to work in.
     #[arg(
