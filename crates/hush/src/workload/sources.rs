@@ -416,8 +416,7 @@ pub(super) async fn gather(
             let shown = match &answers {
                 Err(why) => why.clone(),
                 Ok(_) => format!(
-                    "{place} ({} {}: {message})",
-                    key,
+                    "{place} ({key} is {}: {message})",
                     reason.code().replace('_', " ")
                 ),
             };

@@ -10,6 +10,7 @@ mod hardening;
 mod hostile;
 mod hygiene;
 mod keys;
+mod local_dev;
 mod leaks;
 mod nodes;
 mod remote;
