@@ -44,7 +44,10 @@ pub fn secrets_file_check(data: &[u8]) {
             let lines = data.iter().filter(|b| **b == b'\n').count() + 1;
             match e {
                 Error::SecretsFile { line, .. } => {
-                    assert!((1..=lines).contains(&(*line as usize)), "line {line} of {lines}")
+                    assert!(
+                        (1..=lines).contains(&(*line as usize)),
+                        "line {line} of {lines}"
+                    )
                 }
                 _ => panic!("not a parse error: {e:?}"),
             }
@@ -75,7 +78,7 @@ mod tests {
         }
     }
 
-    /// Regression: with substitution, this 300-byte file asked dotenvy for 4^30 bytes (each
+    /// Regression: with substitution (dotenvy), this 300-byte file asked for 4^30 bytes (each
     /// line names the one before four times); now a `$` is a `$`.
     #[test]
     fn dollars_are_never_expanded() {

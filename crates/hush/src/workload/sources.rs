@@ -310,7 +310,11 @@ impl Outcome {
             .iter()
             .map(|(what, places)| format!("{what} in {}", places.join(", ")))
             .collect();
-        format!("{}: looked for {}", self.decl.name, parts.join("; then for "))
+        format!(
+            "{}: looked for {}",
+            self.decl.name,
+            parts.join("; then for ")
+        )
     }
 
     /// The places list of candidate `n` (the key, or a fallback).
@@ -404,9 +408,7 @@ pub(super) async fn gather(
                         done[i] = true;
                         continue;
                     }
-                    Some(Answer::Refused { reason, message }) => {
-                        (reason.clone(), message.clone())
-                    }
+                    Some(Answer::Refused { reason, message }) => (reason.clone(), message.clone()),
                     None => (
                         Reason::Missing,
                         format!("the store did not answer for {key:?}"),

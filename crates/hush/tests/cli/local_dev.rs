@@ -47,8 +47,11 @@ fn piped_values_lose_one_trailing_newline_and_raw_keeps_it() {
     h.run(&["secrets", "set", "raw", "--raw"], Some(b"tok\n"))
         .ok();
     assert_eq!(h.get("raw"), b"tok\n");
-    h.run(&["secrets", "update", "raw", "--stdin", "--raw"], Some(b"t\r\n"))
-        .ok();
+    h.run(
+        &["secrets", "update", "raw", "--stdin", "--raw"],
+        Some(b"t\r\n"),
+    )
+    .ok();
     assert_eq!(h.get("raw"), b"t\r\n");
     // The help of each writing command says so.
     for cmd in ["set", "create", "update"] {
@@ -74,8 +77,11 @@ fn dash_f_reads_a_file_byte_for_byte() {
     assert_eq!(h.get("cert2"), pem.as_bytes());
     write(wd.path(), "new.pem", "new\n");
     let new = wd.path().join("new.pem");
-    h.run(&["secrets", "update", "cert", "-f", new.to_str().unwrap()], None)
-        .ok();
+    h.run(
+        &["secrets", "update", "cert", "-f", new.to_str().unwrap()],
+        None,
+    )
+    .ok();
     assert_eq!(h.get("cert"), b"new\n");
     // -f with --raw or --stdin is a usage error, nothing written.
     h.run(&["secrets", "set", "x", "-f", file, "--raw"], None)
@@ -168,12 +174,19 @@ fn each_declaration_is_looked_up_by_key_then_by_variable_name() {
         j[0]["source"].as_str().unwrap().to_string()
     };
     h.set("GITHUB_TOKEN_PRIMARY", b"from-the-store");
-    assert_eq!(run_in(&h, wd.path(), &show, &[]).ok().text(), "from-the-store");
+    assert_eq!(
+        run_in(&h, wd.path(), &show, &[]).ok().text(),
+        "from-the-store"
+    );
     assert_eq!(source(&[]), "store");
 
     write(wd.path(), ".secrets", "GITHUB_TOKEN=file-by-var\n");
     assert_eq!(run_in(&h, wd.path(), &show, &[]).ok().text(), "file-by-var");
-    assert!(source(&[]).ends_with(".secrets (GITHUB_TOKEN)"), "{}", source(&[]));
+    assert!(
+        source(&[]).ends_with(".secrets (GITHUB_TOKEN)"),
+        "{}",
+        source(&[])
+    );
 
     write(
         wd.path(),
@@ -193,7 +206,10 @@ fn each_declaration_is_looked_up_by_key_then_by_variable_name() {
         ("INTEGRATION_GITHUB_TOKEN", "env-by-var"),
         ("INTEGRATION_GITHUB_TOKEN_PRIMARY", "env-by-key"),
     ];
-    assert_eq!(run_in(&h, wd.path(), &show, &both).ok().text(), "env-by-key");
+    assert_eq!(
+        run_in(&h, wd.path(), &show, &both).ok().text(),
+        "env-by-key"
+    );
     assert_eq!(source(&both), "env INTEGRATION_GITHUB_TOKEN_PRIMARY");
 }
 
@@ -203,7 +219,11 @@ fn each_declaration_is_looked_up_by_key_then_by_variable_name() {
 fn the_declared_variable_itself_only_with_inherit() {
     let h = Home::empty();
     let wd = workdir();
-    write(wd.path(), "hush.toml", "app = \"tl\"\n[secrets.AUTH_SECRET]\n");
+    write(
+        wd.path(),
+        "hush.toml",
+        "app = \"tl\"\n[secrets.AUTH_SECRET]\n",
+    );
     let show = ["--", "sh", "-c", "printf %s \"$AUTH_SECRET\""];
     let env = [("AUTH_SECRET", "from-the-shell-1")];
 
@@ -220,9 +240,14 @@ fn the_declared_variable_itself_only_with_inherit() {
         run_in(&h, wd.path(), &run, &env).ok().text(),
         "from-the-shell-1"
     );
-    let j = run_in(&h, wd.path(), &["check", "--inherit-env", "-o", "json"], &env)
-        .ok()
-        .json();
+    let j = run_in(
+        &h,
+        wd.path(),
+        &["check", "--inherit-env", "-o", "json"],
+        &env,
+    )
+    .ok()
+    .json();
     assert_eq!(j[0]["source"], "env AUTH_SECRET (inherited)");
 
     // inherit = true in the manifest does the same.
@@ -300,7 +325,11 @@ fn a_refusal_lists_every_place_looked_at() {
             out.stderr
         );
     }
-    assert!(out.stderr.contains("HUSH_SECRET_GITHUB_TOKEN"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("HUSH_SECRET_GITHUB_TOKEN"),
+        "{}",
+        out.stderr
+    );
 }
 
 /// Regression: `hush check --secret githubtoken` was refused.
