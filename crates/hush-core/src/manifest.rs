@@ -288,7 +288,7 @@ required = false
 
     #[test]
     fn the_issue_example_parses() {
-        let m = parse_raw(GOOD).unwrap();
+        let m = parse_raw(GOOD).unwrap().manifest;
         assert_eq!(m.app, "github-stats");
         assert_eq!(m.env.as_deref(), Some("prd"));
         let names: Vec<&str> = m.secrets.iter().map(|d| d.name.as_str()).collect();
@@ -316,6 +316,22 @@ required = false
             fuzz_check(seed.as_bytes());
         }
         fuzz_check(b"app = \"\xff\"\n");
+    }
+
+    /// `inherit = true` is read for local runs and left out of the registered manifest.
+    #[test]
+    fn inherit_is_a_local_setting() {
+        assert!(!parse_local(GOOD).unwrap().inherit);
+        let text = "app = \"tl\"\ninherit = true\n[secrets.AUTH_SECRET]\n";
+        let l = parse_local(text).unwrap();
+        assert!(l.inherit);
+        assert_eq!(parse(text).unwrap(), l.manifest);
+        assert_eq!(
+            parse_local("app = \"a\"\ninherit = \"yes\"\n")
+                .unwrap_err()
+                .line,
+            2
+        );
     }
 
     #[test]

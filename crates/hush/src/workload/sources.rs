@@ -255,6 +255,8 @@ fn store_place(scope: &crate::Scope) -> String {
     if let Some(db) = &scope.db {
         return match db.split_once("://") {
             Some((scheme, rest)) => {
+                // Neither the user and password before `@` nor a query (`?password=…`).
+                let rest = rest.split(['?', '#']).next().unwrap_or_default();
                 let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
                 format!("{scheme}://{host}")
             }
@@ -469,4 +471,25 @@ async fn resolve_all(
         all.extend(answers);
     }
     Ok(all)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A refusal names the store; a PostgreSQL URL's user, password and query never appear.
+    #[test]
+    fn store_place_hides_credentials() {
+        let place = |db: &str| {
+            store_place(&crate::Scope {
+                workspace: "default".into(),
+                db: Some(db.into()),
+            })
+        };
+        assert_eq!(
+            place("postgres://hush:s3cret-pw@db.internal:5432/hush?password=other"),
+            "postgres://db.internal:5432/hush"
+        );
+        assert_eq!(place("/var/lib/hush/hush.db"), "/var/lib/hush/hush.db");
+    }
 }
