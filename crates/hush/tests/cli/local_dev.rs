@@ -336,7 +336,7 @@ fn a_refusal_lists_every_place_looked_at() {
 #[test]
 fn check_takes_secret_file_and_env_like_run() {
     let h = Home::new();
-    h.run(&["secrets", "set", "only-prd", "--env", "prd"], Some(b"v"))
+    h.run(&["secrets", "set", "only-prd", "--envs", "prd"], Some(b"v"))
         .ok();
     let wd = workdir();
     write(wd.path(), ".secrets", "githubtoken=local\ngcs-key=k\n");
