@@ -223,9 +223,14 @@ impl<'w> StoreAccess<'w> {
     pub async fn get(&mut self) -> Result<Result<&dyn Backend, String>> {
         if self.opened.is_none() {
             let place = store_place(self.scope);
-            let no_store = self.scope.db.is_none()
-                && crate::remote::configured()?.is_none()
-                && !crate::local::Home::locate().is_ok_and(|h| h.db.exists());
+            let no_store = match self.scope.db.as_deref() {
+                // A database or file named with --db / HUSH_DB that holds no store yet.
+                Some(db) => !crate::local::store_initialised(db).await?,
+                None => {
+                    crate::remote::configured()?.is_none()
+                        && !crate::local::Home::locate().is_ok_and(|h| h.db.exists())
+                }
+            };
             self.opened = Some(if no_store {
                 Err(format!(
                     "no hush store at {place} and no server (run `hush init`, or set HUSH_ADDR and HUSH_TOKEN)"
