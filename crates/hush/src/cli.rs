@@ -93,6 +93,38 @@ pub enum Command {
     /// Register apps' manifests (the secrets they name are then in use), list, show, delete.
     #[command(subcommand)]
     Apps(AppsCommand),
+    /// Who commands act as: the token's name, role, app, environment, workspace and expiry
+    /// (against a server), or the local user on the embedded store.
+    #[command(after_help = EXIT_CODES)]
+    Whoami(WhoamiArgs),
+    /// Forget the server and token `hush login` saved (HUSH_ADDR/HUSH_TOKEN are not touched).
+    #[command(after_help = EXIT_CODES)]
+    Logout,
+    /// Print a shell completion script: `hush completions bash > /etc/bash_completion.d/hush`.
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), or write one page per command into --dir.
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct WhoamiArgs {
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write hush.1 and a page per command (hush-secrets-set.1, …) into this directory
+    /// instead of printing hush.1.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 pub const RUN_HELP: &str = "\

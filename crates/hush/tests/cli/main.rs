@@ -14,6 +14,7 @@ mod keys;
 mod leaks;
 mod local_dev;
 mod nodes;
+mod polish;
 mod remote;
 mod run;
 mod sdk;
