@@ -474,7 +474,7 @@ pub enum SecretsCommand {
     #[command(after_help = EXIT_CODES)]
     Show(ShowArgs),
     /// List secrets (metadata only).
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = EXIT_CODES, visible_alias = "ls")]
     List(ListArgs),
     /// List a secret's versions (no values), with the environment of each.
     #[command(after_help = EXIT_CODES)]
@@ -489,7 +489,7 @@ pub enum SecretsCommand {
     #[command(after_help = EXIT_CODES)]
     Restore(StatusArgs),
     /// Delete a secret and all its versions (with --env E: only E's own value).
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = EXIT_CODES, visible_alias = "rm")]
     Delete(DeleteArgs),
 }
 
@@ -699,6 +699,31 @@ pub struct DeleteArgs {
 
 #[cfg(test)]
 mod tests {
+    /// Every argument of every command says what it is (`--help` never shows a bare name).
+    #[test]
+    fn every_argument_has_a_description() {
+        use clap::CommandFactory as _;
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in cmd.get_arguments() {
+                let id = arg.get_id().as_str();
+                if arg.is_hide_set() || id == "help" || id == "version" {
+                    continue;
+                }
+                if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    missing.push(format!("{path} {id}"));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&super::Cli::command(), "hush", &mut missing);
+        assert!(
+            missing.is_empty(),
+            "arguments without a description: {missing:?}"
+        );
+    }
     #[test]
     fn root_help_names_every_environment_variable_hush_reads() {
         use clap::CommandFactory as _;
