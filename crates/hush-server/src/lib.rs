@@ -309,7 +309,13 @@ impl FromRequestParts<AppState> for Caller {
                     "a web UI session works only in the web UI at /ui: use an API token",
                 )))
             }
-            Ok((actor, ws)) => Ok(Caller { actor, ws }),
+            Ok((actor, ws)) => {
+                // The access log line names who asked (never the token).
+                let span = tracing::Span::current();
+                span.record("token_id", actor.principal.id.as_str());
+                span.record("token_name", actor.name());
+                Ok(Caller { actor, ws })
+            }
             Err(AuthFailure::Unauthorized) if !token_given => {
                 Err(ApiError::from(hush_core::Error::Unauthorized).into_response())
             }

@@ -49,7 +49,39 @@ impl Metrics {
     }
 }
 
+/// `X-Request-Id`: the client's when it is 1 to 128 of `A-Z a-z 0-9 . _ -` (anything else is
+/// replaced, so a log line cannot be forged through it), else one made here.
+pub(crate) fn request_id(headers: &axum::http::HeaderMap) -> String {
+    let given = headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 128
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        });
+    match given {
+        Some(id) => id.to_string(),
+        None => {
+            let mut b = [0u8; 12];
+            if hush_crypto::fill_random(&mut b).is_err() {
+                // Not a secret: a counter still tells requests apart.
+                static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+                let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                b[..8].copy_from_slice(&n.to_be_bytes());
+            }
+            b.iter().map(|x| format!("{x:02x}")).collect()
+        }
+    }
+}
+
+/// Metrics, the request id and the access log line of every request: method, route template
+/// (never the path's key or a query string), status, latency, and the token's id and name
+/// (recorded on the request's span by authentication; never the token).
 pub async fn track(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    use tracing::Instrument as _;
+    let id = request_id(req.headers());
     let route = req
         .extensions()
         .get::<MatchedPath>()
@@ -60,14 +92,32 @@ pub async fn track(State(s): State<AppState>, req: Request, next: Next) -> Respo
         m @ ("GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS") => m.to_string(),
         _ => "other".to_string(),
     };
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        token_id = tracing::field::Empty,
+        token_name = tracing::field::Empty,
+    );
     let start = Instant::now();
-    let res = next.run(req).await;
+    let mut res = next.run(req).instrument(span.clone()).await;
+    let elapsed = start.elapsed();
     s.metrics.record(
         &method,
         &route,
         res.status().as_u16(),
-        start.elapsed().as_secs_f64(),
+        elapsed.as_secs_f64(),
     );
+    tracing::info!(
+        parent: &span,
+        method = %method,
+        route = %route,
+        status = res.status().as_u16(),
+        latency_ms = elapsed.as_secs_f64() * 1000.0,
+        "access"
+    );
+    if let Ok(v) = axum::http::HeaderValue::from_str(&id) {
+        res.headers_mut().insert("x-request-id", v);
+    }
     res
 }
 

@@ -29,6 +29,7 @@ Environment:
   HUSH_CONFIG       where `hush login` keeps the server and token (default: ~/.config/hush/config.json)
   HUSH_LISTEN       `hush server`'s address (default 127.0.0.1:8270; --listen)
   HUSH_LOG          log filter of `hush server`, as RUST_LOG (default: info)
+  HUSH_LOG_FORMAT   `json`: `hush server` logs one JSON object per line (default: text)
   HUSH_SECRET_PREFIX  `hush run`/`check`: env vars <prefix><KEY> give local values (default HUSH_SECRET_)
   HUSH_SECRETS_FILE `hush run`/`check`: the dotenv file of local values (default ./.secrets)
   HUSH_SQLITE_BUSY_TIMEOUT_MS  how long a SQLite write waits for another process's lock (default 10000)";

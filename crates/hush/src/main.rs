@@ -81,16 +81,21 @@ pub(crate) struct Scope {
     pub db: Option<String>,
 }
 
-/// Server logs go to stderr; `HUSH_LOG` (or `RUST_LOG`) sets the filter, default `info`.
+/// Server logs go to stderr; `HUSH_LOG` (or `RUST_LOG`) sets the filter, default `info`;
+/// `HUSH_LOG_FORMAT=json` writes one JSON object per line.
 fn init_logging() {
     let filter = std::env::var("HUSH_LOG")
         .or_else(|_| std::env::var("RUST_LOG"))
         .unwrap_or_else(|_| "info".into());
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_writer(std::io::stderr)
-        .with_ansi(false)
-        .try_init();
+        .with_ansi(false);
+    let _ = if std::env::var("HUSH_LOG_FORMAT").is_ok_and(|f| f == "json") {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
 }
 
 async fn run(cli: Cli) -> Result<i32> {

@@ -87,10 +87,12 @@ pub async fn run(args: ServerArgs, scope: &crate::Scope) -> Result<()> {
     match tls {
         Some(tls) => {
             eprintln!("hush listening on https://{addr}");
+            tracing::info!(%addr, tls = true, commit = hush_server::COMMIT, "listening");
             serve(listener, app, Some(tls), limits, max_connections, drain).await
         }
         None => {
             eprintln!("hush listening on http://{addr}");
+            tracing::info!(%addr, tls = false, commit = hush_server::COMMIT, "listening");
             serve(listener, app, None, limits, max_connections, drain).await
         }
     }
@@ -277,16 +279,17 @@ impl Drain {
         self.state.start_draining();
         let _ = closing.send(true);
         let open = max_connections as usize - slots.available_permits();
-        tracing::info!(open, timeout_s = self.timeout.as_secs(), "draining");
-        eprintln!(
-            "hush: draining {open} connection(s) (at most {} s)",
-            self.timeout.as_secs()
+        tracing::info!(
+            open,
+            timeout_s = self.timeout.as_secs(),
+            "shutting down: draining"
         );
         let all = slots.acquire_many_owned(max_connections);
         match tokio::time::timeout(self.timeout, all).await {
-            Ok(_) => eprintln!("hush: every request answered; stopped"),
-            Err(_) => eprintln!(
-                "hush: --drain-timeout reached with requests still in flight; stopped anyway"
+            Ok(_) => tracing::info!("every request answered; stopped"),
+            Err(_) => tracing::warn!(
+                timeout_s = self.timeout.as_secs(),
+                "drain timeout reached with requests still in flight; stopped anyway"
             ),
         }
     }

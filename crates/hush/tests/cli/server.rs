@@ -1205,3 +1205,79 @@ fn sigterm_lets_a_request_in_flight_finish_then_exits_0() {
     let h = &s._home;
     assert_eq!(h.get("drained"), b"answered-after-the-signal");
 }
+
+/// One access line per request through tracing (JSON with HUSH_LOG_FORMAT=json): method, route
+/// template, status, latency, the token's id and name, and the request id, which is taken from
+/// `X-Request-Id` (or made) and echoed. Never the token, a value or the query string's values.
+#[test]
+fn access_log_lines_name_the_route_and_token_never_secrets() {
+    let home = Home::empty();
+    let mut c = home.command(&["server", "--listen", "127.0.0.1:0"]);
+    c.env("HUSH_LOG_FORMAT", "json")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .stdin(Stdio::null());
+    let mut child = c.spawn().unwrap();
+    let (admin, base, err) = started(&mut child);
+    let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let sink = lines.clone();
+    std::thread::spawn(move || {
+        for l in err.lines().map_while(Result::ok) {
+            sink.lock().unwrap().push(l);
+        }
+    });
+    let http = Client::new();
+    let planted = "planted-access-log-value-77";
+    let r = http
+        .post(format!("{base}/v1/secrets"))
+        .bearer_auth(&admin)
+        .json(&json!({"key": "logged", "value": planted}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let r = http
+        .get(format!("{base}/v1/secrets/logged?version=1"))
+        .bearer_auth(&admin)
+        .header("x-request-id", "req-abc.123")
+        .send()
+        .unwrap();
+    assert_eq!(r.headers()["x-request-id"], "req-abc.123");
+    let r = http
+        .get(format!("{base}/healthz"))
+        .header("x-request-id", "bad id; forged=line")
+        .send()
+        .unwrap();
+    let made = r.headers()["x-request-id"].to_str().unwrap().to_string();
+    assert!(
+        made.len() == 24 && made.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{made}"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let _ = child.kill();
+    let _ = child.wait();
+    let lines = lines.lock().unwrap().clone();
+    let access: Vec<Value> = lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|j| j["fields"]["message"] == "access")
+        .collect();
+    let get = access
+        .iter()
+        .find(|j| j["span"]["request_id"] == "req-abc.123")
+        .unwrap_or_else(|| panic!("no access line for the request id: {lines:#?}"));
+    assert_eq!(get["fields"]["route"], "/v1/secrets/{key}");
+    assert_eq!(get["fields"]["method"], "GET");
+    assert_eq!(get["fields"]["status"], 200);
+    assert!(get["fields"]["latency_ms"].is_number());
+    assert_eq!(get["span"]["token_name"], "first-admin", "{get}");
+    assert!(get["span"]["token_id"]
+        .as_str()
+        .unwrap()
+        .starts_with("tok_"));
+    assert_eq!(access.len(), 3, "{access:#?}");
+    let all = lines.join("\n");
+    assert!(!all.contains(&admin), "a token in the log");
+    assert!(!all.contains(planted), "a value in the log");
+    assert!(!all.contains("version=1"), "a query string in the log");
+    assert!(!all.contains("bad id"), "a hostile request id in the log");
+}
