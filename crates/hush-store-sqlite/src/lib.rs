@@ -84,6 +84,117 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// What a backup or restore copied: the newest audit row, to record and compare with
+/// `hush audit verify --head` later.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Copied {
+    /// The newest audit row's sequence number (0: none).
+    pub head_seq: i64,
+    /// Its MAC.
+    pub head_mac: String,
+    /// How many secrets the copy holds.
+    pub secrets: i64,
+}
+
+fn copy_with_backup_api(from: &Connection, to: &mut Connection) -> Result<(), StoreError> {
+    let b = rusqlite::backup::Backup::new(from, to).map_err(unavailable)?;
+    // Small steps with pauses, so a running server's writes are not held up for long.
+    b.run_to_completion(256, std::time::Duration::from_millis(2), None)
+        .map_err(unavailable)
+}
+
+fn copied(conn: &Connection) -> Result<Copied, StoreError> {
+    let (head_seq, head_mac) = conn
+        .query_row(
+            "SELECT seq, mac FROM audit_log ORDER BY seq DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .map_err(unavailable)?
+        .unwrap_or((0, audit::GENESIS.to_string()));
+    let secrets = conn
+        .query_row("SELECT count(*) FROM secrets", [], |r| r.get(0))
+        .map_err(unavailable)?;
+    Ok(Copied {
+        head_seq,
+        head_mac,
+        secrets,
+    })
+}
+
+/// Whether `path` is a hush store this version can open: an SQLite database whose schema
+/// version is known and which holds a root key.
+fn check_is_store(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    let not_store =
+        |why: String| StoreError::Corrupt(format!("{} is not a hush store: {why}", path.display()));
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(|e| not_store(e.to_string()))?;
+    if version < 1 || version > MIGRATIONS.len() as i64 {
+        return Err(not_store(format!("schema version {version}")));
+    }
+    let roots: i64 = conn
+        .query_row("SELECT count(*) FROM root_keys", [], |r| r.get(0))
+        .map_err(|e| not_store(e.to_string()))?;
+    if roots == 0 {
+        return Err(not_store("it holds no root key".into()));
+    }
+    Ok(())
+}
+
+/// A consistent copy of the store at `store` into the new file `dest` (mode 0600), made with
+/// SQLite's online backup API: every committed write is in it, also those still in the WAL,
+/// while a server keeps writing. `dest` must not exist. The root key is not in the store:
+/// back the key file (or passphrase) up separately.
+pub fn backup(store: &Path, dest: &Path) -> Result<Copied, StoreError> {
+    let from = Connection::open_with_flags(store, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(unavailable)?;
+    from.busy_timeout(busy_timeout()).map_err(unavailable)?;
+    check_is_store(&from, store)?;
+    {
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        opts.open(dest).map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => StoreError::Exists,
+            _ => StoreError::Unavailable(format!("cannot create {}: {e}", dest.display())),
+        })?;
+    }
+    let mut to = Connection::open(dest).map_err(unavailable)?;
+    copy_with_backup_api(&from, &mut to)?;
+    copied(&to)
+}
+
+/// Replaces the store at `store` with the copy `file` (made by [`backup`]), through the
+/// backup API, so a server that has the store open sees the restored content. `file` must be
+/// a hush store; the caller decides whether an existing store may be overwritten.
+pub fn restore(file: &Path, store: &Path) -> Result<Copied, StoreError> {
+    let from =
+        Connection::open_with_flags(file, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(unavailable)?;
+    check_is_store(&from, file)?;
+    #[cfg(unix)]
+    if !store.exists() {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(store)
+            .map_err(|e| {
+                StoreError::Unavailable(format!("cannot create {}: {e}", store.display()))
+            })?;
+    }
+    let mut to = SqliteStore::connect(store)?;
+    copy_with_backup_api(&from, &mut to)?;
+    migrate(&to)?;
+    copied(&to)
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and runs pending migrations. A new
     /// file is created with mode 0600; SQLite gives its WAL and shared-memory files the same.

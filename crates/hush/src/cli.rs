@@ -105,6 +105,30 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the manual page (roff), or write one page per command into --dir.
     Man(ManArgs),
+    /// A consistent copy of the embedded store into FILE (SQLite's online backup API), also
+    /// while a server runs. The root key is not in it: back up the key file separately. On
+    /// PostgreSQL use pg_dump.
+    #[command(after_help = EXIT_CODES)]
+    Backup(BackupArgs),
+    /// Replace the embedded store with a copy made by `hush backup`; refuses to overwrite an
+    /// existing store without --force.
+    #[command(after_help = EXIT_CODES)]
+    Restore(RestoreArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// The new file to write (it must not exist).
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// A copy made by `hush backup`.
+    pub file: PathBuf,
+    /// Overwrite the existing store (every change since the backup is lost).
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

@@ -390,3 +390,80 @@ fn remove_db_files(db: &Path) {
     let _ = std::fs::remove_file(db.with_extension("db-wal"));
     let _ = std::fs::remove_file(db.with_extension("db-shm"));
 }
+
+/// The embedded store's file, for `backup` and `restore` (PostgreSQL has its own tools).
+fn sqlite_file(db: Option<&str>) -> Result<PathBuf> {
+    let home = Home::locate()?;
+    match Location::new(db, &home) {
+        Location::Sqlite(p) => Ok(p),
+        Location::Postgres(_) => Err(crate::fail::Failure::usage(
+            "hush backup and restore copy the embedded SQLite store; on PostgreSQL use \
+             pg_dump and pg_restore (see docs/deploy.md)",
+        )
+        .into()),
+    }
+}
+
+fn say_copied(what: &str, c: &hush_store_sqlite::Copied) {
+    eprintln!(
+        "{what}: {} secret(s); audit head {}:{} (keep it: `hush audit verify --head {}:{}` on a \
+         copy proves no newer row was cut off)",
+        c.secrets, c.head_seq, c.head_mac, c.head_seq, c.head_mac
+    );
+}
+
+/// `hush backup FILE`.
+pub fn backup(db: Option<&str>, file: &Path) -> Result<()> {
+    let store = sqlite_file(db)?;
+    if !store.exists() {
+        return Err(crate::fail::Failure::new(
+            crate::fail::NOT_FOUND,
+            format!("no hush store at {}: nothing to back up", store.display()),
+        )
+        .into());
+    }
+    let copied = hush_store_sqlite::backup(&store, file).map_err(|e| match e {
+        hush_core::store::StoreError::Exists => crate::fail::Failure::new(
+            crate::fail::CONFLICT,
+            format!("{} exists: give a new file name", file.display()),
+        )
+        .into(),
+        e => anyhow::Error::from(e),
+    })?;
+    say_copied(
+        &format!("backed up {} to {}", store.display(), file.display()),
+        &copied,
+    );
+    eprintln!("the root key is not in the copy: keep the key file (or passphrase) too");
+    Ok(())
+}
+
+/// `hush restore FILE [--force]`.
+pub fn restore(db: Option<&str>, file: &Path, force: bool) -> Result<()> {
+    let store = sqlite_file(db)?;
+    if !file.exists() {
+        return Err(crate::fail::Failure::new(
+            crate::fail::NOT_FOUND,
+            format!("{} does not exist", file.display()),
+        )
+        .into());
+    }
+    if store.exists() && !force {
+        return Err(crate::fail::Failure::new(
+            crate::fail::CONFLICT,
+            format!(
+                "a store exists at {}: restoring replaces it and loses every change since the \
+                 backup; add --force to do it (stop the server first, or it keeps serving the \
+                 restored store)",
+                store.display()
+            ),
+        )
+        .into());
+    }
+    let copied = hush_store_sqlite::restore(file, &store)?;
+    say_copied(
+        &format!("restored {} from {}", store.display(), file.display()),
+        &copied,
+    );
+    Ok(())
+}

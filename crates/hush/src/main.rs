@@ -180,6 +180,8 @@ async fn run_other(command: Command, scope: &Scope) -> Result<()> {
             print_quietly(&script)
         }
         Command::Man(a) => man(a.dir.as_deref()),
+        Command::Backup(a) => local::backup(scope.db.as_deref(), &a.file),
+        Command::Restore(a) => local::restore(scope.db.as_deref(), &a.file, a.force),
         Command::Tokens(cmd) => tokens::run(&*backend::open(scope).await?, cmd).await,
         Command::Audit(args) => tokens::audit(&*backend::open(scope).await?, args).await,
         Command::Secrets(cmd) => {
