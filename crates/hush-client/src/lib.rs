@@ -128,6 +128,8 @@ pub struct AuditQuery {
     pub actor: Option<String>,
     /// Only rows since (unix seconds).
     pub since: Option<i64>,
+    /// Only rows until (unix seconds).
+    pub until: Option<i64>,
 }
 
 /// Bytes of a fetched value.
@@ -562,7 +564,7 @@ impl Client {
             key: q.key.clone(),
             actor: q.actor.clone(),
             since: q.since,
-            until: None,
+            until: q.until,
             cursor,
             limit: Some(1000),
         })

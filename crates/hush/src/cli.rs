@@ -465,6 +465,20 @@ pub enum AuditCommand {
     /// store's writers cannot reach and give back to `hush audit verify --head`.
     #[command(after_help = EXIT_CODES)]
     Head(OutputArgs),
+    /// Write the audit rows as JSON lines on stdout, oldest first, for a SIEM (each line is
+    /// the row as `-o json` shows it, with its sequence number and MAC).
+    #[command(after_help = EXIT_CODES)]
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Only rows since WHEN (RFC 3339 or unix seconds).
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+    /// Only rows until WHEN (RFC 3339 or unix seconds).
+    #[arg(long, value_name = "WHEN")]
+    pub until: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -160,6 +160,7 @@ pub async fn audit(b: &dyn Backend, a: AuditArgs) -> Result<()> {
                 }
             };
         }
+        Some(AuditCommand::Export(e)) => return export(b, &e).await,
         None => {}
     }
     let since_ms = a
@@ -249,6 +250,41 @@ async fn verify(b: &dyn Backend, a: &VerifyArgs) -> Result<()> {
         ),
     )
     .into())
+}
+
+/// A `--since`/`--until` time in unix milliseconds.
+fn when_ms(flag: &str, when: Option<&str>) -> Result<Option<i64>> {
+    when.map(|s| clock::parse_expiry(s, clock::now()))
+        .transpose()?
+        .flatten()
+        .map(|s| {
+            s.checked_mul(1000)
+                .ok_or_else(|| Failure::usage(format!("{flag} is out of range")).into())
+        })
+        .transpose()
+}
+
+/// `hush audit export`: JSON lines, oldest first.
+async fn export(b: &dyn Backend, e: &crate::cli::ExportArgs) -> Result<()> {
+    let filter = AuditFilter {
+        since_ms: when_ms("--since", e.since.as_deref())?,
+        until_ms: when_ms("--until", e.until.as_deref())?,
+        ..AuditFilter::default()
+    };
+    let rows = b.audit(&filter).await?;
+    let mut out = std::io::stdout().lock();
+    for r in &rows {
+        let line = serde_json::to_string(r)?;
+        if let Err(e) = writeln!(out, "{line}") {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                return Ok(());
+            }
+            return Err(e.into());
+        }
+    }
+    out.flush()?;
+    eprintln!("exported {} audit row(s)", rows.len());
+    Ok(())
 }
 
 /// `hush whoami`: the token commands act with, or the local user on the embedded store.

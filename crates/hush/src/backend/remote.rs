@@ -184,6 +184,7 @@ impl Backend for Remote {
                 key: filter.key.clone(),
                 actor: filter.actor.clone(),
                 since: filter.since_ms.map(|ms| ms / 1000),
+                until: filter.until_ms.map(|ms| ms / 1000),
             })
             .await?)
     }

@@ -596,3 +596,35 @@ fn an_altered_audit_key_record_is_refused() {
     let out = h.run(&["secrets", "list"], None).code(1);
     assert!(out.stderr.contains("tampered"), "{}", out.stderr);
 }
+
+/// `hush audit export`: JSON lines, oldest first, each row with its sequence number and MAC,
+/// bounded by --since/--until; never a value.
+#[test]
+fn export_writes_json_lines_for_a_siem() {
+    let h = Home::new();
+    h.set("exported", b"planted-export-value");
+    h.get("exported");
+    let out = h.run(&["audit", "export"], None).ok();
+    let lines: Vec<serde_json::Value> = out
+        .text()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(lines.len() >= 2, "{lines:?}");
+    let seqs: Vec<i64> = lines.iter().map(|l| l["seq"].as_i64().unwrap()).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+    assert!(lines
+        .iter()
+        .all(|l| l["hash"].as_str().is_some_and(|m| m.len() == 64)));
+    assert!(!out.all().contains("planted-export-value"));
+    assert!(out.stderr.contains("exported"), "{}", out.stderr);
+    let none = h
+        .run(
+            &["audit", "export", "--until", "2001-01-01T00:00:00Z"],
+            None,
+        )
+        .ok();
+    assert!(none.text().is_empty(), "{}", none.text());
+    h.run(&["audit", "export", "--since", "yesterday-ish"], None)
+        .code(2);
+}
