@@ -19,7 +19,7 @@ pub use codes::{ErrorCode, Reason};
 pub use request::{
     nullable, AuditListQuery, AuditVerifyQuery, DeleteQuery, MetadataPatch, PageQuery,
     ResolveRequest, RollbackRequest, SecretListQuery, SecretQuery, SecretWriteBody, TokenRequest,
-    TokenType, UnknownTokenType, ValueError,
+    TokenType, UnknownTokenType, ValueError, ValueFormat,
 };
 
 /// A secret's metadata. Never carries a value.
@@ -434,6 +434,18 @@ pub mod schema {
         Revoked,
         /// Past its expiry.
         Expired,
+    }
+
+    /// An expiry as a request gives it: unix seconds, or an RFC 3339 date-time string
+    /// (`2027-01-31T00:00:00Z`). Answers always give unix seconds.
+    #[derive(utoipa::ToSchema)]
+    #[allow(dead_code)]
+    pub enum Expiry {
+        /// Unix seconds, 1 to 253402300799 (the end of year 9999).
+        Seconds(i64),
+        /// An RFC 3339 date-time.
+        #[schema(format = DateTime)]
+        Date(String),
     }
 
     /// A token's role.

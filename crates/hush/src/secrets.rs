@@ -4,14 +4,14 @@ use std::io::Write as _;
 
 use anyhow::Result;
 use hush_core::patch::PatchRules as _;
-use hush_core::{clock, ListFilter, MetadataPatch, Status, StoredStatus, TokenType};
+use hush_core::{clock, ListFilter, MetadataPatch, Status, StoredStatus, TokenType, ValueFormat};
 use hush_wire::SecretMeta;
 
 use crate::backend::Backend;
 
 use crate::cli::{
-    DeleteArgs, GetArgs, ListArgs, MetadataArgs, RawOrJson, RollbackArgs, SecretsCommand, ShowArgs,
-    StatusArg, StatusArgs, TableOrJson, TypeArg, UpdateArgs, WriteArgs,
+    DeleteArgs, FormatArg, GetArgs, ListArgs, MetadataArgs, RawOrJson, RollbackArgs,
+    SecretsCommand, ShowArgs, StatusArg, StatusArgs, TableOrJson, TypeArg, UpdateArgs, WriteArgs,
 };
 use crate::fail::Failure;
 use crate::{output, value};
@@ -41,6 +41,11 @@ fn patch_from(args: &MetadataArgs) -> Result<MetadataPatch> {
     if let Some(e) = &args.expires {
         p.expires_at = Some(clock::parse_expiry(e, clock::now())?);
     }
+    p.allow_past = args.allow_past;
+    p.format = args.format.map(|f| match f {
+        FormatArg::Text => ValueFormat::Text,
+        FormatArg::Json => ValueFormat::Json,
+    });
     p.validate()?;
     Ok(p)
 }
