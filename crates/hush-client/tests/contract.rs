@@ -110,6 +110,7 @@ async fn secret_writes_carry_every_field() {
         scope: Some(vec!["billing".into(), "ingest".into()]),
         envs: Some(vec!["prd".into(), "staging".into()]),
         expires_at: Some(Some(in_days(30))),
+        ..MetadataPatch::default()
     };
 
     // POST /v1/secrets: a text value (`value`) and every field.
@@ -322,6 +323,7 @@ async fn resolve_answers_values_and_typed_refusals() {
     c.revoke("gone").await.unwrap();
     let past = MetadataPatch {
         expires_at: Some(Some(1_000_000)),
+        allow_past: true,
         ..none()
     };
     c.create("old", b"x", past).await.unwrap();

@@ -438,7 +438,10 @@ pub mod schema {
 
     /// An expiry as a request gives it: unix seconds, or an RFC 3339 date-time string
     /// (`2027-01-31T00:00:00Z`). Answers always give unix seconds.
-    #[derive(utoipa::ToSchema)]
+    // serde's `untagged` is what makes the schema a plain `oneOf` (utoipa reads it); the
+    // type is never serialised.
+    #[derive(utoipa::ToSchema, serde::Serialize)]
+    #[serde(untagged)]
     #[allow(dead_code)]
     pub enum Expiry {
         /// Unix seconds, 1 to 253402300799 (the end of year 9999).

@@ -110,6 +110,10 @@ fn check_key(a: &WriteArgs) -> Result<()> {
 fn read_value(a: &WriteArgs) -> Result<hush_core::SecretBytes> {
     let v = value::read(&a.value, &a.key)?;
     hush_core::model::validate_value_len(v.len())?;
+    if a.meta.format == Some(FormatArg::Json) {
+        // EXPOSE: parsed before it leaves for a store or a server; nothing of it is shown.
+        hush_core::model::validate_format(ValueFormat::Json, v.expose_secret())?;
+    }
     Ok(v)
 }
 
@@ -161,6 +165,9 @@ async fn update(b: &dyn Backend, a: UpdateArgs) -> Result<()> {
     } else {
         None
     };
+    if v.is_none() && patch.format.is_some() {
+        return Err(hush_core::Invalid::FormatWithoutValue.into());
+    }
     let meta = b.update(&w.key, v.as_ref(), &patch, a.if_version).await?;
     if v.is_some() {
         say(&format!("updated {} (version {})", meta.key, meta.version));

@@ -5,6 +5,7 @@ mod audit;
 mod bad_input;
 mod common;
 mod crash;
+mod door;
 mod examples;
 mod hardening;
 mod hostile;
