@@ -6,7 +6,7 @@ use crate::server::Server;
 
 type Runner<'a> = &'a dyn Fn(&[&str], Option<&[u8]>) -> Out;
 
-fn checks(run: Runner<'_>, place: &str) {
+fn json_checks(run: Runner<'_>, place: &str) {
     // `{"broken":` was stored as it came: `--format json` refuses it, exit 2, nothing written.
     let out = run(
         &["secrets", "set", "cfg", "--format", "json"],
@@ -71,7 +71,10 @@ fn checks(run: Runner<'_>, place: &str) {
         Some(b"{\"broken\":"),
     )
     .ok();
+}
 
+fn expiry_checks(run: Runner<'_>, place: &str) {
+    run(&["secrets", "set", "cfg"], Some(b"v")).ok();
     // A past expiry answered "created" and the secret was expired from its first second.
     for when in ["2001-01-01T00:00:00Z", "1"] {
         let out = run(&["secrets", "set", "old", "--expires", when], Some(b"v")).code(2);
@@ -128,8 +131,8 @@ fn checks(run: Runner<'_>, place: &str) {
     );
 }
 
-#[test]
-fn json_values_must_parse_and_past_expiries_must_be_meant() {
+/// Runs `checks` on the embedded store, then through a real server.
+fn locally_and_remotely(checks: fn(Runner<'_>, &str)) {
     let local = Home::new();
     checks(&|args, stdin| local.run(args, stdin), "local");
 
@@ -144,4 +147,14 @@ fn json_values_must_parse_and_past_expiries_must_be_meant() {
         },
         "remote",
     );
+}
+
+#[test]
+fn a_value_meant_as_json_must_parse() {
+    locally_and_remotely(json_checks);
+}
+
+#[test]
+fn an_expiry_in_the_past_must_be_meant() {
+    locally_and_remotely(expiry_checks);
 }
