@@ -543,6 +543,7 @@ mod tests {
             scope: Some(vec!["a".into()]),
             envs: Some(vec![]),
             expires_at: Some(None),
+            ..MetadataPatch::default()
         };
         let json = serde_json::to_string(&SecretWriteBody::new(None, None, p.clone())).unwrap();
         assert_eq!(
@@ -551,6 +552,65 @@ mod tests {
         );
         let back: SecretWriteBody = serde_json::from_str(&json).unwrap();
         assert_eq!(back.patch().unwrap(), p);
+    }
+
+    /// Issue 16: an RFC 3339 `expires_at` was refused by the API although the CLI took it.
+    #[test]
+    fn expires_at_is_unix_seconds_or_rfc3339() {
+        let at = |json: &str| {
+            serde_json::from_str::<SecretWriteBody>(json)
+                .map(|b| b.expires_at)
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(
+            at(r#"{"expires_at":4102444800}"#),
+            Ok(Some(Some(4102444800)))
+        );
+        assert_eq!(
+            at(r#"{"expires_at":"2100-01-01T00:00:00Z"}"#),
+            Ok(Some(Some(4102444800)))
+        );
+        assert_eq!(
+            at(r#"{"expires_at":"2100-01-01T01:00:00+01:00"}"#),
+            Ok(Some(Some(4102444800)))
+        );
+        assert_eq!(at(r#"{"expires_at":null}"#), Ok(Some(None)));
+        assert_eq!(at("{}"), Ok(None));
+        // Milliseconds stay a number here: hush-core's range check refuses them with a hint.
+        assert_eq!(
+            at(r#"{"expires_at":1800000000000}"#),
+            Ok(Some(Some(1_800_000_000_000)))
+        );
+        for bad in [
+            r#"{"expires_at":"sk_planted tomorrow"}"#,
+            r#"{"expires_at":"2100-01-01"}"#,
+            r#"{"expires_at":1.5}"#,
+            r#"{"expires_at":true}"#,
+            r#"{"expires_at":18446744073709551615}"#,
+        ] {
+            let e = at(bad).unwrap_err();
+            assert!(e.contains("RFC 3339"), "{bad}: {e}");
+            assert!(!e.contains("sk_planted"), "{bad}: {e}");
+        }
+        let t: TokenRequest = serde_json::from_str(
+            r#"{"role":"read","expires_at":"2100-01-01T00:00:00Z","workspace":"w"}"#,
+        )
+        .unwrap();
+        assert_eq!(t.expires_at, Some(4102444800));
+        assert_eq!(t.workspace.as_deref(), Some("w"));
+    }
+
+    #[test]
+    fn format_and_allow_past_travel_with_the_patch() {
+        let b: SecretWriteBody =
+            serde_json::from_str(r#"{"value":"{}","format":"json","allow_past":true}"#).unwrap();
+        let p = b.patch().unwrap();
+        assert_eq!(p.format, Some(ValueFormat::Json));
+        assert!(p.allow_past);
+        assert!(p.is_empty(), "they check a write; they change no metadata");
+        let json = serde_json::to_string(&SecretWriteBody::new(None, None, p.clone())).unwrap();
+        assert_eq!(json, r#"{"allow_past":true,"format":"json"}"#);
+        assert!(serde_json::from_str::<SecretWriteBody>(r#"{"format":"yaml"}"#).is_err());
     }
 
     #[test]
