@@ -257,6 +257,7 @@ fn a_missing_required_secret_means_the_command_never_starts() {
             "slack",
             "--expires",
             "2020-01-01T00:00:00Z",
+            "--allow-past",
         ],
         None,
     )

@@ -294,6 +294,40 @@ mod tests {
         }
     }
 
+    /// Issue 16: the form says what the API and the CLI say (one check, hush-core's): JSON
+    /// that does not parse, and an expiry in the past, each next to its field.
+    #[test]
+    fn json_and_past_expiries_are_refused_as_everywhere_else() {
+        let f = SecretForm {
+            value: "{\"broken\": \"planted\"".into(),
+            format: "json".into(),
+            expires: "2001-01-01T00:00:00Z".into(),
+            ..SecretForm::default()
+        };
+        let mut errors = FieldErrors::default();
+        assert!(value_from(&f, &mut errors).is_none());
+        let value = errors.value.clone().unwrap_or_default();
+        assert!(
+            value.starts_with("the value is not valid JSON ("),
+            "{value}"
+        );
+        assert!(!value.contains("planted"), "{value}");
+        patch_from(&f, &mut errors);
+        assert_eq!(
+            errors.expires.as_deref(),
+            Some(Invalid::PastSecretExpiry.to_string().as_str())
+        );
+        let text = SecretForm {
+            value: "{\"broken\":".into(),
+            ..SecretForm::default()
+        };
+        let mut errors = FieldErrors::default();
+        assert!(
+            value_from(&text, &mut errors).is_some(),
+            "text takes anything"
+        );
+    }
+
     #[test]
     fn a_refused_form_asks_for_the_value_again_and_never_shows_it() {
         let f = SecretForm {
