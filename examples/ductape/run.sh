@@ -41,7 +41,7 @@ fi
 
 step "the CLI against the same server: create, list (metadata only), fetch"
 export HUSH_ADDR=$ADDR HUSH_TOKEN=$ADMIN_TOKEN
-printf 'sk_test_cli_0123456789' | hush secrets create PAYPAL_API_KEY --type api --scope checkout_service --env prd
+printf 'sk_test_cli_0123456789' | hush secrets create PAYPAL_API_KEY --type api --scope checkout_service --envs prd
 out=$(hush secrets list)
 echo "$out"
 expect_contains "$out" "PAYPAL_API_KEY"

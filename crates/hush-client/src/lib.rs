@@ -28,9 +28,9 @@ use std::time::Duration;
 
 use hush_wire::{
     AppInfo, AppManifest, AuditHead, AuditListQuery, AuditRecord, AuditVerdict, AuditVerifyQuery,
-    DeleteQuery, ErrorBody, NewToken, Page, PageQuery, ResolveRequest, Resolved, RollbackRequest,
-    SecretListQuery, SecretMeta, SecretQuery, SecretValue, SecretWriteBody, TokenInfo,
-    TokenRequest, VersionInfo,
+    DeleteQuery, EnvQuery, ErrorBody, NewToken, Page, PageQuery, ResolveRequest, Resolved,
+    RollbackRequest, SecretListQuery, SecretMeta, SecretQuery, SecretValue, SecretWriteBody,
+    TokenInfo, TokenRequest, VersionInfo, VersionsQuery,
 };
 use reqwest::{Method, RequestBuilder, StatusCode};
 use zeroize::Zeroizing;
@@ -156,6 +156,9 @@ pub struct Client {
     http: reqwest::Client,
     base: String,
     token: Zeroizing<String>,
+    /// The environment whose own values the secret calls read and write (`?env=`); `None`:
+    /// the shared value. Set with [`Client::in_env`].
+    env: Option<String>,
 }
 
 impl std::fmt::Debug for Client {
@@ -221,6 +224,7 @@ impl Client {
             http,
             base,
             token: Zeroizing::new(token.to_string()),
+            env: None,
         })
     }
 
@@ -277,6 +281,23 @@ impl Client {
         })
     }
 
+    /// The same client, with its secret calls (`create`, `put`, `update`, `fetch`, `delete`,
+    /// `versions`, `rollback`) on environment `env`'s own value: a fetch gets that value when
+    /// the secret has one, else the shared value; a write or delete touches only `env`'s value.
+    pub fn in_env(&self, env: &str) -> Client {
+        Client {
+            env: Some(env.to_string()),
+            ..self.clone()
+        }
+    }
+
+    /// The `?env=` of this client's secret calls.
+    fn env_query(&self) -> EnvQuery {
+        EnvQuery {
+            env: self.env.clone(),
+        }
+    }
+
     /// Creates a secret (`Conflict` if the key exists).
     pub async fn create(
         &self,
@@ -285,8 +306,12 @@ impl Client {
         meta: MetadataPatch,
     ) -> Result<SecretMeta, Error> {
         let body = SecretWriteBody::new(Some(key), Some(value), meta);
-        self.send(self.req(Method::POST, "/v1/secrets").json(&body))
-            .await
+        self.send(
+            self.req(Method::POST, "/v1/secrets")
+                .query(&self.env_query())
+                .json(&body),
+        )
+        .await
     }
 
     /// Creates or replaces a secret's value.
@@ -300,6 +325,7 @@ impl Client {
         let body = SecretWriteBody::new(None, Some(value), meta);
         self.send(
             self.req(Method::PUT, &format!("/v1/secrets/{key}"))
+                .query(&self.env_query())
                 .json(&body),
         )
         .await
@@ -318,6 +344,7 @@ impl Client {
         body.expected_version = if_version;
         self.send(
             self.req(Method::PATCH, &format!("/v1/secrets/{key}"))
+                .query(&self.env_query())
                 .json(&body),
         )
         .await
@@ -328,7 +355,10 @@ impl Client {
         check_segment(key)?;
         self.send(
             self.req(Method::GET, &format!("/v1/secrets/{key}"))
-                .query(&SecretQuery { version }),
+                .query(&SecretQuery {
+                    version,
+                    env: self.env.clone(),
+                }),
         )
         .await
     }
@@ -391,6 +421,7 @@ impl Client {
         let q = DeleteQuery {
             force: force.then_some(true),
             expected_version: None,
+            env: self.env.clone(),
         };
         self.send::<serde_json::Value>(
             self.req(Method::DELETE, &format!("/v1/secrets/{key}"))
@@ -417,8 +448,14 @@ impl Client {
     /// The versions of a secret (no values), following pages.
     pub async fn versions(&self, key: &str) -> Result<Vec<VersionInfo>, Error> {
         check_segment(key)?;
-        self.all_pages(&format!("/v1/secrets/{key}/versions"), page_query)
-            .await
+        self.all_pages(&format!("/v1/secrets/{key}/versions"), |cursor| {
+            VersionsQuery {
+                env: self.env.clone(),
+                cursor,
+                limit: Some(1000),
+            }
+        })
+        .await
     }
 
     /// Makes version `to`'s value current again, as a new version.
@@ -426,6 +463,7 @@ impl Client {
         check_segment(key)?;
         self.send(
             self.req(Method::POST, &format!("/v1/secrets/{key}/rollback"))
+                .query(&self.env_query())
                 .json(&RollbackRequest { to }),
         )
         .await

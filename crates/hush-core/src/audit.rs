@@ -45,10 +45,23 @@ pub struct AuditEntry {
     pub key: Option<String>,
     /// Value version, when one was read or written.
     pub version: Option<u64>,
+    /// The environment whose own value was read or written; absent for the shared value (and
+    /// in rows from before values per environment, whose MACs it leaves unchanged).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub env: Option<String>,
     /// `ok`, or the error code (`not_found`, `forbidden`, `revoked`, …).
     pub outcome: String,
     /// Remote address, for requests that came over the network.
     pub remote: Option<String>,
+}
+
+impl AuditEntry {
+    /// The same entry, naming the environment whose own value it is about (`None`: the shared
+    /// value).
+    pub fn in_env(mut self, env: Option<&str>) -> Self {
+        self.env = env.map(str::to_string);
+        self
+    }
 }
 
 /// A chained row as stored.
@@ -339,6 +352,7 @@ mod tests {
             key: Some("k".into()),
             version: Some(1),
             outcome: "ok".into(),
+            env: None,
             remote: None,
         }
     }
@@ -348,6 +362,28 @@ mod tests {
             key: AuditKey::generate().unwrap(),
             keyed_from: 1,
         }
+    }
+
+    /// A row about the shared value hashes as rows did before environments had values (no
+    /// `env` field), so old chains verify unchanged; a row's environment is covered by its MAC.
+    #[test]
+    fn the_environment_is_covered_only_when_present() {
+        let plain = entry("secret.read");
+        let text = String::from_utf8(canonical(1, &plain, GENESIS)).unwrap();
+        assert!(!text.contains("env"), "{text}");
+        let k = key();
+        let prd = plain.clone().in_env(Some("prd"));
+        let dev = plain.clone().in_env(Some("dev"));
+        let macs = [
+            row_mac(&k.key, 1, &plain, GENESIS),
+            row_mac(&k.key, 1, &prd, GENESIS),
+            row_mac(&k.key, 1, &dev, GENESIS),
+        ];
+        assert!(macs[0] != macs[1] && macs[1] != macs[2] && macs[0] != macs[2]);
+        // A row whose environment is edited no longer checks out.
+        let mut rows = chain(&k.key, 0, GENESIS, &[prd]);
+        rows[0].entry.env = Some("dev".into());
+        assert!(!k.row_checks_out(&rows[0]));
     }
 
     fn intact(v: &Verdict) -> usize {

@@ -30,6 +30,14 @@ pub enum Error {
         /// The version asked for.
         version: u64,
     },
+    /// The secret has no value for this environment: none of its own and none shared.
+    #[error("secret {key:?} has no value for environment {env:?} and no value shared by every environment")]
+    NoValue {
+        /// The key.
+        key: String,
+        /// The environment read in (empty: none).
+        env: String,
+    },
     /// No workspace with this name.
     #[error("workspace {name:?} does not exist: it is created by the first secret written to it")]
     WorkspaceNotFound {
@@ -185,6 +193,10 @@ mod tests {
                 version: 9,
             },
             Error::WorkspaceNotFound { name: "ops".into() },
+            Error::NoValue {
+                key: key(),
+                env: "prd".into(),
+            },
             Error::Exists { key: key() },
             Error::StaleVersion {
                 key: key(),

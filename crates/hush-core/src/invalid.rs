@@ -121,6 +121,14 @@ pub enum Invalid {
     /// A paging cursor is not one handed out with a previous page.
     #[error("cursor is not valid")]
     Cursor,
+    /// A value for an environment the secret is not available in: it could never be read.
+    #[error("the secret is not available in environment {env:?} (its environments: {envs}): add {env:?} to its environments first")]
+    EnvNotAvailable {
+        /// The environment given.
+        env: String,
+        /// The secret's environments, comma-separated.
+        envs: String,
+    },
     /// A version number is not valid (versions start at 1).
     #[error("invalid version {value}: versions start at 1")]
     Version {

@@ -250,8 +250,13 @@ pub struct SecretRow {
     pub meta: Metadata,
     /// Active or revoked.
     pub status: StoredStatus,
-    /// The current value version (1 for a new secret; each value write adds one).
+    /// The current version of the value shared by every environment (1 for a new secret;
+    /// each value write adds one; 0 when the secret has only environments' own values).
     pub version: u64,
+    /// The environments with a value of their own, each with its current version (numbered
+    /// from 1 per environment). A read in one of them gets that value; other environments
+    /// get the shared one.
+    pub env_versions: std::collections::BTreeMap<String, u64>,
     /// Bumped by every write, metadata included: the store's compare-and-swap handle.
     pub revision: u64,
     /// Unix seconds.
@@ -265,6 +270,15 @@ pub struct SecretRow {
 }
 
 impl SecretRow {
+    /// Which value a read in `env` gets: that environment's own value and its current
+    /// version, else the shared value (`""`) and its version (0: there is none).
+    pub fn value_for<'a>(&self, env: Option<&'a str>) -> (&'a str, u64) {
+        match env.and_then(|e| self.env_versions.get(e).map(|v| (e, *v))) {
+            Some(own) => own,
+            None => ("", self.version),
+        }
+    }
+
     /// The status a reader sees at `now`.
     pub fn status_at(&self, now: i64) -> Status {
         match self.status {
@@ -280,6 +294,8 @@ impl SecretRow {
 /// One sealed value version.
 #[derive(Clone, PartialEq, Eq)]
 pub struct SealedValue {
+    /// The environment whose own value this is; empty for the shared value.
+    pub env: String,
     /// The value version.
     pub version: u64,
     /// The data key version that sealed it.
@@ -305,6 +321,8 @@ impl std::fmt::Debug for SealedValue {
 /// One line of a secret's history (no value).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VersionRow {
+    /// The environment whose own value this is; empty for the shared value.
+    pub env: String,
     /// The value version.
     pub version: u64,
     /// Unix seconds.
@@ -382,6 +400,7 @@ mod tests {
             },
             status: StoredStatus::Active,
             version: 1,
+            env_versions: Default::default(),
             revision: 1,
             created_at: 0,
             updated_at: 0,

@@ -93,7 +93,7 @@ pub struct AuditKeyRow {
 pub struct SecretRead {
     /// The secret.
     pub row: SecretRow,
-    /// The asked-for value version, if it exists.
+    /// The asked-for version of the shared value, if it exists.
     pub value: Option<SealedValue>,
     /// The registered apps that name the key, by app (empty unless asked for).
     pub uses: Vec<UseRow>,
@@ -129,8 +129,13 @@ pub struct SecretWrite {
     /// `Some(r)`: applied only if the stored revision is still `r`, else
     /// [`StoreError::Conflict`].
     pub expected_revision: Option<u64>,
-    /// A new value version to add (its version must be `row.version`).
+    /// A new value version to add: of the shared value (its `env` empty, its version
+    /// `row.version`) or of one environment's own value (its version
+    /// `row.env_versions[env]`).
     pub value: Option<SealedValue>,
+    /// An environment whose own value is removed, every version of it, in the same
+    /// transaction (`row.env_versions` no longer names it).
+    pub drop_env: Option<String>,
     /// The audit row, appended in the same transaction: no write without its record.
     pub audit: AuditEntry,
 }
@@ -219,13 +224,19 @@ pub trait Store: Send + Sync + 'static {
     /// The secret with this key.
     async fn secret(&self, workspace_id: &str, key: &str) -> Result<Option<SecretRow>, StoreError>;
 
-    /// One sealed value version.
-    async fn value(&self, secret_id: &str, version: u64)
-        -> Result<Option<SealedValue>, StoreError>;
+    /// One sealed value version: of the shared value when `env` is empty, else of that
+    /// environment's own value.
+    async fn value(
+        &self,
+        secret_id: &str,
+        env: &str,
+        version: u64,
+    ) -> Result<Option<SealedValue>, StoreError>;
 
     /// What a read needs, which backends may fetch in one query: the secret with this key,
-    /// its sealed value at `version` (the current one when `None`; `None` when that version
-    /// does not exist) and, with `with_uses`, which registered apps name it.
+    /// its sealed shared value at `version` (the current one when `None`; `None` when that
+    /// version does not exist) and, with `with_uses`, which registered apps name it. (An
+    /// environment's own value is fetched after, with [`Store::value`].)
     async fn secret_with_value(
         &self,
         workspace_id: &str,
@@ -236,7 +247,9 @@ pub trait Store: Send + Sync + 'static {
         let Some(row) = self.secret(workspace_id, key).await? else {
             return Ok(None);
         };
-        let value = self.value(&row.id, version.unwrap_or(row.version)).await?;
+        let value = self
+            .value(&row.id, "", version.unwrap_or(row.version))
+            .await?;
         let uses = if with_uses {
             self.uses(workspace_id, &[key.to_string()]).await?
         } else {
@@ -245,7 +258,8 @@ pub trait Store: Send + Sync + 'static {
         Ok(Some(SecretRead { row, value, uses }))
     }
 
-    /// Every value version of a secret, oldest first, without ciphertexts.
+    /// Every value version of a secret, shared and environments' own, by environment (the
+    /// shared value first) then version, without ciphertexts.
     async fn versions(&self, secret_id: &str) -> Result<Vec<VersionRow>, StoreError>;
 
     /// Secrets matching `filter`, ordered by key. `now` decides what is expired.

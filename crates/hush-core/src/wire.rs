@@ -27,6 +27,7 @@ pub fn meta(row: &SecretRow, workspace: &str, now: i64) -> SecretMeta {
         expires_at: row.meta.expires_at,
         status: row.status_at(now).as_str().into(),
         version: row.version,
+        env_versions: row.env_versions.clone(),
         revision: row.revision,
         created_at: clock::rfc3339(row.created_at),
         updated_at: clock::rfc3339(row.updated_at),
@@ -74,6 +75,7 @@ pub fn with_value(
     row: &SecretRow,
     workspace: &str,
     now: i64,
+    env: Option<&str>,
     version: u64,
     value: &SecretBytes,
 ) -> SecretValue {
@@ -88,6 +90,7 @@ pub fn with_value(
     };
     SecretValue {
         meta: meta(row, workspace, now),
+        value_env: env.map(str::to_string),
         value_version: version,
         value: text,
         value_base64: b64,
@@ -99,10 +102,15 @@ pub fn versions(row: &SecretRow, versions: &[VersionRow]) -> Vec<VersionInfo> {
     versions
         .iter()
         .map(|v| VersionInfo {
+            env: (!v.env.is_empty()).then(|| v.env.clone()),
             version: v.version,
             created_at: clock::rfc3339(v.created_at),
             created_by: v.created_by.clone(),
-            current: v.version == row.version,
+            current: if v.env.is_empty() {
+                v.version == row.version
+            } else {
+                row.env_versions.get(&v.env) == Some(&v.version)
+            },
         })
         .collect()
 }
@@ -142,6 +150,7 @@ pub fn audit(r: &crate::audit::AuditRow) -> hush_wire::AuditRecord {
         workspace: e.workspace.clone(),
         key: e.key.clone(),
         version: e.version,
+        env: e.env.clone(),
         outcome: e.outcome.clone(),
         remote: e.remote.clone(),
         prev_hash: r.prev_mac.clone(),
@@ -192,9 +201,12 @@ pub fn audit_head(h: &crate::audit::Head) -> hush_wire::AuditHead {
 /// the metadata with no value.
 pub fn resolution(r: &crate::Resolution, workspace: &str, now: i64) -> SecretValue {
     match &r.value {
-        Some((version, value)) => with_value(&r.row, workspace, now, *version, value),
+        Some((version, value)) => {
+            with_value(&r.row, workspace, now, r.env.as_deref(), *version, value)
+        }
         None => SecretValue {
             meta: meta(&r.row, workspace, now),
+            value_env: None,
             value_version: r.row.version,
             value: None,
             value_base64: None,
@@ -209,6 +221,7 @@ pub fn refusal(e: &Error) -> Reason {
     match e {
         Error::NotFound { .. }
         | Error::VersionNotFound { .. }
+        | Error::NoValue { .. }
         | Error::WorkspaceNotFound { .. }
         | Error::TokenNotFound { .. }
         | Error::AppNotFound { .. } => Reason::Missing,
@@ -260,6 +273,7 @@ mod tests {
             meta: Metadata::default(),
             status: StoredStatus::Active,
             version: 2,
+            env_versions: Default::default(),
             revision: 3,
             created_at: 1,
             updated_at: 1,
@@ -301,6 +315,7 @@ mod tests {
                 "a".to_string(),
                 Ok(Resolution {
                     row: row("a"),
+                    env: None,
                     value: Some((2, SecretBytes::new(b"\xff".to_vec()))),
                 }),
             ),
@@ -308,6 +323,7 @@ mod tests {
                 "b".to_string(),
                 Ok(Resolution {
                     row: row("b"),
+                    env: None,
                     value: None,
                 }),
             ),

@@ -126,7 +126,14 @@ async fn unregistering_frees_the_keys_the_app_named() {
         .unwrap()
         .is_empty());
     env.hush
-        .delete(&env.ws, "gh", hush_core::Expect::NOTHING, false, &env.admin)
+        .delete(
+            &env.ws,
+            "gh",
+            None,
+            hush_core::Expect::NOTHING,
+            false,
+            &env.admin,
+        )
         .await
         .unwrap();
     let actions: Vec<String> = summary(&env.audit().await)

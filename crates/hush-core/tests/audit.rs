@@ -34,6 +34,7 @@ async fn an_admin_reads_its_workspace_rows_with_filters() {
         .put(
             &ops,
             "elsewhere",
+            None,
             &crate::common::bytes(b"v"),
             &Default::default(),
             &env.admin,

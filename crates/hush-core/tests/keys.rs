@@ -19,7 +19,7 @@ async fn reads_all(hush: &Hush, env: &Env, ops: &hush_core::Workspace) {
         (ops, "c", 1, b"c1"),
     ] {
         let r = hush
-            .reveal(ws, key, Some(version), &env.admin)
+            .reveal(ws, key, None, Some(version), &env.admin)
             .await
             .unwrap();
         assert_eq!(r.value.expose_secret(), want, "{key} v{version}");
@@ -37,6 +37,7 @@ async fn a_rotation_keeps_every_value_of_every_version_readable() {
         .put(
             &ops,
             "c",
+            None,
             &bytes(b"c1"),
             &MetadataPatch::default(),
             &env.admin,
@@ -56,7 +57,10 @@ async fn a_rotation_keeps_every_value_of_every_version_readable() {
     // Old values open with the data key version that sealed them; new ones use the new one.
     env.put("a", b"a3").await;
     reads_all(&env.hush, &env, &ops).await;
-    let newest = env.store().value(&env.row("a").await.unwrap().id, 3).await;
+    let newest = env
+        .store()
+        .value(&env.row("a").await.unwrap().id, "", 3)
+        .await;
     assert_eq!(newest.unwrap().unwrap().key_version, 2);
 
     // Another process, with the key file as the rotation left it (older versions retired).

@@ -77,7 +77,14 @@ async fn put_creates_then_replaces_the_value_keeping_metadata() {
     let env = Env::new().await;
     let (row, created) = env
         .hush
-        .put(&env.ws, "k", &bytes(b"one"), &meta_patch(), &env.admin)
+        .put(
+            &env.ws,
+            "k",
+            None,
+            &bytes(b"one"),
+            &meta_patch(),
+            &env.admin,
+        )
         .await
         .unwrap();
     assert!(created);
@@ -87,6 +94,7 @@ async fn put_creates_then_replaces_the_value_keeping_metadata() {
         .put(
             &env.ws,
             "k",
+            None,
             &bytes(b"two"),
             &MetadataPatch::default(),
             &env.admin,
@@ -171,6 +179,7 @@ async fn update_changes_metadata_alone_or_the_value_and_refuses_a_stale_version(
         .update(
             &env.ws,
             "k",
+            None,
             Some(&bytes(b"three")),
             &MetadataPatch::default(),
             stale,
@@ -199,6 +208,7 @@ async fn update_changes_metadata_alone_or_the_value_and_refuses_a_stale_version(
         .update(
             &env.ws,
             "k",
+            None,
             Some(&bytes(b"three")),
             &MetadataPatch::default(),
             fresh,
@@ -282,7 +292,7 @@ async fn invalid_input_is_refused_and_nothing_is_written() {
         for key in ["new", "kept"] {
             let err = env
                 .hush
-                .put(&env.ws, key, &bytes(b"v2"), patch, &env.admin)
+                .put(&env.ws, key, None, &bytes(b"v2"), patch, &env.admin)
                 .await
                 .unwrap_err();
             assert!(matches!(err, Error::Invalid(_)), "{patch:?}: {err:?}");
@@ -336,7 +346,11 @@ async fn history_lists_every_version_and_rollback_adds_one() {
     for v in [b"v1", b"v2", b"v3"] {
         env.put("k", v).await;
     }
-    let (row, versions) = env.hush.history(&env.ws, "k", &env.admin).await.unwrap();
+    let (row, versions) = env
+        .hush
+        .history(&env.ws, "k", None, &env.admin)
+        .await
+        .unwrap();
     assert_eq!(row.version, 3);
     assert_eq!(
         versions.iter().map(|v| v.version).collect::<Vec<_>>(),
@@ -346,7 +360,7 @@ async fn history_lists_every_version_and_rollback_adds_one() {
 
     let row = env
         .hush
-        .rollback(&env.ws, "k", 1, &env.admin)
+        .rollback(&env.ws, "k", None, 1, &env.admin)
         .await
         .unwrap();
     assert_eq!(row.version, 4);
@@ -362,7 +376,7 @@ async fn history_lists_every_version_and_rollback_adds_one() {
 
     let err = env
         .hush
-        .rollback(&env.ws, "k", 9, &env.admin)
+        .rollback(&env.ws, "k", None, 9, &env.admin)
         .await
         .unwrap_err();
     assert!(
@@ -372,7 +386,7 @@ async fn history_lists_every_version_and_rollback_adds_one() {
     assert_eq!(err.to_string(), "secret \"k\" has no version 9");
     let err = env
         .hush
-        .rollback(&env.ws, "k", 0, &env.admin)
+        .rollback(&env.ws, "k", None, 0, &env.admin)
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Invalid(Invalid::Version { value: 0 })));
@@ -479,7 +493,7 @@ async fn delete_refuses_a_secret_an_app_uses_unless_forced() {
 
     let err = env
         .hush
-        .delete(&env.ws, "gh", Expect::NOTHING, false, &env.admin)
+        .delete(&env.ws, "gh", None, Expect::NOTHING, false, &env.admin)
         .await
         .unwrap_err();
     match &err {
@@ -494,7 +508,14 @@ async fn delete_refuses_a_secret_an_app_uses_unless_forced() {
 
     let err = env
         .hush
-        .delete(&env.ws, "free", Expect::version(Some(2)), false, &env.admin)
+        .delete(
+            &env.ws,
+            "free",
+            None,
+            Expect::version(Some(2)),
+            false,
+            &env.admin,
+        )
         .await
         .unwrap_err();
     assert!(matches!(
@@ -509,13 +530,20 @@ async fn delete_refuses_a_secret_an_app_uses_unless_forced() {
 
     let gone = env
         .hush
-        .delete(&env.ws, "free", Expect::version(Some(1)), false, &env.admin)
+        .delete(
+            &env.ws,
+            "free",
+            None,
+            Expect::version(Some(1)),
+            false,
+            &env.admin,
+        )
         .await
         .unwrap();
     assert_eq!(gone.key, "free");
     assert_eq!(env.row("free").await, None);
     env.hush
-        .delete(&env.ws, "gh", Expect::NOTHING, true, &env.admin)
+        .delete(&env.ws, "gh", None, Expect::NOTHING, true, &env.admin)
         .await
         .unwrap();
     assert_eq!(env.row("gh").await, None);
@@ -523,7 +551,7 @@ async fn delete_refuses_a_secret_an_app_uses_unless_forced() {
 
     let err = env
         .hush
-        .delete(&env.ws, "gh", Expect::NOTHING, true, &env.admin)
+        .delete(&env.ws, "gh", None, Expect::NOTHING, true, &env.admin)
         .await
         .unwrap_err();
     assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
@@ -629,6 +657,7 @@ async fn a_role_that_may_not_write_is_refused_and_the_refusal_is_audited() {
         .put(
             &env.ws,
             "k",
+            None,
             &bytes(b"v2"),
             &MetadataPatch::default(),
             &reader,
@@ -641,7 +670,7 @@ async fn a_role_that_may_not_write_is_refused_and_the_refusal_is_audited() {
     );
     let err = env
         .hush
-        .delete(&env.ws, "k", Expect::NOTHING, true, &reader)
+        .delete(&env.ws, "k", None, Expect::NOTHING, true, &reader)
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Forbidden { .. }), "{err:?}");
@@ -658,7 +687,11 @@ async fn a_role_that_may_not_write_is_refused_and_the_refusal_is_audited() {
     assert_eq!(env.read("k").await, b"v");
 
     // A reader reads.
-    let r = env.hush.reveal(&env.ws, "k", None, &reader).await.unwrap();
+    let r = env
+        .hush
+        .reveal(&env.ws, "k", None, None, &reader)
+        .await
+        .unwrap();
     assert_eq!(r.value.expose_secret(), b"v");
 }
 
@@ -677,7 +710,7 @@ async fn a_damaged_ciphertext_is_refused_and_said_in_the_audit_log() {
     let n = env.audit().await.len();
     let err = env
         .hush
-        .reveal(&env.ws, "k", None, &env.admin)
+        .reveal(&env.ws, "k", None, None, &env.admin)
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Decrypt { version: 1, .. }), "{err:?}");
@@ -700,6 +733,7 @@ async fn concurrent_writers_all_land_through_the_compare_and_swap() {
                 hush.update(
                     &ws,
                     "k",
+                    None,
                     Some(&bytes(format!("v{i}").as_bytes())),
                     &MetadataPatch::default(),
                     Expect::NOTHING,
@@ -718,7 +752,11 @@ async fn concurrent_writers_all_land_through_the_compare_and_swap() {
         (9, 9),
         "every write landed once"
     );
-    let (_, versions) = env.hush.history(&env.ws, "k", &env.admin).await.unwrap();
+    let (_, versions) = env
+        .hush
+        .history(&env.ws, "k", None, &env.admin)
+        .await
+        .unwrap();
     assert_eq!(versions.len(), 9);
     let mut values = Vec::new();
     for v in 2..=9 {

@@ -8,6 +8,7 @@ mod common;
 mod apps;
 mod audit;
 mod auth;
+mod env_values;
 mod keys;
 mod resolve;
 mod secrets;

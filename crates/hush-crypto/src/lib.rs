@@ -213,6 +213,24 @@ pub struct ValueSlot<'a> {
     pub secret_id: &'a str,
     /// The value version.
     pub version: u64,
+    /// The environment whose own value this is; empty for the value shared by every
+    /// environment (whose associated data is unchanged from before environments had values).
+    pub env: &'a str,
+}
+
+impl ValueSlot<'_> {
+    /// The fields bound into a value's associated data.
+    fn fields<'b>(&'b self, version: &'b [u8; 8]) -> Vec<&'b [u8]> {
+        let mut fields = vec![
+            self.workspace_id.as_bytes(),
+            self.secret_id.as_bytes(),
+            version.as_slice(),
+        ];
+        if !self.env.is_empty() {
+            fields.push(self.env.as_bytes());
+        }
+        fields
+    }
 }
 
 /// Builds associated data: a domain label, then each field length-prefixed so that no two
@@ -311,11 +329,7 @@ pub fn seal_value(
         &dk.key,
         dk.version,
         LABEL_VALUE,
-        &[
-            slot.workspace_id.as_bytes(),
-            slot.secret_id.as_bytes(),
-            &version,
-        ],
+        &slot.fields(&version),
         plaintext.expose_secret(),
     )
 }
@@ -330,16 +344,7 @@ pub fn open_value(
         return Err(DecryptError);
     }
     let version = slot.version.to_be_bytes();
-    let mut pt = open(
-        &dk.key,
-        LABEL_VALUE,
-        &[
-            slot.workspace_id.as_bytes(),
-            slot.secret_id.as_bytes(),
-            &version,
-        ],
-        sealed,
-    )?;
+    let mut pt = open(&dk.key, LABEL_VALUE, &slot.fields(&version), sealed)?;
     Ok(SecretBytes(std::mem::take(&mut *pt)))
 }
 
@@ -564,7 +569,32 @@ mod tests {
             workspace_id: ws,
             secret_id: id,
             version,
+            env: "",
         }
+    }
+
+    #[test]
+    fn an_environment_value_is_bound_to_its_environment() {
+        let dk = DataKey {
+            version: 1,
+            key: Key::generate().unwrap(),
+        };
+        let v = SecretBytes::new(b"postgres://prd".to_vec());
+        let prd = ValueSlot {
+            env: "prd",
+            ..slot("ws", "sec_1", 1)
+        };
+        let sealed = seal_value(&dk, prd, &v).unwrap();
+        assert_eq!(
+            open_value(&dk, prd, &sealed).unwrap().expose_secret(),
+            b"postgres://prd"
+        );
+        // Moved to another environment's slot, or to the shared slot, it does not open.
+        let dev = ValueSlot { env: "dev", ..prd };
+        assert!(open_value(&dk, dev, &sealed).is_err());
+        assert!(open_value(&dk, slot("ws", "sec_1", 1), &sealed).is_err());
+        let shared = seal_value(&dk, slot("ws", "sec_1", 1), &v).unwrap();
+        assert!(open_value(&dk, prd, &shared).is_err());
     }
 
     proptest! {

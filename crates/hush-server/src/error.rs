@@ -59,6 +59,7 @@ impl From<Error> for ApiError {
             Error::Invalid(_) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, C::InvalidField, msg),
             Error::NotFound { .. }
             | Error::VersionNotFound { .. }
+            | Error::NoValue { .. }
             | Error::WorkspaceNotFound { .. }
             | Error::TokenNotFound { .. }
             | Error::AppNotFound { .. } => Self::new(StatusCode::NOT_FOUND, C::NotFound, msg),
@@ -105,6 +106,9 @@ fn api_hint(e: &Error) -> String {
             format!(": GET /v1/secrets/{key}/versions lists its versions")
         }
         Error::AppNotFound { app } => format!(": register its manifest with PUT /v1/apps/{app}"),
+        Error::NoValue { key, env } => format!(
+            ": give it one with PUT /v1/secrets/{key}?env={env}, or a shared one without `env`"
+        ),
         Error::InUse { .. } => ", or delete with ?force=true".into(),
         Error::Revoked { key } => {
             format!(": POST /v1/secrets/{key}/restore serves it again")

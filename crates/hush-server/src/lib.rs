@@ -39,8 +39,9 @@ use hush_core::{
     StoredStatus, Workspace,
 };
 use hush_wire::{
-    AuditListQuery, AuditVerifyQuery, DeleteQuery, ErrorCode, Page, PageQuery, ResolveRequest,
-    RollbackRequest, SecretListQuery, SecretQuery, SecretWriteBody, TokenRequest,
+    AuditListQuery, AuditVerifyQuery, DeleteQuery, EnvQuery, ErrorCode, Page, PageQuery,
+    ResolveRequest, RollbackRequest, SecretListQuery, SecretQuery, SecretWriteBody, TokenRequest,
+    VersionsQuery,
 };
 
 pub use error::ApiError;
@@ -438,6 +439,7 @@ fn location(path: &str) -> HeaderValue {
 #[utoipa::path(
     post, path = "/v1/secrets", tag = "secrets", operation_id = "createSecret",
     summary = "Create a secret",
+    params(hush_wire::EnvQuery),
     request_body = hush_wire::SecretWriteBody,
     responses(
         (status = 201, description = "created", body = hush_wire::SecretMeta, headers(("ETag" = String, description = "The revision of the secret, quoted"), ("Location" = String, description = "`/v1/secrets/{key}`"))),
@@ -449,8 +451,10 @@ fn location(path: &str) -> HeaderValue {
 async fn create_secret(
     State(s): State<AppState>,
     c: Caller,
+    q: Result<Query<EnvQuery>, axum::extract::rejection::QueryRejection>,
     Body(mut b): Body<SecretWriteBody>,
 ) -> Result<Response, ApiError> {
+    let Query(q) = q?;
     let key = b
         .key
         .take()
@@ -463,7 +467,10 @@ async fn create_secret(
             "`expected_version` guards a change (PUT or PATCH); a create expects nothing",
         ));
     }
-    let row = s.hush.create(&c.ws, &key, &value, &patch, &c.actor).await?;
+    let row = s
+        .hush
+        .create(&c.ws, &key, q.env.as_deref(), &value, &patch, &c.actor)
+        .await?;
     Ok(meta_answer(StatusCode::CREATED, &row, &c.ws))
 }
 
@@ -471,7 +478,7 @@ async fn create_secret(
     put, path = "/v1/secrets/{key}", tag = "secrets", operation_id = "putSecret",
     summary = "Create (201) or replace (200) a secret",
     description = "Guarded by `expected_version` in the body (409 `stale_version`) and/or `If-Match` (412): a guarded PUT only replaces (404 when the secret is missing).",
-    params(("key" = String, Path, description = "The key of the secret: 1 to 128 of `A-Z a-z 0-9 _ . -`, not starting with `.` or `-`"), ("If-Match" = Option<String>, Header, description = "The ETag an answer gave for the secret (`\"7\"`), or `*`: the write happens only if the secret is still at that revision (412 `precondition_failed` otherwise)")),
+    params(("key" = String, Path, description = "The key of the secret: 1 to 128 of `A-Z a-z 0-9 _ . -`, not starting with `.` or `-`"), ("If-Match" = Option<String>, Header, description = "The ETag an answer gave for the secret (`\"7\"`), or `*`: the write happens only if the secret is still at that revision (412 `precondition_failed` otherwise)"), hush_wire::EnvQuery),
     request_body = hush_wire::SecretWriteBody,
     responses(
         (status = 200, description = "replaced", body = hush_wire::SecretMeta, headers(("ETag" = String, description = "The revision of the secret, quoted (`\"7\"`): send it back in `If-Match`"))),
@@ -488,8 +495,11 @@ async fn put_secret(
     c: Caller,
     KeyPath(key): KeyPath,
     headers: HeaderMap,
+    q: Result<Query<EnvQuery>, axum::extract::rejection::QueryRejection>,
     Body(mut b): Body<SecretWriteBody>,
 ) -> Result<Response, ApiError> {
+    let Query(q) = q?;
+    let env = q.env.as_deref();
     if b.key.as_ref().is_some_and(|k| *k != key) {
         return Err(ApiError::invalid(
             "`key` in the body differs from the key in the path",
@@ -503,11 +513,14 @@ async fn put_secret(
         // A guarded replace: only if what the caller read is still current.
         let row = s
             .hush
-            .update(&c.ws, &key, Some(&value), &patch, expect, &c.actor)
+            .update(&c.ws, &key, env, Some(&value), &patch, expect, &c.actor)
             .await?;
         return Ok(meta_answer(StatusCode::OK, &row, &c.ws));
     }
-    let (row, created) = s.hush.put(&c.ws, &key, &value, &patch, &c.actor).await?;
+    let (row, created) = s
+        .hush
+        .put(&c.ws, &key, env, &value, &patch, &c.actor)
+        .await?;
     let status = if created {
         StatusCode::CREATED
     } else {
@@ -571,7 +584,7 @@ fn if_match(headers: &HeaderMap) -> Result<Option<Option<u64>>, ApiError> {
 #[utoipa::path(
     patch, path = "/v1/secrets/{key}", tag = "secrets", operation_id = "updateSecret",
     summary = "Change the value and/or metadata of a secret",
-    params(("key" = String, Path, description = "The key of the secret: 1 to 128 of `A-Z a-z 0-9 _ . -`, not starting with `.` or `-`"), ("If-Match" = Option<String>, Header, description = "The ETag an answer gave for the secret (`\"7\"`), or `*`: the write happens only if the secret is still at that revision (412 `precondition_failed` otherwise)")),
+    params(("key" = String, Path, description = "The key of the secret: 1 to 128 of `A-Z a-z 0-9 _ . -`, not starting with `.` or `-`"), ("If-Match" = Option<String>, Header, description = "The ETag an answer gave for the secret (`\"7\"`), or `*`: the write happens only if the secret is still at that revision (412 `precondition_failed` otherwise)"), hush_wire::EnvQuery),
     request_body = hush_wire::SecretWriteBody,
     responses(
         (status = 200, description = "updated", body = hush_wire::SecretMeta, headers(("ETag" = String, description = "The revision of the secret, quoted (`\"7\"`): send it back in `If-Match`"))),
@@ -587,8 +600,10 @@ async fn patch_secret(
     c: Caller,
     KeyPath(key): KeyPath,
     headers: HeaderMap,
+    q: Result<Query<EnvQuery>, axum::extract::rejection::QueryRejection>,
     Body(mut b): Body<SecretWriteBody>,
 ) -> Result<Response, ApiError> {
+    let Query(q) = q?;
     if b.key.is_some() {
         return Err(ApiError::invalid(
             "`key` cannot be changed; create a new secret instead",
@@ -604,7 +619,15 @@ async fn patch_secret(
     }
     let row = s
         .hush
-        .update(&c.ws, &key, value.as_ref(), &patch, expect, &c.actor)
+        .update(
+            &c.ws,
+            &key,
+            q.env.as_deref(),
+            value.as_ref(),
+            &patch,
+            expect,
+            &c.actor,
+        )
         .await?;
     Ok(meta_answer(StatusCode::OK, &row, &c.ws))
 }
@@ -628,8 +651,18 @@ async fn get_secret(
     q: Result<Query<SecretQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(q) = q?;
-    let r = s.hush.reveal(&c.ws, &key, q.version, &c.actor).await?;
-    let mut v = wire::with_value(&r.row, &c.ws.name, clock::now(), r.version, &r.value);
+    let r = s
+        .hush
+        .reveal(&c.ws, &key, q.env.as_deref(), q.version, &c.actor)
+        .await?;
+    let mut v = wire::with_value(
+        &r.row,
+        &c.ws.name,
+        clock::now(),
+        r.env.as_deref(),
+        r.version,
+        &r.value,
+    );
     v.meta.used_by = Some(wire::used_by(Some(&r.used_by)));
     Ok(([etag(&r.row)], Json(v)).into_response())
 }
@@ -723,7 +756,14 @@ async fn delete_secret(
     let Query(q) = q?;
     let expect = expect_of(&headers, q.expected_version)?.unwrap_or_default();
     s.hush
-        .delete(&c.ws, &key, expect, q.force.unwrap_or(false), &c.actor)
+        .delete(
+            &c.ws,
+            &key,
+            q.env.as_deref(),
+            expect,
+            q.force.unwrap_or(false),
+            &c.actor,
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -777,7 +817,7 @@ async fn restore_secret(
 #[utoipa::path(
     get, path = "/v1/secrets/{key}/versions", tag = "secrets", operation_id = "listVersions",
     summary = "The versions of a secret, oldest first (no values)",
-    params(("key" = String, Path, description = "The key of the secret: 1 to 128 of `A-Z a-z 0-9 _ . -`, not starting with `.` or `-`"), hush_wire::PageQuery),
+    params(("key" = String, Path, description = "The key of the secret: 1 to 128 of `A-Z a-z 0-9 _ . -`, not starting with `.` or `-`"), hush_wire::VersionsQuery),
     responses(
         (status = 200, description = "a page of versions", body = Page<hush_wire::VersionInfo>),
         (status = 403, description = "forbidden: the role, scope or environment of the token does not allow this", body = hush_wire::ErrorBody),
@@ -789,15 +829,22 @@ async fn versions(
     State(s): State<AppState>,
     c: Caller,
     KeyPath(key): KeyPath,
-    q: Result<Query<PageQuery>, axum::extract::rejection::QueryRejection>,
+    q: Result<Query<VersionsQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Page<hush_wire::VersionInfo>>, ApiError> {
     let Query(q) = q?;
     let limit = page_limit(q.limit)?;
-    let (row, versions) = s.hush.history(&c.ws, &key, &c.actor).await?;
+    let (row, versions) = s
+        .hush
+        .history(&c.ws, &key, q.env.as_deref(), &c.actor)
+        .await?;
     let all = wire::versions(&row, &versions);
+    // The cursor names a version as `N` (shared) or `ENV:N` (an environment's own).
     Ok(Json(page_after(
         all,
-        |v| v.version.to_string(),
+        |v| match &v.env {
+            Some(e) => format!("{e}:{}", v.version),
+            None => v.version.to_string(),
+        },
         q.cursor,
         limit,
     )?))
@@ -845,7 +892,7 @@ fn page_after<T>(
 #[utoipa::path(
     post, path = "/v1/secrets/{key}/rollback", tag = "secrets", operation_id = "rollbackSecret",
     summary = "Make the value of an earlier version current again (as a new version)",
-    params(("key" = String, Path, description = "The key of the secret: 1 to 128 of `A-Z a-z 0-9 _ . -`, not starting with `.` or `-`")),
+    params(("key" = String, Path, description = "The key of the secret: 1 to 128 of `A-Z a-z 0-9 _ . -`, not starting with `.` or `-`"), hush_wire::EnvQuery),
     request_body = hush_wire::RollbackRequest,
     responses(
         (status = 200, description = "rolled back", body = hush_wire::SecretMeta, headers(("ETag" = String, description = "The revision of the secret, quoted (`\"7\"`): send it back in `If-Match`"))),
@@ -858,9 +905,14 @@ async fn rollback(
     State(s): State<AppState>,
     c: Caller,
     KeyPath(key): KeyPath,
+    q: Result<Query<EnvQuery>, axum::extract::rejection::QueryRejection>,
     Body(b): Body<RollbackRequest>,
 ) -> Result<Response, ApiError> {
-    let row = s.hush.rollback(&c.ws, &key, b.to, &c.actor).await?;
+    let Query(q) = q?;
+    let row = s
+        .hush
+        .rollback(&c.ws, &key, q.env.as_deref(), b.to, &c.actor)
+        .await?;
     Ok(meta_answer(StatusCode::OK, &row, &c.ws))
 }
 

@@ -1580,6 +1580,126 @@ async fn etag_and_if_match_answer_412_while_expected_version_answers_409() {
     assert_eq!(app.count().await, 0);
 }
 
+// ---------------------------------------------------------------- values per environment
+
+#[tokio::test]
+async fn environment_values_are_written_read_versioned_and_deleted_with_env() {
+    let app = App::new().await;
+    let a = app
+        .admin(
+            Method::PUT,
+            "/v1/secrets/DB_URL",
+            Some(json!({"value": "shared-v"})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    let a = app
+        .admin(
+            Method::PUT,
+            "/v1/secrets/DB_URL?env=prd",
+            Some(json!({"value": "prd-v"})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(a.body["env_versions"], json!({"prd": 1}));
+    assert_eq!(a.body["version"], 1);
+    let a = app
+        .admin(Method::GET, "/v1/secrets/DB_URL?env=prd", None)
+        .await;
+    assert_eq!(
+        (
+            &a.body["value"],
+            &a.body["value_env"],
+            &a.body["value_version"]
+        ),
+        (&json!("prd-v"), &json!("prd"), &json!(1))
+    );
+    let a = app
+        .admin(Method::GET, "/v1/secrets/DB_URL?env=dev", None)
+        .await;
+    assert_eq!(
+        (&a.body["value"], &a.body["value_env"]),
+        (&json!("shared-v"), &Value::Null)
+    );
+    let a = app
+        .admin(
+            Method::PATCH,
+            "/v1/secrets/DB_URL?env=prd",
+            Some(json!({"value": "prd-v2", "expected_version": 1})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let a = app
+        .admin(
+            Method::PATCH,
+            "/v1/secrets/DB_URL?env=prd",
+            Some(json!({"value": "x", "expected_version": 1})),
+        )
+        .await;
+    assert_refused(&a, StatusCode::CONFLICT, "stale_version");
+    let a = app
+        .admin(Method::GET, "/v1/secrets/DB_URL/versions?env=prd", None)
+        .await;
+    let versions: Vec<(Value, Value)> = a.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (v["env"].clone(), v["version"].clone()))
+        .collect();
+    assert_eq!(
+        versions,
+        [(json!("prd"), json!(1)), (json!("prd"), json!(2))]
+    );
+    let a = app
+        .admin(
+            Method::POST,
+            "/v1/secrets/DB_URL/rollback?env=prd",
+            Some(json!({"to": 1})),
+        )
+        .await;
+    assert_eq!(a.body["env_versions"], json!({"prd": 3}), "{}", a.text);
+    let a = app
+        .admin(Method::GET, "/v1/secrets/DB_URL?env=prd", None)
+        .await;
+    assert_eq!(a.body["value"], "prd-v");
+    // Deleting prd's value leaves the secret and its shared value.
+    let a = app
+        .admin(Method::DELETE, "/v1/secrets/DB_URL?env=prd", None)
+        .await;
+    assert_eq!(a.status, StatusCode::NO_CONTENT, "{}", a.text);
+    let a = app
+        .admin(Method::GET, "/v1/secrets/DB_URL?env=prd", None)
+        .await;
+    assert_eq!(
+        (&a.body["value"], &a.body["value_env"]),
+        (&json!("shared-v"), &Value::Null)
+    );
+    let a = app
+        .admin(Method::DELETE, "/v1/secrets/DB_URL?env=prd", None)
+        .await;
+    assert_refused(&a, StatusCode::NOT_FOUND, "not_found");
+    let a = app
+        .admin(Method::GET, "/v1/secrets/DB_URL?env=bad%20env", None)
+        .await;
+    assert_refused(&a, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+    // Resolve in an environment.
+    app.admin(
+        Method::PUT,
+        "/v1/secrets/DB_URL?env=dev",
+        Some(json!({"value": "dev-v"})),
+    )
+    .await;
+    let a = app
+        .admin(
+            Method::POST,
+            "/v1/resolve",
+            Some(json!({"keys": ["DB_URL"], "env": "dev"})),
+        )
+        .await;
+    assert_eq!(a.body["secrets"]["DB_URL"]["value"], "dev-v", "{}", a.text);
+    assert_eq!(a.body["secrets"]["DB_URL"]["value_env"], "dev");
+}
+
 // ---------------------------------------------------------------- issue 16
 
 /// Issue 16: `{"broken":` was stored as a JSON secret, an RFC 3339 `expires_at` was refused

@@ -35,7 +35,8 @@ macro_rules! conformance_tests {
             writes_and_their_audit_rows_commit_together, audit_chain_links_every_append, tokens_by_hash_and_revocation,
             apps_register_replace_and_delete, in_use_secrets_refuse_delete, reads_are_marked_with_their_audit,
             a_batch_commits_each_unit_alone, audit_rows_are_keyed_and_never_written_without_the_key,
-            the_audit_key_is_recorded_once_and_rewrapped_by_rotation, the_audit_head_is_the_newest_row);
+            the_audit_key_is_recorded_once_and_rewrapped_by_rotation, the_audit_head_is_the_newest_row,
+            environment_values_are_kept_apart);
     };
     (@each required $make:expr; $($name:ident),*) => {
         $(
@@ -74,6 +75,7 @@ fn entry(action: &str) -> AuditEntry {
         key: Some("k".into()),
         version: None,
         outcome: "ok".into(),
+        env: None,
         remote: None,
     }
 }
@@ -157,6 +159,7 @@ fn row(w: &Workspace, key: &str, revision: u64, version: u64) -> SecretRow {
         meta: Metadata::default(),
         status: StoredStatus::Active,
         version,
+        env_versions: Default::default(),
         revision,
         created_at: 10,
         updated_at: 10,
@@ -167,6 +170,7 @@ fn row(w: &Workspace, key: &str, revision: u64, version: u64) -> SecretRow {
 
 fn sealed(version: u64, fill: u8) -> SealedValue {
     SealedValue {
+        env: String::new(),
         version,
         key_version: 1,
         ciphertext: vec![fill; 40],
@@ -181,6 +185,7 @@ async fn create(s: &dyn Store, w: &Workspace, key: &str) -> SecretRow {
         row: r.clone(),
         expected_revision: None,
         value: Some(sealed(1, 1)),
+        drop_env: None,
         audit: entry("w"),
     })
     .await
@@ -257,12 +262,13 @@ pub async fn create_conflicts_on_existing_key(s: &dyn Store) {
             row: second,
             expected_revision: None,
             value: Some(sealed(1, 2)),
+            drop_env: None,
             audit: entry("w"),
         })
         .await;
     assert!(matches!(r, Err(StoreError::Exists)), "{r:?}");
     assert_eq!(s.secret(&w.id, "k").await.unwrap(), Some(first));
-    assert!(s.value("sec_other", 1).await.unwrap().is_none());
+    assert!(s.value("sec_other", "", 1).await.unwrap().is_none());
 }
 
 /// A write based on a stale revision is refused with `Conflict`.
@@ -275,6 +281,7 @@ pub async fn cas_refuses_stale_revisions(s: &dyn Store) {
         row: next.clone(),
         expected_revision: Some(1),
         value: Some(sealed(2, 2)),
+        drop_env: None,
         audit: entry("w"),
     })
     .await
@@ -286,6 +293,7 @@ pub async fn cas_refuses_stale_revisions(s: &dyn Store) {
             row: stale,
             expected_revision: Some(1),
             value: None,
+            drop_env: None,
             audit: entry("w"),
         })
         .await;
@@ -305,13 +313,14 @@ pub async fn failed_write_changes_nothing(s: &dyn Store) {
             row: bad,
             expected_revision: Some(1),
             value: Some(sealed(1, 9)),
+            drop_env: None,
             audit: entry("w"),
         })
         .await;
     assert!(matches!(r, Err(StoreError::Conflict)), "{r:?}");
     assert_eq!(s.secret(&w.id, "k").await.unwrap(), Some(first));
     assert_eq!(
-        s.value("sec_k", 1).await.unwrap().unwrap().ciphertext,
+        s.value("sec_k", "", 1).await.unwrap().unwrap().ciphertext,
         vec![1; 40]
     );
 }
@@ -325,6 +334,7 @@ pub async fn versions_and_values(s: &dyn Store) {
             row: row(&w, "k", v, v),
             expected_revision: Some(v - 1),
             value: Some(sealed(v, v as u8)),
+            drop_env: None,
             audit: entry("w"),
         })
         .await
@@ -339,10 +349,10 @@ pub async fn versions_and_values(s: &dyn Store) {
         .collect();
     assert_eq!(versions, vec![1, 2, 3]);
     assert_eq!(
-        s.value("sec_k", 2).await.unwrap().unwrap().ciphertext,
+        s.value("sec_k", "", 2).await.unwrap().unwrap().ciphertext,
         vec![2; 40]
     );
-    assert!(s.value("sec_k", 4).await.unwrap().is_none());
+    assert!(s.value("sec_k", "", 4).await.unwrap().is_none());
     // The row with a value, in one call: the current version, a given one, a missing one.
     let r = s
         .secret_with_value(&w.id, "k", None, false)
@@ -399,6 +409,7 @@ pub async fn list_filters(s: &dyn Store) {
             row: r,
             expected_revision: None,
             value: Some(sealed(1, 1)),
+            drop_env: None,
             audit: entry("w"),
         })
         .await
@@ -492,7 +503,7 @@ pub async fn delete_is_guarded(s: &dyn Store) {
         .await
         .unwrap();
     assert!(s.secret(&w.id, "k").await.unwrap().is_none());
-    assert!(s.value("sec_k", 1).await.unwrap().is_none());
+    assert!(s.value("sec_k", "", 1).await.unwrap().is_none());
     assert!(s.versions("sec_k").await.unwrap().is_empty());
     // The key can be used again.
     create(s, &w, "k").await;
@@ -534,6 +545,7 @@ pub async fn writes_and_their_audit_rows_commit_together(s: &dyn Store) {
             row: row(&w, "k", 2, 2),
             expected_revision: Some(9),
             value: None,
+            drop_env: None,
             audit: entry("stale"),
         })
         .await;
@@ -868,6 +880,7 @@ pub async fn a_batch_commits_each_unit_alone(s: &dyn Store) {
             row: r,
             expected_revision: expected,
             value,
+            drop_env: None,
             audit: entry(action),
         }))
     };
@@ -904,14 +917,14 @@ pub async fn a_batch_commits_each_unit_alone(s: &dyn Store) {
     assert!(out[4].is_ok() && out[5].is_ok(), "{out:?}");
 
     assert_eq!(s.secret(&w.id, "a").await.unwrap().unwrap().id, "sec_a");
-    assert!(s.value("sec_a2", 1).await.unwrap().is_none());
+    assert!(s.value("sec_a2", "", 1).await.unwrap().is_none());
     assert_eq!(s.secret(&w.id, "old").await.unwrap(), Some(next));
     assert_eq!(
-        s.value("sec_old", 1).await.unwrap().unwrap().ciphertext,
+        s.value("sec_old", "", 1).await.unwrap().unwrap().ciphertext,
         vec![1; 40]
     );
     assert_eq!(
-        s.value("sec_old", 2).await.unwrap().unwrap().ciphertext,
+        s.value("sec_old", "", 2).await.unwrap().unwrap().ciphertext,
         vec![4; 40]
     );
     let app = s.app(&w.id, "ingest").await.unwrap().unwrap();
@@ -957,6 +970,7 @@ pub async fn audit_rows_are_keyed_and_never_written_without_the_key(s: &dyn Stor
             row: row(&w, "k", 1, 1),
             expected_revision: None,
             value: Some(sealed(1, 1)),
+            drop_env: None,
             audit: entry("w"),
         })
         .await;
@@ -1068,4 +1082,117 @@ async fn actions(s: &dyn Store) -> Vec<String> {
         .into_iter()
         .map(|r| r.entry.action)
         .collect()
+}
+
+/// Environments' own values live beside the shared value: each has its own versions, a read
+/// of one never returns another's, and dropping one removes every version of it, alone.
+pub async fn environment_values_are_kept_apart(s: &dyn Store) {
+    let w = ready(s).await;
+    let mut r = create(s, &w, "db").await;
+    let env_sealed = |env: &str, version: u64, fill: u8| SealedValue {
+        env: env.into(),
+        ..sealed(version, fill)
+    };
+    for (env, fill) in [("dev", 7u8), ("prd", 8)] {
+        let mut next = r.clone();
+        next.revision += 1;
+        next.env_versions.insert(env.into(), 1);
+        s.write_secret(&SecretWrite {
+            row: next.clone(),
+            expected_revision: Some(r.revision),
+            value: Some(env_sealed(env, 1, fill)),
+            drop_env: None,
+            audit: entry("w"),
+        })
+        .await
+        .unwrap();
+        r = next;
+    }
+    // A second dev version; the shared value and prd are untouched.
+    let mut next = r.clone();
+    next.revision += 1;
+    next.env_versions.insert("dev".into(), 2);
+    s.write_secret(&SecretWrite {
+        row: next.clone(),
+        expected_revision: Some(r.revision),
+        value: Some(env_sealed("dev", 2, 9)),
+        drop_env: None,
+        audit: entry("w"),
+    })
+    .await
+    .unwrap();
+    r = next;
+    let stored = s.secret(&w.id, "db").await.unwrap().unwrap();
+    assert_eq!(stored, r);
+    assert_eq!(stored.version, 1);
+    let fill = |env: &'static str, v: u64| async move {
+        s.value("sec_db", env, v)
+            .await
+            .unwrap()
+            .map(|x| (x.env.clone(), x.ciphertext[0]))
+    };
+    assert_eq!(fill("", 1).await, Some((String::new(), 1)));
+    assert_eq!(fill("dev", 1).await, Some(("dev".into(), 7)));
+    assert_eq!(fill("dev", 2).await, Some(("dev".into(), 9)));
+    assert_eq!(fill("prd", 1).await, Some(("prd".into(), 8)));
+    assert_eq!(fill("stg", 1).await, None);
+    // The one-query read gives the shared value, whatever environments have.
+    let read = s
+        .secret_with_value(&w.id, "db", None, false)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        read.value.map(|v| (v.env, v.ciphertext[0])),
+        Some((String::new(), 1))
+    );
+    let versions: Vec<(String, u64)> = s
+        .versions("sec_db")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|v| (v.env, v.version))
+        .collect();
+    assert_eq!(
+        versions,
+        [
+            ("".into(), 1),
+            ("dev".into(), 1),
+            ("dev".into(), 2),
+            ("prd".into(), 1)
+        ]
+    );
+    // Dropping dev removes both dev versions and nothing else.
+    let mut next = r.clone();
+    next.revision += 1;
+    next.env_versions.remove("dev");
+    s.write_secret(&SecretWrite {
+        row: next.clone(),
+        expected_revision: Some(r.revision),
+        value: None,
+        drop_env: Some("dev".into()),
+        audit: entry("w"),
+    })
+    .await
+    .unwrap();
+    assert_eq!(fill("dev", 1).await, None);
+    assert_eq!(fill("dev", 2).await, None);
+    assert_eq!(fill("prd", 1).await, Some(("prd".into(), 8)));
+    assert_eq!(fill("", 1).await, Some((String::new(), 1)));
+    assert_eq!(s.secret(&w.id, "db").await.unwrap().unwrap(), next);
+    // A version of an environment is unique, like a shared version.
+    let mut dup = next.clone();
+    dup.revision += 1;
+    let err = s
+        .write_secret(&SecretWrite {
+            row: dup,
+            expected_revision: Some(next.revision),
+            value: Some(env_sealed("prd", 1, 3)),
+            drop_env: None,
+            audit: entry("w"),
+        })
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict), "{err:?}");
+    assert_eq!(fill("prd", 1).await, Some(("prd".into(), 8)));
 }

@@ -46,6 +46,7 @@ pub mod testing;
 const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_initial.sql"),
     include_str!("../migrations/0002_audit_key.sql"),
+    include_str!("../migrations/0003_env_values.sql"),
 ];
 
 /// An arbitrary constant: the advisory lock that serialises migrations across nodes.
@@ -237,7 +238,7 @@ macro_rules! in_tx {
     }};
 }
 
-const SECRET_COLUMNS: &str = "id, workspace_id, key, description, token_type, scope, envs, expires_at, status, version, revision, created_at, updated_at, created_by, updated_by";
+const SECRET_COLUMNS: &str = "id, workspace_id, key, description, token_type, scope, envs, expires_at, status, version, revision, created_at, updated_at, created_by, updated_by, env_versions";
 
 // The read path's statements, spelled once (not formatted on every call).
 static SECRET_BY_KEY: LazyLock<String> = LazyLock::new(|| {
@@ -255,7 +256,7 @@ static SECRET_WITH_VALUE: LazyLock<String> = LazyLock::new(|| {
                               FROM app_keys a
                               WHERE a.workspace_id = s.workspace_id AND a.key = s.key) END
          FROM secrets s LEFT JOIN secret_values v
-           ON v.secret_id = s.id AND v.version = COALESCE($3, s.version)
+           ON v.secret_id = s.id AND v.env = '' AND v.version = COALESCE($3, s.version)
          WHERE s.workspace_id = $1 AND s.key = $2"
     )
 });
@@ -284,7 +285,14 @@ fn secret_from_row(r: &PgRow) -> Result<SecretRow, StoreError> {
         updated_at: r.try_get(12).map_err(get)?,
         created_by: r.try_get(13).map_err(get)?,
         updated_by: r.try_get(14).map_err(get)?,
+        env_versions: serde_json::from_str(&r.try_get::<String, _>(15).map_err(get)?)
+            .map_err(|_| corrupt("env_versions"))?,
     })
+}
+
+/// The `env_versions` column: a JSON object of environment → current version.
+fn env_versions_json(map: &std::collections::BTreeMap<String, u64>) -> String {
+    serde_json::to_string(map).unwrap_or_else(|_| "{}".into())
 }
 
 const TOKEN_COLUMNS: &str =
@@ -399,8 +407,8 @@ async fn append_chain(
     for row in &rows {
         let e = &row.entry;
         sqlx::query(
-            "INSERT INTO audit_log (seq, ts_ms, actor_id, actor_name, action, workspace, key, version, outcome, remote, prev_mac, mac)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            "INSERT INTO audit_log (seq, ts_ms, actor_id, actor_name, action, workspace, key, version, outcome, remote, prev_mac, mac, env)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(row.seq)
         .bind(e.ts_ms)
@@ -414,6 +422,7 @@ async fn append_chain(
         .bind(&e.remote)
         .bind(&row.prev_mac)
         .bind(&row.mac)
+        .bind(&e.env)
         .execute(&mut **tx)
         .await
         .map_err(|e| conflict_on_unique(e, StoreError::Conflict))?;
@@ -445,7 +454,7 @@ async fn insert_audit_key(tx: &mut Tx, k: &AuditKeyRow) -> Result<(), StoreError
 }
 
 const AUDIT_COLUMNS: &str =
-    "seq, ts_ms, actor_id, actor_name, action, workspace, key, version, outcome, remote, prev_mac, mac";
+    "seq, ts_ms, actor_id, actor_name, action, workspace, key, version, outcome, remote, prev_mac, mac, env";
 
 fn audit_from_db(r: AuditDbRow) -> AuditRow {
     AuditRow {
@@ -459,6 +468,7 @@ fn audit_from_db(r: AuditDbRow) -> AuditRow {
             key: r.6,
             version: r.7.map(|v| v as u64),
             outcome: r.8,
+            env: r.12,
             remote: r.9,
         },
         prev_mac: r.10,
@@ -474,7 +484,7 @@ async fn apply_write(tx: &mut Tx, w: &SecretWrite) -> Result<(), StoreError> {
         None => {
             sqlx::query(&format!(
                 "INSERT INTO secrets ({SECRET_COLUMNS})
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
             ))
             .bind(&r.id)
             .bind(&r.workspace_id)
@@ -491,6 +501,7 @@ async fn apply_write(tx: &mut Tx, w: &SecretWrite) -> Result<(), StoreError> {
             .bind(r.updated_at)
             .bind(&r.created_by)
             .bind(&r.updated_by)
+            .bind(env_versions_json(&r.env_versions))
             .execute(&mut **tx)
             .await
             .map_err(|e| conflict_on_unique(e, StoreError::Exists))?;
@@ -499,7 +510,7 @@ async fn apply_write(tx: &mut Tx, w: &SecretWrite) -> Result<(), StoreError> {
             let n = sqlx::query(
                 "UPDATE secrets SET description = $3, token_type = $4, scope = $5, envs = $6,
                     expires_at = $7, status = $8, version = $9, revision = $10,
-                    updated_at = $11, updated_by = $12
+                    updated_at = $11, updated_by = $12, env_versions = $13
                  WHERE id = $1 AND revision = $2",
             )
             .bind(&r.id)
@@ -514,6 +525,7 @@ async fn apply_write(tx: &mut Tx, w: &SecretWrite) -> Result<(), StoreError> {
             .bind(r.revision as i64)
             .bind(r.updated_at)
             .bind(&r.updated_by)
+            .bind(env_versions_json(&r.env_versions))
             .execute(&mut **tx)
             .await
             .map_err(unavailable)?
@@ -523,12 +535,21 @@ async fn apply_write(tx: &mut Tx, w: &SecretWrite) -> Result<(), StoreError> {
             }
         }
     }
+    if let Some(env) = &w.drop_env {
+        sqlx::query("DELETE FROM secret_values WHERE secret_id = $1 AND env = $2")
+            .bind(&r.id)
+            .bind(env)
+            .execute(&mut **tx)
+            .await
+            .map_err(unavailable)?;
+    }
     if let Some(v) = &w.value {
         sqlx::query(
-            "INSERT INTO secret_values (secret_id, version, key_version, ciphertext, created_at, created_by)
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO secret_values (secret_id, env, version, key_version, ciphertext, created_at, created_by)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&r.id)
+        .bind(&v.env)
         .bind(v.version as i64)
         .bind(v.key_version as i32)
         .bind(v.ciphertext.clone())
@@ -889,17 +910,18 @@ impl Store for PostgresStore {
         };
         let get = |e: sqlx::Error| unavailable(e);
         let row = secret_from_row(&r)?;
-        let value = match r.try_get::<Option<i64>, _>(15).map_err(get)? {
+        let value = match r.try_get::<Option<i64>, _>(16).map_err(get)? {
             None => None,
             Some(v) => Some(SealedValue {
+                env: String::new(),
                 version: v as u64,
-                key_version: r.try_get::<i32, _>(16).map_err(get)? as u32,
-                ciphertext: r.try_get(17).map_err(get)?,
-                created_at: r.try_get(18).map_err(get)?,
-                created_by: r.try_get(19).map_err(get)?,
+                key_version: r.try_get::<i32, _>(17).map_err(get)? as u32,
+                ciphertext: r.try_get(18).map_err(get)?,
+                created_at: r.try_get(19).map_err(get)?,
+                created_by: r.try_get(20).map_err(get)?,
             }),
         };
-        let uses: Option<String> = r.try_get(20).map_err(get)?;
+        let uses: Option<String> = r.try_get(21).map_err(get)?;
         let uses = uses_from_json(&row.key, uses.as_deref())?;
         Ok(Some(SecretRead { row, value, uses }))
     }
@@ -907,19 +929,22 @@ impl Store for PostgresStore {
     async fn value(
         &self,
         secret_id: &str,
+        env: &str,
         version: u64,
     ) -> Result<Option<SealedValue>, StoreError> {
         let row: Option<(i64, i32, Vec<u8>, i64, String)> = sqlx::query_as(
             "SELECT version, key_version, ciphertext, created_at, created_by FROM secret_values
-             WHERE secret_id = $1 AND version = $2",
+             WHERE secret_id = $1 AND env = $2 AND version = $3",
         )
         .bind(secret_id)
+        .bind(env)
         .bind(version as i64)
         .fetch_optional(&self.pool)
         .await
         .map_err(unavailable)?;
         Ok(
             row.map(|(v, kv, ciphertext, created_at, created_by)| SealedValue {
+                env: env.to_string(),
                 version: v as u64,
                 key_version: kv as u32,
                 ciphertext,
@@ -930,8 +955,8 @@ impl Store for PostgresStore {
     }
 
     async fn versions(&self, secret_id: &str) -> Result<Vec<VersionRow>, StoreError> {
-        let rows: Vec<(i64, i64, String)> = sqlx::query_as(
-            "SELECT version, created_at, created_by FROM secret_values WHERE secret_id = $1 ORDER BY version",
+        let rows: Vec<(i64, i64, String, String)> = sqlx::query_as(
+            "SELECT version, created_at, created_by, env FROM secret_values WHERE secret_id = $1 ORDER BY env, version",
         )
         .bind(secret_id)
         .fetch_all(&self.pool)
@@ -939,7 +964,8 @@ impl Store for PostgresStore {
         .map_err(unavailable)?;
         Ok(rows
             .into_iter()
-            .map(|(v, created_at, created_by)| VersionRow {
+            .map(|(v, created_at, created_by, env)| VersionRow {
+                env,
                 version: v as u64,
                 created_at,
                 created_by,
@@ -1330,6 +1356,7 @@ type AuditDbRow = (
     Option<String>,
     String,
     String,
+    Option<String>,
 );
 
 impl PostgresStore {

@@ -15,6 +15,7 @@ fn entry(n: i64) -> AuditEntry {
         key: Some(format!("k{n}")),
         version: Some(1),
         outcome: "ok".into(),
+        env: None,
         remote: None,
     }
 }

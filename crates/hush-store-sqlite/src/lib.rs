@@ -41,6 +41,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0004_app_keys_index.sql"),
     include_str!("../migrations/0005_audit_no_hash_index.sql"),
     include_str!("../migrations/0006_audit_key.sql"),
+    include_str!("../migrations/0007_env_values.sql"),
 ];
 
 const READ_POOL_MAX: usize = 8;
@@ -300,7 +301,7 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
     }
 }
 
-const SECRET_COLUMNS: &str = "id, workspace_id, key, description, token_type, scope, envs, expires_at, status, version, revision, created_at, updated_at, created_by, updated_by";
+const SECRET_COLUMNS: &str = "id, workspace_id, key, description, token_type, scope, envs, expires_at, status, version, revision, created_at, updated_at, created_by, updated_by, env_versions";
 
 fn json_list(text: String) -> rusqlite::Result<Vec<String>> {
     serde_json::from_str(&text).map_err(|e| {
@@ -339,7 +340,19 @@ fn secret_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SecretRow> {
         updated_at: r.get(12)?,
         created_by: r.get(13)?,
         updated_by: r.get(14)?,
+        env_versions: env_versions(&r.get::<_, String>(15)?)?,
     })
+}
+
+/// The `env_versions` column: a JSON object of environment → current version.
+fn env_versions(text: &str) -> rusqlite::Result<std::collections::BTreeMap<String, u64>> {
+    serde_json::from_str(text).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(15, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
+fn env_versions_json(map: &std::collections::BTreeMap<String, u64>) -> String {
+    serde_json::to_string(map).unwrap_or_else(|_| "{}".into())
 }
 
 fn to_json(list: &[String]) -> String {
@@ -352,8 +365,8 @@ fn insert_value(
     v: &SealedValue,
 ) -> Result<(), StoreError> {
     tx.execute(
-        "INSERT INTO secret_values (secret_id, version, key_version, ciphertext, created_at, created_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![secret_id, v.version as i64, v.key_version, v.ciphertext, v.created_at, v.created_by],
+        "INSERT INTO secret_values (secret_id, env, version, key_version, ciphertext, created_at, created_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![secret_id, v.env, v.version as i64, v.key_version, v.ciphertext, v.created_at, v.created_by],
     )
     .map_err(|e| conflict_on_unique(e, StoreError::Conflict))?;
     Ok(())
@@ -413,7 +426,7 @@ fn append_chain(
     let mut st = tx
         .prepare_cached(&format!(
             "INSERT INTO audit_log ({AUDIT_COLUMNS})
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
         ))
         .map_err(unavailable)?;
     for row in audit::chain(key, last_seq, &last_mac, entries) {
@@ -430,7 +443,8 @@ fn append_chain(
             e.outcome,
             e.remote,
             row.prev_mac,
-            row.mac
+            row.mac,
+            e.env
         ])
         .map_err(|e| conflict_on_unique(e, StoreError::Conflict))?;
     }
@@ -438,7 +452,7 @@ fn append_chain(
 }
 
 const AUDIT_COLUMNS: &str =
-    "seq, ts_ms, actor_id, actor_name, action, workspace, key, version, outcome, remote, prev_mac, mac";
+    "seq, ts_ms, actor_id, actor_name, action, workspace, key, version, outcome, remote, prev_mac, mac, env";
 
 fn audit_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRow> {
     Ok(AuditRow {
@@ -452,6 +466,7 @@ fn audit_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRow> {
             key: r.get(6)?,
             version: r.get::<_, Option<i64>>(7)?.map(|v| v as u64),
             outcome: r.get(8)?,
+            env: r.get(12)?,
             remote: r.get(9)?,
         },
         prev_mac: r.get(10)?,
@@ -491,7 +506,8 @@ fn apply_write(tx: &rusqlite::Transaction<'_>, w: &SecretWrite) -> Result<(), St
                     r.created_at,
                     r.updated_at,
                     r.created_by,
-                    r.updated_by
+                    r.updated_by,
+                    env_versions_json(&r.env_versions)
                 ],
             )
             .map_err(|e| conflict_on_unique(e, StoreError::Exists))?;
@@ -500,12 +516,13 @@ fn apply_write(tx: &rusqlite::Transaction<'_>, w: &SecretWrite) -> Result<(), St
             let n = tx
                 .execute(
                     "UPDATE secrets SET description = ?3, token_type = ?4, scope = ?5, envs = ?6, expires_at = ?7,
-                        status = ?8, version = ?9, revision = ?10, updated_at = ?11, updated_by = ?12
+                        status = ?8, version = ?9, revision = ?10, updated_at = ?11, updated_by = ?12,
+                        env_versions = ?13
                      WHERE id = ?1 AND revision = ?2",
                     params![
                         r.id, expected as i64, r.meta.description, token_type, to_json(&r.meta.scope),
                         to_json(&r.meta.envs), r.meta.expires_at, r.status.as_str(), r.version as i64,
-                        r.revision as i64, r.updated_at, r.updated_by
+                        r.revision as i64, r.updated_at, r.updated_by, env_versions_json(&r.env_versions)
                     ],
                 )
                 .map_err(unavailable)?;
@@ -513,6 +530,13 @@ fn apply_write(tx: &rusqlite::Transaction<'_>, w: &SecretWrite) -> Result<(), St
                 return Err(StoreError::Conflict);
             }
         }
+    }
+    if let Some(env) = &w.drop_env {
+        tx.execute(
+            "DELETE FROM secret_values WHERE secret_id = ?1 AND env = ?2",
+            params![r.id, env],
+        )
+        .map_err(unavailable)?;
     }
     if let Some(v) = &w.value {
         insert_value(tx, &r.id, v)?;
@@ -567,7 +591,7 @@ static SECRET_WITH_VALUE: LazyLock<String> = LazyLock::new(|| {
                               FROM app_keys a INDEXED BY app_keys_by_key
                               WHERE a.workspace_id = s.workspace_id AND a.key = s.key) END
          FROM secrets s LEFT JOIN secret_values v
-           ON v.secret_id = s.id AND v.version = COALESCE(?3, s.version)
+           ON v.secret_id = s.id AND v.env = '' AND v.version = COALESCE(?3, s.version)
          WHERE s.workspace_id = ?1 AND s.key = ?2"
     )
 });
@@ -578,7 +602,7 @@ static TOKEN_BY_HASH: LazyLock<String> = LazyLock::new(|| {
     )
 });
 static INSERT_SECRET: LazyLock<String> = LazyLock::new(|| {
-    format!("INSERT INTO secrets ({SECRET_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)")
+    format!("INSERT INTO secrets ({SECRET_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)")
 });
 
 const TOKEN_COLUMNS: &str =
@@ -836,17 +860,18 @@ impl Store for SqliteStore {
                     params![workspace_id, key, version.map(|v| v as i64), with_uses],
                     |r| {
                         let row = secret_from_row(r)?;
-                        let value = match r.get::<_, Option<i64>>(15)? {
+                        let value = match r.get::<_, Option<i64>>(16)? {
                             None => None,
                             Some(v) => Some(SealedValue {
+                                env: String::new(),
                                 version: v as u64,
-                                key_version: r.get(16)?,
-                                ciphertext: r.get(17)?,
-                                created_at: r.get(18)?,
-                                created_by: r.get(19)?,
+                                key_version: r.get(17)?,
+                                ciphertext: r.get(18)?,
+                                created_at: r.get(19)?,
+                                created_by: r.get(20)?,
                             }),
                         };
-                        Ok((row, value, r.get::<_, Option<String>>(20)?))
+                        Ok((row, value, r.get::<_, Option<String>>(21)?))
                     },
                 )
                 .optional()
@@ -862,14 +887,16 @@ impl Store for SqliteStore {
     async fn value(
         &self,
         secret_id: &str,
+        env: &str,
         version: u64,
     ) -> Result<Option<SealedValue>, StoreError> {
         self.read(|c| {
             c.prepare_cached(
-                "SELECT version, key_version, ciphertext, created_at, created_by FROM secret_values WHERE secret_id = ?1 AND version = ?2",
+                "SELECT version, key_version, ciphertext, created_at, created_by FROM secret_values WHERE secret_id = ?1 AND env = ?2 AND version = ?3",
             )?
-            .query_row(params![secret_id, version as i64], |r| {
+            .query_row(params![secret_id, env, version as i64], |r| {
                 Ok(SealedValue {
+                    env: env.to_string(),
                     version: r.get::<_, i64>(0)? as u64,
                     key_version: r.get(1)?,
                     ciphertext: r.get(2)?,
@@ -884,10 +911,10 @@ impl Store for SqliteStore {
     async fn versions(&self, secret_id: &str) -> Result<Vec<VersionRow>, StoreError> {
         self.read(|c| {
             let mut st = c.prepare_cached(
-                "SELECT version, created_at, created_by FROM secret_values WHERE secret_id = ?1 ORDER BY version",
+                "SELECT version, created_at, created_by, env FROM secret_values WHERE secret_id = ?1 ORDER BY env, version",
             )?;
             let rows = st.query_map([secret_id], |r| {
-                Ok(VersionRow { version: r.get::<_, i64>(0)? as u64, created_at: r.get(1)?, created_by: r.get(2)? })
+                Ok(VersionRow { version: r.get::<_, i64>(0)? as u64, created_at: r.get(1)?, created_by: r.get(2)?, env: r.get(3)? })
             })?;
             rows.collect()
         })
@@ -1238,6 +1265,7 @@ mod tests {
             key: Some(format!("k{n}")),
             version: Some(1),
             outcome: "ok".into(),
+            env: None,
             remote: None,
         }
     }

@@ -17,9 +17,9 @@ use serde::{Deserialize, Serialize};
 
 pub use codes::{ErrorCode, Reason};
 pub use request::{
-    nullable, AuditListQuery, AuditVerifyQuery, DeleteQuery, MetadataPatch, PageQuery,
+    nullable, AuditListQuery, AuditVerifyQuery, DeleteQuery, EnvQuery, MetadataPatch, PageQuery,
     ResolveRequest, RollbackRequest, SecretListQuery, SecretQuery, SecretWriteBody, TokenRequest,
-    TokenType, UnknownTokenType, ValueError, ValueFormat,
+    TokenType, UnknownTokenType, ValueError, ValueFormat, VersionsQuery,
 };
 
 /// A secret's metadata. Never carries a value.
@@ -49,8 +49,15 @@ pub struct SecretMeta {
     /// `active`, `revoked` or `expired`.
     #[cfg_attr(feature = "openapi", schema(value_type = schema::Status))]
     pub status: String,
-    /// The current value version.
+    /// The current version of the value shared by every environment (0: the secret has only
+    /// environments' own values).
     pub version: u64,
+    /// The environments with a value of their own, each with its current version (never the
+    /// values): a read in one of them gets its own value, other environments the shared one.
+    /// Empty from an older server.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub env_versions: std::collections::BTreeMap<String, u64>,
     /// Moves with every write (value, metadata or status): the `ETag` of the secret's
     /// answers, for `If-Match`. 0 from a server that predates it.
     #[serde(default)]
@@ -181,7 +188,11 @@ pub struct SecretValue {
     /// The metadata.
     #[serde(flatten)]
     pub meta: SecretMeta,
-    /// The version whose value this is.
+    /// The environment whose own value this is; null for the shared value.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub value_env: Option<String>,
+    /// The version whose value this is (of `value_env`'s own value, or of the shared one).
     pub value_version: u64,
     /// The value, when it is UTF-8 text.
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -216,7 +227,11 @@ impl std::fmt::Debug for SecretValue {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VersionInfo {
-    /// The version number.
+    /// The environment whose own value this version is of; null for the shared value.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub env: Option<String>,
+    /// The version number (per environment's own value, or of the shared value).
     pub version: u64,
     /// RFC 3339.
     pub created_at: String,
@@ -323,9 +338,13 @@ pub struct AuditRecord {
     /// Secret key (or token id for token actions).
     #[cfg_attr(feature = "openapi", schema(required = true))]
     pub key: Option<String>,
-    /// Value version.
+    /// Value version (of `env`'s own value when `env` is set).
     #[cfg_attr(feature = "openapi", schema(required = true))]
     pub version: Option<u64>,
+    /// The environment whose own value was read or written; null for the shared value.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub env: Option<String>,
     /// `ok` or an error code.
     pub outcome: String,
     /// Remote address.

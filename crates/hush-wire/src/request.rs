@@ -417,6 +417,39 @@ pub struct SecretQuery {
     /// The version to read (default: the current one).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<u64>,
+    /// The environment whose own value this is about (none: the value shared by every
+    /// environment). A read in an environment with no value of its own gets the shared one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub env: Option<String>,
+}
+
+/// The query of the writes of one secret's value: `POST /v1/secrets`, `PUT` and `PATCH
+/// /v1/secrets/{key}`, `POST /v1/secrets/{key}/rollback`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
+#[serde(deny_unknown_fields)]
+pub struct EnvQuery {
+    /// The environment whose own value this is about (none: the value shared by every
+    /// environment). A read in an environment with no value of its own gets the shared one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub env: Option<String>,
+}
+
+/// The query of `GET /v1/secrets/{key}/versions`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
+#[serde(deny_unknown_fields)]
+pub struct VersionsQuery {
+    /// Only the versions of this environment's own value (none: every version, shared and
+    /// environments' own).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub env: Option<String>,
+    /// The previous page's `next_cursor`, unchanged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+    /// Page size, 1 to 1000 (default 100).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
 }
 
 /// The query of `GET /v1/secrets`.
@@ -455,10 +488,12 @@ pub struct DeleteQuery {
     /// Delete only if this is still the current value version, else 409 `stale_version`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expected_version: Option<u64>,
+    /// Delete only this environment's own value (every version of it); the secret stays.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub env: Option<String>,
 }
 
-/// The query of the list routes that take only a page: `GET /v1/apps`, `GET /v1/tokens`,
-/// `GET /v1/secrets/{key}/versions`.
+/// The query of the list routes that take only a page: `GET /v1/apps`, `GET /v1/tokens`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 #[serde(deny_unknown_fields)]

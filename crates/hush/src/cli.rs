@@ -423,9 +423,9 @@ pub enum SecretsCommand {
     /// List secrets (metadata only).
     #[command(after_help = EXIT_CODES)]
     List(ListArgs),
-    /// List a secret's versions (no values).
+    /// List a secret's versions (no values), with the environment of each.
     #[command(after_help = EXIT_CODES)]
-    History(ShowArgs),
+    History(HistoryArgs),
     /// Make version N's value current again, as a new version.
     #[command(after_help = EXIT_CODES)]
     Rollback(RollbackArgs),
@@ -435,7 +435,7 @@ pub enum SecretsCommand {
     /// Undo revoke.
     #[command(after_help = EXIT_CODES)]
     Restore(StatusArgs),
-    /// Delete a secret and all its versions.
+    /// Delete a secret and all its versions (with --env E: only E's own value).
     #[command(after_help = EXIT_CODES)]
     Delete(DeleteArgs),
 }
@@ -498,9 +498,15 @@ pub struct MetadataArgs {
     /// An app allowed to read it (repeatable; none: every app).
     #[arg(long, value_name = "APP", conflicts_with = "clear_scope")]
     pub scope: Vec<String>,
-    /// An environment it is available in (repeatable; none: every environment).
-    #[arg(long, value_name = "ENV", conflicts_with = "clear_envs")]
-    pub env: Vec<String>,
+    /// The environments it is available in, comma-separated or repeated (none: every
+    /// environment). Not the value's environment: that is --env.
+    #[arg(
+        long,
+        value_name = "ENV,…",
+        value_delimiter = ',',
+        conflicts_with = "clear_envs"
+    )]
+    pub envs: Vec<String>,
     /// Remove every scope restriction.
     #[arg(long)]
     pub clear_scope: bool,
@@ -524,7 +530,7 @@ impl MetadataArgs {
         self.description.is_some()
             || self.token_type.is_some()
             || !self.scope.is_empty()
-            || !self.env.is_empty()
+            || !self.envs.is_empty()
             || self.clear_scope
             || self.clear_envs
             || self.expires.is_some()
@@ -538,6 +544,10 @@ pub struct WriteArgs {
     /// Catches a value typed on the command line, to refuse it without echoing it.
     #[arg(hide = true, value_name = "NO-VALUE-HERE")]
     pub stray: Vec<String>,
+    /// Write environment E's own value, leaving the shared value and other environments'
+    /// untouched (reads in E get it; other environments keep the shared value).
+    #[arg(long, value_name = "E")]
+    pub env: Option<String>,
     #[command(flatten)]
     pub value: ValueSource,
     #[command(flatten)]
@@ -550,7 +560,8 @@ pub struct WriteArgs {
 pub struct UpdateArgs {
     #[command(flatten)]
     pub write: WriteArgs,
-    /// Only update if the current version is N (else exit 4, nothing written).
+    /// Only update if the current version is N (of --env's own value when given; else exit
+    /// 4, nothing written).
     #[arg(long, value_name = "N")]
     pub if_version: Option<u64>,
 }
@@ -559,7 +570,10 @@ pub struct UpdateArgs {
 pub struct GetArgs {
     /// The secret's key.
     pub key: String,
-    /// Read this version instead of the current one.
+    /// Read as environment E does: its own value, else the shared value.
+    #[arg(long, value_name = "E")]
+    pub env: Option<String>,
+    /// Read this version instead of the current one (of the value --env reads).
     #[arg(long, value_name = "N")]
     pub version: Option<u64>,
     #[command(flatten)]
@@ -570,6 +584,17 @@ pub struct GetArgs {
 pub struct ShowArgs {
     /// The secret's key.
     pub key: String,
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// The secret's key.
+    pub key: String,
+    /// Only the versions of environment E's own value (default: every value's).
+    #[arg(long, value_name = "E")]
+    pub env: Option<String>,
     #[command(flatten)]
     pub out: OutputArgs,
 }
@@ -596,6 +621,9 @@ pub struct ListArgs {
 pub struct RollbackArgs {
     /// The secret's key.
     pub key: String,
+    /// Roll back environment E's own value (default: the shared value).
+    #[arg(long, value_name = "E")]
+    pub env: Option<String>,
     /// The version whose value becomes current again.
     #[arg(long, value_name = "N")]
     pub to: u64,
@@ -615,6 +643,10 @@ pub struct StatusArgs {
 pub struct DeleteArgs {
     /// The secret's key.
     pub key: String,
+    /// Delete only environment E's own value (every version of it); the secret, its shared
+    /// value and other environments' values stay, and reads in E get the shared value again.
+    #[arg(long, value_name = "E")]
+    pub env: Option<String>,
     /// Delete even while apps use it.
     #[arg(long)]
     pub force: bool,

@@ -51,6 +51,7 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
                 Error::Invalid(_) => USAGE,
                 Error::NotFound { .. }
                 | Error::VersionNotFound { .. }
+                | Error::NoValue { .. }
                 | Error::WorkspaceNotFound { .. } => NOT_FOUND,
                 Error::Exists { .. }
                 | Error::StaleVersion { .. }
@@ -111,6 +112,9 @@ pub fn core_hint(e: &Error) -> String {
             ": use `hush secrets update {key}` or `hush secrets set {key}` to replace its value"
         ),
         Error::VersionNotFound { key, .. } => format!(": see `hush secrets history {key}`"),
+        Error::NoValue { key, env } => format!(
+            ": set one with `hush secrets set {key} --env {env}`, or a shared one without `--env`"
+        ),
         Error::AppNotFound { .. } => {
             ": register its manifest with `hush apps register hush.toml`".into()
         }

@@ -76,6 +76,15 @@ fn expiry(m: &SecretMeta) -> String {
         .unwrap_or_else(|| "never".into())
 }
 
+/// The environments with a value of their own, with each one's version: `dev v2, prd v1`.
+fn own_values(m: &SecretMeta) -> String {
+    m.env_versions
+        .iter()
+        .map(|(e, v)| format!("{e} v{v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 pub fn secrets_table(list: &[SecretMeta]) -> Result<()> {
     let rows: Vec<Vec<String>> = list
         .iter()
@@ -87,6 +96,7 @@ pub fn secrets_table(list: &[SecretMeta]) -> Result<()> {
                 or_dash(m.token_type.as_deref().unwrap_or("")),
                 or_dash(&m.scope.join(",")),
                 or_dash(&m.envs.join(",")),
+                or_dash(&own_values(m)),
                 expiry(m),
                 m.updated_at.clone(),
                 or_dash(m.description.as_deref().unwrap_or("")),
@@ -101,6 +111,7 @@ pub fn secrets_table(list: &[SecretMeta]) -> Result<()> {
             "TYPE",
             "SCOPE",
             "ENVS",
+            "OWN VALUES",
             "EXPIRES",
             "UPDATED",
             "DESCRIPTION",
@@ -138,6 +149,14 @@ pub fn secret_detail(m: &SecretMeta) -> Result<()> {
                 m.envs.join(", ")
             },
         ],
+        vec![
+            "own values".into(),
+            if m.env_versions.is_empty() {
+                "none: every environment reads the shared value".into()
+            } else {
+                own_values(m)
+            },
+        ],
         vec!["expires".into(), expiry(m)],
         vec!["status".into(), m.status.clone()],
         vec!["version".into(), m.version.to_string()],
@@ -162,6 +181,7 @@ pub fn versions_table(list: &[VersionInfo]) -> Result<()> {
         .iter()
         .map(|v| {
             vec![
+                v.env.clone().unwrap_or_else(|| "(shared)".into()),
                 v.version.to_string(),
                 v.created_at.clone(),
                 v.created_by.clone(),
@@ -169,7 +189,10 @@ pub fn versions_table(list: &[VersionInfo]) -> Result<()> {
             ]
         })
         .collect();
-    print_table(&["VERSION", "CREATED", "CREATED_BY", "CURRENT"], &rows)
+    print_table(
+        &["ENV", "VERSION", "CREATED", "CREATED_BY", "CURRENT"],
+        &rows,
+    )
 }
 
 #[cfg(test)]

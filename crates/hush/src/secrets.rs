@@ -10,7 +10,7 @@ use hush_wire::SecretMeta;
 use crate::backend::Backend;
 
 use crate::cli::{
-    DeleteArgs, FormatArg, GetArgs, ListArgs, MetadataArgs, RawOrJson, RollbackArgs,
+    DeleteArgs, FormatArg, GetArgs, HistoryArgs, ListArgs, MetadataArgs, RawOrJson, RollbackArgs,
     SecretsCommand, ShowArgs, StatusArg, StatusArgs, TableOrJson, TypeArg, UpdateArgs, WriteArgs,
 };
 use crate::fail::Failure;
@@ -35,8 +35,8 @@ fn patch_from(args: &MetadataArgs) -> Result<MetadataPatch> {
     }
     if args.clear_envs {
         p.envs = Some(Vec::new());
-    } else if !args.env.is_empty() {
-        p.envs = Some(args.env.clone());
+    } else if !args.envs.is_empty() {
+        p.envs = Some(args.envs.clone());
     }
     if let Some(e) = &args.expires {
         p.expires_at = Some(clock::parse_expiry(e, clock::now())?);
@@ -48,6 +48,26 @@ fn patch_from(args: &MetadataArgs) -> Result<MetadataPatch> {
     });
     p.validate()?;
     Ok(p)
+}
+
+/// Checks an `--env` name before anything is read or written.
+fn env_arg(env: Option<&str>) -> Result<()> {
+    if let Some(e) = env {
+        hush_core::model::validate_env(e)?;
+    }
+    Ok(())
+}
+
+/// `DB_URL` or `DB_URL for prd`, and the version written: of the shared value or `env`'s own.
+fn written(meta: &SecretMeta, env: Option<&str>) -> String {
+    match env {
+        Some(e) => format!(
+            "{} for {e} ({e} version {})",
+            meta.key,
+            meta.env_versions.get(e).copied().unwrap_or(0)
+        ),
+        None => format!("{} (version {})", meta.key, meta.version),
+    }
 }
 
 fn say(msg: &str) {
@@ -119,14 +139,15 @@ fn read_value(a: &WriteArgs) -> Result<hush_core::SecretBytes> {
 
 async fn set(b: &dyn Backend, a: WriteArgs) -> Result<()> {
     check_key(&a)?;
+    env_arg(a.env.as_deref())?;
     let patch = patch_from(&a.meta)?;
     let v = read_value(&a)?;
-    let (meta, created) = b.put(&a.key, &v, &patch).await?;
+    let env = a.env.as_deref();
+    let (meta, created) = b.put(&a.key, env, &v, &patch).await?;
     say(&format!(
-        "{} {} (version {})",
+        "{} {}",
         if created { "created" } else { "updated" },
-        meta.key,
-        meta.version
+        written(&meta, env)
     ));
     note_if_revoked(&meta);
     report(&meta, a.out.output)
@@ -134,28 +155,36 @@ async fn set(b: &dyn Backend, a: WriteArgs) -> Result<()> {
 
 async fn create(b: &dyn Backend, a: WriteArgs) -> Result<()> {
     check_key(&a)?;
+    env_arg(a.env.as_deref())?;
     let patch = patch_from(&a.meta)?;
     if b.exists(&a.key).await? {
         // Refuse before prompting for a value that would be thrown away.
         return Err(hush_core::Error::Exists { key: a.key }.into());
     }
     let v = read_value(&a)?;
-    let meta = b.create(&a.key, &v, &patch).await?;
-    say(&format!("created {} (version {})", meta.key, meta.version));
+    let meta = b.create(&a.key, a.env.as_deref(), &v, &patch).await?;
+    say(&format!("created {}", written(&meta, a.env.as_deref())));
     report(&meta, a.out.output)
 }
 
 async fn update(b: &dyn Backend, a: UpdateArgs) -> Result<()> {
     let w = a.write;
     check_key(&w)?;
+    env_arg(w.env.as_deref())?;
+    let env = w.env.as_deref();
     let patch = patch_from(&w.meta)?;
     let current = b.show(&w.key).await?;
     if let Some(expected) = a.if_version {
-        if expected != current.version {
+        // The version of the value this update writes: `--env`'s own, or the shared one.
+        let now = match env {
+            Some(e) => current.env_versions.get(e).copied().unwrap_or(0),
+            None => current.version,
+        };
+        if expected != now {
             return Err(hush_core::Error::StaleVersion {
                 key: w.key,
                 expected,
-                current: current.version,
+                current: now,
             }
             .into());
         }
@@ -168,9 +197,11 @@ async fn update(b: &dyn Backend, a: UpdateArgs) -> Result<()> {
     if v.is_none() && patch.format.is_some() {
         return Err(hush_core::Invalid::FormatWithoutValue.into());
     }
-    let meta = b.update(&w.key, v.as_ref(), &patch, a.if_version).await?;
+    let meta = b
+        .update(&w.key, env, v.as_ref(), &patch, a.if_version)
+        .await?;
     if v.is_some() {
-        say(&format!("updated {} (version {})", meta.key, meta.version));
+        say(&format!("updated {}", written(&meta, env)));
     } else {
         say(&format!(
             "updated the metadata of {} (value unchanged, version {})",
@@ -183,10 +214,11 @@ async fn update(b: &dyn Backend, a: UpdateArgs) -> Result<()> {
 
 async fn get(b: &dyn Backend, a: GetArgs) -> Result<()> {
     key_arg(&a.key)?;
+    env_arg(a.env.as_deref())?;
     if a.version == Some(0) {
         return Err(hush_core::Invalid::Version { value: 0 }.into());
     }
-    let f = b.get(&a.key, a.version).await?;
+    let f = b.get(&a.key, a.env.as_deref(), a.version).await?;
     match a.out.output {
         RawOrJson::Raw => {
             let mut out = std::io::stdout().lock();
@@ -234,9 +266,10 @@ async fn list(b: &dyn Backend, a: ListArgs) -> Result<()> {
     }
 }
 
-async fn history(b: &dyn Backend, a: ShowArgs) -> Result<()> {
+async fn history(b: &dyn Backend, a: HistoryArgs) -> Result<()> {
     key_arg(&a.key)?;
-    let list = b.history(&a.key).await?;
+    env_arg(a.env.as_deref())?;
+    let list = b.history(&a.key, a.env.as_deref()).await?;
     match a.out.output {
         TableOrJson::Json => output::print_json(&list),
         TableOrJson::Table => output::versions_table(&list),
@@ -245,13 +278,17 @@ async fn history(b: &dyn Backend, a: ShowArgs) -> Result<()> {
 
 async fn rollback(b: &dyn Backend, a: RollbackArgs) -> Result<()> {
     key_arg(&a.key)?;
+    env_arg(a.env.as_deref())?;
     if a.to == 0 {
         return Err(hush_core::Invalid::Version { value: 0 }.into());
     }
-    let meta = b.rollback(&a.key, a.to).await?;
+    let env = a.env.as_deref();
+    let meta = b.rollback(&a.key, env, a.to).await?;
     say(&format!(
-        "rolled {} back to the value of version {} (now version {})",
-        meta.key, a.to, meta.version
+        "rolled {} back to the value of version {} (now {})",
+        meta.key,
+        a.to,
+        written(&meta, env)
     ));
     note_if_revoked(&meta);
     report(&meta, a.out.output)
@@ -272,9 +309,14 @@ async fn set_status(b: &dyn Backend, a: StatusArgs, status: StoredStatus) -> Res
 
 async fn delete(b: &dyn Backend, a: DeleteArgs) -> Result<()> {
     key_arg(&a.key)?;
-    // In-use protection arrives with apps (manifests); `--force` is passed on already so
-    // scripts written today keep working then.
-    b.delete(&a.key, a.force).await?;
-    say(&format!("deleted {} and all its versions", a.key));
+    env_arg(a.env.as_deref())?;
+    b.delete(&a.key, a.env.as_deref(), a.force).await?;
+    match &a.env {
+        Some(e) => say(&format!(
+            "deleted the {e} value of {} and all its versions; reads in {e} now get the shared value",
+            a.key
+        )),
+        None => say(&format!("deleted {} and all its versions", a.key)),
+    }
     Ok(())
 }

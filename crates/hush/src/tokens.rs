@@ -188,7 +188,7 @@ pub async fn audit(b: &dyn Backend, a: AuditArgs) -> Result<()> {
         TableOrJson::Json => output::print_json(&list),
         TableOrJson::Table => output::print_table(
             &[
-                "SEQ", "TIME", "ACTOR", "ACTION", "KEY", "VERSION", "OUTCOME", "REMOTE",
+                "SEQ", "TIME", "ACTOR", "ACTION", "KEY", "ENV", "VERSION", "OUTCOME", "REMOTE",
             ],
             &list
                 .iter()
@@ -199,6 +199,7 @@ pub async fn audit(b: &dyn Backend, a: AuditArgs) -> Result<()> {
                         r.actor_name.clone(),
                         r.action.clone(),
                         r.key.clone().unwrap_or_else(|| "-".into()),
+                        r.env.clone().unwrap_or_else(|| "-".into()),
                         r.version
                             .map(|v| v.to_string())
                             .unwrap_or_else(|| "-".into()),

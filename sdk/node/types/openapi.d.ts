@@ -404,6 +404,8 @@ export interface components {
             actor_id: string;
             /** @description Token name or `local:$USER`. */
             actor_name: string;
+            /** @description The environment whose own value was read or written; null for the shared value. */
+            env: string | null;
             /**
              * @description This row's MAC: HMAC-SHA256 under the store's audit key, hex (rows written before the
              *     chain was keyed: SHA-256).
@@ -426,7 +428,7 @@ export interface components {
             time: string;
             /**
              * Format: int64
-             * @description Value version.
+             * @description Value version (of `env`'s own value when `env` is set).
              */
             version: number | null;
             /** @description Workspace. */
@@ -526,6 +528,8 @@ export interface components {
                 actor_id: string;
                 /** @description Token name or `local:$USER`. */
                 actor_name: string;
+                /** @description The environment whose own value was read or written; null for the shared value. */
+                env: string | null;
                 /**
                  * @description This row's MAC: HMAC-SHA256 under the store's audit key, hex (rows written before the
                  *     chain was keyed: SHA-256).
@@ -548,7 +552,7 @@ export interface components {
                 time: string;
                 /**
                  * Format: int64
-                 * @description Value version.
+                 * @description Value version (of `env`'s own value when `env` is set).
                  */
                 version: number | null;
                 /** @description Workspace. */
@@ -567,6 +571,14 @@ export interface components {
                 created_by: string;
                 /** @description Human-readable description. */
                 description: string | null;
+                /**
+                 * @description The environments with a value of their own, each with its current version (never the
+                 *     values): a read in one of them gets its own value, other environments the shared one.
+                 *     Empty from an older server.
+                 */
+                env_versions: {
+                    [key: string]: number;
+                };
                 /** @description Environments it is available in; empty means every environment. */
                 envs: string[];
                 /**
@@ -600,7 +612,8 @@ export interface components {
                 used_by?: components["schemas"]["UsedBy"][] | null;
                 /**
                  * Format: int64
-                 * @description The current value version.
+                 * @description The current version of the value shared by every environment (0: the secret has only
+                 *     environments' own values).
                  */
                 version: number;
                 /** @description Workspace name. */
@@ -650,9 +663,11 @@ export interface components {
                 created_by: string;
                 /** @description Whether it is the current version. */
                 current: boolean;
+                /** @description The environment whose own value this version is of; null for the shared value. */
+                env: string | null;
                 /**
                  * Format: int64
-                 * @description The version number.
+                 * @description The version number (per environment's own value, or of the shared value).
                  */
                 version: number;
             }[];
@@ -730,6 +745,14 @@ export interface components {
             created_by: string;
             /** @description Human-readable description. */
             description: string | null;
+            /**
+             * @description The environments with a value of their own, each with its current version (never the
+             *     values): a read in one of them gets its own value, other environments the shared one.
+             *     Empty from an older server.
+             */
+            env_versions: {
+                [key: string]: number;
+            };
             /** @description Environments it is available in; empty means every environment. */
             envs: string[];
             /**
@@ -763,7 +786,8 @@ export interface components {
             used_by?: components["schemas"]["UsedBy"][] | null;
             /**
              * Format: int64
-             * @description The current value version.
+             * @description The current version of the value shared by every environment (0: the secret has only
+             *     environments' own values).
              */
             version: number;
             /** @description Workspace name. */
@@ -775,9 +799,11 @@ export interface components {
             value?: string | null;
             /** @description The value in standard base64, when it is not UTF-8. */
             value_base64?: string | null;
+            /** @description The environment whose own value this is; null for the shared value. */
+            value_env: string | null;
             /**
              * Format: int64
-             * @description The version whose value this is.
+             * @description The version whose value this is (of `value_env`'s own value, or of the shared one).
              */
             value_version: number;
         };
@@ -887,9 +913,11 @@ export interface components {
             created_by: string;
             /** @description Whether it is the current version. */
             current: boolean;
+            /** @description The environment whose own value this version is of; null for the shared value. */
+            env: string | null;
             /**
              * Format: int64
-             * @description The version number.
+             * @description The version number (per environment's own value, or of the shared value).
              */
             version: number;
         };
@@ -1543,7 +1571,13 @@ export interface operations {
     };
     createSecret: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description The environment whose own value this is about (none: the value shared by every
+                 *     environment). A read in an environment with no value of its own gets the shared one.
+                 */
+                env?: string;
+            };
             header?: never;
             path?: never;
             cookie?: never;
@@ -1608,6 +1642,11 @@ export interface operations {
             query?: {
                 /** @description The version to read (default: the current one). */
                 version?: number;
+                /**
+                 * @description The environment whose own value this is about (none: the value shared by every
+                 *     environment). A read in an environment with no value of its own gets the shared one.
+                 */
+                env?: string;
             };
             header?: never;
             path: {
@@ -1674,7 +1713,13 @@ export interface operations {
     };
     putSecret: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description The environment whose own value this is about (none: the value shared by every
+                 *     environment). A read in an environment with no value of its own gets the shared one.
+                 */
+                env?: string;
+            };
             header?: {
                 /** @description The ETag an answer gave for the secret (`"7"`), or `*`: the write happens only if the secret is still at that revision (412 `precondition_failed` otherwise) */
                 "If-Match"?: string | null;
@@ -1776,6 +1821,8 @@ export interface operations {
                 force?: boolean;
                 /** @description Delete only if this is still the current value version, else 409 `stale_version`. */
                 expected_version?: number;
+                /** @description Delete only this environment's own value (every version of it); the secret stays. */
+                env?: string;
             };
             header?: {
                 /** @description The ETag an answer gave for the secret (`"7"`), or `*`: the write happens only if the secret is still at that revision (412 `precondition_failed` otherwise) */
@@ -1850,7 +1897,13 @@ export interface operations {
     };
     updateSecret: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description The environment whose own value this is about (none: the value shared by every
+                 *     environment). A read in an environment with no value of its own gets the shared one.
+                 */
+                env?: string;
+            };
             header?: {
                 /** @description The ETag an answer gave for the secret (`"7"`), or `*`: the write happens only if the secret is still at that revision (412 `precondition_failed` otherwise) */
                 "If-Match"?: string | null;
@@ -2048,7 +2101,13 @@ export interface operations {
     };
     rollbackSecret: {
         parameters: {
-            query?: never;
+            query?: {
+                /**
+                 * @description The environment whose own value this is about (none: the value shared by every
+                 *     environment). A read in an environment with no value of its own gets the shared one.
+                 */
+                env?: string;
+            };
             header?: never;
             path: {
                 /** @description The key of the secret: 1 to 128 of `A-Z a-z 0-9 _ . -`, not starting with `.` or `-` */
@@ -2112,6 +2171,11 @@ export interface operations {
     listVersions: {
         parameters: {
             query?: {
+                /**
+                 * @description Only the versions of this environment's own value (none: every version, shared and
+                 *     environments' own).
+                 */
+                env?: string;
                 /** @description The previous page's `next_cursor`, unchanged. */
                 cursor?: string;
                 /** @description Page size, 1 to 1000 (default 100). */

@@ -254,7 +254,7 @@ async fn seed(home: &Home, n: u64, concurrency: usize) -> Result<Option<(u64, Du
             set.spawn(async move {
                 let key = key(i, w);
                 let value = SecretBytes::new(Rng::seeded(i ^ 0x5eed).alnum(40).into_bytes());
-                match hush.create(&ws, &key, &value, &patch, &actor).await {
+                match hush.create(&ws, &key, None, &value, &patch, &actor).await {
                     Ok(_) => Ok(true),
                     Err(hush_core::Error::Exists { .. }) => Ok(false),
                     Err(e) => Err(anyhow::Error::new(e).context(format!("create {key}"))),

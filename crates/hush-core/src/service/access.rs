@@ -52,7 +52,32 @@ pub(super) fn unservable(row: &SecretRow, now: i64) -> Option<(&'static str, Err
 
 /// Refuses a write guarded by `expect` when the secret has moved past it: the revision first
 /// (it moves with every write, so it is the stricter guard), then the value version.
-pub(super) fn require_expected(expect: Expect, current: &SecretRow) -> Result<(), Error> {
+/// Refuses a write of `env`'s own value on a secret not available in `env`.
+pub(super) fn require_available(row: &SecretRow, env: Option<&str>) -> Result<(), Error> {
+    match env {
+        Some(e) if !row.meta.envs.is_empty() && !row.meta.envs.iter().any(|x| x == e) => {
+            Err(Invalid::EnvNotAvailable {
+                env: e.to_string(),
+                envs: row.meta.envs.join(", "),
+            }
+            .into())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Refuses a write when the secret is not as `expect` says; the version compared is the one
+/// of `env`'s own value when an environment is given (0 while it has none), else the shared
+/// value's.
+pub(super) fn require_expected(
+    expect: Expect,
+    current: &SecretRow,
+    env: Option<&str>,
+) -> Result<(), Error> {
+    let version = match env {
+        Some(e) => current.env_versions.get(e).copied().unwrap_or(0),
+        None => current.version,
+    };
     if let Some(expected) = expect.revision.filter(|r| *r != current.revision) {
         return Err(Error::StaleRevision {
             key: current.key.clone(),
@@ -61,10 +86,10 @@ pub(super) fn require_expected(expect: Expect, current: &SecretRow) -> Result<()
         });
     }
     match expect.version {
-        Some(expected) if expected != current.version => Err(Error::StaleVersion {
+        Some(expected) if expected != version => Err(Error::StaleVersion {
             key: current.key.clone(),
             expected,
-            current: current.version,
+            current: version,
         }),
         _ => Ok(()),
     }

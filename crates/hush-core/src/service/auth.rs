@@ -64,6 +64,7 @@ impl Hush {
                 key: None,
                 version: None,
                 outcome: "unauthorized".into(),
+                env: None,
                 remote: remote.map(str::to_string),
             };
             self.record(vec![entry], Vec::new()).await?;

@@ -209,6 +209,7 @@ async fn create_audit_key(store: &dyn Store, current: &RootKey) -> Result<ChainK
         key: None,
         version: None,
         outcome: "ok".into(),
+        env: None,
         remote: None,
     };
     store.create_audit_key(&row, &key, &entry).await?;

@@ -285,10 +285,12 @@ impl Hush {
         self.load_workspace_keys(ws.clone()).await
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn seal(
         &self,
         ws: &Workspace,
         secret_id: &str,
+        env: &str,
         version: u64,
         value: &SecretBytes,
         actor: &Actor,
@@ -305,10 +307,12 @@ impl Hush {
                 workspace_id: &ws.id,
                 secret_id,
                 version,
+                env,
             },
             value,
         )?;
         Ok(SealedValue {
+            env: env.to_string(),
             version,
             key_version: dk.version,
             ciphertext,
@@ -339,6 +343,7 @@ impl Hush {
                 workspace_id: &ws.id,
                 secret_id: &row.id,
                 version: sealed.version,
+                env: &sealed.env,
             },
             &sealed.ciphertext,
         )
@@ -364,6 +369,7 @@ impl Hush {
             key: key.map(str::to_string),
             version,
             outcome: outcome.into(),
+            env: None,
             remote: actor.remote.clone(),
         }
     }

@@ -20,6 +20,8 @@ pub const MAX_RESOLVE: usize = 500;
 pub struct Resolution {
     /// The secret.
     pub row: SecretRow,
+    /// The environment whose own value was given; `None` for the shared value.
+    pub env: Option<String>,
     /// The current version and its value; `None` for a dry run.
     pub value: Option<(u64, SecretBytes)>,
 }
@@ -126,12 +128,34 @@ impl Hush {
                 continue;
             }
             if dry_run {
-                out.push((key.clone(), Ok(Resolution { row, value: None })));
+                out.push((
+                    key.clone(),
+                    Ok(Resolution {
+                        row,
+                        env: None,
+                        value: None,
+                    }),
+                ));
                 continue;
             }
+            // The environment's own value when it has one, else the shared value.
+            let (slot, version) = row.value_for(scope.env.as_deref());
+            if version == 0 {
+                let err = Error::NoValue {
+                    key: key.clone(),
+                    env: slot_env(&scope),
+                };
+                out.push((key.clone(), refuse("not_found", err, &mut audit)));
+                continue;
+            }
+            let sealed = if slot.is_empty() {
+                sealed
+            } else {
+                self.store.value(&row.id, slot, version).await?
+            };
             let sealed = sealed.ok_or_else(|| Error::VersionNotFound {
                 key: key.clone(),
-                version: row.version,
+                version,
             })?;
             let value = match self.open_sealed(ws, &row, &sealed).await {
                 Ok(v) => v,
@@ -142,7 +166,7 @@ impl Hush {
                         what,
                         Some(ws),
                         Some(key),
-                        Some(row.version),
+                        Some(version),
                         "decrypt_failed",
                     ));
                     out.push((key.clone(), Err(err)));
@@ -150,7 +174,10 @@ impl Hush {
                 }
                 Err(e) => return Err(e),
             };
-            audit.push(self.audit_entry(actor, what, Some(ws), Some(key), Some(row.version), "ok"));
+            audit.push(
+                self.audit_entry(actor, what, Some(ws), Some(key), Some(version), "ok")
+                    .in_env((!slot.is_empty()).then_some(slot)),
+            );
             if let Some(app) = &scope.app {
                 marks.push(ReadMark {
                     workspace_id: ws.id.clone(),
@@ -159,11 +186,12 @@ impl Hush {
                     at: now,
                 });
             }
-            let version = row.version;
+            let env = (!slot.is_empty()).then(|| slot.to_string());
             out.push((
                 key.clone(),
                 Ok(Resolution {
                     row,
+                    env,
                     value: Some((version, value)),
                 }),
             ));
@@ -173,4 +201,9 @@ impl Hush {
         }
         Ok(out)
     }
+}
+
+/// The environment a resolve reads in, for messages (empty: none).
+fn slot_env(scope: &Principal) -> String {
+    scope.env.clone().unwrap_or_default()
 }

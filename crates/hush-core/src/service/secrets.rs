@@ -14,7 +14,7 @@ use crate::patch::{MetadataPatch, PatchRules as _};
 use crate::store::{Commit, SecretWrite, StoreError};
 use crate::token::{Action, Actor, Role};
 
-use super::access::{require_expected, require_real_version, unservable};
+use super::access::{require_available, require_expected, require_real_version, unservable};
 use super::{new_id, with_cas, Hush, MAX_TRIES};
 
 /// A value read from the store, with the row it belongs to.
@@ -22,7 +22,9 @@ use super::{new_id, with_cas, Hush, MAX_TRIES};
 pub struct Revealed {
     /// The secret's metadata.
     pub row: SecretRow,
-    /// The version that was read.
+    /// The environment whose own value was read; `None` for the shared value.
+    pub env: Option<String>,
+    /// The version that was read (of that environment's value, or of the shared one).
     pub version: u64,
     /// The plaintext.
     pub value: SecretBytes,
@@ -57,9 +59,29 @@ impl Expect {
     }
 }
 
-/// Checks what a write is given: the key, the value's size (when it has one) and the patch.
-fn check_write(key: &str, value: Option<&SecretBytes>, patch: &MetadataPatch) -> Result<(), Error> {
+/// What a write does to a secret's values.
+#[derive(Clone, Copy)]
+enum ValueChange<'a> {
+    /// Metadata or status only.
+    Keep,
+    /// A new version of the shared value (`None`) or of one environment's own value.
+    Set(Option<&'a str>, &'a SecretBytes),
+    /// Removes one environment's own value, every version of it.
+    Drop(&'a str),
+}
+
+/// Checks what a write is given: the key, the environment, the value's size (when it has
+/// one) and the patch.
+fn check_write(
+    key: &str,
+    env: Option<&str>,
+    value: Option<&SecretBytes>,
+    patch: &MetadataPatch,
+) -> Result<(), Error> {
     validate_key(key)?;
+    if let Some(e) = env {
+        validate_env(e)?;
+    }
     if let Some(v) = value {
         validate_value_len(v.len())?;
     }
@@ -84,7 +106,7 @@ impl Hush {
         current: Option<&SecretRow>,
         patch: &MetadataPatch,
         status: Option<StoredStatus>,
-        value: Option<&SecretBytes>,
+        change: ValueChange<'_>,
         actor: &Actor,
         action: &str,
     ) -> Result<SecretRow, Error> {
@@ -98,6 +120,7 @@ impl Hush {
                 meta: Metadata::default(),
                 status: StoredStatus::Active,
                 version: 0,
+                env_versions: Default::default(),
                 revision: 0,
                 created_at: now,
                 updated_at: now,
@@ -112,18 +135,47 @@ impl Hush {
         row.revision += 1;
         row.updated_at = now;
         row.updated_by = actor.name().to_string();
-        let sealed = match value {
-            Some(v) => {
+        let (mut sealed, mut drop_env, mut audit_version) = (None, None, row.version);
+        let mut audit_env = None;
+        match change {
+            ValueChange::Keep => {}
+            ValueChange::Set(None, v) => {
                 row.version += 1;
-                Some(self.seal(ws, &row.id, row.version, v, actor, now).await?)
+                audit_version = row.version;
+                sealed = Some(
+                    self.seal(ws, &row.id, "", row.version, v, actor, now)
+                        .await?,
+                );
             }
-            None => None,
-        };
-        let audit = self.audit_entry(actor, action, Some(ws), Some(key), Some(row.version), "ok");
+            ValueChange::Set(Some(env), v) => {
+                require_available(&row, Some(env))?;
+                let version = row.env_versions.entry(env.to_string()).or_insert(0);
+                *version += 1;
+                audit_version = *version;
+                audit_env = Some(env);
+                sealed = Some(self.seal(ws, &row.id, env, *version, v, actor, now).await?);
+            }
+            ValueChange::Drop(env) => {
+                audit_version = row.env_versions.remove(env).unwrap_or(0);
+                audit_env = Some(env);
+                drop_env = Some(env.to_string());
+            }
+        }
+        let audit = self
+            .audit_entry(
+                actor,
+                action,
+                Some(ws),
+                Some(key),
+                Some(audit_version),
+                "ok",
+            )
+            .in_env(audit_env);
         let write = SecretWrite {
             row,
             expected_revision: current.map(|c| c.revision),
             value: sealed,
+            drop_env,
             audit,
         };
         let row = write.row.clone();
@@ -141,16 +193,18 @@ impl Hush {
             })
     }
 
-    /// Creates a secret; [`Error::Exists`] when the key is taken (nothing is changed).
+    /// Creates a secret; [`Error::Exists`] when the key is taken (nothing is changed). With
+    /// `env`, the value is that environment's own, and the secret has no shared value yet.
     pub async fn create(
         &self,
         ws: &Workspace,
         key: &str,
+        env: Option<&str>,
         value: &SecretBytes,
         patch: &MetadataPatch,
         actor: &Actor,
     ) -> Result<SecretRow, Error> {
-        check_write(key, Some(value), patch)?;
+        check_write(key, env, Some(value), patch)?;
         self.require(actor, Action::Write, ws, Some(key), "secret.create")
             .await?;
         let exists = || Error::Exists { key: key.into() };
@@ -164,7 +218,7 @@ impl Hush {
                 None,
                 patch,
                 None,
-                Some(value),
+                ValueChange::Set(env, value),
                 actor,
                 "secret.create",
             )
@@ -175,17 +229,18 @@ impl Hush {
         }
     }
 
-    /// Creates or replaces a secret's value, applying `patch` to its metadata. Returns the row
-    /// and whether the secret was created.
+    /// Creates or replaces a secret's value — the shared one, or `env`'s own — applying
+    /// `patch` to its metadata. Returns the row and whether the secret was created.
     pub async fn put(
         &self,
         ws: &Workspace,
         key: &str,
+        env: Option<&str>,
         value: &SecretBytes,
         patch: &MetadataPatch,
         actor: &Actor,
     ) -> Result<(SecretRow, bool), Error> {
-        check_write(key, Some(value), patch)?;
+        check_write(key, env, Some(value), patch)?;
         self.require(actor, Action::Write, ws, Some(key), "secret.put")
             .await?;
         with_cas(MAX_TRIES, key, move || async move {
@@ -202,7 +257,7 @@ impl Hush {
                     current.as_ref(),
                     patch,
                     None,
-                    Some(value),
+                    ValueChange::Set(env, value),
                     actor,
                     action,
                 )
@@ -212,30 +267,36 @@ impl Hush {
         .await
     }
 
-    /// Changes the value (when given) and metadata of an existing secret, if it is still as
-    /// `expect` says.
+    /// Changes the value (when given: the shared one, or `env`'s own) and metadata of an
+    /// existing secret, if it is still as `expect` says.
+    #[allow(clippy::too_many_arguments)]
     pub async fn update(
         &self,
         ws: &Workspace,
         key: &str,
+        env: Option<&str>,
         value: Option<&SecretBytes>,
         patch: &MetadataPatch,
         expect: Expect,
         actor: &Actor,
     ) -> Result<SecretRow, Error> {
-        check_write(key, value, patch)?;
+        check_write(key, env, value, patch)?;
         self.require(actor, Action::Write, ws, Some(key), "secret.update")
             .await?;
         with_cas(MAX_TRIES, key, move || async move {
             let current = self.existing(ws, key).await?;
-            require_expected(expect, &current)?;
+            require_expected(expect, &current, env)?;
+            let change = match value {
+                Some(v) => ValueChange::Set(env, v),
+                None => ValueChange::Keep,
+            };
             self.commit(
                 ws,
                 key,
                 Some(&current),
                 patch,
                 None,
-                value,
+                change,
                 actor,
                 "secret.update",
             )
@@ -256,18 +317,25 @@ impl Hush {
         Ok(row)
     }
 
-    /// Decrypts the current value (or `version`). Refuses revoked and expired secrets. The read
-    /// is in the audit log, durably, before the value is returned: if it cannot be recorded,
-    /// the value is not given out.
+    /// Decrypts the current value (or `version`) that a read in `env` gets: the
+    /// environment's own value when it has one, else the shared value. A machine token reads
+    /// in its own environment. Refuses revoked and expired secrets. The read is in the audit
+    /// log, durably, before the value is returned: if it cannot be recorded, the value is not
+    /// given out.
     pub async fn reveal(
         &self,
         ws: &Workspace,
         key: &str,
+        env: Option<&str>,
         version: Option<u64>,
         actor: &Actor,
     ) -> Result<Revealed, Error> {
         validate_key(key)?;
+        if let Some(e) = env {
+            validate_env(e)?;
+        }
         require_real_version(version)?;
+        let env = read_env(actor, env)?;
         self.require(actor, Action::Read, ws, Some(key), "secret.read")
             .await?;
         self.require_declared(actor, ws, key, "secret.read").await?;
@@ -294,7 +362,19 @@ impl Hush {
             .await?;
             return Err(err);
         }
-        let v = version.unwrap_or(row.version);
+        let (slot, current) = row.value_for(env);
+        if current == 0 {
+            return Err(Error::NoValue {
+                key: key.into(),
+                env: env.unwrap_or_default().to_string(),
+            });
+        }
+        let v = version.unwrap_or(current);
+        let sealed = if slot.is_empty() {
+            sealed
+        } else {
+            self.store.value(&row.id, slot, v).await?
+        };
         let sealed = sealed.ok_or_else(|| Error::VersionNotFound {
             key: key.into(),
             version: v,
@@ -318,12 +398,15 @@ impl Hush {
         };
         let marks: Vec<ReadMark> = self.read_mark(actor, ws, key).into_iter().collect();
         self.record(
-            vec![self.audit_entry(actor, "secret.read", Some(ws), Some(key), Some(v), "ok")],
+            vec![self
+                .audit_entry(actor, "secret.read", Some(ws), Some(key), Some(v), "ok")
+                .in_env((!slot.is_empty()).then_some(slot))],
             marks,
         )
         .await?;
         Ok(Revealed {
             row,
+            env: (!slot.is_empty()).then(|| slot.to_string()),
             version: v,
             value,
             used_by,
@@ -375,40 +458,53 @@ impl Hush {
         Ok(self.store.list(&ws.id, &filter, clock::now()).await?)
     }
 
-    /// The value versions of a secret, oldest first, with the row.
+    /// The value versions of a secret with the row: of `env`'s own value when given, else
+    /// of every value (shared first, then each environment's), oldest first.
     pub async fn history(
         &self,
         ws: &Workspace,
         key: &str,
+        env: Option<&str>,
         actor: &Actor,
     ) -> Result<(SecretRow, Vec<VersionRow>), Error> {
+        if let Some(e) = env {
+            validate_env(e)?;
+        }
         let row = self.show(ws, key, actor).await?;
-        let versions = self.store.versions(&row.id).await?;
+        let mut versions = self.store.versions(&row.id).await?;
+        if let Some(e) = env {
+            versions.retain(|v| v.env == e);
+        }
         Ok((row, versions))
     }
 
-    /// Makes version `to`'s value current again, as a new version.
+    /// Makes version `to`'s value current again, as a new version: of the shared value, or
+    /// of `env`'s own.
     pub async fn rollback(
         &self,
         ws: &Workspace,
         key: &str,
+        env: Option<&str>,
         to: u64,
         actor: &Actor,
     ) -> Result<SecretRow, Error> {
         validate_key(key)?;
+        if let Some(e) = env {
+            validate_env(e)?;
+        }
         require_real_version(Some(to))?;
         self.require(actor, Action::Write, ws, Some(key), "secret.rollback")
             .await?;
         with_cas(MAX_TRIES, key, move || async move {
             let current = self.existing(ws, key).await?;
-            let sealed =
-                self.store
-                    .value(&current.id, to)
-                    .await?
-                    .ok_or_else(|| Error::VersionNotFound {
-                        key: key.into(),
-                        version: to,
-                    })?;
+            let sealed = self
+                .store
+                .value(&current.id, env.unwrap_or_default(), to)
+                .await?
+                .ok_or_else(|| Error::VersionNotFound {
+                    key: key.into(),
+                    version: to,
+                })?;
             let value = self.open_sealed(ws, &current, &sealed).await?;
             self.commit(
                 ws,
@@ -416,7 +512,7 @@ impl Hush {
                 Some(&current),
                 &MetadataPatch::default(),
                 None,
-                Some(&value),
+                ValueChange::Set(env, &value),
                 actor,
                 "secret.rollback",
             )
@@ -451,7 +547,7 @@ impl Hush {
                 Some(&current),
                 &MetadataPatch::default(),
                 Some(status),
-                None,
+                ValueChange::Keep,
                 actor,
                 action,
             )
@@ -460,21 +556,47 @@ impl Hush {
         .await
     }
 
-    /// Deletes a secret and every version of it, if it is still as `expect` says.
+    /// Deletes a secret and every version of it, if it is still as `expect` says. With
+    /// `env`, removes only that environment's own value (every version of it); the secret and
+    /// its other values stay, and reads in `env` get the shared value again.
     pub async fn delete(
         &self,
         ws: &Workspace,
         key: &str,
+        env: Option<&str>,
         expect: Expect,
         force: bool,
         actor: &Actor,
     ) -> Result<SecretRow, Error> {
         validate_key(key)?;
+        if let Some(e) = env {
+            validate_env(e)?;
+        }
         self.require(actor, Action::Write, ws, Some(key), "secret.delete")
             .await?;
         with_cas(MAX_TRIES, key, move || async move {
             let current = self.existing(ws, key).await?;
-            require_expected(expect, &current)?;
+            require_expected(expect, &current, env)?;
+            if let Some(e) = env {
+                if !current.env_versions.contains_key(e) {
+                    return Err(Error::NoValue {
+                        key: key.into(),
+                        env: e.to_string(),
+                    });
+                }
+                return self
+                    .commit(
+                        ws,
+                        key,
+                        Some(&current),
+                        &MetadataPatch::default(),
+                        None,
+                        ValueChange::Drop(e),
+                        actor,
+                        "secret.delete",
+                    )
+                    .await;
+            }
             let audit = self.audit_entry(
                 actor,
                 "secret.delete",
@@ -497,5 +619,26 @@ impl Hush {
             }
         })
         .await
+    }
+}
+
+/// The environment a read is in: the one asked for, else a machine token's own. A machine
+/// token may not read in another environment.
+pub(super) fn read_env<'a>(
+    actor: &'a Actor,
+    env: Option<&'a str>,
+) -> Result<Option<&'a str>, Error> {
+    let own = actor.principal.env.as_deref();
+    match (env, own) {
+        (Some(asked), Some(own)) if actor.principal.role == Role::Machine && asked != own => {
+            Err(Error::Forbidden {
+                reason: format!(
+                    "a machine token reads in its own environment ({own}), not {asked:?}"
+                ),
+            })
+        }
+        (Some(asked), _) => Ok(Some(asked)),
+        (None, own) if actor.principal.role == Role::Machine => Ok(own),
+        (None, _) => Ok(None),
     }
 }

@@ -88,7 +88,7 @@ impl Env {
     pub async fn put_with(&self, key: &str, value: &[u8], patch: &MetadataPatch) -> SecretRow {
         let (row, _) = self
             .hush
-            .put(&self.ws, key, &bytes(value), patch, &self.admin)
+            .put(&self.ws, key, None, &bytes(value), patch, &self.admin)
             .await
             .unwrap();
         row
@@ -113,7 +113,7 @@ impl Env {
         patch: &MetadataPatch,
     ) -> Result<SecretRow, Error> {
         self.hush
-            .create(&self.ws, key, value, patch, &self.admin)
+            .create(&self.ws, key, None, value, patch, &self.admin)
             .await
     }
 
@@ -128,6 +128,7 @@ impl Env {
             .update(
                 &self.ws,
                 key,
+                None,
                 value,
                 patch,
                 hush_core::Expect::version(if_version),
@@ -137,7 +138,9 @@ impl Env {
     }
 
     pub async fn reveal(&self, key: &str, version: Option<u64>) -> Result<Revealed, Error> {
-        self.hush.reveal(&self.ws, key, version, &self.admin).await
+        self.hush
+            .reveal(&self.ws, key, None, version, &self.admin)
+            .await
     }
 
     pub async fn resolve(

@@ -130,6 +130,7 @@ mod tests {
                 key: Some(planted.into()),
                 version: Some(3),
                 outcome: planted.into(),
+                env: None,
                 remote: Some(planted.into()),
             },
             prev_mac: String::new(),

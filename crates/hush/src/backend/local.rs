@@ -53,13 +53,14 @@ impl Backend for Local {
     async fn create(
         &self,
         key: &str,
+        env: Option<&str>,
         value: &SecretBytes,
         patch: &MetadataPatch,
     ) -> Result<SecretMeta> {
         let ws = self.ws(true).await?;
         let row = self
             .hush
-            .create(&ws, key, value, patch, &self.actor)
+            .create(&ws, key, env, value, patch, &self.actor)
             .await?;
         Ok(wire::meta(&row, &ws.name, clock::now()))
     }
@@ -67,17 +68,22 @@ impl Backend for Local {
     async fn put(
         &self,
         key: &str,
+        env: Option<&str>,
         value: &SecretBytes,
         patch: &MetadataPatch,
     ) -> Result<(SecretMeta, bool)> {
         let ws = self.ws(true).await?;
-        let (row, created) = self.hush.put(&ws, key, value, patch, &self.actor).await?;
+        let (row, created) = self
+            .hush
+            .put(&ws, key, env, value, patch, &self.actor)
+            .await?;
         Ok((wire::meta(&row, &ws.name, clock::now()), created))
     }
 
     async fn update(
         &self,
         key: &str,
+        env: Option<&str>,
         value: Option<&SecretBytes>,
         patch: &MetadataPatch,
         if_version: Option<u64>,
@@ -88,6 +94,7 @@ impl Backend for Local {
             .update(
                 &ws,
                 key,
+                env,
                 value,
                 patch,
                 hush_core::Expect::version(if_version),
@@ -97,10 +104,20 @@ impl Backend for Local {
         Ok(wire::meta(&row, &ws.name, clock::now()))
     }
 
-    async fn get(&self, key: &str, version: Option<u64>) -> Result<Fetched> {
+    async fn get(&self, key: &str, env: Option<&str>, version: Option<u64>) -> Result<Fetched> {
         let ws = self.ws(false).await?;
-        let r = self.hush.reveal(&ws, key, version, &self.actor).await?;
-        let meta = wire::with_value(&r.row, &ws.name, clock::now(), r.version, &r.value);
+        let r = self
+            .hush
+            .reveal(&ws, key, env, version, &self.actor)
+            .await?;
+        let meta = wire::with_value(
+            &r.row,
+            &ws.name,
+            clock::now(),
+            r.env.as_deref(),
+            r.version,
+            &r.value,
+        );
         Ok(Fetched {
             meta,
             bytes: r.value,
@@ -132,15 +149,15 @@ impl Backend for Local {
             .collect())
     }
 
-    async fn history(&self, key: &str) -> Result<Vec<VersionInfo>> {
+    async fn history(&self, key: &str, env: Option<&str>) -> Result<Vec<VersionInfo>> {
         let ws = self.ws(false).await?;
-        let (row, versions) = self.hush.history(&ws, key, &self.actor).await?;
+        let (row, versions) = self.hush.history(&ws, key, env, &self.actor).await?;
         Ok(wire::versions(&row, &versions))
     }
 
-    async fn rollback(&self, key: &str, to: u64) -> Result<SecretMeta> {
+    async fn rollback(&self, key: &str, env: Option<&str>, to: u64) -> Result<SecretMeta> {
         let ws = self.ws(false).await?;
-        let row = self.hush.rollback(&ws, key, to, &self.actor).await?;
+        let row = self.hush.rollback(&ws, key, env, to, &self.actor).await?;
         Ok(wire::meta(&row, &ws.name, clock::now()))
     }
 
@@ -150,10 +167,17 @@ impl Backend for Local {
         Ok(wire::meta(&row, &ws.name, clock::now()))
     }
 
-    async fn delete(&self, key: &str, force: bool) -> Result<()> {
+    async fn delete(&self, key: &str, env: Option<&str>, force: bool) -> Result<()> {
         let ws = self.ws(false).await?;
         self.hush
-            .delete(&ws, key, hush_core::Expect::NOTHING, force, &self.actor)
+            .delete(
+                &ws,
+                key,
+                env,
+                hush_core::Expect::NOTHING,
+                force,
+                &self.actor,
+            )
             .await?;
         Ok(())
     }
@@ -349,11 +373,12 @@ mod tests {
             expires_at: Some(Some(clock::now() + 3600)),
             ..MetadataPatch::default()
         };
-        b.put("bin", &SecretBytes::new(binary.to_vec()), &patch)
+        b.put("bin", None, &SecretBytes::new(binary.to_vec()), &patch)
             .await
             .unwrap();
         b.put(
             "off",
+            None,
             &SecretBytes::new(b"x".to_vec()),
             &MetadataPatch::default(),
         )

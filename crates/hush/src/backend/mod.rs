@@ -75,33 +75,38 @@ pub trait Backend: Send + Sync {
     /// Whether the key exists (used to refuse `create` before prompting for a value).
     async fn exists(&self, key: &str) -> Result<bool>;
 
-    /// Creates the secret.
+    /// Creates the secret (with `env`, its value is that environment's own).
     async fn create(
         &self,
         key: &str,
+        env: Option<&str>,
         value: &SecretBytes,
         patch: &MetadataPatch,
     ) -> Result<SecretMeta>;
 
-    /// Create or replace; returns the metadata and whether it was created.
+    /// Create or replace (the shared value, or `env`'s own); returns the metadata and whether
+    /// the secret was created.
     async fn put(
         &self,
         key: &str,
+        env: Option<&str>,
         value: &SecretBytes,
         patch: &MetadataPatch,
     ) -> Result<(SecretMeta, bool)>;
 
-    /// A new value, new metadata or both.
+    /// A new value (the shared one, or `env`'s own), new metadata or both.
     async fn update(
         &self,
         key: &str,
+        env: Option<&str>,
         value: Option<&SecretBytes>,
         patch: &MetadataPatch,
         if_version: Option<u64>,
     ) -> Result<SecretMeta>;
 
-    /// The value of the current version or of `version`.
-    async fn get(&self, key: &str, version: Option<u64>) -> Result<Fetched>;
+    /// The value a read in `env` gets (its own, else the shared one), of the current version
+    /// or of `version`.
+    async fn get(&self, key: &str, env: Option<&str>, version: Option<u64>) -> Result<Fetched>;
 
     /// The metadata, with the apps that use it.
     async fn show(&self, key: &str) -> Result<SecretMeta>;
@@ -109,17 +114,17 @@ pub trait Backend: Send + Sync {
     /// The secrets the filter selects, with the apps that use each.
     async fn list(&self, filter: &ListFilter) -> Result<Vec<SecretMeta>>;
 
-    /// The versions of a secret.
-    async fn history(&self, key: &str) -> Result<Vec<VersionInfo>>;
+    /// The versions of a secret: of `env`'s own value, or of every value.
+    async fn history(&self, key: &str, env: Option<&str>) -> Result<Vec<VersionInfo>>;
 
-    /// A new version holding the value of version `to`.
-    async fn rollback(&self, key: &str, to: u64) -> Result<SecretMeta>;
+    /// A new version holding the value of version `to` (of the shared value, or `env`'s own).
+    async fn rollback(&self, key: &str, env: Option<&str>, to: u64) -> Result<SecretMeta>;
 
     /// Revokes or restores.
     async fn set_status(&self, key: &str, status: StoredStatus) -> Result<SecretMeta>;
 
-    /// Deletes the secret and all its versions.
-    async fn delete(&self, key: &str, force: bool) -> Result<()>;
+    /// Deletes the secret and all its versions; with `env`, only that environment's own value.
+    async fn delete(&self, key: &str, env: Option<&str>, force: bool) -> Result<()>;
 
     /// A new token; the answer is the only place its secret appears.
     async fn create_token(

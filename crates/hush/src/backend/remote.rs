@@ -35,6 +35,16 @@ fn take_value(sv: &mut SecretValue) -> Result<SecretBytes> {
     Err(anyhow::anyhow!("the server answered without a value"))
 }
 
+impl Remote {
+    /// The client, on `env`'s own values when given.
+    fn client(&self, env: Option<&str>) -> std::borrow::Cow<'_, hush_client::Client> {
+        match env {
+            Some(e) => std::borrow::Cow::Owned(self.0.in_env(e)),
+            None => std::borrow::Cow::Borrowed(&self.0),
+        }
+    }
+}
+
 #[async_trait]
 impl Backend for Remote {
     fn source_label(&self) -> &'static str {
@@ -52,43 +62,50 @@ impl Backend for Remote {
     async fn create(
         &self,
         key: &str,
+        env: Option<&str>,
         value: &SecretBytes,
         patch: &MetadataPatch,
     ) -> Result<SecretMeta> {
         // EXPOSE: the value travels to the server in the request body.
         let v = value.expose_secret();
-        Ok(self.0.create(key, v, patch.clone()).await?)
+        Ok(self.client(env).create(key, v, patch.clone()).await?)
     }
 
     async fn put(
         &self,
         key: &str,
+        env: Option<&str>,
         value: &SecretBytes,
         patch: &MetadataPatch,
     ) -> Result<(SecretMeta, bool)> {
         // EXPOSE: the value travels to the server in the request body.
         let m = self
-            .0
+            .client(env)
             .put(key, value.expose_secret(), patch.clone())
             .await?;
-        let created = m.version == 1;
+        // A secret's first write is its revision 1.
+        let created = m.revision == 1;
         Ok((m, created))
     }
 
     async fn update(
         &self,
         key: &str,
+        env: Option<&str>,
         value: Option<&SecretBytes>,
         patch: &MetadataPatch,
         if_version: Option<u64>,
     ) -> Result<SecretMeta> {
         // EXPOSE: the value travels to the server in the request body.
         let v = value.map(|v| v.expose_secret());
-        Ok(self.0.update(key, v, patch.clone(), if_version).await?)
+        Ok(self
+            .client(env)
+            .update(key, v, patch.clone(), if_version)
+            .await?)
     }
 
-    async fn get(&self, key: &str, version: Option<u64>) -> Result<Fetched> {
-        let meta = self.0.fetch(key, version).await?;
+    async fn get(&self, key: &str, env: Option<&str>, version: Option<u64>) -> Result<Fetched> {
+        let meta = self.client(env).fetch(key, version).await?;
         let bytes = SecretBytes::new(std::mem::take(&mut *meta.bytes()?));
         Ok(Fetched { meta, bytes })
     }
@@ -109,12 +126,12 @@ impl Backend for Remote {
             .await?)
     }
 
-    async fn history(&self, key: &str) -> Result<Vec<VersionInfo>> {
-        Ok(self.0.versions(key).await?)
+    async fn history(&self, key: &str, env: Option<&str>) -> Result<Vec<VersionInfo>> {
+        Ok(self.client(env).versions(key).await?)
     }
 
-    async fn rollback(&self, key: &str, to: u64) -> Result<SecretMeta> {
-        Ok(self.0.rollback(key, to).await?)
+    async fn rollback(&self, key: &str, env: Option<&str>, to: u64) -> Result<SecretMeta> {
+        Ok(self.client(env).rollback(key, to).await?)
     }
 
     async fn set_status(&self, key: &str, status: StoredStatus) -> Result<SecretMeta> {
@@ -124,8 +141,8 @@ impl Backend for Remote {
         })
     }
 
-    async fn delete(&self, key: &str, force: bool) -> Result<()> {
-        Ok(self.0.delete(key, force).await?)
+    async fn delete(&self, key: &str, env: Option<&str>, force: bool) -> Result<()> {
+        Ok(self.client(env).delete(key, force).await?)
     }
 
     async fn create_token(
@@ -258,6 +275,7 @@ mod tests {
                 expires_at: None,
                 status: "active".into(),
                 version: 1,
+                env_versions: Default::default(),
                 revision: 1,
                 created_at: String::new(),
                 updated_at: String::new(),
@@ -265,6 +283,7 @@ mod tests {
                 updated_by: String::new(),
                 used_by: None,
             },
+            value_env: None,
             value_version: 1,
             value: value.map(str::to_string),
             value_base64: value_base64.map(str::to_string),

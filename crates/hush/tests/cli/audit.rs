@@ -159,6 +159,7 @@ fn rows_of(conn: &Connection) -> Vec<(i64, AuditEntry)> {
                 key: r.get(6)?,
                 version: r.get::<_, Option<i64>>(7)?.map(|v| v as u64),
                 outcome: r.get(8)?,
+                env: None,
                 remote: r.get(9)?,
             },
         ))
@@ -437,10 +438,20 @@ fn stores_from_before_the_keyed_chain_are_upgraded_and_their_rows_anchored() {
         return;
     }
     let h = home_with_rows(3);
-    // Back to schema 5 as the previous hush wrote it.
+    // Back to schema 5 as the previous hush wrote it (without migrations 6 and 7).
     let conn = Connection::open(h.db()).unwrap();
     conn.execute_batch(
-        "DROP TABLE audit_key;
+        "ALTER TABLE secrets DROP COLUMN env_versions;
+         ALTER TABLE audit_log DROP COLUMN env;
+         CREATE TABLE sv (secret_id TEXT NOT NULL REFERENCES secrets (id) ON DELETE CASCADE,
+             version INTEGER NOT NULL, key_version INTEGER NOT NULL, ciphertext BLOB NOT NULL,
+             created_at INTEGER NOT NULL, created_by TEXT NOT NULL,
+             PRIMARY KEY (secret_id, version));
+         INSERT INTO sv SELECT secret_id, version, key_version, ciphertext, created_at, created_by
+             FROM secret_values;
+         DROP TABLE secret_values;
+         ALTER TABLE sv RENAME TO secret_values;
+         DROP TABLE audit_key;
          ALTER TABLE audit_log RENAME COLUMN prev_mac TO prev_hash;
          ALTER TABLE audit_log RENAME COLUMN mac TO hash;
          PRAGMA user_version = 5;",

@@ -98,7 +98,7 @@ fn bad_metadata_is_refused() {
         .code(2);
     assert!(out.stderr.contains("cannot read expiry"), "{}", out.stderr);
     let out = h
-        .run(&["secrets", "update", "k", "--env", "bad env"], None)
+        .run(&["secrets", "update", "k", "--envs", "bad env"], None)
         .code(2);
     assert!(out.stderr.contains("invalid env"), "{}", out.stderr);
     let out = h

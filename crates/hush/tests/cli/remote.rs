@@ -46,7 +46,7 @@ fn scenario(run: Runner<'_>) -> Vec<(String, i32, String)> {
             "gcp-key",
             "--type",
             "access",
-            "--env",
+            "--envs",
             "prd",
             "--scope",
             "ingest",

@@ -88,7 +88,7 @@ fn without_declarations_every_readable_secret_is_injected_under_its_key() {
     h.set("API_KEY", b"value-api-key-1");
     h.set("not-an-env-name", b"value-skipped-2");
     h.run(
-        &["secrets", "set", "OTHER_ENV", "--env", "dev"],
+        &["secrets", "set", "OTHER_ENV", "--envs", "dev"],
         Some(b"value-dev-3"),
     )
     .ok();

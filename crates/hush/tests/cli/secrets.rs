@@ -26,7 +26,7 @@ fn create_on_existing_key_exits_4_and_changes_nothing() {
 fn set_creates_then_replaces_keeping_metadata() {
     let h = Home::new();
     h.run(
-        &["secrets", "set", "k", "--description", "d", "--env", "prd"],
+        &["secrets", "set", "k", "--description", "d", "--envs", "prd"],
         Some(b"one"),
     )
     .ok();
@@ -93,7 +93,7 @@ fn update_reads_a_value_only_when_asked_or_when_no_metadata_is_given() {
             "a",
             "--scope",
             "b",
-            "--env",
+            "--envs",
             "prd",
         ],
         Some(b"ignored"),
@@ -209,7 +209,11 @@ fn history_and_rollback_keep_every_step() {
     h.run(&["secrets", "get", "k", "--version", "9"], None)
         .code(3);
     let table = h.run(&["secrets", "history", "k"], None).ok().text();
-    assert!(table.starts_with("VERSION"), "{table}");
+    assert!(
+        table.starts_with("ENV") && table.contains("VERSION"),
+        "{table}"
+    );
+    assert!(table.contains("(shared)"), "{table}");
 }
 
 #[test]
@@ -235,7 +239,7 @@ fn list_filters_by_env_app_prefix_and_status() {
             "secrets",
             "set",
             "STRIPE_KEY_DEV",
-            "--env",
+            "--envs",
             "dev",
             "--scope",
             "pay",
@@ -248,7 +252,7 @@ fn list_filters_by_env_app_prefix_and_status() {
             "secrets",
             "set",
             "STRIPE_KEY_PROD",
-            "--env",
+            "--envs",
             "prd",
             "--scope",
             "pay",

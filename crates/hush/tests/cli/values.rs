@@ -62,7 +62,7 @@ fn file_values_round_trip_exactly() {
             f.to_str().unwrap(),
             "--type",
             "access",
-            "--env",
+            "--envs",
             "prd",
             "--scope",
             "ingest",

@@ -131,6 +131,7 @@ pub(in crate::ui) async fn delete(
         .delete(
             &session.ws,
             &key,
+            None,
             hush_core::Expect::NOTHING,
             force,
             &session.actor,

@@ -56,7 +56,7 @@ struct Facts<'a> {
 }
 
 async fn detail(s: &AppState, session: &Session, key: &str, shown: &Shown<'_>) -> Response {
-    let (row, versions) = match s.hush.history(&session.ws, key, &session.actor).await {
+    let (row, versions) = match s.hush.history(&session.ws, key, None, &session.actor).await {
         Ok(v) => v,
         Err(e) => return error_page(e),
     };
@@ -101,6 +101,14 @@ fn detail_body(viewer: &Viewer<'_>, f: &Facts<'_>, shown: &Shown<'_>, now: i64) 
         dl class="facts" {
             dt { "Status" } dd { span class={ "status " (st) } { (status_label(st)) } }
             dt { "Version" } dd { (row.version) }
+            // Which environments have a value of their own (never the values).
+            dt { "Own values" } dd {
+                @if row.env_versions.is_empty() { "—" } @else {
+                    @for (i, (env, v)) in row.env_versions.iter().enumerate() {
+                        @if i > 0 { ", " } (env) " (v" (v) ")"
+                    }
+                }
+            }
             dt { "Expires" } dd { (when(row.meta.expires_at)) }
             dt { "Updated" } dd { (clock::rfc3339(row.updated_at)) " by " (row.updated_by) }
             dt { "Created" } dd { (clock::rfc3339(row.created_at)) " by " (row.created_by) }
@@ -123,11 +131,17 @@ fn detail_body(viewer: &Viewer<'_>, f: &Facts<'_>, shown: &Shown<'_>, now: i64) 
             h2 id="versions-h" { "Versions" }
             div class="table-wrap" {
                 table {
-                    (layout::table_head(&["Version", "Created", "By"]))
+                    (layout::table_head(&["Environment", "Version", "Created", "By"]))
                     tbody {
                         @for v in f.versions.iter().rev() {
+                            @let current = if v.env.is_empty() {
+                                v.version == row.version
+                            } else {
+                                row.env_versions.get(&v.env) == Some(&v.version)
+                            };
                             tr {
-                                td { (v.version) @if v.version == row.version { " (current)" } }
+                                td { @if v.env.is_empty() { "all (shared)" } @else { (v.env) } }
+                                td { (v.version) @if current { " (current)" } }
                                 td { (clock::rfc3339(v.created_at)) }
                                 td { (v.created_by) }
                             }
@@ -254,6 +268,7 @@ async fn save(
         .update(
             &session.ws,
             key,
+            None,
             value,
             patch,
             hush_core::Expect::NOTHING,

@@ -236,6 +236,7 @@ mod tests {
             },
             status: StoredStatus::Active,
             version: 1,
+            env_versions: Default::default(),
             revision: 1,
             created_at: 0,
             updated_at: 0,

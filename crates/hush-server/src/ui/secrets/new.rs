@@ -66,7 +66,7 @@ pub(in crate::ui) async fn create(
     };
     match s
         .hush
-        .create(&session.ws, &key, &value, &patch, &session.actor)
+        .create(&session.ws, &key, None, &value, &patch, &session.actor)
         .await
     {
         Ok(_) => see_other(&format!("/ui/secrets/{key}?msg=created")),
