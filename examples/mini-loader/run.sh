@@ -13,7 +13,7 @@ rm -rf node_modules && mkdir node_modules && ln -s "$ROOT/sdk/node" node_modules
 
 step "hush init; hush secrets set githubtoken (piped here; a person gets a hidden prompt)"
 hush init
-printf '%s' "$TOKEN" | hush secrets set githubtoken
+echo "$TOKEN" | hush secrets set githubtoken   # echo adds a newline; hush removes it
 
 step "hush run --secret githubtoken -- node github.js"
 out=$(hush run --secret githubtoken -- node github.js 2>&1)
@@ -54,7 +54,10 @@ out=$(hush run --secret githubtoken -- node github.js 2>&1); code=$?
 set -e
 echo "$out"
 [ "$code" -eq 125 ] || { echo "FAILED: expected exit 125, got $code" >&2; exit 1; }
-expect_contains "$out" "githubtoken is missing"
+# Every place looked at: the env var, the .secrets file, the store.
+expect_contains "$out" "env HUSH_SECRET_githubtoken (unset)"
+expect_contains "$out" ".secrets (no "
+expect_contains "$out" "hush.db"
 set +e
 out=$(node github.js 2>&1); code=$?
 set -e

@@ -8,7 +8,7 @@ export PYTHONPATH="$(cd "$EXAMPLE_DIR/../.." && pwd)/sdk/python/src${PYTHONPATH:
 
 step "upload the JSON key file as secret gcs-creds"
 hush init
-hush secrets create gcs-creds --from-file gcs-key.json --type access --description "GCS service account"
+hush secrets create gcs-creds -f gcs-key.json --type access --description "GCS service account"
 hush secrets show gcs-creds
 
 step "hush run (the manifest hush.toml declares AUTH_SECRET = gcs-creds) -- python3 dataset.py (secrets.get(\"gcs-creds\"))"
@@ -42,5 +42,24 @@ expect_contains "$out" '"app": "dataset-instance"'
 step "unregister the app, then delete"
 hush apps delete dataset-instance
 hush secrets delete gcs-creds
+
+step "locally, no secret in the store: the key in .secrets under its hyphenated key, literal"
+python3 -c 'import json,sys; print("gcs-creds=\x27" + json.dumps(json.load(open(sys.argv[1]))) + "\x27")' gcs-key.json > .secrets
+out=$(hush run -- python3 dataset.py 2>&1)
+echo "$out"
+expect_contains "$out" "connecting as loader@tensorleap-demo.iam.gserviceaccount.com"
+rm .secrets
+
+step "locally as Tensorleap's document says, AUTH_SECRET set in the shell: used with --inherit-env only"
+set +e
+out=$(AUTH_SECRET="$(cat gcs-key.json)" hush run -- python3 dataset.py 2>&1); code=$?
+set -e
+echo "$out"
+[ "$code" -eq 125 ] || { echo "FAILED: expected exit 125, got $code" >&2; exit 1; }
+expect_contains "$out" "env AUTH_SECRET (set, but only used with --inherit-env or inherit = true)"
+out=$(AUTH_SECRET="$(cat gcs-key.json)" hush run --inherit-env -- python3 dataset.py 2>&1)
+echo "$out"
+expect_contains "$out" "connecting as loader@tensorleap-demo.iam.gserviceaccount.com"
+expect_absent "$out" "0123456789abcdef0123456789abcdef01234567"
 echo
 echo "Tensorleap walkthrough: ok"

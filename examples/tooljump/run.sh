@@ -31,7 +31,8 @@ out=$(hush run -- node integration.js 2>&1); code=$?
 set -e
 echo "$out"
 [ "$code" -eq 125 ] || { echo "FAILED: expected exit 125, got $code" >&2; exit 1; }
-expect_contains "$out" "SLACK_WEBHOOK: SLACK_WEBHOOK is missing"
+expect_contains "$out" "SLACK_WEBHOOK: looked for key SLACK_WEBHOOK in env HUSH_SECRET_SLACK_WEBHOOK (unset)"
+expect_contains "$out" "SLACK_WEBHOOK is missing"
 [ ! -e ran.txt ] || { echo "FAILED: the integration ran" >&2; exit 1; }
 
 step "with every required secret, it runs with the primary token; only declared secrets are there"
@@ -54,9 +55,9 @@ out=$(hush run -- node integration.js 2>&1)
 expect_contains "$out" "github token fingerprint $(fp "$PRIMARY")"
 echo "primary -> backup -> primary: ok"
 
-step "locally, ToolJump's env adapter: INTEGRATION_ prefixed variables, no store"
+step "locally, ToolJump's env adapter: INTEGRATION_<VAR> (INTEGRATION_GITHUB_TOKEN for [secrets.GITHUB_TOKEN]), no store"
 rm -rf "$HUSH_HOME"
-out=$(HUSH_SECRET_PREFIX=INTEGRATION_ INTEGRATION_GITHUB_TOKEN_PRIMARY=$PRIMARY INTEGRATION_SLACK_WEBHOOK=$WEBHOOK \
+out=$(HUSH_SECRET_PREFIX=INTEGRATION_ INTEGRATION_GITHUB_TOKEN=$PRIMARY INTEGRATION_SLACK_WEBHOOK=$WEBHOOK \
     hush run -- node integration.js 2>&1)
 echo "$out"
 expect_contains "$out" "github token fingerprint $(fp "$PRIMARY")"

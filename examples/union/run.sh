@@ -10,7 +10,7 @@ hush init
 step "union create secret my_secret (value piped here; a person gets a hidden prompt)"
 printf 'union-env-secret-value-7' | hush secrets create my_secret
 step "union create secret my_file_secret -f service-account.json"
-hush secrets create my_file_secret --from-file service-account.json
+hush secrets create my_file_secret -f service-account.json
 hush secrets list
 
 step "hush run -- python3 task.py"

@@ -33,15 +33,14 @@
 //!    [`DEFAULT_PREFIX`]. The key is matched exactly as written (no case folding).
 //! 3. **A `.secrets` file** in the current directory, or the file named by `HUSH_SECRETS_FILE`
 //!    ([`SECRETS_FILE_VAR`], relative to the current directory). Its syntax is dotenv, parsed
-//!    by the [`dotenvy`] crate: `#` comments, `export KEY=…`, single quotes (literal), double
-//!    quotes (escapes `\n`, `\\`, `\"`, `\'`, `\$`), and quoted values spanning several
-//!    lines. The first line for a key wins. Note that dotenvy substitutes `$VAR` and `${VAR}`
-//!    in unquoted and double-quoted values — from the process environment first, then from
-//!    earlier lines of the file — so write a value holding a literal `$` in single quotes
-//!    (`pw='a$b'`) or escape it (`pw="a\$b"`).
-//!    A file whose substitutions would grow one entry past [`SUBSTITUTION_BUDGET`] (names
-//!    that refer to each other, doubling at each line) is refused with
-//!    [`Error::SecretsFileExpands`] instead of filling memory.
+//!    by the [`dotenvor`] crate with no substitution: **values are literal, a `$` is never
+//!    expanded** (`pw=a$b` is `a$b`). `#` comments, `export KEY=…`, single quotes (literal),
+//!    double quotes (escapes `\n`, `\r`, `\t`, `\\`, `\"`; any other backslash is kept as
+//!    written), and quoted values spanning several lines. A key is any hush key (see
+//!    [Keys](#keys)), hyphens included (`gcs-key=…`). A key given twice has the value of its
+//!    last line (as python-dotenv and Node's `util.parseEnv` read it). A line that does not
+//!    parse, or whose key is not a hush key, refuses the whole file with
+//!    [`Error::SecretsFile`], which names the line and what is wrong, never the line's text.
 //! 4. **A hush server** when `HUSH_ADDR` ([`ADDR_VAR`]) and `HUSH_TOKEN` ([`TOKEN_VAR`]) are
 //!    both set: one `POST /v1/resolve` ([`crate::Client::resolve`]) with the app from
 //!    `HUSH_APP` ([`APP_VAR`]) and the environment from `HUSH_ENV` ([`ENV_VAR`]) when set. A
@@ -179,22 +178,15 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// The `.secrets` file has a line dotenv cannot parse.
-    #[error("cannot parse {} after its first {entries} entries (unclosed quote or bad syntax; the text is not shown as it may hold a value)", path.display())]
+    /// The `.secrets` file has a line that does not parse, or a key that is not a hush key.
+    #[error("{}: line {line}: {reason}; nothing in it was used (the line is not shown, as it may hold a value)", path.display())]
     SecretsFile {
         /// The file.
         path: PathBuf,
-        /// How many entries parsed before the bad one.
-        entries: usize,
-    },
-    /// The `.secrets` file's `$NAME` substitutions would make an entry larger than
-    /// [`SUBSTITUTION_BUDGET`] (names that refer to each other, doubling at each line).
-    #[error("cannot parse {} after its first {entries} entries: its $NAME substitutions would grow past {} MiB; write a literal $ in single quotes or as \\$", path.display(), SUBSTITUTION_BUDGET / (1024 * 1024))]
-    SecretsFileExpands {
-        /// The file.
-        path: PathBuf,
-        /// How many entries parsed before the refused one.
-        entries: usize,
+        /// The 1-based line.
+        line: u32,
+        /// What is wrong with it.
+        reason: &'static str,
     },
     /// The hush server answered that this key cannot be had.
     #[error("the hush server will not give secret {key:?} ({reason}): {message}")]
@@ -536,10 +528,6 @@ fn read_file(path: &Path) -> Result<Zeroizing<Vec<u8>>, Error> {
         })
 }
 
-/// Most bytes the `$NAME` substitutions of one `.secrets` file may make one entry grow to
-/// (see the [module docs](self)).
-pub const SUBSTITUTION_BUDGET: usize = 64 * 1024 * 1024;
-
 /// The text of the dotenv file at `path`, or `None` when there is no such file.
 fn read_secrets_file(path: &Path) -> Result<Option<Zeroizing<Vec<u8>>>, Error> {
     match std::fs::read(path) {
@@ -553,80 +541,78 @@ fn read_secrets_file(path: &Path) -> Result<Option<Zeroizing<Vec<u8>>>, Error> {
     }
 }
 
-/// dotenvy's entries of a `.secrets` text, in file order, with the byte order mark dotenvy
-/// leaves on the first key removed.
-///
-/// dotenvy substitutes `$NAME` with earlier entries, so a few lines that each name the one
-/// before twice would grow exponentially (a 200-byte file asking for gigabytes). Before each
-/// entry is parsed, the most it can grow to — one copy of the largest earlier entry or
-/// environment variable per `$` in the whole text — is checked against
-/// [`SUBSTITUTION_BUDGET`]; past it, [`Error::SecretsFileExpands`]. Ordinary files (few `$`,
-/// values of kilobytes) are far below it.
-struct DotenvEntries<'a> {
-    iter: dotenvy::Iter<&'a [u8]>,
-    path: &'a Path,
-    dollars: usize,
-    largest: usize,
-    entries: usize,
-    done: bool,
-}
-
-impl<'a> DotenvEntries<'a> {
-    fn new(text: &'a [u8], path: &'a Path) -> Self {
-        let dollars = text.iter().filter(|b| **b == b'$').count();
-        let largest = if dollars == 0 {
-            0
-        } else {
-            // dotenvy looks a name up in the process environment before earlier lines.
-            std::env::vars_os().map(|(_, v)| v.len()).max().unwrap_or(0)
-        };
-        DotenvEntries {
-            iter: dotenvy::from_read_iter(text),
-            path,
-            dollars,
-            largest,
-            entries: 0,
-            done: false,
+/// The entries of a `.secrets` text, parsed by the [`dotenvor`] crate without substitution (a
+/// `$` is a `$`), in file order; a key given twice has the value of its last line. A byte
+/// order mark before the first line is skipped. Every key must be a hush key; a line that does
+/// not parse, or whose key is not one, refuses the whole file with [`Error::SecretsFile`],
+/// which names the line and what is wrong, never its text (a broken line may be a value).
+fn parse_dotenv(text: &[u8], path: &Path) -> Result<Vec<(String, Secret)>, Error> {
+    let text = text.strip_prefix(b"\xef\xbb\xbf").unwrap_or(text);
+    let refuse = |line: u32, reason: &'static str| Error::SecretsFile {
+        path: path.to_path_buf(),
+        line,
+        reason,
+    };
+    let entries = match dotenvor::parse_bytes(text) {
+        Ok(entries) => entries,
+        Err(dotenvor::Error::InvalidEncoding(e)) => {
+            let line = text[..e.valid_up_to()]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count()
+                + 1;
+            return Err(refuse(
+                u32::try_from(line).unwrap_or(u32::MAX),
+                "not UTF-8 text",
+            ));
         }
+        Err(dotenvor::Error::Parse(e)) => {
+            use dotenvor::ParseErrorKind as K;
+            let reason = match e.kind {
+                K::MissingKey => "no key before the `=`",
+                K::InvalidKey => {
+                    "the key has a character a hush key cannot have (use A-Z a-z 0-9 _ . -)"
+                }
+                K::UnterminatedQuote => {
+                    "a quote opens here and is never closed (a value over several lines must be quoted)"
+                }
+                _ => {
+                    "not a `KEY=value` line (a quoted value may be followed only by a # comment)"
+                }
+            };
+            return Err(refuse(e.line, reason));
+        }
+        Err(dotenvor::Error::Io(source)) => {
+            return Err(Error::Io {
+                action: "read",
+                path: path.to_path_buf(),
+                source,
+            })
+        }
+    };
+    let mut out = Vec::with_capacity(entries.len());
+    let mut failed = None;
+    for mut e in entries {
+        let value = Secret(Zeroizing::new(std::mem::take(&mut e.value).into_bytes()));
+        if !valid_key(&e.key) {
+            // Such a "key" may be a value written by mistake (a line of an unquoted key file).
+            e.key.zeroize();
+            failed = Some(failed.map_or(e.line, |l: u32| l.min(e.line)));
+            continue;
+        }
+        out.push((std::mem::take(&mut e.key), value));
+    }
+    match failed {
+        Some(line) => Err(refuse(
+            line,
+            "the key is not a hush key: 1-128 of A-Z a-z 0-9 _ . -, not starting with . or -",
+        )),
+        None => Ok(out),
     }
 }
 
-impl Iterator for DotenvEntries<'_> {
-    type Item = Result<(String, Secret), Error>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.done {
-            return None;
-        }
-        if self.dollars.saturating_mul(self.largest) > SUBSTITUTION_BUDGET {
-            self.done = true;
-            return Some(Err(Error::SecretsFileExpands {
-                path: self.path.to_path_buf(),
-                entries: self.entries,
-            }));
-        }
-        let item = match self.iter.next()? {
-            Ok(item) => item,
-            Err(e) => {
-                self.done = true;
-                return Some(Err(dotenv_error(self.path, self.entries, e)));
-            }
-        };
-        let (k, v) = item;
-        let mut v = Zeroizing::new(v);
-        let k = match k.strip_prefix('\u{feff}') {
-            Some(rest) if self.entries == 0 => rest.to_string(),
-            _ => k,
-        };
-        self.entries += 1;
-        self.largest = self.largest.max(v.len());
-        let value = Secret(Zeroizing::new(std::mem::take(&mut *v).into_bytes()));
-        Some(Ok((k, value)))
-    }
-}
-
-/// The value of `key` in the dotenv file at `path` (first line wins), or, as `Err`, why not
-/// (for the not-found message).
+/// The value of `key` in the dotenv file at `path`, or, as `Err`, why not (for the not-found
+/// message).
 fn lookup_dotenv(
     path: &Path,
     key: &str,
@@ -637,28 +623,24 @@ fn lookup_dotenv(
     }
 }
 
-/// [`lookup_dotenv`] on the file's text: every line is parsed, the first one for `key` wins.
+/// [`lookup_dotenv`] on the file's text. The whole file is parsed whichever key is asked: a
+/// file that does not parse is refused for every key, as `hush run` refuses it (found by the
+/// fuzz target `secrets_file`).
 pub(crate) fn lookup_dotenv_text(
     text: &[u8],
     path: &Path,
     key: &str,
 ) -> Result<Result<Zeroizing<Vec<u8>>, &'static str>, Error> {
-    // The whole file is read even after the key is found: a file that does not parse is
-    // refused whichever key is asked, as `hush run` refuses it (found by the fuzz target
-    // `secrets_file`: a key before a broken line was served, keys after it were not).
-    let mut found = None;
-    for item in DotenvEntries::new(text, path) {
-        let (k, mut v) = item?;
-        if found.is_none() && k == key {
-            found = Some(std::mem::take(&mut v.0));
-        }
-    }
+    let found = parse_dotenv(text, path)?
+        .into_iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, mut v)| std::mem::take(&mut v.0));
     Ok(found.ok_or("no line for this key"))
 }
 
-/// Every entry of the dotenv file at `path`, in file order (a key given twice keeps its first
-/// value), or `None` when there is no such file. What `hush run` and `hush check` read as
-/// their `.secrets` source; the same parsing as [`get`].
+/// Every entry of the dotenv file at `path`, in file order (a key given twice has the value of
+/// its last line), or `None` when there is no such file. What `hush run` and `hush check` read
+/// as their `.secrets` source; the same parsing as [`get`].
 pub fn read_dotenv(path: &Path) -> Result<Option<Vec<(String, Secret)>>, Error> {
     match read_secrets_file(path)? {
         None => Ok(None),
@@ -668,47 +650,21 @@ pub fn read_dotenv(path: &Path) -> Result<Option<Vec<(String, Secret)>>, Error> 
 
 /// [`read_dotenv`] on the file's text (`path` is only for error messages).
 pub(crate) fn read_dotenv_text(text: &[u8], path: &Path) -> Result<Vec<(String, Secret)>, Error> {
-    let mut seen = std::collections::HashSet::new();
-    let mut out: Vec<(String, Secret)> = Vec::new();
-    for item in DotenvEntries::new(text, path) {
-        let (k, v) = item?;
-        if seen.insert(k.clone()) {
-            out.push((k, v));
-        }
-    }
-    Ok(out)
+    parse_dotenv(text, path)
 }
 
-fn dotenv_error(path: &Path, entries: usize, e: dotenvy::Error) -> Error {
-    match e {
-        dotenvy::Error::Io(source) => Error::Io {
-            action: "read",
-            path: path.to_path_buf(),
-            source,
-        },
-        dotenvy::Error::LineParse(mut line, _) => {
-            // The line may hold a value: clear it, never show it.
-            line.zeroize();
-            Error::SecretsFile {
-                path: path.to_path_buf(),
-                entries,
-            }
-        }
-        _ => Error::SecretsFile {
-            path: path.to_path_buf(),
-            entries,
-        },
-    }
-}
-
-fn check_key(key: &str) -> Result<(), Error> {
-    let ok = !key.is_empty()
+/// Whether `key` is a hush key.
+pub(crate) fn valid_key(key: &str) -> bool {
+    !key.is_empty()
         && key.len() <= MAX_KEY_LEN
         && !key.starts_with(['.', '-'])
         && key
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
-    if ok {
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+}
+
+fn check_key(key: &str) -> Result<(), Error> {
+    if valid_key(key) {
         Ok(())
     } else {
         Err(Error::InvalidKey {
@@ -811,10 +767,9 @@ mod tests {
              plain=abc # trailing comment\n\
              export exported=yes\n\
              single='li$teral \\n'\n\
-             double=\"say \\\"hi\\\" \\$5\\nnext\"\n\
+             double=\"say \\\"hi\\\" $5\\nnext\"\n\
              multi=\"-----BEGIN KEY-----\nline2\nline3\n-----END KEY-----\"\n\
              after=ok\n\
-             substituted=\"${after}-and-more\"\n\
              dup=first\n\
              dup=second\n",
         )
@@ -829,10 +784,57 @@ mod tests {
             "-----BEGIN KEY-----\nline2\nline3\n-----END KEY-----"
         );
         assert_eq!(get_str(&s, "after").await.unwrap(), "ok");
-        // dotenvy substitution, from earlier lines (the process environment has no `after`).
-        assert_eq!(get_str(&s, "substituted").await.unwrap(), "ok-and-more");
-        assert_eq!(get_str(&s, "dup").await.unwrap(), "first");
+        // The last line for a key wins, as python-dotenv and Node's util.parseEnv read it.
+        assert_eq!(get_str(&s, "dup").await.unwrap(), "second");
         assert!(matches!(s.get("absent").await, Err(Error::NotFound { .. })));
+    }
+
+    /// Regression (issue 16): `gcs-key=…` refused the whole file ("after its first 0
+    /// entries"), and `$NAME` was substituted (`abc$HOMExyz` arrived as `abc`).
+    #[tokio::test]
+    async fn secrets_file_hyphenated_keys_and_literal_dollars() {
+        let cwd = tempfile::tempdir().unwrap();
+        std::fs::write(
+            cwd.path().join(".secrets"),
+            "gcs-key=k1\n\
+             pw=abc$HOMExyz\n\
+             braces=\"x${HOME}y\"\n\
+             single='$HOME'\n",
+        )
+        .unwrap();
+        let s = sources(cwd.path(), &[("HOME", "/home/someone")]);
+        assert_eq!(get_str(&s, "gcs-key").await.unwrap(), "k1");
+        assert_eq!(get_str(&s, "pw").await.unwrap(), "abc$HOMExyz");
+        assert_eq!(get_str(&s, "braces").await.unwrap(), "x${HOME}y");
+        assert_eq!(get_str(&s, "single").await.unwrap(), "$HOME");
+    }
+
+    /// Parse errors name the line and what is wrong, never the text.
+    #[tokio::test]
+    async fn secrets_file_errors_name_the_line() {
+        let cwd = tempfile::tempdir().unwrap();
+        for (text, line, what) in [
+            ("ok=1\n\nbad=\"sk_live_unclosed\n", 3, "never closed"),
+            ("ok=1\nsk_live_no_equals\n", 2, "KEY=value"),
+            ("ok=1\n-sk_live=1\n", 2, "not a hush key"),
+            ("ok=1\nsk live=1\n", 2, "character"),
+            ("ok=1\n=sk_live\n", 2, "no key"),
+        ] {
+            std::fs::write(cwd.path().join(".secrets"), text).unwrap();
+            let s = sources(cwd.path(), &[]);
+            let e = s.get("ok").await.unwrap_err();
+            assert!(
+                matches!(&e, Error::SecretsFile { line: l, .. } if *l == line),
+                "{text:?}: {e:?}"
+            );
+            let msg = e.to_string();
+            assert!(msg.contains(&format!("line {line}: ")), "{msg}");
+            assert!(msg.contains(what), "{msg}");
+            assert!(!msg.contains("sk_live") && !format!("{e:?}").contains("sk_live"));
+        }
+        std::fs::write(cwd.path().join(".secrets"), b"ok=1\nk=\xff\n").unwrap();
+        let e = sources(cwd.path(), &[]).get("ok").await.unwrap_err();
+        assert!(e.to_string().contains("line 2: not UTF-8"), "{e}");
     }
 
     #[tokio::test]
@@ -855,7 +857,7 @@ mod tests {
         .unwrap();
         let s = sources(cwd.path(), &[]);
         let e = s.get("bad").await.unwrap_err();
-        assert!(matches!(e, Error::SecretsFile { entries: 1, .. }), "{e:?}");
+        assert!(matches!(e, Error::SecretsFile { line: 2, .. }), "{e:?}");
         assert!(!e.to_string().contains("sk_live"));
         assert!(!format!("{e:?}").contains("sk_live"));
     }

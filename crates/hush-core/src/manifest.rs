@@ -12,6 +12,10 @@
 //! as = "file"                       # or "env" (the default)
 //! ```
 //!
+//! A top-level `inherit = true` is for local runs only (`hush run`, `hush check`): a declared
+//! variable already set in hush's environment supplies its secret when no other source has
+//! it. [`parse_local`] returns it; it is not part of the app's registered manifest.
+//!
 //! Parsed with the `toml` crate; every error names the line. It lives in the core, beside
 //! [`crate::app::validate_manifest`] whose rules it applies, rather than in the binary, so the
 //! fuzz target (`fuzz/fuzz_targets/manifest.rs`) can reach it; finding and reading the file
@@ -41,6 +45,8 @@ struct RawManifest {
     #[serde(default)]
     env: Option<Spanned<String>>,
     #[serde(default)]
+    inherit: Option<bool>,
+    #[serde(default)]
     secrets: BTreeMap<Spanned<String>, Spanned<RawDecl>>,
 }
 
@@ -68,10 +74,24 @@ fn line_of(text: &str, offset: usize) -> usize {
 /// Parses and checks manifest text: the manifest is accepted only when
 /// [`crate::app::validate_manifest`] accepts it.
 pub fn parse(text: &str) -> Result<AppManifest, ParseError> {
+    parse_local(text).map(|l| l.manifest)
+}
+
+/// A manifest with the settings that only local runs read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Local {
+    /// The app's manifest, as registered.
+    pub manifest: AppManifest,
+    /// `inherit = true`: a declared variable already set in the environment may supply it.
+    pub inherit: bool,
+}
+
+/// [`parse`], keeping the local-run settings.
+pub fn parse_local(text: &str) -> Result<Local, ParseError> {
     parse_raw(text).map_err(|(line, message)| ParseError { line, message })
 }
 
-fn parse_raw(text: &str) -> Result<AppManifest, (usize, String)> {
+fn parse_raw(text: &str) -> Result<Local, (usize, String)> {
     let raw: RawManifest = toml::from_str(text).map_err(|e| {
         let line = e.span().map_or(1, |s| line_of(text, s.start));
         (line, e.message().trim().to_string())
@@ -156,7 +176,10 @@ fn parse_raw(text: &str) -> Result<AppManifest, (usize, String)> {
     }
     // What is left to check spans the whole file (such as the number of secrets).
     crate::app::validate_manifest(&m).map_err(|e| (1, e.to_string()))?;
-    Ok(m)
+    Ok(Local {
+        manifest: m,
+        inherit: raw.inherit.unwrap_or(false),
+    })
 }
 
 /// The fuzz target `manifest` (`fuzz/fuzz_targets/manifest.rs` at the repository root), also
@@ -265,7 +288,7 @@ required = false
 
     #[test]
     fn the_issue_example_parses() {
-        let m = parse_raw(GOOD).unwrap();
+        let m = parse_raw(GOOD).unwrap().manifest;
         assert_eq!(m.app, "github-stats");
         assert_eq!(m.env.as_deref(), Some("prd"));
         let names: Vec<&str> = m.secrets.iter().map(|d| d.name.as_str()).collect();
@@ -293,6 +316,22 @@ required = false
             fuzz_check(seed.as_bytes());
         }
         fuzz_check(b"app = \"\xff\"\n");
+    }
+
+    /// `inherit = true` is read for local runs and left out of the registered manifest.
+    #[test]
+    fn inherit_is_a_local_setting() {
+        assert!(!parse_local(GOOD).unwrap().inherit);
+        let text = "app = \"tl\"\ninherit = true\n[secrets.AUTH_SECRET]\n";
+        let l = parse_local(text).unwrap();
+        assert!(l.inherit);
+        assert_eq!(parse(text).unwrap(), l.manifest);
+        assert_eq!(
+            parse_local("app = \"a\"\ninherit = \"yes\"\n")
+                .unwrap_err()
+                .line,
+            2
+        );
     }
 
     #[test]

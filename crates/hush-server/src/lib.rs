@@ -49,6 +49,17 @@ pub use ipnet::IpNet;
 use throttle::{ClientAddr, Throttle};
 pub use throttle::{AUTH_FAILURES_ALLOWED, AUTH_WINDOW, MAX_TRACKED};
 
+/// The commit hush was built from (12 hex digits), or `unknown` (see `build.rs`).
+pub const COMMIT: &str = env!("HUSH_COMMIT");
+
+/// `0.1.0 (commit 0123456789ab)`: what `hush --version` prints after the name.
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("HUSH_COMMIT"),
+    ")"
+);
+
 /// Largest request body: a 1 MiB value in base64 plus metadata fits.
 pub const BODY_LIMIT: usize = 2 * 1024 * 1024;
 
@@ -215,10 +226,14 @@ async fn security_headers(req: Request, next: Next) -> Response {
 /// Alive: the process answers (it does not ask the store; `/readyz` does).
 #[utoipa::path(
     get, path = "/healthz", tag = "operations", operation_id = "health",
-    responses((status = 200, description = "alive", body = openapi::Health)),
+    responses((status = 200, description = "alive, with the version and commit", body = openapi::Alive)),
 )]
 async fn healthz() -> Json<serde_json::Value> {
-    Json(serde_json::json!({"status": "ok"}))
+    Json(serde_json::json!({
+        "status": "ok",
+        "version": env!("CARGO_PKG_VERSION"),
+        "commit": COMMIT,
+    }))
 }
 
 #[utoipa::path(

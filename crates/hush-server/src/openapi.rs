@@ -18,11 +18,22 @@ use utoipa::openapi::{
 };
 use utoipa::{Modify, OpenApi, PartialSchema as _, ToSchema};
 
-/// `{"status": …}`: the answer of `/healthz` and `/readyz`.
+/// `{"status": …}`: the answer of `/readyz`.
 #[derive(serde::Serialize, ToSchema)]
 pub(crate) struct Health {
-    /// `ok` (healthz) or `ready` (readyz).
+    /// `ready`.
     status: String,
+}
+
+/// The answer of `/healthz`: alive, and which build.
+#[derive(serde::Serialize, ToSchema)]
+pub(crate) struct Alive {
+    /// `ok`.
+    status: String,
+    /// The version (`0.1.0`).
+    version: String,
+    /// The commit built from (12 hex digits), or `unknown`.
+    commit: String,
 }
 
 #[derive(OpenApi)]

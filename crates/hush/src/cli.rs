@@ -35,7 +35,7 @@ Environment:
 
 /// hush: a secrets manager for workloads.
 #[derive(Debug, Parser)]
-#[command(name = "hush", version, about, after_help = EXIT_CODES)]
+#[command(name = "hush", version = hush_server::VERSION, about, after_help = EXIT_CODES)]
 pub struct Cli {
     /// Workspace to work in.
     #[arg(
@@ -96,11 +96,17 @@ pub enum Command {
 }
 
 pub const RUN_HELP: &str = "\
-Sources, first match wins, for each declared key:
-  1. the env var <prefix><KEY> (prefix: --prefix, HUSH_SECRET_PREFIX, default HUSH_SECRET_)
-  2. the .secrets file in the working directory (dotenv syntax), or --secrets-file FILE
+Sources, first match wins, for each declaration (KEY the secret's key, VAR the variable the
+command sees; prefix: --prefix, HUSH_SECRET_PREFIX, default HUSH_SECRET_):
+  1. the env var <prefix><KEY>, then <prefix><VAR>
+  2. the .secrets file in the working directory, or --secrets-file FILE (dotenv syntax, values
+     literal: $ is never expanded): the line for KEY, then the line for VAR
   3. the store: the server when HUSH_ADDR is set (one /v1/resolve call), else the local store
-A key that is missing, revoked or expired moves on to the declaration's fallbacks.
+  4. only with --inherit-env (or inherit = true in the manifest): VAR itself, when it is set
+     in hush's environment
+A key that is missing, revoked or expired moves on to the declaration's fallbacks (each
+looked up the same way). hush check shows which source supplied each declaration; a refusal
+lists every place looked at.
 
 The command gets the declared secrets (env vars; files in HUSH_SECRETS_DIR, mode 0600 in a
 0700 directory removed when it ends), HUSH_SECRETS_MAP for the SDK, and none of hush's own
@@ -152,6 +158,11 @@ pub struct RunArgs {
     pub file: Vec<String>,
     #[command(flatten)]
     pub sources: SourceArgs,
+    /// For local runs: a declared variable already set in hush's environment (e.g. an
+    /// AUTH_SECRET exported in the shell) supplies its secret when no other source has it.
+    /// Also `inherit = true` in the manifest.
+    #[arg(long)]
+    pub inherit_env: bool,
     /// Hand the terminal straight to the command: its output is not masked.
     #[arg(long)]
     pub no_mask: bool,
@@ -171,8 +182,18 @@ pub struct CheckArgs {
     /// The environment (default: the manifest's).
     #[arg(long, value_name = "E")]
     pub env: Option<String>,
+    /// Check secret KEY as env var NAME (default: KEY), as `hush run --secret`. Repeatable.
+    #[arg(long, value_name = "KEY[=NAME]")]
+    pub secret: Vec<String>,
+    /// Check secret KEY delivered as a file, as `hush run --file`. Repeatable.
+    #[arg(long, value_name = "KEY[=NAME]")]
+    pub file: Vec<String>,
     #[command(flatten)]
     pub sources: SourceArgs,
+    /// As `hush run --inherit-env`: a declared variable already set in hush's environment
+    /// supplies its secret when no other source has it.
+    #[arg(long)]
+    pub inherit_env: bool,
     #[command(flatten)]
     pub out: OutputArgs,
 }
@@ -473,17 +494,22 @@ pub enum StatusArg {
 
 #[derive(Debug, Args)]
 pub struct ValueSource {
-    /// Read the value from FILE, byte for byte (a JSON key file, a certificate).
-    #[arg(long, value_name = "FILE", conflicts_with = "stdin")]
+    /// Read the value from FILE, byte for byte, always exact (a JSON key file, a certificate).
+    #[arg(short = 'f', long, value_name = "FILE", conflicts_with_all = ["stdin", "raw"])]
     pub from_file: Option<PathBuf>,
-    /// Read the value from standard input (one trailing newline is stripped).
+    /// Read the value from standard input. Piped input loses one trailing newline (\n or
+    /// \r\n, as `echo` adds); --raw keeps it. This is also what happens with no value flag
+    /// when standard input is not a terminal.
     #[arg(long)]
     pub stdin: bool,
+    /// Keep standard input's bytes exactly, trailing newline included.
+    #[arg(long)]
+    pub raw: bool,
 }
 
 impl ValueSource {
     pub fn given(&self) -> bool {
-        self.from_file.is_some() || self.stdin
+        self.from_file.is_some() || self.stdin || self.raw
     }
 }
 

@@ -151,6 +151,15 @@ pub fn is_postgres_url(db: &str) -> bool {
     db.starts_with("postgres://") || db.starts_with("postgresql://")
 }
 
+/// Whether the store `db` names (a file or a PostgreSQL database) has been initialised.
+pub async fn store_initialised(db: &str) -> Result<bool> {
+    let home = Home::locate()?;
+    Ok(Location::new(Some(db), &home)
+        .initialised()
+        .await?
+        .is_some())
+}
+
 /// Opens the initialised store: the embedded one, or the one `db` names.
 pub async fn open(db: Option<&str>) -> Result<(Hush, Home)> {
     let home = Home::locate()?;

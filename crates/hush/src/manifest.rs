@@ -9,7 +9,7 @@ use hush_wire::AppManifest;
 
 use crate::fail::Failure;
 
-pub use hush_core::manifest::parse;
+pub use hush_core::manifest::{parse, parse_local, Local};
 
 /// The manifest `hush run`/`check`/`apps register` use: `explicit`, else `./hush.toml` when
 /// present, else none.
@@ -37,4 +37,11 @@ pub fn load(path: &Path) -> Result<AppManifest> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| Failure::usage(format!("cannot read manifest {}: {e}", path.display())))?;
     parse(&text).map_err(|e| Failure::usage(format!("{} {e}", path.display())).into())
+}
+
+/// Reads and checks a manifest file for a local run, keeping `inherit`.
+pub fn load_local(path: &Path) -> Result<Local> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Failure::usage(format!("cannot read manifest {}: {e}", path.display())))?;
+    parse_local(&text).map_err(|e| Failure::usage(format!("{} {e}", path.display())).into())
 }

@@ -23,7 +23,7 @@ impl Drop for Config {
     }
 }
 
-fn config_path() -> Option<PathBuf> {
+pub(crate) fn config_path() -> Option<PathBuf> {
     match std::env::var_os("HUSH_CONFIG").filter(|v| !v.is_empty()) {
         Some(p) => Some(PathBuf::from(p)),
         None => dirs::config_dir().map(|d| d.join("hush").join("config.json")),

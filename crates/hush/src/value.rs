@@ -1,5 +1,7 @@
-//! Where a value comes from: a file (exact bytes), `--stdin` (one trailing newline stripped),
-//! a no-echo prompt on a terminal, or standard input when it is not a terminal (exact bytes).
+//! Where a value comes from: a file (`-f`/`--from-file`, always exact bytes), a no-echo prompt
+//! on a terminal, or standard input when it is piped or `--stdin` is given. Piped input loses
+//! one trailing newline (`\n` or `\r\n`): `echo "$TOKEN" | hush secrets set k` stores the
+//! token, not the newline `echo` added. `--raw` keeps standard input's bytes exactly.
 
 use std::io::{IsTerminal as _, Read as _};
 
@@ -10,7 +12,7 @@ use hush_core::SecretBytes;
 use crate::cli::ValueSource;
 use crate::fail::Failure;
 
-/// Room for the largest value plus a trailing `\r\n` that `--stdin` strips.
+/// Room for the largest value plus a trailing `\r\n` that is stripped from piped input.
 const READ_LIMIT: usize = MAX_VALUE_LEN + 2;
 
 /// Reads the whole input, refusing it as soon as it is over the limit. The buffer is sized once
@@ -53,18 +55,17 @@ pub fn read(src: &ValueSource, key: &str) -> Result<SecretBytes> {
         return read_limited(f, &path.display().to_string());
     }
     let stdin = std::io::stdin();
-    if src.stdin {
-        return Ok(strip_one_newline(read_limited(
-            stdin.lock(),
-            "standard input",
-        )?));
-    }
-    if stdin.is_terminal() {
+    if !src.stdin && !src.raw && stdin.is_terminal() {
         let text = rpassword::prompt_password(format!("Value for {key} (input hidden): "))
             .map_err(|e| {
                 Failure::new(1, format!("cannot read the value from the terminal: {e}"))
             })?;
         return Ok(SecretBytes::new(text.into_bytes()));
     }
-    read_limited(stdin.lock(), "standard input")
+    let piped = read_limited(stdin.lock(), "standard input")?;
+    if src.raw {
+        Ok(piped)
+    } else {
+        Ok(strip_one_newline(piped))
+    }
 }

@@ -38,16 +38,21 @@ export const ENV_VAR = 'HUSH_ENV';
 const MAX_KEY_LEN = 128;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** A key is 1-128 of A-Z a-z 0-9 _ . -, not starting with . or - (InvalidKeyError). */
-export function checkKey(key) {
-  const ok =
+/** Whether `key` is 1-128 of A-Z a-z 0-9 _ . -, not starting with . or -. */
+function validKey(key) {
+  return (
     typeof key === 'string' &&
     key.length > 0 &&
     key.length <= MAX_KEY_LEN &&
     !key.startsWith('.') &&
     !key.startsWith('-') &&
-    /^[A-Za-z0-9_.-]+$/.test(key);
-  if (!ok) throw new InvalidKeyError(key);
+    /^[A-Za-z0-9_.-]+$/.test(key)
+  );
+}
+
+/** A key is 1-128 of A-Z a-z 0-9 _ . -, not starting with . or - (InvalidKeyError). */
+export function checkKey(key) {
+  if (!validKey(key)) throw new InvalidKeyError(key);
 }
 
 /** The sources secrets.get and secrets.file read, built from an environment and a directory. */
@@ -340,14 +345,35 @@ function lookupDotenv(p, key) {
   try {
     text = utf8.decode(bytes);
   } catch {
-    throw new SecretsFileError(p, 'it is not UTF-8 text');
+    // The line of the first byte that is not UTF-8 (a U+FFFD written as such counts too).
+    const lossy = bytes.toString('utf8');
+    throw new SecretsFileError(p, `line ${lineOf(lossy, lossy.indexOf('\uFFFD'))}: not UTF-8 text`);
   } finally {
     bytes.fill(0);
   }
   if (text.startsWith('\uFEFF')) text = text.slice(1);
+  // util.parseEnv never expands `$` (as hush run and the other SDKs read the file) and a later
+  // line for a key wins; it reports no errors, so a key that is not a hush key (a line
+  // without `=` joins the next line's key) is what refuses the file, naming its line.
   const entries = parseEnv(text);
+  for (const k of Object.keys(entries)) {
+    if (!validKey(k)) {
+      throw new SecretsFileError(
+        p,
+        `line ${lineOf(text, text.indexOf(k))}: the key is not a hush key: 1-128 of A-Z a-z 0-9 _ . -, not starting with . or -`,
+      );
+    }
+  }
   if (Object.hasOwn(entries, key)) return { value: Buffer.from(entries[key], 'utf8') };
   return { state: 'no line for this key' };
+}
+
+/** The 1-based line of offset `at` in `text` (1 when not found). */
+function lineOf(text, at) {
+  if (at < 0) return 1;
+  let line = 1;
+  for (let i = 0; i < at; i++) if (text.charCodeAt(i) === 10) line++;
+  return line;
 }
 
 let global = null;

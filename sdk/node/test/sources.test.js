@@ -67,9 +67,33 @@ test('.secrets in dotenv syntax (util.parseEnv)', async (t) => {
   assert.equal(await text(s, 'single'), 'li$teral \\n');
   assert.equal(await text(s, 'double'), 'line1\nline2');
   assert.equal(await text(s, 'multi'), '-----BEGIN KEY-----\nline2\nline3\n-----END KEY-----');
-  // Documented difference from the Rust SDK (dotenvy): no $NAME substitution.
+  // No $NAME substitution, as hush run and the Rust and Python SDKs read it.
   assert.equal(await text(s, 'substituted'), '${after}-and-more');
   await assert.rejects(s.get('absent'), SecretNotFoundError);
+});
+
+// Regression (issue 16): every hush key, hyphens included; `$` literal; a key that is not a
+// hush key refuses the file, naming its line and never its text.
+test('.secrets takes hush keys, keeps $ and names the line of a bad key', async (t) => {
+  const cwd = tempDir(t);
+  fs.writeFileSync(path.join(cwd, '.secrets'), 'gcs-key=k1\npw=abc$HOMExyz\ndup=1\ndup=2\n');
+  const s = new Sources({ cwd, env: { HOME: '/home/someone' } });
+  assert.equal(await text(s, 'gcs-key'), 'k1');
+  assert.equal(await text(s, 'pw'), 'abc$HOMExyz');
+  assert.equal(await text(s, 'dup'), '2');
+  for (const [body, line] of [
+    ['ok=1\n\n-sk_live=1\n', 3],
+    ['ok=1\nsk_live_no_equals\nnext=1\n', 2],
+  ]) {
+    fs.writeFileSync(path.join(cwd, '.secrets'), body);
+    const e = await new Sources({ cwd, env: {} }).get('ok').catch((x) => x);
+    assert.ok(e instanceof SecretsFileError, String(e));
+    assert.match(e.message, new RegExp(`: line ${line}: `));
+    assert.ok(!e.message.includes('sk_live'), e.message);
+  }
+  fs.writeFileSync(path.join(cwd, '.secrets'), Buffer.from('a=1\nk=\xff\n', 'latin1'));
+  const u = await new Sources({ cwd, env: {} }).get('a').catch((x) => x);
+  assert.match(u.message, /line 2: not UTF-8/);
 });
 
 test('HUSH_SECRETS_FILE, relative to the directory, replaces ./.secrets', async (t) => {

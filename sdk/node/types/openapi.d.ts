@@ -350,6 +350,15 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description The answer of `/healthz`: alive, and which build. */
+        Alive: {
+            /** @description The commit built from (12 hex digits), or `unknown`. */
+            commit: string;
+            /** @description `ok`. */
+            status: string;
+            /** @description The version (`0.1.0`). */
+            version: string;
+        };
         /** @description A registered app. */
         AppInfo: {
             /** @description The app's name. */
@@ -486,9 +495,9 @@ export interface components {
          *     (`2027-01-31T00:00:00Z`). Answers always give unix seconds.
          */
         Expiry: number | string;
-        /** @description `{"status": …}`: the answer of `/healthz` and `/readyz`. */
+        /** @description `{"status": …}`: the answer of `/readyz`. */
         Health: {
-            /** @description `ok` (healthz) or `ready` (readyz). */
+            /** @description `ready`. */
             status: string;
         };
         /** @description A newly made token: the only answer that carries one. */
@@ -1009,13 +1018,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description alive */
+            /** @description alive, with the version and commit */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Health"];
+                    "application/json": components["schemas"]["Alive"];
                 };
             };
             500: components["responses"]["Internal"];

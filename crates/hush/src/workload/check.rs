@@ -1,5 +1,6 @@
-//! `hush check`: what `hush run` would get for a manifest, without reading a value — each
-//! declaration's status, where it would come from and when it expires.
+//! `hush check`: what `hush run` would get for a manifest and `--secret`/`--file` flags,
+//! without reading a value — each declaration's status, which source would supply it and when
+//! it expires, and for one that no source has, every place looked at.
 
 use anyhow::Result;
 use hush_core::clock;
@@ -25,25 +26,29 @@ struct CheckRow {
     source: Option<String>,
     expires_at: Option<i64>,
     tried: Vec<Tried>,
+    /// Where it was looked for, when no source had it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    looked: Option<String>,
 }
 
 /// `hush check`: returns the exit code.
 pub async fn check(args: CheckArgs, scope: &crate::Scope) -> Result<i32> {
-    let Some(path) = manifest::locate(args.manifest.as_deref())? else {
+    let path = manifest::locate(args.manifest.as_deref())?;
+    if path.is_none() && args.secret.is_empty() && args.file.is_empty() {
         return Err(Failure::usage(
-            "no manifest: there is no hush.toml here; give one with --manifest FILE",
+            "nothing to check: there is no hush.toml here; give one with --manifest FILE, or name secrets with --secret KEY[=NAME] / --file KEY[=NAME]",
         )
         .into());
-    };
+    }
     let mut plan = Plan::new(
-        Some(&path),
+        path.as_deref(),
         args.app.as_deref(),
         args.env.as_deref(),
-        &[],
-        &[],
+        &args.secret,
+        &args.file,
     )?;
     plan.declared = true;
-    let local = LocalSources::read(&args.sources)?;
+    let local = LocalSources::read(&args.sources, args.inherit_env || plan.inherit)?;
     let mut store = StoreAccess::new(scope);
     let outcomes = if plan.wants.is_empty() {
         Vec::new()
@@ -75,6 +80,7 @@ pub async fn check(args: CheckArgs, scope: &crate::Scope) -> Result<i32> {
             if o.got.is_none() && o.decl.required {
                 all_ok = false;
             }
+            let looked = o.got.is_none().then(|| o.describe());
             CheckRow {
                 name: o.decl.name.clone(),
                 key,
@@ -84,6 +90,7 @@ pub async fn check(args: CheckArgs, scope: &crate::Scope) -> Result<i32> {
                 source,
                 expires_at,
                 tried: o.tried,
+                looked,
             }
         })
         .collect();
@@ -109,10 +116,8 @@ pub async fn check(args: CheckArgs, scope: &crate::Scope) -> Result<i32> {
                 &["NAME", "KEY", "REQUIRED", "STATUS", "SOURCE", "EXPIRES"],
                 &table,
             )?;
-            for r in rows.iter().filter(|r| r.source.is_none()) {
-                for t in &r.tried {
-                    eprintln!("{} ({}): {}", r.name, t.key, t.message);
-                }
+            for looked in rows.iter().filter_map(|r| r.looked.as_ref()) {
+                eprintln!("{looked}");
             }
         }
     }

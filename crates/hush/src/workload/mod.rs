@@ -2,8 +2,9 @@
 //!
 //! A run goes through four steps, a module each: [`plan`] reads what the workload declares (a
 //! manifest, `--secret`/`--file` flags, or with neither, everything the caller may read);
-//! [`sources`] looks each key up (a prefixed env var, a `.secrets` file, then the store or
-//! server through the [`crate::backend::Backend`] trait, following fallbacks); [`deliver`]
+//! [`sources`] looks each key up (prefixed env vars, a `.secrets` file, then the store or
+//! server through the [`crate::backend::Backend`] trait, following fallbacks, and when asked
+//! the declared variable itself); [`deliver`]
 //! hands the values over (env vars, files in a private directory, `HUSH_SECRETS_MAP`); and
 //! [`mod@supervise`] runs the command (signals, masking, exit codes). [`mod@check`] is the first two
 //! steps without reading a value. Values stay [`hush_core::SecretBytes`] from the store to the
@@ -45,7 +46,7 @@ pub async fn run(args: RunArgs, scope: &crate::Scope) -> Result<i32> {
         &args.secret,
         &args.file,
     )?;
-    let local = LocalSources::read(&args.sources)?;
+    let local = LocalSources::read(&args.sources, args.inherit_env || plan.inherit)?;
     let mut store = StoreAccess::new(scope);
     let program = args.command[0].to_string_lossy().into_owned();
     // Anything that stops the secrets from being had (the store unreachable, a token refused)

@@ -18,6 +18,9 @@ pub(super) struct Plan {
     pub wants: Vec<SecretDecl>,
     /// Whether the secrets were declared (manifest or flags) rather than "everything".
     pub declared: bool,
+    /// The manifest's `inherit = true`: a declared variable already set in hush's environment
+    /// may supply its secret.
+    pub inherit: bool,
 }
 
 impl Plan {
@@ -38,9 +41,12 @@ impl Plan {
         secrets: &[String],
         files: &[String],
     ) -> Result<Plan> {
-        let m = match manifest::locate(manifest_path)? {
-            Some(p) => Some(manifest::load(&p)?),
-            None => None,
+        let (m, inherit) = match manifest::locate(manifest_path)? {
+            Some(p) => {
+                let loaded = manifest::load_local(&p)?;
+                (Some(loaded.manifest), loaded.inherit)
+            }
+            None => (None, false),
         };
         let mut wants = m.as_ref().map(|m| m.secrets.clone()).unwrap_or_default();
         for s in secrets {
@@ -73,6 +79,7 @@ impl Plan {
                 .or_else(|| m.as_ref().and_then(|m| m.env.clone())),
             declared: m.is_some() || !wants.is_empty(),
             wants,
+            inherit,
         })
     }
 

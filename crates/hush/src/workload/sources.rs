@@ -1,7 +1,12 @@
-//! Sources: where each declared value comes from. Per key, first match wins: an env var
-//! `<prefix><KEY>`, the `.secrets` dotenv file, then the store (the embedded store, or one
+//! Sources: where each declared value comes from. For a declaration of variable VAR with key
+//! KEY, first match wins: the env var `<prefix><KEY>`, then `<prefix><VAR>`; the `.secrets`
+//! dotenv file's line for KEY, then for VAR; then the store (the embedded store, or one
 //! `/v1/resolve` call against a server). A key that the store answers missing, revoked or
-//! expired moves on to the declaration's next fallback.
+//! expired, or a store that cannot be had, moves on to the declaration's next fallback, looked
+//! up the same way (by its own name: VAR belongs to the declared key). Last, only when asked
+//! (`--inherit-env`, `inherit = true`), VAR itself in hush's own environment.
+//!
+//! Every place looked at is recorded, so a refusal can say where to put the value.
 
 use std::collections::HashMap;
 use std::os::unix::ffi::OsStringExt as _;
@@ -20,10 +25,14 @@ use crate::fail::Failure;
 /// Where a value came from.
 #[derive(Clone)]
 pub(super) enum Source {
+    /// A `<prefix>NAME` env var.
     EnvVar(String),
-    SecretsFile(PathBuf),
+    /// The `.secrets` file's line for this name.
+    SecretsFile(PathBuf, String),
     /// The backend, by its label.
     Store(&'static str),
+    /// The declared variable itself, already set in hush's environment.
+    Inherited(String),
 }
 
 impl Source {
@@ -31,21 +40,26 @@ impl Source {
     pub fn label(&self) -> String {
         match self {
             Source::EnvVar(v) => format!("env {v}"),
-            Source::SecretsFile(p) => p.display().to_string(),
+            Source::SecretsFile(p, name) => format!("{} ({name})", p.display()),
             Source::Store(label) => (*label).into(),
+            Source::Inherited(v) => format!("env {v} (inherited)"),
         }
     }
 }
 
-/// The sources before the store: prefixed env vars and the `.secrets` file.
+/// The sources before the store: prefixed env vars and the `.secrets` file; and, after it, the
+/// declared variables themselves when inheriting.
 pub(super) struct LocalSources {
     prefix: String,
     vars: HashMap<String, SecretBytes>,
-    file: Option<(PathBuf, HashMap<String, SecretBytes>)>,
+    path: PathBuf,
+    file: Option<HashMap<String, SecretBytes>>,
+    /// Whether a declared variable already set in hush's environment may supply its secret.
+    pub inherit: bool,
 }
 
 impl LocalSources {
-    pub fn read(a: &SourceArgs) -> Result<Self> {
+    pub fn read(a: &SourceArgs, inherit: bool) -> Result<Self> {
         if a.prefix.is_empty() {
             return Err(Failure::usage(
                 "the secret prefix is empty, which would make every env var a secret: set --prefix or HUSH_SECRET_PREFIX to something like HUSH_SECRET_",
@@ -68,13 +82,12 @@ impl LocalSources {
         let file = match hush_client::secrets::read_dotenv(&path)
             .map_err(|e| Failure::usage(e.to_string()))?
         {
-            Some(entries) => Some((
-                path,
+            Some(entries) => Some(
                 entries
                     .into_iter()
                     .map(|(k, v)| (k, SecretBytes::new(v.expose_bytes().to_vec())))
                     .collect(),
-            )),
+            ),
             None if a.secrets_file.is_some() => {
                 return Err(Failure::usage(format!(
                     "no secrets file at {}: check the --secrets-file path",
@@ -87,23 +100,91 @@ impl LocalSources {
         Ok(LocalSources {
             prefix: a.prefix.clone(),
             vars,
+            path,
             file,
+            inherit,
         })
     }
 
-    fn lookup(&self, key: &str) -> Option<(SecretBytes, Source)> {
-        if let Some(v) = self.vars.get(key) {
-            return Some((v.clone(), Source::EnvVar(format!("{}{key}", self.prefix))));
+    /// `key`'s value from the env vars or the file, trying the declared variable's name `var`
+    /// after the key in each; every place looked at is added to `looked`.
+    fn lookup(
+        &self,
+        key: &str,
+        var: Option<&str>,
+        looked: &mut Vec<String>,
+    ) -> Option<(SecretBytes, Source)> {
+        let names: Vec<&str> = std::iter::once(key)
+            .chain(var.filter(|v| *v != key))
+            .collect();
+        for name in &names {
+            if let Some(v) = self.vars.get(*name) {
+                return Some((v.clone(), Source::EnvVar(format!("{}{name}", self.prefix))));
+            }
         }
-        let (path, map) = self.file.as_ref()?;
-        map.get(key)
-            .map(|v| (v.clone(), Source::SecretsFile(path.clone())))
+        looked.push(format!(
+            "env {} (unset)",
+            names
+                .iter()
+                .map(|n| format!("{}{n}", self.prefix))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        let lines = names.join(" or ");
+        match &self.file {
+            Some(map) => {
+                for name in &names {
+                    if let Some(v) = map.get(*name) {
+                        return Some((
+                            v.clone(),
+                            Source::SecretsFile(self.path.clone(), (*name).to_string()),
+                        ));
+                    }
+                }
+                looked.push(format!("{} (no line for {lines})", self.shown_path()));
+            }
+            None => looked.push(format!("{} (no such file)", self.shown_path())),
+        }
+        None
+    }
+
+    /// The `.secrets` path as the user would find it: absolute when relative.
+    fn shown_path(&self) -> String {
+        let p = if self.path.is_relative() {
+            std::env::current_dir()
+                .map(|d| d.join(&self.path))
+                .unwrap_or_else(|_| self.path.clone())
+        } else {
+            self.path.clone()
+        };
+        p.display().to_string()
+    }
+
+    /// The declared variable itself, from hush's environment, when inheriting.
+    fn inherited(&self, var: &str, looked: &mut Vec<String>) -> Option<(SecretBytes, Source)> {
+        match std::env::var_os(var) {
+            Some(v) if self.inherit => Some((
+                SecretBytes::new(v.into_vec()),
+                Source::Inherited(var.to_string()),
+            )),
+            Some(_) => {
+                looked.push(format!(
+                    "env {var} (set, but only used with --inherit-env or inherit = true)"
+                ));
+                None
+            }
+            None if self.inherit => {
+                looked.push(format!("env {var} (unset)"));
+                None
+            }
+            None => None,
+        }
     }
 
     /// Every key they hold.
     pub fn keys(&self) -> Vec<String> {
         let mut keys: Vec<String> = self.vars.keys().cloned().collect();
-        if let Some((_, m)) = &self.file {
+        if let Some(m) = &self.file {
             keys.extend(m.keys().cloned());
         }
         keys
@@ -114,6 +195,8 @@ impl LocalSources {
 pub(super) struct StoreAccess<'w> {
     scope: &'w crate::Scope,
     opened: Option<Result<Box<dyn Backend>, String>>,
+    /// Where the store is, for people: a path or a server address (never a password).
+    place: Option<String>,
 }
 
 impl<'w> StoreAccess<'w> {
@@ -121,6 +204,7 @@ impl<'w> StoreAccess<'w> {
         StoreAccess {
             scope,
             opened: None,
+            place: None,
         }
     }
 
@@ -138,23 +222,61 @@ impl<'w> StoreAccess<'w> {
     /// The backend, or why there is none (no server configured and no local store).
     pub async fn get(&mut self) -> Result<Result<&dyn Backend, String>> {
         if self.opened.is_none() {
-            let no_store = self.scope.db.is_none()
-                && crate::remote::configured()?.is_none()
-                && !crate::local::Home::locate().is_ok_and(|h| h.db.exists());
+            let place = store_place(self.scope);
+            let no_store = match self.scope.db.as_deref() {
+                // A database or file named with --db / HUSH_DB that holds no store yet.
+                Some(db) => !crate::local::store_initialised(db).await?,
+                None => {
+                    crate::remote::configured()?.is_none()
+                        && !crate::local::Home::locate().is_ok_and(|h| h.db.exists())
+                }
+            };
             self.opened = Some(if no_store {
-                Err(
-                    "no hush store here and no server (run `hush init`, or set HUSH_ADDR and HUSH_TOKEN)"
-                        .into(),
-                )
+                Err(format!(
+                    "no hush store at {place} and no server (run `hush init`, or set HUSH_ADDR and HUSH_TOKEN)"
+                ))
             } else {
                 Ok(crate::backend::open(self.scope).await?)
             });
+            self.place = Some(place);
         }
         Ok(match self.opened.as_ref() {
             Some(Ok(b)) => Ok(b.as_ref()),
             Some(Err(why)) => Err(why.clone()),
             None => Err("no store".into()),
         })
+    }
+
+    /// Where the store is (after [`StoreAccess::get`]).
+    fn place(&self) -> String {
+        self.place.clone().unwrap_or_else(|| "the store".into())
+    }
+}
+
+/// Where `hush run` looks for the store, for people: `--db` (a PostgreSQL URL without its
+/// user and password), the server at HUSH_ADDR or saved by `hush login`, or the embedded
+/// store's file.
+fn store_place(scope: &crate::Scope) -> String {
+    if let Some(db) = &scope.db {
+        return match db.split_once("://") {
+            Some((scheme, rest)) => {
+                // Neither the user and password before `@` nor a query (`?password=…`).
+                let rest = rest.split(['?', '#']).next().unwrap_or_default();
+                let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+                format!("{scheme}://{host}")
+            }
+            None => db.clone(),
+        };
+    }
+    if let Some(addr) = std::env::var("HUSH_ADDR").ok().filter(|a| !a.is_empty()) {
+        return format!("server {addr}");
+    }
+    if let Some(cfg) = crate::remote::config_path().filter(|p| p.exists()) {
+        return format!("the server saved in {}", cfg.display());
+    }
+    match crate::local::Home::locate() {
+        Ok(h) => h.db.display().to_string(),
+        Err(_) => "the embedded store (HUSH_HOME unknown)".into(),
     }
 }
 
@@ -180,25 +302,41 @@ pub(super) struct Got {
 pub(super) struct Outcome {
     pub decl: SecretDecl,
     pub got: Option<Got>,
+    /// The store's answer for each key it was asked.
     pub tried: Vec<Tried>,
+    /// Every place looked at, in order: (what was looked for, e.g. "key githubtoken", the
+    /// places).
+    pub looked: Vec<(String, Vec<String>)>,
 }
 
 impl Outcome {
-    /// Why it could not be had, key by key, for people.
+    /// Where it was looked for and why it could not be had, for people.
     pub fn describe(&self) -> String {
-        let tried: Vec<String> = self
-            .tried
+        let parts: Vec<String> = self
+            .looked
             .iter()
-            .map(|t| {
-                format!(
-                    "{} is {} ({})",
-                    t.key,
-                    t.status.replace('_', " "),
-                    t.message
-                )
-            })
+            .map(|(what, places)| format!("{what} in {}", places.join(", ")))
             .collect();
-        format!("{}: {}", self.decl.name, tried.join("; then "))
+        format!(
+            "{}: looked for {}",
+            self.decl.name,
+            parts.join("; then for ")
+        )
+    }
+
+    /// The places list of candidate `n` (the key, or a fallback).
+    fn places(&mut self, n: usize) -> &mut Vec<String> {
+        let key = Plan::candidates(&self.decl)[n];
+        let what = if n == 0 {
+            format!("key {key}")
+        } else {
+            format!("fallback key {key}")
+        };
+        if self.looked.last().is_none_or(|(w, _)| *w != what) {
+            self.looked.push((what, Vec::new()));
+        }
+        let last = self.looked.len() - 1;
+        &mut self.looked[last].1
     }
 }
 
@@ -216,6 +354,7 @@ pub(super) async fn gather(
             decl: d.clone(),
             got: None,
             tried: Vec::new(),
+            looked: Vec::new(),
         })
         .collect();
     let mut next = vec![0usize; outcomes.len()];
@@ -228,75 +367,98 @@ pub(super) async fn gather(
                 continue;
             }
             let candidates = Plan::candidates(&o.decl);
-            let key = candidates[next[i]];
-            if let Some((v, source)) = local.lookup(key) {
+            let key = candidates[next[i]].to_string();
+            let var = (next[i] == 0).then(|| o.decl.name.clone());
+            let mut places = Vec::new();
+            let found = local.lookup(&key, var.as_deref(), &mut places);
+            o.places(next[i]).extend(places);
+            if let Some((v, source)) = found {
                 o.got = Some(Got {
-                    key: key.to_string(),
+                    key,
                     source,
                     value: (!dry_run).then_some(v),
                     expires_at: None,
                 });
                 done[i] = true;
             } else {
-                if !ask.iter().any(|k| k == key) {
-                    ask.push(key.to_string());
+                if !ask.contains(&key) {
+                    ask.push(key);
                 }
                 waiting.push(i);
             }
         }
         if ask.is_empty() {
-            return Ok(outcomes);
+            break;
         }
-        let (answers, label) = match store.get().await? {
-            Ok(b) => (resolve_all(b, plan, &ask, dry_run).await?, b.source_label()),
-            Err(why) => {
-                for i in waiting {
-                    let key = Plan::candidates(&outcomes[i].decl)[next[i]].to_string();
-                    outcomes[i].tried.push(Tried {
-                        key,
-                        status: Reason::Missing.code().into(),
-                        message: why.clone(),
-                    });
-                    done[i] = true;
-                }
-                continue;
-            }
+        let answers = match store.get().await? {
+            Ok(b) => Ok((resolve_all(b, plan, &ask, dry_run).await?, b.source_label())),
+            Err(why) => Err(why),
         };
+        let place = store.place();
         for i in waiting {
             let o = &mut outcomes[i];
             let candidates = Plan::candidates(&o.decl);
-            let key = candidates[next[i]];
-            let (reason, message) = match answers.get(key) {
-                Some(Answer::Found { value, expires_at }) => {
-                    // Copied, not moved: two declarations may name one key.
-                    o.got = Some(Got {
-                        key: key.to_string(),
-                        source: Source::Store(label),
-                        value: value.clone(),
-                        expires_at: *expires_at,
-                    });
-                    done[i] = true;
-                    continue;
-                }
-                Some(Answer::Refused { reason, message }) => (reason.clone(), message.clone()),
-                None => (
-                    Reason::Missing,
-                    format!("the store did not answer for {key:?}"),
+            let more = next[i] + 1 < candidates.len();
+            let key = candidates[next[i]].to_string();
+            let key = key.as_str();
+            let (reason, message) = match &answers {
+                Err(why) => (Reason::Missing, why.clone()),
+                Ok((answers, label)) => match answers.get(key) {
+                    Some(Answer::Found { value, expires_at }) => {
+                        // Copied, not moved: two declarations may name one key.
+                        o.got = Some(Got {
+                            key: key.to_string(),
+                            source: Source::Store(label),
+                            value: value.clone(),
+                            expires_at: *expires_at,
+                        });
+                        done[i] = true;
+                        continue;
+                    }
+                    Some(Answer::Refused { reason, message }) => (reason.clone(), message.clone()),
+                    None => (
+                        Reason::Missing,
+                        format!("the store did not answer for {key:?}"),
+                    ),
+                },
+            };
+            let shown = match &answers {
+                Err(why) => why.clone(),
+                Ok(_) => format!(
+                    "{place} ({key} is {}: {message})",
+                    reason.code().replace('_', " ")
                 ),
             };
+            o.places(next[i]).push(shown);
             let retry = matches!(reason, Reason::Missing | Reason::Revoked | Reason::Expired);
             o.tried.push(Tried {
                 key: key.to_string(),
                 status: reason.code().to_string(),
                 message,
             });
-            if retry && next[i] + 1 < candidates.len() {
+            if retry && more {
                 next[i] += 1;
             } else {
                 done[i] = true;
             }
         }
     }
+    // Last: the declared variable itself, when inheriting.
+    for o in outcomes.iter_mut().filter(|o| o.got.is_none()) {
+        let key = o.decl.key.clone();
+        let mut places = Vec::new();
+        if let Some((v, source)) = local.inherited(&o.decl.name, &mut places) {
+            o.got = Some(Got {
+                key,
+                source,
+                value: (!dry_run).then_some(v),
+                expires_at: None,
+            });
+        } else if !places.is_empty() {
+            o.looked.push((format!("variable {}", o.decl.name), places));
+        }
+    }
+    Ok(outcomes)
 }
 
 /// Resolves `keys` in calls of at most [`hush_core::service::MAX_RESOLVE`].
@@ -314,4 +476,25 @@ async fn resolve_all(
         all.extend(answers);
     }
     Ok(all)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A refusal names the store; a PostgreSQL URL's user, password and query never appear.
+    #[test]
+    fn store_place_hides_credentials() {
+        let place = |db: &str| {
+            store_place(&crate::Scope {
+                workspace: "default".into(),
+                db: Some(db.into()),
+            })
+        };
+        assert_eq!(
+            place("postgres://hush:s3cret-pw@db.internal:5432/hush?password=other"),
+            "postgres://db.internal:5432/hush"
+        );
+        assert_eq!(place("/var/lib/hush/hush.db"), "/var/lib/hush/hush.db");
+    }
 }

@@ -162,9 +162,10 @@ impl Home {
         }
     }
 
-    /// `hush secrets set KEY` with the value piped in.
+    /// `hush secrets set KEY --raw` with the value piped in, byte for byte.
     pub fn set(&self, key: &str, value: &[u8]) -> Out {
-        self.run(&["secrets", "set", key], Some(value)).ok()
+        self.run(&["secrets", "set", key, "--raw"], Some(value))
+            .ok()
     }
 
     /// `hush secrets get KEY` → the raw bytes.

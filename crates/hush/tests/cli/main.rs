@@ -13,6 +13,7 @@ mod hostile;
 mod hygiene;
 mod keys;
 mod leaks;
+mod local_dev;
 mod nodes;
 mod remote;
 mod run;

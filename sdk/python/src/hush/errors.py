@@ -364,32 +364,20 @@ def _os_cause(e: BaseException) -> str:
 
 
 class SecretsFileError(SecretsError):
-    """The ``.secrets`` file has a statement dotenv cannot parse (the text is never shown)."""
+    """The ``.secrets`` file has a line that does not parse, or a key that is not a hush key
+    (the line's text is never shown: it may hold a value)."""
 
     code_name = "secrets_file"
 
-    def __init__(self, path: Path, entries: int) -> None:
+    def __init__(self, path: Path, line: int, reason: str) -> None:
         self.path: Path = path
-        self.entries: int = entries
+        #: The 1-based line.
+        self.line: int = line
+        #: What is wrong with it.
+        self.reason: str = reason
         super().__init__(
-            f"cannot parse {path} after its first {entries} entries (unclosed quote or bad "
-            "syntax; the text is not shown as it may hold a value)"
-        )
-
-
-class SecretsFileExpandsError(SecretsError):
-    """The ``.secrets`` file's ``${NAME}`` substitutions would grow an entry past
-    :data:`hush.secrets.SUBSTITUTION_BUDGET`."""
-
-    code_name = "secrets_file_expands"
-
-    def __init__(self, path: Path, entries: int, budget: int) -> None:
-        self.path: Path = path
-        self.entries: int = entries
-        super().__init__(
-            f"cannot parse {path} after its first {entries} entries: its $NAME substitutions "
-            f"would grow past {budget // (1024 * 1024)} MiB; write a literal $ in single quotes "
-            "or as \\$"
+            f"{path}: line {line}: {reason}; nothing in it was used (the line is not shown, "
+            "as it may hold a value)"
         )
 
 
@@ -472,7 +460,6 @@ __all__ = [
     "SecretNotFoundError",
     "SecretsError",
     "SecretsFileError",
-    "SecretsFileExpandsError",
     "SecretsIOError",
     "ServerError",
     "StaleVersionError",

@@ -23,9 +23,12 @@ Where a value comes from — the first source that has the key wins:
    exactly as written.
 3. **A ``.secrets`` file** in the current directory, or the file ``HUSH_SECRETS_FILE`` names
    (relative to the current directory), in dotenv syntax, parsed by python-dotenv (imported
-   only when such a file is read; see the README for where it differs from the dotenvy crate
-   ``hush run`` uses). The first line for a key wins; a file with a statement that does not
-   parse is refused whatever key is asked.
+   only when such a file is read) with no substitution: values are literal, a ``$`` is never
+   expanded, as ``hush run`` and the Rust and Node SDKs read it. A key is any hush key,
+   hyphens included; a key given twice has the value of its last line. A line that does not
+   parse, or whose key is not a hush key, refuses the file whatever key is asked, with a
+   :class:`~hush.SecretsFileError` naming the line (never its text). The README lists where
+   python-dotenv and the Rust crate dotenvor differ.
 4. **A hush server** when ``HUSH_ADDR`` and ``HUSH_TOKEN`` are both set: one
    ``POST /v1/resolve`` as ``HUSH_APP`` in ``HUSH_ENV`` when set. A refusal (``missing``,
    ``revoked``, ``expired``, ``out_of_scope``) is :class:`~hush.RefusedError`.
@@ -70,7 +73,6 @@ from .errors import (
     RefusedError,
     SecretNotFoundError,
     SecretsFileError,
-    SecretsFileExpandsError,
     SecretsIOError,
     ServerError,
     UndeliveredError,
@@ -96,9 +98,6 @@ TOKEN_VAR = "HUSH_TOKEN"
 APP_VAR = "HUSH_APP"
 #: The environment named in the server request.
 ENV_VAR = "HUSH_ENV"
-#: Most characters the ``${NAME}`` substitutions of one ``.secrets`` file may make one entry
-#: grow to (names that refer to each other, doubling at each line, are refused past it).
-SUBSTITUTION_BUDGET = 64 * 1024 * 1024
 
 _KEY = re.compile(r"[A-Za-z0-9_.\-]{1,128}")
 
@@ -465,7 +464,7 @@ def _read_file(path: Path) -> bytes:
 
 
 def _lookup_dotenv(path: Path, key: str) -> Tuple[Optional[Secret], str]:
-    """The value of ``key`` in the dotenv file at ``path`` (first line wins), or ``None`` and
+    """The value of ``key`` in the dotenv file at ``path`` (last line wins), or ``None`` and
     why not (for the not-found message)."""
     try:
         with open(path, "rb") as f:
@@ -481,56 +480,49 @@ def _lookup_dotenv(path: Path, key: str) -> Tuple[Optional[Secret], str]:
 
 
 def read_dotenv_text(raw: bytes, path: Path) -> "list[Tuple[str, str]]":
-    """Every entry of a ``.secrets`` text in file order, a key given twice keeping its first
-    value, as python-dotenv parses and substitutes it (``path`` is for error messages only).
+    """Every entry of a ``.secrets`` text in file order, a key given twice having the value of
+    its last line, as python-dotenv parses it with no substitution (``path`` is for error
+    messages only).
 
     The whole text is parsed before any entry is returned: a file with a statement that does
-    not parse is refused whichever key is asked, as ``hush run`` refuses it. python-dotenv is
-    imported here, only when a file is read.
+    not parse, or a key that is not a hush key, is refused whichever key is asked, as ``hush
+    run`` refuses it, with the line's number and never its text. python-dotenv is imported
+    here, only when a file is read.
     """
     from dotenv.parser import parse_stream
-    from dotenv.variables import parse_variables
 
     try:
         text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise SecretsIOError(
-            "read", path, ValueError("stream did not contain valid UTF-8")
-        ) from None
+    except UnicodeDecodeError as e:
+        raise SecretsFileError(path, raw[: e.start].count(b"\n") + 1, "not UTF-8 text") from None
     if text.startswith("\ufeff"):
         text = text[1:]
 
-    # ${NAME} substitutions from earlier entries can double at each line (a 200-byte file
-    # asking for gigabytes): before each entry, the most it can grow to, one copy of the
-    # largest earlier entry or environment variable per `$` in the text, is checked against
-    # the budget, as the Rust SDK does.
-    dollars = text.count("$")
-    largest = max((len(v) for v in os.environ.values()), default=0) if dollars else 0
-
-    seen: Dict[str, str] = {}
-    out: "list[Tuple[str, str]]" = []
-    substitution: Dict[str, Optional[str]] = {}
-    entries = 0
+    values: Dict[str, str] = {}
     for binding in parse_stream(io.StringIO(text)):
-        if binding.error or (binding.key is not None and binding.value is None):
+        # python-dotenv starts a statement at the blank lines before it: count from its text.
+        start = binding.original.string
+        line = binding.original.line + start[: len(start) - len(start.lstrip())].count("\n")
+        if binding.error:
             # The statement may hold a value: it is never shown.
-            raise SecretsFileError(path, entries)
-        if binding.key is None or binding.value is None:
+            raise SecretsFileError(
+                path,
+                line,
+                "not a `KEY=value` line (or a quote opens here and is never closed)",
+            )
+        if binding.key is None:
             continue  # a comment or a blank line
-        if dollars * largest > SUBSTITUTION_BUDGET:
-            raise SecretsFileExpandsError(path, entries, SUBSTITUTION_BUDGET)
-        # As dotenvy: a name is looked up in the process environment first, then in earlier
-        # entries of the file.
-        env: Dict[str, Optional[str]] = dict(substitution)
-        env.update(os.environ)
-        value = "".join(atom.resolve(env) for atom in parse_variables(binding.value))
-        substitution[binding.key] = value
-        entries += 1
-        largest = max(largest, len(value))
-        if binding.key not in seen:
-            seen[binding.key] = value
-            out.append((binding.key, value))
-    return out
+        if binding.value is None:
+            raise SecretsFileError(path, line, "a key with no `=` and no value")
+        if not _KEY.fullmatch(binding.key) or binding.key[0] in ".-":
+            raise SecretsFileError(
+                path,
+                line,
+                "the key is not a hush key: 1-128 of A-Z a-z 0-9 _ . -, not starting with . or -",
+            )
+        # A later line replaces an earlier one, keeping its place (as a dict does).
+        values[binding.key] = binding.value
+    return list(values.items())
 
 
 # -- the process-wide sources ------------------------------------------------------------------
@@ -578,7 +570,6 @@ __all__ = [
     "PREFIX_VAR",
     "SECRETS_DIR_VAR",
     "SECRETS_FILE_VAR",
-    "SUBSTITUTION_BUDGET",
     "Secret",
     "Sources",
     "TOKEN_VAR",
