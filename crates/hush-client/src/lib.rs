@@ -469,6 +469,11 @@ impl Client {
         .await
     }
 
+    /// The token this client uses (its record, never the token) and its workspace.
+    pub async fn whoami(&self) -> Result<hush_wire::WhoAmI, Error> {
+        self.send(self.req(Method::GET, "/v1/whoami")).await
+    }
+
     /// For a workload: the values of `keys` (or why each cannot be had), in one call.
     pub async fn resolve(
         &self,

@@ -178,6 +178,7 @@ pub fn router(state: AppState) -> Router {
         .route("/tokens", post(create_token).get(list_tokens))
         .route("/tokens/{id}", axum::routing::delete(delete_token))
         .route("/tokens/{id}/revoke", post(revoke_token))
+        .route("/whoami", get(whoami))
         .route("/audit", get(audit))
         .route("/audit/verify", get(audit_verify))
         .route("/audit/head", get(audit_head))
@@ -1179,6 +1180,24 @@ async fn list_tokens(
         .map(|t| wire::token(t, now))
         .collect();
     Ok(Json(page_after(all, |t| t.id.clone(), q.cursor, limit)?))
+}
+
+/// The caller's own token: any token may ask.
+#[utoipa::path(
+    get, path = "/v1/whoami", tag = "tokens", operation_id = "whoami",
+    summary = "The token this request was made with (its record, never the token) and its workspace",
+    responses((status = 200, description = "the token's record", body = hush_wire::WhoAmI)),
+)]
+async fn whoami(State(s): State<AppState>, c: Caller) -> Result<Json<hush_wire::WhoAmI>, ApiError> {
+    let row = s
+        .hush
+        .whoami(&c.ws, &c.actor)
+        .await?
+        .ok_or(hush_core::Error::Unauthorized)?;
+    Ok(Json(hush_wire::WhoAmI {
+        token: wire::token(&row, clock::now()),
+        workspace: c.ws.name.clone(),
+    }))
 }
 
 /// `DELETE /v1/tokens/{id}`: revokes the token (its record stays, for the audit log) and

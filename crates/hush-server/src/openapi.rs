@@ -68,6 +68,7 @@ pub(crate) struct Alive {
         crate::list_tokens,
         crate::delete_token,
         crate::revoke_token,
+        crate::whoami,
         crate::audit,
         crate::audit_verify,
         crate::audit_head,

@@ -292,6 +292,16 @@ pub struct TokenInfo {
     pub revoked_at: Option<String>,
 }
 
+/// `GET /v1/whoami`: the token a request was made with, and its workspace. Never the token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WhoAmI {
+    /// The token's record.
+    pub token: TokenInfo,
+    /// The workspace it works in.
+    pub workspace: String,
+}
+
 /// A newly made token: the only answer that carries one.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -93,6 +93,38 @@ pub enum Command {
     /// Register apps' manifests (the secrets they name are then in use), list, show, delete.
     #[command(subcommand)]
     Apps(AppsCommand),
+    /// Who commands act as: the token's name, role, app, environment, workspace and expiry
+    /// (against a server), or the local user on the embedded store.
+    #[command(after_help = EXIT_CODES)]
+    Whoami(WhoamiArgs),
+    /// Forget the server and token `hush login` saved (HUSH_ADDR/HUSH_TOKEN are not touched).
+    #[command(after_help = EXIT_CODES)]
+    Logout,
+    /// Print a shell completion script: `hush completions bash > /etc/bash_completion.d/hush`.
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), or write one page per command into --dir.
+    Man(ManArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct WhoamiArgs {
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write hush.1 and a page per command (hush-secrets-set.1, …) into this directory
+    /// instead of printing hush.1.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 pub const RUN_HELP: &str = "\
@@ -442,7 +474,7 @@ pub enum SecretsCommand {
     #[command(after_help = EXIT_CODES)]
     Show(ShowArgs),
     /// List secrets (metadata only).
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = EXIT_CODES, visible_alias = "ls")]
     List(ListArgs),
     /// List a secret's versions (no values), with the environment of each.
     #[command(after_help = EXIT_CODES)]
@@ -457,7 +489,7 @@ pub enum SecretsCommand {
     #[command(after_help = EXIT_CODES)]
     Restore(StatusArgs),
     /// Delete a secret and all its versions (with --env E: only E's own value).
-    #[command(after_help = EXIT_CODES)]
+    #[command(after_help = EXIT_CODES, visible_alias = "rm")]
     Delete(DeleteArgs),
 }
 
@@ -680,6 +712,31 @@ pub struct DeleteArgs {
 
 #[cfg(test)]
 mod tests {
+    /// Every argument of every command says what it is (`--help` never shows a bare name).
+    #[test]
+    fn every_argument_has_a_description() {
+        use clap::CommandFactory as _;
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in cmd.get_arguments() {
+                let id = arg.get_id().as_str();
+                if arg.is_hide_set() || id == "help" || id == "version" {
+                    continue;
+                }
+                if arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    missing.push(format!("{path} {id}"));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&super::Cli::command(), "hush", &mut missing);
+        assert!(
+            missing.is_empty(),
+            "arguments without a description: {missing:?}"
+        );
+    }
     #[test]
     fn root_help_names_every_environment_variable_hush_reads() {
         use clap::CommandFactory as _;

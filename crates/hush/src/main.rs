@@ -107,6 +107,44 @@ async fn run(cli: Cli) -> Result<i32> {
     Ok(fail::OK)
 }
 
+/// Writes generated text to stdout; a reader that stopped early (`| head`) is not an error.
+fn print_quietly(bytes: &[u8]) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
+}
+
+/// `hush man`: the root page on stdout, or every page into `dir`.
+fn man(dir: Option<&std::path::Path>) -> Result<()> {
+    let cmd = <Cli as clap::CommandFactory>::command();
+    let Some(dir) = dir else {
+        let mut page = Vec::new();
+        clap_mangen::Man::new(cmd).render(&mut page)?;
+        return print_quietly(&page);
+    };
+    std::fs::create_dir_all(dir)
+        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+    fn write_pages(cmd: clap::Command, name: &str, dir: &std::path::Path) -> Result<usize> {
+        let mut n = 0;
+        for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+            n += write_pages(sub.clone(), &format!("{name}-{}", sub.get_name()), dir)?;
+        }
+        let path = dir.join(format!("{name}.1"));
+        let mut out = Vec::new();
+        clap_mangen::Man::new(cmd)
+            .title(name.to_string())
+            .render(&mut out)?;
+        std::fs::write(&path, out)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+        Ok(n + 1)
+    }
+    let n = write_pages(cmd, "hush", dir)?;
+    eprintln!("wrote {n} manual pages to {}", dir.display());
+    Ok(())
+}
+
 async fn run_other(command: Command, scope: &Scope) -> Result<()> {
     match command {
         Command::Run(_) | Command::Check(_) | Command::Apps(_) => unreachable!("handled in run"),
@@ -128,6 +166,15 @@ async fn run_other(command: Command, scope: &Scope) -> Result<()> {
             Ok(())
         }
         Command::Login(a) => remote::login(&a.addr).await,
+        Command::Logout => remote::logout(),
+        Command::Whoami(a) => tokens::whoami(&*backend::open(scope).await?, scope, a).await,
+        Command::Completions(a) => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut script = Vec::new();
+            clap_complete::generate(a.shell, &mut cmd, "hush", &mut script);
+            print_quietly(&script)
+        }
+        Command::Man(a) => man(a.dir.as_deref()),
         Command::Tokens(cmd) => tokens::run(&*backend::open(scope).await?, cmd).await,
         Command::Audit(args) => tokens::audit(&*backend::open(scope).await?, args).await,
         Command::Secrets(cmd) => {

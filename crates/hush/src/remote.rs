@@ -70,6 +70,23 @@ pub fn configured() -> Result<Option<hush_client::Client>> {
     ))
 }
 
+/// `hush logout`: removes what `hush login` saved. Not logged in is not an error.
+pub fn logout() -> Result<()> {
+    let Some(path) = config_path() else {
+        eprintln!("not logged in");
+        return Ok(());
+    };
+    match std::fs::remove_file(&path) {
+        Ok(()) => eprintln!("logged out: removed {}", path.display()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => eprintln!("not logged in"),
+        Err(e) => return Err(e).with_context(|| format!("cannot remove {}", path.display())),
+    }
+    if std::env::var_os("HUSH_ADDR").is_some() || std::env::var_os("HUSH_TOKEN").is_some() {
+        eprintln!("note: HUSH_ADDR / HUSH_TOKEN are still set in this shell and still used");
+    }
+    Ok(())
+}
+
 /// `hush login ADDR`: checks the token against the server, then saves both (0600).
 pub async fn login(addr: &str) -> Result<()> {
     let token = match std::env::var("HUSH_TOKEN").ok().filter(|v| !v.is_empty()) {

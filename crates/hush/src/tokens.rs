@@ -250,3 +250,58 @@ async fn verify(b: &dyn Backend, a: &VerifyArgs) -> Result<()> {
     )
     .into())
 }
+
+/// `hush whoami`: the token commands act with, or the local user on the embedded store.
+pub async fn whoami(
+    b: &dyn Backend,
+    scope: &crate::Scope,
+    a: crate::cli::WhoamiArgs,
+) -> Result<()> {
+    let me = b.whoami().await?;
+    let json = matches!(a.out.output, TableOrJson::Json);
+    match me {
+        Some(w) if json => output::print_json(&w),
+        Some(w) => {
+            let t = &w.token;
+            let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+            output::print_table(
+                &["FIELD", "VALUE"],
+                &[
+                    vec!["name".into(), t.name.clone()],
+                    vec!["id".into(), t.id.clone()],
+                    vec!["role".into(), t.role.clone()],
+                    vec!["app".into(), dash(&t.app)],
+                    vec!["env".into(), dash(&t.env)],
+                    vec!["workspace".into(), w.workspace.clone()],
+                    vec![
+                        "expires".into(),
+                        t.expires_at
+                            .map_or_else(|| "never".into(), hush_core::clock::rfc3339),
+                    ],
+                    vec!["status".into(), t.status.clone()],
+                ],
+            )
+        }
+        None => {
+            let local = hush_core::Actor::local();
+            let name = local.name().to_string();
+            if json {
+                output::print_json(&serde_json::json!({
+                    "token": null,
+                    "local": name,
+                    "role": "admin",
+                    "workspace": scope.workspace,
+                }))
+            } else {
+                output::print_table(
+                    &["FIELD", "VALUE"],
+                    &[
+                        vec!["name".into(), name],
+                        vec!["role".into(), "admin (the embedded store: no token)".into()],
+                        vec!["workspace".into(), scope.workspace.clone()],
+                    ],
+                )
+            }
+        }
+    }
+}

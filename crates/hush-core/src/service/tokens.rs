@@ -173,6 +173,16 @@ impl Hush {
         Ok(self.store.tokens(&ws.id).await?)
     }
 
+    /// The caller's own token record (any role may ask): `None` for the CLI on the embedded
+    /// store, which works without a token.
+    pub async fn whoami(&self, ws: &Workspace, actor: &Actor) -> Result<Option<TokenRow>, Error> {
+        if actor.principal.id == crate::token::Principal::local().id {
+            return Ok(None);
+        }
+        let all = self.store.tokens(&ws.id).await?;
+        Ok(all.into_iter().find(|t| t.id == actor.principal.id))
+    }
+
     /// Revokes a token by id or name.
     pub async fn revoke_token(
         &self,

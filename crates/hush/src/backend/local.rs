@@ -182,6 +182,10 @@ impl Backend for Local {
         Ok(())
     }
 
+    async fn whoami(&self) -> Result<Option<hush_wire::WhoAmI>> {
+        Ok(None)
+    }
+
     async fn create_token(
         &self,
         name: &str,

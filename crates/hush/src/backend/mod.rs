@@ -136,6 +136,9 @@ pub trait Backend: Send + Sync {
         expires_at: Option<i64>,
     ) -> Result<NewToken>;
 
+    /// The token commands act with (`None`: the local user on the embedded store, no token).
+    async fn whoami(&self) -> Result<Option<hush_wire::WhoAmI>>;
+
     /// The workspace's tokens.
     async fn tokens(&self) -> Result<Vec<TokenInfo>>;
 

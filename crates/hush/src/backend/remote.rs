@@ -145,6 +145,10 @@ impl Backend for Remote {
         Ok(self.client(env).delete(key, force).await?)
     }
 
+    async fn whoami(&self) -> Result<Option<hush_wire::WhoAmI>> {
+        Ok(Some(self.0.whoami().await?))
+    }
+
     async fn create_token(
         &self,
         name: &str,

@@ -15,6 +15,7 @@ mod keys;
 mod leaks;
 mod local_dev;
 mod nodes;
+mod polish;
 mod remote;
 mod run;
 mod sdk;
