@@ -73,6 +73,9 @@ pub struct AppState {
     throttle: Arc<Throttle>,
     /// Proxies whose `X-Forwarded-For` names the client (`--trusted-proxy`).
     proxies: Arc<[IpNet]>,
+    /// Set when the server is shutting down: `/readyz` answers 503 so load balancers stop
+    /// sending new requests while those in flight finish.
+    draining: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// Why a presented token was not accepted.
@@ -95,7 +98,15 @@ impl AppState {
             metrics: Arc::new(metrics::Metrics::default()),
             throttle: Arc::new(Throttle::default()),
             proxies: Arc::from(Vec::new()),
+            draining: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         }
+    }
+
+    /// Marks the server as shutting down: `/readyz` answers 503 from now on (every clone of
+    /// this state shares the mark).
+    pub fn start_draining(&self) {
+        self.draining
+            .store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Marks the web UI's session cookies `Secure`: set when the server speaks TLS.
@@ -246,6 +257,13 @@ async fn healthz() -> Json<serde_json::Value> {
     )
 )]
 async fn readyz(State(s): State<AppState>) -> Result<Json<serde_json::Value>, ApiError> {
+    if s.draining.load(std::sync::atomic::Ordering::SeqCst) {
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::Unavailable,
+            "the server is shutting down: requests in flight finish, new ones go elsewhere",
+        ));
+    }
     s.hush.workspaces().await.map_err(|_| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,

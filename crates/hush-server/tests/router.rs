@@ -1700,6 +1700,31 @@ async fn environment_values_are_written_read_versioned_and_deleted_with_env() {
     assert_eq!(a.body["secrets"]["DB_URL"]["value_env"], "dev");
 }
 
+/// Shutting down: `/readyz` answers 503 at once (load balancers stop sending), `/healthz` and
+/// the API still answer the requests that arrive.
+#[tokio::test]
+async fn readyz_answers_503_once_draining() {
+    let app = App::new().await;
+    let state = AppState::new(Arc::clone(&app.hush));
+    let router = router(state.clone());
+    let ready = |router: Router| async move {
+        router
+            .oneshot(Request::get("/readyz").body(Body::empty()).unwrap())
+            .await
+            .unwrap()
+    };
+    assert_eq!(ready(router.clone()).await.status(), StatusCode::OK);
+    state.start_draining();
+    let res = ready(router.clone()).await;
+    assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(res.headers().contains_key(header::RETRY_AFTER));
+    let res = router
+        .oneshot(Request::get("/healthz").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+}
+
 // ---------------------------------------------------------------- issue 16
 
 /// Issue 16: `{"broken":` was stored as a JSON secret, an RFC 3339 `expires_at` was refused

@@ -306,6 +306,16 @@ pub struct ServerArgs {
         value_parser = parse_proxy
     )]
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// On SIGTERM or SIGINT: how long requests in flight may take to finish (seconds) before
+    /// the server exits anyway. /readyz answers 503 and no connection is accepted meanwhile.
+    #[arg(
+        long,
+        value_name = "SECS",
+        default_value_t = 30,
+        env = "HUSH_DRAIN_TIMEOUT",
+        value_parser = clap::value_parser!(u64).range(0..=3600)
+    )]
+    pub drain_timeout: u64,
 }
 
 fn parse_proxy(s: &str) -> Result<ipnet::IpNet, String> {

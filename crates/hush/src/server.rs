@@ -66,11 +66,14 @@ pub async fn run(args: ServerArgs, scope: &crate::Scope) -> Result<()> {
         .await
         .map_err(|e| Failure::usage(format!("cannot listen on {}: {e}", args.listen)))?;
     let addr = listener.local_addr()?;
-    let app = hush_server::router(
-        hush_server::AppState::new(Arc::new(hush))
-            .with_secure_cookies(tls.is_some())
-            .with_trusted_proxies(args.trusted_proxies.clone()),
-    );
+    let state = hush_server::AppState::new(Arc::new(hush))
+        .with_secure_cookies(tls.is_some())
+        .with_trusted_proxies(args.trusted_proxies.clone());
+    let app = hush_server::router(state.clone());
+    let drain = Drain {
+        state,
+        timeout: Duration::from_secs(args.drain_timeout),
+    };
     let limits = Limits::from_env();
     let max_connections = args.max_connections.unwrap_or_else(default_max_connections);
     if let Some(room) = fd_room() {
@@ -84,11 +87,11 @@ pub async fn run(args: ServerArgs, scope: &crate::Scope) -> Result<()> {
     match tls {
         Some(tls) => {
             eprintln!("hush listening on https://{addr}");
-            serve(listener, app, Some(tls), limits, max_connections).await
+            serve(listener, app, Some(tls), limits, max_connections, drain).await
         }
         None => {
             eprintln!("hush listening on http://{addr}");
-            serve(listener, app, None, limits, max_connections).await
+            serve(listener, app, None, limits, max_connections, drain).await
         }
     }
 }
@@ -253,6 +256,42 @@ impl AcceptBackoff {
     }
 }
 
+/// How the server stops: the state whose `/readyz` turns 503, and how long requests in flight
+/// may take.
+struct Drain {
+    state: hush_server::AppState,
+    timeout: Duration,
+}
+
+impl Drain {
+    /// After the signal: `/readyz` says 503, every connection is asked to close once its
+    /// request in flight is answered (idle ones close at once), and the server waits for them
+    /// all — at most `timeout` — before returning. The store's group commit has then nothing
+    /// pending: every write was committed before its answer.
+    async fn run(
+        self,
+        slots: Arc<tokio::sync::Semaphore>,
+        max_connections: u32,
+        closing: tokio::sync::watch::Sender<bool>,
+    ) {
+        self.state.start_draining();
+        let _ = closing.send(true);
+        let open = max_connections as usize - slots.available_permits();
+        tracing::info!(open, timeout_s = self.timeout.as_secs(), "draining");
+        eprintln!(
+            "hush: draining {open} connection(s) (at most {} s)",
+            self.timeout.as_secs()
+        );
+        let all = slots.acquire_many_owned(max_connections);
+        match tokio::time::timeout(self.timeout, all).await {
+            Ok(_) => eprintln!("hush: every request answered; stopped"),
+            Err(_) => eprintln!(
+                "hush: --drain-timeout reached with requests still in flight; stopped anyway"
+            ),
+        }
+    }
+}
+
 /// One accept loop for HTTP and HTTPS: hyper-util's auto builder speaks HTTP/1.1 and HTTP/2
 /// (h2c with prior knowledge in the clear, ALPN under TLS). See the module doc for the limits.
 async fn serve(
@@ -261,9 +300,11 @@ async fn serve(
     tls: Option<Arc<rustls::ServerConfig>>,
     limits: Limits,
     max_connections: u32,
+    drain: Drain,
 ) -> Result<()> {
     let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
     let slots = Arc::new(tokio::sync::Semaphore::new(max_connections as usize));
+    let (closing, closing_rx) = tokio::sync::watch::channel(false);
     let mut backoff = AcceptBackoff::new();
     let stop = shutdown();
     tokio::pin!(stop);
@@ -271,7 +312,11 @@ async fn serve(
         // At the cap, stop accepting until a connection closes.
         let permit = tokio::select! {
             p = slots.clone().acquire_owned() => p.context("connection slots closed")?,
-            _ = &mut stop => return Ok(()),
+            _ = &mut stop => {
+                drop(listener);
+                drain.run(slots, max_connections, closing).await;
+                return Ok(());
+            }
         };
         let (tcp, remote) = tokio::select! {
             r = listener.accept() => match r {
@@ -289,10 +334,16 @@ async fn serve(
                     continue;
                 }
             },
-            _ = &mut stop => return Ok(()),
+            _ = &mut stop => {
+                drop(permit);
+                drop(listener);
+                drain.run(slots, max_connections, closing).await;
+                return Ok(());
+            }
         };
         let acceptor = acceptor.clone();
         let app = app.clone();
+        let closing = closing_rx.clone();
         tokio::spawn(async move {
             let _permit = permit;
             let activity = Arc::new(Activity::new());
@@ -302,10 +353,10 @@ async fn serve(
                     if let Ok(Ok(stream)) =
                         tokio::time::timeout_at(deadline.into(), acceptor.accept(tcp)).await
                     {
-                        serve_connection(stream, remote, app, limits, activity).await;
+                        serve_connection(stream, remote, app, limits, activity, closing).await;
                     }
                 }
-                None => serve_connection(tcp, remote, app, limits, activity).await,
+                None => serve_connection(tcp, remote, app, limits, activity, closing).await,
             }
         });
     }
@@ -448,6 +499,7 @@ async fn serve_connection<S>(
     app: axum::Router,
     limits: Limits,
     activity: Arc<Activity>,
+    mut closing: tokio::sync::watch::Receiver<bool>,
 ) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
@@ -485,7 +537,8 @@ async fn serve_connection<S>(
         .keep_alive_timeout(H2_PING_TIMEOUT);
     let conn = builder.serve_connection(TokioIo::new(stream), svc);
     tokio::pin!(conn);
-    loop {
+    let mut shutting_down = *closing.borrow();
+    while !shutting_down {
         let wake = match activity.verdict(limits, Instant::now()) {
             Verdict::WaitUntil(at) => at,
             Verdict::Drop => return,
@@ -495,10 +548,18 @@ async fn serve_connection<S>(
             _ = conn.as_mut() => return,
             _ = tokio::time::sleep_until(wake.into()) => {}
             _ = activity.changed.notified() => {}
+            _ = closing.changed() => shutting_down = true,
         }
     }
+    // Asked to close (idle, or the server is stopping): the request in flight is answered,
+    // then the connection closes (HTTP/2: GOAWAY). When the server is stopping, the drain
+    // timeout bounds it (the process exits); the body and header deadlines still apply.
     conn.as_mut().graceful_shutdown();
-    let _ = tokio::time::timeout(CLOSE_GRACE, conn).await;
+    if shutting_down {
+        let _ = conn.await;
+    } else {
+        let _ = tokio::time::timeout(CLOSE_GRACE, conn).await;
+    }
 }
 
 #[cfg(test)]

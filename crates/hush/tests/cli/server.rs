@@ -1163,3 +1163,48 @@ fn a_client_that_never_finishes_its_headers_is_dropped() {
     // The server still serves others.
     assert_eq!(s.call("GET", "/healthz", "", None).0, 200);
 }
+
+/// SIGTERM while a request's body is half sent: the request is answered (201, and the secret
+/// is stored), no new connection is accepted, and the server exits 0.
+#[test]
+fn sigterm_lets_a_request_in_flight_finish_then_exits_0() {
+    use std::io::{Read as _, Write as _};
+    let mut s = Server::start();
+    let addr = s.base.trim_start_matches("http://").to_string();
+    let body = r#"{"key":"drained","value":"answered-after-the-signal"}"#;
+    let mut conn = std::net::TcpStream::connect(&addr).unwrap();
+    write!(
+        conn,
+        "POST /v1/secrets HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        s.admin,
+        body.len()
+    )
+    .unwrap();
+    let (first, rest) = body.split_at(10);
+    conn.write_all(first.as_bytes()).unwrap();
+    conn.flush().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let pid = s.child.id().to_string();
+    std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    // Draining: the listener is closed, so a new client is refused.
+    assert!(
+        std::net::TcpStream::connect(&addr).is_err(),
+        "a new connection was accepted while draining"
+    );
+    conn.write_all(rest.as_bytes()).unwrap();
+    let mut answer = String::new();
+    conn.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let _ = conn.read_to_string(&mut answer);
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    let status = s.child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    // The write is in the store.
+    let h = &s._home;
+    assert_eq!(h.get("drained"), b"answered-after-the-signal");
+}
