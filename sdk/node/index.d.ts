@@ -23,7 +23,10 @@ export type SecretDecl = Schemas['SecretDecl'];
 export type TokenInfo = Schemas['TokenInfo'];
 /** A new token: the record and, once, the token as a Secret. */
 export type NewToken = Omit<Schemas['NewToken'], 'token'> & { token: Secret };
-/** The body of tokens.create: `{role}` or `{app, env}`, `name`, `expires_at`. */
+/**
+ * The body of tokens.create: `{role}` or `{app, env}`, `name`, `expires_at`, and `workspace`
+ * (only the admin token's own: another workspace's tokens are made with its admin token).
+ */
 export type TokenRequest = Schemas['TokenCreate'];
 /** One row of the audit log. */
 export type AuditRecord = Schemas['AuditRecord'];
@@ -46,8 +49,16 @@ export type ErrorBody = Schemas['Error'];
 /** A value given to the SDK: text, bytes (sent as base64 when not UTF-8), or a Secret. */
 export type Value = string | Uint8Array | Secret;
 
-/** The metadata fields of a secret write (`null` clears a field; `[]` clears a list). */
-export type Metadata = Pick<Schemas['SecretWrite'], 'description' | 'token_type' | 'scope' | 'envs' | 'expires_at'>;
+/**
+ * The metadata fields of a secret write (`null` clears a field; `[]` clears a list), and how
+ * the write is checked: `format: 'json'` refuses a value that is not valid JSON;
+ * `allow_past: true` accepts an `expires_at` in the past (refused otherwise). `expires_at`
+ * is unix seconds or an RFC 3339 string.
+ */
+export type Metadata = Pick<
+  Schemas['SecretWrite'],
+  'description' | 'token_type' | 'scope' | 'envs' | 'expires_at' | 'format' | 'allow_past'
+>;
 /** The body of secrets.create. */
 export type SecretCreate = Metadata & { key: string; value: Value };
 /** The body of secrets.put and secrets.update; `expected_version` guards the value version. */

@@ -36,6 +36,7 @@ pub async fn walkthrough(client: &Client) -> Result<Vec<String>, Error> {
                 scope: Some(vec!["stripe_payments".into(), "checkout_service".into()]),
                 envs: Some(vec!["prd".into(), "staging".into()]),
                 expires_at: Some(Some(in_a_year)),
+                ..MetadataPatch::default()
             },
         )
         .await?;

@@ -36,7 +36,7 @@ use reqwest::{Method, RequestBuilder, StatusCode};
 use zeroize::Zeroizing;
 
 pub use hush_wire;
-pub use hush_wire::{ErrorCode, MetadataPatch, Reason, TokenType};
+pub use hush_wire::{ErrorCode, MetadataPatch, Reason, TokenType, ValueFormat};
 
 pub mod private_dir;
 pub mod secrets;

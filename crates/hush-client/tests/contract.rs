@@ -12,7 +12,7 @@ use hush_core::{Actor, Hush, KeyFileSource};
 use hush_store_sqlite::SqliteStore;
 use hush_wire::{
     AppManifest, Delivery, ErrorBody, MetadataPatch, SecretDecl, SecretMeta, TokenRequest,
-    TokenType,
+    TokenType, ValueFormat,
 };
 
 /// A server on a free port over a fresh store, with an admin token.
@@ -110,6 +110,7 @@ async fn secret_writes_carry_every_field() {
         scope: Some(vec!["billing".into(), "ingest".into()]),
         envs: Some(vec!["prd".into(), "staging".into()]),
         expires_at: Some(Some(in_days(30))),
+        ..MetadataPatch::default()
     };
 
     // POST /v1/secrets: a text value (`value`) and every field.
@@ -166,6 +167,7 @@ async fn secret_writes_carry_every_field() {
         scope: Some(vec![]),
         envs: Some(vec![]),
         expires_at: Some(None),
+        ..MetadataPatch::default()
     };
     let cleared = c
         .update("stripe", Some(b"sk_live_new"), clear.clone(), Some(1))
@@ -322,6 +324,7 @@ async fn resolve_answers_values_and_typed_refusals() {
     c.revoke("gone").await.unwrap();
     let past = MetadataPatch {
         expires_at: Some(Some(1_000_000)),
+        allow_past: true,
         ..none()
     };
     c.create("old", b"x", past).await.unwrap();
@@ -485,9 +488,9 @@ async fn unknown_fields_are_refused_naming_the_known_ones() {
         .unwrap();
     use reqwest::Method as M;
     const WRITE: &str = "`key`, `value`, `value_base64`, `description`, `token_type`, `scope`, \
-                         `envs`, `expires_at`, `expected_version`";
+                         `envs`, `expires_at`, `allow_past`, `format`, `expected_version`";
     const RESOLVE: &str = "`app`, `env`, `keys`, `dry_run`";
-    const TOKEN: &str = "`name`, `role`, `app`, `env`, `expires_at`";
+    const TOKEN: &str = "`name`, `role`, `app`, `env`, `expires_at`, `workspace`";
     const APP: &str = "`app`, `env`, `secrets`";
     let cases = [
         (
@@ -552,4 +555,61 @@ async fn unknown_fields_are_refused_naming_the_known_ones() {
     let (status, body) = api.raw(M::GET, "/v1/secrets?prefx=a", "").await;
     let code = body.map(|b| b.error.code);
     assert_eq!((status, code), (400, Some(ErrorCode::BadRequest)));
+}
+
+/// Issue 16: the SDK's `MetadataPatch` carries `format` and `allow_past`, and `TokenRequest`
+/// carries `workspace`, as the server reads them.
+#[tokio::test]
+async fn values_are_checked_at_the_door() {
+    let api = start().await;
+    let c = &api.admin;
+    let json = MetadataPatch {
+        format: Some(ValueFormat::Json),
+        ..MetadataPatch::default()
+    };
+    let err = c
+        .create("cfg", b"{\"broken\":", json.clone())
+        .await
+        .unwrap_err();
+    match &err {
+        Error::Invalid {
+            status: 422,
+            message,
+            ..
+        } => assert!(message.contains("not valid JSON"), "{message}"),
+        other => panic!("{other:?}"),
+    }
+    c.create("cfg", b"{\"ok\": 1}", json).await.unwrap();
+    let past = MetadataPatch {
+        expires_at: Some(Some(1_000_000_000)),
+        ..MetadataPatch::default()
+    };
+    assert!(matches!(
+        c.update("cfg", None, past.clone(), None).await,
+        Err(Error::Invalid { status: 422, .. })
+    ));
+    let meant = MetadataPatch {
+        allow_past: true,
+        ..past
+    };
+    let old = c.update("cfg", None, meant, None).await.unwrap();
+    assert_eq!(old.status, "expired");
+
+    let own = c
+        .create_token(&TokenRequest {
+            role: Some("read".into()),
+            workspace: Some("default".into()),
+            ..TokenRequest::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(own.info.role, "read");
+    let other = c
+        .create_token(&TokenRequest {
+            role: Some("read".into()),
+            workspace: Some("elsewhere".into()),
+            ..TokenRequest::default()
+        })
+        .await;
+    assert!(matches!(other, Err(Error::Forbidden { .. })), "{other:?}");
 }

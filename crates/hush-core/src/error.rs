@@ -228,6 +228,14 @@ mod tests {
             Invalid::MachineToken.into(),
             Invalid::Cursor.into(),
             Invalid::PastExpiry.into(),
+            Invalid::PastSecretExpiry.into(),
+            Invalid::FormatWithoutValue.into(),
+            Invalid::NotJson {
+                problem: "syntax error",
+                line: 1,
+                column: 2,
+            }
+            .into(),
         ];
         for e in errors {
             let text = e.to_string();

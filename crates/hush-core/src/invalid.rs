@@ -59,6 +59,23 @@ pub enum Invalid {
     /// A token's expiry is not in the future.
     #[error("expires_at is in the past: a new token must expire in the future (or never)")]
     PastExpiry,
+    /// A secret's expiry is in the past, and the write did not say a past one is meant.
+    #[error("expires_at is in the past (the secret would be expired as soon as it is written)")]
+    PastSecretExpiry,
+    /// The write asks for a JSON value and the value does not parse. Only the position and
+    /// the kind of mistake are kept, never the text.
+    #[error("the value is not valid JSON ({problem} at line {line}, column {column})")]
+    NotJson {
+        /// What is wrong, in serde_json's words (`syntax error`, `unexpected end`).
+        problem: &'static str,
+        /// Line of the first mistake (from 1).
+        line: usize,
+        /// Column of the first mistake (from 1).
+        column: usize,
+    },
+    /// A format was given for a write that carries no value.
+    #[error("a format checks the value written, and this write gives no value")]
+    FormatWithoutValue,
     /// A name matches several things.
     #[error("{name:?} names more than one token: use the token id")]
     Ambiguous {

@@ -42,8 +42,8 @@ pub use error::{Error, Invalid};
 pub use hush_crypto::SecretBytes;
 pub use keysource::{EnvKeySource, KeyFileSource, KeySource, KeySourceError, PassphraseSource};
 pub use model::{
-    ListFilter, Metadata, SealedValue, SecretRow, Status, StoredStatus, TokenType, VersionRow,
-    Workspace,
+    ListFilter, Metadata, SealedValue, SecretRow, Status, StoredStatus, TokenType, ValueFormat,
+    VersionRow, Workspace,
 };
 pub use patch::MetadataPatch;
 pub use service::{Expect, Hush, Resolution, Revealed, RotationReport};

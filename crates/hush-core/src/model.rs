@@ -40,6 +40,26 @@ pub fn validate_expires_at(field: &'static str, at: i64) -> Result<(), Invalid> 
     Err(Invalid::ExpiryRange { field, hint })
 }
 
+/// Checks a value against the format a write asks for: `json` must parse as one JSON
+/// document (any JSON value); `text` takes any bytes.
+pub fn validate_format(format: ValueFormat, value: &[u8]) -> Result<(), Invalid> {
+    if format == ValueFormat::Text {
+        return Ok(());
+    }
+    // serde_json's error gives a position and a category; its message is not kept, so
+    // nothing of the value can come back in an error.
+    serde_json::from_slice::<serde::de::IgnoredAny>(value)
+        .map(|_| ())
+        .map_err(|e| Invalid::NotJson {
+            problem: match e.classify() {
+                serde_json::error::Category::Eof => "it ends too soon",
+                _ => "syntax error",
+            },
+            line: e.line(),
+            column: e.column(),
+        })
+}
+
 /// Checks a list of names: at most [`MAX_LIST_LEN`] entries, each valid.
 pub(crate) fn validate_list(
     field: &'static str,
@@ -120,7 +140,7 @@ pub fn validate_value_len(len: usize) -> Result<(), Invalid> {
 
 /// What kind of token a secret holds: the wire type, so that a metadata patch is one type
 /// from the SDK to the store.
-pub use hush_wire::TokenType;
+pub use hush_wire::{TokenType, ValueFormat};
 
 impl From<hush_wire::UnknownTokenType> for Invalid {
     fn from(e: hush_wire::UnknownTokenType) -> Self {

@@ -7,6 +7,7 @@
 
 pub use hush_wire::MetadataPatch;
 
+use crate::clock;
 use crate::invalid::Invalid;
 use crate::model::{
     validate_app, validate_env, validate_expires_at, validate_list, validate_text, Metadata,
@@ -39,6 +40,11 @@ impl PatchRules for MetadataPatch {
         }
         if let Some(Some(at)) = self.expires_at {
             validate_expires_at("expires_at", at)?;
+            // Set on purpose (`allow_past`), a past expiry writes an expired secret; by
+            // mistake (a wrong year, a time zone) it would be served to no one, silently.
+            if !self.allow_past && at <= clock::now() {
+                return Err(Invalid::PastSecretExpiry);
+            }
         }
         Ok(())
     }

@@ -214,6 +214,7 @@ async fn revoked_and_expired_keys_are_refused_one_by_one() {
         b"x",
         &MetadataPatch {
             expires_at: Some(Some(1_000_000_000)),
+            allow_past: true,
             ..MetadataPatch::default()
         },
     )

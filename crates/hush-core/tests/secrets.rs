@@ -3,7 +3,7 @@
 
 use hush_core::token::Role;
 use hush_core::{
-    Error, Expect, Invalid, ListFilter, MetadataPatch, Status, StoredStatus, TokenType,
+    Error, Expect, Invalid, ListFilter, MetadataPatch, Status, StoredStatus, TokenType, ValueFormat,
 };
 
 use crate::common::{actor, audit_mentions, bytes, manifest, now, rows, summary, Env};
@@ -15,6 +15,7 @@ fn meta_patch() -> MetadataPatch {
         scope: Some(vec!["billing".into()]),
         envs: Some(vec!["prd".into()]),
         expires_at: Some(Some(now() + 3600)),
+        ..MetadataPatch::default()
     }
 }
 
@@ -276,6 +277,16 @@ async fn invalid_input_is_refused_and_nothing_is_written() {
             expires_at: Some(Some(1_800_000_000_000)),
             ..MetadataPatch::default()
         },
+        MetadataPatch {
+            // In the past, not said to be on purpose.
+            expires_at: Some(Some(1_000_000_000)),
+            ..MetadataPatch::default()
+        },
+        MetadataPatch {
+            // `v2` is not JSON (and an update without a value has nothing to check).
+            format: Some(ValueFormat::Json),
+            ..MetadataPatch::default()
+        },
     ];
     for patch in &bad_patches {
         for key in ["new", "kept"] {
@@ -444,6 +455,7 @@ async fn an_expired_secret_is_refused_with_its_expiry() {
         b"v",
         &MetadataPatch {
             expires_at: Some(Some(1_000_000_000)),
+            allow_past: true,
             ..MetadataPatch::default()
         },
     )
@@ -752,4 +764,67 @@ async fn concurrent_writers_all_land_through_the_compare_and_swap() {
     }
     values.sort();
     assert_eq!(values, (1..=8).map(|i| format!("v{i}")).collect::<Vec<_>>());
+}
+
+/// Issue 16: a value meant as JSON that does not parse, and an expiry in the past, were
+/// written without a word (the secret answered `expired` from its first second).
+#[tokio::test]
+async fn a_json_value_must_parse_and_a_past_expiry_must_be_meant() {
+    let env = Env::new().await;
+    let before = env.audit().await;
+    let json = MetadataPatch {
+        format: Some(ValueFormat::Json),
+        ..MetadataPatch::default()
+    };
+    let err = env
+        .create("cfg", &bytes(b"{\"broken\":"), &json)
+        .await
+        .unwrap_err();
+    let Error::Invalid(
+        e @ Invalid::NotJson {
+            line: 1,
+            column: 10,
+            ..
+        },
+    ) = &err
+    else {
+        panic!("{err:?}");
+    };
+    assert!(!e.to_string().contains("broken"), "{e}");
+    let past = MetadataPatch {
+        expires_at: Some(Some(now() - 60)),
+        ..MetadataPatch::default()
+    };
+    let err = env.create("old", &bytes(b"v"), &past).await.unwrap_err();
+    assert!(
+        matches!(err, Error::Invalid(Invalid::PastSecretExpiry)),
+        "{err:?}"
+    );
+    assert_eq!(env.row("cfg").await, None);
+    assert_eq!(env.row("old").await, None);
+    assert_eq!(
+        env.audit().await,
+        before,
+        "nothing written, nothing audited"
+    );
+
+    // The same writes, meant: valid JSON, and a past expiry asked for on purpose.
+    env.create("cfg", &bytes(b"{\"ok\": [1, 2]}"), &json)
+        .await
+        .unwrap();
+    let meant = MetadataPatch {
+        allow_past: true,
+        ..past.clone()
+    };
+    env.create("old", &bytes(b"v"), &meant).await.unwrap();
+    assert!(matches!(
+        env.reveal("old", None).await.unwrap_err(),
+        Error::Expired { .. }
+    ));
+    // An update that sets a past expiry is refused as a create is.
+    let err = env.update("cfg", None, &past, None).await.unwrap_err();
+    assert!(
+        matches!(err, Error::Invalid(Invalid::PastSecretExpiry)),
+        "{err:?}"
+    );
 }

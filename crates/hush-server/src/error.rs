@@ -122,6 +122,16 @@ fn api_hint(e: &Error) -> String {
         Error::Invalid(Invalid::MachineToken) => {
             ": send `app` and `env` for a machine token, `role` for any other".into()
         }
+        Error::Invalid(Invalid::PastSecretExpiry) => {
+            ": give a future `expires_at`, or send `\"allow_past\": true` to write it expired on purpose"
+                .into()
+        }
+        Error::Invalid(Invalid::NotJson { .. }) => {
+            ": fix it, or send `\"format\": \"text\"` (the default) to store it as it is".into()
+        }
+        Error::Invalid(Invalid::FormatWithoutValue) => {
+            ": send `value` (or `value_base64`) with `format`, or leave `format` out".into()
+        }
         Error::Invalid(Invalid::Cursor) => {
             ": pass the `next_cursor` of the previous page unchanged, or leave it out to start"
                 .into()

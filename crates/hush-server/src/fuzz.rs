@@ -198,6 +198,14 @@ pub fn request_body(
                 validate_value_len(v.len()).map_err(core)?;
             }
             patch.validate().map_err(core)?;
+            match (patch.format, &value) {
+                (Some(f), Some(v)) => {
+                    // EXPOSE: parsed to check its format, as hush-core's write does.
+                    hush_core::model::validate_format(f, v.expose_secret()).map_err(core)?
+                }
+                (Some(_), None) => return Err(core(hush_core::Invalid::FormatWithoutValue)),
+                (None, _) => {}
+            }
             Ok(Accepted::Write {
                 key,
                 value_len: value.map(|v| v.len()),
@@ -413,6 +421,7 @@ fn check_accepted(route: Route, a: &Accepted) {
                 app: app.clone(),
                 env: env.clone(),
                 expires_at: *expires_at,
+                workspace: None,
             };
             let back = round_trip(&sent);
             assert_eq!(back, sent);

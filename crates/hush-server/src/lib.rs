@@ -444,7 +444,8 @@ pub(crate) fn patch_of(b: &SecretWriteBody) -> Result<MetadataPatch, ApiError> {
     let p = b
         .patch()
         .map_err(|e| ApiError::invalid(format!("token_type: {}", Invalid::from(e))))?;
-    p.validate().map_err(|e| ApiError::invalid(e.to_string()))?;
+    p.validate()
+        .map_err(|e| ApiError::from(hush_core::Error::Invalid(e)))?;
     Ok(p)
 }
 
@@ -1131,7 +1132,7 @@ pub(crate) fn role_and_name(b: &TokenRequest) -> Result<(Role, String), ApiError
     request_body = hush_wire::TokenRequest,
     responses(
         (status = 201, description = "created", body = hush_wire::NewToken, headers(("Location" = String, description = "`/v1/tokens/{id}`"))),
-        (status = 403, description = "forbidden: the role, scope or environment of the token does not allow this", body = hush_wire::ErrorBody),
+        (status = 403, description = "forbidden: the token is not an admin, or `workspace` names a workspace other than its own", body = hush_wire::ErrorBody),
         (status = 422, description = "invalid_field: a field or parameter breaks a rule; the message names it", body = hush_wire::ErrorBody),
     )
 )]
@@ -1141,6 +1142,21 @@ async fn create_token(
     Body(b): Body<TokenRequest>,
 ) -> Result<Response, ApiError> {
     let (role, name) = role_and_name(&b)?;
+    // A token belongs to one workspace, and so does the token that makes it: the field may
+    // only name the caller's own. The refusal is the same whether the workspace exists or
+    // not, so a token cannot learn the names of other workspaces.
+    if b.workspace.as_ref().is_some_and(|w| *w != c.ws.name) {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            ErrorCode::Forbidden,
+            format!(
+                "this token belongs to workspace {:?} and can make tokens only there: a token \
+                 for another workspace is made with an admin token of that workspace (or by \
+                 an operator with `hush tokens create --workspace W --db …`)",
+                c.ws.name
+            ),
+        ));
+    }
     let (row, secret) = s
         .hush
         .create_token(

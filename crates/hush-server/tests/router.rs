@@ -1099,7 +1099,6 @@ async fn tokens_create_list_revoke() {
         json!({"app": "web"}),
         json!({"role": "read", "expires_at": 1}),
         json!({"role": "machine"}),
-        json!({"role": "read", "workspace": "other"}),
     ] {
         let a = app
             .admin(Method::POST, "/v1/tokens", Some(body.clone()))
@@ -1724,4 +1723,195 @@ async fn readyz_answers_503_once_draining() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
+}
+
+// ---------------------------------------------------------------- issue 16
+
+/// Issue 16: `{"broken":` was stored as a JSON secret, an RFC 3339 `expires_at` was refused
+/// although the CLI takes one, and a past expiry answered 201 `expired` without a word.
+#[tokio::test]
+async fn values_are_checked_at_the_door() {
+    let app = App::new().await;
+    let post = |body: Value| {
+        let app = &app;
+        async move { app.admin(Method::POST, "/v1/secrets", Some(body)).await }
+    };
+    // `format: json` refuses what does not parse, naming where and never what.
+    let a =
+        post(json!({"key": "CFG", "value": "{\"broken\": \"sk_planted\"", "format": "json"})).await;
+    assert_refused(&a, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+    assert!(a.message().contains("not valid JSON"), "{}", a.text);
+    assert!(a.message().contains("at line 1, column "), "{}", a.text);
+    assert!(a.message().contains("\"format\": \"text\""), "{}", a.text);
+    assert!(
+        !a.text.contains("sk_planted") && !a.text.contains("broken"),
+        "{}",
+        a.text
+    );
+    let a = post(json!({"key": "CFG", "value": "x", "format": "yaml"})).await;
+    assert_refused(&a, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+    assert_eq!(app.count().await, 0, "nothing written");
+    let a = post(json!({"key": "CFG", "value": "{\"ok\": true}", "format": "json"})).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    // PUT and PATCH check the same way; PATCH with a format and no value is refused.
+    for (method, body) in [
+        (Method::PUT, json!({"value": "[1,", "format": "json"})),
+        (Method::PATCH, json!({"value": "[1,", "format": "json"})),
+        (Method::PATCH, json!({"description": "d", "format": "json"})),
+    ] {
+        let a = app
+            .admin(method, "/v1/secrets/CFG", Some(body.clone()))
+            .await;
+        assert_refused(&a, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+    }
+    assert_eq!(
+        app.admin(Method::GET, "/v1/secrets/CFG", None).await.body["value"],
+        "{\"ok\": true}"
+    );
+
+    // expires_at: unix seconds or RFC 3339, read to the same unix seconds.
+    for (key, at) in [
+        ("E1", json!(4102444800i64)),
+        ("E2", json!("2100-01-01T00:00:00Z")),
+        ("E3", json!("2100-01-01T01:00:00+01:00")),
+    ] {
+        let a = post(json!({"key": key, "value": "v", "expires_at": at})).await;
+        assert_eq!(a.status, StatusCode::CREATED, "{at}: {}", a.text);
+        assert_eq!(a.body["expires_at"], 4102444800i64, "{at}");
+    }
+    let a = app
+        .admin(
+            Method::PATCH,
+            "/v1/secrets/E1",
+            Some(json!({"expires_at": "2101-01-01T00:00:00Z"})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(a.body["expires_at"], 4133980800i64);
+    // Text that is not RFC 3339 is refused naming the field and the forms, not echoed.
+    let a = post(json!({"key": "E4", "value": "v", "expires_at": "next tuesday"})).await;
+    assert_refused(&a, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+    assert!(a.message().contains("`expires_at`"), "{}", a.text);
+    assert!(a.message().contains("RFC 3339"), "{}", a.text);
+    assert!(!a.text.contains("tuesday"), "{}", a.text);
+    // Milliseconds (`Date.now()`) are refused with a hint, as a number and not a date.
+    let a = post(json!({"key": "E4", "value": "v", "expires_at": 1_900_000_000_000i64})).await;
+    assert_refused(&a, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+    assert!(a.message().contains("milliseconds"), "{}", a.text);
+
+    // A past expiry is refused unless `allow_past` says it is meant.
+    for at in [json!(1), json!("2001-01-01T00:00:00Z")] {
+        let a = post(json!({"key": "OLD", "value": "v", "expires_at": at})).await;
+        assert_refused(&a, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+        assert!(a.message().contains("in the past"), "{}", a.text);
+        assert!(a.message().contains("allow_past"), "{}", a.text);
+    }
+    let a = app
+        .admin(
+            Method::PATCH,
+            "/v1/secrets/E1",
+            Some(json!({"expires_at": 1})),
+        )
+        .await;
+    assert_refused(&a, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+    assert_eq!(app.count().await, 4, "no refused write landed");
+    let a = post(json!({"key": "OLD", "value": "v", "expires_at": 1, "allow_past": true})).await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    assert_eq!(a.body["status"], "expired");
+
+    // Tokens take RFC 3339 too, and still refuse the past.
+    let a = app
+        .admin(
+            Method::POST,
+            "/v1/tokens",
+            Some(json!({"role": "read", "expires_at": "2100-01-01T00:00:00Z"})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    assert_eq!(a.body["expires_at"], 4102444800i64);
+    let a = app
+        .admin(
+            Method::POST,
+            "/v1/tokens",
+            Some(json!({"role": "read", "expires_at": "2001-01-01T00:00:00Z"})),
+        )
+        .await;
+    assert_refused(&a, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+}
+
+/// Issue 16: `POST /v1/tokens` with `workspace` answered 422 "unknown field". A token is
+/// made for the workspace of the admin token that asks, named or not; another workspace's
+/// tokens are made with that workspace's admin token.
+#[tokio::test]
+async fn a_token_for_a_workspace_is_made_by_an_admin_of_that_workspace() {
+    let app = App::new().await;
+    let (staging, _) = app.hush.workspace("staging", true).await.unwrap();
+    let (_, staging_admin) = app
+        .hush
+        .create_token(
+            &staging,
+            "ops",
+            Role::Admin,
+            None,
+            None,
+            None,
+            &Actor::local(),
+        )
+        .await
+        .unwrap();
+    let staging_admin = staging_admin.expose_secret().to_string();
+
+    // Naming its own workspace is the same as not naming one.
+    let a = app
+        .admin(
+            Method::POST,
+            "/v1/tokens",
+            Some(json!({"role": "read", "workspace": "default"})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    // Another workspace, existing or not: the same 403, saying what to do.
+    let mut messages = Vec::new();
+    for ws in ["staging", "nowhere"] {
+        let a = app
+            .admin(
+                Method::POST,
+                "/v1/tokens",
+                Some(json!({"role": "read", "workspace": ws})),
+            )
+            .await;
+        assert_refused(&a, StatusCode::FORBIDDEN, "forbidden");
+        assert!(
+            a.message().contains("admin token of that workspace"),
+            "{}",
+            a.text
+        );
+        messages.push(a.message().to_string());
+    }
+    assert_eq!(
+        messages[0], messages[1],
+        "the answer tells nothing of which exist"
+    );
+    // staging's admin makes staging's tokens; they work in staging only.
+    let a = app
+        .call(
+            Method::POST,
+            "/v1/tokens",
+            &staging_admin,
+            Some(json!({"role": "write", "workspace": "staging", "name": "deploy"})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    let deploy = a.body["token"].as_str().unwrap().to_string();
+    let a = app
+        .call(
+            Method::POST,
+            "/v1/secrets",
+            &deploy,
+            Some(json!({"key": "K", "value": "v"})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    assert_eq!(a.body["workspace"], "staging");
+    assert_eq!(app.count().await, 0, "default holds nothing");
 }

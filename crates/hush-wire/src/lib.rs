@@ -19,7 +19,7 @@ pub use codes::{ErrorCode, Reason};
 pub use request::{
     nullable, AuditListQuery, AuditVerifyQuery, DeleteQuery, EnvQuery, MetadataPatch, PageQuery,
     ResolveRequest, RollbackRequest, SecretListQuery, SecretQuery, SecretWriteBody, TokenRequest,
-    TokenType, UnknownTokenType, ValueError, VersionsQuery,
+    TokenType, UnknownTokenType, ValueError, ValueFormat, VersionsQuery,
 };
 
 /// A secret's metadata. Never carries a value.
@@ -463,6 +463,21 @@ pub mod schema {
         Revoked,
         /// Past its expiry.
         Expired,
+    }
+
+    /// An expiry as a request gives it: unix seconds, or an RFC 3339 date-time string
+    /// (`2027-01-31T00:00:00Z`). Answers always give unix seconds.
+    // serde's `untagged` is what makes the schema a plain `oneOf` (utoipa reads it); the
+    // type is never serialised.
+    #[derive(utoipa::ToSchema, serde::Serialize)]
+    #[serde(untagged)]
+    #[allow(dead_code)]
+    pub enum Expiry {
+        /// Unix seconds, 1 to 253402300799 (the end of year 9999).
+        Seconds(i64),
+        /// An RFC 3339 date-time.
+        #[schema(format = DateTime)]
+        Date(String),
     }
 
     /// A token's role.

@@ -73,6 +73,71 @@ impl std::fmt::Display for UnknownTokenType {
 
 impl std::error::Error for UnknownTokenType {}
 
+/// What a value must be to be written: the `format` of a write (the web UI's Format field,
+/// the CLI's `--format`). It is a check at the door, not stored metadata: `json` makes the
+/// write refuse a value that does not parse as JSON, and nothing is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "lowercase")]
+pub enum ValueFormat {
+    /// Any bytes (the default): no check.
+    #[default]
+    Text,
+    /// A JSON document (any JSON value).
+    Json,
+}
+
+impl ValueFormat {
+    /// The wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ValueFormat::Text => "text",
+            ValueFormat::Json => "json",
+        }
+    }
+}
+
+/// `expires_at` as a body gives it: unix seconds (an integer) or an RFC 3339 date-time
+/// string, read into unix seconds. The range (and the milliseconds hint) is hush-core's rule.
+fn expiry<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    struct V;
+    impl<'a> serde::de::Visitor<'a> for V {
+        type Value = Option<i64>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("unix seconds or an RFC 3339 date-time such as 2027-01-31T00:00:00Z")
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(Some(v))
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            i64::try_from(v)
+                .map(Some)
+                .map_err(|_| E::invalid_value(serde::de::Unexpected::Other("a number"), &self))
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            time::OffsetDateTime::parse(v.trim(), &time::format_description::well_known::Rfc3339)
+                .map(|t| Some(t.unix_timestamp()))
+                // The text is not quoted back: whatever was sent stays out of the error.
+                .map_err(|_| E::invalid_value(serde::de::Unexpected::Other("a string"), &self))
+        }
+        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_some<D: Deserializer<'a>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+    d.deserialize_option(V)
+}
+
+/// An `expires_at` that may be `null` (clear it): see [`expiry`].
+fn nullable_expiry<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<i64>>, D::Error> {
+    expiry(d).map(Some)
+}
+
 /// A change to a secret's metadata, as every entry point (API, CLI, web UI, SDK) asks for it:
 /// `None` leaves a field as it is. The rules a patch must follow, and how it applies to stored
 /// metadata, are hush-core's (`hush_core::patch`).
@@ -88,12 +153,21 @@ pub struct MetadataPatch {
     pub envs: Option<Vec<String>>,
     /// New expiry (`Some(None)` clears it).
     pub expires_at: Option<Option<i64>>,
+    /// How the value written with the patch is checked (`json`: it must parse). Not stored.
+    pub format: Option<ValueFormat>,
+    /// Accept an `expires_at` in the past (a secret that is expired as soon as it is
+    /// written); without it such an expiry is refused. Not stored.
+    pub allow_past: bool,
 }
 
 impl MetadataPatch {
-    /// Whether the patch changes nothing.
+    /// Whether the patch changes no metadata (`format` and `allow_past` only check a write).
     pub fn is_empty(&self) -> bool {
-        *self == MetadataPatch::default()
+        self.description.is_none()
+            && self.token_type.is_none()
+            && self.scope.is_none()
+            && self.envs.is_none()
+            && self.expires_at.is_none()
     }
 }
 
@@ -163,13 +237,22 @@ pub struct SecretWriteBody {
         deserialize_with = "nullable_list"
     )]
     pub envs: Option<Vec<String>>,
-    /// Unix seconds (`null` clears it).
+    /// Unix seconds or an RFC 3339 date-time (`null` clears it). An expiry in the past is
+    /// refused unless `allow_past` is true.
     #[serde(
         skip_serializing_if = "Option::is_none",
         default,
-        deserialize_with = "nullable"
+        deserialize_with = "nullable_expiry"
     )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::schema::Expiry>))]
     pub expires_at: Option<Option<i64>>,
+    /// Accept an `expires_at` in the past: the secret is written already expired.
+    #[serde(skip_serializing_if = "std::ops::Not::not", default)]
+    pub allow_past: bool,
+    /// `json`: refuse (422) a value that does not parse as JSON; `text` (the default): any
+    /// bytes. A check on this write only, not stored.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub format: Option<ValueFormat>,
     /// `PUT` and `PATCH` only: write only if this is still the current value version, else
     /// 409 `stale_version`.
     #[serde(skip_serializing_if = "Option::is_none", default)]
@@ -188,6 +271,8 @@ impl SecretWriteBody {
             scope: patch.scope,
             envs: patch.envs,
             expires_at: patch.expires_at,
+            allow_past: patch.allow_past,
+            format: patch.format,
             expected_version: None,
         };
         if let Some(v) = value {
@@ -235,6 +320,8 @@ impl SecretWriteBody {
             scope: self.scope.clone(),
             envs: self.envs.clone(),
             expires_at: self.expires_at,
+            format: self.format,
+            allow_past: self.allow_past,
         })
     }
 }
@@ -307,9 +394,19 @@ pub struct TokenRequest {
     /// Machine token: the environment.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub env: Option<String>,
-    /// Unix seconds.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
+    /// Unix seconds or an RFC 3339 date-time; it must be in the future.
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        default,
+        deserialize_with = "expiry"
+    )]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::schema::Expiry>))]
     pub expires_at: Option<i64>,
+    /// The workspace the token is for (default: the caller's). Tokens belong to one
+    /// workspace: only the caller's own is accepted (403 otherwise, whether it exists or not);
+    /// a token for another workspace is made with an admin token of that workspace.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub workspace: Option<String>,
 }
 
 /// The query of `GET /v1/secrets/{key}`.
@@ -481,6 +578,7 @@ mod tests {
             scope: Some(vec!["a".into()]),
             envs: Some(vec![]),
             expires_at: Some(None),
+            ..MetadataPatch::default()
         };
         let json = serde_json::to_string(&SecretWriteBody::new(None, None, p.clone())).unwrap();
         assert_eq!(
@@ -489,6 +587,65 @@ mod tests {
         );
         let back: SecretWriteBody = serde_json::from_str(&json).unwrap();
         assert_eq!(back.patch().unwrap(), p);
+    }
+
+    /// Issue 16: an RFC 3339 `expires_at` was refused by the API although the CLI took it.
+    #[test]
+    fn expires_at_is_unix_seconds_or_rfc3339() {
+        let at = |json: &str| {
+            serde_json::from_str::<SecretWriteBody>(json)
+                .map(|b| b.expires_at)
+                .map_err(|e| e.to_string())
+        };
+        assert_eq!(
+            at(r#"{"expires_at":4102444800}"#),
+            Ok(Some(Some(4102444800)))
+        );
+        assert_eq!(
+            at(r#"{"expires_at":"2100-01-01T00:00:00Z"}"#),
+            Ok(Some(Some(4102444800)))
+        );
+        assert_eq!(
+            at(r#"{"expires_at":"2100-01-01T01:00:00+01:00"}"#),
+            Ok(Some(Some(4102444800)))
+        );
+        assert_eq!(at(r#"{"expires_at":null}"#), Ok(Some(None)));
+        assert_eq!(at("{}"), Ok(None));
+        // Milliseconds stay a number here: hush-core's range check refuses them with a hint.
+        assert_eq!(
+            at(r#"{"expires_at":1800000000000}"#),
+            Ok(Some(Some(1_800_000_000_000)))
+        );
+        for bad in [
+            r#"{"expires_at":"sk_planted tomorrow"}"#,
+            r#"{"expires_at":"2100-01-01"}"#,
+            r#"{"expires_at":1.5}"#,
+            r#"{"expires_at":true}"#,
+            r#"{"expires_at":18446744073709551615}"#,
+        ] {
+            let e = at(bad).unwrap_err();
+            assert!(e.contains("RFC 3339"), "{bad}: {e}");
+            assert!(!e.contains("sk_planted"), "{bad}: {e}");
+        }
+        let t: TokenRequest = serde_json::from_str(
+            r#"{"role":"read","expires_at":"2100-01-01T00:00:00Z","workspace":"w"}"#,
+        )
+        .unwrap();
+        assert_eq!(t.expires_at, Some(4102444800));
+        assert_eq!(t.workspace.as_deref(), Some("w"));
+    }
+
+    #[test]
+    fn format_and_allow_past_travel_with_the_patch() {
+        let b: SecretWriteBody =
+            serde_json::from_str(r#"{"value":"{}","format":"json","allow_past":true}"#).unwrap();
+        let p = b.patch().unwrap();
+        assert_eq!(p.format, Some(ValueFormat::Json));
+        assert!(p.allow_past);
+        assert!(p.is_empty(), "they check a write; they change no metadata");
+        let json = serde_json::to_string(&SecretWriteBody::new(None, None, p.clone())).unwrap();
+        assert_eq!(json, r#"{"allow_past":true,"format":"json"}"#);
+        assert!(serde_json::from_str::<SecretWriteBody>(r#"{"format":"yaml"}"#).is_err());
     }
 
     #[test]

@@ -561,6 +561,12 @@ pub enum TypeArg {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum StatusArg {
     Active,
     Revoked,
@@ -617,6 +623,13 @@ pub struct MetadataArgs {
     /// Expiry: RFC 3339, unix seconds, a duration from now (90d, 12h, 30m), or `never`.
     #[arg(long, value_name = "WHEN")]
     pub expires: Option<String>,
+    /// Accept an --expires in the past: write the secret already expired, on purpose.
+    #[arg(long)]
+    pub allow_past: bool,
+    /// What the value must be: json refuses one that does not parse (exit 2, nothing
+    /// written); text (the default) takes any bytes.
+    #[arg(long, value_name = "FORMAT")]
+    pub format: Option<FormatArg>,
 }
 
 impl MetadataArgs {

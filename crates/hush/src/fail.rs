@@ -133,6 +133,15 @@ fn invalid_hint(e: &Invalid) -> String {
         Invalid::MachineToken => {
             ": give --app and --env for a machine token, --role for any other".into()
         }
+        Invalid::PastSecretExpiry => {
+            ": give a future --expires, or add --allow-past to write it expired on purpose".into()
+        }
+        Invalid::NotJson { .. } => {
+            ": fix it, or leave out --format json to store it as it is".into()
+        }
+        Invalid::FormatWithoutValue => {
+            ": give the value (--stdin or --from-file) with --format, or leave --format out".into()
+        }
         _ => String::new(),
     }
 }

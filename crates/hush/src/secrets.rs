@@ -4,13 +4,13 @@ use std::io::Write as _;
 
 use anyhow::Result;
 use hush_core::patch::PatchRules as _;
-use hush_core::{clock, ListFilter, MetadataPatch, Status, StoredStatus, TokenType};
+use hush_core::{clock, ListFilter, MetadataPatch, Status, StoredStatus, TokenType, ValueFormat};
 use hush_wire::SecretMeta;
 
 use crate::backend::Backend;
 
 use crate::cli::{
-    DeleteArgs, GetArgs, HistoryArgs, ListArgs, MetadataArgs, RawOrJson, RollbackArgs,
+    DeleteArgs, FormatArg, GetArgs, HistoryArgs, ListArgs, MetadataArgs, RawOrJson, RollbackArgs,
     SecretsCommand, ShowArgs, StatusArg, StatusArgs, TableOrJson, TypeArg, UpdateArgs, WriteArgs,
 };
 use crate::fail::Failure;
@@ -41,6 +41,11 @@ fn patch_from(args: &MetadataArgs) -> Result<MetadataPatch> {
     if let Some(e) = &args.expires {
         p.expires_at = Some(clock::parse_expiry(e, clock::now())?);
     }
+    p.allow_past = args.allow_past;
+    p.format = args.format.map(|f| match f {
+        FormatArg::Text => ValueFormat::Text,
+        FormatArg::Json => ValueFormat::Json,
+    });
     p.validate()?;
     Ok(p)
 }
@@ -125,6 +130,10 @@ fn check_key(a: &WriteArgs) -> Result<()> {
 fn read_value(a: &WriteArgs) -> Result<hush_core::SecretBytes> {
     let v = value::read(&a.value, &a.key)?;
     hush_core::model::validate_value_len(v.len())?;
+    if a.meta.format == Some(FormatArg::Json) {
+        // EXPOSE: parsed before it leaves for a store or a server; nothing of it is shown.
+        hush_core::model::validate_format(ValueFormat::Json, v.expose_secret())?;
+    }
     Ok(v)
 }
 
@@ -185,6 +194,9 @@ async fn update(b: &dyn Backend, a: UpdateArgs) -> Result<()> {
     } else {
         None
     };
+    if v.is_none() && patch.format.is_some() {
+        return Err(hush_core::Invalid::FormatWithoutValue.into());
+    }
     let meta = b
         .update(&w.key, env, v.as_ref(), &patch, a.if_version)
         .await?;

@@ -5,7 +5,7 @@ import { Secret, isUtf8, valueBytes } from './secret.js';
 
 export const VERSION = '0.1.0';
 const PAGE = 1000;
-const METADATA = ['description', 'token_type', 'scope', 'envs', 'expires_at'];
+const METADATA = ['description', 'token_type', 'scope', 'envs', 'expires_at', 'format', 'allow_past'];
 
 /** Keys, app names and token ids go into URL paths: only A-Z a-z 0-9 _ . -, never . or .. */
 function segment(s, what = 'key or token id') {
@@ -45,7 +45,7 @@ function writeBody(fields, { allowKey }) {
     } else {
       // The server would refuse it too (422); saying so here names the fields it takes.
       throw new InvalidError(
-        `unknown field ${JSON.stringify(k)}: use ${allowKey ? 'key, ' : ''}value, description, token_type, scope, envs, expires_at${allowKey ? '' : ', expected_version'}`,
+        `unknown field ${JSON.stringify(k)}: use ${allowKey ? 'key, ' : ''}value, description, token_type, scope, envs, expires_at, format, allow_past${allowKey ? '' : ', expected_version'}`,
         { code: 'invalid_field' },
       );
     }

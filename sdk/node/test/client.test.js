@@ -149,11 +149,30 @@ describe('the client against a real server', () => {
     assert.equal(await c.secrets.delete('a2', { expected_version: 1 }), true);
   });
 
+  test('issue 16: format json, RFC 3339 and past expiries, a token for a workspace', async () => {
+    const bad = await failure(c.secrets.create({ key: 'door', value: '{"broken":', format: 'json' }));
+    isApiError(bad, InvalidError, 422, 'invalid_field');
+    assert.match(bad.message, /not valid JSON/);
+    isApiError(await failure(c.secrets.show('door')), NotFoundError, 404, 'not_found');
+    const m = await c.secrets.create({ key: 'door', value: '{"ok":1}', format: 'json', expires_at: '2100-01-01T00:00:00Z' });
+    assert.equal(m.expires_at, 4102444800);
+    const past = await failure(c.secrets.update('door', { expires_at: '2001-01-01T00:00:00Z' }));
+    isApiError(past, InvalidError, 422, 'invalid_field');
+    assert.match(past.message, /allow_past/);
+    const old = await c.secrets.update('door', { expires_at: '2001-01-01T00:00:00Z', allow_past: true });
+    assert.equal(old.status, 'expired');
+    const t = await c.tokens.create({ role: 'read', workspace: 'default', expires_at: '2100-01-01T00:00:00Z' });
+    assert.equal(t.expires_at, 4102444800);
+    const other = await failure(c.tokens.create({ role: 'read', workspace: 'elsewhere' }));
+    isApiError(other, ForbiddenError, 403, 'forbidden');
+    assert.match(other.message, /admin token of that workspace/);
+  });
+
   test('resolve and check: values, and a reason per key that cannot be had', async () => {
     await c.secrets.create({ key: 'r_ok', value: 'resolved-value' });
     await c.secrets.create({ key: 'r_rev', value: 'x' });
     await c.secrets.revoke('r_rev');
-    await c.secrets.create({ key: 'r_exp', value: 'x', expires_at: 1 });
+    await c.secrets.create({ key: 'r_exp', value: 'x', expires_at: 1, allow_past: true });
     const r = await c.resolve({ keys: ['r_ok', 'r_rev', 'r_exp', 'r_none'] });
     assert.deepEqual(Object.keys(r.secrets), ['r_ok']);
     assert.equal(r.secrets.r_ok.value.expose(), 'resolved-value');
@@ -266,7 +285,7 @@ describe('the client against a real server', () => {
     isApiError(await failure(c.secrets.put('e', { value: 'x' }, { ifMatch: `"${m.revision}"` })), PreconditionFailedError, 412, 'precondition_failed');
     isApiError(await failure(c.secrets.delete('e', { ifMatch: m.revision })), PreconditionFailedError, 412, 'precondition_failed');
 
-    await c.secrets.create({ key: 'old', value: 'x', expires_at: 1 });
+    await c.secrets.create({ key: 'old', value: 'x', expires_at: 1, allow_past: true });
     isApiError(await failure(c.secrets.fetch('old')), ExpiredError, 410, 'expired');
 
     await c.secrets.revoke('e');

@@ -507,6 +507,11 @@ export interface components {
             /** @description What was wrong and what to do. */
             message: string;
         };
+        /**
+         * @description An expiry as a request gives it: unix seconds, or an RFC 3339 date-time string
+         *     (`2027-01-31T00:00:00Z`). Answers always give unix seconds.
+         */
+        Expiry: number | string;
         /** @description `{"status": …}`: the answer of `/readyz`. */
         Health: {
             /** @description `ready`. */
@@ -834,6 +839,8 @@ export interface components {
          *     as `[]` does).
          */
         SecretWrite: {
+            /** @description Accept an `expires_at` in the past: the secret is written already expired. */
+            allow_past?: boolean;
             /** @description Description (`null` clears it). */
             description?: string | null;
             /** @description Environments it is available in (`[]` or `null` clears them). */
@@ -844,11 +851,8 @@ export interface components {
              *     409 `stale_version`.
              */
             expected_version?: number | null;
-            /**
-             * Format: int64
-             * @description Unix seconds (`null` clears it).
-             */
-            expires_at?: number | null;
+            expires_at?: null | components["schemas"]["Expiry"];
+            format?: null | components["schemas"]["ValueFormat"];
             /** @description The key (`POST` only; on `PUT`, the path's key if given). */
             key?: string | null;
             /** @description Apps allowed to read it (`[]` or `null` clears it). */
@@ -870,15 +874,17 @@ export interface components {
             app?: string | null;
             /** @description Machine token: the environment. */
             env?: string | null;
-            /**
-             * Format: int64
-             * @description Unix seconds.
-             */
-            expires_at?: number | null;
+            expires_at?: null | components["schemas"]["Expiry"];
             /** @description A name to recognise it by (default: the role, or `APP-ENV`). */
             name?: string | null;
             /** @description `admin`, `write` or `read` (not with app/env). */
             role?: string | null;
+            /**
+             * @description The workspace the token is for (default: the caller's). Tokens belong to one
+             *     workspace: only the caller's own is accepted (403 otherwise, whether it exists or not);
+             *     a token for another workspace is made with an admin token of that workspace.
+             */
+            workspace?: string | null;
         };
         /** @description A token's record. Never the token itself. */
         TokenInfo: {
@@ -918,6 +924,13 @@ export interface components {
             /** @description RFC 3339: when the app last resolved the secret; null if never. */
             last_read_at: string | null;
         };
+        /**
+         * @description What a value must be to be written: the `format` of a write (the web UI's Format field,
+         *     the CLI's `--format`). It is a check at the door, not stored metadata: `json` makes the
+         *     write refuse a value that does not parse as JSON, and nothing is written.
+         * @enum {string}
+         */
+        ValueFormat: "text" | "json";
         /** @description One version in a secret's history. No value. */
         VersionInfo: {
             /** @description RFC 3339. */
@@ -2327,7 +2340,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            /** @description forbidden: the role, scope or environment of the token does not allow this */
+            /** @description forbidden: the token is not an admin, or `workspace` names a workspace other than its own */
             403: {
                 headers: {
                     [name: string]: unknown;

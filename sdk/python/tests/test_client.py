@@ -259,6 +259,31 @@ def test_tokens(server: Server, admin: Client, key: str) -> None:
     assert {t.id: t.status for t in admin.tokens.list()}[machine.id] == "revoked"
 
 
+def test_values_are_checked_at_the_door(admin: Client, key: str) -> None:
+    """Issue 16: JSON that does not parse, RFC 3339 expiries, past expiries, and a token
+    for a workspace."""
+    with pytest.raises(hush.InvalidError) as e:
+        admin.secrets.create(key=key, value='{"broken":', format="json")
+    assert e.value.status == 422 and "not valid JSON" in str(e.value)
+    with pytest.raises(hush.NotFoundError):
+        admin.secrets.show(key)
+    meta = admin.secrets.create(
+        key=key, value='{"ok": 1}', format="json", expires_at="2100-01-01T00:00:00Z"
+    )
+    assert meta.expires_at == 4102444800
+    with pytest.raises(hush.InvalidError) as e:
+        admin.secrets.update(key, expires_at="2001-01-01T00:00:00Z")
+    assert "allow_past" in str(e.value)
+    old = admin.secrets.update(key, expires_at="2001-01-01T00:00:00Z", allow_past=True)
+    assert old.status == "expired"
+
+    mine = admin.tokens.create(role="read", workspace="default", expires_at="2100-01-01T00:00:00Z")
+    assert mine.expires_at == 4102444800
+    with pytest.raises(hush.ForbiddenError) as f:
+        admin.tokens.create(role="read", workspace="elsewhere")
+    assert "admin token of that workspace" in str(f.value)
+
+
 def test_audit(admin: Client, key: str) -> None:
     admin.secrets.create(key=key, value="audited")
     admin.secrets.fetch(key)

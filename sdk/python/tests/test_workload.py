@@ -265,7 +265,7 @@ def test_server_refusals(server: Server, admin: Client, key: str, tmp_path: Path
     admin.secrets.create(key=key + "_revoked", value="v")
     admin.secrets.revoke(key + "_revoked")
     admin.secrets.create(key=key + "_other_app", value="v", scope=["someone-else"])
-    admin.secrets.create(key=key + "_expired", value="v", expires_at=1)
+    admin.secrets.create(key=key + "_expired", value="v", expires_at=1, allow_past=True)
     keys = [key + s for s in ("_revoked", "_other_app", "_expired", "_missing")]
     r = probe(tmp_path, keys, isolated=True, HUSH_ADDR=server.base, HUSH_TOKEN=server.admin, HUSH_APP="billing")
     reasons = {}

@@ -5,10 +5,10 @@ use hush_crypto::SecretBytes;
 
 use crate::app::{ReadMark, UseRow};
 use crate::clock;
-use crate::error::Error;
+use crate::error::{Error, Invalid};
 use crate::model::{
-    validate_app, validate_env, validate_key, validate_value_len, ListFilter, Metadata, SecretRow,
-    StoredStatus, VersionRow, Workspace,
+    validate_app, validate_env, validate_format, validate_key, validate_value_len, ListFilter,
+    Metadata, SecretRow, StoredStatus, VersionRow, Workspace,
 };
 use crate::patch::{MetadataPatch, PatchRules as _};
 use crate::store::{Commit, SecretWrite, StoreError};
@@ -86,6 +86,12 @@ fn check_write(
         validate_value_len(v.len())?;
     }
     patch.validate()?;
+    match (patch.format, value) {
+        // EXPOSE: parsed to check its format; nothing of it is kept or shown.
+        (Some(f), Some(v)) => validate_format(f, v.expose_secret())?,
+        (Some(_), None) => return Err(Invalid::FormatWithoutValue.into()),
+        (None, _) => {}
+    }
     Ok(())
 }
 

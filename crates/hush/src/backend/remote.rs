@@ -165,6 +165,9 @@ impl Backend for Remote {
                 app: app.map(str::to_string),
                 env: env.map(str::to_string),
                 expires_at,
+                // The server's token decides the workspace (--workspace is the embedded
+                // store's).
+                workspace: None,
             })
             .await?)
     }

@@ -69,8 +69,18 @@ fn no_plaintext_in_the_store_files_or_any_output_but_get() {
         h.run(&["secrets", "get", "planted"], None).code(5),
         h.run(&["secrets", "restore", "planted"], None).ok(),
         h.run(&["keys", "rotate"], None).ok(),
-        h.run(&["secrets", "update", "planted", "--expires", "1"], None)
-            .ok(),
+        h.run(
+            &[
+                "secrets",
+                "update",
+                "planted",
+                "--expires",
+                "1",
+                "--allow-past",
+            ],
+            None,
+        )
+        .ok(),
         h.run(&["secrets", "get", "planted"], None).code(6),
     ];
     // Delete leaves no trace of the value either (secure_delete).

@@ -6,6 +6,7 @@ mod backup;
 mod bad_input;
 mod common;
 mod crash;
+mod door;
 mod envs;
 mod examples;
 mod hardening;

@@ -119,7 +119,14 @@ fn scenario(run: Runner<'_>) -> Vec<(String, i32, String)> {
     step("restore", &["secrets", "restore", "githubtoken"], None, 0);
     step(
         "expire",
-        &["secrets", "update", "gcp-key", "--expires", "1"],
+        &[
+            "secrets",
+            "update",
+            "gcp-key",
+            "--expires",
+            "1",
+            "--allow-past",
+        ],
         None,
         0,
     );

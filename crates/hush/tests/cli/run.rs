@@ -257,6 +257,7 @@ fn a_missing_required_secret_means_the_command_never_starts() {
             "slack",
             "--expires",
             "2020-01-01T00:00:00Z",
+            "--allow-past",
         ],
         None,
     )
@@ -610,7 +611,14 @@ fn check_reports_each_status_and_source_never_a_value() {
     )
     .ok();
     h.run(
-        &["secrets", "set", "old", "--expires", "2020-01-01T00:00:00Z"],
+        &[
+            "secrets",
+            "set",
+            "old",
+            "--expires",
+            "2020-01-01T00:00:00Z",
+            "--allow-past",
+        ],
         Some(b"value-old-3333"),
     )
     .ok();

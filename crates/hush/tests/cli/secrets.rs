@@ -142,7 +142,14 @@ fn revoked_reads_fail_with_5_and_restore_undoes_it() {
 fn expired_reads_fail_with_6_saying_when() {
     let h = Home::new();
     h.run(
-        &["secrets", "set", "k", "--expires", "2020-01-01T00:00:00Z"],
+        &[
+            "secrets",
+            "set",
+            "k",
+            "--expires",
+            "2020-01-01T00:00:00Z",
+            "--allow-past",
+        ],
         Some(b"v"),
     )
     .ok();
@@ -254,8 +261,18 @@ fn list_filters_by_env_app_prefix_and_status() {
     )
     .ok();
     h.run(&["secrets", "set", "SENDGRID_KEY"], Some(b"c")).ok();
-    h.run(&["secrets", "set", "OLD_KEY", "--expires", "1"], Some(b"d"))
-        .ok();
+    h.run(
+        &[
+            "secrets",
+            "set",
+            "OLD_KEY",
+            "--expires",
+            "1",
+            "--allow-past",
+        ],
+        Some(b"d"),
+    )
+    .ok();
     h.run(&["secrets", "set", "BAD_KEY"], Some(b"e")).ok();
     h.run(&["secrets", "revoke", "BAD_KEY"], None).ok();
 

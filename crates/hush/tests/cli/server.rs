@@ -311,7 +311,10 @@ fn machine_tokens_read_only_their_app_and_environment() {
     s.put("shared", json!({"value": "d"}));
     s.put("revoked", json!({"value": "e"}));
     s.call("POST", "/v1/secrets/revoked/revoke", &s.admin, None);
-    s.put("expired", json!({"value": "f", "expires_at": 1}));
+    s.put(
+        "expired",
+        json!({"value": "f", "expires_at": 1, "allow_past": true}),
+    );
     s.put("undeclared", json!({"value": "g"}));
     let m = s.token(json!({"app": "ingest", "env": "prd"}));
     // Before the app registers a manifest, scope and environment rules alone apply.

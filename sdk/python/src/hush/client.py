@@ -259,7 +259,10 @@ class SecretsApi:
     def create(self, fields: Optional[Mapping[str, Any]] = None, /, **kw: Any) -> SecretMeta:
         """Creates a secret: ``key``, ``value`` (str, bytes or :class:`hush.Secret`) and the
         optional ``description``, ``token_type`` (``api``/``access``), ``scope``, ``envs``,
-        ``expires_at`` (unix seconds), as a mapping or as keywords.
+        ``expires_at`` (unix seconds, or an RFC 3339 string such as
+        ``"2027-01-31T00:00:00Z"``), as a mapping or as keywords. Every write also takes
+        ``format="json"`` (refuse a value that is not valid JSON) and ``allow_past=True``
+        (accept an ``expires_at`` in the past, which is refused otherwise).
         :class:`hush.ExistsError` when the key is taken."""
         body = _write_body(fields, kw)
         return SecretMeta.from_json(self._c._call("POST", "/v1/secrets", body=body))
@@ -454,11 +457,15 @@ class TokensApi:
         name: Optional[str] = None,
         app: Optional[str] = None,
         env: Optional[str] = None,
-        expires_at: Optional[int] = None,
+        expires_at: Union[int, str, None] = None,
+        workspace: Optional[str] = None,
     ) -> NewToken:
         """Makes a token: ``role`` (``admin``, ``write``, ``read``), or ``app`` and ``env``
-        for a machine token. The answer's ``token`` (a :class:`hush.Secret`) is the only time
-        it is shown."""
+        for a machine token; ``expires_at`` in unix seconds or RFC 3339, in the future.
+        ``workspace`` must be the admin token's own (tokens belong to one workspace: another
+        workspace's tokens are made with an admin token of that workspace;
+        :class:`hush.ForbiddenError` otherwise). The answer's ``token`` (a
+        :class:`hush.Secret`) is the only time it is shown."""
         body = {
             k: v
             for k, v in (
@@ -467,6 +474,7 @@ class TokensApi:
                 ("app", app),
                 ("env", env),
                 ("expires_at", expires_at),
+                ("workspace", workspace),
             )
             if v is not None
         }

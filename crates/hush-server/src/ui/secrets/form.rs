@@ -2,9 +2,9 @@
 //! goes next to the field it is about.
 
 use base64::Engine as _;
-use hush_core::model::Metadata;
+use hush_core::model::{validate_format, Metadata};
 use hush_core::patch::PatchRules as _;
-use hush_core::{clock, Invalid, MetadataPatch, SecretBytes, TokenType};
+use hush_core::{clock, Invalid, MetadataPatch, SecretBytes, TokenType, ValueFormat};
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -105,9 +105,10 @@ impl FieldErrors {
                 self.envs = msg
             }
             Invalid::TokenType { .. } => self.token_type = msg,
-            Invalid::Expiry { .. } | Invalid::PastExpiry | Invalid::ExpiryRange { .. } => {
-                self.expires = msg
-            }
+            Invalid::Expiry { .. }
+            | Invalid::PastExpiry
+            | Invalid::PastSecretExpiry
+            | Invalid::ExpiryRange { .. } => self.expires = msg,
             _ => self.form = msg,
         }
     }
@@ -154,9 +155,6 @@ pub(super) fn patch_from(f: &SecretForm, errors: &mut FieldErrors) -> MetadataPa
             }
         },
     };
-    if expires_at.is_some_and(|at| at <= now) {
-        errors.place(&Invalid::PastExpiry);
-    }
     let description = Some(f.description.trim().to_string()).filter(|d| !d.is_empty());
     let mut list = |field, text| {
         split_list(field, text).unwrap_or_else(|e| {
@@ -172,6 +170,10 @@ pub(super) fn patch_from(f: &SecretForm, errors: &mut FieldErrors) -> MetadataPa
         scope: Some(scope),
         envs: Some(envs),
         expires_at: Some(expires_at),
+        // A past expiry is refused (by `validate`, next to its field): the form has no way
+        // to ask for one. The value's format is checked by `value_from`.
+        format: None,
+        allow_past: false,
     };
     if let Err(e) = patch.validate() {
         errors.place(&e);
@@ -196,14 +198,17 @@ pub(super) fn value_from(f: &SecretForm, errors: &mut FieldErrors) -> Option<Sec
         }
     };
     let value = SecretBytes::new(bytes);
-    if f.format == "json" {
-        if let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(value.expose_secret()) {
-            // serde_json's message gives the line and column, never the text.
-            errors.value = Some(format!(
-                "This is not valid JSON: {e}. Fix it, or choose the Text format."
-            ));
-            return None;
-        }
+    // The same check as the API's and the CLI's `format` (hush-core's): its message gives
+    // the line and column, never the text.
+    let format = if f.format == "json" {
+        ValueFormat::Json
+    } else {
+        ValueFormat::Text
+    };
+    // EXPOSE: parsed to check its format; nothing of it is kept or shown.
+    if let Err(e) = validate_format(format, value.expose_secret()) {
+        errors.value = Some(format!("{e}: fix it, or choose the Text format."));
+        return None;
     }
     if value.expose_secret().is_empty() {
         errors.place(&Invalid::EmptyValue);
@@ -287,6 +292,40 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    /// Issue 16: the form says what the API and the CLI say (one check, hush-core's): JSON
+    /// that does not parse, and an expiry in the past, each next to its field.
+    #[test]
+    fn json_and_past_expiries_are_refused_as_everywhere_else() {
+        let f = SecretForm {
+            value: "{\"broken\": \"planted\"".into(),
+            format: "json".into(),
+            expires: "2001-01-01T00:00:00Z".into(),
+            ..SecretForm::default()
+        };
+        let mut errors = FieldErrors::default();
+        assert!(value_from(&f, &mut errors).is_none());
+        let value = errors.value.clone().unwrap_or_default();
+        assert!(
+            value.starts_with("the value is not valid JSON ("),
+            "{value}"
+        );
+        assert!(!value.contains("planted"), "{value}");
+        patch_from(&f, &mut errors);
+        assert_eq!(
+            errors.expires.as_deref(),
+            Some(Invalid::PastSecretExpiry.to_string().as_str())
+        );
+        let text = SecretForm {
+            value: "{\"broken\":".into(),
+            ..SecretForm::default()
+        };
+        let mut errors = FieldErrors::default();
+        assert!(
+            value_from(&text, &mut errors).is_some(),
+            "text takes anything"
+        );
     }
 
     #[test]
