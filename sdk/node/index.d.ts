@@ -66,6 +66,14 @@ export type SecretUpdate = Metadata & { value?: Value; expected_version?: Schema
 /** `If-Match`: a revision (sent as its ETag `"N"`), or an ETag string (`"7"`, `*`). */
 export interface Conditional {
   ifMatch?: number | string;
+  /** The environment whose own value the call is on (none: the shared value). */
+  env?: string;
+}
+
+/** Options of the calls on one environment's own value. */
+export interface InEnv {
+  /** The environment whose own value the call is on (none: the shared value). */
+  env?: string;
 }
 
 // ---- values ------------------------------------------------------------------------------
@@ -126,13 +134,13 @@ export interface DeleteOptions extends Conditional {
 
 export interface SecretsApi {
   /** Creates a secret (ExistsError when the key exists). */
-  create(fields: SecretCreate): Promise<SecretMeta>;
+  create(fields: SecretCreate, options?: InEnv): Promise<SecretMeta>;
   /** Creates or replaces a secret's value (and metadata). */
   put(key: string, fields: SecretUpdate & { value: Value }, options?: Conditional): Promise<SecretMeta>;
   /** Changes the value and/or metadata. */
   update(key: string, fields: SecretUpdate, options?: Conditional): Promise<SecretMeta>;
   /** Metadata and the decrypted value (of `version`, or the current one). */
-  fetch(key: string, options?: { version?: number }): Promise<SecretValue>;
+  fetch(key: string, options?: { version?: number; env?: string }): Promise<SecretValue>;
   /** Every secret matching the filters (metadata only), following pages. */
   list(filters?: ListFilters): Promise<SecretMeta[]>;
   /** The Ductape name of list(). */
@@ -146,9 +154,9 @@ export interface SecretsApi {
   /** Undoes revoke. */
   restore(key: string): Promise<SecretMeta>;
   /** The versions of a secret (no values), oldest first. */
-  versions(key: string): Promise<VersionInfo[]>;
+  versions(key: string, options?: InEnv): Promise<VersionInfo[]>;
   /** Makes version `to`'s value current again, as a new version. */
-  rollback(key: string, to: number): Promise<SecretMeta>;
+  rollback(key: string, to: number, options?: InEnv): Promise<SecretMeta>;
 }
 
 export interface AppsApi {

@@ -261,36 +261,45 @@ class SecretsApi {
     this.#c = client;
   }
 
-  /** Creates a secret (ExistsError when the key exists). */
-  async create(fields) {
+  /**
+   * Creates a secret (ExistsError when the key exists). With `{ env }` as the second
+   * argument, the value is that environment's own (the secret has no shared value yet).
+   */
+  async create(fields, { env } = {}) {
     const body = writeBody(fields, { allowKey: true });
     if (typeof body.key !== 'string') {
       throw new InvalidError('create needs a key: create({key, value, ...})', { code: 'invalid_field' });
     }
-    return this.#c._call('POST', '/v1/secrets', { body });
+    return this.#c._call('POST', '/v1/secrets', { query: { env }, body });
   }
 
-  /** Creates or replaces a secret's value (and metadata). */
-  async put(key, fields, { ifMatch } = {}) {
+  /**
+   * Creates or replaces a secret's value (and metadata); with `env`, that environment's own
+   * value, leaving the shared one and other environments' alone.
+   */
+  async put(key, fields, { ifMatch, env } = {}) {
     segment(key);
     const body = writeBody(fields, { allowKey: false });
-    return this.#c._call('PUT', `/v1/secrets/${key}`, { body, headers: ifMatchHeader(ifMatch) });
+    return this.#c._call('PUT', `/v1/secrets/${key}`, { query: { env }, body, headers: ifMatchHeader(ifMatch) });
   }
 
   /**
    * Changes the value and/or metadata; `expected_version` (StaleVersionError) and `ifMatch`
    * (PreconditionFailedError) guard it.
    */
-  async update(key, fields, { ifMatch } = {}) {
+  async update(key, fields, { ifMatch, env } = {}) {
     segment(key);
     const body = writeBody(fields, { allowKey: false });
-    return this.#c._call('PATCH', `/v1/secrets/${key}`, { body, headers: ifMatchHeader(ifMatch) });
+    return this.#c._call('PATCH', `/v1/secrets/${key}`, { query: { env }, body, headers: ifMatchHeader(ifMatch) });
   }
 
-  /** Metadata and the decrypted value (of `version`, or the current one) as a Secret. */
-  async fetch(key, { version } = {}) {
+  /**
+   * Metadata and the decrypted value (of `version`, or the current one) as a Secret; with
+   * `env`, the value that environment reads (its own, else the shared one: `value_env`).
+   */
+  async fetch(key, { version, env } = {}) {
     segment(key);
-    return secretValue(await this.#c._call('GET', `/v1/secrets/${key}`, { query: { version } }));
+    return secretValue(await this.#c._call('GET', `/v1/secrets/${key}`, { query: { version, env } }));
   }
 
   /** Every secret matching the filters (metadata only), following pages. */
@@ -312,10 +321,10 @@ class SecretsApi {
   }
 
   /** Deletes a secret; `force` even while registered apps name it (else InUseError). */
-  async delete(key, { force, expected_version, ifMatch } = {}) {
+  async delete(key, { force, expected_version, ifMatch, env } = {}) {
     segment(key);
     await this.#c._call('DELETE', `/v1/secrets/${key}`, {
-      query: { force: force ? 'true' : undefined, expected_version },
+      query: { force: force ? 'true' : undefined, expected_version, env },
       headers: ifMatchHeader(ifMatch),
     });
     return true;
@@ -333,16 +342,16 @@ class SecretsApi {
     return this.#c._call('POST', `/v1/secrets/${key}/restore`);
   }
 
-  /** The versions of a secret (no values), oldest first, following pages. */
-  async versions(key) {
+  /** The versions of a secret (no values), oldest first, following pages; `env`: only its own. */
+  async versions(key, { env } = {}) {
     segment(key);
-    return this.#c._all(`/v1/secrets/${key}/versions`);
+    return this.#c._all(`/v1/secrets/${key}/versions`, { env });
   }
 
-  /** Makes version `to`'s value current again, as a new version. */
-  async rollback(key, to) {
+  /** Makes version `to`'s value current again, as a new version (of `env`'s own value). */
+  async rollback(key, to, { env } = {}) {
     segment(key);
-    return this.#c._call('POST', `/v1/secrets/${key}/rollback`, { body: { to } });
+    return this.#c._call('POST', `/v1/secrets/${key}/rollback`, { query: { env }, body: { to } });
   }
 }
 

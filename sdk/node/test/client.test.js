@@ -168,6 +168,30 @@ describe('the client against a real server', () => {
     assert.match(other.message, /admin token of that workspace/);
   });
 
+  test('issue 16: values per environment, one environment at a time', async () => {
+    await c.secrets.put('per_env', { value: 'shared-v' });
+    const m = await c.secrets.put('per_env', { value: 'prd-v' }, { env: 'prd' });
+    assert.deepEqual(m.env_versions, { prd: 1 });
+    await c.secrets.put('per_env', { value: 'dev-v' }, { env: 'dev' });
+    const prd = await c.secrets.fetch('per_env', { env: 'prd' });
+    assert.equal(prd.value.expose(), 'prd-v');
+    assert.equal(prd.value_env, 'prd');
+    const stg = await c.secrets.fetch('per_env', { env: 'stg' });
+    assert.equal(stg.value.expose(), 'shared-v');
+    assert.equal(stg.value_env, null);
+    await c.secrets.update('per_env', { value: 'prd-v2', expected_version: 1 }, { env: 'prd' });
+    const stale = await failure(c.secrets.update('per_env', { value: 'x', expected_version: 1 }, { env: 'prd' }));
+    isApiError(stale, StaleVersionError, 409, 'stale_version');
+    const versions = await c.secrets.versions('per_env', { env: 'prd' });
+    assert.deepEqual(versions.map((v) => [v.env, v.version]), [['prd', 1], ['prd', 2]]);
+    const back = await c.secrets.rollback('per_env', 1, { env: 'prd' });
+    assert.equal(back.env_versions.prd, 3);
+    assert.equal(await c.secrets.delete('per_env', { env: 'prd' }), true);
+    assert.equal((await c.secrets.fetch('per_env', { env: 'prd' })).value.expose(), 'shared-v');
+    assert.equal((await c.secrets.fetch('per_env', { env: 'dev' })).value.expose(), 'dev-v');
+    isApiError(await failure(c.secrets.delete('per_env', { env: 'prd' })), NotFoundError, 404, 'not_found');
+  });
+
   test('resolve and check: values, and a reason per key that cannot be had', async () => {
     await c.secrets.create({ key: 'r_ok', value: 'resolved-value' });
     await c.secrets.create({ key: 'r_rev', value: 'x' });

@@ -7,7 +7,7 @@ import time
 import pytest
 
 import hush
-from hush import Client, Secret
+from hush import Client, NotFoundError, Secret, StaleVersionError
 from hush.models import AppInfo, NewToken, SecretMeta, SecretValue, TokenInfo, VersionInfo
 
 from .conftest import Server
@@ -364,3 +364,31 @@ def test_the_ductape_example_script(own_server: Server) -> None:
     ):
         assert line in p.stdout.splitlines(), f"{line!r} not in:\n{p.stdout}"
     assert "sk_live" not in p.stdout + p.stderr
+
+
+def test_values_per_environment(admin: Client, key: str) -> None:
+    """Issue 16: one key, a shared value and each environment's own, set, read, versioned,
+    rolled back and deleted one environment at a time."""
+    admin.secrets.put(key, "shared-v")
+    meta = admin.secrets.put(key, "prd-v", env="prd")
+    assert meta.env_versions == {"prd": 1}
+    admin.secrets.put(key, "dev-v", env="dev")
+    prd = admin.secrets.fetch(key, env="prd")
+    assert (prd.value.expose(), prd.value_env, prd.value_version) == ("prd-v", "prd", 1)
+    stg = admin.secrets.fetch(key, env="stg")
+    assert (stg.value.expose(), stg.value_env) == ("shared-v", None)
+    admin.secrets.update(key, value="prd-v2", env="prd", expected_version=1)
+    with pytest.raises(StaleVersionError):
+        admin.secrets.update(key, value="x", env="prd", expected_version=1)
+    versions = admin.secrets.versions(key, env="prd")
+    assert [(v.env, v.version) for v in versions] == [("prd", 1), ("prd", 2)]
+    back = admin.secrets.rollback(key, 1, env="prd")
+    assert back.env_versions["prd"] == 3
+    assert admin.secrets.fetch(key, env="prd").value.expose() == "prd-v"
+    assert admin.secrets.delete(key, env="prd") is True
+    assert admin.secrets.fetch(key, env="prd").value.expose() == "shared-v"
+    assert admin.secrets.fetch(key, env="dev").value.expose() == "dev-v"
+    with pytest.raises(NotFoundError):
+        admin.secrets.delete(key, env="prd")
+    rows = [r for r in admin.audit.list(key=key) if r.action == "secret.read"]
+    assert {r.env for r in rows} >= {"prd", "dev", None}

@@ -263,9 +263,13 @@ class SecretsApi:
         ``"2027-01-31T00:00:00Z"``), as a mapping or as keywords. Every write also takes
         ``format="json"`` (refuse a value that is not valid JSON) and ``allow_past=True``
         (accept an ``expires_at`` in the past, which is refused otherwise).
-        :class:`hush.ExistsError` when the key is taken."""
+        :class:`hush.ExistsError` when the key is taken. ``env="prd"`` makes the value prd's
+        own (the secret then has no shared value yet)."""
+        env = kw.pop("env", None)
         body = _write_body(fields, kw)
-        return SecretMeta.from_json(self._c._call("POST", "/v1/secrets", body=body))
+        return SecretMeta.from_json(
+            self._c._call("POST", "/v1/secrets", query=_env(env), body=body)
+        )
 
     @boundary
     def put(
@@ -277,17 +281,24 @@ class SecretsApi:
         *,
         expected_version: Optional[int] = None,
         if_match: Union[str, int, None] = None,
+        env: Optional[str] = None,
         **kw: Any,
     ) -> SecretMeta:
         """Creates the secret or replaces its value (and the metadata given). With
-        ``expected_version`` or ``if_match`` it only replaces (404 when missing)."""
+        ``expected_version`` or ``if_match`` it only replaces (404 when missing). With
+        ``env``, the value is that environment's own; the shared one and other environments'
+        are left alone."""
         body = _write_body(fields, kw)
         _put_value(body, value)
         if expected_version is not None:
             body["expected_version"] = expected_version
         return SecretMeta.from_json(
             self._c._call(
-                "PUT", f"/v1/secrets/{_segment(key)}", body=body, headers=_if_match(if_match)
+                "PUT",
+                f"/v1/secrets/{_segment(key)}",
+                query=_env(env),
+                body=body,
+                headers=_if_match(if_match),
             )
         )
 
@@ -300,26 +311,37 @@ class SecretsApi:
         *,
         expected_version: Optional[int] = None,
         if_match: Union[str, int, None] = None,
+        env: Optional[str] = None,
         **kw: Any,
     ) -> SecretMeta:
         """Changes the value and/or metadata given (``None`` clears a field; one left out
         stays). ``expected_version``: only if that is still the current value version, else
         :class:`hush.StaleVersionError`. ``if_match`` (``meta.etag``, or a revision number):
-        only if nothing changed since, else :class:`hush.PreconditionFailedError`."""
+        only if nothing changed since, else :class:`hush.PreconditionFailedError`. With ``env``,
+        a value given is that environment's own and ``expected_version`` is its version."""
         body = _write_body(fields, kw)
         if expected_version is not None:
             body["expected_version"] = expected_version
         return SecretMeta.from_json(
             self._c._call(
-                "PATCH", f"/v1/secrets/{_segment(key)}", body=body, headers=_if_match(if_match)
+                "PATCH",
+                f"/v1/secrets/{_segment(key)}",
+                query=_env(env),
+                body=body,
+                headers=_if_match(if_match),
             )
         )
 
     @boundary
-    def fetch(self, key: str, version: Optional[int] = None) -> SecretValue:
-        """The metadata and the decrypted value (of ``version``, or the current one). The read
-        is audited."""
-        q = {"version": version} if version is not None else None
+    def fetch(
+        self, key: str, version: Optional[int] = None, *, env: Optional[str] = None
+    ) -> SecretValue:
+        """The metadata and the decrypted value (of ``version``, or the current one). With
+        ``env``, the value that environment reads: its own, else the shared one
+        (``.value_env`` says which). The read is audited."""
+        q: Dict[str, Any] = dict(_env(env) or {})
+        if version is not None:
+            q["version"] = version
         return SecretValue.from_json(
             self._c._call("GET", f"/v1/secrets/{_segment(key)}", query=q)
         )
@@ -362,10 +384,12 @@ class SecretsApi:
         force: bool = False,
         expected_version: Optional[int] = None,
         if_match: Union[str, int, None] = None,
+        env: Optional[str] = None,
     ) -> bool:
         """Deletes a secret and returns ``True``. :class:`hush.InUseError` while a registered
-        app names it, unless ``force``."""
-        q: Dict[str, Any] = {}
+        app names it, unless ``force``. With ``env``, deletes only that environment's own
+        value (every version of it); the secret stays."""
+        q: Dict[str, Any] = dict(_env(env) or {})
         if force:
             q["force"] = True
         if expected_version is not None:
@@ -388,16 +412,30 @@ class SecretsApi:
         )
 
     @boundary
-    def versions(self, key: str) -> List[VersionInfo]:
-        """The secret's versions, oldest first (no values), following pages."""
-        return self._c._all_pages(f"/v1/secrets/{_segment(key)}/versions", VersionInfo.from_json)
+    def versions(self, key: str, *, env: Optional[str] = None) -> List[VersionInfo]:
+        """The secret's versions, oldest first (no values), following pages; with ``env``,
+        only that environment's own value's."""
+        return self._c._all_pages(
+            f"/v1/secrets/{_segment(key)}/versions", VersionInfo.from_json, _env(env)
+        )
 
     @boundary
-    def rollback(self, key: str, to: int) -> SecretMeta:
-        """Makes version ``to``'s value current again, as a new version."""
+    def rollback(self, key: str, to: int, *, env: Optional[str] = None) -> SecretMeta:
+        """Makes version ``to``'s value current again, as a new version (of ``env``'s own
+        value when given)."""
         return SecretMeta.from_json(
-            self._c._call("POST", f"/v1/secrets/{_segment(key)}/rollback", body={"to": to})
+            self._c._call(
+                "POST",
+                f"/v1/secrets/{_segment(key)}/rollback",
+                query=_env(env),
+                body={"to": to},
+            )
         )
+
+
+def _env(env: Optional[str]) -> Optional[Dict[str, Any]]:
+    """The ``?env=`` of a call on one environment's own value."""
+    return {"env": env} if env is not None else None
 
 
 def _manifest(manifest: Mapping[str, Any]) -> Dict[str, Any]:

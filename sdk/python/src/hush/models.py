@@ -19,6 +19,10 @@ _DEFAULTS: Dict[str, Any] = {
     # Fields a server that predates them leaves out (hush_wire's `#[serde(default)]`).
     "revision": 0,
     "used_by": None,
+    # Values per environment (issue 16).
+    "env_versions": {},
+    "value_env": None,
+    "env": None,
     "legacy_rows": 0,
     "head_seq": 0,
     "head_mac": "",
@@ -85,8 +89,10 @@ class SecretMeta:
     expires_at: Optional[int]
     #: ``active``, ``revoked`` or ``expired``.
     status: str
-    #: The current value version.
+    #: The current version of the value shared by every environment (0: none).
     version: int
+    #: The environments with a value of their own, each with its current version.
+    env_versions: Dict[str, int]
     #: Moves with every write; :attr:`etag` is it as an ``ETag`` for ``if_match``.
     revision: int
     created_at: str
@@ -103,7 +109,7 @@ class SecretMeta:
 
     @classmethod
     def from_json(cls, doc: Any) -> SecretMeta:
-        return _build(cls, doc, used_by=_list_of(UsedBy))
+        return _build(cls, doc, used_by=_list_of(UsedBy), env_versions=dict)
 
 
 def _value(doc: Mapping[str, Any]) -> Secret:
@@ -126,6 +132,8 @@ class SecretValue(SecretMeta):
     """A secret's metadata and its decrypted value (a :class:`hush.Secret`: read it with
     ``.value.expose()``)."""
 
+    #: The environment whose own value this is; ``None`` for the shared value.
+    value_env: Optional[str]
     #: The version whose value this is.
     value_version: int
     value: Secret
@@ -137,13 +145,15 @@ class SecretValue(SecretMeta):
         fields = dict(doc)
         fields["value"] = _value(doc)
         fields.pop("value_base64", None)
-        return _build(cls, fields, used_by=_list_of(UsedBy))
+        return _build(cls, fields, used_by=_list_of(UsedBy), env_versions=dict)
 
 
 @dataclass(frozen=True)
 class VersionInfo:
     """One version in a secret's history; no value."""
 
+    #: The environment whose own value it is a version of; ``None`` for the shared value.
+    env: Optional[str]
     version: int
     created_at: str
     created_by: str
@@ -292,6 +302,8 @@ class AuditRecord:
     workspace: Optional[str]
     key: Optional[str]
     version: Optional[int]
+    #: The environment whose own value was read or written; ``None`` for the shared value.
+    env: Optional[str]
     outcome: str
     remote: Optional[str]
     prev_hash: str
