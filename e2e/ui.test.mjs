@@ -227,6 +227,28 @@ test("replace a value without the old one ever reaching the browser", async () =
   await context.close();
 });
 
+test("a value of one environment's own, set and deleted in the UI", async () => {
+  assert.equal((await api("POST", "/v1/secrets", { key: "per-env", value: "shared-ui" })).status, 201);
+  const { context, page } = await signIn(admin);
+  await page.goto(base + "/ui/secrets/per-env");
+  await page.getByLabel("New value").fill("prd-ui");
+  await page.getByLabel("Environment (empty").fill("prd");
+  await page.getByRole("button", { name: "Replace value" }).click();
+  await page.waitForURL(/msg=value$/);
+  let r = await api("GET", "/v1/secrets/per-env?env=prd");
+  assert.equal(r.json.value, "prd-ui");
+  assert.equal(r.json.value_env, "prd");
+  assert.equal((await api("GET", "/v1/secrets/per-env")).json.value, "shared-ui");
+  await page.goto(base + "/ui/secrets/per-env");
+  assert.match(await page.locator(".facts").first().innerText(), /prd \(v1\)/);
+  await page.getByRole("button", { name: "Delete the prd value" }).click();
+  await page.waitForURL(/msg=env-deleted$/);
+  r = await api("GET", "/v1/secrets/per-env?env=prd");
+  assert.equal(r.json.value, "shared-ui");
+  assert.equal(r.json.value_env, null);
+  await context.close();
+});
+
 test("edit metadata, revoke and restore", async () => {
   const { context, page } = await signIn(admin);
   await page.goto(base + "/ui/secrets/rotate-me");

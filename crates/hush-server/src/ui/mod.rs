@@ -56,6 +56,10 @@ pub fn routes() -> Router<AppState> {
         .route("/secrets/{key}/meta", post(secrets::edit_meta))
         .route("/secrets/{key}/value", post(secrets::replace_value))
         .route("/secrets/{key}/revoke", post(secrets::revoke))
+        .route(
+            "/secrets/{key}/envs/{env}/delete",
+            post(secrets::delete_env_value),
+        )
         .route("/secrets/{key}/restore", post(secrets::restore))
         .route(
             "/secrets/{key}/delete",
@@ -140,6 +144,9 @@ fn done_message(code: &str) -> Option<&'static str> {
         "revoked" => "Secret revoked: reads are refused until it is restored.",
         "restored" => "Secret restored.",
         "deleted" => "Secret deleted.",
+        "env-deleted" => {
+            "That environment's own value was deleted: it reads the shared value again."
+        }
         "token-revoked" => "Token revoked.",
         _ => return None,
     })

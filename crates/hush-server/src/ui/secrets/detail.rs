@@ -106,6 +106,15 @@ fn detail_body(viewer: &Viewer<'_>, f: &Facts<'_>, shown: &Shown<'_>, now: i64) 
                 @if row.env_versions.is_empty() { "—" } @else {
                     @for (i, (env, v)) in row.env_versions.iter().enumerate() {
                         @if i > 0 { ", " } (env) " (v" (v) ")"
+                        @if viewer.can_write() {
+                            " "
+                            (layout::button_form(
+                                viewer,
+                                &format!("/ui/secrets/{}/envs/{}/delete", row.key, env),
+                                &format!("Delete the {env} value"),
+                                "danger",
+                            ))
+                        }
                     }
                 }
             }
@@ -216,12 +225,16 @@ fn write_controls(viewer: &Viewer<'_>, row: &SecretRow, shown: &Shown<'_>) -> Ma
             h2 id="replace-h" { "Replace the value" }
             p class="hint" {
                 "The current value is never shown here. The new one becomes version "
-                (row.version + 1) "; older versions are kept."
+                (row.version + 1) "; older versions are kept. With an environment, it is "
+                "that environment's own value; the shared one and other environments' stay."
             }
             form method="post" action={ "/ui/secrets/" (row.key) "/value" } class="card"
                 data-json-check {
                 (viewer.csrf_field())
                 (value_field("New value", value_form, value_errors))
+                label for="value_env" { "Environment (empty: the value every environment shares)" }
+                input id="value_env" name="value_env" type="text" value=(value_form.value_env)
+                    autocomplete="off" spellcheck="false";
                 button type="submit" { "Replace value" }
             }
         }
@@ -263,12 +276,27 @@ async fn save(
     msg: &str,
     errors: &mut FieldErrors,
 ) -> Option<Response> {
+    save_in(s, session, key, None, value, patch, msg, errors).await
+}
+
+/// As [`save`], writing `env`'s own value when given.
+#[allow(clippy::too_many_arguments)]
+async fn save_in(
+    s: &AppState,
+    session: &Session,
+    key: &str,
+    env: Option<&str>,
+    value: Option<&SecretBytes>,
+    patch: &MetadataPatch,
+    msg: &str,
+    errors: &mut FieldErrors,
+) -> Option<Response> {
     match s
         .hush
         .update(
             &session.ws,
             key,
-            None,
+            env,
             value,
             patch,
             hush_core::Expect::NOTHING,
@@ -305,10 +333,12 @@ pub(in crate::ui) async fn replace_value(
     let mut errors = FieldErrors::default();
     if let Some(value) = value_from(&f, &mut errors) {
         let keep = MetadataPatch::default();
-        let saved = save(
+        let env = Some(f.value_env.trim()).filter(|e| !e.is_empty());
+        let saved = save_in(
             &s,
             &session,
             &key,
+            env,
             Some(&value),
             &keep,
             "value",
@@ -325,6 +355,33 @@ pub(in crate::ui) async fn replace_value(
         ..Shown::default()
     };
     refused_form(&s, &session, &key, &shown).await
+}
+
+/// Deletes one environment's own value (every version of it); the secret stays.
+pub(in crate::ui) async fn delete_env_value(
+    State(s): State<AppState>,
+    session: Session,
+    Path((key, env)): Path<(String, String)>,
+    Form(f): Form<CsrfForm>,
+) -> Response {
+    if !session.csrf_ok(&f.csrf) {
+        return csrf_refused();
+    }
+    match s
+        .hush
+        .delete(
+            &session.ws,
+            &key,
+            Some(&env),
+            hush_core::Expect::NOTHING,
+            false,
+            &session.actor,
+        )
+        .await
+    {
+        Ok(_) => see_other(&format!("/ui/secrets/{key}?msg=env-deleted")),
+        Err(e) => error_page(e),
+    }
 }
 
 pub(in crate::ui) async fn revoke(

@@ -33,6 +33,9 @@ pub(in crate::ui) struct SecretForm {
     pub value_base64: String,
     #[serde(default)]
     pub format: String,
+    /// The environment whose own value a replace writes (empty: the shared value).
+    #[serde(default)]
+    pub value_env: String,
 }
 
 impl SecretForm {

@@ -14,7 +14,7 @@ use hush_core::model::SecretRow;
 use hush_core::Status;
 
 pub(super) use delete::{delete, delete_page};
-pub(super) use detail::{detail_page, edit_meta, replace_value, restore, revoke};
+pub(super) use detail::{delete_env_value, detail_page, edit_meta, replace_value, restore, revoke};
 pub(super) use list::list;
 pub(super) use new::{create, new_page};
 
