@@ -41,7 +41,13 @@ pub fn secrets_file_check(data: &[u8]) {
             }
         }
         Err(e) => {
-            let lines = data.iter().filter(|b| **b == b'\n').count() + 1;
+            // Line breaks as the parser counts them: `\n`, `\r\n`, and a lone `\r`.
+            let lone_cr = data
+                .iter()
+                .enumerate()
+                .filter(|(i, b)| **b == b'\r' && data.get(i + 1) != Some(&b'\n'))
+                .count();
+            let lines = data.iter().filter(|b| **b == b'\n').count() + lone_cr + 1;
             match e {
                 Error::SecretsFile { line, .. } => {
                     assert!(
@@ -73,6 +79,9 @@ mod tests {
             // Regression (fuzz crash): a key found before a line that does not parse was
             // served by a lookup although the file as a whole is refused.
             b"a=1\nexport hush_fuzz_absent_key=bexporta=1\nexportpowob-a}+\"\"t\n",
+            // Regression (fuzz crash): lone carriage returns end lines too, so a parse error
+            // on "line 5" of a file with no `\n` is right.
+            b"a=1}=1\r\r\r\r\x12\r\x0f\r\r\r\r\x0f\x002\0\0\0\0r",
         ] {
             secrets_file_check(seed);
         }
