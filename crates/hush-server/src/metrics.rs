@@ -49,6 +49,11 @@ impl Metrics {
     }
 }
 
+/// The request's id, put in the request's extensions by [`track`] for handlers that record it
+/// (the audit row).
+#[derive(Clone, Debug)]
+pub struct RequestId(pub std::sync::Arc<str>);
+
 /// `X-Request-Id`: the client's when it is 1 to 128 of `A-Z a-z 0-9 . _ -` (anything else is
 /// replaced, so a log line cannot be forged through it), else one made here.
 pub(crate) fn request_id(headers: &axum::http::HeaderMap) -> String {
@@ -79,9 +84,11 @@ pub(crate) fn request_id(headers: &axum::http::HeaderMap) -> String {
 /// Metrics, the request id and the access log line of every request: method, route template
 /// (never the path's key or a query string), status, latency, and the token's id and name
 /// (recorded on the request's span by authentication; never the token).
-pub async fn track(State(s): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn track(State(s): State<AppState>, mut req: Request, next: Next) -> Response {
     use tracing::Instrument as _;
     let id = request_id(req.headers());
+    req.extensions_mut()
+        .insert(RequestId(std::sync::Arc::from(id.as_str())));
     let route = req
         .extensions()
         .get::<MatchedPath>()
