@@ -20,6 +20,8 @@ pub struct ApiError {
     pub code: C,
     /// What was wrong and what to do.
     pub message: String,
+    /// When the store failed: its kind, counted in the metrics.
+    store_kind: Option<&'static str>,
 }
 
 impl ApiError {
@@ -29,6 +31,7 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            store_kind: None,
         }
     }
 
@@ -54,6 +57,22 @@ impl ApiError {
 
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
+        let store_kind = match &e {
+            Error::Store(StoreError::Unavailable(_)) => Some("unavailable"),
+            Error::Store(StoreError::Corrupt(_)) => Some("corrupt"),
+            Error::Store(StoreError::NoAuditKey) => Some("no_audit_key"),
+            Error::Store(_) => Some("other"),
+            _ => None,
+        };
+        ApiError {
+            store_kind,
+            ..Self::from_core(e)
+        }
+    }
+}
+
+impl ApiError {
+    fn from_core(e: Error) -> Self {
         let msg = format!("{e}{}", api_hint(&e));
         match &e {
             Error::Invalid(_) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, C::InvalidField, msg),
@@ -150,6 +169,7 @@ pub(crate) const UNAVAILABLE_RETRY_AFTER: u64 = 5;
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status;
+        let store_kind = self.store_kind;
         let body = ErrorBody {
             error: ErrorDetail {
                 code: self.code,
@@ -173,6 +193,10 @@ impl IntoResponse for ApiError {
                 axum::http::header::RETRY_AFTER,
                 axum::http::HeaderValue::from(UNAVAILABLE_RETRY_AFTER),
             );
+        }
+        if let Some(kind) = store_kind {
+            res.extensions_mut()
+                .insert(crate::metrics::StoreErrorKind(kind));
         }
         res
     }

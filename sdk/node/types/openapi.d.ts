@@ -1063,13 +1063,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Prometheus text exposition */
+            /** @description Prometheus metrics in the OpenMetrics text format */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "text/plain; version=0.0.4": string;
+                    "application/openmetrics-text; version=1.0.0; charset=utf-8": string;
                 };
             };
             500: components["responses"]["Internal"];

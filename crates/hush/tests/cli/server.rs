@@ -1140,7 +1140,10 @@ fn a_locked_store_answers_503_and_nothing_is_lost() {
         "after"
     );
     let m = s.req("GET", "/metrics", "").send().unwrap().text().unwrap();
-    assert!(m.contains("hush_store_errors_total 2"), "{m}");
+    assert!(
+        m.contains(r#"hush_store_errors_total{kind="unavailable"} 2"#),
+        "{m}"
+    );
 }
 
 #[test]
