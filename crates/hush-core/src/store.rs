@@ -362,7 +362,7 @@ pub fn check_dumpable(found: &[(String, String)], own: &[&str]) -> Result<(), St
         Ok(())
     } else {
         Err(StoreError::Corrupt(format!(
-            "the store has columns this hush cannot copy ({}): upgrade hush",
+            "the store has columns this hush does not know how to copy ({}); nothing was copied",
             unknown.join(", ")
         )))
     }
