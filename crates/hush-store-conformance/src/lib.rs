@@ -19,7 +19,8 @@ use hush_core::model::{
     ListFilter, Metadata, SealedValue, SecretRow, Status, StoredStatus, Workspace,
 };
 use hush_core::store::{
-    AuditKeyRow, Commit, DataKeyRow, Dump, RootKeyKind, RootKeyRow, SecretWrite, Store, StoreError,
+    AppKeyDumpRow, AuditKeyRow, Commit, DataKeyRow, Dump, RootKeyKind, RootKeyRow, SecretWrite,
+    Store, StoreError,
 };
 use hush_core::token::{Role, TokenRow};
 
@@ -1389,13 +1390,24 @@ pub async fn a_dump_loads_into_an_empty_store_row_for_row(from: &dyn Store, to: 
     assert_eq!(from.dump().await.unwrap(), dump);
 }
 
-/// A load into a store that holds any row is refused and writes nothing; an empty dump loads
-/// into an empty store.
+/// A load that fails partway writes nothing; a load into a store that holds any row is
+/// refused and writes nothing; an empty dump loads into an empty store.
 pub async fn a_load_into_a_store_with_rows_writes_nothing(from: &dyn Store, to: &dyn Store) {
+    let w = filled(from).await;
+    let dump = from.dump().await.unwrap();
+    // A load that fails partway (its last table names an app that is not there) is one
+    // transaction: the store stays empty.
+    let mut broken = dump.clone();
+    broken.app_keys.push(AppKeyDumpRow {
+        workspace_id: w.id.clone(),
+        app: "ghost".into(),
+        key: "k".into(),
+        last_read_at: None,
+    });
+    assert!(to.load(&broken).await.is_err());
+    assert_eq!(to.dump().await.unwrap(), Dump::default());
     to.load(&Dump::default()).await.unwrap();
     assert_eq!(to.dump().await.unwrap(), Dump::default());
-    filled(from).await;
-    let dump = from.dump().await.unwrap();
     ready(to).await;
     let before = to.dump().await.unwrap();
     let r = to.load(&dump).await;
