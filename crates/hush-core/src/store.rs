@@ -154,6 +154,275 @@ pub enum Commit {
     },
 }
 
+/// Every row of a store, table by table, exactly as stored: what [`Store::dump`] reads and
+/// [`Store::load`] writes, to move a store from one backend to another (`hush migrate`).
+///
+/// Values stay sealed and keys wrapped: the rows are copied, never opened, so the copy opens
+/// with the same root key. Audit rows keep their sequence numbers and MACs, so the chain
+/// verifies on the copy as it did on the original. Each table's rows are ordered by its
+/// primary key ([`Dump::sort`]), so two dumps of equal stores are equal.
+///
+/// The whole store is held in memory (roughly the size of its rows; the audit log is usually
+/// the bulk of it).
+///
+/// Adding a column or a table to a store's schema means adding it here too: [`DUMPED`] lists
+/// every column a dump copies, and a backend refuses to dump or load a schema holding one it
+/// does not list, so nothing is ever left behind silently.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Dump {
+    /// `root_keys`.
+    pub root_keys: Vec<RootKeyRow>,
+    /// `audit_key` (at most one row).
+    pub audit_key: Option<AuditKeyRow>,
+    /// `workspaces`.
+    pub workspaces: Vec<Workspace>,
+    /// `data_keys`.
+    pub data_keys: Vec<DataKeyRow>,
+    /// `secrets`.
+    pub secrets: Vec<SecretRow>,
+    /// `secret_values`: every version of every shared and environment's own value.
+    pub values: Vec<ValueDumpRow>,
+    /// `tokens` (hashes only, as stored).
+    pub tokens: Vec<TokenRow>,
+    /// `apps`.
+    pub apps: Vec<AppDumpRow>,
+    /// `app_keys`, with each app's last read of each key.
+    pub app_keys: Vec<AppKeyDumpRow>,
+    /// `audit_log`, every column as stored (sequence numbers, links and MACs included).
+    pub audit: Vec<AuditRow>,
+}
+
+/// One row of `secret_values`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ValueDumpRow {
+    /// The secret.
+    pub secret_id: String,
+    /// The sealed value version (its `env` empty for the shared value).
+    pub value: SealedValue,
+}
+
+/// One row of `apps`, its manifest as the JSON text stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppDumpRow {
+    /// The workspace.
+    pub workspace_id: String,
+    /// The app's name.
+    pub name: String,
+    /// The manifest, JSON as stored.
+    pub manifest: String,
+    /// Unix seconds.
+    pub created_at: i64,
+    /// Unix seconds.
+    pub updated_at: i64,
+    /// Who registered it last.
+    pub registered_by: String,
+}
+
+/// One row of `app_keys`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppKeyDumpRow {
+    /// The workspace.
+    pub workspace_id: String,
+    /// The app.
+    pub app: String,
+    /// A key its manifest names.
+    pub key: String,
+    /// Unix seconds of the app's last read, if any.
+    pub last_read_at: Option<i64>,
+}
+
+/// Every table a [`Dump`] copies, with every column of it, in the order the backends select
+/// them. A backend's own bookkeeping tables (its schema version, PostgreSQL's `audit_head`,
+/// which a load sets from the audit rows) are not listed.
+pub const DUMPED: &[(&str, &[&str])] = &[
+    (
+        "root_keys",
+        &[
+            "version",
+            "kind",
+            "salt",
+            "kdf_m_kib",
+            "kdf_t",
+            "kdf_p",
+            "check_value",
+            "created_at",
+        ],
+    ),
+    (
+        "audit_key",
+        &["id", "root_version", "wrapped", "keyed_from", "created_at"],
+    ),
+    ("workspaces", &["id", "name", "created_at"]),
+    (
+        "data_keys",
+        &[
+            "workspace_id",
+            "version",
+            "root_version",
+            "wrapped",
+            "created_at",
+        ],
+    ),
+    (
+        "secrets",
+        &[
+            "id",
+            "workspace_id",
+            "key",
+            "description",
+            "token_type",
+            "scope",
+            "envs",
+            "expires_at",
+            "status",
+            "version",
+            "revision",
+            "created_at",
+            "updated_at",
+            "created_by",
+            "updated_by",
+            "env_versions",
+        ],
+    ),
+    (
+        "secret_values",
+        &[
+            "secret_id",
+            "env",
+            "version",
+            "key_version",
+            "ciphertext",
+            "created_at",
+            "created_by",
+        ],
+    ),
+    (
+        "tokens",
+        &[
+            "id",
+            "workspace_id",
+            "name",
+            "hash",
+            "role",
+            "app",
+            "env",
+            "expires_at",
+            "created_at",
+            "created_by",
+            "revoked_at",
+        ],
+    ),
+    (
+        "apps",
+        &[
+            "workspace_id",
+            "name",
+            "manifest",
+            "created_at",
+            "updated_at",
+            "registered_by",
+        ],
+    ),
+    ("app_keys", &["workspace_id", "app", "key", "last_read_at"]),
+    (
+        "audit_log",
+        &[
+            "seq",
+            "ts_ms",
+            "actor_id",
+            "actor_name",
+            "action",
+            "workspace",
+            "key",
+            "version",
+            "outcome",
+            "remote",
+            "prev_mac",
+            "mac",
+            "env",
+        ],
+    ),
+];
+
+/// For backends: refuses a schema holding a column or table [`DUMPED`] does not list (`found`:
+/// every `(table, column)` of the store's schema; `own`: the backend's bookkeeping tables), so
+/// that a dump never leaves data behind without saying so.
+pub fn check_dumpable(found: &[(String, String)], own: &[&str]) -> Result<(), StoreError> {
+    let unknown: Vec<String> = found
+        .iter()
+        .filter(|(table, column)| {
+            !own.contains(&table.as_str())
+                && !DUMPED
+                    .iter()
+                    .any(|(t, cols)| t == table && cols.contains(&column.as_str()))
+        })
+        .map(|(table, column)| format!("{table}.{column}"))
+        .collect();
+    if unknown.is_empty() {
+        Ok(())
+    } else {
+        Err(StoreError::Corrupt(format!(
+            "the store has columns this hush does not know how to copy ({}); nothing was copied",
+            unknown.join(", ")
+        )))
+    }
+}
+
+impl Dump {
+    /// Orders every table's rows by its primary key.
+    pub fn sort(&mut self) {
+        self.root_keys.sort_by_key(|r| r.version);
+        self.workspaces.sort_by(|a, b| a.id.cmp(&b.id));
+        self.data_keys
+            .sort_by(|a, b| (&a.workspace_id, a.version).cmp(&(&b.workspace_id, b.version)));
+        self.secrets.sort_by(|a, b| a.id.cmp(&b.id));
+        self.values.sort_by(|a, b| {
+            (&a.secret_id, &a.value.env, a.value.version).cmp(&(
+                &b.secret_id,
+                &b.value.env,
+                b.value.version,
+            ))
+        });
+        self.tokens.sort_by(|a, b| a.id.cmp(&b.id));
+        self.apps
+            .sort_by(|a, b| (&a.workspace_id, &a.name).cmp(&(&b.workspace_id, &b.name)));
+        self.app_keys.sort_by(|a, b| {
+            (&a.workspace_id, &a.app, &a.key).cmp(&(&b.workspace_id, &b.app, &b.key))
+        });
+        self.audit.sort_by_key(|r| r.seq);
+    }
+
+    /// How many rows each table holds, by table, in [`DUMPED`]'s order.
+    pub fn counts(&self) -> Vec<(&'static str, usize)> {
+        vec![
+            ("root_keys", self.root_keys.len()),
+            ("audit_key", usize::from(self.audit_key.is_some())),
+            ("workspaces", self.workspaces.len()),
+            ("data_keys", self.data_keys.len()),
+            ("secrets", self.secrets.len()),
+            ("secret_values", self.values.len()),
+            ("tokens", self.tokens.len()),
+            ("apps", self.apps.len()),
+            ("app_keys", self.app_keys.len()),
+            ("audit_log", self.audit.len()),
+        ]
+    }
+}
+
+/// For backends: refuses a load into a store that holds rows (`counts`: each table's rows).
+pub fn check_empty(counts: &[(String, i64)]) -> Result<(), StoreError> {
+    let held: Vec<String> = counts
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(table, n)| format!("{table}: {n}"))
+        .collect();
+    if held.is_empty() {
+        Ok(())
+    } else {
+        Err(StoreError::NotEmpty(held.join(", ")))
+    }
+}
+
 /// A backend: SQLite, PostgreSQL, ….
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -364,4 +633,13 @@ pub trait Store: Send + Sync + 'static {
         at: i64,
         audit: &AuditEntry,
     ) -> Result<bool, StoreError>;
+
+    /// Every row of every table ([`Dump`]), read in one consistent snapshot (a server may
+    /// keep writing meanwhile) and written nowhere: the store is only read.
+    async fn dump(&self) -> Result<Dump, StoreError>;
+
+    /// Writes every row of `dump` as it is, in one transaction, into a store that holds no
+    /// row (a fresh one, its schema made): [`StoreError::NotEmpty`] otherwise, and nothing is
+    /// written. The audit chain continues from the dump's newest row.
+    async fn load(&self, dump: &Dump) -> Result<(), StoreError>;
 }

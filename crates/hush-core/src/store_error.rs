@@ -29,4 +29,7 @@ pub enum StoreError {
     /// An audit row was to be appended before the store was given the audit key.
     #[error("the store has no audit key to authenticate audit rows with")]
     NoAuditKey,
+    /// A load into a store that holds rows (which tables, with how many); nothing was written.
+    #[error("the store is not empty (it holds {0})")]
+    NotEmpty(String),
 }

@@ -19,7 +19,8 @@ use hush_core::model::{
     ListFilter, Metadata, SealedValue, SecretRow, Status, StoredStatus, Workspace,
 };
 use hush_core::store::{
-    AuditKeyRow, Commit, DataKeyRow, RootKeyKind, RootKeyRow, SecretWrite, Store, StoreError,
+    AppKeyDumpRow, AuditKeyRow, Commit, DataKeyRow, Dump, RootKeyKind, RootKeyRow, SecretWrite,
+    Store, StoreError,
 };
 use hush_core::token::{Role, TokenRow};
 
@@ -37,6 +38,27 @@ macro_rules! conformance_tests {
             a_batch_commits_each_unit_alone, audit_rows_are_keyed_and_never_written_without_the_key,
             the_audit_key_is_recorded_once_and_rewrapped_by_rotation, the_audit_head_is_the_newest_row,
             environment_values_are_kept_apart);
+        $crate::conformance_tests!(@pairs $mode $make;
+            a_dump_loads_into_an_empty_store_row_for_row, a_load_into_a_store_with_rows_writes_nothing);
+    };
+    (@pairs required $make:expr; $($name:ident),*) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                let (from, to) = ($make, $make);
+                $crate::$name(&*from, &*to).await;
+            }
+        )*
+    };
+    (@pairs optional $make:expr; $($name:ident),*) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                let Some(from) = $make else { return };
+                let Some(to) = $make else { return };
+                $crate::$name(&*from, &*to).await;
+            }
+        )*
     };
     (@each required $make:expr; $($name:ident),*) => {
         $(
@@ -1195,4 +1217,208 @@ pub async fn environment_values_are_kept_apart(s: &dyn Store) {
         .unwrap_err();
     assert!(matches!(err, StoreError::Conflict), "{err:?}");
     assert_eq!(fill("prd", 1).await, Some(("prd".into(), 8)));
+}
+
+/// A store with a row in every table: two root key versions (a rotation), two workspaces and
+/// their data keys, secrets with several shared versions and environments' own values, rich
+/// metadata, tokens (one revoked), apps with reads marked, and the audit rows of all of it.
+async fn filled(s: &dyn Store) -> Workspace {
+    let w = ready(s).await;
+    let other = ws("other");
+    s.create_workspace(&other, &dk(&other, 1, 1)).await.unwrap();
+    let mut r = create(s, &w, "db").await;
+    let mut next = r.clone();
+    next.revision += 1;
+    next.version = 2;
+    next.meta = Metadata {
+        description: Some("the database".into()),
+        token_type: Some(hush_core::TokenType::Api),
+        scope: vec!["ingest".into()],
+        envs: vec!["dev".into(), "prd".into()],
+        expires_at: Some(4_000_000_000),
+    };
+    s.write_secret(&SecretWrite {
+        row: next.clone(),
+        expected_revision: Some(r.revision),
+        value: Some(sealed(2, 2)),
+        drop_env: None,
+        audit: entry("w"),
+    })
+    .await
+    .unwrap();
+    r = next;
+    let mut next = r.clone();
+    next.revision += 1;
+    next.env_versions.insert("prd".into(), 1);
+    s.write_secret(&SecretWrite {
+        row: next,
+        expected_revision: Some(r.revision),
+        value: Some(SealedValue {
+            env: "prd".into(),
+            ..sealed(1, 5)
+        }),
+        drop_env: None,
+        audit: entry("w").in_env(Some("prd")),
+    })
+    .await
+    .unwrap();
+    create(s, &other, "elsewhere").await;
+    for (id, hash, revoked) in [("tok_1", "ab", false), ("tok_2", "cd", true)] {
+        let t = TokenRow {
+            id: id.into(),
+            workspace_id: w.id.clone(),
+            name: id.into(),
+            hash: hash.repeat(32),
+            role: Role::Machine,
+            app: Some("ingest".into()),
+            env: Some("prd".into()),
+            expires_at: Some(4_000_000_000),
+            created_at: 1,
+            created_by: "t".into(),
+            revoked_at: None,
+        };
+        s.insert_token(&t, &entry("token.create")).await.unwrap();
+        if revoked {
+            s.revoke_token(&w.id, id, 5, &entry("token.revoke"))
+                .await
+                .unwrap();
+        }
+    }
+    s.put_app(
+        &app_row(&w, "ingest", &["db", "other"], 5),
+        &entry("app.register"),
+    )
+    .await
+    .unwrap();
+    s.record_reads(
+        &[entry("secret.read")],
+        &[ReadMark {
+            workspace_id: w.id.clone(),
+            app: "ingest".into(),
+            key: "db".into(),
+            at: 100,
+        }],
+    )
+    .await
+    .unwrap();
+    s.rotate_keys(
+        &root(2),
+        &[dk(&w, 1, 2), dk(&other, 1, 2)],
+        &[dk(&w, 2, 2)],
+        &AuditKeyRow {
+            wrapped: vec![3; 60],
+            ..audit_key_row(2)
+        },
+    )
+    .await
+    .unwrap();
+    s.append_audit(&[entry("after.rotation")]).await.unwrap();
+    w
+}
+
+/// `dump` then `load` into an empty store copies every row as it is: a dump of the copy is
+/// the same, the chain verifies with the same head, the copy reads the same, and it goes on
+/// appending to the chain where the original stopped.
+pub async fn a_dump_loads_into_an_empty_store_row_for_row(from: &dyn Store, to: &dyn Store) {
+    let w = filled(from).await;
+    let dump = from.dump().await.unwrap();
+    for (table, n) in dump.counts() {
+        assert!(n > 0, "the suite fills every table, but {table} is empty");
+    }
+    assert_eq!(dump.root_keys.len(), 2);
+    assert_eq!(dump.values.len(), 4, "{:?}", dump.values);
+    assert_eq!(
+        from.dump().await.unwrap(),
+        dump,
+        "dumping changes nothing and is ordered"
+    );
+    to.load(&dump).await.unwrap();
+    let copy = to.dump().await.unwrap();
+    assert_eq!(copy, dump);
+    let rows = to.audit(&AuditFilter::default()).await.unwrap();
+    assert_eq!(intact(&rows), dump.audit.len());
+    assert_eq!(
+        to.audit_head().await.unwrap(),
+        from.audit_head().await.unwrap()
+    );
+    assert_eq!(
+        to.audit_key().await.unwrap(),
+        from.audit_key().await.unwrap()
+    );
+    assert_eq!(
+        to.root_keys().await.unwrap(),
+        from.root_keys().await.unwrap()
+    );
+    assert_eq!(
+        to.data_keys(None).await.unwrap(),
+        from.data_keys(None).await.unwrap()
+    );
+    let read = to
+        .secret_with_value(&w.id, "db", None, true)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        Some(read.clone()),
+        from.secret_with_value(&w.id, "db", None, true)
+            .await
+            .unwrap()
+    );
+    assert_eq!(read.uses[0].last_read_at, Some(100));
+    assert_eq!(
+        to.value(&read.row.id, "prd", 1).await.unwrap(),
+        from.value(&read.row.id, "prd", 1).await.unwrap()
+    );
+    assert_eq!(
+        to.tokens(&w.id).await.unwrap(),
+        from.tokens(&w.id).await.unwrap()
+    );
+    assert_eq!(
+        to.token_by_hash(&"ab".repeat(32), 10).await.unwrap(),
+        from.token_by_hash(&"ab".repeat(32), 10).await.unwrap()
+    );
+    assert_eq!(
+        to.apps(&w.id).await.unwrap(),
+        from.apps(&w.id).await.unwrap()
+    );
+    // The copy's chain goes on from the copied head.
+    to.set_audit_key(audit_key());
+    to.append_audit(&[entry("on.the.copy")]).await.unwrap();
+    let rows = to.audit(&AuditFilter::default()).await.unwrap();
+    assert_eq!(intact(&rows), dump.audit.len() + 1);
+    // The original was only read.
+    assert_eq!(from.dump().await.unwrap(), dump);
+}
+
+/// A load that fails partway writes nothing; a load into a store that holds any row is
+/// refused and writes nothing; an empty dump loads into an empty store.
+pub async fn a_load_into_a_store_with_rows_writes_nothing(from: &dyn Store, to: &dyn Store) {
+    let w = filled(from).await;
+    let dump = from.dump().await.unwrap();
+    // A load that fails partway (its last table names an app that is not there) is one
+    // transaction: the store stays empty.
+    let mut broken = dump.clone();
+    broken.app_keys.push(AppKeyDumpRow {
+        workspace_id: w.id.clone(),
+        app: "ghost".into(),
+        key: "k".into(),
+        last_read_at: None,
+    });
+    assert!(to.load(&broken).await.is_err());
+    assert_eq!(to.dump().await.unwrap(), Dump::default());
+    to.load(&Dump::default()).await.unwrap();
+    assert_eq!(to.dump().await.unwrap(), Dump::default());
+    ready(to).await;
+    let before = to.dump().await.unwrap();
+    let r = to.load(&dump).await;
+    assert!(
+        matches!(&r, Err(StoreError::NotEmpty(m)) if m.contains("root_keys: 1")),
+        "{r:?}"
+    );
+    assert_eq!(to.dump().await.unwrap(), before, "nothing was written");
+    // Nor into the store the dump came from.
+    let fresh_rows = from.dump().await.unwrap();
+    let r = from.load(&fresh_rows).await;
+    assert!(matches!(r, Err(StoreError::NotEmpty(_))), "{r:?}");
+    assert_eq!(from.dump().await.unwrap(), dump);
 }

@@ -30,12 +30,14 @@ use hush_core::model::{
     ListFilter, Metadata, SealedValue, SecretRow, StoredStatus, TokenType, VersionRow, Workspace,
 };
 use hush_core::store::{
-    uses_from_json, AuditKeyRow, Commit, DataKeyRow, RootKeyKind, RootKeyRow, SecretRead,
+    uses_from_json, AuditKeyRow, Commit, DataKeyRow, Dump, RootKeyKind, RootKeyRow, SecretRead,
     SecretWrite, Store, StoreError,
 };
 use hush_core::token::{Role, TokenRow};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, Row as _, Transaction};
+
+mod dump;
 
 /// Test helpers (a fresh database per test), only with the `testing` feature: the production
 /// crate ships none of them.
@@ -1340,6 +1342,14 @@ impl Store for PostgresStore {
                 last_read_at,
             })
             .collect())
+    }
+
+    async fn dump(&self) -> Result<Dump, StoreError> {
+        self.dump_all().await
+    }
+
+    async fn load(&self, dump: &Dump) -> Result<(), StoreError> {
+        self.load_all(dump).await
     }
 }
 

@@ -27,11 +27,13 @@ use hush_core::model::{
     ListFilter, Metadata, SealedValue, SecretRow, StoredStatus, TokenType, VersionRow, Workspace,
 };
 use hush_core::store::{
-    uses_from_json, AuditKeyRow, Commit, DataKeyRow, RootKeyKind, RootKeyRow, SecretRead,
+    uses_from_json, AuditKeyRow, Commit, DataKeyRow, Dump, RootKeyKind, RootKeyRow, SecretRead,
     SecretWrite, Store, StoreError,
 };
 use hush_core::token::{Role, TokenRow};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
+
+mod dump;
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
 const MIGRATIONS: &[&str] = &[
@@ -1358,6 +1360,14 @@ impl Store for SqliteStore {
             }
             Ok(n == 1)
         })
+    }
+
+    async fn dump(&self) -> Result<Dump, StoreError> {
+        self.dump_all()
+    }
+
+    async fn load(&self, dump: &Dump) -> Result<(), StoreError> {
+        self.load_all(dump)
     }
 }
 

@@ -114,6 +114,11 @@ pub enum Command {
     /// existing store without --force.
     #[command(after_help = EXIT_CODES)]
     Restore(RestoreArgs),
+    /// Copy the store (--db / HUSH_DB, else the embedded one) into an empty store: a SQLite
+    /// file to PostgreSQL or back. Every row as stored: values stay sealed, the audit chain
+    /// verifies on the copy, the same root key opens it. The source is only read.
+    #[command(after_help = EXIT_CODES)]
+    Migrate(MigrateArgs),
 }
 
 #[derive(Debug, Args)]
@@ -129,6 +134,14 @@ pub struct RestoreArgs {
     /// Overwrite the existing store (every change since the backup is lost).
     #[arg(long)]
     pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// The store to copy into: a postgres://user@host:5432/db URL or a SQLite file path (a
+    /// new file is created). It must hold no row; the copy is one transaction.
+    #[arg(long, value_name = "URL-OR-PATH")]
+    pub to: String,
 }
 
 #[derive(Debug, Args)]

@@ -14,6 +14,7 @@ mod fail;
 mod hygiene;
 mod local;
 mod manifest;
+mod migrate;
 mod output;
 mod remote;
 mod secrets;
@@ -182,6 +183,7 @@ async fn run_other(command: Command, scope: &Scope) -> Result<()> {
         Command::Man(a) => man(a.dir.as_deref()),
         Command::Backup(a) => local::backup(scope.db.as_deref(), &a.file),
         Command::Restore(a) => local::restore(scope.db.as_deref(), &a.file, a.force),
+        Command::Migrate(a) => migrate::run(scope.db.as_deref(), &a.to).await,
         Command::Tokens(cmd) => tokens::run(&*backend::open(scope).await?, cmd).await,
         Command::Audit(args) => tokens::audit(&*backend::open(scope).await?, args).await,
         Command::Secrets(cmd) => {

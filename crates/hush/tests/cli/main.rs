@@ -15,6 +15,7 @@ mod hygiene;
 mod keys;
 mod leaks;
 mod local_dev;
+mod migrate;
 mod nodes;
 mod polish;
 mod remote;
