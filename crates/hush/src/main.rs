@@ -18,6 +18,7 @@ mod output;
 mod remote;
 mod secrets;
 mod server;
+mod tls;
 mod tokens;
 mod value;
 mod workload;
@@ -79,6 +80,8 @@ fn main() {
 pub(crate) struct Scope {
     pub workspace: String,
     pub db: Option<String>,
+    /// `--cacert` / `HUSH_CACERT`: CA certificates to trust for a server.
+    pub cacert: Option<std::path::PathBuf>,
 }
 
 /// Server logs go to stderr; `HUSH_LOG` (or `RUST_LOG`) sets the filter, default `info`;
@@ -102,6 +105,7 @@ async fn run(cli: Cli) -> Result<i32> {
     let scope = Scope {
         workspace: cli.workspace,
         db: cli.db.filter(|d| !d.is_empty()),
+        cacert: cli.cacert.filter(|c| !c.as_os_str().is_empty()),
     };
     match cli.command {
         Command::Run(args) => return workload::run(args, &scope).await,
@@ -170,7 +174,7 @@ async fn run_other(command: Command, scope: &Scope) -> Result<()> {
             }
             Ok(())
         }
-        Command::Login(a) => remote::login(&a.addr).await,
+        Command::Login(a) => remote::login(&a.addr, scope).await,
         Command::Logout => remote::logout(),
         Command::Whoami(a) => tokens::whoami(&*backend::open(scope).await?, scope, a).await,
         Command::Completions(a) => {
