@@ -14,6 +14,18 @@
 //! [`Error::Expired`], [`Error::Unauthorized`], …) and carry the server's code and message,
 //! never a value. The crate links no store and no database driver.
 //!
+//! # TLS
+//!
+//! For an `https://` server the client checks the certificate against the system's trust
+//! store (the OS's CA certificates, as rustls-native-certs finds them; `SSL_CERT_FILE` /
+//! `SSL_CERT_DIR` replace them when set) plus, with [`Client::new`], the PEM bundle named by
+//! `HUSH_CACERT` ([`CACERT_VAR`]). A server whose certificate comes from a private CA is
+//! reached by trusting that CA: `HUSH_CACERT=/etc/hush/ca.pem`, or in code with
+//! [`Client::builder`] and [`ClientBuilder::add_ca_file`] (or [`ClientBuilder::add_ca_pem`]).
+//! A failed connection is [`Error::Transport`], whose message names the address and each
+//! cause (`cannot reach the hush server at https://hush.internal:8443: invalid peer
+//! certificate: UnknownIssuer`).
+//!
 //! It owns the workload's view of hush: the HTTP calls, the `.secrets` file and the private
 //! directory values are written to as files (shared with `hush run`). It must never log or
 //! `Debug`-print a value or a token, leave a value file readable by others, or decide a
@@ -98,9 +110,27 @@ pub enum Error {
         /// The server's message.
         message: String,
     },
-    /// The request did not complete (connection refused, TLS, timeout).
-    #[error("cannot reach the hush server: {0}")]
-    Transport(String),
+    /// The request did not complete (connection refused, DNS, TLS, timeout).
+    #[error("cannot reach the hush server at {addr}: {message}")]
+    Transport {
+        /// The server's address as given (`https://hush.example:8443`).
+        addr: String,
+        /// Each cause in turn, outermost first, joined with `: ` (`tcp connect error:
+        /// Connection refused (os error 111)`, `invalid peer certificate: UnknownIssuer`).
+        message: String,
+    },
+    /// A CA bundle given to [`ClientBuilder`] (or named by `HUSH_CACERT`) cannot be used.
+    #[error("cannot use the CA certificates in {origin}: {message}")]
+    CaCert {
+        /// The file, or `the PEM given to add_ca_pem`.
+        origin: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The HTTP client could not be set up (e.g. the system's trust store holds no usable
+    /// certificate).
+    #[error("cannot set up the HTTP client: {0}")]
+    Setup(String),
     /// A value in `value_base64` did not decode.
     #[error("the server sent a value that does not decode")]
     Decode,
@@ -203,16 +233,100 @@ fn page_query(cursor: Option<String>) -> PageQuery {
     }
 }
 
-impl Client {
-    /// A client for the server at `addr` (`http://127.0.0.1:8270`, `https://hush.example`).
-    pub fn new(addr: &str, token: &str) -> Result<Self, Error> {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .connect_timeout(Duration::from_secs(5))
-            .user_agent(concat!("hush-client/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| Error::Transport(e.to_string()))?;
-        let base = addr.trim_end_matches('/').to_string();
+/// The environment variable naming a PEM bundle of CA certificates to trust besides the
+/// system's (read by [`Client::new`] and [`ClientBuilder::add_ca_from_env`]).
+pub const CACERT_VAR: &str = "HUSH_CACERT";
+
+/// Builds a [`Client`]: the server, the token, and the certificate authorities to trust.
+///
+/// A client trusts the system's trust store (rustls-native-certs: the OS's certificates, or
+/// the files named by `SSL_CERT_FILE` / `SSL_CERT_DIR` when set) plus every CA added here, for
+/// a server whose certificate comes from a private CA:
+///
+/// ```no_run
+/// # fn demo() -> Result<(), hush_client::Error> {
+/// let client = hush_client::Client::builder("https://hush.internal:8443", "hush_…")
+///     .add_ca_file("/etc/hush/ca.pem")?
+///     .build()?;
+/// # let _ = client; Ok(()) }
+/// ```
+pub struct ClientBuilder {
+    addr: String,
+    token: Zeroizing<String>,
+    roots: Vec<reqwest::Certificate>,
+}
+
+impl std::fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("addr", &self.addr)
+            .field("token", &"[redacted]")
+            .field("extra_cas", &self.roots.len())
+            .finish()
+    }
+}
+
+impl ClientBuilder {
+    /// Also trusts the CA certificates of a PEM bundle (one or several
+    /// `-----BEGIN CERTIFICATE-----` blocks; anything else in it is ignored). Fails when the
+    /// bundle holds no certificate or one that does not parse.
+    pub fn add_ca_pem(self, pem: &[u8]) -> Result<Self, Error> {
+        self.add_bundle(pem, "the PEM given to add_ca_pem".into())
+    }
+
+    /// Also trusts the CA certificates of the PEM bundle in `path` (as
+    /// [`ClientBuilder::add_ca_pem`]). The error names the file.
+    pub fn add_ca_file(self, path: impl AsRef<std::path::Path>) -> Result<Self, Error> {
+        let path = path.as_ref();
+        let origin = path.display().to_string();
+        let pem = std::fs::read(path).map_err(|e| Error::CaCert {
+            origin: origin.clone(),
+            message: format!("cannot read it: {e}"),
+        })?;
+        self.add_bundle(&pem, origin)
+    }
+
+    /// Also trusts the bundle named by `HUSH_CACERT` ([`CACERT_VAR`]) when it is set and not
+    /// empty.
+    pub fn add_ca_from_env(self) -> Result<Self, Error> {
+        match std::env::var_os(CACERT_VAR).filter(|v| !v.is_empty()) {
+            Some(path) => self.add_ca_file(std::path::PathBuf::from(path)),
+            None => Ok(self),
+        }
+    }
+
+    fn add_bundle(mut self, pem: &[u8], origin: String) -> Result<Self, Error> {
+        use rustls::pki_types::pem::PemObject as _;
+        use rustls::pki_types::CertificateDer;
+        let bad = |message: String| Error::CaCert {
+            origin: origin.clone(),
+            message,
+        };
+        let certs = CertificateDer::pem_slice_iter(pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| bad(format!("not a PEM bundle: {e}")))?;
+        if certs.is_empty() {
+            return Err(bad(
+                "no PEM certificate in it (-----BEGIN CERTIFICATE-----)".into(),
+            ));
+        }
+        // Each must be usable as a trust anchor, checked here so the error names the file.
+        let n = certs.len();
+        for (i, der) in certs.into_iter().enumerate() {
+            rustls::RootCertStore::empty()
+                .add(der.clone())
+                .map_err(|e| bad(format!("certificate {} of {n}: {e}", i + 1)))?;
+            self.roots.push(
+                reqwest::Certificate::from_der(&der)
+                    .map_err(|e| bad(format!("certificate {} of {n}: {e}", i + 1)))?,
+            );
+        }
+        Ok(self)
+    }
+
+    /// The client.
+    pub fn build(self) -> Result<Client, Error> {
+        let base = self.addr.trim_end_matches('/').to_string();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(Error::Invalid {
                 status: 0,
@@ -222,12 +336,78 @@ impl Client {
                 ),
             });
         }
+        let mut http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .connect_timeout(Duration::from_secs(5))
+            .user_agent(concat!("hush-client/", env!("CARGO_PKG_VERSION")));
+        for root in self.roots {
+            http = http.add_root_certificate(root);
+        }
+        let http = http.build().map_err(|e| Error::Setup(cause_chain(&e)))?;
         Ok(Client {
             http,
             base,
-            token: Zeroizing::new(token.to_string()),
+            token: self.token,
             env: None,
         })
+    }
+}
+
+/// An error and its sources, outermost first, joined with `: `. Wrappers that only say which
+/// step failed ("error sending request") are left out when a cause follows, and so is a cause
+/// its wrapper already quotes.
+fn cause_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    const STEP_ONLY: [&str; 3] = [
+        "error sending request",
+        "client error (Connect)",
+        "client error (SendRequest)",
+    ];
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(e);
+    while let Some(err) = next {
+        next = err.source();
+        let s = err.to_string();
+        if next.is_some() && STEP_ONLY.contains(&s.as_str()) {
+            continue;
+        }
+        if parts.last().is_some_and(|p| p.contains(&s)) {
+            continue;
+        }
+        parts.push(s);
+    }
+    parts.join(": ")
+}
+
+impl Client {
+    /// A client for the server at `addr` (`http://127.0.0.1:8270`, `https://hush.example`),
+    /// trusting the system's trust store and, when `HUSH_CACERT` ([`CACERT_VAR`]) names a PEM
+    /// bundle, its certificates too (a bad bundle is [`Error::CaCert`]). Use
+    /// [`Client::builder`] to choose the CA certificates yourself.
+    pub fn new(addr: &str, token: &str) -> Result<Self, Error> {
+        Client::builder(addr, token).add_ca_from_env()?.build()
+    }
+
+    /// A [`ClientBuilder`] for the server at `addr`: it trusts the system's trust store and
+    /// the CA certificates added to it (it does not read `HUSH_CACERT` unless asked with
+    /// [`ClientBuilder::add_ca_from_env`]).
+    pub fn builder(addr: &str, token: &str) -> ClientBuilder {
+        ClientBuilder {
+            addr: addr.to_string(),
+            token: Zeroizing::new(token.to_string()),
+            roots: Vec::new(),
+        }
+    }
+
+    /// The server's address, as given (without a trailing `/`).
+    pub fn addr(&self) -> &str {
+        &self.base
+    }
+
+    fn transport(&self, e: reqwest::Error) -> Error {
+        Error::Transport {
+            addr: self.base.clone(),
+            message: cause_chain(&e.without_url()),
+        }
     }
 
     fn req(&self, method: Method, path: &str) -> RequestBuilder {
@@ -238,15 +418,9 @@ impl Client {
     }
 
     async fn send<T: serde::de::DeserializeOwned>(&self, rb: RequestBuilder) -> Result<T, Error> {
-        let res = rb
-            .send()
-            .await
-            .map_err(|e| Error::Transport(e.without_url().to_string()))?;
+        let res = rb.send().await.map_err(|e| self.transport(e))?;
         let status = res.status();
-        let bytes = res
-            .bytes()
-            .await
-            .map_err(|e| Error::Transport(e.without_url().to_string()))?;
+        let bytes = res.bytes().await.map_err(|e| self.transport(e))?;
         if status.is_success() {
             let body: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
             return serde_json::from_slice(body).map_err(|e| Error::Server {

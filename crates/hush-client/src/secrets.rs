@@ -44,7 +44,9 @@
 //! 4. **A hush server** when `HUSH_ADDR` ([`ADDR_VAR`]) and `HUSH_TOKEN` ([`TOKEN_VAR`]) are
 //!    both set: one `POST /v1/resolve` ([`crate::Client::resolve`]) with the app from
 //!    `HUSH_APP` ([`APP_VAR`]) and the environment from `HUSH_ENV` ([`ENV_VAR`]) when set. A
-//!    refusal (`missing`, `revoked`, `expired`, `out_of_scope`) is [`Error::Refused`].
+//!    refusal (`missing`, `revoked`, `expired`, `out_of_scope`) is [`Error::Refused`]. The
+//!    server's certificate is checked against the system's trust store plus the PEM bundle
+//!    named by `HUSH_CACERT` ([`CACERT_VAR`]) when set (a private CA).
 //! 5. Otherwise [`Error::NotFound`], whose message says where it looked and what to do.
 //!
 //! The free functions read the process environment and current directory **once**, on first
@@ -100,6 +102,9 @@ pub const SECRETS_DIR_VAR: &str = "HUSH_SECRETS_DIR";
 pub const ADDR_VAR: &str = "HUSH_ADDR";
 /// The token for the server.
 pub const TOKEN_VAR: &str = "HUSH_TOKEN";
+/// A PEM bundle of CA certificates to trust for the server besides the system's (relative
+/// to the current directory).
+pub const CACERT_VAR: &str = crate::CACERT_VAR;
 /// The app named in the server request.
 pub const APP_VAR: &str = "HUSH_APP";
 /// The environment named in the server request.
@@ -449,7 +454,11 @@ impl Sources {
         let client = match self.client.get() {
             Some(c) => c,
             None => {
-                let c = crate::Client::new(addr, token).map_err(server_err)?;
+                let mut b = crate::Client::builder(addr, token);
+                if let Some(ca) = self.var_str(CACERT_VAR)? {
+                    b = b.add_ca_file(self.cwd.join(ca)).map_err(server_err)?;
+                }
+                let c = b.build().map_err(server_err)?;
                 self.client.get_or_init(|| c)
             }
         };
@@ -1074,7 +1083,7 @@ mod tests {
             matches!(
                 &e,
                 Error::Server {
-                    source: crate::Error::Transport(_),
+                    source: crate::Error::Transport { .. },
                     ..
                 }
             ),

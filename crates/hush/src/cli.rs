@@ -26,6 +26,7 @@ Environment:
   HUSH_KEY_FILE     path of the root key file (default: $HUSH_HOME/root.key)
   HUSH_ADDR         a server to talk to instead of the embedded store (with HUSH_TOKEN)
   HUSH_TOKEN        the API token for HUSH_ADDR (never printed)
+  HUSH_CACERT       a PEM bundle of CA certificates to trust besides the system's (--cacert)
   HUSH_CONFIG       where `hush login` keeps the server and token (default: ~/.config/hush/config.json)
   HUSH_LISTEN       `hush server`'s address (default 127.0.0.1:8270; --listen)
   HUSH_LOG          log filter of `hush server`, as RUST_LOG (default: info)
@@ -53,6 +54,12 @@ pub struct Cli {
     /// nodes. Default: the embedded store in HUSH_HOME. Takes precedence over HUSH_ADDR.
     #[arg(long, global = true, env = "HUSH_DB", value_name = "PATH-OR-URL")]
     pub db: Option<String>,
+
+    /// A PEM bundle of CA certificates (one or several) to trust for an https:// server
+    /// (HUSH_ADDR, `hush login`) besides the system's trust store: for a server whose
+    /// certificate comes from a private CA.
+    #[arg(long, global = true, env = "HUSH_CACERT", value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
 
     #[command(subcommand)]
     pub command: Command,

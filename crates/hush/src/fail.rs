@@ -100,8 +100,25 @@ pub fn hint(err: &anyhow::Error) -> String {
         if let Some(e) = cause.downcast_ref::<Invalid>() {
             return invalid_hint(e);
         }
+        if let Some(hush_client::Error::Transport { message, .. }) =
+            cause.downcast_ref::<hush_client::Error>()
+        {
+            return transport_hint(message);
+        }
     }
     String::new()
+}
+
+/// After "cannot reach the hush server at …": what to do about a certificate the client does
+/// not trust.
+fn transport_hint(message: &str) -> String {
+    if message.contains("UnknownIssuer") {
+        " (the server's certificate is not signed by a CA this machine trusts: if it comes from \
+         a private CA, pass that CA's PEM with --cacert FILE or HUSH_CACERT)"
+            .into()
+    } else {
+        String::new()
+    }
 }
 
 /// The CLI's hint for one hush-core error, to follow its message.

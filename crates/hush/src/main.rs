@@ -19,6 +19,7 @@ mod output;
 mod remote;
 mod secrets;
 mod server;
+mod tls;
 mod tokens;
 mod value;
 mod workload;
@@ -80,6 +81,8 @@ fn main() {
 pub(crate) struct Scope {
     pub workspace: String,
     pub db: Option<String>,
+    /// `--cacert` / `HUSH_CACERT`: CA certificates to trust for a server.
+    pub cacert: Option<std::path::PathBuf>,
 }
 
 /// Server logs go to stderr; `HUSH_LOG` (or `RUST_LOG`) sets the filter, default `info`;
@@ -103,6 +106,7 @@ async fn run(cli: Cli) -> Result<i32> {
     let scope = Scope {
         workspace: cli.workspace,
         db: cli.db.filter(|d| !d.is_empty()),
+        cacert: cli.cacert.filter(|c| !c.as_os_str().is_empty()),
     };
     match cli.command {
         Command::Run(args) => return workload::run(args, &scope).await,
@@ -171,7 +175,7 @@ async fn run_other(command: Command, scope: &Scope) -> Result<()> {
             }
             Ok(())
         }
-        Command::Login(a) => remote::login(&a.addr).await,
+        Command::Login(a) => remote::login(&a.addr, scope).await,
         Command::Logout => remote::logout(),
         Command::Whoami(a) => tokens::whoami(&*backend::open(scope).await?, scope, a).await,
         Command::Completions(a) => {

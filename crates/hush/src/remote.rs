@@ -30,8 +30,23 @@ pub(crate) fn config_path() -> Option<PathBuf> {
     }
 }
 
+/// A client for `addr`, trusting the system's trust store and `--cacert` / `HUSH_CACERT`.
+fn client(addr: &str, token: &str, scope: &crate::Scope) -> Result<hush_client::Client> {
+    let usage = |e: hush_client::Error| match e {
+        hush_client::Error::Invalid { .. } | hush_client::Error::CaCert { .. } => {
+            anyhow::Error::from(Failure::usage(e.to_string()))
+        }
+        e => anyhow::Error::from(e),
+    };
+    let mut b = hush_client::Client::builder(addr, token);
+    if let Some(ca) = &scope.cacert {
+        b = b.add_ca_file(ca).map_err(usage)?;
+    }
+    b.build().map_err(usage)
+}
+
 /// The server to talk to, if one is configured.
-pub fn configured() -> Result<Option<hush_client::Client>> {
+pub fn configured(scope: &crate::Scope) -> Result<Option<hush_client::Client>> {
     let addr = std::env::var("HUSH_ADDR").ok().filter(|v| !v.is_empty());
     let token = std::env::var("HUSH_TOKEN")
         .ok()
@@ -43,9 +58,7 @@ pub fn configured() -> Result<Option<hush_client::Client>> {
                 "HUSH_ADDR is set but HUSH_TOKEN is not: set both, or run `hush login ADDR`",
             )
         })?;
-        return Ok(Some(
-            hush_client::Client::new(&addr, &token).map_err(|e| Failure::usage(e.to_string()))?,
-        ));
+        return Ok(Some(client(&addr, &token, scope)?));
     }
     let Some(path) = config_path() else {
         return Ok(None);
@@ -65,9 +78,7 @@ pub fn configured() -> Result<Option<hush_client::Client>> {
         )
     })?;
     let token = token.unwrap_or_else(|| Zeroizing::new(cfg.token.clone()));
-    Ok(Some(
-        hush_client::Client::new(&cfg.addr, &token).map_err(|e| Failure::usage(e.to_string()))?,
-    ))
+    Ok(Some(client(&cfg.addr, &token, scope)?))
 }
 
 /// `hush logout`: removes what `hush login` saved. Not logged in is not an error.
@@ -88,7 +99,7 @@ pub fn logout() -> Result<()> {
 }
 
 /// `hush login ADDR`: checks the token against the server, then saves both (0600).
-pub async fn login(addr: &str) -> Result<()> {
+pub async fn login(addr: &str, scope: &crate::Scope) -> Result<()> {
     let token = match std::env::var("HUSH_TOKEN").ok().filter(|v| !v.is_empty()) {
         Some(t) => Zeroizing::new(t),
         None => {
@@ -107,9 +118,7 @@ pub async fn login(addr: &str) -> Result<()> {
             }
         }
     };
-    let client =
-        hush_client::Client::new(addr, &token).map_err(|e| Failure::usage(e.to_string()))?;
-    client
+    client(addr, &token, scope)?
         .list(&hush_client::ListQuery {
             prefix: Some("~~".into()),
             ..Default::default()

@@ -1,5 +1,6 @@
 //! `hush server`: the API over HTTP/1.1 and HTTP/2, with TLS (rustls) when given a
-//! certificate. It stops cleanly on SIGINT and SIGTERM.
+//! certificate. It stops cleanly on SIGINT and SIGTERM; SIGHUP reloads the certificate
+//! (crate::tls).
 //!
 //! Every connection is held to deadlines that do not depend on the protocol, because hyper's
 //! own are per protocol and leave gaps (the auto builder waits without limit for the bytes that
@@ -39,9 +40,12 @@ use crate::local;
 pub async fn run(args: ServerArgs, scope: &crate::Scope) -> Result<()> {
     let workspace = scope.workspace.as_str();
     // Bad TLS files are refused before anything is created or printed.
-    let tls = match (&args.tls_cert, &args.tls_key) {
-        (Some(cert), Some(key)) => Some(tls_config(cert, key)?),
-        _ => None,
+    let (tls, reloadable) = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => {
+            let (cfg, cert) = crate::tls::server_config(cert, key)?;
+            (Some(cfg), Some(cert))
+        }
+        _ => (None, None),
     };
     let (hush, created) = local::open_or_init(scope.db.as_deref()).await?;
     let (ws, _) = hush.workspace(workspace, true).await?;
@@ -84,6 +88,8 @@ pub async fn run(args: ServerArgs, scope: &crate::Scope) -> Result<()> {
             );
         }
     }
+    // Before the listening line: from then on a SIGHUP reloads, it no longer kills.
+    crate::tls::reload_on_sighup(reloadable)?;
     match tls {
         Some(tls) => {
             eprintln!("hush listening on https://{addr}");
@@ -174,48 +180,6 @@ async fn shutdown() {
         _ = term => {}
     }
     eprintln!("hush: shutting down");
-}
-
-fn tls_config(cert: &std::path::Path, key: &std::path::Path) -> Result<Arc<rustls::ServerConfig>> {
-    use rustls::pki_types::pem::PemObject as _;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    let read = |path: &std::path::Path| {
-        std::fs::read(path)
-            .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))
-    };
-    let cert_pem = read(cert)?;
-    let certs = CertificateDer::pem_slice_iter(&cert_pem)
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| {
-            Failure::usage(format!(
-                "{} is not a PEM certificate chain: {e}",
-                cert.display()
-            ))
-        })?;
-    if certs.is_empty() {
-        return Err(Failure::usage(format!("{} holds no PEM certificate", cert.display())).into());
-    }
-    // The key file's bytes are cleared once the key is parsed.
-    let key_pem = zeroize::Zeroizing::new(read(key)?);
-    let key = PrivateKeyDer::from_pem_slice(&key_pem).map_err(|e| match e {
-        rustls::pki_types::pem::Error::NoItemsFound => {
-            Failure::usage("the --tls-key file holds no PEM private key")
-        }
-        e => Failure::usage(format!("cannot read the private key: {e}")),
-    })?;
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut cfg = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .context("TLS setup")?
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .map_err(|e| {
-            Failure::usage(format!(
-                "the certificate and key do not form a usable pair: {e}"
-            ))
-        })?;
-    cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
-    Ok(Arc::new(cfg))
 }
 
 /// Failed accepts: how long to wait before the next, and whether to log this one.

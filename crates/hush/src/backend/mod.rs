@@ -190,7 +190,7 @@ pub async fn open(scope: &crate::Scope) -> Result<Box<dyn Backend>> {
         .into());
     }
     if scope.db.is_none() {
-        if let Some(client) = crate::remote::configured()? {
+        if let Some(client) = crate::remote::configured(scope)? {
             if workspace != "default" {
                 return Err(Failure::usage(
                 "against a server the workspace is the token's own: drop --workspace / HUSH_WORKSPACE, or use a token of that workspace",

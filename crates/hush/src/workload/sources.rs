@@ -227,7 +227,7 @@ impl<'w> StoreAccess<'w> {
                 // A database or file named with --db / HUSH_DB that holds no store yet.
                 Some(db) => !crate::local::store_initialised(db).await?,
                 None => {
-                    crate::remote::configured()?.is_none()
+                    crate::remote::configured(self.scope)?.is_none()
                         && !crate::local::Home::locate().is_ok_and(|h| h.db.exists())
                 }
             };
@@ -489,6 +489,7 @@ mod tests {
             store_place(&crate::Scope {
                 workspace: "default".into(),
                 db: Some(db.into()),
+                cacert: None,
             })
         };
         assert_eq!(

@@ -125,6 +125,7 @@ impl Home {
             .env_remove("HUSH_ADDR")
             .env_remove("HUSH_TOKEN")
             .env_remove("HUSH_DB")
+            .env_remove("HUSH_CACERT")
             // No saved login from the machine running the tests may leak in.
             .env("HUSH_CONFIG", "/nonexistent/hush-test-config.json");
         if let Some(pg) = &self.pg {

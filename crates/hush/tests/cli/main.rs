@@ -23,4 +23,5 @@ mod run;
 mod sdk;
 mod secrets;
 mod server;
+mod tls;
 mod values;
