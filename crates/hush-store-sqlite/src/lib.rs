@@ -1450,6 +1450,8 @@ mod tests {
             outcome: "ok".into(),
             env: None,
             remote: None,
+            request_id: None,
+            detail: None,
         }
     }
 
