@@ -28,10 +28,9 @@ use std::time::Duration;
 
 use hush_wire::{
     AppInfo, AppManifest, AuditHead, AuditListQuery, AuditPruneRequest, AuditPruned, AuditRecord,
-    AuditVerdict, AuditVerifyQuery,
-    DeleteQuery, EnvQuery, ErrorBody, NewToken, Page, PageQuery, ResolveRequest, Resolved,
-    RollbackRequest, SecretListQuery, SecretMeta, SecretQuery, SecretValue, SecretWriteBody,
-    TokenInfo, TokenRequest, VersionInfo, VersionsQuery,
+    AuditVerdict, AuditVerifyQuery, DeleteQuery, EnvQuery, ErrorBody, NewToken, Page, PageQuery,
+    ResolveRequest, Resolved, RollbackRequest, SecretListQuery, SecretMeta, SecretQuery,
+    SecretValue, SecretWriteBody, TokenInfo, TokenRequest, VersionInfo, VersionsQuery,
 };
 use reqwest::{Method, RequestBuilder, StatusCode};
 use zeroize::Zeroizing;

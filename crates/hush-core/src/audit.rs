@@ -410,7 +410,8 @@ pub fn verify_from(
                     .map_or("", |r| r.mac.as_str()),
             )
         };
-        if found.is_some_and(|f| !hush_crypto::constant_time_eq(f.as_bytes(), want.mac.as_bytes())) {
+        if found.is_some_and(|f| !hush_crypto::constant_time_eq(f.as_bytes(), want.mac.as_bytes()))
+        {
             return broken(
                 want.seq,
                 format!(
@@ -518,7 +519,10 @@ mod tests {
     fn the_request_id_and_detail_are_covered_only_when_present() {
         let plain = entry("secret.read");
         let text = String::from_utf8(canonical(1, &plain, GENESIS)).unwrap();
-        assert!(!text.contains("request_id") && !text.contains("detail"), "{text}");
+        assert!(
+            !text.contains("request_id") && !text.contains("detail"),
+            "{text}"
+        );
         let k = key();
         let mut with_id = plain.clone();
         with_id.request_id = Some("abc-123".into());
@@ -543,7 +547,13 @@ mod tests {
             &k.key,
             0,
             GENESIS,
-            &[entry("a"), entry("b"), entry("c"), entry("d"), entry(PRUNED)],
+            &[
+                entry("a"),
+                entry("b"),
+                entry("c"),
+                entry("d"),
+                entry(PRUNED),
+            ],
         );
         let cp = Checkpoint::new(&k.key, 2, &rows[1].mac, 7);
         let kept = &rows[2..];
@@ -557,7 +567,13 @@ mod tests {
                 ..
             } => {
                 assert_eq!(head, Head::of(&rows));
-                assert_eq!(c, Head { seq: 2, mac: rows[1].mac.clone() });
+                assert_eq!(
+                    c,
+                    Head {
+                        seq: 2,
+                        mac: rows[1].mac.clone()
+                    }
+                );
             }
             other => panic!("{other:?}"),
         }
@@ -571,7 +587,10 @@ mod tests {
         // A checkpoint tagged with another key (someone without the audit key moved it past
         // rows they deleted from the front).
         let forged = Checkpoint::new(&AuditKey::generate().unwrap(), 3, &rows[2].mac, 7);
-        assert_eq!(broken_at(&verify_from(&rows[3..], &k, Some(&forged), None)), 4);
+        assert_eq!(
+            broken_at(&verify_from(&rows[3..], &k, Some(&forged), None)),
+            4
+        );
         // The right key's checkpoint, but rows after it deleted: the link breaks.
         assert_eq!(broken_at(&verify_from(&rows[3..], &k, Some(&cp), None)), 4);
         // A kept row edited.
@@ -586,12 +605,21 @@ mod tests {
         assert_eq!(intact(&verify_from(kept, &k, Some(&cp), Some(&old))), 3);
         let at = Head::of(&rows[..2]);
         assert_eq!(intact(&verify_from(kept, &k, Some(&cp), Some(&at))), 3);
-        let wrong = Head { seq: 2, mac: rows[0].mac.clone() };
-        assert_eq!(broken_at(&verify_from(kept, &k, Some(&cp), Some(&wrong))), 2);
+        let wrong = Head {
+            seq: 2,
+            mac: rows[0].mac.clone(),
+        };
+        assert_eq!(
+            broken_at(&verify_from(kept, &k, Some(&cp), Some(&wrong))),
+            2
+        );
         let later = Head::of(&rows[..4]);
         assert_eq!(intact(&verify_from(kept, &k, Some(&cp), Some(&later))), 3);
         let cut = Head::of(&rows);
-        assert_eq!(broken_at(&verify_from(&kept[..2], &k, Some(&cp), Some(&cut))), 5);
+        assert_eq!(
+            broken_at(&verify_from(&kept[..2], &k, Some(&cp), Some(&cut))),
+            5
+        );
     }
 
     fn intact(v: &Verdict) -> usize {

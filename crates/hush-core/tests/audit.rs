@@ -258,8 +258,17 @@ async fn a_prune_removes_old_rows_and_the_rest_verifies_from_the_checkpoint() {
     assert_eq!(row.entry.workspace.as_deref(), Some("default"));
     let detail = row.entry.detail.as_deref().unwrap();
     assert!(detail.contains("removed rows 1 to 3 (3 rows)"), "{detail}");
-    assert!(detail.contains(&hush_core::clock::rfc3339_ms(before)), "{detail}");
-    assert_eq!(pruned.head, Head { seq: 6, mac: row.mac.clone() });
+    assert!(
+        detail.contains(&hush_core::clock::rfc3339_ms(before)),
+        "{detail}"
+    );
+    assert_eq!(
+        pruned.head,
+        Head {
+            seq: 6,
+            mac: row.mac.clone()
+        }
+    );
 
     match env.verify(Some(&recorded)).await {
         Verdict::Intact {
@@ -314,7 +323,10 @@ async fn pruned_env() -> (Env, Vec<hush_core::audit::AuditRow>) {
         .unwrap();
     let kept = env.audit().await;
     assert_eq!(kept.iter().map(|r| r.seq).collect::<Vec<_>>(), [2, 3, 4, 5]);
-    assert!(matches!(env.verify(None).await, Verdict::Intact { rows: 4, .. }));
+    assert!(matches!(
+        env.verify(None).await,
+        Verdict::Intact { rows: 4, .. }
+    ));
     (env, kept)
 }
 
@@ -325,9 +337,13 @@ async fn tampering_with_the_checkpoint_or_the_kept_rows_is_found() {
     // Row 2 deleted, and the checkpoint moved to it: its tag no longer checks out.
     let (env, kept) = pruned_env().await;
     let sql = env.sql();
-    sql.execute("DELETE FROM audit_log WHERE seq = 2", []).unwrap();
-    sql.execute("UPDATE audit_checkpoint SET seq = 2, mac = ?1", [&kept[0].mac])
+    sql.execute("DELETE FROM audit_log WHERE seq = 2", [])
         .unwrap();
+    sql.execute(
+        "UPDATE audit_checkpoint SET seq = 2, mac = ?1",
+        [&kept[0].mac],
+    )
+    .unwrap();
     let (seq, reason) = broken(env.verify(None).await);
     assert_eq!(seq, 3);
     assert!(reason.contains("checkpoint"), "{reason}");
@@ -445,7 +461,10 @@ async fn rows_name_the_request_that_wrote_them() {
     assert_eq!(rows[0].entry.request_id.as_deref(), Some("abc-123"));
     assert_eq!(rows[1].entry.request_id, None);
     env.sql()
-        .execute("UPDATE audit_log SET request_id = 'abc-124' WHERE seq = 1", [])
+        .execute(
+            "UPDATE audit_log SET request_id = 'abc-124' WHERE seq = 1",
+            [],
+        )
         .unwrap();
     assert_eq!(broken(env.verify(None).await).0, 1);
 }

@@ -1259,9 +1259,7 @@ async fn audit_rows_carry_the_request_id() {
         .await;
     assert_eq!(failed.status, StatusCode::UNAUTHORIZED);
 
-    let a = app
-        .admin(Method::GET, "/v1/audit?limit=1000", None)
-        .await;
+    let a = app.admin(Method::GET, "/v1/audit?limit=1000", None).await;
     let rows = a.body["items"].as_array().unwrap();
     let find = |action: &str| {
         rows.iter()
@@ -1294,30 +1292,50 @@ async fn audit_prune_removes_old_rows_and_verify_starts_from_the_checkpoint() {
     app.create("P3", "v").await;
     let old = app.admin(Method::GET, "/v1/audit?limit=1000", None).await;
     let old = old.body["items"].as_array().unwrap().clone();
-    let kept_from = old
-        .iter()
-        .position(|r| r["key"] == "P3")
-        .unwrap();
+    let kept_from = old.iter().position(|r| r["key"] == "P3").unwrap();
     let last_removed = &old[kept_from - 1];
 
     // Refusals first: they change nothing.
     let reader = app.token("reader", Role::Read, None).await;
     let a = app
-        .call(Method::POST, "/v1/audit/prune", &reader, Some(json!({"before": before})))
+        .call(
+            Method::POST,
+            "/v1/audit/prune",
+            &reader,
+            Some(json!({"before": before})),
+        )
         .await;
     assert_refused(&a, StatusCode::FORBIDDEN, "forbidden");
-    for bad in [json!({"before": "yesterday"}), json!({"before": "2999-01-01T00:00:00Z"}), json!({})] {
-        let a = app.admin(Method::POST, "/v1/audit/prune", Some(bad.clone())).await;
+    for bad in [
+        json!({"before": "yesterday"}),
+        json!({"before": "2999-01-01T00:00:00Z"}),
+        json!({}),
+    ] {
+        let a = app
+            .admin(Method::POST, "/v1/audit/prune", Some(bad.clone()))
+            .await;
         assert!(a.status.is_client_error(), "{bad}: {}", a.text);
         if bad.get("before").is_some() {
             assert_refused(&a, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
-            assert!(a.message().contains("before") || a.message().contains("future"), "{}", a.text);
+            assert!(
+                a.message().contains("before") || a.message().contains("future"),
+                "{}",
+                a.text
+            );
         }
     }
     let (ops, _) = app.hush.workspace("ops", true).await.unwrap();
     let (_, ops_admin) = app
         .hush
-        .create_token(&ops, "ops-admin", Role::Admin, None, None, None, &Actor::local())
+        .create_token(
+            &ops,
+            "ops-admin",
+            Role::Admin,
+            None,
+            None,
+            None,
+            &Actor::local(),
+        )
         .await
         .unwrap();
     let a = app
@@ -1334,7 +1352,11 @@ async fn audit_prune_removes_old_rows_and_verify_starts_from_the_checkpoint() {
     assert!(v.body.get("checkpoint").is_none(), "{}", v.text);
 
     let a = app
-        .admin(Method::POST, "/v1/audit/prune", Some(json!({"before": before})))
+        .admin(
+            Method::POST,
+            "/v1/audit/prune",
+            Some(json!({"before": before})),
+        )
         .await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.text);
     assert_eq!(a.body["removed"], kept_from as u64);
@@ -1343,8 +1365,14 @@ async fn audit_prune_removes_old_rows_and_verify_starts_from_the_checkpoint() {
     let rows = app.admin(Method::GET, "/v1/audit?limit=1000", None).await;
     let rows = rows.body["items"].as_array().unwrap().clone();
     assert_eq!(rows[0]["seq"], old[kept_from]["seq"]);
-    let prune = rows.iter().find(|r| r["action"] == "audit.prune" && r["outcome"] == "ok").unwrap();
-    assert!(prune["detail"].as_str().unwrap().contains(&before), "{prune}");
+    let prune = rows
+        .iter()
+        .find(|r| r["action"] == "audit.prune" && r["outcome"] == "ok")
+        .unwrap();
+    assert!(
+        prune["detail"].as_str().unwrap().contains(&before),
+        "{prune}"
+    );
     assert!(prune["request_id"].is_string(), "{prune}");
     assert_eq!(a.body["head"]["seq"], prune["seq"]);
 

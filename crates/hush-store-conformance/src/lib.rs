@@ -1115,7 +1115,11 @@ pub async fn audit_prune_keeps_a_checkpoint_and_the_chain_goes_on(s: &dyn Store)
     assert_eq!(kept[2].prev_mac, all[3].mac);
     assert!(matches!(
         audit::verify_from(&kept, &chain_key(), Some(&cp), None),
-        Verdict::Intact { rows: 3, checkpoint: Some(_), .. }
+        Verdict::Intact {
+            rows: 3,
+            checkpoint: Some(_),
+            ..
+        }
     ));
     // From row 1 it no longer verifies: its start is gone.
     assert!(matches!(
@@ -1140,7 +1144,10 @@ pub async fn audit_prune_keeps_a_checkpoint_and_the_chain_goes_on(s: &dyn Store)
     );
     let left = s.audit(&AuditFilter::default()).await.unwrap();
     assert_eq!(left.len(), 1);
-    assert_eq!((left[0].seq, left[0].prev_mac.as_str()), (7, newest.mac.as_str()));
+    assert_eq!(
+        (left[0].seq, left[0].prev_mac.as_str()),
+        (7, newest.mac.as_str())
+    );
     s.append_audit(&[entry("f")]).await.unwrap();
     let left = s.audit(&AuditFilter::default()).await.unwrap();
     assert!(matches!(

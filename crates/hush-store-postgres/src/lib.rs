@@ -746,12 +746,11 @@ impl Store for PostgresStore {
     }
 
     async fn audit_checkpoint(&self) -> Result<Option<Checkpoint>, StoreError> {
-        let row: Option<(i64, String, String, i64)> = sqlx::query_as(
-            "SELECT seq, mac, tag, pruned_at_ms FROM audit_checkpoint WHERE id = 1",
-        )
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(unavailable)?;
+        let row: Option<(i64, String, String, i64)> =
+            sqlx::query_as("SELECT seq, mac, tag, pruned_at_ms FROM audit_checkpoint WHERE id = 1")
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(unavailable)?;
         Ok(row.map(|(seq, mac, tag, pruned_at_ms)| Checkpoint {
             seq,
             mac,

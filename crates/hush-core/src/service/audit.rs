@@ -87,19 +87,15 @@ impl Hush {
         for _ in 0..3 {
             let checkpoint = self.store.audit_checkpoint().await?;
             let rows = self.store.audit(&AuditFilter::default()).await?;
-            let (head, current) = match audit::verify_from(
-                &rows,
-                &self.audit_key,
-                checkpoint.as_ref(),
-                None,
-            ) {
-                Verdict::Intact {
-                    head, checkpoint, ..
-                } => (head, checkpoint),
-                Verdict::Broken { seq, reason, .. } => {
-                    return Err(Error::AuditBroken { seq, reason })
-                }
-            };
+            let (head, current) =
+                match audit::verify_from(&rows, &self.audit_key, checkpoint.as_ref(), None) {
+                    Verdict::Intact {
+                        head, checkpoint, ..
+                    } => (head, checkpoint),
+                    Verdict::Broken { seq, reason, .. } => {
+                        return Err(Error::AuditBroken { seq, reason })
+                    }
+                };
             let cut = rows
                 .iter()
                 .position(|r| r.entry.ts_ms >= before_ms)

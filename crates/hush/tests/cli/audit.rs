@@ -656,35 +656,57 @@ fn prune_removes_old_rows_and_verify_starts_from_the_checkpoint() {
     let kept_from = old.iter().position(|r| r["key"] == "late").unwrap();
     let last = &old[kept_from - 1];
 
-    h.run(&["audit", "prune", "--before", "2999-01-01T00:00:00Z"], None)
-        .code(2);
+    h.run(
+        &["audit", "prune", "--before", "2999-01-01T00:00:00Z"],
+        None,
+    )
+    .code(2);
     let out = h.run(&["audit", "prune", "--before", "soon"], None).code(2);
     assert!(out.stderr.contains("--before"), "{}", out.stderr);
     h.run(&["audit", "prune"], None).code(2);
 
     let out = h.run(&["audit", "prune", "--before", &before], None).ok();
     assert!(
-        out.text()
-            .contains(&format!("pruned {kept_from} audit row(s) older than {before}")),
+        out.text().contains(&format!(
+            "pruned {kept_from} audit row(s) older than {before}"
+        )),
         "{}",
         out.text()
     );
     let checkpoint = format!("{}:{}", last["seq"], last["hash"].as_str().unwrap());
-    assert!(out.text().contains(&format!("checkpoint: {checkpoint}")), "{}", out.text());
+    assert!(
+        out.text().contains(&format!("checkpoint: {checkpoint}")),
+        "{}",
+        out.text()
+    );
     let rows = h.run(&["audit", "-o", "json"], None).ok().json();
     let rows = rows.as_array().unwrap().clone();
     assert_eq!(rows[0]["seq"], old[kept_from]["seq"]);
     let prune = rows.last().unwrap();
     assert_eq!(prune["action"], "audit.prune");
-    assert!(prune["detail"].as_str().unwrap().contains(&before), "{prune}");
-    assert!(prune.get("request_id").is_none(), "no request on the embedded store");
+    assert!(
+        prune["detail"].as_str().unwrap().contains(&before),
+        "{prune}"
+    );
+    assert!(
+        prune.get("request_id").is_none(),
+        "no request on the embedded store"
+    );
     let table = h.run(&["audit"], None).ok();
     assert!(table.text().contains("DETAIL") && table.text().contains("audit.prune"));
 
     let out = h.run(&["audit", "verify"], None).ok();
-    assert!(out.text().contains(&format!("checkpoint: {checkpoint}")), "{}", out.text());
     assert!(
-        out.text().contains(&format!("head: {}:{}", prune["seq"], prune["hash"].as_str().unwrap())),
+        out.text().contains(&format!("checkpoint: {checkpoint}")),
+        "{}",
+        out.text()
+    );
+    assert!(
+        out.text().contains(&format!(
+            "head: {}:{}",
+            prune["seq"],
+            prune["hash"].as_str().unwrap()
+        )),
         "{}",
         out.text()
     );
@@ -737,24 +759,42 @@ fn prune_and_request_ids_work_against_a_server() {
     };
     let read = server.token(serde_json::json!({"name": "r", "role": "read"}));
     run(&read, &["audit", "prune", "--before", &before]).code(5);
-    let out = run(&server.admin, &["audit", "prune", "--before", &before, "-o", "json"]).ok();
+    let out = run(
+        &server.admin,
+        &["audit", "prune", "--before", &before, "-o", "json"],
+    )
+    .ok();
     let pruned = out.json();
     assert!(pruned["removed"].as_u64().unwrap() >= 1, "{pruned}");
     let out = run(&server.admin, &["audit", "verify"]).ok();
     let cp = &pruned["checkpoint"];
     assert!(
-        out.text().contains(&format!("checkpoint: {}:{}", cp["seq"], cp["mac"].as_str().unwrap())),
+        out.text().contains(&format!(
+            "checkpoint: {}:{}",
+            cp["seq"],
+            cp["mac"].as_str().unwrap()
+        )),
         "{}",
         out.text()
     );
     let rows = run(&server.admin, &["audit", "-o", "json"]).ok().json();
     let rows = rows.as_array().unwrap().clone();
-    assert_eq!(rows[0]["seq"].as_i64().unwrap(), cp["seq"].as_i64().unwrap() + 1);
+    assert_eq!(
+        rows[0]["seq"].as_i64().unwrap(),
+        cp["seq"].as_i64().unwrap() + 1
+    );
     // Every row a request wrote names its request id.
     assert!(
-        rows.iter().all(|r| r["request_id"].as_str().is_some_and(|id| !id.is_empty())),
+        rows.iter()
+            .all(|r| r["request_id"].as_str().is_some_and(|id| !id.is_empty())),
         "{rows:?}"
     );
-    let prune = rows.iter().find(|r| r["action"] == "audit.prune" && r["outcome"] == "ok").unwrap();
-    assert!(prune["detail"].as_str().unwrap().contains(&before), "{prune}");
+    let prune = rows
+        .iter()
+        .find(|r| r["action"] == "audit.prune" && r["outcome"] == "ok")
+        .unwrap();
+    assert!(
+        prune["detail"].as_str().unwrap().contains(&before),
+        "{prune}"
+    );
 }
