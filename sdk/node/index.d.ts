@@ -34,6 +34,8 @@ export type AuditRecord = Schemas['AuditRecord'];
 export type AuditVerdict = Schemas['AuditVerdict'];
 /** A head of the audit chain, to keep elsewhere and give back to audit.verify. */
 export type AuditHead = Schemas['AuditHead'];
+/** The answer of audit.prune. */
+export type AuditPruned = Schemas['AuditPruned'];
 /** The body of resolve. */
 export type ResolveRequest = Schemas['Resolve'];
 /** Why one key of a resolve call could not be had. */
@@ -188,6 +190,11 @@ export interface AuditApi {
   verify(options?: { head?: AuditHead }): Promise<AuditVerdict>;
   /** The newest audit row's sequence number and MAC (admin). */
   head(): Promise<AuditHead>;
+  /**
+   * Removes the audit rows written before `before` (RFC 3339, unix seconds, or a duration
+   * before now such as '90d'), keeping a checkpoint verify starts from (admin of `default`).
+   */
+  prune(options: { before: string }): Promise<AuditPruned>;
 }
 
 /** A client for one hush server and one token. */

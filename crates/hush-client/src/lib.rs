@@ -39,10 +39,10 @@
 use std::time::Duration;
 
 use hush_wire::{
-    AppInfo, AppManifest, AuditHead, AuditListQuery, AuditRecord, AuditVerdict, AuditVerifyQuery,
-    DeleteQuery, EnvQuery, ErrorBody, NewToken, Page, PageQuery, ResolveRequest, Resolved,
-    RollbackRequest, SecretListQuery, SecretMeta, SecretQuery, SecretValue, SecretWriteBody,
-    TokenInfo, TokenRequest, VersionInfo, VersionsQuery,
+    AppInfo, AppManifest, AuditHead, AuditListQuery, AuditPruneRequest, AuditPruned, AuditRecord,
+    AuditVerdict, AuditVerifyQuery, DeleteQuery, EnvQuery, ErrorBody, NewToken, Page, PageQuery,
+    ResolveRequest, Resolved, RollbackRequest, SecretListQuery, SecretMeta, SecretQuery,
+    SecretValue, SecretWriteBody, TokenInfo, TokenRequest, VersionInfo, VersionsQuery,
 };
 use reqwest::{Method, RequestBuilder, StatusCode};
 use zeroize::Zeroizing;
@@ -778,5 +778,18 @@ impl Client {
     /// cannot reach (admin).
     pub async fn audit_head(&self) -> Result<AuditHead, Error> {
         self.send(self.req(Method::GET, "/v1/audit/head")).await
+    }
+
+    /// Audit retention (an admin of workspace `default`): removes the rows written before
+    /// `before` (RFC 3339, unix seconds, or a duration before now such as `90d`) and keeps a
+    /// checkpoint from which [`Client::verify_audit`] proves the rest.
+    pub async fn prune_audit(&self, before: &str) -> Result<AuditPruned, Error> {
+        self.send(
+            self.req(Method::POST, "/v1/audit/prune")
+                .json(&AuditPruneRequest {
+                    before: before.to_string(),
+                }),
+        )
+        .await
     }
 }

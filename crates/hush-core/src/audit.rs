@@ -53,6 +53,16 @@ pub struct AuditEntry {
     pub outcome: String,
     /// Remote address, for requests that came over the network.
     pub remote: Option<String>,
+    /// The id of the HTTP request that wrote the row (`X-Request-Id`, the client's or one the
+    /// server made); absent for the CLI on the embedded store (and in rows from before request
+    /// ids were recorded, whose MACs it leaves unchanged).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// What else the row records, in words: for `audit.prune`, which rows were removed and the
+    /// time given. Never a value or a token. Absent when there is nothing to add (and in rows
+    /// from before, whose MACs it leaves unchanged).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 impl AuditEntry {
@@ -62,6 +72,52 @@ impl AuditEntry {
         self.env = env.map(str::to_string);
         self
     }
+}
+
+/// The action of the row appended when older rows are pruned.
+pub const PRUNED: &str = "audit.prune";
+
+/// Where the chain starts once older rows were pruned: the last removed row's sequence
+/// number and MAC (the first kept row links to it), authenticated with the audit key so that
+/// no one without it can move the start of the chain (delete more rows from the front and
+/// point the checkpoint past them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Checkpoint {
+    /// The last removed row's sequence number.
+    pub seq: i64,
+    /// Its MAC: the `prev_mac` of the first kept row.
+    pub mac: String,
+    /// Unix milliseconds of the prune.
+    pub pruned_at_ms: i64,
+    /// HMAC-SHA256 under the audit key of `seq` and `mac`.
+    pub tag: String,
+}
+
+impl Checkpoint {
+    /// A checkpoint at row `(seq, mac)`, authenticated with `key`.
+    pub fn new(key: &AuditKey, seq: i64, mac: &str, pruned_at_ms: i64) -> Checkpoint {
+        Checkpoint {
+            seq,
+            mac: mac.to_string(),
+            pruned_at_ms,
+            tag: key.mac_hex(&checkpoint_bytes(seq, mac)),
+        }
+    }
+
+    /// The row it names, as a head.
+    pub fn head(&self) -> Head {
+        Head {
+            seq: self.seq,
+            mac: self.mac.clone(),
+        }
+    }
+}
+
+/// What a checkpoint's tag covers: a JSON object whose field names no row's canonical form
+/// has, so a row's MAC can never pass for a checkpoint's tag or the other way round.
+fn checkpoint_bytes(seq: i64, mac: &str) -> Vec<u8> {
+    serde_json::to_vec(&serde_json::json!({ "checkpoint_seq": seq, "checkpoint_mac": mac }))
+        .unwrap_or_default()
 }
 
 /// A chained row as stored.
@@ -204,6 +260,14 @@ impl ChainKey {
                 .verify_hex(&canonical(row.seq, &row.entry, &row.prev_mac), &row.mac)
         }
     }
+
+    /// Whether `checkpoint` carries a tag made with the audit key.
+    pub fn checkpoint_checks_out(&self, checkpoint: &Checkpoint) -> bool {
+        self.key.verify_hex(
+            &checkpoint_bytes(checkpoint.seq, &checkpoint.mac),
+            &checkpoint.tag,
+        )
+    }
 }
 
 /// What `verify` found.
@@ -220,6 +284,8 @@ pub enum Verdict {
         head: Head,
         /// Whether an expected head was compared.
         head_checked: bool,
+        /// Where the walk started, when older rows were pruned: the last removed row.
+        checkpoint: Option<Head>,
     },
     /// The first row that does not check out, and why.
     Broken {
@@ -232,17 +298,52 @@ pub enum Verdict {
     },
 }
 
-/// Walks the chain in sequence order; with `expected`, also checks that the recorded head is
-/// still there unchanged (rows after it are fine: the chain grew since).
+/// Walks the chain in sequence order from row 1; with `expected`, also checks that the
+/// recorded head is still there unchanged (rows after it are fine: the chain grew since).
 pub fn verify(rows: &[AuditRow], key: &ChainKey, expected: Option<&Head>) -> Verdict {
-    let head = Head::of(rows);
+    verify_from(rows, key, None, expected)
+}
+
+/// As [`verify`], but from `checkpoint` when older rows were pruned: its tag must check out,
+/// and the first row must be the one after it and link to its MAC.
+pub fn verify_from(
+    rows: &[AuditRow],
+    key: &ChainKey,
+    checkpoint: Option<&Checkpoint>,
+    expected: Option<&Head>,
+) -> Verdict {
+    let head = match (rows.last(), checkpoint) {
+        (None, Some(c)) => c.head(),
+        _ => Head::of(rows),
+    };
     let broken = |seq: i64, reason: String| Verdict::Broken {
         seq,
         reason,
         head: head.clone(),
     };
-    let mut prev_mac = GENESIS;
-    for (expected_seq, r) in (1..).zip(rows.iter()) {
+    let start = checkpoint.map_or(0, |c| c.seq);
+    let mut prev_mac = checkpoint.map_or(GENESIS, |c| c.mac.as_str());
+    if let Some(c) = checkpoint {
+        if c.seq < 1 || !key.checkpoint_checks_out(c) {
+            return broken(
+                c.seq + 1,
+                format!("the checkpoint (row {}, where the chain starts after older rows were pruned) does not match its MAC (edited, to hide rows deleted from the front?)", c.seq),
+            );
+        }
+        // A prune appends its own row after the checkpoint: a chain with nothing after it
+        // lost its end.
+        if rows.is_empty() {
+            return broken(
+                c.seq + 1,
+                format!(
+                    "row {} is missing: no row follows the checkpoint (row {}) (rows cut off the end?)",
+                    c.seq + 1,
+                    c.seq
+                ),
+            );
+        }
+    }
+    for (expected_seq, r) in (start + 1..).zip(rows.iter()) {
         if r.seq != expected_seq {
             return broken(
                 r.seq,
@@ -253,7 +354,12 @@ pub fn verify(rows: &[AuditRow], key: &ChainKey, expected: Option<&Head>) -> Ver
             );
         }
         if r.prev_mac != prev_mac {
-            return broken(r.seq, "it does not link to the row before it".into());
+            let what = if r.seq == start + 1 && checkpoint.is_some() {
+                "it does not link to the checkpoint (the last pruned row)"
+            } else {
+                "it does not link to the row before it"
+            };
+            return broken(r.seq, what.into());
         }
         if !key.row_checks_out(r) {
             let what = if r.seq < key.keyed_from {
@@ -291,14 +397,21 @@ pub fn verify(rows: &[AuditRow], key: &ChainKey, expected: Option<&Head>) -> Ver
                 ),
             );
         }
-        let found = if want.seq == 0 {
-            GENESIS
+        let found = if want.seq < start {
+            // Pruned since it was recorded: the authenticated checkpoint is past it and the
+            // chain runs on from there, so no row before the checkpoint was cut off the end.
+            None
+        } else if want.seq == start {
+            Some(checkpoint.map_or(GENESIS, |c| c.mac.as_str()))
         } else {
-            // Rows are numbered from 1 without gaps: checked above.
-            rows.get(usize::try_from(want.seq - 1).unwrap_or(usize::MAX))
-                .map_or("", |r| r.mac.as_str())
+            // Rows are numbered from `start + 1` without gaps: checked above.
+            Some(
+                rows.get(usize::try_from(want.seq - start - 1).unwrap_or(usize::MAX))
+                    .map_or("", |r| r.mac.as_str()),
+            )
         };
-        if !hush_crypto::constant_time_eq(found.as_bytes(), want.mac.as_bytes()) {
+        if found.is_some_and(|f| !hush_crypto::constant_time_eq(f.as_bytes(), want.mac.as_bytes()))
+        {
             return broken(
                 want.seq,
                 format!(
@@ -314,7 +427,19 @@ pub fn verify(rows: &[AuditRow], key: &ChainKey, expected: Option<&Head>) -> Ver
         legacy,
         head,
         head_checked: expected.is_some(),
+        checkpoint: checkpoint.map(Checkpoint::head),
     }
+}
+
+/// What a prune did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pruned {
+    /// How many rows were removed (0: none was older than the time given; nothing changed).
+    pub removed: u64,
+    /// Where the chain now starts (the last removed row); `None` while it starts at row 1.
+    pub checkpoint: Option<Head>,
+    /// The newest row: the prune's own row when rows were removed.
+    pub head: Head,
 }
 
 /// Filters for reading the log.
@@ -354,6 +479,8 @@ mod tests {
             outcome: "ok".into(),
             env: None,
             remote: None,
+            request_id: None,
+            detail: None,
         }
     }
 
@@ -384,6 +511,115 @@ mod tests {
         let mut rows = chain(&k.key, 0, GENESIS, &[prd]);
         rows[0].entry.env = Some("dev".into());
         assert!(!k.row_checks_out(&rows[0]));
+    }
+
+    /// Like the environment, the request id and the detail are covered by the MAC only when
+    /// present: rows written before them verify unchanged, newer rows cannot have them edited.
+    #[test]
+    fn the_request_id_and_detail_are_covered_only_when_present() {
+        let plain = entry("secret.read");
+        let text = String::from_utf8(canonical(1, &plain, GENESIS)).unwrap();
+        assert!(
+            !text.contains("request_id") && !text.contains("detail"),
+            "{text}"
+        );
+        let k = key();
+        let mut with_id = plain.clone();
+        with_id.request_id = Some("abc-123".into());
+        let mut rows = chain(&k.key, 0, GENESIS, &[plain, with_id]);
+        assert!(rows.iter().all(|r| k.row_checks_out(r)));
+        rows[1].entry.request_id = Some("abc-124".into());
+        assert!(!k.row_checks_out(&rows[1]));
+        rows[1].entry.request_id = None;
+        assert!(!k.row_checks_out(&rows[1]));
+        let mut with_detail = chain(&k.key, 0, GENESIS, &[entry(PRUNED)]);
+        with_detail[0].entry.detail = Some("removed rows 1 to 9".into());
+        assert!(!k.row_checks_out(&with_detail[0]));
+    }
+
+    /// After a prune the chain verifies from the checkpoint; editing the checkpoint (its row,
+    /// its MAC, its tag), moving it forward over more deleted rows, or editing a kept row is
+    /// found.
+    #[test]
+    fn a_pruned_chain_verifies_from_its_checkpoint() {
+        let k = key();
+        let rows = chain(
+            &k.key,
+            0,
+            GENESIS,
+            &[
+                entry("a"),
+                entry("b"),
+                entry("c"),
+                entry("d"),
+                entry(PRUNED),
+            ],
+        );
+        let cp = Checkpoint::new(&k.key, 2, &rows[1].mac, 7);
+        let kept = &rows[2..];
+        // Without the checkpoint the missing genesis is a break; with it, intact.
+        assert_eq!(broken_at(&verify(kept, &k, None)), 3);
+        match verify_from(kept, &k, Some(&cp), None) {
+            Verdict::Intact {
+                rows: 3,
+                head,
+                checkpoint: Some(c),
+                ..
+            } => {
+                assert_eq!(head, Head::of(&rows));
+                assert_eq!(
+                    c,
+                    Head {
+                        seq: 2,
+                        mac: rows[1].mac.clone()
+                    }
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // The checkpoint's MAC or row edited: its tag no longer checks out.
+        let mut edited = cp.clone();
+        edited.mac = rows[2].mac.clone();
+        assert_eq!(broken_at(&verify_from(kept, &k, Some(&edited), None)), 3);
+        let mut edited = cp.clone();
+        edited.seq = 1;
+        assert_eq!(broken_at(&verify_from(kept, &k, Some(&edited), None)), 2);
+        // A checkpoint tagged with another key (someone without the audit key moved it past
+        // rows they deleted from the front).
+        let forged = Checkpoint::new(&AuditKey::generate().unwrap(), 3, &rows[2].mac, 7);
+        assert_eq!(
+            broken_at(&verify_from(&rows[3..], &k, Some(&forged), None)),
+            4
+        );
+        // The right key's checkpoint, but rows after it deleted: the link breaks.
+        assert_eq!(broken_at(&verify_from(&rows[3..], &k, Some(&cp), None)), 4);
+        // A kept row edited.
+        let mut tampered = kept.to_vec();
+        tampered[1].entry.outcome = "forbidden".into();
+        assert_eq!(broken_at(&verify_from(&tampered, &k, Some(&cp), None)), 4);
+        // Every row after the checkpoint deleted.
+        assert_eq!(broken_at(&verify_from(&[], &k, Some(&cp), None)), 3);
+        // Recorded heads: one before the checkpoint was pruned since (fine), one at it is
+        // compared with the checkpoint, one after it with its row.
+        let old = Head::of(&rows[..1]);
+        assert_eq!(intact(&verify_from(kept, &k, Some(&cp), Some(&old))), 3);
+        let at = Head::of(&rows[..2]);
+        assert_eq!(intact(&verify_from(kept, &k, Some(&cp), Some(&at))), 3);
+        let wrong = Head {
+            seq: 2,
+            mac: rows[0].mac.clone(),
+        };
+        assert_eq!(
+            broken_at(&verify_from(kept, &k, Some(&cp), Some(&wrong))),
+            2
+        );
+        let later = Head::of(&rows[..4]);
+        assert_eq!(intact(&verify_from(kept, &k, Some(&cp), Some(&later))), 3);
+        let cut = Head::of(&rows);
+        assert_eq!(
+            broken_at(&verify_from(&kept[..2], &k, Some(&cp), Some(&cut))),
+            5
+        );
     }
 
     fn intact(v: &Verdict) -> usize {
@@ -522,6 +758,7 @@ mod tests {
                 legacy: 3,
                 head,
                 head_checked: false,
+                checkpoint: None,
             } => assert_eq!(head.seq, 5),
             other => panic!("{other:?}"),
         }

@@ -57,6 +57,31 @@ pub fn parse_expiry(text: &str, now: i64) -> Result<Option<i64>, Invalid> {
         .ok_or_else(bad)
 }
 
+/// Reads a time in the past, in unix milliseconds: RFC 3339 (to the millisecond), unix
+/// seconds, or a duration *before* `now_ms` (`90d`: 90 days ago). `field` names the flag or
+/// field in the error.
+pub fn parse_past(field: &'static str, text: &str, now_ms: i64) -> Result<i64, Invalid> {
+    let t = text.trim();
+    let bad = || Invalid::PastTime {
+        field,
+        value: text.chars().take(100).collect(),
+    };
+    if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+        return t
+            .parse::<i64>()
+            .ok()
+            .and_then(|s| s.checked_mul(1000))
+            .ok_or_else(bad);
+    }
+    if let Ok(dt) = OffsetDateTime::parse(t, &Rfc3339) {
+        return i64::try_from(dt.unix_timestamp_nanos() / 1_000_000).map_err(|_| bad());
+    }
+    parse_duration(t)
+        .and_then(|d| d.checked_mul(1000))
+        .and_then(|d| now_ms.checked_sub(d))
+        .ok_or_else(bad)
+}
+
 /// `90d`, `12h`, `1d12h`, `2w`: a sum of whole numbers each followed by s, m, h, d or w.
 fn parse_duration(t: &str) -> Option<i64> {
     if t.is_empty() {
@@ -126,6 +151,21 @@ mod tests {
                 continue; // plain digits are unix seconds
             }
             assert!(parse_expiry(bad, now).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn past_forms() {
+        let now = 1_000_000_000;
+        let p = |t| parse_past("--before", t, now);
+        assert_eq!(p("1735689600"), Ok(1_735_689_600_000));
+        assert_eq!(p("2025-01-01T00:00:00.250Z"), Ok(1_735_689_600_250));
+        assert_eq!(p("2025-01-01T01:00:00+01:00"), Ok(1_735_689_600_000));
+        assert_eq!(p("90d"), Ok(now - 90 * 86_400_000));
+        assert_eq!(p("1h30m"), Ok(now - 5_400_000));
+        for bad in ["", "never", "soon", "d", "90d5", "2025-13-01T00:00:00Z"] {
+            let e = p(bad).unwrap_err();
+            assert!(e.to_string().contains("--before"), "{e}");
         }
     }
 

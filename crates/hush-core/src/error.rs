@@ -158,6 +158,15 @@ pub enum Error {
         /// Its sequence number.
         seq: i64,
     },
+    /// The audit chain does not verify, so it is not pruned: removing rows would remove the
+    /// evidence.
+    #[error("the audit chain is broken at row {seq} ({reason}): nothing was pruned; the audit log was tampered with, keep it as evidence")]
+    AuditBroken {
+        /// The first bad row.
+        seq: i64,
+        /// Why.
+        reason: String,
+    },
     /// Sealing failed (the system random number generator failed).
     #[error("sealing failed: {0}")]
     Seal(#[from] hush_crypto::SealError),

@@ -129,6 +129,20 @@ pub enum Invalid {
         /// The secret's environments, comma-separated.
         envs: String,
     },
+    /// A time in the past could not be read.
+    #[error("cannot read {field}: give RFC 3339 (2026-01-31T00:00:00Z), unix seconds (1800000000) or a duration before now (90d, 12h, 30m, 1w)")]
+    PastTime {
+        /// Which flag or field.
+        field: &'static str,
+        /// What was given.
+        value: String,
+    },
+    /// An audit prune time in the future: rows written from now on would be removed too.
+    #[error("the prune time {before} is in the future: only rows older than a time already past can be removed")]
+    PruneInFuture {
+        /// The time given, RFC 3339.
+        before: String,
+    },
     /// A version number is not valid (versions start at 1).
     #[error("invalid version {value}: versions start at 1")]
     Version {

@@ -8,7 +8,7 @@
 use async_trait::async_trait;
 
 use crate::app::{AppRow, ReadMark, UseRow};
-use crate::audit::{AuditEntry, AuditFilter, AuditRow};
+use crate::audit::{AuditEntry, AuditFilter, AuditRow, Checkpoint};
 use crate::model::{ListFilter, SealedValue, SecretRow, VersionRow, Workspace};
 pub use crate::store_error::StoreError;
 use crate::token::TokenRow;
@@ -460,6 +460,23 @@ pub trait Store: Send + Sync + 'static {
 
     /// The newest audit row, if any.
     async fn audit_head(&self) -> Result<Option<AuditRow>, StoreError>;
+
+    /// Where the chain starts once older rows were pruned ([`Store::prune_audit`]); `None`
+    /// while it starts at row 1.
+    async fn audit_checkpoint(&self) -> Result<Option<Checkpoint>, StoreError>;
+
+    /// Audit retention, in one transaction: removes every row up to `checkpoint.seq`, records
+    /// `checkpoint` as where the chain now starts, and appends `entry` (the prune's own row,
+    /// authenticated with the audit key), so the chain never ends up empty. Only if the
+    /// stored checkpoint is still at `expected` (`None`: there is none) and the row at
+    /// `checkpoint.seq` still carries `checkpoint.mac`, else [`StoreError::Conflict`] and
+    /// nothing changed. Returns how many rows were removed.
+    async fn prune_audit(
+        &self,
+        expected: Option<i64>,
+        checkpoint: &Checkpoint,
+        entry: &AuditEntry,
+    ) -> Result<u64, StoreError>;
 
     /// The workspace with this name.
     async fn workspace_by_name(&self, name: &str) -> Result<Option<Workspace>, StoreError>;

@@ -155,6 +155,8 @@ pub struct Actor {
     pub principal: Principal,
     /// Remote address, for requests that came over the network.
     pub remote: Option<String>,
+    /// The id of the HTTP request being served (`X-Request-Id`), written into its audit rows.
+    pub request_id: Option<String>,
 }
 
 impl Actor {
@@ -163,7 +165,14 @@ impl Actor {
         Actor {
             principal: Principal::local(),
             remote: None,
+            request_id: None,
         }
+    }
+
+    /// The same actor, serving the request with this id.
+    pub fn in_request(mut self, request_id: Option<&str>) -> Self {
+        self.request_id = request_id.map(str::to_string);
+        self
     }
 
     /// The name written into `created_by` and audit rows.

@@ -153,6 +153,8 @@ pub fn audit(r: &crate::audit::AuditRow) -> hush_wire::AuditRecord {
         env: e.env.clone(),
         outcome: e.outcome.clone(),
         remote: e.remote.clone(),
+        request_id: e.request_id.clone(),
+        detail: e.detail.clone(),
         prev_hash: r.prev_mac.clone(),
         hash: r.mac.clone(),
     }
@@ -166,6 +168,7 @@ pub fn verdict(v: &crate::audit::Verdict) -> hush_wire::AuditVerdict {
             legacy,
             head,
             head_checked,
+            checkpoint,
         } => hush_wire::AuditVerdict {
             intact: true,
             rows: *rows,
@@ -175,6 +178,7 @@ pub fn verdict(v: &crate::audit::Verdict) -> hush_wire::AuditVerdict {
             head_seq: head.seq,
             head_mac: head.mac.clone(),
             head_checked: *head_checked,
+            checkpoint: checkpoint.as_ref().map(audit_head),
         },
         crate::audit::Verdict::Broken { seq, reason, head } => hush_wire::AuditVerdict {
             intact: false,
@@ -185,7 +189,17 @@ pub fn verdict(v: &crate::audit::Verdict) -> hush_wire::AuditVerdict {
             head_seq: head.seq,
             head_mac: head.mac.clone(),
             head_checked: false,
+            checkpoint: None,
         },
+    }
+}
+
+/// What a prune did.
+pub fn pruned(p: &crate::audit::Pruned) -> hush_wire::AuditPruned {
+    hush_wire::AuditPruned {
+        removed: p.removed,
+        checkpoint: p.checkpoint.as_ref().map(audit_head),
+        head: audit_head(&p.head),
     }
 }
 

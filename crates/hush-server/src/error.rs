@@ -89,7 +89,9 @@ impl ApiError {
                 Self::new(StatusCode::PRECONDITION_FAILED, C::PreconditionFailed, msg)
             }
             Error::Contention { .. } => Self::new(StatusCode::CONFLICT, C::Conflict, msg),
-            Error::AuditHeadForged { .. } => Self::new(StatusCode::CONFLICT, C::AuditBroken, msg),
+            Error::AuditHeadForged { .. } | Error::AuditBroken { .. } => {
+                Self::new(StatusCode::CONFLICT, C::AuditBroken, msg)
+            }
             Error::Revoked { .. } => Self::new(StatusCode::FORBIDDEN, C::Revoked, msg),
             Error::Forbidden { .. } => Self::new(StatusCode::FORBIDDEN, C::Forbidden, msg),
             Error::Expired { .. } => Self::new(StatusCode::GONE, C::Expired, msg),

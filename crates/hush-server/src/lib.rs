@@ -129,22 +129,24 @@ impl AppState {
 
     /// Authenticates first, then lets the throttle decide how a failure is answered: a valid
     /// token is never refused; a failure past the address's allowance is 429 and not audited.
+    /// The actor, and the `auth.failed` row of a failure, carry the request's id.
     pub(crate) async fn authenticate(
         &self,
         presented: &TokenSecret,
         client: &ClientAddr,
+        request_id: Option<&metrics::RequestId>,
     ) -> Result<(Actor, Workspace), AuthFailure> {
         let now = Instant::now();
         let over = client.ip.is_some_and(|ip| self.throttle.over(ip, now));
-        let res = if over {
-            self.hush
-                .authenticate_unaudited(presented, client.remote.as_deref())
-                .await
-        } else {
-            self.hush
-                .authenticate(presented, client.remote.as_deref())
-                .await
-        };
+        let res = self
+            .hush
+            .authenticate_request(
+                presented,
+                client.remote.as_deref(),
+                request_id.map(|r| &*r.0),
+                !over,
+            )
+            .await;
         match res {
             Ok(v) => Ok(v),
             Err(hush_core::Error::Unauthorized) => {
@@ -193,6 +195,7 @@ pub fn router(state: AppState) -> Router {
         .route("/audit", get(audit))
         .route("/audit/verify", get(audit_verify))
         .route("/audit/head", get(audit_head))
+        .route("/audit/prune", post(audit_prune))
         .route("/openapi.json", get(openapi::document));
     Router::new()
         .nest("/v1", v1)
@@ -299,7 +302,8 @@ impl FromRequestParts<AppState> for Caller {
             .filter(|t| !t.is_empty());
         let token_given = bearer.is_some();
         let presented = TokenSecret::from_presented(bearer.unwrap_or(""));
-        match s.authenticate(&presented, &client).await {
+        let request_id = parts.extensions.get::<metrics::RequestId>();
+        match s.authenticate(&presented, &client, request_id).await {
             // A web UI session lives in an HttpOnly cookie for the UI; as a bearer it would
             // let a stolen cookie mint tokens or read values outside the UI's CSRF checks.
             Ok((actor, _)) if actor.name().contains(hush_core::service::SESSION_MARK) => {
@@ -1354,6 +1358,33 @@ async fn audit_verify(
         &s.hush
             .verify_audit(&c.ws, &c.actor, expected.as_ref())
             .await?,
+    )))
+}
+
+/// Audit retention: removes the rows written before `before` and keeps a checkpoint (the last
+/// removed row's sequence number and MAC) from which `/v1/audit/verify` proves the rest; an
+/// `audit.prune` row is appended. The log is one chain for every workspace: only an admin of
+/// workspace `default` may prune it.
+#[utoipa::path(
+    post, path = "/v1/audit/prune", tag = "audit", operation_id = "pruneAudit",
+    summary = "Remove the audit rows older than a time, keeping a checkpoint",
+    request_body = hush_wire::AuditPruneRequest,
+    responses(
+        (status = 200, description = "how many rows were removed, where the chain now starts, and the newest row", body = hush_wire::AuditPruned),
+        (status = 403, description = "forbidden: not an admin, or an admin of a workspace other than `default`", body = hush_wire::ErrorBody),
+        (status = 409, description = "audit_broken: the chain does not verify, so nothing was pruned", body = hush_wire::ErrorBody),
+        (status = 422, description = "invalid_field: `before` cannot be read or is in the future", body = hush_wire::ErrorBody),
+    )
+)]
+async fn audit_prune(
+    State(s): State<AppState>,
+    c: Caller,
+    Body(body): Body<hush_wire::AuditPruneRequest>,
+) -> Result<Json<hush_wire::AuditPruned>, ApiError> {
+    let before = hush_core::clock::parse_past("before", &body.before, hush_core::clock::now_ms())
+        .map_err(hush_core::Error::from)?;
+    Ok(Json(wire::pruned(
+        &s.hush.prune_audit(&c.ws, &c.actor, before).await?,
     )))
 }
 

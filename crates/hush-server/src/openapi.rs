@@ -72,6 +72,7 @@ pub(crate) struct Alive {
         crate::audit,
         crate::audit_verify,
         crate::audit_head,
+        crate::audit_prune,
         crate::healthz,
         crate::readyz,
         crate::metrics::render,

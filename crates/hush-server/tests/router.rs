@@ -338,6 +338,7 @@ async fn every_v1_route_refuses_a_missing_or_unknown_token() {
         (Method::GET, "/v1/audit"),
         (Method::GET, "/v1/audit/verify"),
         (Method::GET, "/v1/audit/head"),
+        (Method::POST, "/v1/audit/prune"),
     ];
     for (method, uri) in routes {
         let req = Request::builder()
@@ -1223,6 +1224,162 @@ async fn audit_rows_filters_verify_and_head() {
         let a = app.call(Method::GET, uri, &reader, None).await;
         assert_refused(&a, StatusCode::FORBIDDEN, "forbidden");
     }
+}
+
+/// Issue 18: every audit row a request writes names its request id: the client's
+/// `X-Request-Id`, or the one the server made and answered with. A failed authentication's
+/// row too.
+#[tokio::test]
+async fn audit_rows_carry_the_request_id() {
+    let app = App::new().await;
+    let admin = app.admin.clone();
+    let given = header::HeaderName::from_static("x-request-id");
+    let a = app
+        .call_with(
+            Method::POST,
+            "/v1/secrets",
+            &admin,
+            &[(given.clone(), "abc-123")],
+            Some(json!({"key": "RID", "value": PLANTED})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    assert_eq!(a.headers["x-request-id"], "abc-123");
+    let made = app.admin(Method::GET, "/v1/secrets/RID", None).await;
+    let made_id = made.headers["x-request-id"].to_str().unwrap().to_string();
+    assert!(!made_id.is_empty() && made_id != "abc-123");
+    let failed = app
+        .call_with(
+            Method::GET,
+            "/v1/secrets",
+            "hush_notarealtoken",
+            &[(given, "failed-1")],
+            None,
+        )
+        .await;
+    assert_eq!(failed.status, StatusCode::UNAUTHORIZED);
+
+    let a = app.admin(Method::GET, "/v1/audit?limit=1000", None).await;
+    let rows = a.body["items"].as_array().unwrap();
+    let find = |action: &str| {
+        rows.iter()
+            .find(|r| r["action"] == action)
+            .unwrap_or_else(|| panic!("no {action} row: {}", a.text))
+    };
+    assert_eq!(find("secret.create")["request_id"], "abc-123");
+    assert_eq!(find("secret.read")["request_id"], made_id.as_str());
+    assert_eq!(find("auth.failed")["request_id"], "failed-1");
+    // Rows without one (the token made straight in the service) leave the field out.
+    let token_row = find("token.create");
+    assert!(token_row.get("request_id").is_none(), "{token_row}");
+    // The chain still verifies, request ids and all.
+    let v = app.admin(Method::GET, "/v1/audit/verify", None).await;
+    assert_eq!(v.body["intact"], true, "{}", v.text);
+    assert!(v.body.get("checkpoint").is_none(), "{}", v.text);
+}
+
+/// Issue 18: `POST /v1/audit/prune` removes the older rows, answers how many and the
+/// checkpoint, and verify then starts from it; refusals for other roles, a bad or future
+/// `before`, and admins of other workspaces.
+#[tokio::test]
+async fn audit_prune_removes_old_rows_and_verify_starts_from_the_checkpoint() {
+    let app = App::new().await;
+    app.create("P1", "v").await;
+    app.create("P2", "v").await;
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let before = hush_core::clock::rfc3339_ms(hush_core::clock::now_ms());
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    app.create("P3", "v").await;
+    let old = app.admin(Method::GET, "/v1/audit?limit=1000", None).await;
+    let old = old.body["items"].as_array().unwrap().clone();
+    let kept_from = old.iter().position(|r| r["key"] == "P3").unwrap();
+    let last_removed = &old[kept_from - 1];
+
+    // Refusals first: they change nothing.
+    let reader = app.token("reader", Role::Read, None).await;
+    let a = app
+        .call(
+            Method::POST,
+            "/v1/audit/prune",
+            &reader,
+            Some(json!({"before": before})),
+        )
+        .await;
+    assert_refused(&a, StatusCode::FORBIDDEN, "forbidden");
+    for bad in [
+        json!({"before": "yesterday"}),
+        json!({"before": "2999-01-01T00:00:00Z"}),
+        json!({}),
+    ] {
+        let a = app
+            .admin(Method::POST, "/v1/audit/prune", Some(bad.clone()))
+            .await;
+        assert!(a.status.is_client_error(), "{bad}: {}", a.text);
+        if bad.get("before").is_some() {
+            assert_refused(&a, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+            assert!(
+                a.message().contains("before") || a.message().contains("future"),
+                "{}",
+                a.text
+            );
+        }
+    }
+    let (ops, _) = app.hush.workspace("ops", true).await.unwrap();
+    let (_, ops_admin) = app
+        .hush
+        .create_token(
+            &ops,
+            "ops-admin",
+            Role::Admin,
+            None,
+            None,
+            None,
+            &Actor::local(),
+        )
+        .await
+        .unwrap();
+    let a = app
+        .call(
+            Method::POST,
+            "/v1/audit/prune",
+            ops_admin.expose_secret(),
+            Some(json!({"before": before})),
+        )
+        .await;
+    assert_refused(&a, StatusCode::FORBIDDEN, "forbidden");
+    assert!(a.message().contains("default"), "{}", a.text);
+    let v = app.admin(Method::GET, "/v1/audit/verify", None).await;
+    assert!(v.body.get("checkpoint").is_none(), "{}", v.text);
+
+    let a = app
+        .admin(
+            Method::POST,
+            "/v1/audit/prune",
+            Some(json!({"before": before})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(a.body["removed"], kept_from as u64);
+    assert_eq!(a.body["checkpoint"]["seq"], last_removed["seq"]);
+    assert_eq!(a.body["checkpoint"]["mac"], last_removed["hash"]);
+    let rows = app.admin(Method::GET, "/v1/audit?limit=1000", None).await;
+    let rows = rows.body["items"].as_array().unwrap().clone();
+    assert_eq!(rows[0]["seq"], old[kept_from]["seq"]);
+    let prune = rows
+        .iter()
+        .find(|r| r["action"] == "audit.prune" && r["outcome"] == "ok")
+        .unwrap();
+    assert!(
+        prune["detail"].as_str().unwrap().contains(&before),
+        "{prune}"
+    );
+    assert!(prune["request_id"].is_string(), "{prune}");
+    assert_eq!(a.body["head"]["seq"], prune["seq"]);
+
+    let v = app.admin(Method::GET, "/v1/audit/verify", None).await;
+    assert_eq!(v.body["intact"], true, "{}", v.text);
+    assert_eq!(v.body["checkpoint"], a.body["checkpoint"]);
+    assert_eq!(v.body["head_seq"], a.body["head"]["seq"]);
 }
 
 // ---------------------------------------------------------------- more refusals

@@ -13,7 +13,7 @@
 
 use hush_core::app::{AppKeyRow, AppRow, ReadMark, UseRow};
 use hush_core::audit::{
-    self, AuditEntry, AuditFilter, AuditKey, AuditRow, ChainKey, Head, Verdict,
+    self, AuditEntry, AuditFilter, AuditKey, AuditRow, ChainKey, Checkpoint, Head, Verdict,
 };
 use hush_core::model::{
     ListFilter, Metadata, SealedValue, SecretRow, Status, StoredStatus, Workspace,
@@ -37,7 +37,8 @@ macro_rules! conformance_tests {
             apps_register_replace_and_delete, in_use_secrets_refuse_delete, reads_are_marked_with_their_audit,
             a_batch_commits_each_unit_alone, audit_rows_are_keyed_and_never_written_without_the_key,
             the_audit_key_is_recorded_once_and_rewrapped_by_rotation, the_audit_head_is_the_newest_row,
-            environment_values_are_kept_apart);
+            environment_values_are_kept_apart, audit_prune_keeps_a_checkpoint_and_the_chain_goes_on,
+            audit_rows_keep_their_request_id_and_detail);
         $crate::conformance_tests!(@pairs $mode $make;
             a_dump_loads_into_an_empty_store_row_for_row, a_load_into_a_store_with_rows_writes_nothing);
     };
@@ -99,6 +100,8 @@ fn entry(action: &str) -> AuditEntry {
         outcome: "ok".into(),
         env: None,
         remote: None,
+        request_id: None,
+        detail: None,
     }
 }
 
@@ -1094,6 +1097,100 @@ pub async fn the_audit_head_is_the_newest_row(s: &dyn Store) {
         audit::verify(&all[..1], &chain_key(), Some(&recorded)),
         Verdict::Broken { seq: 2, .. }
     ));
+}
+
+/// Audit retention: a prune removes the rows up to the checkpoint, records it, and appends its
+/// own row after it in one transaction; the chain verifies from the checkpoint and appends go
+/// on after it, even when every row was removed. A prune whose expected checkpoint moved, or
+/// whose checkpoint row no longer carries its MAC, is refused and changes nothing.
+pub async fn audit_prune_keeps_a_checkpoint_and_the_chain_goes_on(s: &dyn Store) {
+    ready(s).await;
+    assert_eq!(s.audit_checkpoint().await.unwrap(), None);
+    s.append_audit(&[entry("a"), entry("b"), entry("c"), entry("d")])
+        .await
+        .unwrap();
+    let all = s.audit(&AuditFilter::default()).await.unwrap();
+    let key = audit_key();
+    let cp = Checkpoint::new(&key, 2, &all[1].mac, 99);
+
+    // Refused: a checkpoint is expected where there is none; the row's MAC is not the one.
+    assert!(matches!(
+        s.prune_audit(Some(1), &cp, &entry(audit::PRUNED)).await,
+        Err(StoreError::Conflict)
+    ));
+    let wrong = Checkpoint::new(&key, 2, &all[2].mac, 99);
+    assert!(matches!(
+        s.prune_audit(None, &wrong, &entry(audit::PRUNED)).await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(s.audit(&AuditFilter::default()).await.unwrap(), all);
+    assert_eq!(s.audit_checkpoint().await.unwrap(), None);
+
+    let mut pruned = entry(audit::PRUNED);
+    pruned.detail = Some("removed rows 1 to 2".into());
+    assert_eq!(s.prune_audit(None, &cp, &pruned).await.unwrap(), 2);
+    assert_eq!(s.audit_checkpoint().await.unwrap(), Some(cp.clone()));
+    let kept = s.audit(&AuditFilter::default()).await.unwrap();
+    assert_eq!(kept.iter().map(|r| r.seq).collect::<Vec<_>>(), [3, 4, 5]);
+    assert_eq!(kept[2].entry.action, audit::PRUNED);
+    assert_eq!(kept[2].entry.detail.as_deref(), Some("removed rows 1 to 2"));
+    assert_eq!(kept[2].prev_mac, all[3].mac);
+    assert!(matches!(
+        audit::verify_from(&kept, &chain_key(), Some(&cp), None),
+        Verdict::Intact {
+            rows: 3,
+            checkpoint: Some(_),
+            ..
+        }
+    ));
+    // From row 1 it no longer verifies: its start is gone.
+    assert!(matches!(
+        audit::verify(&kept, &chain_key(), None),
+        Verdict::Broken { seq: 3, .. }
+    ));
+    s.append_audit(&[entry("e")]).await.unwrap();
+    assert_eq!(s.audit_head().await.unwrap().unwrap().seq, 6);
+
+    // A second prune expects the first checkpoint; this one removes every row there is.
+    assert!(matches!(
+        s.prune_audit(None, &cp, &entry(audit::PRUNED)).await,
+        Err(StoreError::Conflict)
+    ));
+    let newest = s.audit_head().await.unwrap().unwrap();
+    let cp2 = Checkpoint::new(&key, newest.seq, &newest.mac, 100);
+    assert_eq!(
+        s.prune_audit(Some(2), &cp2, &entry(audit::PRUNED))
+            .await
+            .unwrap(),
+        4
+    );
+    let left = s.audit(&AuditFilter::default()).await.unwrap();
+    assert_eq!(left.len(), 1);
+    assert_eq!(
+        (left[0].seq, left[0].prev_mac.as_str()),
+        (7, newest.mac.as_str())
+    );
+    s.append_audit(&[entry("f")]).await.unwrap();
+    let left = s.audit(&AuditFilter::default()).await.unwrap();
+    assert!(matches!(
+        audit::verify_from(&left, &chain_key(), Some(&cp2), None),
+        Verdict::Intact { rows: 2, .. }
+    ));
+    assert_eq!(s.audit_checkpoint().await.unwrap(), Some(cp2));
+}
+
+/// A row's request id and detail are stored and read back (and covered by its MAC).
+pub async fn audit_rows_keep_their_request_id_and_detail(s: &dyn Store) {
+    ready(s).await;
+    let mut e = entry("a");
+    e.request_id = Some("abc-123".into());
+    e.detail = Some("what else".into());
+    s.append_audit(&[e.clone(), entry("b")]).await.unwrap();
+    let rows = s.audit(&AuditFilter::default()).await.unwrap();
+    assert_eq!(rows[0].entry, e);
+    assert_eq!(rows[1].entry.request_id, None);
+    assert_eq!(rows[1].entry.detail, None);
+    assert_eq!(intact(&rows), 2);
 }
 
 /// The action of every audit row, in order.

@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use hush_core::app::{AppKeyRow, AppRow, ReadMark, UseRow};
-use hush_core::audit::{self, AuditEntry, AuditFilter, AuditKey, AuditRow};
+use hush_core::audit::{self, AuditEntry, AuditFilter, AuditKey, AuditRow, Checkpoint};
 use hush_core::model::{
     ListFilter, Metadata, SealedValue, SecretRow, StoredStatus, TokenType, VersionRow, Workspace,
 };
@@ -49,6 +49,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0001_initial.sql"),
     include_str!("../migrations/0002_audit_key.sql"),
     include_str!("../migrations/0003_env_values.sql"),
+    include_str!("../migrations/0004_audit_retention.sql"),
 ];
 
 /// An arbitrary constant: the advisory lock that serialises migrations across nodes.
@@ -409,8 +410,8 @@ async fn append_chain(
     for row in &rows {
         let e = &row.entry;
         sqlx::query(
-            "INSERT INTO audit_log (seq, ts_ms, actor_id, actor_name, action, workspace, key, version, outcome, remote, prev_mac, mac, env)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+            "INSERT INTO audit_log (seq, ts_ms, actor_id, actor_name, action, workspace, key, version, outcome, remote, prev_mac, mac, env, request_id, detail)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         )
         .bind(row.seq)
         .bind(e.ts_ms)
@@ -425,6 +426,8 @@ async fn append_chain(
         .bind(&row.prev_mac)
         .bind(&row.mac)
         .bind(&e.env)
+        .bind(&e.request_id)
+        .bind(&e.detail)
         .execute(&mut **tx)
         .await
         .map_err(|e| conflict_on_unique(e, StoreError::Conflict))?;
@@ -456,7 +459,7 @@ async fn insert_audit_key(tx: &mut Tx, k: &AuditKeyRow) -> Result<(), StoreError
 }
 
 const AUDIT_COLUMNS: &str =
-    "seq, ts_ms, actor_id, actor_name, action, workspace, key, version, outcome, remote, prev_mac, mac, env";
+    "seq, ts_ms, actor_id, actor_name, action, workspace, key, version, outcome, remote, prev_mac, mac, env, request_id, detail";
 
 fn audit_from_db(r: AuditDbRow) -> AuditRow {
     AuditRow {
@@ -472,6 +475,8 @@ fn audit_from_db(r: AuditDbRow) -> AuditRow {
             outcome: r.8,
             env: r.12,
             remote: r.9,
+            request_id: r.13,
+            detail: r.14,
         },
         prev_mac: r.10,
         mac: r.11,
@@ -740,6 +745,68 @@ impl Store for PostgresStore {
         .await
         .map_err(unavailable)?;
         Ok(row.map(audit_from_db))
+    }
+
+    async fn audit_checkpoint(&self) -> Result<Option<Checkpoint>, StoreError> {
+        let row: Option<(i64, String, String, i64)> =
+            sqlx::query_as("SELECT seq, mac, tag, pruned_at_ms FROM audit_checkpoint WHERE id = 1")
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(unavailable)?;
+        Ok(row.map(|(seq, mac, tag, pruned_at_ms)| Checkpoint {
+            seq,
+            mac,
+            tag,
+            pruned_at_ms,
+        }))
+    }
+
+    async fn prune_audit(
+        &self,
+        expected: Option<i64>,
+        checkpoint: &Checkpoint,
+        entry: &AuditEntry,
+    ) -> Result<u64, StoreError> {
+        in_tx!(self, tx, {
+            {
+                // The head's row lock serialises this with every append and every other prune.
+                lock_head(&mut tx).await?;
+                let current: Option<i64> =
+                    sqlx::query_scalar("SELECT seq FROM audit_checkpoint WHERE id = 1")
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(unavailable)?;
+                let mac: Option<String> =
+                    sqlx::query_scalar("SELECT mac FROM audit_log WHERE seq = $1")
+                        .bind(checkpoint.seq)
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(unavailable)?;
+                if current != expected || mac.as_deref() != Some(checkpoint.mac.as_str()) {
+                    return Err(StoreError::Conflict);
+                }
+                let removed = sqlx::query("DELETE FROM audit_log WHERE seq <= $1")
+                    .bind(checkpoint.seq)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(unavailable)?
+                    .rows_affected();
+                sqlx::query(
+                    "INSERT INTO audit_checkpoint (id, seq, mac, tag, pruned_at_ms) VALUES (1, $1, $2, $3, $4)
+                     ON CONFLICT (id) DO UPDATE SET seq = EXCLUDED.seq, mac = EXCLUDED.mac, tag = EXCLUDED.tag, pruned_at_ms = EXCLUDED.pruned_at_ms",
+                )
+                .bind(checkpoint.seq)
+                .bind(&checkpoint.mac)
+                .bind(&checkpoint.tag)
+                .bind(checkpoint.pruned_at_ms)
+                .execute(&mut *tx)
+                .await
+                .map_err(unavailable)?;
+                self.append_chain(&mut tx, std::slice::from_ref(entry))
+                    .await?;
+                Ok(removed)
+            }
+        })
     }
 
     async fn workspace_by_name(&self, name: &str) -> Result<Option<Workspace>, StoreError> {
@@ -1366,6 +1433,8 @@ type AuditDbRow = (
     Option<String>,
     String,
     String,
+    Option<String>,
+    Option<String>,
     Option<String>,
 );
 

@@ -17,6 +17,8 @@ fn entry(n: i64) -> AuditEntry {
         outcome: "ok".into(),
         env: None,
         remote: None,
+        request_id: None,
+        detail: None,
     }
 }
 

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use hush_core::app::{AppKeyRow, AppRow, ReadMark, UseRow};
-use hush_core::audit::{self, AuditEntry, AuditFilter, AuditKey, AuditRow};
+use hush_core::audit::{self, AuditEntry, AuditFilter, AuditKey, AuditRow, Checkpoint};
 use hush_core::model::{
     ListFilter, Metadata, SealedValue, SecretRow, StoredStatus, TokenType, VersionRow, Workspace,
 };
@@ -44,6 +44,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0005_audit_no_hash_index.sql"),
     include_str!("../migrations/0006_audit_key.sql"),
     include_str!("../migrations/0007_env_values.sql"),
+    include_str!("../migrations/0008_audit_retention.sql"),
 ];
 
 const READ_POOL_MAX: usize = 8;
@@ -533,13 +534,24 @@ fn append_chain(
     key: &AuditKey,
     entries: &[AuditEntry],
 ) -> Result<(), StoreError> {
-    let (last_seq, last_mac) = newest_audit_row(tx)
-        .map_err(unavailable)?
-        .map_or((0, audit::GENESIS.to_string()), |r| (r.seq, r.mac));
+    let (last_seq, last_mac) = match newest_audit_row(tx).map_err(unavailable)? {
+        Some(r) => (r.seq, r.mac),
+        // No row: the chain is new, or every row was just pruned and it goes on from the
+        // checkpoint.
+        None => tx
+            .query_row(
+                "SELECT seq, mac FROM audit_checkpoint WHERE id = 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(unavailable)?
+            .unwrap_or((0, audit::GENESIS.to_string())),
+    };
     let mut st = tx
         .prepare_cached(&format!(
             "INSERT INTO audit_log ({AUDIT_COLUMNS})
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
         ))
         .map_err(unavailable)?;
     for row in audit::chain(key, last_seq, &last_mac, entries) {
@@ -557,7 +569,9 @@ fn append_chain(
             e.remote,
             row.prev_mac,
             row.mac,
-            e.env
+            e.env,
+            e.request_id,
+            e.detail
         ])
         .map_err(|e| conflict_on_unique(e, StoreError::Conflict))?;
     }
@@ -565,7 +579,7 @@ fn append_chain(
 }
 
 const AUDIT_COLUMNS: &str =
-    "seq, ts_ms, actor_id, actor_name, action, workspace, key, version, outcome, remote, prev_mac, mac, env";
+    "seq, ts_ms, actor_id, actor_name, action, workspace, key, version, outcome, remote, prev_mac, mac, env, request_id, detail";
 
 fn audit_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRow> {
     Ok(AuditRow {
@@ -581,6 +595,8 @@ fn audit_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRow> {
             outcome: r.get(8)?,
             env: r.get(12)?,
             remote: r.get(9)?,
+            request_id: r.get(13)?,
+            detail: r.get(14)?,
         },
         prev_mac: r.get(10)?,
         mac: r.get(11)?,
@@ -841,6 +857,62 @@ impl Store for SqliteStore {
 
     async fn audit_head(&self) -> Result<Option<AuditRow>, StoreError> {
         self.read(newest_audit_row)
+    }
+
+    async fn audit_checkpoint(&self) -> Result<Option<Checkpoint>, StoreError> {
+        self.read(|c| {
+            c.query_row(
+                "SELECT seq, mac, tag, pruned_at_ms FROM audit_checkpoint WHERE id = 1",
+                [],
+                |r| {
+                    Ok(Checkpoint {
+                        seq: r.get(0)?,
+                        mac: r.get(1)?,
+                        tag: r.get(2)?,
+                        pruned_at_ms: r.get(3)?,
+                    })
+                },
+            )
+            .optional()
+        })
+    }
+
+    async fn prune_audit(
+        &self,
+        expected: Option<i64>,
+        checkpoint: &Checkpoint,
+        entry: &AuditEntry,
+    ) -> Result<u64, StoreError> {
+        self.write(|tx| {
+            let current: Option<i64> = tx
+                .query_row("SELECT seq FROM audit_checkpoint WHERE id = 1", [], |r| {
+                    r.get(0)
+                })
+                .optional()
+                .map_err(unavailable)?;
+            let mac: Option<String> = tx
+                .query_row(
+                    "SELECT mac FROM audit_log WHERE seq = ?1",
+                    [checkpoint.seq],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(unavailable)?;
+            if current != expected || mac.as_deref() != Some(checkpoint.mac.as_str()) {
+                return Err(StoreError::Conflict);
+            }
+            let removed = tx
+                .execute("DELETE FROM audit_log WHERE seq <= ?1", [checkpoint.seq])
+                .map_err(unavailable)?;
+            tx.execute(
+                "INSERT INTO audit_checkpoint (id, seq, mac, tag, pruned_at_ms) VALUES (1, ?1, ?2, ?3, ?4)
+                 ON CONFLICT (id) DO UPDATE SET seq = excluded.seq, mac = excluded.mac, tag = excluded.tag, pruned_at_ms = excluded.pruned_at_ms",
+                params![checkpoint.seq, checkpoint.mac, checkpoint.tag, checkpoint.pruned_at_ms],
+            )
+            .map_err(unavailable)?;
+            self.append_chain(tx, std::slice::from_ref(entry))?;
+            Ok(removed as u64)
+        })
     }
 
     async fn workspace_by_name(&self, name: &str) -> Result<Option<Workspace>, StoreError> {
@@ -1388,6 +1460,8 @@ mod tests {
             outcome: "ok".into(),
             env: None,
             remote: None,
+            request_id: None,
+            detail: None,
         }
     }
 

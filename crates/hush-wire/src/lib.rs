@@ -360,6 +360,15 @@ pub struct AuditRecord {
     /// Remote address.
     #[cfg_attr(feature = "openapi", schema(required = true))]
     pub remote: Option<String>,
+    /// The id of the HTTP request that wrote the row (`X-Request-Id`: the client's, or the one
+    /// the server made and answered with); absent for rows written by the CLI on the
+    /// embedded store and rows from before request ids were recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// What else the row records, in words: for `audit.prune`, which rows were removed and
+    /// the time given. Absent when there is nothing to add.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
     /// MAC of the previous row (the name is from before the chain was keyed).
     pub prev_hash: String,
     /// This row's MAC: HMAC-SHA256 under the store's audit key, hex (rows written before the
@@ -398,6 +407,35 @@ pub struct AuditVerdict {
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schema(required = true))]
     pub head_checked: bool,
+    /// Where the walk started when older rows were pruned: the last removed row's sequence
+    /// number and MAC (the first kept row links to it). Absent while the chain starts at
+    /// row 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<AuditHead>,
+}
+
+/// `POST /v1/audit/prune`: remove the audit rows older than a time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct AuditPruneRequest {
+    /// Rows written before this time go: RFC 3339 (`2026-01-31T00:00:00Z`), unix seconds
+    /// as a string, or a duration before now (`90d`). Not in the future.
+    pub before: String,
+}
+
+/// The answer of `POST /v1/audit/prune`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AuditPruned {
+    /// How many rows were removed (0: none was older; nothing changed, no row was written).
+    pub removed: u64,
+    /// Where the chain now starts: the last removed row (null while it starts at row 1).
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub checkpoint: Option<AuditHead>,
+    /// The newest row after the prune (its own `audit.prune` row when rows were removed): a
+    /// head to record.
+    pub head: AuditHead,
 }
 
 /// A head of the audit chain: a row's sequence number and MAC, to keep elsewhere and give back

@@ -489,6 +489,22 @@ pub enum AuditCommand {
     /// the row as `-o json` shows it, with its sequence number and MAC).
     #[command(after_help = EXIT_CODES)]
     Export(ExportArgs),
+    /// Remove the rows written before WHEN (retention), keeping a checkpoint — the last
+    /// removed row's sequence number and MAC — from which `hush audit verify` proves the rest.
+    /// An `audit.prune` row records it. Refused for a WHEN in the future and for a chain that
+    /// does not verify; against a server, only an admin of workspace `default` may prune.
+    #[command(after_help = EXIT_CODES)]
+    Prune(PruneArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Rows written before WHEN go: RFC 3339, unix seconds, or a duration before now (90d:
+    /// the rows older than 90 days).
+    #[arg(long, value_name = "WHEN")]
+    pub before: String,
+    #[command(flatten)]
+    pub out: OutputArgs,
 }
 
 #[derive(Debug, Args)]

@@ -8,7 +8,9 @@ use hush_core::clock;
 use hush_core::token::Role;
 
 use crate::backend::Backend;
-use crate::cli::{AuditArgs, AuditCommand, RoleArg, TableOrJson, TokensCommand, VerifyArgs};
+use crate::cli::{
+    AuditArgs, AuditCommand, PruneArgs, RoleArg, TableOrJson, TokensCommand, VerifyArgs,
+};
 use crate::fail::Failure;
 use crate::output;
 
@@ -161,6 +163,7 @@ pub async fn audit(b: &dyn Backend, a: AuditArgs) -> Result<()> {
             };
         }
         Some(AuditCommand::Export(e)) => return export(b, &e).await,
+        Some(AuditCommand::Prune(p)) => return prune(b, &p).await,
         None => {}
     }
     let since_ms = a
@@ -190,6 +193,7 @@ pub async fn audit(b: &dyn Backend, a: AuditArgs) -> Result<()> {
         TableOrJson::Table => output::print_table(
             &[
                 "SEQ", "TIME", "ACTOR", "ACTION", "KEY", "ENV", "VERSION", "OUTCOME", "REMOTE",
+                "REQUEST", "DETAIL",
             ],
             &list
                 .iter()
@@ -206,6 +210,8 @@ pub async fn audit(b: &dyn Backend, a: AuditArgs) -> Result<()> {
                             .unwrap_or_else(|| "-".into()),
                         r.outcome.clone(),
                         r.remote.clone().unwrap_or_else(|| "-".into()),
+                        r.request_id.clone().unwrap_or_else(|| "-".into()),
+                        r.detail.clone().unwrap_or_else(|| "-".into()),
                     ]
                 })
                 .collect::<Vec<_>>(),
@@ -219,16 +225,30 @@ async fn verify(b: &dyn Backend, a: &VerifyArgs) -> Result<()> {
     match a.out.output {
         TableOrJson::Json => output::print_json(&w)?,
         TableOrJson::Table if w.intact => {
-            let legacy = match w.legacy_rows {
+            let first = w.checkpoint.as_ref().map_or(1, |c| c.seq + 1);
+            let legacy = match w.legacy_rows as i64 {
                 0 => String::new(),
                 n => format!(
-                    " (rows 1 to {n} predate the keyed chain: plain SHA-256 links, anchored by row {}'s MAC)",
-                    n + 1
+                    " (rows {first} to {} predate the keyed chain: plain SHA-256 links, anchored by row {}'s MAC)",
+                    first + n - 1,
+                    first + n
                 ),
             };
             println!("audit chain intact: {} rows{legacy}", w.rows);
+            if let Some(c) = &w.checkpoint {
+                println!(
+                    "checkpoint: {}:{} (rows up to {} were pruned; verified from there)",
+                    c.seq, c.mac, c.seq
+                );
+            }
             if let Some(h) = &expected {
-                println!("recorded head {} is there unchanged", h.seq);
+                match &w.checkpoint {
+                    Some(c) if h.seq < c.seq => println!(
+                        "recorded head {} was pruned since: the chain runs on past it",
+                        h.seq
+                    ),
+                    _ => println!("recorded head {} is there unchanged", h.seq),
+                }
             }
             println!("head: {}:{}", w.head_seq, w.head_mac);
         }
@@ -262,6 +282,48 @@ fn when_ms(flag: &str, when: Option<&str>) -> Result<Option<i64>> {
                 .ok_or_else(|| Failure::usage(format!("{flag} is out of range")).into())
         })
         .transpose()
+}
+
+/// `hush audit prune --before WHEN`.
+async fn prune(b: &dyn Backend, p: &PruneArgs) -> Result<()> {
+    // Read here first, so a WHEN that is no time is a usage error before anything is asked.
+    let before = clock::parse_past("--before", &p.before, clock::now_ms())?;
+    let done = b.prune_audit(&p.before).await.map_err(|e| {
+        // A chain that does not verify is not pruned: the exit code of a failed verify.
+        match e.downcast_ref::<hush_core::Error>() {
+            Some(hush_core::Error::AuditBroken { .. }) => Failure::new(1, e.to_string()).into(),
+            _ => match e.downcast_ref::<hush_client::Error>() {
+                Some(hush_client::Error::Conflict { code, message })
+                    if *code == hush_client::ErrorCode::AuditBroken =>
+                {
+                    Failure::new(1, message.clone()).into()
+                }
+                _ => e,
+            },
+        }
+    })?;
+    match p.out.output {
+        TableOrJson::Json => output::print_json(&done),
+        TableOrJson::Table => {
+            if done.removed == 0 {
+                println!(
+                    "no audit row is older than {}: nothing was pruned",
+                    clock::rfc3339_ms(before)
+                );
+            } else {
+                println!(
+                    "pruned {} audit row(s) older than {}",
+                    done.removed,
+                    clock::rfc3339_ms(before)
+                );
+            }
+            if let Some(c) = &done.checkpoint {
+                println!("checkpoint: {}:{}", c.seq, c.mac);
+            }
+            println!("head: {}:{}", done.head.seq, done.head.mac);
+            Ok(())
+        }
+    }
 }
 
 /// `hush audit export`: JSON lines, oldest first.

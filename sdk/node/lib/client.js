@@ -448,4 +448,13 @@ class AuditApi {
   async head() {
     return this.#c._call('GET', '/v1/audit/head');
   }
+
+  /**
+   * Audit retention (an admin of workspace `default`): removes the rows written before `before`
+   * (RFC 3339, unix seconds as a string, or a duration before the server's now such as '90d')
+   * and keeps a checkpoint from which verify() proves the rest.
+   */
+  async prune({ before }) {
+    return this.#c._call('POST', '/v1/audit/prune', { body: { before } });
+  }
 }

@@ -286,6 +286,12 @@ describe('the client against a real server', () => {
     assert.equal(vh.head_checked, true);
     const forged = await c.audit.verify({ head: { seq: head.seq, mac: '0'.repeat(64) } });
     assert.equal(forged.intact, false);
+    // Retention: nothing is older than 2001, so nothing goes; a time in the future is refused.
+    const none = await c.audit.prune({ before: '2001-01-01T00:00:00Z' });
+    assert.equal(none.removed, 0);
+    assert.equal(none.checkpoint, null);
+    assert.deepEqual(none.head, await c.audit.head());
+    isApiError(await failure(c.audit.prune({ before: '2999-01-01T00:00:00Z' })), InvalidError, 422, 'invalid_field');
   });
 
   test('409 exists, 409 stale_version, 412 If-Match, 410 expired, 403 revoked, 404', async () => {

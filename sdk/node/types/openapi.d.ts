@@ -125,6 +125,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/audit/prune": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Remove the audit rows older than a time, keeping a checkpoint */
+        post: operations["pruneAudit"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/audit/verify": {
         parameters: {
             query?: never;
@@ -422,6 +439,28 @@ export interface components {
              */
             seq: number;
         };
+        /** @description `POST /v1/audit/prune`: remove the audit rows older than a time. */
+        AuditPruneRequest: {
+            /**
+             * @description Rows written before this time go: RFC 3339 (`2026-01-31T00:00:00Z`), unix seconds
+             *     as a string, or a duration before now (`90d`). Not in the future.
+             */
+            before: string;
+        };
+        /** @description The answer of `POST /v1/audit/prune`. */
+        AuditPruned: {
+            checkpoint: null | components["schemas"]["AuditHead"];
+            /**
+             * @description The newest row after the prune (its own `audit.prune` row when rows were removed): a
+             *     head to record.
+             */
+            head: components["schemas"]["AuditHead"];
+            /**
+             * Format: int64
+             * @description How many rows were removed (0: none was older; nothing changed, no row was written).
+             */
+            removed: number;
+        };
         /** @description One row of the audit log. */
         AuditRecord: {
             /** @description `secret.read`, `secret.create`, `token.create`, `auth.failed`, …. */
@@ -430,6 +469,11 @@ export interface components {
             actor_id: string;
             /** @description Token name or `local:$USER`. */
             actor_name: string;
+            /**
+             * @description What else the row records, in words: for `audit.prune`, which rows were removed and
+             *     the time given. Absent when there is nothing to add.
+             */
+            detail?: string | null;
             /** @description The environment whose own value was read or written; null for the shared value. */
             env: string | null;
             /**
@@ -445,6 +489,12 @@ export interface components {
             prev_hash: string;
             /** @description Remote address. */
             remote: string | null;
+            /**
+             * @description The id of the HTTP request that wrote the row (`X-Request-Id`: the client's, or the one
+             *     the server made and answered with); absent for rows written by the CLI on the
+             *     embedded store and rows from before request ids were recorded.
+             */
+            request_id?: string | null;
             /**
              * Format: int64
              * @description Position in the chain, from 1.
@@ -462,6 +512,7 @@ export interface components {
         };
         /** @description The answer of `audit verify`. */
         AuditVerdict: {
+            checkpoint?: null | components["schemas"]["AuditHead"];
             /**
              * Format: int64
              * @description The first bad row, when broken.
@@ -554,6 +605,11 @@ export interface components {
                 actor_id: string;
                 /** @description Token name or `local:$USER`. */
                 actor_name: string;
+                /**
+                 * @description What else the row records, in words: for `audit.prune`, which rows were removed and
+                 *     the time given. Absent when there is nothing to add.
+                 */
+                detail?: string | null;
                 /** @description The environment whose own value was read or written; null for the shared value. */
                 env: string | null;
                 /**
@@ -569,6 +625,12 @@ export interface components {
                 prev_hash: string;
                 /** @description Remote address. */
                 remote: string | null;
+                /**
+                 * @description The id of the HTTP request that wrote the row (`X-Request-Id`: the client's, or the one
+                 *     the server made and answered with); absent for rows written by the CLI on the
+                 *     embedded store and rows from before request ids were recorded.
+                 */
+                request_id?: string | null;
                 /**
                  * Format: int64
                  * @description Position in the chain, from 1.
@@ -1425,6 +1487,64 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             /** @description forbidden: the role, scope or environment of the token does not allow this */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    pruneAudit: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AuditPruneRequest"];
+            };
+        };
+        responses: {
+            /** @description how many rows were removed, where the chain now starts, and the newest row */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditPruned"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description forbidden: not an admin, or an admin of a workspace other than `default` */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description audit_broken: the chain does not verify, so nothing was pruned */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description invalid_field: `before` cannot be read or is in the future */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

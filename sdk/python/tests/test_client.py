@@ -299,6 +299,13 @@ def test_audit(admin: Client, key: str) -> None:
     assert verdict.intact and verdict.rows >= head.seq and verdict.first_bad_seq is None
     with_head = admin.audit.verify(head)
     assert with_head.intact and with_head.head_checked
+    assert all(r.request_id for r in rows), "rows written over HTTP name their request"
+    # Retention: nothing is older than 2001, so nothing goes; a future time is refused.
+    none = admin.audit.prune(before="2001-01-01T00:00:00Z")
+    assert none.removed == 0 and none.checkpoint is None
+    assert none.head == admin.audit.head()
+    with pytest.raises(hush.InvalidError):
+        admin.audit.prune(before="2999-01-01T00:00:00Z")
 
 
 def test_list_calls_follow_every_page(server: Server, key: str) -> None:

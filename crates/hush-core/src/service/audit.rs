@@ -1,8 +1,9 @@
 //! The audit log as the service shows it: rows for a workspace's admins, the whole chain
 //! verified, and the head an operator keeps elsewhere.
 
-use crate::audit::{self, AuditFilter, AuditRow, Head, Verdict};
-use crate::error::Error;
+use crate::audit::{self, AuditFilter, AuditRow, Checkpoint, Head, Pruned, Verdict};
+use crate::clock;
+use crate::error::{Error, Invalid};
 use crate::model::Workspace;
 use crate::token::{Action, Actor};
 
@@ -37,11 +38,102 @@ impl Hush {
     ) -> Result<Verdict, Error> {
         self.require(actor, Action::Audit, ws, None, "audit.verify")
             .await?;
-        Ok(audit::verify(
+        let checkpoint = self.store.audit_checkpoint().await?;
+        Ok(audit::verify_from(
             &self.store.audit(&AuditFilter::default()).await?,
             &self.audit_key,
+            checkpoint.as_ref(),
             expected,
         ))
+    }
+
+    /// Audit retention: removes the oldest rows, those written before `before_ms` (unix
+    /// milliseconds; the longest run from the start of the chain whose rows are all older),
+    /// and keeps a checkpoint — the last removed row's sequence number and MAC, authenticated
+    /// with the audit key — from which [`Hush::verify_audit`] proves the rest. An
+    /// `audit.prune` row naming the removed rows and the time is appended in the same
+    /// transaction, so the chain never ends up empty: every row may go, even the newest.
+    ///
+    /// The chain is one for the whole store, so only an admin of `default` (the operator's
+    /// workspace) or the CLI on the embedded store may prune it. A time in the future is
+    /// refused, and so is a chain that does not verify (pruning would remove the evidence).
+    /// Nothing older than `before_ms`: nothing changes and no row is written.
+    pub async fn prune_audit(
+        &self,
+        ws: &Workspace,
+        actor: &Actor,
+        before_ms: i64,
+    ) -> Result<Pruned, Error> {
+        self.require(actor, Action::Audit, ws, None, audit::PRUNED)
+            .await?;
+        if actor.principal.id != "local" && ws.name != "default" {
+            let entry = self.audit_entry(actor, audit::PRUNED, Some(ws), None, None, "forbidden");
+            self.record(vec![entry], Vec::new()).await?;
+            return Err(Error::Forbidden {
+                reason: format!(
+                    "the audit log is one chain for every workspace: only an admin of workspace \"default\" may prune it, not one of {:?}",
+                    ws.name
+                ),
+            });
+        }
+        let now = clock::now_ms();
+        if before_ms > now {
+            return Err(Invalid::PruneInFuture {
+                before: clock::rfc3339_ms(before_ms),
+            }
+            .into());
+        }
+        // Two prunes racing: the store refuses the one whose checkpoint moved; read again.
+        for _ in 0..3 {
+            let checkpoint = self.store.audit_checkpoint().await?;
+            let rows = self.store.audit(&AuditFilter::default()).await?;
+            let (head, current) =
+                match audit::verify_from(&rows, &self.audit_key, checkpoint.as_ref(), None) {
+                    Verdict::Intact {
+                        head, checkpoint, ..
+                    } => (head, checkpoint),
+                    Verdict::Broken { seq, reason, .. } => {
+                        return Err(Error::AuditBroken { seq, reason })
+                    }
+                };
+            let cut = rows
+                .iter()
+                .position(|r| r.entry.ts_ms >= before_ms)
+                .unwrap_or(rows.len());
+            let Some(last) = cut.checked_sub(1).map(|i| &rows[i]) else {
+                return Ok(Pruned {
+                    removed: 0,
+                    checkpoint: current,
+                    head,
+                });
+            };
+            let first = rows[0].seq;
+            let new = Checkpoint::new(&self.audit_key.key, last.seq, &last.mac, now);
+            let mut entry = self.audit_entry(actor, audit::PRUNED, Some(ws), None, None, "ok");
+            entry.detail = Some(format!(
+                "removed rows {first} to {} ({} rows), every row older than {}",
+                last.seq,
+                last.seq - first + 1,
+                clock::rfc3339_ms(before_ms)
+            ));
+            match self
+                .store
+                .prune_audit(checkpoint.as_ref().map(|c| c.seq), &new, &entry)
+                .await
+            {
+                Ok(removed) => {
+                    let head = self.store.audit_head().await?;
+                    return Ok(Pruned {
+                        removed,
+                        checkpoint: Some(new.head()),
+                        head: Head::of(head.as_slice()),
+                    });
+                }
+                Err(crate::store::StoreError::Conflict) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(crate::store::StoreError::Conflict.into())
     }
 
     /// The newest audit row's sequence number and MAC, for the operator to keep elsewhere and

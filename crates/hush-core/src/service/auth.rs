@@ -17,7 +17,21 @@ impl Hush {
         presented: &TokenSecret,
         remote: Option<&str>,
     ) -> Result<(Actor, Workspace), Error> {
-        self.authenticate_with(presented, remote, true).await
+        self.authenticate_with(presented, remote, None, true).await
+    }
+
+    /// As [`Hush::authenticate`] (or, with `audit_failure` false,
+    /// [`Hush::authenticate_unaudited`]) for the HTTP request with this id: the actor carries
+    /// it, and so does the `auth.failed` row of a failure.
+    pub async fn authenticate_request(
+        &self,
+        presented: &TokenSecret,
+        remote: Option<&str>,
+        request_id: Option<&str>,
+        audit_failure: bool,
+    ) -> Result<(Actor, Workspace), Error> {
+        self.authenticate_with(presented, remote, request_id, audit_failure)
+            .await
     }
 
     /// As [`Hush::authenticate`], but a failure writes no audit row: for a caller that already
@@ -28,13 +42,14 @@ impl Hush {
         presented: &TokenSecret,
         remote: Option<&str>,
     ) -> Result<(Actor, Workspace), Error> {
-        self.authenticate_with(presented, remote, false).await
+        self.authenticate_with(presented, remote, None, false).await
     }
 
     async fn authenticate_with(
         &self,
         presented: &TokenSecret,
         remote: Option<&str>,
+        request_id: Option<&str>,
         audit_failure: bool,
     ) -> Result<(Actor, Workspace), Error> {
         // Unknown, malformed, revoked and expired tokens take one path: the store is asked for
@@ -66,6 +81,8 @@ impl Hush {
                 outcome: "unauthorized".into(),
                 env: None,
                 remote: remote.map(str::to_string),
+                request_id: request_id.map(str::to_string),
+                detail: None,
             };
             self.record(vec![entry], Vec::new()).await?;
             return Err(Error::Unauthorized);
@@ -99,6 +116,7 @@ impl Hush {
                 env: t.env,
             },
             remote: remote.map(str::to_string),
+            request_id: request_id.map(str::to_string),
         };
         Ok((actor, ws))
     }

@@ -211,6 +211,8 @@ async fn create_audit_key(store: &dyn Store, current: &RootKey) -> Result<ChainK
         outcome: "ok".into(),
         env: None,
         remote: None,
+        request_id: None,
+        detail: None,
     };
     store.create_audit_key(&row, &key, &entry).await?;
     Ok(ChainKey { key, keyed_from })

@@ -371,6 +371,8 @@ impl Hush {
             outcome: outcome.into(),
             env: None,
             remote: actor.remote.clone(),
+            request_id: actor.request_id.clone(),
+            detail: None,
         }
     }
 }

@@ -184,6 +184,7 @@ pub fn actor(role: Role) -> Actor {
             env: None,
         },
         remote: Some("192.0.2.7".into()),
+        request_id: None,
     }
 }
 

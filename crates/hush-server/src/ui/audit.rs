@@ -132,6 +132,8 @@ mod tests {
                 outcome: planted.into(),
                 env: None,
                 remote: Some(planted.into()),
+                request_id: None,
+                detail: None,
             },
             prev_mac: String::new(),
             mac: String::new(),

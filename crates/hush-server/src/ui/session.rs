@@ -137,8 +137,9 @@ impl FromRequestParts<AppState> for Session {
         let client = s.client(peer, &parts.headers);
         // Guessing session tokens is throttled like guessing API tokens; a valid session is
         // never refused by the throttle.
+        let request_id = parts.extensions.get::<crate::metrics::RequestId>();
         match s
-            .authenticate(&TokenSecret::from_presented(&token), &client)
+            .authenticate(&TokenSecret::from_presented(&token), &client, request_id)
             .await
         {
             Ok((actor, ws)) => Ok(Session {
@@ -264,6 +265,7 @@ fn login_html(error: Option<&str>) -> Markup {
 pub(super) async fn login(
     State(s): State<AppState>,
     ConnectInfo(addr): ConnectInfo<SocketAddr>,
+    request_id: Option<axum::Extension<crate::metrics::RequestId>>,
     uri: Uri,
     headers: HeaderMap,
     Form(f): Form<LoginForm>,
@@ -273,7 +275,11 @@ pub(super) async fn login(
     }
     let client = s.client(Some(addr), &headers);
     let presented = TokenSecret::from_presented(f.token.trim());
-    let (actor, ws) = match s.authenticate(&presented, &client).await {
+    let request_id = request_id.map(|axum::Extension(r)| r);
+    let (actor, ws) = match s
+        .authenticate(&presented, &client, request_id.as_ref())
+        .await
+    {
         Ok(v) => v,
         Err(AuthFailure::Throttled { retry_after: secs }) => {
             let mut res = html_response(

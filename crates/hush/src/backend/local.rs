@@ -249,6 +249,14 @@ impl Backend for Local {
         ))
     }
 
+    async fn prune_audit(&self, before: &str) -> Result<hush_wire::AuditPruned> {
+        let before = hush_core::clock::parse_past("--before", before, hush_core::clock::now_ms())?;
+        let ws = self.ws(false).await?;
+        Ok(wire::pruned(
+            &self.hush.prune_audit(&ws, &self.actor, before).await?,
+        ))
+    }
+
     async fn resolve(
         &self,
         app: Option<&str>,

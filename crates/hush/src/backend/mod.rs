@@ -154,6 +154,10 @@ pub trait Backend: Send + Sync {
     /// The audit chain's head, to record.
     async fn audit_head(&self) -> Result<AuditHead>;
 
+    /// Removes the audit rows written before `before` (as `hush audit prune --before` takes
+    /// it; a duration counts back from the clock of whoever prunes: the server's, against one).
+    async fn prune_audit(&self, before: &str) -> Result<hush_wire::AuditPruned>;
+
     /// For a workload: the values (or with `dry_run` the metadata only) of `keys`, or why each
     /// cannot be had, in one call (one `/v1/resolve` against a server). A refusal of the whole
     /// call (a machine token bound to another app or environment) is each key's

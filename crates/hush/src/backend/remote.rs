@@ -203,6 +203,10 @@ impl Backend for Remote {
         Ok(self.0.audit_head().await?)
     }
 
+    async fn prune_audit(&self, before: &str) -> Result<hush_wire::AuditPruned> {
+        Ok(self.0.prune_audit(before).await?)
+    }
+
     async fn resolve(
         &self,
         app: Option<&str>,

@@ -161,6 +161,8 @@ fn rows_of(conn: &Connection) -> Vec<(i64, AuditEntry)> {
                 outcome: r.get(8)?,
                 env: None,
                 remote: r.get(9)?,
+                request_id: None,
+                detail: None,
             },
         ))
     })
@@ -438,10 +440,13 @@ fn stores_from_before_the_keyed_chain_are_upgraded_and_their_rows_anchored() {
         return;
     }
     let h = home_with_rows(3);
-    // Back to schema 5 as the previous hush wrote it (without migrations 6 and 7).
+    // Back to schema 5 as the previous hush wrote it (without migrations 6, 7 and 8).
     let conn = Connection::open(h.db()).unwrap();
     conn.execute_batch(
-        "ALTER TABLE secrets DROP COLUMN env_versions;
+        "DROP TABLE audit_checkpoint;
+         ALTER TABLE audit_log DROP COLUMN request_id;
+         ALTER TABLE audit_log DROP COLUMN detail;
+         ALTER TABLE secrets DROP COLUMN env_versions;
          ALTER TABLE audit_log DROP COLUMN env;
          CREATE TABLE sv (secret_id TEXT NOT NULL REFERENCES secrets (id) ON DELETE CASCADE,
              version INTEGER NOT NULL, key_version INTEGER NOT NULL, ciphertext BLOB NOT NULL,
@@ -627,4 +632,169 @@ fn export_writes_json_lines_for_a_siem() {
     assert!(none.text().is_empty(), "{}", none.text());
     h.run(&["audit", "export", "--since", "yesterday-ish"], None)
         .code(2);
+}
+
+/// A moment between two writes, as RFC 3339 with milliseconds.
+fn a_moment() -> String {
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    let t = hush_core::clock::rfc3339_ms(hush_core::clock::now_ms());
+    std::thread::sleep(std::time::Duration::from_millis(5));
+    t
+}
+
+/// Issue 18: `hush audit prune --before` removes the older rows and keeps a checkpoint;
+/// `verify` proves the rest from it and says so; the prune is itself a row; a future or
+/// unreadable time is a usage error; a tampered checkpoint is found, and a broken chain is not
+/// pruned.
+#[test]
+fn prune_removes_old_rows_and_verify_starts_from_the_checkpoint() {
+    let h = home_with_rows(2);
+    let before = a_moment();
+    h.set("late", b"planted-prune-value");
+    let old = h.run(&["audit", "-o", "json"], None).ok().json();
+    let old = old.as_array().unwrap().clone();
+    let kept_from = old.iter().position(|r| r["key"] == "late").unwrap();
+    let last = &old[kept_from - 1];
+
+    h.run(
+        &["audit", "prune", "--before", "2999-01-01T00:00:00Z"],
+        None,
+    )
+    .code(2);
+    let out = h.run(&["audit", "prune", "--before", "soon"], None).code(2);
+    assert!(out.stderr.contains("--before"), "{}", out.stderr);
+    h.run(&["audit", "prune"], None).code(2);
+
+    let out = h.run(&["audit", "prune", "--before", &before], None).ok();
+    assert!(
+        out.text().contains(&format!(
+            "pruned {kept_from} audit row(s) older than {before}"
+        )),
+        "{}",
+        out.text()
+    );
+    let checkpoint = format!("{}:{}", last["seq"], last["hash"].as_str().unwrap());
+    assert!(
+        out.text().contains(&format!("checkpoint: {checkpoint}")),
+        "{}",
+        out.text()
+    );
+    let rows = h.run(&["audit", "-o", "json"], None).ok().json();
+    let rows = rows.as_array().unwrap().clone();
+    assert_eq!(rows[0]["seq"], old[kept_from]["seq"]);
+    let prune = rows.last().unwrap();
+    assert_eq!(prune["action"], "audit.prune");
+    assert!(
+        prune["detail"].as_str().unwrap().contains(&before),
+        "{prune}"
+    );
+    assert!(
+        prune.get("request_id").is_none(),
+        "no request on the embedded store"
+    );
+    let table = h.run(&["audit"], None).ok();
+    assert!(table.text().contains("DETAIL") && table.text().contains("audit.prune"));
+
+    let out = h.run(&["audit", "verify"], None).ok();
+    assert!(
+        out.text().contains(&format!("checkpoint: {checkpoint}")),
+        "{}",
+        out.text()
+    );
+    assert!(
+        out.text().contains(&format!(
+            "head: {}:{}",
+            prune["seq"],
+            prune["hash"].as_str().unwrap()
+        )),
+        "{}",
+        out.text()
+    );
+    let v = h.run(&["audit", "verify", "-o", "json"], None).ok().json();
+    assert_eq!(v["checkpoint"]["seq"], last["seq"]);
+    // A head recorded before the prune, now pruned: the chain runs on past it.
+    let old_head = format!("{}:{}", old[0]["seq"], old[0]["hash"].as_str().unwrap());
+    let out = h.run(&["audit", "verify", "--head", &old_head], None).ok();
+    assert!(out.text().contains("was pruned since"), "{}", out.text());
+    // Again: nothing older now.
+    let out = h.run(&["audit", "prune", "--before", &before], None).ok();
+    assert!(out.text().contains("nothing was pruned"), "{}", out.text());
+    let export = h.run(&["audit", "export"], None).ok();
+    assert!(export.text().contains("\"detail\""), "{}", export.text());
+    assert!(!export.all().contains("planted-prune-value"));
+
+    if sqlite_only("editing the checkpoint with rusqlite") {
+        return;
+    }
+    // The checkpoint moved over a row deleted from the front: found, and no prune then.
+    let conn = Connection::open(h.db()).unwrap();
+    let first = rows[0]["seq"].as_i64().unwrap();
+    conn.execute("DELETE FROM audit_log WHERE seq = ?1", [first])
+        .unwrap();
+    conn.execute(
+        "UPDATE audit_checkpoint SET seq = ?1, mac = ?2",
+        params![first, rows[0]["hash"].as_str().unwrap()],
+    )
+    .unwrap();
+    drop(conn);
+    let out = h.run(&["audit", "verify"], None).code(1);
+    assert!(out.text().contains("checkpoint"), "{}", out.text());
+    let out = h.run(&["audit", "prune", "--before", "1s"], None).code(1);
+    assert!(out.stderr.contains("nothing was pruned"), "{}", out.stderr);
+}
+
+/// Against a server: `hush audit prune` over the API (an admin of `default` only), `verify`
+/// from the checkpoint, and the request id of each request in its audit rows.
+#[test]
+fn prune_and_request_ids_work_against_a_server() {
+    let server = Server::start();
+    server.put("k", serde_json::json!({"value": "v"}));
+    let before = a_moment();
+    server.put("k2", serde_json::json!({"value": "v"}));
+    let client = Home::empty();
+    let run = |token: &str, args: &[&str]| {
+        let mut c = client.command(args);
+        c.env("HUSH_ADDR", &server.base).env("HUSH_TOKEN", token);
+        client.run_with(c, None)
+    };
+    let read = server.token(serde_json::json!({"name": "r", "role": "read"}));
+    run(&read, &["audit", "prune", "--before", &before]).code(5);
+    let out = run(
+        &server.admin,
+        &["audit", "prune", "--before", &before, "-o", "json"],
+    )
+    .ok();
+    let pruned = out.json();
+    assert!(pruned["removed"].as_u64().unwrap() >= 1, "{pruned}");
+    let out = run(&server.admin, &["audit", "verify"]).ok();
+    let cp = &pruned["checkpoint"];
+    assert!(
+        out.text().contains(&format!(
+            "checkpoint: {}:{}",
+            cp["seq"],
+            cp["mac"].as_str().unwrap()
+        )),
+        "{}",
+        out.text()
+    );
+    let rows = run(&server.admin, &["audit", "-o", "json"]).ok().json();
+    let rows = rows.as_array().unwrap().clone();
+    assert_eq!(
+        rows[0]["seq"].as_i64().unwrap(),
+        cp["seq"].as_i64().unwrap() + 1
+    );
+    // Every row a request wrote names its request id.
+    assert!(
+        rows.iter()
+            .all(|r| r["request_id"].as_str().is_some_and(|id| !id.is_empty())),
+        "{rows:?}"
+    );
+    let prune = rows
+        .iter()
+        .find(|r| r["action"] == "audit.prune" && r["outcome"] == "ok")
+        .unwrap();
+    assert!(
+        prune["detail"].as_str().unwrap().contains(&before),
+        "{prune}"
+    );
 }

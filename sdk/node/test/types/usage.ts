@@ -16,6 +16,7 @@ import {
   secrets,
   type AppInfo,
   type AuditHead,
+  type AuditPruned,
   type NewToken,
   type SecretMeta,
   type SecretValue,
@@ -127,6 +128,9 @@ export async function everythingElse(client: Client): Promise<void> {
   const intact: boolean | undefined = verdict.intact;
   void intact;
   await client.audit.list({ key: 'cert', actor: 'tok_1', since: 0, until: 2_000_000_000 });
+  const pruned: AuditPruned = await client.audit.prune({ before: '90d' });
+  const removed: number = pruned.removed;
+  void removed;
 
   try {
     await client.secrets.fetch('nope');

@@ -27,6 +27,7 @@ from .errors import HushError, InvalidError, boundary, quoted
 from .models import (
     AppInfo,
     AuditHead,
+    AuditPruned,
     AuditRecord,
     AuditVerdict,
     NewToken,
@@ -581,3 +582,11 @@ class AuditApi:
         """The newest row's sequence number and MAC, to keep where the store's writers cannot
         reach."""
         return AuditHead.from_json(self._c._call("GET", "/v1/audit/head"))
+
+    @boundary
+    def prune(self, *, before: str) -> AuditPruned:
+        """Audit retention (an admin of workspace ``default``): removes the rows written before
+        ``before`` (RFC 3339, unix seconds, or a duration before the server's now such as
+        ``"90d"``) and keeps a checkpoint from which :meth:`verify` proves the rest."""
+        body = {"before": before}
+        return AuditPruned.from_json(self._c._call("POST", "/v1/audit/prune", body=body))

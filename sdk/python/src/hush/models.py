@@ -27,6 +27,10 @@ _DEFAULTS: Dict[str, Any] = {
     "head_seq": 0,
     "head_mac": "",
     "head_checked": False,
+    # Audit retention and request ids (issue 18).
+    "request_id": None,
+    "detail": None,
+    "checkpoint": None,
 }
 
 
@@ -308,6 +312,11 @@ class AuditRecord:
     remote: Optional[str]
     prev_hash: str
     hash: str
+    #: The id of the HTTP request that wrote the row (``X-Request-Id``); ``None`` for rows the
+    #: CLI wrote on the embedded store and rows from before request ids were recorded.
+    request_id: Optional[str]
+    #: What else the row records, in words (for ``audit.prune``: the rows removed and the time).
+    detail: Optional[str]
 
     @classmethod
     def from_json(cls, doc: Any) -> AuditRecord:
@@ -326,10 +335,13 @@ class AuditVerdict:
     head_seq: int
     head_mac: str
     head_checked: bool
+    #: Where the walk started when older rows were pruned (the last removed row); ``None``
+    #: while the chain starts at row 1.
+    checkpoint: Optional[AuditHead]
 
     @classmethod
     def from_json(cls, doc: Any) -> AuditVerdict:
-        return _build(cls, doc)
+        return _build(cls, doc, checkpoint=AuditHead.from_json)
 
 
 @dataclass(frozen=True)
@@ -342,3 +354,19 @@ class AuditHead:
     @classmethod
     def from_json(cls, doc: Any) -> AuditHead:
         return _build(cls, doc)
+
+
+@dataclass(frozen=True)
+class AuditPruned:
+    """The answer of ``audit.prune``."""
+
+    #: How many rows were removed (0: none was older; nothing changed).
+    removed: int
+    #: Where the chain now starts (the last removed row); ``None`` while it starts at row 1.
+    checkpoint: Optional[AuditHead]
+    #: The newest row after the prune: a head to record.
+    head: AuditHead
+
+    @classmethod
+    def from_json(cls, doc: Any) -> AuditPruned:
+        return _build(cls, doc, checkpoint=AuditHead.from_json, head=AuditHead.from_json)
