@@ -36,7 +36,8 @@ macro_rules! conformance_tests {
             apps_register_replace_and_delete, in_use_secrets_refuse_delete, reads_are_marked_with_their_audit,
             a_batch_commits_each_unit_alone, audit_rows_are_keyed_and_never_written_without_the_key,
             the_audit_key_is_recorded_once_and_rewrapped_by_rotation, the_audit_head_is_the_newest_row,
-            environment_values_are_kept_apart);
+            environment_values_are_kept_apart,
+            the_audit_tail_is_the_rows_after_one);
     };
     (@each required $make:expr; $($name:ident),*) => {
         $(
@@ -1072,6 +1073,22 @@ pub async fn the_audit_head_is_the_newest_row(s: &dyn Store) {
         audit::verify(&all[..1], &chain_key(), Some(&recorded)),
         Verdict::Broken { seq: 2, .. }
     ));
+}
+
+/// The rows after one, oldest first, at most `limit`, whatever the chain's length: the audit
+/// file's catch-up.
+pub async fn the_audit_tail_is_the_rows_after_one(s: &dyn Store) {
+    ready(s).await;
+    assert!(s.audit_after(0, 10).await.unwrap().is_empty());
+    s.append_audit(&[entry("a"), entry("b"), entry("c"), entry("d")])
+        .await
+        .unwrap();
+    let all = s.audit(&AuditFilter::default()).await.unwrap();
+    assert_eq!(s.audit_after(0, 10).await.unwrap(), all);
+    assert_eq!(s.audit_after(1, 2).await.unwrap(), all[1..3]);
+    assert_eq!(s.audit_after(3, 10).await.unwrap(), all[3..]);
+    assert!(s.audit_after(4, 10).await.unwrap().is_empty());
+    assert!(s.audit_after(99, 10).await.unwrap().is_empty());
 }
 
 /// The action of every audit row, in order.

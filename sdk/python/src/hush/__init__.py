@@ -15,6 +15,7 @@ from .client import AppsApi, AuditApi, Client, SecretsApi, TokensApi
 from .errors import (
     API_ERRORS,
     AuditBrokenError,
+    AuditSinkUnavailableError,
     BadMapError,
     BadRequestError,
     ConfigError,
@@ -75,6 +76,7 @@ __all__ = [
     "AppsApi",
     "AuditApi",
     "AuditBrokenError",
+    "AuditSinkUnavailableError",
     "AuditHead",
     "AuditRecord",
     "AuditVerdict",
