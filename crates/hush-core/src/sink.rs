@@ -5,15 +5,17 @@
 //! the file is written after the commit, from the rows as stored. The sink follows the chain's
 //! tail: after a batch commits, it reads every row past the last one it wrote
 //! ([`Store::audit_after`], one query on the primary key) and appends them with one write and
-//! one `fsync`, then the batch's requests are answered. A file that cannot be written fails those requests (and every later one that
-//! appends a row) without moving its mark, so once the file is writable again the rows missed
-//! meanwhile are written first, in order: the file has no gap and no duplicate. Rows appended
-//! by other nodes or processes on the same store come along at the next batch.
+//! one `fsync`, then the batch's requests are answered. A file that cannot be written fails
+//! those requests (and every later one that appends a row) without moving its mark, so once
+//! the file is writable again the rows missed meanwhile are written first, in order: the file
+//! has no gap and no duplicate. Rows appended by other nodes or processes on the same store
+//! come along at the next batch.
 //!
 //! The path is looked at before every write: when it no longer names the open file (rotated
 //! away by logrotate, deleted, replaced), the file is opened again (created with mode 0600).
-//! A write that failed half-way may leave a torn last line; the next write starts on a new
-//! line, so every complete line stays one JSON object.
+//! A write that failed half-way (or a crash in one) may leave a torn last line; the next write
+//! after the failure, or after opening such a file, starts on a new line, so every complete
+//! line stays one JSON object.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write as _;
