@@ -279,7 +279,8 @@ export type ErrorCode =
   | 'rate_limited'
   | 'internal'
   | 'decrypt_failed'
-  | 'unavailable';
+  | 'unavailable'
+  | 'audit_sink_unavailable';
 
 export const ERROR_CODES: readonly ErrorCode[];
 
@@ -344,8 +345,10 @@ export class RateLimitedError extends HushError {}
 export class InternalError extends HushError {}
 /** 500 `decrypt_failed`. */
 export class DecryptFailedError extends InternalError {}
-/** 503 `unavailable`. */
+/** 503 `unavailable`; the base of AuditSinkUnavailableError. */
 export class UnavailableError extends HushError {}
+/** 503 `audit_sink_unavailable`: the server's audit file cannot be written; retry later. */
+export class AuditSinkUnavailableError extends UnavailableError {}
 
 /** What secrets.get / secrets.file fail with. */
 export class SecretsError extends HushError {

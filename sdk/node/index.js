@@ -40,6 +40,7 @@ export {
   InternalError,
   DecryptFailedError,
   UnavailableError,
+  AuditSinkUnavailableError,
   ERROR_CODES,
   SecretsError,
   InvalidKeyError,

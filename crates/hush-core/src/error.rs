@@ -181,6 +181,16 @@ pub enum Error {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The audit file could not be written: the request is refused, as when the store fails
+    /// (its audit rows may be committed in the store already; they reach the file once it can
+    /// be written again).
+    #[error("the audit file {} cannot be written: {cause}", path.display())]
+    AuditSink {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What the operating system said.
+        cause: String,
+    },
 }
 
 #[cfg(test)]

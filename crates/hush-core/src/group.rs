@@ -12,114 +12,198 @@
 //! The committer is a thread of its own driving the store's future on the caller's runtime,
 //! so a backend that blocks (SQLite's `fsync`) never stalls the runtime's workers. On a
 //! current-thread runtime (the CLI, one request at a time) units are committed in place.
+//!
+//! With an audit sink (`sink.rs`), the committer also appends the batch's rows to its file
+//! after the commit, in one write, before anyone is answered: a unit is acknowledged only once
+//! its rows are both committed and in the file. Operations that append their row outside the
+//! group commit (tokens, apps, deletes) ask the committer for the same append afterwards
+//! ([`GroupCommit::flush_audit`]), so every file write happens on the committer thread.
 
 use std::sync::Arc;
 
 use tokio::runtime::{Handle, RuntimeFlavor};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::error::Error;
+use crate::sink::{AuditSink, CommitError};
 use crate::store::{Commit, Store, StoreError};
 
 /// Most units in one transaction: bounds a batch's size and its commit's latency, and keeps
 /// PostgreSQL's savepoints within the 64 subtransactions a backend caches.
 const MAX_BATCH: usize = 64;
 
+/// What a unit (or a flush) is answered with.
+type Outcome = Result<(), CommitError>;
+
 struct Job {
-    unit: Commit,
-    done: oneshot::Sender<Result<(), StoreError>>,
+    /// `None`: no unit, only the audit file to bring up to date.
+    unit: Option<Commit>,
+    done: oneshot::Sender<Outcome>,
 }
 
 /// Hands units to the committer (or commits them in place).
 pub(crate) struct GroupCommit {
     store: Arc<dyn Store>,
+    sink: Option<Arc<AuditSink>>,
     queue: Option<mpsc::UnboundedSender<Job>>,
 }
 
 impl GroupCommit {
-    /// Starts a committer for `store` when running on a multi-thread runtime. It stops when
-    /// this value is dropped, after committing what was queued.
-    pub(crate) fn start(store: Arc<dyn Store>) -> GroupCommit {
+    /// Starts a committer for `store` (appending to `sink`, if any) when running on a
+    /// multi-thread runtime. It stops when this value is dropped, after committing what was
+    /// queued.
+    pub(crate) fn start(store: Arc<dyn Store>, sink: Option<Arc<AuditSink>>) -> GroupCommit {
         let handle = match Handle::try_current() {
             Ok(h) if h.runtime_flavor() != RuntimeFlavor::CurrentThread => h,
-            _ => return GroupCommit { store, queue: None },
+            _ => {
+                return GroupCommit {
+                    store,
+                    sink,
+                    queue: None,
+                }
+            }
         };
         let (tx, rx) = mpsc::unbounded_channel();
         let committer = Arc::clone(&store);
+        let committer_sink = sink.clone();
         let spawned = std::thread::Builder::new()
             .name("hush-commit".into())
-            .spawn(move || run(&handle, committer, rx));
+            .spawn(move || run(&handle, committer, committer_sink, rx));
         match spawned {
             Ok(_) => GroupCommit {
                 store,
+                sink,
                 queue: Some(tx),
             },
             // No thread to be had: commit in place, one transaction per unit.
-            Err(_) => GroupCommit { store, queue: None },
+            Err(_) => GroupCommit {
+                store,
+                sink,
+                queue: None,
+            },
         }
     }
 
     /// Commits `unit` (with others queued at the same time) and returns its own outcome once
-    /// the transaction holding it is durable.
-    pub(crate) async fn commit(&self, unit: Commit) -> Result<(), StoreError> {
+    /// the transaction holding it is durable (and its audit rows are in the audit file).
+    pub(crate) async fn commit(&self, unit: Commit) -> Result<(), Error> {
+        Ok(self.submit(Some(unit)).await?)
+    }
+
+    /// With an audit sink: appends the rows committed since its last write (an operation that
+    /// appended its audit row itself calls this before answering). Without one, nothing.
+    pub(crate) async fn flush_audit(&self) -> Result<(), Error> {
+        if self.sink.is_none() {
+            return Ok(());
+        }
+        Ok(self.submit(None).await?)
+    }
+
+    async fn submit(&self, unit: Option<Commit>) -> Outcome {
         let Some(queue) = &self.queue else {
-            let mut out = self.store.commit_batch(std::slice::from_ref(&unit)).await?;
-            return out.pop().unwrap_or(Err(lost()));
+            return self.in_place(unit).await;
         };
         let (done, answer) = oneshot::channel();
         match queue.send(Job { unit, done }) {
             Ok(()) => answer.await.unwrap_or(Err(lost())),
             // The committer is gone (it cannot be, short of a bug): the unit never entered
             // the queue, so committing it here is safe.
-            Err(mpsc::error::SendError(job)) => {
-                let mut out = self
-                    .store
-                    .commit_batch(std::slice::from_ref(&job.unit))
-                    .await?;
-                out.pop().unwrap_or(Err(lost()))
-            }
+            Err(mpsc::error::SendError(job)) => self.in_place(job.unit).await,
+        }
+    }
+
+    async fn in_place(&self, unit: Option<Commit>) -> Outcome {
+        if let Some(unit) = unit {
+            let mut out = self
+                .store
+                .commit_batch(std::slice::from_ref(&unit))
+                .await
+                .map_err(CommitError::Store)?;
+            out.pop()
+                .unwrap_or(Err(StoreError::Unavailable("the commit was lost".into())))
+                .map_err(CommitError::Store)?;
+        }
+        match &self.sink {
+            Some(sink) => sink.catch_up(self.store.as_ref()).await,
+            None => Ok(()),
         }
     }
 }
 
-fn lost() -> StoreError {
-    StoreError::Unavailable("the commit queue stopped".into())
+fn lost() -> CommitError {
+    CommitError::Store(StoreError::Unavailable("the commit queue stopped".into()))
 }
 
-fn run(handle: &Handle, store: Arc<dyn Store>, mut rx: mpsc::UnboundedReceiver<Job>) {
-    let mut units = Vec::new();
-    let mut waiters = Vec::new();
+fn run(
+    handle: &Handle,
+    store: Arc<dyn Store>,
+    sink: Option<Arc<AuditSink>>,
+    mut rx: mpsc::UnboundedReceiver<Job>,
+) {
+    let mut jobs = Vec::new();
     while let Some(first) = rx.blocking_recv() {
-        units.push(first.unit);
-        waiters.push(first.done);
-        while units.len() < MAX_BATCH {
+        jobs.push(first);
+        while jobs.len() < MAX_BATCH {
             let Ok(job) = rx.try_recv() else { break };
-            units.push(job.unit);
-            waiters.push(job.done);
+            jobs.push(job);
         }
-        // A panic inside the store fails this batch (its transaction is rolled back as the
-        // panic unwinds), not every later one.
-        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            handle.block_on(store.commit_batch(&units))
-        }))
-        .unwrap_or_else(|_| Err(StoreError::Unavailable("the commit failed".into())));
-        match outcome {
-            Ok(outcomes) if outcomes.len() == waiters.len() => {
-                for (done, outcome) in waiters.drain(..).zip(outcomes) {
-                    let _ = done.send(outcome);
-                }
-            }
-            Ok(_) => {
-                let e = StoreError::Corrupt("the store answered a batch with a wrong count".into());
-                for done in waiters.drain(..) {
-                    let _ = done.send(Err(e.clone()));
-                }
-            }
-            Err(e) => {
-                for done in waiters.drain(..) {
-                    let _ = done.send(Err(e.clone()));
+        // Which jobs carry a unit, before the units are taken out for the store.
+        let has_unit: Vec<bool> = jobs.iter().map(|j| j.unit.is_some()).collect();
+        let units: Vec<Commit> = jobs.iter_mut().filter_map(|j| j.unit.take()).collect();
+        let mut committed = commit_units(handle, store.as_ref(), &units).into_iter();
+        let mut outcomes: Vec<Outcome> = has_unit
+            .into_iter()
+            .map(|unit| match unit {
+                true => committed.next().unwrap_or_else(|| Err(lost())),
+                false => Ok(()),
+            })
+            .collect();
+        // Something new may be in the chain (a unit committed, or a flush asked for): into the
+        // file before anyone is answered. A unit that failed appended nothing, and keeps its
+        // own error.
+        if let Some(sink) = &sink {
+            if outcomes.iter().any(Result::is_ok) {
+                let appended = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    handle.block_on(sink.catch_up(store.as_ref()))
+                }))
+                .unwrap_or_else(|_| {
+                    Err(CommitError::Store(StoreError::Unavailable(
+                        "the audit file append failed".into(),
+                    )))
+                });
+                if let Err(e) = appended {
+                    for o in outcomes.iter_mut().filter(|o| o.is_ok()) {
+                        *o = Err(e.clone());
+                    }
                 }
             }
         }
-        units.clear();
+        for (job, outcome) in jobs.drain(..).zip(outcomes) {
+            let _ = job.done.send(outcome);
+        }
+    }
+}
+
+/// Commits `units` in one transaction; each unit's outcome, in order.
+fn commit_units(handle: &Handle, store: &dyn Store, units: &[Commit]) -> Vec<Outcome> {
+    if units.is_empty() {
+        return Vec::new();
+    }
+    // A panic inside the store fails this batch (its transaction is rolled back as the panic
+    // unwinds), not every later one.
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        handle.block_on(store.commit_batch(units))
+    }))
+    .unwrap_or_else(|_| Err(StoreError::Unavailable("the commit failed".into())));
+    let all = |e: StoreError| vec![Err(CommitError::Store(e)); units.len()];
+    match outcome {
+        Ok(out) if out.len() == units.len() => out
+            .into_iter()
+            .map(|o| o.map_err(CommitError::Store))
+            .collect(),
+        Ok(_) => all(StoreError::Corrupt(
+            "the store answered a batch with a wrong count".into(),
+        )),
+        Err(e) => all(e),
     }
 }

@@ -18,8 +18,9 @@
 //!    floor: the row and identity types.
 //! 2. [`store`] (the trait backends implement) stands on the ground floor; [`keysource`] on
 //!    `store`; [`error`] (the service's [`Error`]) on both.
-//! 3. [`patch`], [`manifest`], the group committer, then [`service`] (the [`Hush`] service,
-//!    one module per capability) and [`wire`] on top.
+//! 3. [`patch`], [`manifest`], the audit sink (which writes rows as [`wire`] spells them) and
+//!    the group committer on it, then [`service`] (the [`Hush`] service, one module per
+//!    capability) and [`wire`] on top.
 #![forbid(unsafe_code)]
 
 pub mod app;
@@ -33,6 +34,7 @@ pub mod manifest;
 pub mod model;
 pub mod patch;
 pub mod service;
+mod sink;
 pub mod store;
 mod store_error;
 pub mod token;

@@ -478,6 +478,19 @@ pub trait Store: Send + Sync + 'static {
         entry: &AuditEntry,
     ) -> Result<u64, StoreError>;
 
+    /// The audit rows after row `after_seq`, oldest first, at most `limit`: what the audit
+    /// file (`hush server --audit-file`) has not written yet, read after every batch. Backends
+    /// override it with a query on the primary key alone: [`Store::audit`]'s optional filters
+    /// make a scan from the first row.
+    async fn audit_after(&self, after_seq: i64, limit: usize) -> Result<Vec<AuditRow>, StoreError> {
+        self.audit(&AuditFilter {
+            after_seq: Some(after_seq),
+            limit: Some(limit),
+            ..AuditFilter::default()
+        })
+        .await
+    }
+
     /// The workspace with this name.
     async fn workspace_by_name(&self, name: &str) -> Result<Option<Workspace>, StoreError>;
 

@@ -138,6 +138,12 @@ pub fn token(t: &crate::token::TokenRow, now: i64) -> hush_wire::TokenInfo {
     }
 }
 
+/// One line of `hush audit export` and of the audit file (`hush server --audit-file`): the
+/// row as JSON, without the newline. One function, so both stay the same.
+pub fn audit_line(r: &hush_wire::AuditRecord) -> serde_json::Result<String> {
+    serde_json::to_string(r)
+}
+
 /// An audit row.
 pub fn audit(r: &crate::audit::AuditRow) -> hush_wire::AuditRecord {
     let e = &r.entry;

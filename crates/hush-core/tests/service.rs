@@ -12,4 +12,5 @@ mod env_values;
 mod keys;
 mod resolve;
 mod secrets;
+mod sink;
 mod tokens;

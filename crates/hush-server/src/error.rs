@@ -112,6 +112,19 @@ impl ApiError {
                     "the store is unavailable; try again shortly",
                 )
             }
+            Error::AuditSink { path, cause } => {
+                tracing::error!(
+                    path = %path.display(),
+                    %cause,
+                    "the audit file cannot be written: audited requests fail until it can"
+                );
+                Self::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    C::AuditSinkUnavailable,
+                    "the server's audit file cannot be written, so nothing audited is answered; \
+                     the cause is in the server log; try again shortly",
+                )
+            }
             _ => Self::internal(&e),
         }
     }

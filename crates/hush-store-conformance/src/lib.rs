@@ -38,7 +38,7 @@ macro_rules! conformance_tests {
             a_batch_commits_each_unit_alone, audit_rows_are_keyed_and_never_written_without_the_key,
             the_audit_key_is_recorded_once_and_rewrapped_by_rotation, the_audit_head_is_the_newest_row,
             environment_values_are_kept_apart, audit_prune_keeps_a_checkpoint_and_the_chain_goes_on,
-            audit_rows_keep_their_request_id_and_detail);
+            audit_rows_keep_their_request_id_and_detail, the_audit_tail_is_the_rows_after_one);
         $crate::conformance_tests!(@pairs $mode $make;
             a_dump_loads_into_an_empty_store_row_for_row, a_load_into_a_store_with_rows_writes_nothing);
     };
@@ -1191,6 +1191,22 @@ pub async fn audit_rows_keep_their_request_id_and_detail(s: &dyn Store) {
     assert_eq!(rows[1].entry.request_id, None);
     assert_eq!(rows[1].entry.detail, None);
     assert_eq!(intact(&rows), 2);
+}
+
+/// The rows after one, oldest first, at most `limit`, whatever the chain's length: the audit
+/// file's catch-up.
+pub async fn the_audit_tail_is_the_rows_after_one(s: &dyn Store) {
+    ready(s).await;
+    assert!(s.audit_after(0, 10).await.unwrap().is_empty());
+    s.append_audit(&[entry("a"), entry("b"), entry("c"), entry("d")])
+        .await
+        .unwrap();
+    let all = s.audit(&AuditFilter::default()).await.unwrap();
+    assert_eq!(s.audit_after(0, 10).await.unwrap(), all);
+    assert_eq!(s.audit_after(1, 2).await.unwrap(), all[1..3]);
+    assert_eq!(s.audit_after(3, 10).await.unwrap(), all[3..]);
+    assert!(s.audit_after(4, 10).await.unwrap().is_empty());
+    assert!(s.audit_after(99, 10).await.unwrap().is_empty());
 }
 
 /// The action of every audit row, in order.

@@ -809,6 +809,18 @@ impl Store for PostgresStore {
         })
     }
 
+    async fn audit_after(&self, after_seq: i64, limit: usize) -> Result<Vec<AuditRow>, StoreError> {
+        let rows: Vec<AuditDbRow> = sqlx::query_as(&format!(
+            "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2"
+        ))
+        .bind(after_seq)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(rows.into_iter().map(audit_from_db).collect())
+    }
+
     async fn workspace_by_name(&self, name: &str) -> Result<Option<Workspace>, StoreError> {
         let row: Option<(String, String, i64)> =
             sqlx::query_as("SELECT id, name, created_at FROM workspaces WHERE name = $1")

@@ -915,6 +915,17 @@ impl Store for SqliteStore {
         })
     }
 
+    async fn audit_after(&self, after_seq: i64, limit: usize) -> Result<Vec<AuditRow>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read(|c| {
+            let mut st = c.prepare_cached(&format!(
+                "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE seq > ?1 ORDER BY seq LIMIT ?2"
+            ))?;
+            let rows = st.query_map(params![after_seq, limit], audit_from_row)?;
+            rows.collect()
+        })
+    }
+
     async fn workspace_by_name(&self, name: &str) -> Result<Option<Workspace>, StoreError> {
         self.read(|c| {
             c.prepare_cached("SELECT id, name, created_at FROM workspaces WHERE name = ?1")?

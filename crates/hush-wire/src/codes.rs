@@ -127,6 +127,8 @@ codes! {
         DecryptFailed = "decrypt_failed",
         /// 503: the store is unavailable.
         Unavailable = "unavailable",
+        /// 503: the server's audit file cannot be written, so nothing audited is answered.
+        AuditSinkUnavailable = "audit_sink_unavailable",
     }
 }
 

@@ -31,6 +31,7 @@ Environment:
   HUSH_LISTEN       `hush server`'s address (default 127.0.0.1:8270; --listen)
   HUSH_LOG          log filter of `hush server`, as RUST_LOG (default: info)
   HUSH_LOG_FORMAT   `json`: `hush server` logs one JSON object per line (default: text)
+  HUSH_AUDIT_FILE   `hush server` appends every audit row to this file as a JSON line (--audit-file)
   HUSH_SECRET_PREFIX  `hush run`/`check`: env vars <prefix><KEY> give local values (default HUSH_SECRET_)
   HUSH_SECRETS_FILE `hush run`/`check`: the dotenv file of local values (default ./.secrets)
   HUSH_SQLITE_BUSY_TIMEOUT_MS  how long a SQLite write waits for another process's lock (default 10000)";
@@ -361,6 +362,11 @@ pub struct ServerArgs {
         value_parser = clap::value_parser!(u64).range(0..=3600)
     )]
     pub drain_timeout: u64,
+    /// Also append every audit row, one JSON line as `hush audit export` prints it, to FILE
+    /// (created with mode 0600), before the request is answered. When it cannot be written,
+    /// audited requests (reads too) answer 503 until it can.
+    #[arg(long, value_name = "FILE", env = "HUSH_AUDIT_FILE")]
+    pub audit_file: Option<std::path::PathBuf>,
 }
 
 fn parse_proxy(s: &str) -> Result<ipnet::IpNet, String> {
@@ -836,6 +842,7 @@ mod tests {
             "HUSH_SECRET_PREFIX",
             "HUSH_SECRETS_FILE",
             "HUSH_SQLITE_BUSY_TIMEOUT_MS",
+            "HUSH_AUDIT_FILE",
         ] {
             assert!(help.contains(var), "{var} is missing from `hush --help`");
         }

@@ -48,6 +48,17 @@ pub async fn run(args: ServerArgs, scope: &crate::Scope) -> Result<()> {
         _ => (None, None),
     };
     let (hush, created) = local::open_or_init(scope.db.as_deref()).await?;
+    // Before the first audited operation below, so even the first admin token's row is in it.
+    let hush = match &args.audit_file {
+        Some(path) => hush.with_audit_sink(path).await.map_err(|e| match e {
+            e @ hush_core::Error::AuditSink { .. } => Failure::usage(format!(
+                "{e}: give --audit-file (HUSH_AUDIT_FILE) a file hush can create or append to"
+            ))
+            .into(),
+            other => anyhow::Error::from(other),
+        })?,
+        None => hush,
+    };
     let (ws, _) = hush.workspace(workspace, true).await?;
     let actor = Actor::local();
     if created || hush.tokens(&ws, &actor).await?.is_empty() {

@@ -336,7 +336,7 @@ async fn export(b: &dyn Backend, e: &crate::cli::ExportArgs) -> Result<()> {
     let rows = b.audit(&filter).await?;
     let mut out = std::io::stdout().lock();
     for r in &rows {
-        let line = serde_json::to_string(r)?;
+        let line = hush_core::wire::audit_line(r)?;
         if let Err(e) = writeln!(out, "{line}") {
             if e.kind() == std::io::ErrorKind::BrokenPipe {
                 return Ok(());

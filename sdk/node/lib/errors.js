@@ -76,6 +76,7 @@ export const RateLimitedError = apiError('RateLimitedError', 'rate_limited');
 export const InternalError = apiError('InternalError', 'internal');
 export const DecryptFailedError = apiError('DecryptFailedError', 'decrypt_failed', InternalError);
 export const UnavailableError = apiError('UnavailableError', 'unavailable');
+export const AuditSinkUnavailableError = apiError('AuditSinkUnavailableError', 'audit_sink_unavailable', UnavailableError);
 
 /** Each API code, by its wire spelling, to its class. */
 const BY_CODE = Object.freeze(
@@ -103,6 +104,7 @@ const BY_CODE = Object.freeze(
         InternalError,
         DecryptFailedError,
         UnavailableError,
+        AuditSinkUnavailableError,
       ].map((c) => [c.codeName, c]),
     ),
   ),

@@ -522,6 +522,7 @@ test('every code of hush-wire has its own class, grouped as the Rust SDK groups 
     internal: ['InternalError', HushError],
     decrypt_failed: ['DecryptFailedError', sdk.InternalError],
     unavailable: ['UnavailableError', HushError],
+    audit_sink_unavailable: ['AuditSinkUnavailableError', sdk.UnavailableError],
   };
   assert.deepEqual([...ERROR_CODES].sort(), Object.keys(groups).sort());
   for (const [code, [name, parent]] of Object.entries(groups)) {

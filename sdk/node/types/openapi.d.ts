@@ -550,7 +550,7 @@ export interface components {
             error: components["schemas"]["ErrorDetail"];
         };
         /** @enum {string} */
-        ErrorCode: "bad_request" | "invalid_field" | "unauthorized" | "forbidden" | "revoked" | "not_found" | "method_not_allowed" | "exists" | "in_use" | "stale_version" | "conflict" | "audit_broken" | "precondition_failed" | "expired" | "too_large" | "unsupported_media_type" | "rate_limited" | "internal" | "decrypt_failed" | "unavailable";
+        ErrorCode: "bad_request" | "invalid_field" | "unauthorized" | "forbidden" | "revoked" | "not_found" | "method_not_allowed" | "exists" | "in_use" | "stale_version" | "conflict" | "audit_broken" | "precondition_failed" | "expired" | "too_large" | "unsupported_media_type" | "rate_limited" | "internal" | "decrypt_failed" | "unavailable" | "audit_sink_unavailable";
         /** @description What went wrong, for machines (`code`) and people (`message`). */
         ErrorDetail: {
             /** @description A stable code such as `not_found`, `conflict`, `revoked`. */

@@ -297,6 +297,7 @@ def test_every_wire_code_has_its_class() -> None:
         "internal": hush.InternalError,
         "decrypt_failed": hush.DecryptFailedError,
         "unavailable": hush.UnavailableError,
+        "audit_sink_unavailable": hush.AuditSinkUnavailableError,
     }
     assert API_ERRORS == wire
     for code, cls in wire.items():

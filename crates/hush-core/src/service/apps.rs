@@ -48,6 +48,7 @@ impl Hush {
             "ok",
         );
         let created = self.store.put_app(&row, &audit).await?;
+        self.audited().await?;
         let stored = self.store.app(&ws.id, &manifest.app).await?.unwrap_or(row);
         Ok((stored, created))
     }
@@ -86,7 +87,7 @@ impl Hush {
             .await?;
         let audit = self.audit_entry(actor, "app.delete", Some(ws), Some(name), None, "ok");
         if self.store.delete_app(&ws.id, name, &audit).await? {
-            Ok(())
+            self.audited().await
         } else {
             Err(Error::AppNotFound { app: name.into() })
         }

@@ -150,7 +150,7 @@ impl Hush {
         audit_key: ChainKey,
     ) -> Hush {
         store.set_audit_key(audit_key.key.clone());
-        let group = GroupCommit::start(Arc::clone(&store));
+        let group = GroupCommit::start(Arc::clone(&store), None);
         let version = root.version;
         Hush {
             store,
@@ -163,10 +163,27 @@ impl Hush {
         }
     }
 
+    /// Streams every audit row to the file at `path` from now on (see `docs/deploy.md`,
+    /// "Audit file"): opened (created with mode 0600) now, appended to after every commit that
+    /// appends audit rows, before the request is answered. Rows already in the store are not
+    /// copied; the file goes on from the chain's current head.
+    pub async fn with_audit_sink(mut self, path: &std::path::Path) -> Result<Hush, Error> {
+        let head = self.store.audit_head().await?.map_or(0, |r| r.seq);
+        let sink = crate::sink::AuditSink::open(path, head)
+            .map_err(|e| Error::from(crate::sink::CommitError::Sink(e)))?;
+        self.group = GroupCommit::start(Arc::clone(&self.store), Some(Arc::new(sink)));
+        Ok(self)
+    }
+
     /// Records audit rows and apps' reads durably, in a group commit with other requests'.
     async fn record(&self, entries: Vec<AuditEntry>, marks: Vec<ReadMark>) -> Result<(), Error> {
-        self.group.commit(Commit::Reads { entries, marks }).await?;
-        Ok(())
+        self.group.commit(Commit::Reads { entries, marks }).await
+    }
+
+    /// After an operation that appended its audit row itself (outside the group commit):
+    /// brings the audit file, if there is one, up to date before the caller is answered.
+    async fn audited(&self) -> Result<(), Error> {
+        self.group.flush_audit().await
     }
 
     /// The store underneath.

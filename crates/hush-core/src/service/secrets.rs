@@ -610,7 +610,7 @@ impl Hush {
                 .delete_secret(&current.id, current.revision, force, &audit)
                 .await
             {
-                Ok(()) => Ok(current),
+                Ok(()) => self.audited().await.map(|()| current),
                 Err(StoreError::InUse(apps)) => Err(Error::InUse {
                     key: key.into(),
                     apps,

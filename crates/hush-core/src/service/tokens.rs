@@ -69,6 +69,7 @@ impl Hush {
         };
         let audit = self.audit_entry(actor, "token.create", Some(ws), Some(&row.id), None, "ok");
         self.store.insert_token(&row, &audit).await?;
+        self.audited().await?;
         Ok((row, secret))
     }
 
@@ -139,6 +140,7 @@ impl Hush {
         };
         let audit = self.audit_entry(actor, "session.start", Some(ws), Some(&row.id), None, "ok");
         self.store.insert_token(&row, &audit).await?;
+        self.audited().await?;
         Ok((row, secret))
     }
 
@@ -160,9 +162,13 @@ impl Hush {
     /// Revokes one session token, with its `session.end` audit row.
     async fn end_one_session(&self, ws: &Workspace, actor: &Actor, id: &str) -> Result<(), Error> {
         let audit = self.audit_entry(actor, "session.end", Some(ws), Some(id), None, "ok");
-        self.store
+        if self
+            .store
             .revoke_token(&ws.id, id, clock::now(), &audit)
-            .await?;
+            .await?
+        {
+            self.audited().await?;
+        }
         Ok(())
     }
 
@@ -217,6 +223,7 @@ impl Hush {
         {
             return Err(not_found());
         }
+        self.audited().await?;
         // Its web UI sessions end with it (sessions are named after it and made by it; a
         // namesake's sessions ending too errs on the safe side).
         let sessions = all.iter().filter(|s| {

@@ -213,14 +213,18 @@ pub(super) fn forbidden(text: &str) -> Response {
 /// nothing of its cause (the log has it).
 pub(super) fn error_page(e: Error) -> Response {
     let text = e.to_string();
-    let status = crate::ApiError::from(e).status;
+    let api = crate::ApiError::from(e);
+    let status = api.status;
     let title = match status {
         StatusCode::FORBIDDEN => "Not allowed",
         StatusCode::NOT_FOUND => "Not found",
         StatusCode::SERVICE_UNAVAILABLE => "Unavailable",
         _ => "Something went wrong",
     };
-    let text = if status == StatusCode::SERVICE_UNAVAILABLE {
+    let text = if api.code == hush_wire::ErrorCode::AuditSinkUnavailable {
+        "The server's audit file cannot be written, so nothing is shown or changed until it \
+         can; try again shortly."
+    } else if status == StatusCode::SERVICE_UNAVAILABLE {
         "The store is unavailable; try again shortly."
     } else if status.is_server_error() {
         "The server could not do that; the details are in its log."

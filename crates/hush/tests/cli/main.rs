@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod audit;
+mod audit_file;
 mod backup;
 mod bad_input;
 mod common;

@@ -15,6 +15,7 @@ from .client import AppsApi, AuditApi, Client, SecretsApi, TokensApi
 from .errors import (
     API_ERRORS,
     AuditBrokenError,
+    AuditSinkUnavailableError,
     BadMapError,
     BadRequestError,
     ConfigError,
@@ -76,6 +77,7 @@ __all__ = [
     "AppsApi",
     "AuditApi",
     "AuditBrokenError",
+    "AuditSinkUnavailableError",
     "AuditHead",
     "AuditPruned",
     "AuditRecord",

@@ -10,9 +10,10 @@ Two families hang from it:
   :class:`StaleVersionError`, :class:`InUseError` and :class:`AuditBrokenError` are
   :class:`ConflictError` (409); :class:`BadRequestError`, :class:`TooLargeError` and
   :class:`UnsupportedMediaTypeError` are :class:`InvalidError` (400, 413, 415 beside 422);
-  :class:`DecryptFailedError` is an :class:`InternalError` (500). A code this version does not
-  know (a newer server's) is raised as :class:`HushError` itself, its ``status`` and ``code``
-  kept. A request that never got an answer is :class:`HushConnectionError`.
+  :class:`DecryptFailedError` is an :class:`InternalError` (500);
+  :class:`AuditSinkUnavailableError` is an :class:`UnavailableError` (503). A code this version
+  does not know (a newer server's) is raised as :class:`HushError` itself, its ``status`` and
+  ``code`` kept. A request that never got an answer is :class:`HushConnectionError`.
 * **Workload errors**, the ``secrets::Error`` kinds of the Rust SDK, raised by
   :func:`hush.secrets.get` and :func:`hush.secrets.file`; all are :class:`SecretsError`.
 
@@ -221,6 +222,13 @@ class UnavailableError(HushError):
     code_name = "unavailable"
 
 
+class AuditSinkUnavailableError(UnavailableError):
+    """503 ``audit_sink_unavailable``: the server's audit file cannot be written, so nothing
+    audited is answered; ``retry_after`` says when to retry."""
+
+    code_name = "audit_sink_unavailable"
+
+
 class HushConnectionError(HushError, builtins.ConnectionError):
     """The request got no answer: refused, reset, TLS, timed out. The message names the
     address and the cause. Also a built-in :class:`ConnectionError`."""
@@ -260,6 +268,7 @@ API_ERRORS: Dict[str, Type[HushError]] = {
         InternalError,
         DecryptFailedError,
         UnavailableError,
+        AuditSinkUnavailableError,
     )
 }
 
@@ -435,6 +444,7 @@ class NotUtf8Error(SecretsError):
 __all__ = [
     "API_ERRORS",
     "AuditBrokenError",
+    "AuditSinkUnavailableError",
     "BadMapError",
     "BadRequestError",
     "ConfigError",
