@@ -438,10 +438,12 @@ fn stores_from_before_the_keyed_chain_are_upgraded_and_their_rows_anchored() {
         return;
     }
     let h = home_with_rows(3);
-    // Back to schema 5 as the previous hush wrote it (without migrations 6 and 7).
+    // Back to schema 5 as the previous hush wrote it (without migrations 6, 7 and 0009's
+    // app_keys.last_read_env).
     let conn = Connection::open(h.db()).unwrap();
     conn.execute_batch(
-        "ALTER TABLE secrets DROP COLUMN env_versions;
+        "ALTER TABLE app_keys DROP COLUMN last_read_env;
+         ALTER TABLE secrets DROP COLUMN env_versions;
          ALTER TABLE audit_log DROP COLUMN env;
          CREATE TABLE sv (secret_id TEXT NOT NULL REFERENCES secrets (id) ON DELETE CASCADE,
              version INTEGER NOT NULL, key_version INTEGER NOT NULL, ciphertext BLOB NOT NULL,
