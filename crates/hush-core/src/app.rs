@@ -44,6 +44,8 @@ pub struct AppKeyRow {
     pub key: String,
     /// Unix seconds of the app's last read, if any.
     pub last_read_at: Option<i64>,
+    /// The environment that last read was made in; `None` when it named none (or never read).
+    pub env: Option<String>,
 }
 
 /// One (key, app) pair: the app's manifest names the key.
@@ -55,9 +57,11 @@ pub struct UseRow {
     pub app: String,
     /// Unix seconds of the app's last read, if any.
     pub last_read_at: Option<i64>,
+    /// The environment that last read was made in; `None` when it named none (or never read).
+    pub env: Option<String>,
 }
 
-/// "App `app` read `key` at `at`", recorded with the read's audit row.
+/// "App `app` read `key` at `at` in `env`", recorded with the read's audit row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReadMark {
     /// The workspace.
@@ -68,6 +72,10 @@ pub struct ReadMark {
     pub key: String,
     /// Unix seconds.
     pub at: i64,
+    /// The environment the read was made in (a machine token's bound environment, or the one
+    /// the request named), whether it got that environment's own value or the shared one;
+    /// `None` when the read named none.
+    pub env: Option<String>,
 }
 
 /// Builds app rows from a store's rows: `(name, manifest JSON, created_at, updated_at,

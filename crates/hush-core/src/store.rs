@@ -99,21 +99,22 @@ pub struct SecretRead {
     pub uses: Vec<UseRow>,
 }
 
-/// For backends: the apps naming `key` from a JSON array of `[app, last_read_at]` pairs (as an
-/// aggregate in the read query gives them; `None` when not asked for), sorted by app, since an
-/// aggregate's order is not promised.
+/// For backends: the apps naming `key` from a JSON array of `[app, last_read_at,
+/// last_read_env]` triples (as an aggregate in the read query gives them; `None` when not asked
+/// for), sorted by app, since an aggregate's order is not promised.
 pub fn uses_from_json(key: &str, json: Option<&str>) -> Result<Vec<UseRow>, StoreError> {
     let Some(json) = json else {
         return Ok(Vec::new());
     };
-    let pairs: Vec<(String, Option<i64>)> = serde_json::from_str(json)
+    let triples: Vec<(String, Option<i64>, Option<String>)> = serde_json::from_str(json)
         .map_err(|e| StoreError::Corrupt(format!("cannot read app uses: {e}")))?;
-    let mut uses: Vec<UseRow> = pairs
+    let mut uses: Vec<UseRow> = triples
         .into_iter()
-        .map(|(app, last_read_at)| UseRow {
+        .map(|(app, last_read_at, env)| UseRow {
             key: key.to_string(),
             app,
             last_read_at,
+            env,
         })
         .collect();
     uses.sort_by(|a, b| a.app.cmp(&b.app));

@@ -44,6 +44,7 @@ pub fn used_by(uses: Option<&Vec<crate::app::UseRow>>) -> Vec<hush_wire::UsedBy>
             .map(|u| hush_wire::UsedBy {
                 app: u.app.clone(),
                 last_read_at: u.last_read_at.map(clock::rfc3339),
+                env: u.env.clone(),
             })
             .collect()
     })
@@ -62,6 +63,7 @@ pub fn app(row: &crate::app::AppRow) -> hush_wire::AppInfo {
             .map(|k| hush_wire::AppKey {
                 key: k.key.clone(),
                 last_read_at: k.last_read_at.map(clock::rfc3339),
+                env: k.env.clone(),
             })
             .collect(),
         created_at: clock::rfc3339(row.created_at),

@@ -990,6 +990,81 @@ async fn machine_tokens_reach_only_their_apps_declared_keys() {
     assert_refused(&a, StatusCode::FORBIDDEN, "forbidden");
 }
 
+/// `used_by` (and an app's keys) name the environment of the app's last read: the machine
+/// token's bound environment or the one a resolve named, whichever value it got; null when the
+/// read named none.
+#[tokio::test]
+async fn used_by_names_the_environment_of_the_apps_last_read() {
+    let app = App::new().await;
+    app.create("K", "shared-v").await;
+    let a = app
+        .admin(
+            Method::PUT,
+            "/v1/secrets/K?env=stg",
+            Some(json!({"value": "stg-v"})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let a = app
+        .admin(
+            Method::POST,
+            "/v1/apps",
+            Some(json!({"app": "web", "env": "prd", "secrets": [{"name": "K", "key": "K"}]})),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    let a = app.admin(Method::GET, "/v1/secrets/K", None).await;
+    assert_eq!(
+        a.body["used_by"],
+        json!([{"app": "web", "last_read_at": null, "env": null}])
+    );
+
+    // A machine token bound to prd reads K (prd has no value of its own: the shared one).
+    let machine = app
+        .token("web-prd", Role::Machine, Some(("web", "prd")))
+        .await;
+    let a = app.call(Method::GET, "/v1/secrets/K", &machine, None).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(
+        (&a.body["value"], &a.body["value_env"]),
+        (&json!("shared-v"), &json!(null))
+    );
+    let used_by = |a: &Answer| {
+        let u = a.body["used_by"].as_array().unwrap().clone();
+        assert_eq!(u.len(), 1, "{}", a.text);
+        assert_eq!(u[0]["app"], "web", "{}", a.text);
+        assert!(u[0]["last_read_at"].is_string(), "{}", a.text);
+        u[0]["env"].clone()
+    };
+    let a = app.admin(Method::GET, "/v1/secrets/K", None).await;
+    assert_eq!(used_by(&a), json!("prd"));
+    let a = app.admin(Method::GET, "/v1/secrets", None).await;
+    assert_eq!(a.body["items"][0]["key"], "K");
+    assert_eq!(a.body["items"][0]["used_by"][0]["env"], "prd", "{}", a.text);
+    let a = app.admin(Method::GET, "/v1/apps/web", None).await;
+    assert_eq!(a.body["keys"][0]["key"], "K");
+    assert_eq!(a.body["keys"][0]["env"], "prd", "{}", a.text);
+    assert!(a.body["keys"][0]["last_read_at"].is_string(), "{}", a.text);
+
+    // A resolve for the app in stg (its own value), then one naming no environment.
+    let resolve = |body: Value| app.admin(Method::POST, "/v1/resolve", Some(body));
+    let a = resolve(json!({"app": "web", "env": "stg", "keys": ["K"]})).await;
+    assert_eq!(a.body["secrets"]["K"]["value"], "stg-v", "{}", a.text);
+    let a = app.admin(Method::GET, "/v1/secrets/K", None).await;
+    assert_eq!(used_by(&a), json!("stg"));
+    let a = resolve(json!({"app": "web", "keys": ["K"]})).await;
+    assert_eq!(a.body["secrets"]["K"]["value"], "shared-v", "{}", a.text);
+    let a = app.admin(Method::GET, "/v1/secrets/K", None).await;
+    assert_eq!(used_by(&a), json!(null));
+    let a = app.admin(Method::GET, "/v1/apps/web", None).await;
+    assert_eq!(a.body["keys"][0]["env"], json!(null), "{}", a.text);
+    // A dry run reads nothing, so it changes nothing.
+    let a = resolve(json!({"app": "web", "env": "prd", "keys": ["K"], "dry_run": true})).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let a = app.admin(Method::GET, "/v1/secrets/K", None).await;
+    assert_eq!(used_by(&a), json!(null));
+}
+
 // ---------------------------------------------------------------- apps
 
 #[tokio::test]

@@ -35,6 +35,7 @@ macro_rules! conformance_tests {
             versions_and_values, list_filters, delete_is_guarded, rotation_refuses_unseen_data_keys,
             writes_and_their_audit_rows_commit_together, audit_chain_links_every_append, tokens_by_hash_and_revocation,
             apps_register_replace_and_delete, in_use_secrets_refuse_delete, reads_are_marked_with_their_audit,
+            read_marks_name_their_environment,
             a_batch_commits_each_unit_alone, audit_rows_are_keyed_and_never_written_without_the_key,
             the_audit_key_is_recorded_once_and_rewrapped_by_rotation, the_audit_head_is_the_newest_row,
             environment_values_are_kept_apart, audit_prune_keeps_a_checkpoint_and_the_chain_goes_on,
@@ -700,6 +701,7 @@ fn app_row(w: &Workspace, name: &str, keys: &[&str], at: i64) -> AppRow {
             .map(|k| AppKeyRow {
                 key: (*k).into(),
                 last_read_at: None,
+                env: None,
             })
             .collect(),
         created_at: at,
@@ -835,6 +837,7 @@ pub async fn reads_are_marked_with_their_audit(s: &dyn Store) {
         app: "ingest".into(),
         key: key.into(),
         at,
+        env: None,
     };
     s.record_reads(
         &[entry("secret.read"), entry("secret.read")],
@@ -855,11 +858,13 @@ pub async fn reads_are_marked_with_their_audit(s: &dyn Store) {
             key: "a".into(),
             app: "billing".into(),
             last_read_at: None,
+            env: None,
         },
         UseRow {
             key: "a".into(),
             app: "ingest".into(),
             last_read_at: Some(100),
+            env: None,
         },
     ];
     let read = s.secret_with_value(&w.id, "a", None, true).await.unwrap();
@@ -889,6 +894,90 @@ pub async fn reads_are_marked_with_their_audit(s: &dyn Store) {
         .count();
     assert_eq!(n, 2);
     intact(&s.audit(&AuditFilter::default()).await.unwrap());
+}
+
+/// A read mark records the environment the read was made in, beside its time: the app's keys,
+/// `uses` and the aggregate of a value read all give it back; a later read that named no
+/// environment sets it back to none.
+pub async fn read_marks_name_their_environment(s: &dyn Store) {
+    let w = ready(s).await;
+    create(s, &w, "a").await;
+    s.put_app(&app_row(&w, "web", &["a"], 5), &entry("app.register"))
+        .await
+        .unwrap();
+    s.put_app(&app_row(&w, "cron", &["a"], 5), &entry("app.register"))
+        .await
+        .unwrap();
+    let mark = |app: &str, at: i64, env: Option<&str>| ReadMark {
+        workspace_id: w.id.clone(),
+        app: app.into(),
+        key: "a".into(),
+        at,
+        env: env.map(str::to_string),
+    };
+    let uses = |web: (Option<i64>, Option<&str>)| {
+        vec![
+            UseRow {
+                key: "a".into(),
+                app: "cron".into(),
+                last_read_at: Some(100),
+                env: Some("stg-eu".into()),
+            },
+            UseRow {
+                key: "a".into(),
+                app: "web".into(),
+                last_read_at: web.0,
+                env: web.1.map(str::to_string),
+            },
+        ]
+    };
+    s.record_reads(
+        &[entry("secret.read"), entry("secret.read")],
+        &[
+            mark("web", 100, Some("prd")),
+            mark("cron", 100, Some("stg-eu")),
+        ],
+    )
+    .await
+    .unwrap();
+    let expected = uses((Some(100), Some("prd")));
+    assert_eq!(s.uses(&w.id, &["a".into()]).await.unwrap(), expected);
+    assert_eq!(
+        s.uses(&w.id, &["a".into(), "zzz".into()]).await.unwrap(),
+        expected
+    );
+    let read = s.secret_with_value(&w.id, "a", None, true).await.unwrap();
+    assert_eq!(read.unwrap().uses, expected);
+    let web = s.app(&w.id, "web").await.unwrap().unwrap();
+    assert_eq!(web.keys[0].last_read_at, Some(100));
+    assert_eq!(web.keys[0].env.as_deref(), Some("prd"));
+    let all = s.apps(&w.id).await.unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[1].keys[0].env.as_deref(), Some("prd"), "{all:?}");
+    assert_eq!(all[0].keys[0].env.as_deref(), Some("stg-eu"), "{all:?}");
+
+    // A later read that named no environment: its time, and no environment.
+    s.record_reads(&[entry("secret.read")], &[mark("web", 200, None)])
+        .await
+        .unwrap();
+    let expected = uses((Some(200), None));
+    assert_eq!(s.uses(&w.id, &["a".into()]).await.unwrap(), expected);
+    let read = s.secret_with_value(&w.id, "a", None, true).await.unwrap();
+    assert_eq!(read.unwrap().uses, expected);
+    let web = s.app(&w.id, "web").await.unwrap().unwrap();
+    assert_eq!(web.keys[0].env, None);
+
+    // A re-registration that still names the key keeps the environment with the time.
+    s.record_reads(&[entry("secret.read")], &[mark("web", 300, Some("prd"))])
+        .await
+        .unwrap();
+    s.put_app(&app_row(&w, "web", &["a", "b"], 6), &entry("app.register"))
+        .await
+        .unwrap();
+    let web = s.app(&w.id, "web").await.unwrap().unwrap();
+    assert_eq!(web.keys[0].last_read_at, Some(300));
+    assert_eq!(web.keys[0].env.as_deref(), Some("prd"));
+    assert_eq!(web.keys[1].env, None);
 }
 
 /// A group commit applies each unit on its own: a unit that fails (taken key, stale
@@ -929,6 +1018,7 @@ pub async fn a_batch_commits_each_unit_alone(s: &dyn Store) {
                 app: "ingest".into(),
                 key: "old".into(),
                 at: 99,
+                env: Some("stg".into()),
             }],
         },
         write(next.clone(), Some(1), Some(sealed(2, 4)), "update-old"),
@@ -954,6 +1044,7 @@ pub async fn a_batch_commits_each_unit_alone(s: &dyn Store) {
     );
     let app = s.app(&w.id, "ingest").await.unwrap().unwrap();
     assert_eq!(app.keys[0].last_read_at, Some(99));
+    assert_eq!(app.keys[0].env.as_deref(), Some("stg"));
     let all = s.audit(&AuditFilter::default()).await.unwrap();
     assert_eq!(
         all.iter()

@@ -50,6 +50,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0002_audit_key.sql"),
     include_str!("../migrations/0003_env_values.sql"),
     include_str!("../migrations/0004_audit_retention.sql"),
+    include_str!("../migrations/0005_app_read_env.sql"),
 ];
 
 /// An arbitrary constant: the advisory lock that serialises migrations across nodes.
@@ -255,7 +256,7 @@ static SECRET_WITH_VALUE: LazyLock<String> = LazyLock::new(|| {
         .join(", ");
     format!(
         "SELECT {columns}, v.version, v.key_version, v.ciphertext, v.created_at, v.created_by,
-           CASE WHEN $4 THEN (SELECT json_agg(json_build_array(a.app, a.last_read_at))::text
+           CASE WHEN $4 THEN (SELECT json_agg(json_build_array(a.app, a.last_read_at, a.last_read_env))::text
                               FROM app_keys a
                               WHERE a.workspace_id = s.workspace_id AND a.key = s.key) END
          FROM secrets s LEFT JOIN secret_values v
@@ -573,13 +574,17 @@ async fn apply_write(tx: &mut Tx, w: &SecretWrite) -> Result<(), StoreError> {
 async fn apply_marks(tx: &mut Tx, reads: &[ReadMark]) -> Result<(), StoreError> {
     for m in reads {
         sqlx::query(
-            "UPDATE app_keys SET last_read_at = GREATEST(COALESCE(last_read_at, 0), $4)
+            // The environment goes with the latest read (both sides see the old row).
+            "UPDATE app_keys SET last_read_at = GREATEST(COALESCE(last_read_at, 0), $4),
+               last_read_env = CASE WHEN $4 >= COALESCE(last_read_at, 0) THEN $5
+                                    ELSE last_read_env END
              WHERE workspace_id = $1 AND app = $2 AND key = $3",
         )
         .bind(&m.workspace_id)
         .bind(&m.app)
         .bind(&m.key)
         .bind(m.at)
+        .bind(&m.env)
         .execute(&mut **tx)
         .await
         .map_err(unavailable)?;
@@ -1404,8 +1409,8 @@ impl Store for PostgresStore {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
-        let rows: Vec<(String, String, Option<i64>)> = sqlx::query_as(
-            "SELECT key, app, last_read_at FROM app_keys
+        let rows: Vec<(String, String, Option<i64>, Option<String>)> = sqlx::query_as(
+            "SELECT key, app, last_read_at, last_read_env FROM app_keys
              WHERE workspace_id = $1 AND key = ANY($2) ORDER BY key, app",
         )
         .bind(workspace_id)
@@ -1415,10 +1420,11 @@ impl Store for PostgresStore {
         .map_err(unavailable)?;
         Ok(rows
             .into_iter()
-            .map(|(key, app, last_read_at)| UseRow {
+            .map(|(key, app, last_read_at, env)| UseRow {
                 key,
                 app,
                 last_read_at,
+                env,
             })
             .collect())
     }
@@ -1480,8 +1486,8 @@ impl PostgresStore {
         .fetch_all(&self.pool)
         .await
         .map_err(unavailable)?;
-        let keys: Vec<(String, String, Option<i64>)> = sqlx::query_as(
-            "SELECT app, key, last_read_at FROM app_keys
+        let keys: Vec<(String, String, Option<i64>, Option<String>)> = sqlx::query_as(
+            "SELECT app, key, last_read_at, last_read_env FROM app_keys
              WHERE workspace_id = $1 AND ($2::text IS NULL OR app = $2) ORDER BY app, key",
         )
         .bind(workspace_id)
@@ -1491,7 +1497,16 @@ impl PostgresStore {
         .map_err(unavailable)?;
         let keys: Vec<(String, AppKeyRow)> = keys
             .into_iter()
-            .map(|(app, key, last_read_at)| (app, AppKeyRow { key, last_read_at }))
+            .map(|(app, key, last_read_at, env)| {
+                (
+                    app,
+                    AppKeyRow {
+                        key,
+                        last_read_at,
+                        env,
+                    },
+                )
+            })
             .collect();
         hush_core::app::assemble(workspace_id, apps, &keys)
     }

@@ -45,6 +45,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0006_audit_key.sql"),
     include_str!("../migrations/0007_env_values.sql"),
     include_str!("../migrations/0008_audit_retention.sql"),
+    include_str!("../migrations/0009_app_read_env.sql"),
 ];
 
 const READ_POOL_MAX: usize = 8;
@@ -308,10 +309,10 @@ impl SqliteStore {
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
             let mut st = c.prepare_cached(if name.is_some() {
-                "SELECT app, key, last_read_at FROM app_keys
+                "SELECT app, key, last_read_at, last_read_env FROM app_keys
                  WHERE workspace_id = ?1 AND app = ?2 ORDER BY key"
             } else {
-                "SELECT app, key, last_read_at FROM app_keys
+                "SELECT app, key, last_read_at, last_read_env FROM app_keys
                  WHERE workspace_id = ?1 AND ?2 IS NULL ORDER BY app, key"
             })?;
             let keys = st
@@ -321,6 +322,7 @@ impl SqliteStore {
                         AppKeyRow {
                             key: r.get(1)?,
                             last_read_at: r.get(2)?,
+                            env: r.get(3)?,
                         },
                     ))
                 })?
@@ -677,12 +679,12 @@ fn apply_write(tx: &rusqlite::Transaction<'_>, w: &SecretWrite) -> Result<(), St
 fn apply_marks(tx: &rusqlite::Transaction<'_>, reads: &[ReadMark]) -> Result<(), StoreError> {
     let mut st = tx
         .prepare_cached(
-            "UPDATE app_keys SET last_read_at = ?4
+            "UPDATE app_keys SET last_read_at = ?4, last_read_env = ?5
              WHERE workspace_id = ?1 AND app = ?2 AND key = ?3",
         )
         .map_err(unavailable)?;
     for m in reads {
-        st.execute(params![m.workspace_id, m.app, m.key, m.at])
+        st.execute(params![m.workspace_id, m.app, m.key, m.at, m.env])
             .map_err(unavailable)?;
     }
     Ok(())
@@ -716,7 +718,7 @@ static SECRET_WITH_VALUE: LazyLock<String> = LazyLock::new(|| {
         .join(", ");
     format!(
         "SELECT {columns}, v.version, v.key_version, v.ciphertext, v.created_at, v.created_by,
-           CASE WHEN ?4 THEN (SELECT json_group_array(json_array(app, last_read_at))
+           CASE WHEN ?4 THEN (SELECT json_group_array(json_array(app, last_read_at, last_read_env))
                               FROM app_keys a INDEXED BY app_keys_by_key
                               WHERE a.workspace_id = s.workspace_id AND a.key = s.key) END
          FROM secrets s LEFT JOIN secret_values v
@@ -1336,12 +1338,12 @@ impl Store for SqliteStore {
         // One key (every value read) is an index lookup; a page of keys goes as a JSON list.
         let (sql, wanted) = match keys {
             [one] => (
-                "SELECT key, app, last_read_at FROM app_keys
+                "SELECT key, app, last_read_at, last_read_env FROM app_keys
                  WHERE workspace_id = ?1 AND key = ?2 ORDER BY app",
                 one.clone(),
             ),
             _ => (
-                "SELECT key, app, last_read_at FROM app_keys
+                "SELECT key, app, last_read_at, last_read_env FROM app_keys
                  WHERE workspace_id = ?1 AND key IN (SELECT value FROM json_each(?2))
                  ORDER BY key, app",
                 serde_json::to_string(keys)
@@ -1355,6 +1357,7 @@ impl Store for SqliteStore {
                     key: r.get(0)?,
                     app: r.get(1)?,
                     last_read_at: r.get(2)?,
+                    env: r.get(3)?,
                 })
             })?;
             rows.collect()

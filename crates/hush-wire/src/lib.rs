@@ -86,6 +86,12 @@ pub struct UsedBy {
     /// RFC 3339: when the app last resolved the secret; null if never.
     #[cfg_attr(feature = "openapi", schema(required = true))]
     pub last_read_at: Option<String>,
+    /// The environment that last read was made in (the machine token's bound environment, or
+    /// the one the request named), whether it got that environment's own value or the shared
+    /// one; null when the read named no environment, or never read.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub env: Option<String>,
 }
 
 /// How a declared secret reaches a workload.
@@ -149,7 +155,7 @@ pub struct AppManifest {
     pub secrets: Vec<SecretDecl>,
 }
 
-/// One key a registered app names, with when the app last read it.
+/// One key a registered app names, with when the app last read it and in which environment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AppKey {
@@ -158,6 +164,11 @@ pub struct AppKey {
     /// RFC 3339, or null if never read by this app.
     #[cfg_attr(feature = "openapi", schema(required = true))]
     pub last_read_at: Option<String>,
+    /// The environment the app's last read was made in, whether it got that environment's own
+    /// value or the shared one; null when the read named no environment, or never read.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub env: Option<String>,
 }
 
 /// A registered app.

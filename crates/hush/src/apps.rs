@@ -77,12 +77,17 @@ fn show(info: &AppInfo) -> Result<()> {
         info.updated_at, info.registered_by
     );
     println!();
+    let read = |key: &str| info.keys.iter().find(|k| k.key == key);
     let last_read = |key: &str| {
-        info.keys
-            .iter()
-            .find(|k| k.key == key)
+        read(key)
             .and_then(|k| k.last_read_at.clone())
             .unwrap_or_else(|| "never".into())
+    };
+    // The environment the last read was made in ("-": it named none, or never read).
+    let read_in = |key: &str| {
+        read(key)
+            .and_then(|k| k.env.clone())
+            .unwrap_or_else(|| "-".into())
     };
     let rows: Vec<Vec<String>> = info
         .secrets
@@ -99,11 +104,20 @@ fn show(info: &AppInfo) -> Result<()> {
                     d.fallback.join(", ")
                 },
                 last_read(&d.key),
+                read_in(&d.key),
             ]
         })
         .collect();
     output::print_table(
-        &["NAME", "KEY", "REQUIRED", "AS", "FALLBACK", "LAST READ"],
+        &[
+            "NAME",
+            "KEY",
+            "REQUIRED",
+            "AS",
+            "FALLBACK",
+            "LAST READ",
+            "READ IN",
+        ],
         &rows,
     )
 }

@@ -3,7 +3,7 @@
 use std::io::Write as _;
 
 use anyhow::Result;
-use hush_wire::{SecretMeta, VersionInfo};
+use hush_wire::{SecretMeta, UsedBy, VersionInfo};
 
 pub fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
     let mut out = std::io::stdout().lock();
@@ -121,7 +121,7 @@ pub fn secrets_table(list: &[SecretMeta]) -> Result<()> {
 }
 
 pub fn secret_detail(m: &SecretMeta) -> Result<()> {
-    let rows = vec![
+    let mut rows = vec![
         vec!["key".into(), m.key.clone()],
         vec!["workspace".into(), m.workspace.clone()],
         vec!["id".into(), m.id.clone()],
@@ -169,11 +169,31 @@ pub fn secret_detail(m: &SecretMeta) -> Result<()> {
             format!("{} by {}", m.updated_at, m.updated_by),
         ],
     ];
+    if let Some(used_by) = &m.used_by {
+        rows.push(vec!["used by".into(), used_by_line(used_by)]);
+    }
     let mut out = std::io::stdout().lock();
     for r in rows {
         writeln!(out, "{:<12} {}", r[0], printable(&r[1]))?;
     }
     Ok(())
+}
+
+/// The apps naming a secret, each with its last read and the environment it was made in:
+/// `web (last read 2026-01-02T03:04:05Z in prd), cron (never read)`.
+fn used_by_line(used_by: &[UsedBy]) -> String {
+    if used_by.is_empty() {
+        return "no registered app".into();
+    }
+    used_by
+        .iter()
+        .map(|u| match (&u.last_read_at, &u.env) {
+            (None, _) => format!("{} (never read)", u.app),
+            (Some(at), None) => format!("{} (last read {at})", u.app),
+            (Some(at), Some(env)) => format!("{} (last read {at} in {env})", u.app),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 pub fn versions_table(list: &[VersionInfo]) -> Result<()> {

@@ -229,6 +229,9 @@ describe('the client against a real server', () => {
     isApiError(inUse, InUseError, 409, 'in_use');
     assert.match(inUse.message, /web/);
     assert.equal((await c.secrets.show('app_key')).used_by[0].app, 'web');
+    assert.equal((await c.secrets.show('app_key')).used_by[0].env, null, 'never read');
+    await c.resolve({ keys: ['app_key'], app: 'web', env: 'prd' });
+    assert.equal((await c.secrets.show('app_key')).used_by[0].env, 'prd', 'the read\'s environment');
 
     assert.equal(await c.apps.delete('worker'), true);
     isApiError(await failure(c.apps.get('worker')), NotFoundError, 404, 'not_found');

@@ -410,8 +410,13 @@ export interface components {
             /** @description RFC 3339. */
             updated_at: string;
         };
-        /** @description One key a registered app names, with when the app last read it. */
+        /** @description One key a registered app names, with when the app last read it and in which environment. */
         AppKey: {
+            /**
+             * @description The environment the app's last read was made in, whether it got that environment's own
+             *     value or the shared one; null when the read named no environment, or never read.
+             */
+            env: string | null;
             /** @description The secret's key (a declared key or a fallback). */
             key: string;
             /** @description RFC 3339, or null if never read by this app. */
@@ -983,6 +988,12 @@ export interface components {
         UsedBy: {
             /** @description The app. */
             app: string;
+            /**
+             * @description The environment that last read was made in (the machine token's bound environment, or
+             *     the one the request named), whether it got that environment's own value or the shared
+             *     one; null when the read named no environment, or never read.
+             */
+            env: string | null;
             /** @description RFC 3339: when the app last resolved the secret; null if never. */
             last_read_at: string | null;
         };

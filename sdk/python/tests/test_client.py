@@ -223,6 +223,12 @@ def test_apps(admin: Client, key: str) -> None:
 
     used = admin.secrets.show(key).used_by
     assert used is not None and [u.app for u in used] == [app]
+    assert used[0].last_read_at is None and used[0].env is None
+    # A read for the app names the environment it was made in (here the shared value's).
+    assert admin.resolve([key], app=app, env="prd").secrets[key].value.expose() == "v"
+    used = admin.secrets.show(key).used_by
+    assert used is not None and used[0].env == "prd" and used[0].last_read_at
+    assert [(k.key, k.env) for k in admin.apps.get(app).keys] == [(key, "prd")]
     with pytest.raises(hush.InUseError) as e:
         admin.secrets.delete(key)
     assert e.value.status == 409 and app in e.value.message

@@ -205,8 +205,14 @@ impl Hush {
             .map(|row| Ok(row.keys.into_iter().map(|k| k.key).collect())))
     }
 
-    /// The read mark for a read by a machine token (whose app is known).
-    pub(super) fn read_mark(&self, actor: &Actor, ws: &Workspace, key: &str) -> Option<ReadMark> {
+    /// The read mark for a read by a machine token (whose app is known), made in `env`.
+    pub(super) fn read_mark(
+        &self,
+        actor: &Actor,
+        ws: &Workspace,
+        key: &str,
+        env: Option<&str>,
+    ) -> Option<ReadMark> {
         let p = &actor.principal;
         (p.role == Role::Machine)
             .then_some(p.app.as_ref())
@@ -216,6 +222,7 @@ impl Hush {
                 app: app.clone(),
                 key: key.into(),
                 at: clock::now(),
+                env: env.map(str::to_string),
             })
     }
 }

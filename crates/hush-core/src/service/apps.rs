@@ -33,6 +33,7 @@ impl Hush {
                 .map(|key| AppKeyRow {
                     key,
                     last_read_at: None,
+                    env: None,
                 })
                 .collect(),
             created_at: existing.as_ref().map_or(now, |e| e.created_at),

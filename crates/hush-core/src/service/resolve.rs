@@ -184,6 +184,8 @@ impl Hush {
                     app: app.clone(),
                     key: key.clone(),
                     at: now,
+                    // The environment asked in, whichever value (its own or shared) it got.
+                    env: scope.env.clone(),
                 });
             }
             let env = (!slot.is_empty()).then(|| slot.to_string());

@@ -396,7 +396,7 @@ impl Hush {
             }
             Err(e) => return Err(e),
         };
-        let marks: Vec<ReadMark> = self.read_mark(actor, ws, key).into_iter().collect();
+        let marks: Vec<ReadMark> = self.read_mark(actor, ws, key, env).into_iter().collect();
         self.record(
             vec![self
                 .audit_entry(actor, "secret.read", Some(ws), Some(key), Some(v), "ok")

@@ -440,10 +440,11 @@ fn stores_from_before_the_keyed_chain_are_upgraded_and_their_rows_anchored() {
         return;
     }
     let h = home_with_rows(3);
-    // Back to schema 5 as the previous hush wrote it (without migrations 6, 7 and 8).
+    // Back to schema 5 as the previous hush wrote it (without migrations 6, 7, 8 and 9).
     let conn = Connection::open(h.db()).unwrap();
     conn.execute_batch(
-        "DROP TABLE audit_checkpoint;
+        "ALTER TABLE app_keys DROP COLUMN last_read_env;
+         DROP TABLE audit_checkpoint;
          ALTER TABLE audit_log DROP COLUMN request_id;
          ALTER TABLE audit_log DROP COLUMN detail;
          ALTER TABLE secrets DROP COLUMN env_versions;

@@ -739,9 +739,17 @@ fn registered_apps_protect_their_secrets_from_delete() {
     let shown = h.show_json("slack");
     assert_eq!(shown["used_by"][0]["app"], "tooljump");
     assert!(shown["used_by"][0]["last_read_at"].is_null());
+    assert!(shown["used_by"][0]["env"].is_null(), "{shown}");
     run_in(&h, wd.path(), &["run", "--", "true"], &[]).ok();
     let shown = h.show_json("slack");
     assert!(shown["used_by"][0]["last_read_at"].is_string(), "{shown}");
+    // The manifest's environment, though prd has no value of its own (the shared one was read).
+    assert_eq!(shown["used_by"][0]["env"], "prd", "{shown}");
+    let table = h.run(&["secrets", "show", "slack"], None).ok().text();
+    assert!(
+        table.contains("used by      tooljump (last read ") && table.contains(" in prd)"),
+        "{table}"
+    );
     let listed = h.run(&["secrets", "list", "-o", "json"], None).ok().json();
     let row = listed
         .as_array()
@@ -759,6 +767,12 @@ fn registered_apps_protect_their_secrets_from_delete() {
     assert_eq!(app["secrets"][0]["fallback"][0], "gh-backup");
     let table = h.run(&["apps", "show", "tooljump"], None).ok().text();
     assert!(table.contains("GITHUB_TOKEN"), "{table}");
+    assert!(table.contains("READ IN"), "{table}");
+    let slack = table
+        .lines()
+        .find(|l| l.contains("slack"))
+        .unwrap_or_default();
+    assert!(slack.trim_end().ends_with("prd"), "{table}");
 
     // --force deletes; unregistering frees the rest.
     h.run(&["secrets", "delete", "gh-primary", "--force"], None)

@@ -72,6 +72,10 @@ class UsedBy:
     app: str
     #: RFC 3339: when the app last resolved the secret; ``None`` if never.
     last_read_at: Optional[str]
+    #: The environment that last read was made in (the machine token's, or the one the read
+    #: named), whether it got that environment's own value or the shared one; ``None`` when
+    #: the read named no environment, or never read.
+    env: Optional[str]
 
 
 @dataclass(frozen=True)
@@ -234,10 +238,12 @@ def _decl(raw: Any) -> SecretDecl:
 
 @dataclass(frozen=True)
 class AppKey:
-    """One key a registered app names, with when it last read it."""
+    """One key a registered app names, with when it last read it and in which environment."""
 
     key: str
     last_read_at: Optional[str]
+    #: The environment of that last read; ``None`` when it named none, or never read.
+    env: Optional[str]
 
 
 @dataclass(frozen=True)

@@ -166,10 +166,14 @@ fn detail_body(viewer: &Viewer<'_>, f: &Facts<'_>, shown: &Shown<'_>, now: i64) 
             } @else {
                 div class="table-wrap" {
                     table {
-                        (layout::table_head(&["App", "Last read"]))
+                        (layout::table_head(&["App", "Last read", "Read in"]))
                         tbody {
                             @for u in f.usage {
-                                tr { td { (u.app) } td { (when(u.last_read_at)) } }
+                                tr {
+                                    td { (u.app) }
+                                    td { (when(u.last_read_at)) }
+                                    td { (u.env.as_deref().unwrap_or("—")) }
+                                }
                             }
                         }
                     }
@@ -426,5 +430,65 @@ async fn set_status(
             }
         )),
         Err(e) => error_page(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use hush_core::model::Metadata;
+    use hush_core::token::Role;
+
+    use super::*;
+
+    /// The "Used by" table names the environment of each app's last read, escaped, with a dash
+    /// when the read named none or the app never read.
+    #[test]
+    fn used_by_names_the_environment_of_each_last_read() {
+        let row = SecretRow {
+            id: "sec_1".into(),
+            workspace_id: "ws_1".into(),
+            key: "K".into(),
+            meta: Metadata::default(),
+            status: StoredStatus::Active,
+            version: 1,
+            env_versions: Default::default(),
+            revision: 1,
+            created_at: 0,
+            updated_at: 0,
+            created_by: "a".into(),
+            updated_by: "a".into(),
+        };
+        let usage = [
+            UseRow {
+                key: "K".into(),
+                app: "web".into(),
+                last_read_at: Some(100),
+                env: Some("prd".into()),
+            },
+            UseRow {
+                key: "K".into(),
+                app: "cron".into(),
+                last_read_at: None,
+                env: None,
+            },
+        ];
+        let facts = Facts {
+            row: &row,
+            versions: &[],
+            usage: &usage,
+            audit: None,
+        };
+        let viewer = Viewer {
+            name: "admin",
+            role: Role::Read,
+            csrf: "c",
+        };
+        let html = detail_body(&viewer, &facts, &Shown::default(), 200).into_string();
+        let table = &html[html.find("Used by").unwrap()..];
+        assert!(table.contains("Read in"), "{table}");
+        assert!(table.contains("<td>web</td>"), "{table}");
+        assert!(table.contains("<td>prd</td>"), "{table}");
+        assert!(table.contains("<td>cron</td>"), "{table}");
+        assert!(table.contains("<td>—</td>"), "{table}");
     }
 }
