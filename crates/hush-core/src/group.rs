@@ -35,6 +35,21 @@ const MAX_BATCH: usize = 64;
 /// What a unit (or a flush) is answered with.
 type Outcome = Result<(), CommitError>;
 
+/// Told the number of units each transaction carried (the server's batch-size metric).
+pub type BatchObserver = Arc<dyn Fn(usize) + Send + Sync>;
+
+/// The observer, shared with the committer thread; replaced by [`GroupCommit::observe`].
+type ObserverSlot = Arc<std::sync::RwLock<Option<BatchObserver>>>;
+
+fn tell(slot: &ObserverSlot, units: usize) {
+    if units == 0 {
+        return;
+    }
+    if let Some(f) = slot.read().unwrap_or_else(|e| e.into_inner()).as_ref() {
+        f(units);
+    }
+}
+
 struct Job {
     /// `None`: no unit, only the audit file to bring up to date.
     unit: Option<Commit>,
@@ -46,13 +61,18 @@ pub(crate) struct GroupCommit {
     store: Arc<dyn Store>,
     sink: Option<Arc<AuditSink>>,
     queue: Option<mpsc::UnboundedSender<Job>>,
+    observer: ObserverSlot,
 }
 
 impl GroupCommit {
     /// Starts a committer for `store` (appending to `sink`, if any) when running on a
     /// multi-thread runtime. It stops when this value is dropped, after committing what was
     /// queued.
-    pub(crate) fn start(store: Arc<dyn Store>, sink: Option<Arc<AuditSink>>) -> GroupCommit {
+    pub(crate) fn start(
+        store: Arc<dyn Store>,
+        sink: Option<Arc<AuditSink>>,
+        observer: ObserverSlot,
+    ) -> GroupCommit {
         let handle = match Handle::try_current() {
             Ok(h) if h.runtime_flavor() != RuntimeFlavor::CurrentThread => h,
             _ => {
@@ -60,28 +80,42 @@ impl GroupCommit {
                     store,
                     sink,
                     queue: None,
+                    observer,
                 }
             }
         };
         let (tx, rx) = mpsc::unbounded_channel();
         let committer = Arc::clone(&store);
         let committer_sink = sink.clone();
+        let committer_observer = Arc::clone(&observer);
         let spawned = std::thread::Builder::new()
             .name("hush-commit".into())
-            .spawn(move || run(&handle, committer, committer_sink, rx));
+            .spawn(move || run(&handle, committer, committer_sink, &committer_observer, rx));
         match spawned {
             Ok(_) => GroupCommit {
                 store,
                 sink,
                 queue: Some(tx),
+                observer,
             },
             // No thread to be had: commit in place, one transaction per unit.
             Err(_) => GroupCommit {
                 store,
                 sink,
                 queue: None,
+                observer,
             },
         }
+    }
+
+    /// The observer told each transaction's number of units (replacing any earlier one).
+    pub(crate) fn observe(&self, observer: BatchObserver) {
+        *self.observer.write().unwrap_or_else(|e| e.into_inner()) = Some(observer);
+    }
+
+    /// The observer slot, for a committer started anew over the same store.
+    pub(crate) fn observer(&self) -> ObserverSlot {
+        Arc::clone(&self.observer)
     }
 
     /// Commits `unit` (with others queued at the same time) and returns its own outcome once
@@ -119,6 +153,7 @@ impl GroupCommit {
                 .commit_batch(std::slice::from_ref(&unit))
                 .await
                 .map_err(CommitError::Store)?;
+            tell(&self.observer, 1);
             out.pop()
                 .unwrap_or(Err(StoreError::Unavailable("the commit was lost".into())))
                 .map_err(CommitError::Store)?;
@@ -138,6 +173,7 @@ fn run(
     handle: &Handle,
     store: Arc<dyn Store>,
     sink: Option<Arc<AuditSink>>,
+    observer: &ObserverSlot,
     mut rx: mpsc::UnboundedReceiver<Job>,
 ) {
     let mut jobs = Vec::new();
@@ -151,6 +187,7 @@ fn run(
         let has_unit: Vec<bool> = jobs.iter().map(|j| j.unit.is_some()).collect();
         let units: Vec<Commit> = jobs.iter_mut().filter_map(|j| j.unit.take()).collect();
         let mut committed = commit_units(handle, store.as_ref(), &units).into_iter();
+        tell(observer, units.len());
         let mut outcomes: Vec<Outcome> = has_unit
             .into_iter()
             .map(|unit| match unit {

@@ -28,6 +28,7 @@ pub mod audit;
 pub mod clock;
 pub mod error;
 mod group;
+pub use group::BatchObserver;
 mod invalid;
 pub mod keysource;
 pub mod manifest;

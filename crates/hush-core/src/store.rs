@@ -191,6 +191,8 @@ pub struct Dump {
     pub app_keys: Vec<AppKeyDumpRow>,
     /// `audit_log`, every column as stored (sequence numbers, links and MACs included).
     pub audit: Vec<AuditRow>,
+    /// `audit_checkpoint` (at most one row): where the chain starts after a prune.
+    pub audit_checkpoint: Option<crate::audit::Checkpoint>,
 }
 
 /// One row of `secret_values`.
@@ -230,6 +232,8 @@ pub struct AppKeyDumpRow {
     pub key: String,
     /// Unix seconds of the app's last read, if any.
     pub last_read_at: Option<i64>,
+    /// The environment that read was made in, if it named one.
+    pub last_read_env: Option<String>,
 }
 
 /// Every table a [`Dump`] copies, with every column of it, in the order the backends select
@@ -324,7 +328,16 @@ pub const DUMPED: &[(&str, &[&str])] = &[
             "registered_by",
         ],
     ),
-    ("app_keys", &["workspace_id", "app", "key", "last_read_at"]),
+    (
+        "app_keys",
+        &[
+            "workspace_id",
+            "app",
+            "key",
+            "last_read_at",
+            "last_read_env",
+        ],
+    ),
     (
         "audit_log",
         &[
@@ -341,7 +354,13 @@ pub const DUMPED: &[(&str, &[&str])] = &[
             "prev_mac",
             "mac",
             "env",
+            "request_id",
+            "detail",
         ],
+    ),
+    (
+        "audit_checkpoint",
+        &["id", "seq", "mac", "tag", "pruned_at_ms"],
     ),
 ];
 
@@ -406,6 +425,10 @@ impl Dump {
             ("apps", self.apps.len()),
             ("app_keys", self.app_keys.len()),
             ("audit_log", self.audit.len()),
+            (
+                "audit_checkpoint",
+                usize::from(self.audit_checkpoint.is_some()),
+            ),
         ]
     }
 }

@@ -61,6 +61,7 @@ impl From<Error> for ApiError {
             Error::Store(StoreError::Unavailable(_)) => Some("unavailable"),
             Error::Store(StoreError::Corrupt(_)) => Some("corrupt"),
             Error::Store(StoreError::NoAuditKey) => Some("no_audit_key"),
+            Error::AuditSink { .. } => Some("audit_sink"),
             Error::Store(_) => Some("other"),
             _ => None,
         };

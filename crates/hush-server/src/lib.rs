@@ -92,10 +92,13 @@ pub(crate) enum AuthFailure {
 impl AppState {
     /// State over an opened service.
     pub fn new(hush: Arc<Hush>) -> Self {
+        let metrics = Arc::new(metrics::Metrics::default());
+        let observed = Arc::clone(&metrics);
+        hush.observe_batches(Arc::new(move |units| observed.batch(units)));
         AppState {
             hush,
             secure_cookies: false,
-            metrics: Arc::new(metrics::Metrics::default()),
+            metrics,
             throttle: Arc::new(Throttle::default()),
             proxies: Arc::from(Vec::new()),
             draining: Arc::new(std::sync::atomic::AtomicBool::new(false)),

@@ -24,7 +24,7 @@ const LATENCY_BUCKETS: [f64; 12] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
 ];
 
-/// Group-commit batch size buckets: how many audit rows one store transaction carried.
+/// Group-commit batch size buckets: how many units one store transaction carried.
 const BATCH_BUCKETS: [f64; 10] = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0];
 
 /// `OpenMetrics` text, which Prometheus negotiates and parses natively.
@@ -80,20 +80,20 @@ impl Default for Metrics {
         let store_errors = Family::<KindLabels, Counter>::default();
         registry.register(
             "hush_store_errors",
-            "Requests that failed in the store, by kind (unavailable, corrupt, audit_sink, other)",
+            "Requests that failed in the store or the audit file, by kind (unavailable, corrupt, no_audit_key, audit_sink, other)",
             store_errors.clone(),
         );
         let batch_size = Histogram::new(BATCH_BUCKETS);
         registry.register(
             "hush_group_commit_batch_size",
-            "Audit rows written by one group-commit transaction",
+            "Units (requests' reads and writes with their audit rows) committed by one group-commit transaction",
             batch_size.clone(),
         );
         registry.register(
             "hush_build",
             "The running build: its version and commit",
             Info::new(vec![
-                ("version", crate::VERSION),
+                ("version", env!("CARGO_PKG_VERSION")),
                 ("commit", crate::COMMIT),
             ]),
         );
@@ -132,12 +132,10 @@ impl Metrics {
 
     /// Counts a request that failed in the store.
     fn store_error(&self, kind: &'static str) {
-        self.store_errors
-            .get_or_create(&KindLabels { kind })
-            .inc();
+        self.store_errors.get_or_create(&KindLabels { kind }).inc();
     }
 
-    /// Records the size of one group-commit batch.
+    /// Records the size of one group-commit batch (units in one transaction).
     pub(crate) fn batch(&self, rows: usize) {
         #[allow(clippy::cast_precision_loss)] // batch sizes are small
         self.batch_size.observe(rows as f64);

@@ -1501,6 +1501,7 @@ async fn filled(s: &dyn Store) -> Workspace {
             app: "ingest".into(),
             key: "db".into(),
             at: 100,
+            env: Some("prd".into()),
         }],
     )
     .await
@@ -1516,8 +1517,25 @@ async fn filled(s: &dyn Store) -> Workspace {
     )
     .await
     .unwrap();
-    s.append_audit(&[entry("after.rotation")]).await.unwrap();
+    let mut e = entry("after.rotation");
+    e.request_id = Some("req-1".into());
+    e.detail = Some("a detail".into());
+    s.append_audit(&[e]).await.unwrap();
+    // Retention: the two oldest rows go, a checkpoint stays.
+    let rows = s.audit(&AuditFilter::default()).await.unwrap();
+    let cp = Checkpoint::new(&audit_key(), rows[1].seq, &rows[1].mac, 99);
+    s.prune_audit(None, &cp, &entry(audit::PRUNED))
+        .await
+        .unwrap();
     w
+}
+
+/// How many rows verify from `dump`'s checkpoint on (panics naming the broken row).
+fn intact_after(rows: &[AuditRow], checkpoint: Option<&Checkpoint>) -> usize {
+    match audit::verify_from(rows, &chain_key(), checkpoint, None) {
+        Verdict::Intact { rows, .. } => rows,
+        Verdict::Broken { seq, reason, .. } => panic!("chain broken at row {seq}: {reason}"),
+    }
 }
 
 /// `dump` then `load` into an empty store copies every row as it is: a dump of the copy is
@@ -1540,7 +1558,16 @@ pub async fn a_dump_loads_into_an_empty_store_row_for_row(from: &dyn Store, to: 
     let copy = to.dump().await.unwrap();
     assert_eq!(copy, dump);
     let rows = to.audit(&AuditFilter::default()).await.unwrap();
-    assert_eq!(intact(&rows), dump.audit.len());
+    let cp = dump.audit_checkpoint.as_ref();
+    assert_eq!(intact_after(&rows, cp), dump.audit.len());
+    assert_eq!(
+        to.audit_checkpoint().await.unwrap().as_ref(),
+        cp,
+        "the checkpoint is copied"
+    );
+    assert!(rows
+        .iter()
+        .any(|r| r.entry.request_id.as_deref() == Some("req-1")));
     assert_eq!(
         to.audit_head().await.unwrap(),
         from.audit_head().await.unwrap()
@@ -1569,6 +1596,7 @@ pub async fn a_dump_loads_into_an_empty_store_row_for_row(from: &dyn Store, to: 
             .unwrap()
     );
     assert_eq!(read.uses[0].last_read_at, Some(100));
+    assert_eq!(read.uses[0].env.as_deref(), Some("prd"));
     assert_eq!(
         to.value(&read.row.id, "prd", 1).await.unwrap(),
         from.value(&read.row.id, "prd", 1).await.unwrap()
@@ -1589,7 +1617,7 @@ pub async fn a_dump_loads_into_an_empty_store_row_for_row(from: &dyn Store, to: 
     to.set_audit_key(audit_key());
     to.append_audit(&[entry("on.the.copy")]).await.unwrap();
     let rows = to.audit(&AuditFilter::default()).await.unwrap();
-    assert_eq!(intact(&rows), dump.audit.len() + 1);
+    assert_eq!(intact_after(&rows, cp), dump.audit.len() + 1);
     // The original was only read.
     assert_eq!(from.dump().await.unwrap(), dump);
 }
@@ -1607,6 +1635,7 @@ pub async fn a_load_into_a_store_with_rows_writes_nothing(from: &dyn Store, to: 
         app: "ghost".into(),
         key: "k".into(),
         last_read_at: None,
+        last_read_env: None,
     });
     assert!(to.load(&broken).await.is_err());
     assert_eq!(to.dump().await.unwrap(), Dump::default());

@@ -5,7 +5,7 @@
 //! [`Store::dump`]: hush_core::Store::dump
 //! [`Store::load`]: hush_core::Store::load
 
-use hush_core::audit::{AuditEntry, AuditRow};
+use hush_core::audit::{AuditEntry, AuditRow, Checkpoint};
 use hush_core::model::SealedValue;
 use hush_core::store::{
     check_dumpable, check_empty, AppDumpRow, AppKeyDumpRow, AuditKeyRow, DataKeyRow, Dump,
@@ -176,20 +176,35 @@ async fn read_all(tx: &mut Tx) -> Result<Dump, StoreError> {
             },
         )
         .collect();
-    let app_keys: Vec<(String, String, String, Option<i64>)> =
-        sqlx::query_as("SELECT workspace_id, app, key, last_read_at FROM app_keys")
+    type AppKeyTuple = (String, String, String, Option<i64>, Option<String>);
+    let app_keys: Vec<AppKeyTuple> =
+        sqlx::query_as("SELECT workspace_id, app, key, last_read_at, last_read_env FROM app_keys")
             .fetch_all(&mut **tx)
             .await
             .map_err(unavailable)?;
     let app_keys = app_keys
         .into_iter()
-        .map(|(workspace_id, app, key, last_read_at)| AppKeyDumpRow {
-            workspace_id,
-            app,
-            key,
-            last_read_at,
-        })
+        .map(
+            |(workspace_id, app, key, last_read_at, last_read_env)| AppKeyDumpRow {
+                workspace_id,
+                app,
+                key,
+                last_read_at,
+                last_read_env,
+            },
+        )
         .collect();
+    let checkpoint: Option<(i64, String, String, i64)> =
+        sqlx::query_as("SELECT seq, mac, tag, pruned_at_ms FROM audit_checkpoint WHERE id = 1")
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(unavailable)?;
+    let audit_checkpoint = checkpoint.map(|(seq, mac, tag, pruned_at_ms)| Checkpoint {
+        seq,
+        mac,
+        tag,
+        pruned_at_ms,
+    });
     let audit: Vec<AuditDbRow> = sqlx::query_as(&format!(
         "SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY seq"
     ))
@@ -207,6 +222,7 @@ async fn read_all(tx: &mut Tx) -> Result<Dump, StoreError> {
         apps,
         app_keys,
         audit: audit.into_iter().map(audit_from_db).collect(),
+        audit_checkpoint,
     };
     dump.sort();
     Ok(dump)
@@ -247,6 +263,8 @@ fn bind_audit_row<'a>(b: &mut Separated<'_, 'a, Postgres, &'static str>, row: &'
                 outcome,
                 env,
                 remote,
+                request_id,
+                detail,
             },
         prev_mac,
         mac,
@@ -263,7 +281,9 @@ fn bind_audit_row<'a>(b: &mut Separated<'_, 'a, Postgres, &'static str>, row: &'
         .push_bind(remote)
         .push_bind(prev_mac)
         .push_bind(mac)
-        .push_bind(env);
+        .push_bind(env)
+        .push_bind(request_id)
+        .push_bind(detail);
 }
 
 /// Writes every row of `dump` inside `tx`, after checking the database holds none.
@@ -421,17 +441,30 @@ async fn write_all(tx: &mut Tx, dump: &Dump) -> Result<(), StoreError> {
     insert_rows(
         tx,
         "app_keys",
-        "workspace_id, app, key, last_read_at",
+        "workspace_id, app, key, last_read_at, last_read_env",
         &dump.app_keys,
         |b, k| {
             b.push_bind(&k.workspace_id)
                 .push_bind(&k.app)
                 .push_bind(&k.key)
-                .push_bind(k.last_read_at);
+                .push_bind(k.last_read_at)
+                .push_bind(&k.last_read_env);
         },
     )
     .await?;
     insert_rows(tx, "audit_log", AUDIT_COLUMNS, &dump.audit, bind_audit_row).await?;
+    if let Some(cp) = &dump.audit_checkpoint {
+        sqlx::query(
+            "INSERT INTO audit_checkpoint (id, seq, mac, tag, pruned_at_ms) VALUES (1, $1, $2, $3, $4)",
+        )
+        .bind(cp.seq)
+        .bind(&cp.mac)
+        .bind(&cp.tag)
+        .bind(cp.pruned_at_ms)
+        .execute(&mut **tx)
+        .await
+        .map_err(unavailable)?;
+    }
     // The chain goes on from the newest copied row.
     if let Some(last) = dump.audit.iter().max_by_key(|r| r.seq) {
         sqlx::query(

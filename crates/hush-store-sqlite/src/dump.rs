@@ -4,7 +4,7 @@
 //! [`Store::dump`]: hush_core::Store::dump
 //! [`Store::load`]: hush_core::Store::load
 
-use hush_core::audit::{AuditEntry, AuditRow};
+use hush_core::audit::{AuditEntry, AuditRow, Checkpoint};
 use hush_core::model::SealedValue;
 use hush_core::store::{
     check_dumpable, check_empty, AppDumpRow, AppKeyDumpRow, AuditKeyRow, DataKeyRow, Dump,
@@ -156,13 +156,14 @@ fn read_all(c: &Connection) -> Result<Dump, StoreError> {
     .map_err(q)?;
     let app_keys = all(
         c,
-        "SELECT workspace_id, app, key, last_read_at FROM app_keys",
+        "SELECT workspace_id, app, key, last_read_at, last_read_env FROM app_keys",
         |r| {
             Ok(AppKeyDumpRow {
                 workspace_id: r.get(0)?,
                 app: r.get(1)?,
                 key: r.get(2)?,
                 last_read_at: r.get(3)?,
+                last_read_env: r.get(4)?,
             })
         },
     )
@@ -173,6 +174,21 @@ fn read_all(c: &Connection) -> Result<Dump, StoreError> {
         audit_from_row,
     )
     .map_err(q)?;
+    let audit_checkpoint = c
+        .query_row(
+            "SELECT seq, mac, tag, pruned_at_ms FROM audit_checkpoint WHERE id = 1",
+            [],
+            |r| {
+                Ok(Checkpoint {
+                    seq: r.get(0)?,
+                    mac: r.get(1)?,
+                    tag: r.get(2)?,
+                    pruned_at_ms: r.get(3)?,
+                })
+            },
+        )
+        .optional()
+        .map_err(q)?;
     let mut dump = Dump {
         root_keys,
         audit_key,
@@ -184,6 +200,7 @@ fn read_all(c: &Connection) -> Result<Dump, StoreError> {
         apps,
         app_keys,
         audit,
+        audit_checkpoint,
     };
     dump.sort();
     Ok(dump)
@@ -209,6 +226,8 @@ fn insert_audit_row(
                 outcome,
                 env,
                 remote,
+                request_id,
+                detail,
             },
         prev_mac,
         mac,
@@ -216,7 +235,7 @@ fn insert_audit_row(
     let version = version.map(|v| v as i64);
     st.execute(params![
         seq, ts_ms, actor_id, actor_name, action, workspace, key, version, outcome, remote,
-        prev_mac, mac, env
+        prev_mac, mac, env, request_id, detail
     ])
     .map_err(unavailable)?;
     Ok(())
@@ -338,12 +357,19 @@ fn write_all(tx: &rusqlite::Transaction<'_>, dump: &Dump) -> Result<(), StoreErr
         }
         let mut st = tx
             .prepare_cached(
-                "INSERT INTO app_keys (workspace_id, app, key, last_read_at) VALUES (?1, ?2, ?3, ?4)",
+                "INSERT INTO app_keys (workspace_id, app, key, last_read_at, last_read_env)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
             )
             .map_err(unavailable)?;
         for k in &dump.app_keys {
-            st.execute(params![k.workspace_id, k.app, k.key, k.last_read_at])
-                .map_err(unavailable)?;
+            st.execute(params![
+                k.workspace_id,
+                k.app,
+                k.key,
+                k.last_read_at,
+                k.last_read_env
+            ])
+            .map_err(unavailable)?;
         }
     }
     let mut st = tx
@@ -354,6 +380,13 @@ fn write_all(tx: &rusqlite::Transaction<'_>, dump: &Dump) -> Result<(), StoreErr
         .map_err(unavailable)?;
     for row in &dump.audit {
         insert_audit_row(&mut st, row)?;
+    }
+    if let Some(cp) = &dump.audit_checkpoint {
+        tx.execute(
+            "INSERT INTO audit_checkpoint (id, seq, mac, tag, pruned_at_ms) VALUES (1, ?1, ?2, ?3, ?4)",
+            params![cp.seq, cp.mac, cp.tag, cp.pruned_at_ms],
+        )
+        .map_err(unavailable)?;
     }
     Ok(())
 }
@@ -393,13 +426,13 @@ mod tests {
         assert_eq!(empty, Dump::default());
         store
             .write(|tx| {
-                tx.execute_batch("ALTER TABLE audit_log ADD COLUMN request_id TEXT")
+                tx.execute_batch("ALTER TABLE audit_log ADD COLUMN later TEXT")
                     .map_err(unavailable)
             })
             .unwrap();
         let e = store.dump().await.unwrap_err();
-        assert!(e.to_string().contains("audit_log.request_id"), "{e}");
+        assert!(e.to_string().contains("audit_log.later"), "{e}");
         let e = store.load(&empty).await.unwrap_err();
-        assert!(e.to_string().contains("audit_log.request_id"), "{e}");
+        assert!(e.to_string().contains("audit_log.later"), "{e}");
     }
 }

@@ -150,7 +150,7 @@ impl Hush {
         audit_key: ChainKey,
     ) -> Hush {
         store.set_audit_key(audit_key.key.clone());
-        let group = GroupCommit::start(Arc::clone(&store), None);
+        let group = GroupCommit::start(Arc::clone(&store), None, Arc::default());
         let version = root.version;
         Hush {
             store,
@@ -171,8 +171,18 @@ impl Hush {
         let head = self.store.audit_head().await?.map_or(0, |r| r.seq);
         let sink = crate::sink::AuditSink::open(path, head)
             .map_err(|e| Error::from(crate::sink::CommitError::Sink(e)))?;
-        self.group = GroupCommit::start(Arc::clone(&self.store), Some(Arc::new(sink)));
+        self.group = GroupCommit::start(
+            Arc::clone(&self.store),
+            Some(Arc::new(sink)),
+            self.group.observer(),
+        );
         Ok(self)
+    }
+
+    /// Calls `observer` with the number of units (requests' reads and writes) each group
+    /// commit carried in one transaction: near 1 when idle, larger under load.
+    pub fn observe_batches(&self, observer: crate::group::BatchObserver) {
+        self.group.observe(observer);
     }
 
     /// Records audit rows and apps' reads durably, in a group commit with other requests'.

@@ -149,6 +149,11 @@ fn every_row_is_in_the_file_before_the_answer_and_a_bad_file_fails_closed() {
         Some(json!({"name": "ci", "role": "read"})),
     ));
     assert_eq!(st, 503, "{v}");
+    let m = call("GET", "/metrics", None).text().unwrap();
+    assert!(
+        m.contains(r#"hush_store_errors_total{kind="audit_sink"} 3"#),
+        "{m}"
+    );
     std::thread::sleep(std::time::Duration::from_millis(200));
     let log = s.log.lock().unwrap().join("\n");
     assert!(

@@ -815,6 +815,39 @@ fn health_readiness_metrics_openapi_and_audit() {
         "{m}"
     );
     assert!(m.contains("hush_http_request_duration_seconds_bucket"));
+    assert!(
+        m.contains(r#"hush_http_request_duration_seconds_count{method="GET",route="/v1/secrets/{key}",status_class="2xx"} 1"#),
+        "{m}"
+    );
+    assert!(
+        m.contains(r#"hush_http_request_duration_seconds_count{method="GET",route="/v1/secrets/{key}",status_class="4xx"} 1"#),
+        "{m}"
+    );
+    // The build, the process, and the group commit (the write and the read each committed).
+    let (_, health) = s.call("GET", "/healthz", "", None);
+    let commit = health["commit"].as_str().unwrap_or_default().to_string();
+    assert!(
+        m.contains(&format!(
+            r#"hush_build_info{{version="{}",commit="{commit}"}} 1"#,
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{m}"
+    );
+    for name in [
+        "process_cpu_seconds_total",
+        "process_resident_memory_bytes",
+        "process_open_fds",
+        "process_max_fds",
+        "process_threads",
+    ] {
+        assert!(m.contains(name), "{name} missing: {m}");
+    }
+    let batches: f64 = m
+        .lines()
+        .find_map(|l| l.strip_prefix("hush_group_commit_batch_size_count "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no batch count: {m}"));
+    assert!(batches >= 2.0, "{m}");
     assert!(!m.contains("planted-metrics-value"));
     let (st, log) = s.call("GET", "/v1/audit?key=k", &s.admin.clone(), None);
     assert_eq!(st, 200);
