@@ -111,7 +111,7 @@ pub fn check_fallbacks(
 /// One key tried, before its audit row is written.
 enum Attempt {
     /// It can be had; with a value, its audit row's version and environment slot.
-    Served(Resolution, Option<(u64, String)>),
+    Served(Box<Resolution>, Option<(u64, String)>),
     /// Why not: the audit outcome, the version when one was read, and the error.
     Refused(&'static str, Option<u64>, Error),
 }
@@ -246,7 +246,7 @@ impl Hush {
                         let answer = KeyAnswer {
                             skipped,
                             key: (*key).clone(),
-                            answer: Ok(resolution),
+                            answer: Ok(*resolution),
                         };
                         if let Some((version, slot)) = read {
                             let mut e = entry(Some(version), "ok")
@@ -330,7 +330,7 @@ impl Hush {
                 env: None,
                 value: None,
             };
-            return Ok(Attempt::Served(r, None));
+            return Ok(Attempt::Served(Box::new(r), None));
         }
         // The environment's own value when it has one, else the shared value.
         let (slot, version) = row.value_for(scope.env.as_deref());
@@ -365,7 +365,7 @@ impl Hush {
             env,
             value: Some((version, value)),
         };
-        Ok(Attempt::Served(r, Some((version, slot))))
+        Ok(Attempt::Served(Box::new(r), Some((version, slot))))
     }
 }
 

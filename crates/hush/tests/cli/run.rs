@@ -1095,7 +1095,10 @@ fn against_a_server_the_switch_to_a_fallback_is_said_and_recorded_by_the_server(
         reads[0]["detail"], "served by gh-backup; skipped gh-primary (revoked)",
         "{audit}"
     );
-    assert_eq!(reads[0]["actor_name"], "tooljump-prd", "the machine token's read");
+    assert_eq!(
+        reads[0]["actor_name"], "tooljump-prd",
+        "the machine token's read"
+    );
     let (_, audit) = s.call("GET", "/v1/audit?key=gh-primary", &s.admin, None);
     assert!(
         audit["items"]
