@@ -490,10 +490,21 @@ pub(super) async fn gather(
                 }
                 Ok((answers, label)) => match answers.get(&wanted) {
                     Some(a) => {
+                        // A fallback the store went on to was in no local source: those places
+                        // are said first, as if it had been looked up on its own.
+                        let mut local_places = |o: &mut Outcome, n: usize, key: &str| {
+                            if n > next[i] {
+                                let mut places = Vec::new();
+                                let _ = local.lookup(key, None, &mut places);
+                                o.places(n).extend(places);
+                            }
+                        };
                         for (key, reason, message) in &a.skipped {
+                            local_places(o, at(key), key);
                             o.refused(at(key), key, reason, message, Some(&place));
                         }
                         let n = at(&a.key);
+                        local_places(o, n, &a.key);
                         match &a.answer {
                             Answer::Found { value, expires_at } => {
                                 // Copied, not moved: two declarations may name one key.
