@@ -492,7 +492,7 @@ pub(super) async fn gather(
                     Some(a) => {
                         // A fallback the store went on to was in no local source: those places
                         // are said first, as if it had been looked up on its own.
-                        let mut local_places = |o: &mut Outcome, n: usize, key: &str| {
+                        let local_places = |o: &mut Outcome, n: usize, key: &str| {
                             if n > next[i] {
                                 let mut places = Vec::new();
                                 let _ = local.lookup(key, None, &mut places);
