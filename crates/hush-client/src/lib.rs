@@ -36,6 +36,7 @@
 //! (`ErrorCode::Other`, `Reason::Other`) rather than failing the call.
 #![forbid(unsafe_code)]
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use hush_wire::{
@@ -657,7 +658,23 @@ impl Client {
         env: Option<&str>,
         keys: &[String],
     ) -> Result<Resolved, Error> {
-        self.resolve_request(app, env, keys, false).await
+        self.resolve_request(app, env, keys, &BTreeMap::new(), false)
+            .await
+    }
+
+    /// Like [`Client::resolve`] (or with `dry_run` [`Client::check`]), trying for a key that
+    /// is missing, revoked or expired its `fallbacks` in order: the answer's `fallbacks` says,
+    /// by key asked, which key served it and which were skipped and why.
+    pub async fn resolve_with_fallbacks(
+        &self,
+        app: Option<&str>,
+        env: Option<&str>,
+        keys: &[String],
+        fallbacks: &BTreeMap<String, Vec<String>>,
+        dry_run: bool,
+    ) -> Result<Resolved, Error> {
+        self.resolve_request(app, env, keys, fallbacks, dry_run)
+            .await
     }
 
     /// Like [`Client::resolve`] but reads nothing: each key's metadata (the answer's values are
@@ -668,7 +685,8 @@ impl Client {
         env: Option<&str>,
         keys: &[String],
     ) -> Result<Resolved, Error> {
-        self.resolve_request(app, env, keys, true).await
+        self.resolve_request(app, env, keys, &BTreeMap::new(), true)
+            .await
     }
 
     async fn resolve_request(
@@ -676,12 +694,14 @@ impl Client {
         app: Option<&str>,
         env: Option<&str>,
         keys: &[String],
+        fallbacks: &BTreeMap<String, Vec<String>>,
         dry_run: bool,
     ) -> Result<Resolved, Error> {
         let body = ResolveRequest {
             app: app.map(str::to_string),
             env: env.map(str::to_string),
             keys: keys.to_vec(),
+            fallbacks: fallbacks.clone(),
             dry_run,
         };
         self.send(self.req(Method::POST, "/v1/resolve").json(&body))

@@ -49,6 +49,6 @@ pub use model::{
     VersionRow, Workspace,
 };
 pub use patch::MetadataPatch;
-pub use service::{Expect, Hush, Resolution, Revealed, RotationReport};
+pub use service::{Expect, Hush, KeyAnswer, Resolution, Revealed, RotationReport};
 pub use store::{DataKeyRow, RootKeyKind, RootKeyRow, SecretWrite, Store, StoreError};
 pub use token::Actor;

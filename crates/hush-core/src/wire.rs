@@ -7,12 +7,14 @@ use std::collections::BTreeMap;
 
 use base64::Engine as _;
 use hush_crypto::SecretBytes;
-use hush_wire::{Reason, Refusal, Resolved, SecretMeta, SecretValue, VersionInfo};
+use hush_wire::{
+    FallbackTrail, Reason, Refusal, Resolved, SecretMeta, SecretValue, SkippedKey, VersionInfo,
+};
 
 use crate::clock;
 use crate::error::Error;
 use crate::model::{SecretRow, VersionRow};
-use crate::Resolution;
+use crate::{KeyAnswer, Resolution};
 
 /// The metadata as shown to readers at `now`.
 pub fn meta(row: &SecretRow, workspace: &str, now: i64) -> SecretMeta {
@@ -221,7 +223,7 @@ pub fn audit_head(h: &crate::audit::Head) -> hush_wire::AuditHead {
 
 /// One key's answer of [`crate::Hush::resolve`]: the value when one was read, else (a dry run)
 /// the metadata with no value.
-pub fn resolution(r: &crate::Resolution, workspace: &str, now: i64) -> SecretValue {
+pub fn resolution(r: &Resolution, workspace: &str, now: i64) -> SecretValue {
     match &r.value {
         Some((version, value)) => {
             with_value(&r.row, workspace, now, r.env.as_deref(), *version, value)
@@ -257,29 +259,55 @@ pub fn refusal(e: &Error) -> Reason {
 
 /// The answer of a resolve call: each key's value (a dry run: its metadata), or its
 /// [`refusal`] with the message `describe` gives for the error (the server's wording, or the
-/// CLI's).
+/// CLI's); for a key whose fallbacks were tried, which key served and which were skipped.
 pub fn resolved(
-    answers: Vec<(String, Result<Resolution, Error>)>,
+    answers: Vec<(String, KeyAnswer)>,
     workspace: &str,
     now: i64,
     mut describe: impl FnMut(Error) -> String,
 ) -> Resolved {
     let mut secrets = BTreeMap::new();
     let mut errors = BTreeMap::new();
-    for (key, answer) in answers {
-        match answer {
+    let mut fallbacks = BTreeMap::new();
+    for (key, a) in answers {
+        let mut skipped: Vec<SkippedKey> = a
+            .skipped
+            .into_iter()
+            .map(|(key, e)| {
+                let code = refusal(&e);
+                let message = describe(e);
+                SkippedKey { key, code, message }
+            })
+            .collect();
+        let mut served_by = None;
+        match a.answer {
             // SecretValue zeroes its copy of the value on drop.
             Ok(r) => {
-                secrets.insert(key, resolution(&r, workspace, now));
+                served_by = Some(a.key);
+                secrets.insert(key.clone(), resolution(&r, workspace, now));
             }
             Err(e) => {
                 let code = refusal(&e);
                 let message = describe(e);
-                errors.insert(key, Refusal { code, message });
+                if !skipped.is_empty() {
+                    skipped.push(SkippedKey {
+                        key: a.key,
+                        code: code.clone(),
+                        message: message.clone(),
+                    });
+                }
+                errors.insert(key.clone(), Refusal { code, message });
             }
         }
+        if !skipped.is_empty() {
+            fallbacks.insert(key, FallbackTrail { served_by, skipped });
+        }
     }
-    Resolved { secrets, errors }
+    Resolved {
+        secrets,
+        errors,
+        fallbacks,
+    }
 }
 
 #[cfg(test)]
@@ -332,9 +360,9 @@ mod tests {
 
     #[test]
     fn an_answer_holds_values_and_refusals() {
-        let answers = vec![
+        let answers = [
             (
-                "a".to_string(),
+                "a",
                 Ok(Resolution {
                     row: row("a"),
                     env: None,
@@ -342,16 +370,27 @@ mod tests {
                 }),
             ),
             (
-                "b".to_string(),
+                "b",
                 Ok(Resolution {
                     row: row("b"),
                     env: None,
                     value: None,
                 }),
             ),
-            ("c".to_string(), Err(Error::Revoked { key: "c".into() })),
-        ];
+            ("c", Err(Error::Revoked { key: "c".into() })),
+        ]
+        .into_iter()
+        .map(|(k, answer)| {
+            let a = KeyAnswer {
+                skipped: Vec::new(),
+                key: k.to_string(),
+                answer,
+            };
+            (k.to_string(), a)
+        })
+        .collect();
         let r = resolved(answers, "w", 10, |e| format!("said: {e}"));
+        assert!(r.fallbacks.is_empty());
         assert_eq!(r.secrets["a"].value_base64.as_deref(), Some("/w=="));
         assert_eq!(r.secrets["a"].value_version, 2);
         assert_eq!(r.secrets["b"].value, None);
@@ -359,5 +398,59 @@ mod tests {
         assert_eq!(r.errors["c"].code, Reason::Revoked);
         assert!(r.errors["c"].message.starts_with("said: secret \"c\""));
         assert_eq!(r.errors.len(), 1);
+    }
+
+    /// A fallback that served is under the key wanted, with the key that served and the keys
+    /// skipped; when none served, every key tried is skipped and the last one's reason is the
+    /// refusal.
+    #[test]
+    fn an_answer_says_which_fallback_served() {
+        let revoked = |k: &str| (k.to_string(), Error::Revoked { key: k.into() });
+        let answers = vec![
+            (
+                "p".to_string(),
+                KeyAnswer {
+                    skipped: vec![revoked("p")],
+                    key: "b".into(),
+                    answer: Ok(Resolution {
+                        row: row("b"),
+                        env: None,
+                        value: Some((2, SecretBytes::new(b"v".to_vec()))),
+                    }),
+                },
+            ),
+            (
+                "q".to_string(),
+                KeyAnswer {
+                    skipped: vec![revoked("q")],
+                    key: "q2".into(),
+                    answer: Err(Error::NotFound {
+                        workspace: "w".into(),
+                        key: "q2".into(),
+                    }),
+                },
+            ),
+        ];
+        let r = resolved(answers, "w", 10, |e| format!("said: {e}"));
+        assert_eq!(r.secrets["p"].meta.key, "b");
+        let p = &r.fallbacks["p"];
+        assert_eq!(p.served_by.as_deref(), Some("b"));
+        assert_eq!(p.skipped.len(), 1);
+        assert_eq!(
+            (p.skipped[0].key.as_str(), &p.skipped[0].code),
+            ("p", &Reason::Revoked)
+        );
+        assert_eq!(r.errors["q"].code, Reason::Missing);
+        let q = &r.fallbacks["q"];
+        assert_eq!(q.served_by, None);
+        let tried: Vec<_> = q
+            .skipped
+            .iter()
+            .map(|s| (s.key.as_str(), &s.code))
+            .collect();
+        assert_eq!(tried, [("q", &Reason::Revoked), ("q2", &Reason::Missing)]);
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["fallbacks"]["p"]["served_by"], "b");
+        assert_eq!(json["fallbacks"]["p"]["skipped"][0]["code"], "revoked");
     }
 }

@@ -4,7 +4,7 @@
 use hush_core::token::Role;
 use hush_core::{Error, Invalid, MetadataPatch, Resolution, StoredStatus};
 
-use crate::common::{actor, machine, manifest, rows, summary, Env};
+use crate::common::{actor, audit_mentions, machine, manifest, rows, summary, Env};
 
 fn keys(ks: &[&str]) -> Vec<String> {
     ks.iter().map(|k| k.to_string()).collect()
@@ -293,4 +293,150 @@ async fn a_machine_token_that_names_no_app_reads_nothing() {
         "{:?}",
         got[0].1
     );
+}
+
+/// Issue 17: a key with fallbacks is served by the first that can be had when it is missing,
+/// revoked or expired; each key tried has its audit row, the serving one naming the switch,
+/// and the app's read is recorded for the key that served. Out of scope never falls back, and
+/// a machine token's fallbacks are held to its manifest like its keys.
+#[tokio::test]
+async fn fallbacks_serve_in_order_and_the_switch_is_audited_and_read_by_the_backup() {
+    let env = Env::new().await;
+    env.put("primary", b"value-primary").await;
+    env.put("backup", b"value-backup").await;
+    env.put("second", b"value-second").await;
+    env.register(&manifest(
+        "tooljump",
+        Some("prd"),
+        &[("GH", "primary", &["gone", "backup"])],
+    ))
+    .await;
+    env.hush
+        .set_status(&env.ws, "primary", StoredStatus::Revoked, &env.admin)
+        .await
+        .unwrap();
+    let m = machine("tooljump", "prd");
+    let fallbacks: std::collections::BTreeMap<String, Vec<String>> =
+        [("primary".to_string(), keys(&["gone", "backup"]))].into();
+    let n = env.audit().await.len();
+    let out = env
+        .hush
+        .resolve_with_fallbacks(
+            &env.ws,
+            None,
+            None,
+            &keys(&["primary"]),
+            &fallbacks,
+            false,
+            &m,
+        )
+        .await
+        .unwrap();
+    let (wanted, a) = &out[0];
+    assert_eq!(wanted, "primary");
+    assert_eq!(a.key, "backup");
+    let r = a.answer.as_ref().unwrap();
+    assert_eq!(r.row.key, "backup");
+    assert_eq!(r.value.as_ref().unwrap().1.expose_secret(), b"value-backup");
+    let skipped: Vec<_> = a.skipped.iter().map(|(k, e)| (k.as_str(), e)).collect();
+    assert!(
+        matches!(
+            skipped[..],
+            [
+                ("primary", Error::Revoked { .. }),
+                ("gone", Error::NotFound { .. })
+            ]
+        ),
+        "{skipped:?}"
+    );
+
+    let audit = env.audit_after(n).await;
+    assert_eq!(
+        summary(&audit),
+        rows(&[
+            ("secret.read", Some("primary"), "revoked"),
+            ("secret.read", Some("gone"), "not_found"),
+            ("secret.read", Some("backup"), "ok"),
+        ])
+    );
+    let details: Vec<_> = audit.iter().map(|r| r.entry.detail.as_deref()).collect();
+    assert_eq!(
+        details,
+        [
+            None,
+            Some("fallback for primary"),
+            Some("served by backup; skipped primary (revoked), gone (missing)"),
+        ]
+    );
+    assert!(
+        !audit_mentions(&audit, "value-"),
+        "a value in the audit log"
+    );
+    // The app's read is the backup's; the revoked primary was not read.
+    let app = env.hush.app(&env.ws, "tooljump", &env.admin).await.unwrap();
+    let read = |k: &str| app.keys.iter().find(|r| r.key == k).unwrap().last_read_at;
+    assert!(read("backup").is_some());
+    assert!(read("primary").is_none());
+
+    // Without fallbacks, or when the key itself serves, nothing is skipped.
+    let out = env
+        .hush
+        .resolve_with_fallbacks(
+            &env.ws,
+            None,
+            None,
+            &keys(&["second"]),
+            &Default::default(),
+            false,
+            &m,
+        )
+        .await
+        .unwrap();
+    assert!(out[0].1.skipped.is_empty());
+    assert!(
+        matches!(out[0].1.answer, Err(Error::Forbidden { .. })),
+        "not in the manifest"
+    );
+
+    // Out of scope is not a reason to fall back.
+    env.hush
+        .set_status(&env.ws, "primary", StoredStatus::Active, &env.admin)
+        .await
+        .unwrap();
+    env.update("primary", None, &scoped(&["another-app"], &[]), None)
+        .await
+        .unwrap();
+    let out = env
+        .hush
+        .resolve_with_fallbacks(
+            &env.ws,
+            None,
+            None,
+            &keys(&["primary"]),
+            &fallbacks,
+            false,
+            &m,
+        )
+        .await
+        .unwrap();
+    assert_eq!(out[0].1.key, "primary");
+    assert!(out[0].1.skipped.is_empty());
+    assert!(matches!(out[0].1.answer, Err(Error::Forbidden { .. })));
+
+    // Fallbacks for a key not asked, or listing the key itself, are refused.
+    for bad in [
+        [("other".to_string(), keys(&["backup"]))],
+        [("primary".to_string(), keys(&["backup", "primary"]))],
+    ] {
+        let bad: std::collections::BTreeMap<_, _> = bad.into();
+        let err = env
+            .hush
+            .resolve_with_fallbacks(&env.ws, None, None, &keys(&["primary"]), &bad, false, &m)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::Invalid(Invalid::Manifest { .. })),
+            "{err:?}"
+        );
+    }
 }

@@ -100,6 +100,8 @@ pub enum Accepted {
         env: Option<String>,
         /// The keys asked for.
         keys: Vec<String>,
+        /// Their fallbacks.
+        fallbacks: std::collections::BTreeMap<String, Vec<String>>,
     },
     /// An app manifest to register.
     App(AppManifest),
@@ -232,6 +234,7 @@ pub fn request_body(
             for k in &b.keys {
                 validate_key(k).map_err(core)?;
             }
+            hush_core::service::check_fallbacks(&b.keys, &b.fallbacks).map_err(core)?;
             if let Some(a) = &b.app {
                 validate_app(a).map_err(core)?;
             }
@@ -242,6 +245,7 @@ pub fn request_body(
                 app: b.app,
                 env: b.env,
                 keys: b.keys,
+                fallbacks: b.fallbacks,
             })
         }
         Route::RegisterApp | Route::PutApp => {
@@ -343,7 +347,12 @@ fn check_accepted(route: Route, a: &Accepted) {
             let sent = RollbackRequest { to: *to };
             assert_eq!(round_trip(&sent), sent);
         }
-        Accepted::Resolve { app, env, keys } => {
+        Accepted::Resolve {
+            app,
+            env,
+            keys,
+            fallbacks,
+        } => {
             assert!(
                 (1..=hush_core::service::MAX_RESOLVE).contains(&keys.len()),
                 "{} keys",
@@ -355,10 +364,18 @@ fn check_accepted(route: Route, a: &Accepted) {
             for n in app.iter().chain(env) {
                 assert!(name_ok(n, MAX_NAME_LEN), "accepted name {n:?}");
             }
+            for (k, list) in fallbacks {
+                assert!(keys.contains(k), "fallbacks for {k:?}, not asked");
+                assert!(list.len() <= hush_core::app::MAX_FALLBACKS);
+                for f in list {
+                    assert!(name_ok(f, MAX_KEY_LEN), "accepted fallback {f:?}");
+                }
+            }
             let sent = ResolveRequest {
                 app: app.clone(),
                 env: env.clone(),
                 keys: keys.clone(),
+                fallbacks: fallbacks.clone(),
                 dry_run: true,
             };
             assert_eq!(round_trip(&sent), sent);

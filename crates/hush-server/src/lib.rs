@@ -964,7 +964,9 @@ async fn rollback(
 }
 
 /// One call for a workload: each key's value (with `dry_run`, its metadata only), or why it
-/// cannot be had (`missing`, `revoked`, `expired`, `out_of_scope`).
+/// cannot be had (`missing`, `revoked`, `expired`, `out_of_scope`). A key with `fallbacks` is
+/// served by the first of them that can be when it cannot (missing, revoked or expired); the
+/// answer's `fallbacks` says which served and which were skipped.
 #[utoipa::path(
     post, path = "/v1/resolve", tag = "resolve", operation_id = "resolve",
     request_body = hush_wire::ResolveRequest,
@@ -981,11 +983,12 @@ async fn resolve(
 ) -> Result<Json<hush_wire::Resolved>, ApiError> {
     let answers = s
         .hush
-        .resolve(
+        .resolve_with_fallbacks(
             &c.ws,
             b.app.as_deref(),
             b.env.as_deref(),
             &b.keys,
+            &b.fallbacks,
             b.dry_run,
             &c.actor,
         )

@@ -927,6 +927,83 @@ async fn resolve_answers_values_and_reasons() {
     }
 }
 
+/// Issue 17: `fallbacks` in the request; the answer, under the key asked, is the first that
+/// can serve, and its `fallbacks` entry names the key that served and those skipped (checked
+/// against the OpenAPI document like every answer here).
+#[tokio::test]
+async fn resolve_follows_fallbacks_and_says_which_key_served() {
+    let app = App::new().await;
+    app.create("PRIMARY", "primary-v").await;
+    app.create("BACKUP", PLANTED).await;
+    app.admin(Method::POST, "/v1/secrets/PRIMARY/revoke", None)
+        .await;
+    let a = app
+        .admin(
+            Method::POST,
+            "/v1/resolve",
+            Some(json!({
+                "keys": ["PRIMARY", "LONE"],
+                "fallbacks": {"PRIMARY": ["NOPE", "BACKUP"], "LONE": ["NOPE"]},
+            })),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(a.body["secrets"]["PRIMARY"]["value"], PLANTED);
+    assert_eq!(a.body["secrets"]["PRIMARY"]["key"], "BACKUP");
+    let trail = &a.body["fallbacks"]["PRIMARY"];
+    assert_eq!(trail["served_by"], "BACKUP", "{}", a.text);
+    let skipped: Vec<_> = trail["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["key"].as_str().unwrap(), s["code"].as_str().unwrap()))
+        .collect();
+    assert_eq!(skipped, [("PRIMARY", "revoked"), ("NOPE", "missing")]);
+    // None could serve: the last key's reason is the refusal, every key tried is skipped.
+    assert_eq!(a.body["errors"]["LONE"]["code"], "missing");
+    assert!(
+        a.body["fallbacks"]["LONE"]["served_by"].is_null(),
+        "{}",
+        a.text
+    );
+    assert_eq!(a.body["fallbacks"]["LONE"]["skipped"][1]["key"], "NOPE");
+    assert!(
+        !a.text.contains("primary-v"),
+        "the revoked value was answered"
+    );
+    // The audit row of the read names the switch.
+    let a = app.admin(Method::GET, "/v1/audit?key=BACKUP", None).await;
+    let read = a.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["action"] == "secret.read")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        read["detail"],
+        "served by BACKUP; skipped PRIMARY (revoked), NOPE (missing)"
+    );
+    // Without fallbacks the answer has no `fallbacks` member; bad fallbacks are refused.
+    let a = app
+        .admin(
+            Method::POST,
+            "/v1/resolve",
+            Some(json!({"keys": ["BACKUP"]})),
+        )
+        .await;
+    assert!(a.body.get("fallbacks").is_none(), "{}", a.text);
+    for body in [
+        json!({"keys": ["A"], "fallbacks": {"B": ["C"]}}),
+        json!({"keys": ["A"], "fallbacks": {"A": ["A"]}}),
+        json!({"keys": ["A"], "fallbacks": {"A": ["C", "C"]}}),
+        json!({"keys": ["A"], "fallbacks": {"A": ["not a key"]}}),
+    ] {
+        let a = app.admin(Method::POST, "/v1/resolve", Some(body)).await;
+        assert_refused(&a, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+    }
+}
+
 #[tokio::test]
 async fn machine_tokens_reach_only_their_apps_declared_keys() {
     let app = App::new().await;

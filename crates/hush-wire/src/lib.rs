@@ -486,6 +486,34 @@ pub struct Resolved {
     pub secrets: std::collections::BTreeMap<String, SecretValue>,
     /// Reasons by key (`missing`, `revoked`, `expired`, `out_of_scope`, `decrypt_failed`).
     pub errors: std::collections::BTreeMap<String, Refusal>,
+    /// By key wanted, when a key other than it was tried (the request's `fallbacks`): which
+    /// key served it and which were skipped. Absent for keys their own key answered.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty", default)]
+    pub fallbacks: std::collections::BTreeMap<String, FallbackTrail>,
+}
+
+/// How a key wanted in a resolve call was served when its fallbacks were tried.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FallbackTrail {
+    /// The key whose value was given (in `secrets`, under the key wanted); null when none
+    /// could be (`errors` has the last key's reason).
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub served_by: Option<String>,
+    /// Every key tried that did not serve, in order (the key wanted first), and why.
+    pub skipped: Vec<SkippedKey>,
+}
+
+/// A key tried for a key wanted, which could not serve it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SkippedKey {
+    /// The key tried.
+    pub key: String,
+    /// Why it could not serve, for machines (`missing`, `revoked`, `expired`, …).
+    pub code: Reason,
+    /// Why, for people.
+    pub message: String,
 }
 
 /// Why one key of a resolve call could not be had.

@@ -370,6 +370,12 @@ pub struct ResolveRequest {
     pub env: Option<String>,
     /// The keys wanted.
     pub keys: Vec<String>,
+    /// For a key wanted, the keys to try in its place, in order, when it is missing (or has
+    /// no value for the environment), revoked or expired — a manifest's `fallback`. The
+    /// answer is under the key wanted; its `fallbacks` entry says which key served and which
+    /// were skipped, and why.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty", default)]
+    pub fallbacks: std::collections::BTreeMap<String, Vec<String>>,
     /// Check only: answer each key's metadata (no value) or why it cannot be had; nothing is
     /// read and no read is recorded.
     #[serde(skip_serializing_if = "std::ops::Not::not", default)]

@@ -77,16 +77,27 @@ fn show(info: &AppInfo) -> Result<()> {
         info.updated_at, info.registered_by
     );
     println!();
-    let read = |key: &str| info.keys.iter().find(|k| k.key == key);
-    let last_read = |key: &str| {
-        read(key)
-            .and_then(|k| k.last_read_at.clone())
-            .unwrap_or_else(|| "never".into())
+    // A declaration's last read is the latest of its key's and its fallbacks' (a fallback
+    // that served is named after the time; in a tie, the fallback's read).
+    let last = |d: &hush_wire::SecretDecl| {
+        std::iter::once(&d.key)
+            .chain(&d.fallback)
+            .enumerate()
+            .filter_map(|(n, key)| {
+                let k = info.keys.iter().find(|k| k.key == *key)?;
+                Some((k.last_read_at.clone()?, n, k))
+            })
+            .max_by(|a, b| (&a.0, a.1).cmp(&(&b.0, b.1)))
+    };
+    let last_read = |d: &hush_wire::SecretDecl| match last(d) {
+        Some((at, 0, _)) => at,
+        Some((at, _, k)) => format!("{at} ({})", k.key),
+        None => "never".into(),
     };
     // The environment the last read was made in ("-": it named none, or never read).
-    let read_in = |key: &str| {
-        read(key)
-            .and_then(|k| k.env.clone())
+    let read_in = |d: &hush_wire::SecretDecl| {
+        last(d)
+            .and_then(|(_, _, k)| k.env.clone())
             .unwrap_or_else(|| "-".into())
     };
     let rows: Vec<Vec<String>> = info
@@ -103,8 +114,8 @@ fn show(info: &AppInfo) -> Result<()> {
                 } else {
                     d.fallback.join(", ")
                 },
-                last_read(&d.key),
-                read_in(&d.key),
+                last_read(d),
+                read_in(d),
             ]
         })
         .collect();

@@ -190,7 +190,9 @@ export interface paths {
         put?: never;
         /**
          * One call for a workload: each key's value (with `dry_run`, its metadata only), or why it
-         *     cannot be had (`missing`, `revoked`, `expired`, `out_of_scope`).
+         *     cannot be had (`missing`, `revoked`, `expired`, `out_of_scope`). A key with `fallbacks` is
+         *     served by the first of them that can be when it cannot (missing, revoked or expired); the
+         *     answer's `fallbacks` says which served and which were skipped.
          */
         post: operations["resolve"];
         delete?: never;
@@ -568,6 +570,16 @@ export interface components {
          *     (`2027-01-31T00:00:00Z`). Answers always give unix seconds.
          */
         Expiry: number | string;
+        /** @description How a key wanted in a resolve call was served when its fallbacks were tried. */
+        FallbackTrail: {
+            /**
+             * @description The key whose value was given (in `secrets`, under the key wanted); null when none
+             *     could be (`errors` has the last key's reason).
+             */
+            served_by: string | null;
+            /** @description Every key tried that did not serve, in order (the key wanted first), and why. */
+            skipped: components["schemas"]["SkippedKey"][];
+        };
         /** @description `{"status": …}`: the answer of `/readyz`. */
         Health: {
             /** @description `ready`. */
@@ -787,6 +799,15 @@ export interface components {
             dry_run?: boolean;
             /** @description The environment (must match a machine token's). */
             env?: string | null;
+            /**
+             * @description For a key wanted, the keys to try in its place, in order, when it is missing (or has
+             *     no value for the environment), revoked or expired — a manifest's `fallback`. The
+             *     answer is under the key wanted; its `fallbacks` entry says which key served and which
+             *     were skipped, and why.
+             */
+            fallbacks?: {
+                [key: string]: string[];
+            };
             /** @description The keys wanted. */
             keys: string[];
         };
@@ -798,6 +819,13 @@ export interface components {
             /** @description Reasons by key (`missing`, `revoked`, `expired`, `out_of_scope`, `decrypt_failed`). */
             errors: {
                 [key: string]: components["schemas"]["Refusal"];
+            };
+            /**
+             * @description By key wanted, when a key other than it was tried (the request's `fallbacks`): which
+             *     key served it and which were skipped. Absent for keys their own key answered.
+             */
+            fallbacks?: {
+                [key: string]: components["schemas"]["FallbackTrail"];
             };
             /** @description Values by key. */
             secrets: {
@@ -929,6 +957,15 @@ export interface components {
             value?: string | null;
             /** @description The value as standard base64 (for bytes that are not UTF-8). */
             value_base64?: string | null;
+        };
+        /** @description A key tried for a key wanted, which could not serve it. */
+        SkippedKey: {
+            /** @description Why it could not serve, for machines (`missing`, `revoked`, `expired`, …). */
+            code: components["schemas"]["Reason"];
+            /** @description The key tried. */
+            key: string;
+            /** @description Why, for people. */
+            message: string;
         };
         /**
          * @description A secret's or a token's status.

@@ -40,7 +40,7 @@ mod secrets;
 mod tokens;
 
 pub use keys::RotationReport;
-pub use resolve::{Resolution, MAX_RESOLVE};
+pub use resolve::{check_fallbacks, falls_back, KeyAnswer, Resolution, MAX_RESOLVE};
 pub use secrets::{Expect, Revealed};
 pub use tokens::SESSION_MARK;
 

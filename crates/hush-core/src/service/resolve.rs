@@ -1,8 +1,12 @@
-//! Resolve: what a workload gets in one call — each key's value, or why it cannot have it.
+//! Resolve: what a workload gets in one call — each key's value, or why it cannot have it;
+//! with fallbacks, the first of a key's fallbacks that can serve it, and which were skipped.
+
+use std::collections::BTreeMap;
 
 use hush_crypto::SecretBytes;
 
-use crate::app::ReadMark;
+use crate::app::{ReadMark, MAX_FALLBACKS};
+use crate::audit::AuditEntry;
 use crate::clock;
 use crate::error::{Error, Invalid};
 use crate::model::{validate_app, validate_env, validate_key, SecretRow, Workspace};
@@ -26,6 +30,92 @@ pub struct Resolution {
     pub value: Option<(u64, SecretBytes)>,
 }
 
+/// One wanted key's answer in [`Hush::resolve_with_fallbacks`].
+#[derive(Debug)]
+pub struct KeyAnswer {
+    /// The keys tried before the one that answered (the wanted key first), each with why it
+    /// could not serve; empty when the wanted key answered itself.
+    pub skipped: Vec<(String, Error)>,
+    /// The key that answered: the wanted key or one of its fallbacks.
+    pub key: String,
+    /// That key's value (or metadata), or why it cannot be had — when no key could serve, the
+    /// last key's reason.
+    pub answer: Result<Resolution, Error>,
+}
+
+impl KeyAnswer {
+    /// The audit detail of the row of a fallback that served: `served by B; skipped A
+    /// (revoked)`. Names only keys and reasons.
+    pub fn detail(&self) -> Option<String> {
+        (!self.skipped.is_empty() && self.answer.is_ok()).then(|| {
+            format!(
+                "served by {}; skipped {}",
+                self.key,
+                skipped_words(&self.skipped)
+            )
+        })
+    }
+}
+
+/// `A (revoked), B (missing)`.
+pub fn skipped_words(skipped: &[(String, Error)]) -> String {
+    skipped
+        .iter()
+        .map(|(k, e)| format!("{k} ({})", crate::wire::refusal(e).code().replace('_', " ")))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Whether a fallback is tried after a key that failed with `e`: it is missing (or has no
+/// value for the environment), revoked or expired — never when it is out of scope or does
+/// not decrypt.
+pub fn falls_back(e: &Error) -> bool {
+    use hush_wire::Reason;
+    matches!(
+        crate::wire::refusal(e),
+        Reason::Missing | Reason::Revoked | Reason::Expired
+    )
+}
+
+/// Checks a resolve call's `fallbacks`: each names a key asked, and lists at most
+/// [`MAX_FALLBACKS`] valid keys, none twice and not the key itself.
+pub fn check_fallbacks(
+    keys: &[String],
+    fallbacks: &BTreeMap<String, Vec<String>>,
+) -> Result<(), Error> {
+    let bad = |reason: String| Err(Invalid::Manifest { reason }.into());
+    for (key, list) in fallbacks {
+        if !keys.contains(key) {
+            return bad(format!(
+                "fallbacks: {key:?} is not among the keys asked; list fallbacks only for keys in `keys`"
+            ));
+        }
+        if list.len() > MAX_FALLBACKS {
+            return bad(format!(
+                "fallbacks: {key:?} has {} fallbacks; give at most {MAX_FALLBACKS}",
+                list.len()
+            ));
+        }
+        for (i, f) in list.iter().enumerate() {
+            validate_key(f)?;
+            if f == key || list[..i].contains(f) {
+                return bad(format!(
+                    "fallbacks: {f:?} is listed twice for {key:?}; list each fallback once, not the key itself"
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// One key tried, before its audit row is written.
+enum Attempt {
+    /// It can be had; with a value, its audit row's version and environment slot.
+    Served(Box<Resolution>, Option<(u64, String)>),
+    /// Why not: the audit outcome, the version when one was read, and the error.
+    Refused(&'static str, Option<u64>, Error),
+}
+
 impl Hush {
     /// What a workload gets in one call: for each key, its value (or with `dry_run` only its
     /// metadata) or why it cannot be had. `app` and `env` are the workload's: a machine
@@ -42,6 +132,28 @@ impl Hush {
         dry_run: bool,
         actor: &Actor,
     ) -> Result<Vec<(String, Result<Resolution, Error>)>, Error> {
+        let answers = self
+            .resolve_with_fallbacks(ws, app, env, keys, &BTreeMap::new(), dry_run, actor)
+            .await?;
+        Ok(answers.into_iter().map(|(k, a)| (k, a.answer)).collect())
+    }
+
+    /// [`Hush::resolve`], trying for a key that is missing (or has no value for the
+    /// environment), revoked or expired its `fallbacks`, in order: the first that can be had
+    /// answers for it. Each key tried is checked as the key itself would be, and has its own
+    /// audit row; the row of a fallback that served says so (`served by B; skipped A
+    /// (revoked)`), and the app's read is recorded for the key that served.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn resolve_with_fallbacks(
+        &self,
+        ws: &Workspace,
+        app: Option<&str>,
+        env: Option<&str>,
+        keys: &[String],
+        fallbacks: &BTreeMap<String, Vec<String>>,
+        dry_run: bool,
+        actor: &Actor,
+    ) -> Result<Vec<(String, KeyAnswer)>, Error> {
         if keys.is_empty() || keys.len() > MAX_RESOLVE {
             return Err(Invalid::Manifest {
                 reason: format!("give 1 to {MAX_RESOLVE} keys, not {}", keys.len()),
@@ -51,6 +163,7 @@ impl Hush {
         for k in keys {
             validate_key(k)?;
         }
+        check_fallbacks(keys, fallbacks)?;
         if let Some(a) = app {
             validate_app(a)?;
         }
@@ -89,119 +202,170 @@ impl Hush {
         let mut out = Vec::with_capacity(keys.len());
         let mut audit = Vec::new();
         let mut marks = Vec::new();
-        for key in keys {
-            let refuse = |outcome: &str, err: Error, audit: &mut Vec<_>| {
-                if !dry_run {
-                    audit.push(self.audit_entry(actor, what, Some(ws), Some(key), None, outcome));
-                }
-                Err(err)
-            };
-            // Undeclared keys are refused before they are looked up: the same answer whether
-            // they exist or not.
-            if let Some(reason) = undeclared_reason(&declared, key, p) {
-                let err = Error::Forbidden { reason };
-                out.push((key.clone(), refuse("out_of_scope", err, &mut audit)));
-                continue;
-            }
-            let found = self
-                .store
-                .secret_with_value(&ws.id, key, None, false)
-                .await?;
-            let Some(SecretRead {
-                row, value: sealed, ..
-            }) = found
-            else {
-                let err = Error::NotFound {
-                    workspace: ws.name.clone(),
-                    key: key.clone(),
-                };
-                out.push((key.clone(), refuse("not_found", err, &mut audit)));
-                continue;
-            };
-            if let Some(reason) = scope.out_of_scope(&row) {
-                let err = Error::Forbidden { reason };
-                out.push((key.clone(), refuse("out_of_scope", err, &mut audit)));
-                continue;
-            }
-            if let Some((outcome, err)) = unservable(&row, now) {
-                out.push((key.clone(), refuse(outcome, err, &mut audit)));
-                continue;
-            }
-            if dry_run {
-                out.push((
-                    key.clone(),
-                    Ok(Resolution {
-                        row,
-                        env: None,
-                        value: None,
-                    }),
-                ));
-                continue;
-            }
-            // The environment's own value when it has one, else the shared value.
-            let (slot, version) = row.value_for(scope.env.as_deref());
-            if version == 0 {
-                let err = Error::NoValue {
-                    key: key.clone(),
-                    env: slot_env(&scope),
-                };
-                out.push((key.clone(), refuse("not_found", err, &mut audit)));
-                continue;
-            }
-            let sealed = if slot.is_empty() {
-                sealed
-            } else {
-                self.store.value(&row.id, slot, version).await?
-            };
-            let sealed = sealed.ok_or_else(|| Error::VersionNotFound {
-                key: key.clone(),
-                version,
-            })?;
-            let value = match self.open_sealed(ws, &row, &sealed).await {
-                Ok(v) => v,
-                Err(err @ Error::Decrypt { .. }) => {
-                    // One damaged row fails its own key, not the whole call.
-                    audit.push(self.audit_entry(
+        for wanted in keys {
+            let chain: Vec<&String> = std::iter::once(wanted)
+                .chain(fallbacks.get(wanted).into_iter().flatten())
+                .collect();
+            let mut skipped = Vec::new();
+            for (n, key) in chain.iter().enumerate() {
+                let attempt = self
+                    .attempt(ws, key, &scope, &declared, now, dry_run)
+                    .await?;
+                let entry = |version: Option<u64>, outcome: &str| -> AuditEntry {
+                    let mut e = self.audit_entry(
                         actor,
                         what,
                         Some(ws),
-                        Some(key),
-                        Some(version),
-                        "decrypt_failed",
-                    ));
-                    out.push((key.clone(), Err(err)));
-                    continue;
+                        Some(key.as_str()),
+                        version,
+                        outcome,
+                    );
+                    if n > 0 {
+                        e.detail = Some(format!("fallback for {wanted}"));
+                    }
+                    e
+                };
+                match attempt {
+                    Attempt::Refused(outcome, version, err) => {
+                        if !dry_run {
+                            audit.push(entry(version, outcome));
+                        }
+                        if falls_back(&err) && n + 1 < chain.len() {
+                            skipped.push(((*key).clone(), err));
+                            continue;
+                        }
+                        let answer = KeyAnswer {
+                            skipped,
+                            key: (*key).clone(),
+                            answer: Err(err),
+                        };
+                        out.push((wanted.clone(), answer));
+                        break;
+                    }
+                    Attempt::Served(resolution, read) => {
+                        let answer = KeyAnswer {
+                            skipped,
+                            key: (*key).clone(),
+                            answer: Ok(*resolution),
+                        };
+                        if let Some((version, slot)) = read {
+                            let mut e = entry(Some(version), "ok")
+                                .in_env((!slot.is_empty()).then_some(slot.as_str()));
+                            if let Some(d) = answer.detail() {
+                                e.detail = Some(d);
+                            }
+                            audit.push(e);
+                            if let Some(app) = &scope.app {
+                                marks.push(ReadMark {
+                                    workspace_id: ws.id.clone(),
+                                    app: app.clone(),
+                                    // The key that served: a fallback's read is its own.
+                                    key: (*key).clone(),
+                                    at: now,
+                                    // The environment asked in, whichever value (its own or
+                                    // shared) it got.
+                                    env: scope.env.clone(),
+                                });
+                            }
+                        }
+                        out.push((wanted.clone(), answer));
+                        break;
+                    }
                 }
-                Err(e) => return Err(e),
-            };
-            audit.push(
-                self.audit_entry(actor, what, Some(ws), Some(key), Some(version), "ok")
-                    .in_env((!slot.is_empty()).then_some(slot)),
-            );
-            if let Some(app) = &scope.app {
-                marks.push(ReadMark {
-                    workspace_id: ws.id.clone(),
-                    app: app.clone(),
-                    key: key.clone(),
-                    at: now,
-                    // The environment asked in, whichever value (its own or shared) it got.
-                    env: scope.env.clone(),
-                });
             }
-            let env = (!slot.is_empty()).then(|| slot.to_string());
-            out.push((
-                key.clone(),
-                Ok(Resolution {
-                    row,
-                    env,
-                    value: Some((version, value)),
-                }),
-            ));
         }
         if !audit.is_empty() {
             self.record(audit, marks).await?;
         }
         Ok(out)
+    }
+
+    /// One key tried for a resolve: whether it can be had in `scope`, and with a value unless
+    /// `dry_run`. Nothing is recorded here.
+    async fn attempt(
+        &self,
+        ws: &Workspace,
+        key: &str,
+        scope: &Principal,
+        declared: &Option<Result<std::collections::HashSet<String>, String>>,
+        now: i64,
+        dry_run: bool,
+    ) -> Result<Attempt, Error> {
+        // Undeclared keys are refused before they are looked up: the same answer whether they
+        // exist or not.
+        if let Some(reason) = undeclared_reason(declared, key, scope) {
+            return Ok(Attempt::Refused(
+                "out_of_scope",
+                None,
+                Error::Forbidden { reason },
+            ));
+        }
+        let found = self
+            .store
+            .secret_with_value(&ws.id, key, None, false)
+            .await?;
+        let Some(SecretRead {
+            row, value: sealed, ..
+        }) = found
+        else {
+            let err = Error::NotFound {
+                workspace: ws.name.clone(),
+                key: key.to_string(),
+            };
+            return Ok(Attempt::Refused("not_found", None, err));
+        };
+        if let Some(reason) = scope.out_of_scope(&row) {
+            return Ok(Attempt::Refused(
+                "out_of_scope",
+                None,
+                Error::Forbidden { reason },
+            ));
+        }
+        if let Some((outcome, err)) = unservable(&row, now) {
+            return Ok(Attempt::Refused(outcome, None, err));
+        }
+        if dry_run {
+            let r = Resolution {
+                row,
+                env: None,
+                value: None,
+            };
+            return Ok(Attempt::Served(Box::new(r), None));
+        }
+        // The environment's own value when it has one, else the shared value.
+        let (slot, version) = row.value_for(scope.env.as_deref());
+        if version == 0 {
+            let err = Error::NoValue {
+                key: key.to_string(),
+                env: slot_env(scope),
+            };
+            return Ok(Attempt::Refused("not_found", None, err));
+        }
+        let sealed = if slot.is_empty() {
+            sealed
+        } else {
+            self.store.value(&row.id, slot, version).await?
+        };
+        let sealed = sealed.ok_or_else(|| Error::VersionNotFound {
+            key: key.to_string(),
+            version,
+        })?;
+        let value = match self.open_sealed(ws, &row, &sealed).await {
+            Ok(v) => v,
+            // One damaged row fails its own key, not the whole call.
+            Err(err @ Error::Decrypt { .. }) => {
+                return Ok(Attempt::Refused("decrypt_failed", Some(version), err))
+            }
+            Err(e) => return Err(e),
+        };
+        let slot = slot.to_string();
+        let env = (!slot.is_empty()).then(|| slot.clone());
+        let r = Resolution {
+            row,
+            env,
+            value: Some((version, value)),
+        };
+        Ok(Attempt::Served(Box::new(r), Some((version, slot))))
     }
 }
 

@@ -1,6 +1,8 @@
 //! The embedded store: the service (`hush_core::Hush`) in this process, acting as the local
 //! user in the workspace asked for.
 
+use std::collections::BTreeMap;
+
 use anyhow::Result;
 use async_trait::async_trait;
 use hush_client::secrets::Reason;
@@ -14,7 +16,7 @@ use hush_wire::{
     VersionInfo,
 };
 
-use super::{refuse_all, Answer, Answers, Backend, Fetched};
+use super::{refuse_all, Answer, Answered, Answers, Backend, Fetched};
 
 /// The embedded store.
 pub struct Local {
@@ -262,6 +264,7 @@ impl Backend for Local {
         app: Option<&str>,
         env: Option<&str>,
         keys: &[String],
+        fallbacks: &BTreeMap<String, Vec<String>>,
         dry_run: bool,
     ) -> Result<Answers> {
         let ws = match self.hush.workspace(&self.workspace, false).await {
@@ -272,15 +275,18 @@ impl Backend for Local {
                     .iter()
                     .map(|k| {
                         let message = format!("secret {k:?} not found: nothing is stored yet");
-                        let (reason, key) = (Reason::Missing, k.clone());
-                        (key, Answer::Refused { reason, message })
+                        let answer = Answer::Refused {
+                            reason: Reason::Missing,
+                            message,
+                        };
+                        (k.clone(), Answered::own(k, answer))
                     })
                     .collect());
             }
             Err(e) => return Err(e.into()),
         };
         let answers = match (self.hush)
-            .resolve(&ws, app, env, keys, dry_run, &self.actor)
+            .resolve_with_fallbacks(&ws, app, env, keys, fallbacks, dry_run, &self.actor)
             .await
         {
             Ok(a) => a,
@@ -289,21 +295,38 @@ impl Backend for Local {
             }
             Err(e) => return Err(e.into()),
         };
+        let said = |e: hush_core::Error| -> (Reason, String) {
+            let reason = hush_core::wire::refusal(&e);
+            (reason, format!("{e}{}", crate::fail::core_hint(&e)))
+        };
         Ok(answers
             .into_iter()
-            .map(|(key, answer)| {
-                let answer = match answer {
+            .map(|(wanted, a)| {
+                let answer = match a.answer {
                     // The value moves from the service to the workload as it is: no copy.
                     Ok(r) => Answer::Found {
                         value: r.value.map(|(_, v)| v),
                         expires_at: r.row.meta.expires_at,
                     },
-                    Err(e) => Answer::Refused {
-                        reason: hush_core::wire::refusal(&e),
-                        message: format!("{e}{}", crate::fail::core_hint(&e)),
-                    },
+                    Err(e) => {
+                        let (reason, message) = said(e);
+                        Answer::Refused { reason, message }
+                    }
                 };
-                (key, answer)
+                let skipped = a
+                    .skipped
+                    .into_iter()
+                    .map(|(k, e)| {
+                        let (reason, message) = said(e);
+                        (k, reason, message)
+                    })
+                    .collect();
+                let answered = Answered {
+                    skipped,
+                    key: a.key,
+                    answer,
+                };
+                (wanted, answered)
             })
             .collect())
     }
@@ -357,7 +380,7 @@ mod tests {
     }
 
     fn found(a: &Answers, key: &str) -> (Option<Vec<u8>>, Option<i64>) {
-        match &a[key] {
+        match &a[key].answer {
             // EXPOSE: the test compares the value.
             Answer::Found { value, expires_at } => (
                 value.as_ref().map(|v| v.expose_secret().to_vec()),
@@ -368,7 +391,7 @@ mod tests {
     }
 
     fn refused(a: &Answers, key: &str) -> (Reason, String) {
-        match &a[key] {
+        match &a[key].answer {
             Answer::Refused { reason, message } => (reason.clone(), message.clone()),
             Answer::Found { .. } => panic!("{key} was found"),
         }
@@ -399,7 +422,10 @@ mod tests {
         b.set_status("off", StoredStatus::Revoked).await.unwrap();
         let keys = ["bin", "nope", "off"].map(String::from);
 
-        let a = b.resolve(None, None, &keys, false).await.unwrap();
+        let a = b
+            .resolve(None, None, &keys, &BTreeMap::new(), false)
+            .await
+            .unwrap();
         let (value, expires_at) = found(&a, "bin");
         assert_eq!(value.as_deref(), Some(binary));
         assert!(expires_at.is_some());
@@ -407,7 +433,10 @@ mod tests {
         assert_eq!(refused(&a, "off").0, Reason::Revoked);
 
         // A dry run reads no value.
-        let a = b.resolve(None, None, &keys, true).await.unwrap();
+        let a = b
+            .resolve(None, None, &keys, &BTreeMap::new(), true)
+            .await
+            .unwrap();
         assert_eq!(found(&a, "bin").0, None);
     }
 
@@ -416,7 +445,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let b = store(dir.path(), "elsewhere").await;
         let keys = ["a", "b"].map(String::from);
-        let a = b.resolve(None, None, &keys, false).await.unwrap();
+        let a = b
+            .resolve(None, None, &keys, &BTreeMap::new(), false)
+            .await
+            .unwrap();
         for k in &keys {
             let (reason, message) = refused(&a, k);
             assert_eq!(reason, Reason::Missing);

@@ -12,7 +12,7 @@
 mod local;
 mod remote;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use anyhow::Result;
 use async_trait::async_trait;
@@ -53,15 +53,45 @@ pub enum Answer {
     },
 }
 
-/// Each key's answer, by key.
-pub type Answers = HashMap<String, Answer>;
+/// A key tried for a wanted key that could not serve it: the key, why (a type, and for
+/// people).
+pub type Skip = (String, Reason, String);
+
+/// One wanted key's answer to [`Backend::resolve`]: the keys skipped before the one that
+/// answered (its fallbacks, tried when it is missing, revoked or expired), and that answer.
+pub struct Answered {
+    /// The keys tried first, in order (the wanted key first), that could not serve; empty
+    /// when the wanted key answered itself.
+    pub skipped: Vec<Skip>,
+    /// The key that answered: the wanted key or one of its fallbacks.
+    pub key: String,
+    /// Its answer.
+    pub answer: Answer,
+}
+
+impl Answered {
+    /// The wanted key `key`'s own answer, no fallback tried.
+    pub fn own(key: &str, answer: Answer) -> Answered {
+        Answered {
+            skipped: Vec::new(),
+            key: key.to_string(),
+            answer,
+        }
+    }
+}
+
+/// Each wanted key's answer, by wanted key.
+pub type Answers = HashMap<String, Answered>;
 
 /// Every key refused with the same reason and message.
 fn refuse_all(keys: &[String], reason: Reason, message: &str) -> Answers {
     keys.iter()
         .map(|k| {
             let (reason, message) = (reason.clone(), message.to_string());
-            (k.clone(), Answer::Refused { reason, message })
+            (
+                k.clone(),
+                Answered::own(k, Answer::Refused { reason, message }),
+            )
         })
         .collect()
 }
@@ -161,12 +191,15 @@ pub trait Backend: Send + Sync {
     /// For a workload: the values (or with `dry_run` the metadata only) of `keys`, or why each
     /// cannot be had, in one call (one `/v1/resolve` against a server). A refusal of the whole
     /// call (a machine token bound to another app or environment) is each key's
-    /// `out_of_scope`.
+    /// `out_of_scope`. A key with `fallbacks` that is missing, revoked or expired is answered
+    /// by the first of them that can be had (the backend follows them, so the audit row and
+    /// the app's read name the key that served).
     async fn resolve(
         &self,
         app: Option<&str>,
         env: Option<&str>,
         keys: &[String],
+        fallbacks: &BTreeMap<String, Vec<String>>,
         dry_run: bool,
     ) -> Result<Answers>;
 

@@ -2,6 +2,8 @@
 //! the commands print, but for a workload's values: those are decoded from the wire here,
 //! once, into [`SecretBytes`].
 
+use std::collections::BTreeMap;
+
 use anyhow::Result;
 use async_trait::async_trait;
 use base64::Engine as _;
@@ -15,7 +17,7 @@ use hush_wire::{
     TokenInfo, VersionInfo,
 };
 
-use super::{refuse_all, Answer, Answers, Backend, Fetched};
+use super::{refuse_all, Answer, Answered, Answers, Backend, Fetched};
 
 /// A server.
 pub struct Remote(pub Client);
@@ -212,14 +214,24 @@ impl Backend for Remote {
         app: Option<&str>,
         env: Option<&str>,
         keys: &[String],
+        fallbacks: &BTreeMap<String, Vec<String>>,
         dry_run: bool,
     ) -> Result<Answers> {
-        let answer = if dry_run {
-            self.0.check(app, env, keys).await
-        } else {
-            self.0.resolve(app, env, keys).await
-        };
-        let resolved = match answer {
+        let mut answer = self
+            .0
+            .resolve_with_fallbacks(app, env, keys, fallbacks, dry_run)
+            .await;
+        // A server from before `fallbacks` refuses the field: ask it for the keys alone (the
+        // caller then asks for each fallback itself, as before).
+        if let Err(hush_client::Error::Invalid { message, .. }) = &answer {
+            if !fallbacks.is_empty() && message.starts_with("unknown field") {
+                answer = self
+                    .0
+                    .resolve_with_fallbacks(app, env, keys, &BTreeMap::new(), dry_run)
+                    .await;
+            }
+        }
+        let mut resolved = match answer {
             Ok(r) => r,
             Err(e @ hush_client::Error::Forbidden { .. }) => {
                 return Ok(refuse_all(keys, Reason::OutOfScope, &e.to_string()))
@@ -227,24 +239,58 @@ impl Backend for Remote {
             Err(e) => return Err(e.into()),
         };
         let mut out = Answers::with_capacity(resolved.secrets.len() + resolved.errors.len());
+        // Which key answered each wanted key, and the keys skipped before it.
+        let mut trail = |wanted: &str, served: bool| {
+            let Some(t) = resolved.fallbacks.remove(wanted) else {
+                return (Vec::new(), wanted.to_string());
+            };
+            let mut skipped: Vec<_> = t
+                .skipped
+                .into_iter()
+                .map(|s| (s.key, s.code, s.message))
+                .collect();
+            let key = match (served, t.served_by) {
+                (true, Some(k)) => k,
+                // None served: the last key skipped is the one whose reason is the refusal.
+                _ => skipped
+                    .pop()
+                    .map_or_else(|| wanted.to_string(), |(k, _, _)| k),
+            };
+            (skipped, key)
+        };
         // A value wins over a refusal for the same key.
-        for (key, e) in resolved.errors {
+        for (wanted, e) in std::mem::take(&mut resolved.errors) {
+            let (skipped, key) = trail(&wanted, false);
+            let answer = Answer::Refused {
+                reason: e.code,
+                message: e.message,
+            };
             out.insert(
-                key,
-                Answer::Refused {
-                    reason: e.code,
-                    message: e.message,
+                wanted,
+                Answered {
+                    skipped,
+                    key,
+                    answer,
                 },
             );
         }
-        for (key, mut sv) in resolved.secrets {
+        for (wanted, mut sv) in std::mem::take(&mut resolved.secrets) {
             let value = if dry_run {
                 None
             } else {
                 Some(take_value(&mut sv)?)
             };
             let expires_at = sv.meta.expires_at;
-            out.insert(key, Answer::Found { value, expires_at });
+            let (skipped, key) = trail(&wanted, true);
+            let answer = Answer::Found { value, expires_at };
+            out.insert(
+                wanted,
+                Answered {
+                    skipped,
+                    key,
+                    answer,
+                },
+            );
         }
         Ok(out)
     }

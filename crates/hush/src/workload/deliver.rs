@@ -1,5 +1,6 @@
 //! Delivery: each value as declared, in an environment variable or in a file of a private
-//! directory, and `HUSH_SECRETS_MAP` saying which; the rest of the environment is hush's own
+//! directory, and `HUSH_SECRETS_MAP` saying which (and which key served it, when a fallback
+//! did); the rest of the environment is hush's own
 //! minus what the workload must not inherit.
 
 use std::collections::HashSet;
@@ -87,8 +88,14 @@ pub(super) fn deliver(outcomes: Vec<Outcome>, prefix: &str, mask: bool) -> Resul
                 hush_mask::MIN_LEN
             );
         }
-        map.entry(d.key)
-            .or_insert_with(|| serde_json::json!({ d.delivery.as_str(): d.name }));
+        map.entry(d.key.clone()).or_insert_with(|| {
+            let mut entry = serde_json::json!({ d.delivery.as_str(): d.name });
+            // A fallback supplied it: which one.
+            if key != d.key {
+                entry["served_by"] = key.clone().into();
+            }
+            entry
+        });
         // Each value once: the masker's work grows with what it is given (a key declared under
         // two names, as env and as file, is one value), and none at all without masking.
         if mask && masked_keys.insert(key) {

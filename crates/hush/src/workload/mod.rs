@@ -70,6 +70,10 @@ pub async fn run(args: RunArgs, scope: &crate::Scope) -> Result<i32> {
             return Ok(NOT_STARTED);
         }
     };
+    // A switch to a fallback is said out loud.
+    for notice in outcomes.iter().filter_map(|o| o.fallback_notice()) {
+        eprintln!("hush: {notice}");
+    }
     let mut refused = Vec::new();
     for o in outcomes.iter().filter(|o| o.got.is_none()) {
         if o.decl.required {

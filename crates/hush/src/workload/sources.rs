@@ -8,7 +8,7 @@
 //!
 //! Every place looked at is recorded, so a refusal can say where to put the value.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::os::unix::ffi::OsStringExt as _;
 use std::path::PathBuf;
 
@@ -181,6 +181,12 @@ impl LocalSources {
         }
     }
 
+    /// Whether an env var or the file holds `name` (a fallback key, looked up by its own name
+    /// only).
+    fn holds(&self, name: &str) -> bool {
+        self.vars.contains_key(name) || self.file.as_ref().is_some_and(|m| m.contains_key(name))
+    }
+
     /// Every key they hold.
     pub fn keys(&self) -> Vec<String> {
         let mut keys: Vec<String> = self.vars.keys().cloned().collect();
@@ -324,6 +330,51 @@ impl Outcome {
         )
     }
 
+    /// The store could not supply candidate `n`, `key`: says where it was looked for (`place`:
+    /// the store's; `None` when the store could not be had, and `message` says why) and why.
+    fn refused(
+        &mut self,
+        n: usize,
+        key: &str,
+        reason: &Reason,
+        message: &str,
+        place: Option<&str>,
+    ) {
+        let shown = match place {
+            None => message.to_string(),
+            Some(place) => format!(
+                "{place} ({key} is {}: {message})",
+                reason.code().replace('_', " ")
+            ),
+        };
+        self.places(n).push(shown);
+        self.tried.push(Tried {
+            key: key.to_string(),
+            status: reason.code().to_string(),
+            message: message.to_string(),
+        });
+    }
+
+    /// When a fallback supplied the declaration, for stderr: `GITHUB_TOKEN: served by
+    /// GITHUB_TOKEN_BACKUP (GITHUB_TOKEN_PRIMARY skipped: revoked)`. Names and reasons only.
+    pub fn fallback_notice(&self) -> Option<String> {
+        let got = self.got.as_ref()?;
+        if got.key == self.decl.key {
+            return None;
+        }
+        let skipped: Vec<String> = self
+            .tried
+            .iter()
+            .map(|t| format!("{} skipped: {}", t.key, t.status.replace('_', " ")))
+            .collect();
+        let why = if skipped.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", skipped.join("; "))
+        };
+        Some(format!("{}: served by {}{why}", self.decl.name, got.key))
+    }
+
     /// The places list of candidate `n` (the key, or a fallback).
     fn places(&mut self, n: usize) -> &mut Vec<String> {
         let key = Plan::candidates(&self.decl)[n];
@@ -340,7 +391,10 @@ impl Outcome {
     }
 }
 
-/// Looks every declaration up, source by source, following fallbacks.
+/// Looks every declaration up, source by source, following fallbacks. The store follows a
+/// key's fallbacks itself, in the same call, up to the first that a local source holds (which
+/// is looked at first, as without the store's help): so its audit row and the app's read name
+/// the key that served.
 pub(super) async fn gather(
     plan: &Plan,
     local: &LocalSources,
@@ -361,6 +415,8 @@ pub(super) async fn gather(
     let mut done = vec![false; outcomes.len()];
     loop {
         let mut ask: Vec<String> = Vec::new();
+        // The fallbacks the store may follow for a key asked.
+        let mut follow: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let mut waiting = Vec::new();
         for (i, o) in outcomes.iter_mut().enumerate() {
             if done[i] {
@@ -371,8 +427,8 @@ pub(super) async fn gather(
             let var = (next[i] == 0).then(|| o.decl.name.clone());
             let mut places = Vec::new();
             let found = local.lookup(&key, var.as_deref(), &mut places);
-            o.places(next[i]).extend(places);
             if let Some((v, source)) = found {
+                o.places(next[i]).extend(places);
                 o.got = Some(Got {
                     key,
                     source,
@@ -380,64 +436,103 @@ pub(super) async fn gather(
                     expires_at: None,
                 });
                 done[i] = true;
-            } else {
-                if !ask.contains(&key) {
-                    ask.push(key);
-                }
-                waiting.push(i);
+                continue;
             }
+            let chain: Vec<String> = candidates[next[i] + 1..]
+                .iter()
+                .take_while(|k| !local.holds(k))
+                .map(|k| k.to_string())
+                .collect();
+            if ask.contains(&key) {
+                // Asked already for another declaration: with other fallbacks, this one waits
+                // for the next call (its places are looked at again then).
+                if follow.get(&key).map_or(&[][..], Vec::as_slice) != chain.as_slice() {
+                    continue;
+                }
+            } else {
+                ask.push(key.clone());
+                if !chain.is_empty() {
+                    follow.insert(key, chain);
+                }
+            }
+            o.places(next[i]).extend(places);
+            waiting.push(i);
         }
         if ask.is_empty() {
             break;
         }
         let answers = match store.get().await? {
-            Ok(b) => Ok((resolve_all(b, plan, &ask, dry_run).await?, b.source_label())),
+            Ok(b) => Ok((
+                resolve_all(b, plan, &ask, &follow, dry_run).await?,
+                b.source_label(),
+            )),
             Err(why) => Err(why),
         };
         let place = store.place();
         for i in waiting {
             let o = &mut outcomes[i];
-            let candidates = Plan::candidates(&o.decl);
-            let more = next[i] + 1 < candidates.len();
-            let key = candidates[next[i]].to_string();
-            let key = key.as_str();
-            let (reason, message) = match &answers {
-                Err(why) => (Reason::Missing, why.clone()),
-                Ok((answers, label)) => match answers.get(key) {
-                    Some(Answer::Found { value, expires_at }) => {
-                        // Copied, not moved: two declarations may name one key.
-                        o.got = Some(Got {
-                            key: key.to_string(),
-                            source: Source::Store(label),
-                            value: value.clone(),
-                            expires_at: *expires_at,
-                        });
-                        done[i] = true;
-                        continue;
+            let candidates: Vec<String> = Plan::candidates(&o.decl)
+                .into_iter()
+                .map(str::to_string)
+                .collect();
+            let wanted = candidates[next[i]].clone();
+            // The candidate index of a key the store tried (from the one asked on).
+            let at = |key: &str| {
+                candidates[next[i]..]
+                    .iter()
+                    .position(|c| c == key)
+                    .map_or(next[i], |p| next[i] + p)
+            };
+            let (n, reason) = match &answers {
+                Err(why) => {
+                    o.refused(next[i], &wanted, &Reason::Missing, why, None);
+                    (next[i], Reason::Missing)
+                }
+                Ok((answers, label)) => match answers.get(&wanted) {
+                    Some(a) => {
+                        // A fallback the store went on to was in no local source: those places
+                        // are said first, as if it had been looked up on its own.
+                        let local_places = |o: &mut Outcome, n: usize, key: &str| {
+                            if n > next[i] {
+                                let mut places = Vec::new();
+                                let _ = local.lookup(key, None, &mut places);
+                                o.places(n).extend(places);
+                            }
+                        };
+                        for (key, reason, message) in &a.skipped {
+                            local_places(o, at(key), key);
+                            o.refused(at(key), key, reason, message, Some(&place));
+                        }
+                        let n = at(&a.key);
+                        local_places(o, n, &a.key);
+                        match &a.answer {
+                            Answer::Found { value, expires_at } => {
+                                // Copied, not moved: two declarations may name one key.
+                                o.got = Some(Got {
+                                    key: a.key.clone(),
+                                    source: Source::Store(label),
+                                    value: value.clone(),
+                                    expires_at: *expires_at,
+                                });
+                                done[i] = true;
+                                continue;
+                            }
+                            Answer::Refused { reason, message } => {
+                                o.refused(n, &a.key, reason, message, Some(&place));
+                                (n, reason.clone())
+                            }
+                        }
                     }
-                    Some(Answer::Refused { reason, message }) => (reason.clone(), message.clone()),
-                    None => (
-                        Reason::Missing,
-                        format!("the store did not answer for {key:?}"),
-                    ),
+                    None => {
+                        let message = format!("the store did not answer for {wanted:?}");
+                        o.refused(next[i], &wanted, &Reason::Missing, &message, Some(&place));
+                        (next[i], Reason::Missing)
+                    }
                 },
             };
-            let shown = match &answers {
-                Err(why) => why.clone(),
-                Ok(_) => format!(
-                    "{place} ({key} is {}: {message})",
-                    reason.code().replace('_', " ")
-                ),
-            };
-            o.places(next[i]).push(shown);
             let retry = matches!(reason, Reason::Missing | Reason::Revoked | Reason::Expired);
-            o.tried.push(Tried {
-                key: key.to_string(),
-                status: reason.code().to_string(),
-                message,
-            });
-            if retry && more {
-                next[i] += 1;
+            if retry && n + 1 < candidates.len() {
+                next[i] = n + 1;
             } else {
                 done[i] = true;
             }
@@ -461,17 +556,29 @@ pub(super) async fn gather(
     Ok(outcomes)
 }
 
-/// Resolves `keys` in calls of at most [`hush_core::service::MAX_RESOLVE`].
+/// Resolves `keys` (following `follow`'s fallbacks) in calls of at most
+/// [`hush_core::service::MAX_RESOLVE`] keys.
 async fn resolve_all(
     b: &dyn Backend,
     plan: &Plan,
     keys: &[String],
+    follow: &BTreeMap<String, Vec<String>>,
     dry_run: bool,
 ) -> Result<Answers> {
     let mut all = Answers::with_capacity(keys.len());
     for chunk in keys.chunks(hush_core::service::MAX_RESOLVE) {
+        let fallbacks: BTreeMap<String, Vec<String>> = chunk
+            .iter()
+            .filter_map(|k| follow.get(k).map(|f| (k.clone(), f.clone())))
+            .collect();
         let answers = b
-            .resolve(plan.app.as_deref(), plan.env.as_deref(), chunk, dry_run)
+            .resolve(
+                plan.app.as_deref(),
+                plan.env.as_deref(),
+                chunk,
+                &fallbacks,
+                dry_run,
+            )
             .await?;
         all.extend(answers);
     }

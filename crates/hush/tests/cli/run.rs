@@ -315,6 +315,140 @@ fn fallbacks_are_tried_in_order_when_missing_revoked_or_expired() {
     assert!(out.stderr.contains("out of scope"), "{}", out.stderr);
 }
 
+/// Prints the token, then the map, one a line.
+const TOKEN_AND_MAP: &[&str] = &[
+    "run",
+    "--no-mask",
+    "--",
+    "sh",
+    "-c",
+    "printf '%s\\n%s\\n' \"$GITHUB_TOKEN\" \"$HUSH_SECRETS_MAP\"",
+];
+
+/// The token a run printed, and its `HUSH_SECRETS_MAP` entry for `key`.
+fn token_and_map(out: &Out, key: &str) -> (String, serde_json::Value) {
+    let text = out.text();
+    let mut lines = text.lines();
+    let token = lines.next().unwrap_or_default().to_string();
+    let map: serde_json::Value = serde_json::from_str(lines.next().unwrap_or_default()).unwrap();
+    (token, map[key].clone())
+}
+
+/// Issue 17: a switch from a declaration's key to a fallback is said out loud — a notice on
+/// stderr naming the key served and the key skipped with its reason, the audit row of the read,
+/// `HUSH_SECRETS_MAP`'s `served_by`, and the app's last read (apps show, used_by) of the
+/// fallback. No value anywhere but in the command.
+#[test]
+fn a_switch_to_a_fallback_is_said_on_stderr_in_the_map_the_audit_row_and_the_apps_read() {
+    let h = Home::new();
+    h.set("gh-primary", b"primary-token-1");
+    h.set("gh-backup", b"backup-token-2");
+    h.set("slack", b"slack-token-3");
+    let wd = workdir();
+    write(wd.path(), "hush.toml", TOOLJUMP);
+    let manifest = wd.path().join("hush.toml");
+    h.run(&["apps", "register", manifest.to_str().unwrap()], None)
+        .ok();
+
+    // The primary serves: nothing to say.
+    let out = run_in(&h, wd.path(), TOKEN_AND_MAP, &[]).ok();
+    let (token, entry) = token_and_map(&out, "gh-primary");
+    assert_eq!(token, "primary-token-1");
+    assert_eq!(entry, serde_json::json!({"env": "GITHUB_TOKEN"}));
+    assert!(!out.stderr.contains("served by"), "{}", out.stderr);
+
+    h.run(&["secrets", "revoke", "gh-primary"], None).ok();
+    let out = run_in(&h, wd.path(), TOKEN_AND_MAP, &[]).ok();
+    let (token, entry) = token_and_map(&out, "gh-primary");
+    assert_eq!(token, "backup-token-2");
+    assert_eq!(
+        entry,
+        serde_json::json!({"env": "GITHUB_TOKEN", "served_by": "gh-backup"})
+    );
+    assert!(
+        out.stderr
+            .contains("hush: GITHUB_TOKEN: served by gh-backup (gh-primary skipped: revoked)"),
+        "{}",
+        out.stderr
+    );
+
+    // The audit: the primary's refusal, then the backup's read naming the switch.
+    let rows = h.run(&["audit", "-o", "json"], None).ok().json();
+    let rows = rows.as_array().unwrap();
+    let read = rows
+        .iter()
+        .rfind(|r| r["action"] == "secret.read" && r["key"] == "gh-backup")
+        .unwrap();
+    assert_eq!(read["outcome"], "ok");
+    assert_eq!(
+        read["detail"], "served by gh-backup; skipped gh-primary (revoked)",
+        "{read}"
+    );
+    let refused = rows
+        .iter()
+        .rfind(|r| r["action"] == "secret.read" && r["key"] == "gh-primary")
+        .unwrap();
+    assert_eq!(refused["outcome"], "revoked", "{refused}");
+    let table = h.run(&["audit", "--key", "gh-backup"], None).ok().text();
+    assert!(table.contains("skipped gh-primary (revoked)"), "{table}");
+
+    // The app's read is the backup's: in apps show and in the backup's used_by.
+    let app = h
+        .run(&["apps", "show", "tooljump", "-o", "json"], None)
+        .ok()
+        .json();
+    let backup = app["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["key"] == "gh-backup")
+        .unwrap()
+        .clone();
+    assert!(backup["last_read_at"].is_string(), "{app}");
+    assert_eq!(backup["env"], "prd", "{app}");
+    let table = h.run(&["apps", "show", "tooljump"], None).ok().text();
+    let line = table
+        .lines()
+        .find(|l| l.starts_with("GITHUB_TOKEN"))
+        .unwrap_or_default();
+    assert!(line.contains("(gh-backup)"), "{table}");
+    let shown = h.show_json("gh-backup");
+    assert_eq!(shown["used_by"][0]["app"], "tooljump");
+    assert!(shown["used_by"][0]["last_read_at"].is_string(), "{shown}");
+
+    // A fallback found in a local source is said too, and the store is not asked for it.
+    let backup_rows = |h: &Home| {
+        let rows = h
+            .run(&["audit", "--key", "gh-backup", "-o", "json"], None)
+            .ok()
+            .json();
+        rows.as_array().unwrap().len()
+    };
+    let before = backup_rows(&h);
+    let out = run_in(
+        &h,
+        wd.path(),
+        TOKEN_AND_MAP,
+        &[("HUSH_SECRET_gh-backup", "local-backup-4")],
+    )
+    .ok();
+    assert_eq!(token_and_map(&out, "gh-primary").0, "local-backup-4");
+    assert!(
+        out.stderr
+            .contains("GITHUB_TOKEN: served by gh-backup (gh-primary skipped: revoked)"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(backup_rows(&h), before);
+
+    // No value in hush's own output, the audit log or the app.
+    let audit = h.run(&["audit", "-o", "json"], None).ok().stdout;
+    for v in ["primary-token-1", "backup-token-2", "slack-token-3"] {
+        assert!(!out.stderr.contains(v), "{v} on stderr");
+        assert!(!contains(&audit, v.as_bytes()), "{v} in the audit log");
+    }
+}
+
 #[test]
 fn files_are_private_and_removed_when_the_command_ends() {
     let h = Home::new();
@@ -910,6 +1044,97 @@ fn a_workload_on_another_host_resolves_through_the_server_with_a_machine_token()
         std::fs::read_to_string(path).unwrap(),
         "{\"private_key\":\"pk-server-3\"}"
     );
+}
+
+/// Issue 17, against a server with a machine token: the server follows the fallback in the
+/// same call, so its audit row and the app's read name the backup; the run says so.
+#[test]
+fn against_a_server_the_switch_to_a_fallback_is_said_and_recorded_by_the_server() {
+    use crate::server::Server;
+    use serde_json::json;
+
+    let s = Server::start();
+    s.put("gh-primary", json!({"value": "primary-token-1"}));
+    s.put("gh-backup", json!({"value": "backup-token-2"}));
+    s.put("slack", json!({"value": "slack-token-3"}));
+    let h = Home::empty();
+    let wd = workdir();
+    write(wd.path(), "hush.toml", TOOLJUMP);
+    let admin = [
+        ("HUSH_ADDR", s.base.as_str()),
+        ("HUSH_TOKEN", s.admin.as_str()),
+    ];
+    run_in(&h, wd.path(), &["apps", "register"], &admin).ok();
+    let m = s.token(json!({"app": "tooljump", "env": "prd"}));
+    let machine = [("HUSH_ADDR", s.base.as_str()), ("HUSH_TOKEN", m.as_str())];
+
+    let (st, _) = s.call("POST", "/v1/secrets/gh-primary/revoke", &s.admin, None);
+    assert_eq!(st, 200);
+    let out = run_in(&h, wd.path(), TOKEN_AND_MAP, &machine).ok();
+    let (token, entry) = token_and_map(&out, "gh-primary");
+    assert_eq!(token, "backup-token-2");
+    assert_eq!(entry["served_by"], "gh-backup", "{entry}");
+    assert!(
+        out.stderr
+            .contains("hush: GITHUB_TOKEN: served by gh-backup (gh-primary skipped: revoked)"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("token-"), "{}", out.stderr);
+
+    // The server's audit row of the read names the switch; the primary's refusal has its own.
+    let (_, audit) = s.call("GET", "/v1/audit?key=gh-backup", &s.admin, None);
+    let reads: Vec<_> = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["action"] == "secret.read")
+        .collect();
+    assert_eq!(reads.len(), 1, "{audit}");
+    assert_eq!(
+        reads[0]["detail"], "served by gh-backup; skipped gh-primary (revoked)",
+        "{audit}"
+    );
+    assert_eq!(
+        reads[0]["actor_name"], "tooljump-prd",
+        "the machine token's read"
+    );
+    let (_, audit) = s.call("GET", "/v1/audit?key=gh-primary", &s.admin, None);
+    assert!(
+        audit["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["action"] == "secret.read" && r["outcome"] == "revoked"),
+        "{audit}"
+    );
+
+    // The app's read is the backup's, not the primary's.
+    let (_, app) = s.call("GET", "/v1/apps/tooljump", &s.admin, None);
+    let read = |key: &str| {
+        app["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|k| k["key"] == key)
+            .unwrap()["last_read_at"]
+            .clone()
+    };
+    assert!(read("gh-backup").is_string(), "{app}");
+    assert!(read("gh-primary").is_null(), "{app}");
+    let table = run_in(&h, wd.path(), &["apps", "show", "tooljump"], &admin)
+        .ok()
+        .text();
+    let line = table
+        .lines()
+        .find(|l| l.starts_with("GITHUB_TOKEN"))
+        .unwrap_or_default();
+    assert!(line.contains("(gh-backup)"), "{table}");
+
+    // hush check says which key would serve, reading nothing.
+    let out = run_in(&h, wd.path(), &["check", "-o", "json"], &machine).ok();
+    let gh = out.json()[0].clone();
+    assert_eq!(gh["key"], "gh-backup", "{gh}");
 }
 
 #[test]
