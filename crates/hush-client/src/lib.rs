@@ -375,7 +375,7 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// `5 s`, `0.5 s`: a timeout as a message names it.
 fn seconds(d: Duration) -> String {
     let ms = d.as_millis();
-    if ms % 1000 == 0 {
+    if ms.is_multiple_of(1000) {
         format!("{} s", ms / 1000)
     } else {
         format!("{} s", d.as_secs_f64())
