@@ -192,6 +192,8 @@ pub struct Client {
     /// The environment whose own values the secret calls read and write (`?env=`); `None`:
     /// the shared value. Set with [`Client::in_env`].
     env: Option<String>,
+    /// The connect and the whole-call timeouts, to name in a timeout's message.
+    timeouts: (Duration, Duration),
 }
 
 impl std::fmt::Debug for Client {
@@ -255,6 +257,7 @@ pub struct ClientBuilder {
     addr: String,
     token: Zeroizing<String>,
     roots: Vec<reqwest::Certificate>,
+    timeout: Duration,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -263,6 +266,7 @@ impl std::fmt::Debug for ClientBuilder {
             .field("addr", &self.addr)
             .field("token", &"[redacted]")
             .field("extra_cas", &self.roots.len())
+            .field("timeout", &self.timeout)
             .finish()
     }
 }
@@ -325,6 +329,14 @@ impl ClientBuilder {
         Ok(self)
     }
 
+    /// How long a call may take in all before it fails with [`Error::Transport`] (`timeout
+    /// after 30 s`); default [`DEFAULT_TIMEOUT`]. Connecting is bounded by
+    /// [`CONNECT_TIMEOUT`], or by this when shorter.
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
     /// The client.
     pub fn build(self) -> Result<Client, Error> {
         let base = self.addr.trim_end_matches('/').to_string();
@@ -337,9 +349,10 @@ impl ClientBuilder {
                 ),
             });
         }
+        let connect = CONNECT_TIMEOUT.min(self.timeout);
         let mut http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .connect_timeout(Duration::from_secs(5))
+            .timeout(self.timeout)
+            .connect_timeout(connect)
             .user_agent(concat!("hush-client/", env!("CARGO_PKG_VERSION")));
         for root in self.roots {
             http = http.add_root_certificate(root);
@@ -350,7 +363,23 @@ impl ClientBuilder {
             base,
             token: self.token,
             env: None,
+            timeouts: (connect, self.timeout),
         })
+    }
+}
+
+/// The default whole-call timeout of a [`Client`].
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long connecting may take (TCP and TLS), at most.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// `5 s`, `0.5 s`: a timeout as a message names it.
+fn seconds(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms.is_multiple_of(1000) {
+        format!("{} s", ms / 1000)
+    } else {
+        format!("{} s", d.as_secs_f64())
     }
 }
 
@@ -396,6 +425,7 @@ impl Client {
             addr: addr.to_string(),
             token: Zeroizing::new(token.to_string()),
             roots: Vec::new(),
+            timeout: DEFAULT_TIMEOUT,
         }
     }
 
@@ -405,9 +435,19 @@ impl Client {
     }
 
     fn transport(&self, e: reqwest::Error) -> Error {
+        let message = if e.is_timeout() {
+            let (connect, total) = self.timeouts;
+            if e.is_connect() {
+                format!("connect timeout after {}", seconds(connect))
+            } else {
+                format!("timeout after {}", seconds(total))
+            }
+        } else {
+            cause_chain(&e.without_url())
+        };
         Error::Transport {
             addr: self.base.clone(),
-            message: cause_chain(&e.without_url()),
+            message,
         }
     }
 

@@ -1,8 +1,8 @@
 //! hush's cryptography, with no I/O.
 //!
 //! It owns every cryptographic operation of hush and nothing else. It must never do I/O or
-//! logging, implement a primitive itself (AES-256-GCM, Argon2id, HMAC-SHA256 and SHA-256 come
-//! from RustCrypto), or hand out plaintext or key bytes in a type that does not zeroize.
+//! logging, implement a primitive itself (AES-256-GCM, Argon2id, HKDF-SHA256, HMAC-SHA256 and
+//! SHA-256 come from RustCrypto), or hand out plaintext or key bytes in a type that does not zeroize.
 //!
 //! The key hierarchy is envelope encryption (see `docs/key-hierarchy.md`):
 //!
@@ -315,6 +315,10 @@ const LABEL_DATA_KEY: &str = "hush/v1/data-key";
 const LABEL_ROOT_CHECK: &str = "hush/v1/root-check";
 const LABEL_AUDIT_KEY: &str = "hush/v1/audit-key";
 const LABEL_AUDIT_ROW: &[u8] = b"hush/v1/audit-row\0";
+const LABEL_FALLBACK: &str = "hush/v1/fallback-snapshot";
+const INFO_FALLBACK: &[u8] = b"hush fallback v1\0";
+/// Length of the random salt at the start of a sealed fallback snapshot.
+pub const FALLBACK_SALT_LEN: usize = 32;
 const ROOT_CHECK_PLAINTEXT: &[u8] = b"hush root key check";
 
 /// Seals one value version under a data key, bound to its slot.
@@ -487,6 +491,66 @@ pub fn unwrap_audit_key(
     Ok(AuditKey(Key(arr)))
 }
 
+/// The key of one fallback snapshot: HKDF-SHA256 of the token, with the snapshot's random
+/// salt, and as info a fixed label then `identity` (server, app, environment, manifest).
+fn fallback_key(token: &[u8], salt: &[u8], identity: &[u8]) -> Key {
+    let hk = hkdf::Hkdf::<Sha256>::new(Some(salt), token);
+    let mut info = Vec::with_capacity(INFO_FALLBACK.len() + identity.len());
+    info.extend_from_slice(INFO_FALLBACK);
+    info.extend_from_slice(identity);
+    let mut out = [0u8; KEY_LEN];
+    hk.expand(&info, &mut out)
+        .expect("32 bytes is a valid HKDF-SHA256 output length");
+    let key = Key(out);
+    out.zeroize();
+    key
+}
+
+/// Seals a workload's fallback snapshot (what `hush run` resolved against a server) under a
+/// key derived from the token with HKDF-SHA256 and a fresh random salt, bound to `identity`.
+/// The result is the salt, then an AES-256-GCM ciphertext like every other (header, nonce,
+/// ciphertext and tag); without the token it opens to nothing.
+pub fn seal_fallback(
+    token: &[u8],
+    identity: &[u8],
+    plaintext: &SecretBytes,
+) -> Result<Vec<u8>, SealError> {
+    let mut salt = [0u8; FALLBACK_SALT_LEN];
+    fill_random(&mut salt)?;
+    let key = fallback_key(token, &salt, identity);
+    // EXPOSE: sealing needs the plaintext.
+    let sealed = seal(
+        &key,
+        0,
+        LABEL_FALLBACK,
+        &[&salt, identity],
+        plaintext.expose_secret(),
+    )?;
+    let mut out = Vec::with_capacity(FALLBACK_SALT_LEN + sealed.len());
+    out.extend_from_slice(&salt);
+    out.extend_from_slice(&sealed);
+    Ok(out)
+}
+
+/// Opens a fallback snapshot sealed by [`seal_fallback`]. Fails for another token, another
+/// identity, or any byte changed.
+pub fn open_fallback(
+    token: &[u8],
+    identity: &[u8],
+    sealed: &[u8],
+) -> Result<SecretBytes, DecryptError> {
+    if sealed.len() < FALLBACK_SALT_LEN {
+        return Err(DecryptError);
+    }
+    let (salt, rest) = sealed.split_at(FALLBACK_SALT_LEN);
+    if sealing_key_version(rest) != Some(0) {
+        return Err(DecryptError);
+    }
+    let key = fallback_key(token, salt, identity);
+    let mut pt = open(&key, LABEL_FALLBACK, &[salt, identity], rest)?;
+    Ok(SecretBytes(std::mem::take(&mut *pt)))
+}
+
 /// Argon2id cost parameters, stored beside the salt so they can be raised later.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KdfParams {
@@ -556,6 +620,23 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// A snapshot opens with its token and identity only, and holds no plaintext.
+    #[test]
+    fn fallback_snapshot_needs_its_token() {
+        let pt = SecretBytes::new(b"planted-canary-value".to_vec());
+        let sealed = seal_fallback(b"hush_token_a", b"id", &pt).unwrap();
+        assert!(!sealed.windows(pt.len()).any(|w| w == pt.expose_secret()));
+        let back = open_fallback(b"hush_token_a", b"id", &sealed).unwrap();
+        assert_eq!(back.expose_secret(), pt.expose_secret());
+        assert!(open_fallback(b"hush_token_b", b"id", &sealed).is_err());
+        assert!(open_fallback(b"hush_token_a", b"other", &sealed).is_err());
+        let mut bad = sealed.clone();
+        bad[3] ^= 1;
+        assert!(open_fallback(b"hush_token_a", b"id", &bad).is_err());
+        let again = seal_fallback(b"hush_token_a", b"id", &pt).unwrap();
+        assert_ne!(again[..FALLBACK_SALT_LEN], sealed[..FALLBACK_SALT_LEN]);
+    }
 
     fn dk(v: u32) -> DataKey {
         DataKey {

@@ -26,6 +26,7 @@ Environment:
   HUSH_KEY_FILE     path of the root key file (default: $HUSH_HOME/root.key)
   HUSH_ADDR         a server to talk to instead of the embedded store (with HUSH_TOKEN)
   HUSH_TOKEN        the API token for HUSH_ADDR (never printed)
+  HUSH_TIMEOUT_MS   how long a call to the server may take (default 30000; connecting: 5000 at most)
   HUSH_CACERT       a PEM bundle of CA certificates to trust besides the system's (--cacert)
   HUSH_CONFIG       where `hush login` keeps the server and token (default: ~/.config/hush/config.json)
   HUSH_LISTEN       `hush server`'s address (default 127.0.0.1:8270; --listen)
@@ -244,6 +245,13 @@ pub struct RunArgs {
     /// Hand the terminal straight to the command: its output is not masked.
     #[arg(long)]
     pub no_mask: bool,
+    /// Against a server: the oldest fallback snapshot to use when the server cannot be
+    /// reached, answers 5xx or times out (`30m`, `24h`, `7d`).
+    #[arg(long, value_name = "AGE", default_value = "24h")]
+    pub fallback_max_age: String,
+    /// Against a server: neither use nor keep a fallback snapshot.
+    #[arg(long)]
+    pub no_fallback: bool,
     /// The command and its arguments, after `--`.
     #[arg(last = true, required = true, value_name = "CMD")]
     pub command: Vec<std::ffi::OsString>,

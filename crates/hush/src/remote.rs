@@ -39,6 +39,17 @@ fn client(addr: &str, token: &str, scope: &crate::Scope) -> Result<hush_client::
         e => anyhow::Error::from(e),
     };
     let mut b = hush_client::Client::builder(addr, token);
+    if let Some(ms) = std::env::var("HUSH_TIMEOUT_MS")
+        .ok()
+        .filter(|v| !v.is_empty())
+    {
+        let ms: u64 = ms.trim().parse().ok().filter(|ms| *ms > 0).ok_or_else(|| {
+            Failure::usage(format!(
+                "HUSH_TIMEOUT_MS is {ms:?}: give a number of milliseconds above 0 (default 30000)"
+            ))
+        })?;
+        b = b.timeout(std::time::Duration::from_millis(ms));
+    }
     if let Some(ca) = &scope.cacert {
         b = b.add_ca_file(ca).map_err(usage)?;
     }
@@ -47,6 +58,15 @@ fn client(addr: &str, token: &str, scope: &crate::Scope) -> Result<hush_client::
 
 /// The server to talk to, if one is configured.
 pub fn configured(scope: &crate::Scope) -> Result<Option<hush_client::Client>> {
+    match credentials()? {
+        Some((addr, token)) => Ok(Some(client(&addr, &token, scope)?)),
+        None => Ok(None),
+    }
+}
+
+/// The server's address (without a trailing `/`) and the token, if a server is configured:
+/// HUSH_ADDR and HUSH_TOKEN, else what `hush login` saved (HUSH_TOKEN still wins).
+pub fn credentials() -> Result<Option<(String, Zeroizing<String>)>> {
     let addr = std::env::var("HUSH_ADDR").ok().filter(|v| !v.is_empty());
     let token = std::env::var("HUSH_TOKEN")
         .ok()
@@ -58,7 +78,7 @@ pub fn configured(scope: &crate::Scope) -> Result<Option<hush_client::Client>> {
                 "HUSH_ADDR is set but HUSH_TOKEN is not: set both, or run `hush login ADDR`",
             )
         })?;
-        return Ok(Some(client(&addr, &token, scope)?));
+        return Ok(Some((addr.trim_end_matches('/').to_string(), token)));
     }
     let Some(path) = config_path() else {
         return Ok(None);
@@ -78,7 +98,7 @@ pub fn configured(scope: &crate::Scope) -> Result<Option<hush_client::Client>> {
         )
     })?;
     let token = token.unwrap_or_else(|| Zeroizing::new(cfg.token.clone()));
-    Ok(Some(client(&cfg.addr, &token, scope)?))
+    Ok(Some((cfg.addr.trim_end_matches('/').to_string(), token)))
 }
 
 /// `hush logout`: removes what `hush login` saved. Not logged in is not an error.

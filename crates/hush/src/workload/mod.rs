@@ -13,6 +13,7 @@
 mod check;
 mod deliver;
 mod plan;
+mod snapshot;
 mod sources;
 mod supervise;
 
@@ -48,6 +49,22 @@ pub async fn run(args: RunArgs, scope: &crate::Scope) -> Result<i32> {
     )?;
     let local = LocalSources::read(&args.sources, args.inherit_env || plan.inherit)?;
     let mut store = StoreAccess::new(scope);
+    if !args.no_fallback {
+        let manifest = crate::manifest::locate(args.manifest.as_deref())?;
+        let flags = args
+            .secret
+            .iter()
+            .map(|s| format!("secret {s}"))
+            .chain(args.file.iter().map(|f| format!("file {f}")))
+            .collect();
+        let id = snapshot::Identity {
+            app: plan.app.as_deref(),
+            env: plan.env.as_deref(),
+            manifest: manifest.as_deref(),
+            flags,
+        };
+        store.set_fallback(snapshot::Fallback::new(scope, id, &args.fallback_max_age)?);
+    }
     let program = args.command[0].to_string_lossy().into_owned();
     // Anything that stops the secrets from being had (the store unreachable, a token refused)
     // means the command is not started: 125, as for a missing secret, never a code the command
@@ -64,7 +81,10 @@ pub async fn run(args: RunArgs, scope: &crate::Scope) -> Result<i32> {
     }
     .await;
     let outcomes = match gathered {
-        Ok(o) => o,
+        Ok(o) => {
+            store.save_fallback();
+            o
+        }
         Err(e) => {
             eprintln!("hush: not starting {program}: {e:#}");
             return Ok(NOT_STARTED);

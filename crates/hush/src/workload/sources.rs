@@ -203,6 +203,8 @@ pub(super) struct StoreAccess<'w> {
     opened: Option<Result<Box<dyn Backend>, String>>,
     /// Where the store is, for people: a path or a server address (never a password).
     place: Option<String>,
+    /// Against a server, for `hush run`: the offline fallback snapshot.
+    fallback: Option<super::snapshot::Fallback>,
 }
 
 impl<'w> StoreAccess<'w> {
@@ -211,6 +213,50 @@ impl<'w> StoreAccess<'w> {
             scope,
             opened: None,
             place: None,
+            fallback: None,
+        }
+    }
+
+    /// Keeps and, when the server fails, uses `fallback`.
+    pub fn set_fallback(&mut self, fallback: Option<super::snapshot::Fallback>) {
+        self.fallback = fallback;
+    }
+
+    /// Keeps what the server answered in this run as the fallback snapshot.
+    pub fn save_fallback(&self) {
+        if let Some(f) = &self.fallback {
+            f.save();
+        }
+    }
+
+    /// `keys`' answers and where they came from, or why there is no store: from the store or
+    /// server, else (the server unreachable, 5xx or timing out) from the fallback snapshot.
+    async fn resolve(
+        &mut self,
+        plan: &Plan,
+        keys: &[String],
+        follow: &BTreeMap<String, Vec<String>>,
+        dry_run: bool,
+    ) -> Result<Result<(Answers, &'static str), String>> {
+        const SNAPSHOT: &str = "fallback snapshot";
+        if let Some(f) = self.fallback.as_mut().filter(|f| f.in_use() && !dry_run) {
+            return Ok(Ok((f.answer(keys, follow, None)?, SNAPSHOT)));
+        }
+        let (answered, label) = match self.get().await? {
+            Ok(b) => (
+                resolve_all(b, plan, keys, follow, dry_run).await,
+                b.source_label(),
+            ),
+            Err(why) => return Ok(Err(why)),
+        };
+        match (answered, self.fallback.as_mut()) {
+            (Ok(a), Some(f)) if !dry_run => {
+                f.keep(&a);
+                Ok(Ok((a, label)))
+            }
+            (Ok(a), _) => Ok(Ok((a, label))),
+            (Err(e), Some(f)) if !dry_run => Ok(Ok((f.answer(keys, follow, Some(e))?, SNAPSHOT))),
+            (Err(e), _) => Err(e),
         }
     }
 
@@ -461,13 +507,7 @@ pub(super) async fn gather(
         if ask.is_empty() {
             break;
         }
-        let answers = match store.get().await? {
-            Ok(b) => Ok((
-                resolve_all(b, plan, &ask, &follow, dry_run).await?,
-                b.source_label(),
-            )),
-            Err(why) => Err(why),
-        };
+        let answers = store.resolve(plan, &ask, &follow, dry_run).await?;
         let place = store.place();
         for i in waiting {
             let o = &mut outcomes[i];

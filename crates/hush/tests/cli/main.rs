@@ -10,6 +10,7 @@ mod crash;
 mod door;
 mod envs;
 mod examples;
+mod fallback;
 mod hardening;
 mod hostile;
 mod hygiene;
