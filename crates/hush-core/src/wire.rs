@@ -7,11 +7,11 @@ use std::collections::BTreeMap;
 
 use base64::Engine as _;
 use hush_crypto::SecretBytes;
-use hush_wire::{Reason, Refusal, Resolved, SecretMeta, SecretValue, VersionInfo};
+use hush_wire::{Reason, Refusal, Resolved, SecretMeta, SecretValue, VersionInfo, Warning};
 
 use crate::clock;
 use crate::error::Error;
-use crate::model::{SecretRow, VersionRow};
+use crate::model::{SecretRow, Status, VersionRow};
 use crate::Resolution;
 
 /// The metadata as shown to readers at `now`.
@@ -25,6 +25,7 @@ pub fn meta(row: &SecretRow, workspace: &str, now: i64) -> SecretMeta {
         scope: row.meta.scope.clone(),
         envs: row.meta.envs.clone(),
         expires_at: row.meta.expires_at,
+        notify_before: row.meta.notify_before,
         status: row.status_at(now).as_str().into(),
         version: row.version,
         env_versions: row.env_versions.clone(),
@@ -96,6 +97,25 @@ pub fn with_value(
         value_version: version,
         value: text,
         value_base64: b64,
+        warnings: warnings(row, now),
+    }
+}
+
+/// What a read of `row` at `now` should warn of: its expiry, when it is `expiring`.
+pub fn warnings(row: &SecretRow, now: i64) -> Vec<Warning> {
+    match (row.status_at(now), row.meta.expires_at) {
+        (Status::Expiring, Some(at)) => vec![Warning {
+            key: row.key.clone(),
+            code: "expiring".into(),
+            message: format!(
+                "{} expires in {} ({})",
+                row.key,
+                clock::human_span(at - now),
+                clock::rfc3339(at)
+            ),
+            expires_at: Some(at),
+        }],
+        _ => Vec::new(),
     }
 }
 
@@ -232,6 +252,7 @@ pub fn resolution(r: &crate::Resolution, workspace: &str, now: i64) -> SecretVal
             value_version: r.row.version,
             value: None,
             value_base64: None,
+            warnings: warnings(&r.row, now),
         },
     }
 }
@@ -266,11 +287,15 @@ pub fn resolved(
 ) -> Resolved {
     let mut secrets = BTreeMap::new();
     let mut errors = BTreeMap::new();
+    let mut warnings = Vec::new();
     for (key, answer) in answers {
         match answer {
             // SecretValue zeroes its copy of the value on drop.
             Ok(r) => {
-                secrets.insert(key, resolution(&r, workspace, now));
+                let mut v = resolution(&r, workspace, now);
+                // The answer says each warning once, at its top.
+                warnings.append(&mut v.warnings);
+                secrets.insert(key, v);
             }
             Err(e) => {
                 let code = refusal(&e);
@@ -279,7 +304,12 @@ pub fn resolved(
             }
         }
     }
-    Resolved { secrets, errors }
+    warnings.sort_by(|a, b| a.key.cmp(&b.key));
+    Resolved {
+        secrets,
+        errors,
+        warnings,
+    }
 }
 
 #[cfg(test)]
@@ -359,5 +389,45 @@ mod tests {
         assert_eq!(r.errors["c"].code, Reason::Revoked);
         assert!(r.errors["c"].message.starts_with("said: secret \"c\""));
         assert_eq!(r.errors.len(), 1);
+    }
+
+    /// Issue 17: an `expiring` secret's read warns (once, at the top of a resolve answer),
+    /// naming the key, the time left and the expiry; others do not.
+    #[test]
+    fn expiring_reads_warn_at_the_top() {
+        let now = 1_000_000;
+        let mut soon = row("b_soon");
+        soon.meta.expires_at = Some(now + 3 * 86_400 + 60);
+        let mut wide = row("a_wide");
+        wide.meta.expires_at = Some(now + 30 * 86_400);
+        wide.meta.notify_before = Some(31 * 86_400);
+        let mut far = row("c_far");
+        far.meta.expires_at = Some(now + 30 * 86_400);
+        let ok = |r: SecretRow| Resolution {
+            row: r,
+            env: None,
+            value: Some((2, SecretBytes::new(b"v".to_vec()))),
+        };
+        let answers = vec![
+            ("b_soon".to_string(), Ok(ok(soon.clone()))),
+            ("a_wide".to_string(), Ok(ok(wide))),
+            ("c_far".to_string(), Ok(ok(far.clone()))),
+        ];
+        let r = resolved(answers, "w", now, |e| e.to_string());
+        let keys: Vec<_> = r.warnings.iter().map(|w| w.key.as_str()).collect();
+        assert_eq!(keys, ["a_wide", "b_soon"], "in key order");
+        assert_eq!(
+            r.warnings[1].message,
+            format!(
+                "b_soon expires in 3 days ({})",
+                clock::rfc3339(now + 3 * 86_400 + 60)
+            )
+        );
+        assert_eq!(r.warnings[1].code, "expiring");
+        assert!(r.secrets.values().all(|v| v.warnings.is_empty()));
+        let got = with_value(&soon, "w", now, None, 2, &SecretBytes::new(b"v".to_vec()));
+        assert_eq!(got.warnings.len(), 1);
+        assert_eq!(got.meta.status, "expiring");
+        assert!(warnings(&far, now).is_empty());
     }
 }

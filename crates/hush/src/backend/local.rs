@@ -14,7 +14,7 @@ use hush_wire::{
     VersionInfo,
 };
 
-use super::{refuse_all, Answer, Answers, Backend, Fetched};
+use super::{refuse_all, warn_all, Answer, Answers, Backend, Fetched};
 
 /// The embedded store.
 pub struct Local {
@@ -289,6 +289,16 @@ impl Backend for Local {
             }
             Err(e) => return Err(e.into()),
         };
+        if !dry_run {
+            let now = clock::now();
+            let mut warnings: Vec<_> = answers
+                .iter()
+                .filter_map(|(_, a)| a.as_ref().ok())
+                .flat_map(|r| wire::warnings(&r.row, now))
+                .collect();
+            warnings.sort_by(|a, b| a.key.cmp(&b.key));
+            warn_all(&warnings);
+        }
         Ok(answers
             .into_iter()
             .map(|(key, answer)| {

@@ -15,7 +15,7 @@ use hush_wire::{
     TokenInfo, VersionInfo,
 };
 
-use super::{refuse_all, Answer, Answers, Backend, Fetched};
+use super::{refuse_all, warn_all, Answer, Answers, Backend, Fetched};
 
 /// A server.
 pub struct Remote(pub Client);
@@ -226,6 +226,9 @@ impl Backend for Remote {
             }
             Err(e) => return Err(e.into()),
         };
+        if !dry_run {
+            warn_all(&resolved.warnings);
+        }
         let mut out = Answers::with_capacity(resolved.secrets.len() + resolved.errors.len());
         // A value wins over a refusal for the same key.
         for (key, e) in resolved.errors {
