@@ -537,7 +537,12 @@ pub async fn list_filters(s: &dyn Store) {
         "A_PRD is 900 s from its expiry; D_FAR's window of 60 s has not begun"
     );
     assert_eq!(
-        s.list(&w.id, &ListFilter::default(), 100).await.unwrap()[3].meta.notify_before,
+        s.list(&w.id, &ListFilter::default(), 100)
+            .await
+            .unwrap()
+            .iter()
+            .find(|r| r.key == "D_FAR")
+            .and_then(|r| r.meta.notify_before),
         Some(60),
         "notify_before is kept"
     );
