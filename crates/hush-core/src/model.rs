@@ -443,7 +443,10 @@ mod tests {
             created_by: "t".into(),
             updated_by: "t".into(),
         };
-        assert_eq!(row.status_at(100 - DEFAULT_NOTIFY_BEFORE - 1), Status::Active);
+        assert_eq!(
+            row.status_at(100 - DEFAULT_NOTIFY_BEFORE - 1),
+            Status::Active
+        );
         assert_eq!(row.status_at(100 - DEFAULT_NOTIFY_BEFORE), Status::Expiring);
         assert_eq!(row.status_at(99), Status::Expiring);
         assert_eq!(row.status_at(100), Status::Expired);
@@ -451,7 +454,11 @@ mod tests {
         assert_eq!(row.status_at(89), Status::Active);
         assert_eq!(row.status_at(90), Status::Expiring);
         row.meta.notify_before = Some(0);
-        assert_eq!(row.status_at(99), Status::Active, "a window of 0 never warns");
+        assert_eq!(
+            row.status_at(99),
+            Status::Active,
+            "a window of 0 never warns"
+        );
         row.status = StoredStatus::Revoked;
         assert_eq!(row.status_at(100), Status::Revoked);
     }

@@ -11,8 +11,7 @@ use crate::clock;
 use crate::invalid::Invalid;
 use crate::model::{
     validate_app, validate_env, validate_expires_at, validate_list, validate_notify_before,
-    validate_text, Metadata,
-    MAX_DESCRIPTION_LEN,
+    validate_text, Metadata, MAX_DESCRIPTION_LEN,
 };
 
 /// hush-core's rules for a [`MetadataPatch`].

@@ -270,9 +270,7 @@ pub async fn render(State(s): State<AppState>) -> impl IntoResponse {
         .await
     {
         Ok(n) => {
-            s.metrics
-                .expiring
-                .set(i64::try_from(n).unwrap_or(i64::MAX));
+            s.metrics.expiring.set(i64::try_from(n).unwrap_or(i64::MAX));
         }
         Err(e) => tracing::warn!(error = %e, "cannot count the expiring secrets"),
     }

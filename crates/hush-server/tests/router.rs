@@ -2199,7 +2199,9 @@ async fn expiring_secrets_say_so_in_status_warnings_and_the_gauge() {
         .await;
     let keys: Vec<_> = statuses(&only).into_iter().map(|(k, _)| k).collect();
     assert_eq!(keys, ["SOON", "WIDE"]);
-    let active = app.admin(Method::GET, "/v1/secrets?status=active", None).await;
+    let active = app
+        .admin(Method::GET, "/v1/secrets?status=active", None)
+        .await;
     assert_eq!(statuses(&active).len(), 5, "active takes in expiring");
 
     // A read warns, and still gives the value.
@@ -2212,7 +2214,10 @@ async fn expiring_secrets_say_so_in_status_warnings_and_the_gauge() {
     assert_eq!(w["code"], "expiring");
     assert_eq!(w["expires_at"], now + 3 * day);
     let msg = w["message"].as_str().unwrap();
-    assert!(msg.starts_with("SOON expires in 2 days (") || msg.starts_with("SOON expires in 3 days ("), "{msg}");
+    assert!(
+        msg.starts_with("SOON expires in 2 days (") || msg.starts_with("SOON expires in 3 days ("),
+        "{msg}"
+    );
     assert!(!msg.contains(PLANTED), "no value in a warning");
     let quiet = app.admin(Method::GET, "/v1/secrets/QUIET", None).await;
     assert!(quiet.body.get("warnings").is_none(), "{}", quiet.text);
@@ -2238,7 +2243,11 @@ async fn expiring_secrets_say_so_in_status_warnings_and_the_gauge() {
         r.text
     );
     let none = app
-        .admin(Method::POST, "/v1/resolve", Some(json!({"keys": ["LATER"]})))
+        .admin(
+            Method::POST,
+            "/v1/resolve",
+            Some(json!({"keys": ["LATER"]})),
+        )
         .await;
     assert!(none.body.get("warnings").is_none(), "{}", none.text);
 
@@ -2268,7 +2277,12 @@ async fn expiring_secrets_say_so_in_status_warnings_and_the_gauge() {
                 Some(json!({ "notify_before": bad })),
             )
             .await;
-        assert_eq!(p.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {}", p.text);
+        assert_eq!(
+            p.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{bad}: {}",
+            p.text
+        );
         assert!(p.message().contains("notify_before"), "{}", p.text);
     }
 
@@ -2319,13 +2333,17 @@ async fn token_creation_and_revocation_through_the_api_are_audited() {
     for (id, _) in &made {
         for action in ["token.create", "token.revoke"] {
             assert!(
-                rows.iter().any(|(a, k, o)| a == action && k == id && o == "ok"),
+                rows.iter()
+                    .any(|(a, k, o)| a == action && k == id && o == "ok"),
                 "no {action} row for {id}: {rows:?}"
             );
         }
     }
     let raw = app.admin(Method::GET, "/v1/audit?limit=1000", None).await;
     for (_, secret) in &made {
-        assert!(!raw.text.contains(secret.as_str()), "a token in the audit log");
+        assert!(
+            !raw.text.contains(secret.as_str()),
+            "a token in the audit log"
+        );
     }
 }

@@ -266,7 +266,8 @@ pub async fn workspace_keys_follow_the_newest_root(s: &dyn Store) {
         &root(2),
         &[dk(&w, 1, 2)],
         &[dk(&w, 2, 2)],
-        &audit_key_row(2), &entry("keys.rotate"),
+        &audit_key_row(2),
+        &entry("keys.rotate"),
     )
     .await
     .unwrap();
@@ -586,7 +587,13 @@ pub async fn rotation_refuses_unseen_data_keys(s: &dyn Store) {
     let b = ws("b");
     s.create_workspace(&b, &dk(&b, 1, 1)).await.unwrap();
     let r = s
-        .rotate_keys(&root(2), &[dk(&w, 1, 2)], &[], &audit_key_row(2), &entry("keys.rotate"))
+        .rotate_keys(
+            &root(2),
+            &[dk(&w, 1, 2)],
+            &[],
+            &audit_key_row(2),
+            &entry("keys.rotate"),
+        )
         .await;
     assert!(matches!(r, Err(StoreError::Conflict)), "{r:?}");
     assert_eq!(
@@ -603,7 +610,8 @@ pub async fn rotation_refuses_unseen_data_keys(s: &dyn Store) {
         &root(2),
         &[dk(&w, 1, 2), dk(&b, 1, 2)],
         &[dk(&w, 2, 2), dk(&b, 2, 2)],
-        &audit_key_row(2), &entry("keys.rotate"),
+        &audit_key_row(2),
+        &entry("keys.rotate"),
     )
     .await
     .unwrap();
@@ -611,7 +619,9 @@ pub async fn rotation_refuses_unseen_data_keys(s: &dyn Store) {
     // Issue 17: the rotation's audit row commits with it.
     let rows = s.audit(&AuditFilter::default()).await.unwrap();
     assert_eq!(
-        rows.iter().map(|r| r.entry.action.as_str()).collect::<Vec<_>>(),
+        rows.iter()
+            .map(|r| r.entry.action.as_str())
+            .collect::<Vec<_>>(),
         ["keys.rotate"]
     );
 }
@@ -1198,7 +1208,13 @@ pub async fn the_audit_key_is_recorded_once_and_rewrapped_by_rotation(s: &dyn St
         ..audit_key_row(2)
     };
     let r = s
-        .rotate_keys(&root(2), &[dk(&w, 1, 2)], &[dk(&w, 2, 2)], &moved, &entry("keys.rotate"))
+        .rotate_keys(
+            &root(2),
+            &[dk(&w, 1, 2)],
+            &[dk(&w, 2, 2)],
+            &moved,
+            &entry("keys.rotate"),
+        )
         .await;
     assert!(matches!(r, Err(StoreError::Conflict)), "{r:?}");
     assert_eq!(s.root_keys().await.unwrap().len(), 1, "nothing stays");
@@ -1209,13 +1225,23 @@ pub async fn the_audit_key_is_recorded_once_and_rewrapped_by_rotation(s: &dyn St
         wrapped: vec![3; 60],
         ..audit_key_row(2)
     };
-    s.rotate_keys(&root(2), &[dk(&w, 1, 2)], &[dk(&w, 2, 2)], &rewrapped, &entry("keys.rotate"))
-        .await
-        .unwrap();
+    s.rotate_keys(
+        &root(2),
+        &[dk(&w, 1, 2)],
+        &[dk(&w, 2, 2)],
+        &rewrapped,
+        &entry("keys.rotate"),
+    )
+    .await
+    .unwrap();
     assert_eq!(s.audit_key().await.unwrap(), Some(rewrapped));
     // The key itself did not change: rows before and after the rotation verify as one chain.
     create(s, &w, "k2").await;
-    assert_eq!(intact(&s.audit(&AuditFilter::default()).await.unwrap()), 3, "with the rotation's row");
+    assert_eq!(
+        intact(&s.audit(&AuditFilter::default()).await.unwrap()),
+        3,
+        "with the rotation's row"
+    );
 }
 
 /// The audit head is the newest row; a head recorded earlier is found in the chain as it
@@ -1569,7 +1595,8 @@ async fn filled(s: &dyn Store) -> Workspace {
         &AuditKeyRow {
             wrapped: vec![3; 60],
             ..audit_key_row(2)
-        }, &entry("keys.rotate"),
+        },
+        &entry("keys.rotate"),
     )
     .await
     .unwrap();

@@ -9,8 +9,8 @@ use crate::audit::{self, AuditEntry, ChainKey};
 use crate::clock;
 use crate::error::Error;
 use crate::keysource::KeySource;
-use crate::token::Actor;
 use crate::store::{AuditKeyRow, DataKeyRow, RootKeyRow, Store, StoreError};
+use crate::token::Actor;
 
 use super::{lock, with_cas, Hush, MAX_TRIES};
 
@@ -54,7 +54,10 @@ impl Hush {
     /// may forget older root key versions. The same transaction appends a `keys.rotate` audit
     /// row naming `actor`, the new root key version and the counts (never a key).
     pub async fn rotate_keys(&self, actor: &Actor) -> Result<RotationReport, Error> {
-        with_cas(ROTATION_TRIES, "(root key)", move || self.rotate_once(actor)).await
+        with_cas(ROTATION_TRIES, "(root key)", move || {
+            self.rotate_once(actor)
+        })
+        .await
     }
 
     async fn rotate_once(&self, actor: &Actor) -> Result<RotationReport, Error> {

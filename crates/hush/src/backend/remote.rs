@@ -285,6 +285,7 @@ mod tests {
                 scope: Vec::new(),
                 envs: Vec::new(),
                 expires_at: None,
+                notify_before: None,
                 status: "active".into(),
                 version: 1,
                 env_versions: Default::default(),
@@ -299,6 +300,7 @@ mod tests {
             value_version: 1,
             value: value.map(str::to_string),
             value_base64: value_base64.map(str::to_string),
+            warnings: Vec::new(),
         }
     }
 

@@ -9,7 +9,10 @@ use crate::server::Server;
 
 const VALUE: &str = "sk_live_expiry_canary_77a1";
 
-fn fill(run: &dyn Fn(&[&str], Option<&[u8]>) -> Out) {
+/// Runs `hush ARGS` with a stdin, on the embedded store or against a server.
+type Run<'a> = &'a dyn Fn(&[&str], Option<&[u8]>) -> Out;
+
+fn fill(run: Run<'_>) {
     for (key, extra) in [
         ("SOON", &["--expires", "3d"][..]),
         ("LATER", &["--expires", "30d"]),
@@ -33,7 +36,7 @@ fn keys(j: &Value) -> Vec<String> {
 
 /// The whole of the CLI's expiry behaviour, with `run` giving `hush` its arguments (on the
 /// embedded store, or against a server).
-fn scenario(run: &dyn Fn(&[&str], Option<&[u8]>) -> Out) {
+fn scenario(run: Run<'_>) {
     fill(run);
     let list = run(&["secrets", "list", "-o", "json"], None).ok().json();
     let status: Vec<(String, String)> = list
@@ -66,9 +69,17 @@ fn scenario(run: &dyn Fn(&[&str], Option<&[u8]>) -> Out) {
             .any(|l| l.starts_with("SOON") && l.contains("expiring")),
         "{table}"
     );
-    let only = run(&["secrets", "list", "--status", "expiring", "-o", "json"], None).ok();
+    let only = run(
+        &["secrets", "list", "--status", "expiring", "-o", "json"],
+        None,
+    )
+    .ok();
     assert_eq!(keys(&only.json()), ["SOON", "WIDE"]);
-    let active = run(&["secrets", "list", "--status", "active", "-o", "json"], None).ok();
+    let active = run(
+        &["secrets", "list", "--status", "active", "-o", "json"],
+        None,
+    )
+    .ok();
     assert_eq!(keys(&active.json()).len(), 5, "active takes in expiring");
     // `--expiring 7d`: what is still served and expires within 7 days, whatever its window.
     let week = run(&["secrets", "list", "--expiring", "7d", "-o", "json"], None).ok();
@@ -76,7 +87,9 @@ fn scenario(run: &dyn Fn(&[&str], Option<&[u8]>) -> Out) {
     let bad = run(&["secrets", "list", "--expiring", "soon"], None).code(2);
     assert!(bad.stderr.contains("--expiring"), "{}", bad.stderr);
 
-    let show = run(&["secrets", "show", "WIDE", "-o", "json"], None).ok().json();
+    let show = run(&["secrets", "show", "WIDE", "-o", "json"], None)
+        .ok()
+        .json();
     assert_eq!(show["status"], "expiring");
     assert_eq!(show["notify_before"], 40 * 86_400);
     let detail = run(&["secrets", "show", "SOON"], None).ok().text();
@@ -92,7 +105,9 @@ fn scenario(run: &dyn Fn(&[&str], Option<&[u8]>) -> Out) {
         .unwrap_or_else(|| panic!("no warning: {}", got.stderr));
     assert!(warn.contains(" days (20") && warn.ends_with("Z)"), "{warn}");
     assert!(!got.stderr.contains(VALUE));
-    let j = run(&["secrets", "get", "SOON", "-o", "json"], None).ok().json();
+    let j = run(&["secrets", "get", "SOON", "-o", "json"], None)
+        .ok()
+        .json();
     assert_eq!(j["warnings"][0]["code"], "expiring");
     for quiet in ["LATER", "QUIET", "NEVER"] {
         let out = run(&["secrets", "get", quiet], None).ok();
@@ -102,8 +117,18 @@ fn scenario(run: &dyn Fn(&[&str], Option<&[u8]>) -> Out) {
     // `run` warns once per key it delivers, and runs the command.
     let out = run(
         &[
-            "run", "--no-mask", "--secret", "SOON", "--secret", "WIDE", "--secret", "LATER",
-            "--", "sh", "-c", "echo started",
+            "run",
+            "--no-mask",
+            "--secret",
+            "SOON",
+            "--secret",
+            "WIDE",
+            "--secret",
+            "LATER",
+            "--",
+            "sh",
+            "-c",
+            "echo started",
         ],
         None,
     )
@@ -120,20 +145,36 @@ fn scenario(run: &dyn Fn(&[&str], Option<&[u8]>) -> Out) {
 
     // The window moves with `update --notify-before`; a bad one is refused before any write.
     let j = run(
-        &["secrets", "update", "LATER", "--notify-before", "60d", "-o", "json"],
+        &[
+            "secrets",
+            "update",
+            "LATER",
+            "--notify-before",
+            "60d",
+            "-o",
+            "json",
+        ],
         None,
     )
     .ok()
     .json();
     assert_eq!(j["status"], "expiring");
-    let bad = run(&["secrets", "update", "LATER", "--notify-before", "a while"], None).code(2);
+    let bad = run(
+        &["secrets", "update", "LATER", "--notify-before", "a while"],
+        None,
+    )
+    .code(2);
     assert!(bad.stderr.contains("--notify-before"), "{}", bad.stderr);
     let bad = run(
         &["secrets", "update", "LATER", "--notify-before", "99999w"],
         None,
     )
     .code(2);
-    assert!(bad.stderr.contains("notify_before is out of range"), "{}", bad.stderr);
+    assert!(
+        bad.stderr.contains("notify_before is out of range"),
+        "{}",
+        bad.stderr
+    );
 }
 
 #[test]
@@ -168,7 +209,10 @@ fn expiring_secrets_are_shown_listed_and_warned_of_against_a_server() {
 fn keys_rotate_and_token_changes_leave_audit_rows_locally() {
     let h = Home::new();
     let token = h
-        .run(&["tokens", "create", "--role", "read", "--name", "ci"], None)
+        .run(
+            &["tokens", "create", "--role", "read", "--name", "ci"],
+            None,
+        )
         .ok()
         .text()
         .trim()
