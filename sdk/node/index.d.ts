@@ -44,7 +44,11 @@ export type Refusal = NonNullable<Schemas['Resolved']['errors']>[string];
 export interface Resolved {
   secrets: Record<string, SecretValue>;
   errors: Record<string, Refusal>;
+  /** What to act on although the keys were served (an expiry within its window); `[]` when nothing. */
+  warnings: Warning[];
 }
+/** Something to act on although a read succeeded (never a value): `code` `expiring`. */
+export type Warning = Schemas['Warning'];
 /** The error body of every failed API call. */
 export type ErrorBody = Schemas['Error'];
 
@@ -114,8 +118,8 @@ export interface ListFilters {
   app?: string;
   /** Only keys with this prefix. */
   prefix?: string;
-  /** `active`, `revoked` or `expired`. */
-  status?: 'active' | 'revoked' | 'expired';
+  /** `active` (`expiring` included), `expiring`, `revoked` or `expired`. */
+  status?: 'active' | 'expiring' | 'revoked' | 'expired';
 }
 
 export interface AuditFilters {

@@ -28,6 +28,9 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 /// The action of the row appended when a store gets its audit key.
 pub const KEY_CREATED: &str = "audit.key.create";
 
+/// The action of the row `hush keys rotate` appends with the rotation.
+pub const KEYS_ROTATED: &str = "keys.rotate";
+
 /// What happened, before it is chained.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct AuditEntry {

@@ -82,6 +82,34 @@ pub fn parse_past(field: &'static str, text: &str, now_ms: i64) -> Result<i64, I
         .ok_or_else(bad)
 }
 
+/// Reads a span of time in seconds: whole seconds (`3600`) or a duration (`30d`, `1d12h`).
+/// `field` names the flag or field in the error.
+pub fn parse_span(field: &'static str, text: &str) -> Result<i64, Invalid> {
+    let t = text.trim();
+    let parsed = if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+        t.parse::<i64>().ok()
+    } else {
+        parse_duration(t)
+    };
+    parsed.ok_or_else(|| Invalid::Span {
+        field,
+        value: text.chars().take(100).collect(),
+    })
+}
+
+/// A span for people, rounded down to its largest unit: `3 days`, `1 hour`, `5 minutes`,
+/// `40 seconds`.
+pub fn human_span(secs: i64) -> String {
+    let secs = secs.max(0);
+    let (n, unit) = match secs {
+        s if s >= 86_400 => (s / 86_400, "day"),
+        s if s >= 3600 => (s / 3600, "hour"),
+        s if s >= 60 => (s / 60, "minute"),
+        s => (s, "second"),
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
 /// `90d`, `12h`, `1d12h`, `2w`: a sum of whole numbers each followed by s, m, h, d or w.
 fn parse_duration(t: &str) -> Option<i64> {
     if t.is_empty() {
@@ -117,6 +145,19 @@ fn parse_duration(t: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spans() {
+        assert_eq!(parse_span("f", "30d").unwrap(), 30 * 86_400);
+        assert_eq!(parse_span("f", "3600").unwrap(), 3600);
+        assert_eq!(parse_span("f", "0").unwrap(), 0);
+        assert!(parse_span("f", "soon").is_err());
+        assert!(parse_span("f", "").is_err());
+        assert_eq!(human_span(3 * 86_400 + 5), "3 days");
+        assert_eq!(human_span(86_400), "1 day");
+        assert_eq!(human_span(7200), "2 hours");
+        assert_eq!(human_span(59), "59 seconds");
+    }
 
     #[test]
     fn expiry_forms() {

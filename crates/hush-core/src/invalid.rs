@@ -42,7 +42,7 @@ pub enum Invalid {
         value: String,
     },
     /// A status filter is not a known status.
-    #[error("unknown status: use \"active\", \"revoked\" or \"expired\"")]
+    #[error("unknown status: use \"active\", \"expiring\", \"revoked\" or \"expired\"")]
     Status {
         /// What was given.
         value: String,
@@ -117,6 +117,20 @@ pub enum Invalid {
         field: &'static str,
         /// A hint when the number looks like milliseconds.
         hint: &'static str,
+    },
+    /// A span of time that does not read.
+    #[error("{field} {value:?} is not a span of time: give seconds (`3600`) or a duration such as `30d`, `12h`, `1d12h`, `2w`")]
+    Span {
+        /// Which flag or field.
+        field: &'static str,
+        /// What was given (cut to 100 characters).
+        value: String,
+    },
+    /// A warning window is negative or longer than hush accepts.
+    #[error("notify_before is out of range ({secs}): give seconds from 0 (never warn) to 316224000 (10 years), or a duration like `30d` on the command line")]
+    NotifyBeforeRange {
+        /// The number given.
+        secs: i64,
     },
     /// A paging cursor is not one handed out with a previous page.
     #[error("cursor is not valid")]

@@ -27,6 +27,21 @@ pub fn validate_text(field: &'static str, text: &str) -> Result<(), Invalid> {
     Ok(())
 }
 
+/// The warning window of a secret that sets no `notify_before`: 14 days, in seconds.
+pub const DEFAULT_NOTIFY_BEFORE: i64 = 14 * 86_400;
+
+/// The longest warning window accepted: 10 years, in seconds.
+pub const MAX_NOTIFY_BEFORE: i64 = 10 * 366 * 86_400;
+
+/// Checks a warning window in seconds: from 0 (never `expiring`) to [`MAX_NOTIFY_BEFORE`].
+pub fn validate_notify_before(secs: i64) -> Result<(), Invalid> {
+    if (0..=MAX_NOTIFY_BEFORE).contains(&secs) {
+        Ok(())
+    } else {
+        Err(Invalid::NotifyBeforeRange { secs })
+    }
+}
+
 /// Checks an expiry in unix seconds: from 1 to [`MAX_EXPIRES_AT`].
 pub fn validate_expires_at(field: &'static str, at: i64) -> Result<(), Invalid> {
     if (1..=MAX_EXPIRES_AT).contains(&at) {
@@ -184,6 +199,8 @@ pub enum Status {
     Active,
     /// Disabled by `revoke`.
     Revoked,
+    /// Served, and within its warning window (`notify_before`) before `expires_at`.
+    Expiring,
     /// Past its `expires_at`.
     Expired,
 }
@@ -193,15 +210,17 @@ impl Status {
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Active => "active",
+            Status::Expiring => "expiring",
             Status::Revoked => "revoked",
             Status::Expired => "expired",
         }
     }
 
-    /// Parses `active`, `revoked` or `expired`.
+    /// Parses `active`, `expiring`, `revoked` or `expired`.
     pub fn parse(s: &str) -> Result<Self, Invalid> {
         match s {
             "active" => Ok(Status::Active),
+            "expiring" => Ok(Status::Expiring),
             "revoked" => Ok(Status::Revoked),
             "expired" => Ok(Status::Expired),
             other => Err(Invalid::Status {
@@ -224,6 +243,16 @@ pub struct Metadata {
     pub envs: Vec<String>,
     /// Unix seconds after which it is no longer served; `None` never expires.
     pub expires_at: Option<i64>,
+    /// How many seconds before `expires_at` it is `expiring` and reads of it warn; `None`:
+    /// [`DEFAULT_NOTIFY_BEFORE`].
+    pub notify_before: Option<i64>,
+}
+
+impl Metadata {
+    /// The warning window in seconds.
+    pub fn notify_window(&self) -> i64 {
+        self.notify_before.unwrap_or(DEFAULT_NOTIFY_BEFORE)
+    }
 }
 
 /// A workspace: the tenant boundary.
@@ -285,9 +314,15 @@ impl SecretRow {
             StoredStatus::Revoked => Status::Revoked,
             StoredStatus::Active => match self.meta.expires_at {
                 Some(at) if at <= now => Status::Expired,
+                Some(at) if at - now <= self.meta.notify_window() => Status::Expiring,
                 _ => Status::Active,
             },
         }
+    }
+
+    /// Whether it is served at `now` (`active` or `expiring`).
+    pub fn servable_at(&self, now: i64) -> bool {
+        matches!(self.status_at(now), Status::Active | Status::Expiring)
     }
 }
 
@@ -340,7 +375,8 @@ pub struct ListFilter {
     pub app: Option<String>,
     /// Only keys starting with this.
     pub prefix: Option<String>,
-    /// Only secrets with this status.
+    /// Only secrets with this status. `active` takes in `expiring` secrets (they are
+    /// served); `expiring` only those within their warning window.
     pub status: Option<Status>,
     /// Only keys sorting after this one (the pagination cursor).
     pub after: Option<String>,
@@ -407,8 +443,22 @@ mod tests {
             created_by: "t".into(),
             updated_by: "t".into(),
         };
-        assert_eq!(row.status_at(99), Status::Active);
+        assert_eq!(
+            row.status_at(100 - DEFAULT_NOTIFY_BEFORE - 1),
+            Status::Active
+        );
+        assert_eq!(row.status_at(100 - DEFAULT_NOTIFY_BEFORE), Status::Expiring);
+        assert_eq!(row.status_at(99), Status::Expiring);
         assert_eq!(row.status_at(100), Status::Expired);
+        row.meta.notify_before = Some(10);
+        assert_eq!(row.status_at(89), Status::Active);
+        assert_eq!(row.status_at(90), Status::Expiring);
+        row.meta.notify_before = Some(0);
+        assert_eq!(
+            row.status_at(99),
+            Status::Active,
+            "a window of 0 never warns"
+        );
         row.status = StoredStatus::Revoked;
         assert_eq!(row.status_at(100), Status::Revoked);
     }

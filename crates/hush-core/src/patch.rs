@@ -10,8 +10,8 @@ pub use hush_wire::MetadataPatch;
 use crate::clock;
 use crate::invalid::Invalid;
 use crate::model::{
-    validate_app, validate_env, validate_expires_at, validate_list, validate_text, Metadata,
-    MAX_DESCRIPTION_LEN,
+    validate_app, validate_env, validate_expires_at, validate_list, validate_notify_before,
+    validate_text, Metadata, MAX_DESCRIPTION_LEN,
 };
 
 /// hush-core's rules for a [`MetadataPatch`].
@@ -46,6 +46,9 @@ impl PatchRules for MetadataPatch {
                 return Err(Invalid::PastSecretExpiry);
             }
         }
+        if let Some(Some(secs)) = self.notify_before {
+            validate_notify_before(secs)?;
+        }
         Ok(())
     }
 
@@ -64,6 +67,9 @@ impl PatchRules for MetadataPatch {
         }
         if let Some(x) = self.expires_at {
             meta.expires_at = x;
+        }
+        if let Some(x) = self.notify_before {
+            meta.notify_before = x;
         }
     }
 }

@@ -287,6 +287,7 @@ pub const DUMPED: &[(&str, &[&str])] = &[
             "created_by",
             "updated_by",
             "env_versions",
+            "notify_before",
         ],
     ),
     (
@@ -535,13 +536,14 @@ pub trait Store: Send + Sync + 'static {
     /// Rotation, in one transaction: records a new root key version, replaces the listed data
     /// keys and the audit key with their rewrapped forms, and adds new data key versions.
     /// [`StoreError::Conflict`] when a data key or the audit key would stay wrapped by an older
-    /// root key version.
+    /// root key version. `audit` (the `keys.rotate` row) is appended in the same transaction.
     async fn rotate_keys(
         &self,
         root: &RootKeyRow,
         rewrapped: &[DataKeyRow],
         added: &[DataKeyRow],
         audit_key: &AuditKeyRow,
+        audit: &AuditEntry,
     ) -> Result<(), StoreError>;
 
     /// The secret with this key.
@@ -592,6 +594,10 @@ pub trait Store: Send + Sync + 'static {
         filter: &ListFilter,
         now: i64,
     ) -> Result<Vec<SecretRow>, StoreError>;
+
+    /// How many active secrets, in every workspace, expire after `now` and at or before
+    /// `until` (the `hush_secrets_expiring` gauge). One counting query, no rows read out.
+    async fn count_expiring(&self, now: i64, until: i64) -> Result<u64, StoreError>;
 
     /// Applies one write atomically (see [`SecretWrite`]).
     async fn write_secret(&self, write: &SecretWrite) -> Result<(), StoreError>;

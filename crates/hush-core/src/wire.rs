@@ -9,11 +9,12 @@ use base64::Engine as _;
 use hush_crypto::SecretBytes;
 use hush_wire::{
     FallbackTrail, Reason, Refusal, Resolved, SecretMeta, SecretValue, SkippedKey, VersionInfo,
+    Warning,
 };
 
 use crate::clock;
 use crate::error::Error;
-use crate::model::{SecretRow, VersionRow};
+use crate::model::{SecretRow, Status, VersionRow};
 use crate::{KeyAnswer, Resolution};
 
 /// The metadata as shown to readers at `now`.
@@ -27,6 +28,7 @@ pub fn meta(row: &SecretRow, workspace: &str, now: i64) -> SecretMeta {
         scope: row.meta.scope.clone(),
         envs: row.meta.envs.clone(),
         expires_at: row.meta.expires_at,
+        notify_before: row.meta.notify_before,
         status: row.status_at(now).as_str().into(),
         version: row.version,
         env_versions: row.env_versions.clone(),
@@ -98,6 +100,25 @@ pub fn with_value(
         value_version: version,
         value: text,
         value_base64: b64,
+        warnings: warnings(row, now),
+    }
+}
+
+/// What a read of `row` at `now` should warn of: its expiry, when it is `expiring`.
+pub fn warnings(row: &SecretRow, now: i64) -> Vec<Warning> {
+    match (row.status_at(now), row.meta.expires_at) {
+        (Status::Expiring, Some(at)) => vec![Warning {
+            key: row.key.clone(),
+            code: "expiring".into(),
+            message: format!(
+                "{} expires in {} ({})",
+                row.key,
+                clock::human_span(at - now),
+                clock::rfc3339(at)
+            ),
+            expires_at: Some(at),
+        }],
+        _ => Vec::new(),
     }
 }
 
@@ -234,6 +255,7 @@ pub fn resolution(r: &Resolution, workspace: &str, now: i64) -> SecretValue {
             value_version: r.row.version,
             value: None,
             value_base64: None,
+            warnings: warnings(&r.row, now),
         },
     }
 }
@@ -269,6 +291,7 @@ pub fn resolved(
     let mut secrets = BTreeMap::new();
     let mut errors = BTreeMap::new();
     let mut fallbacks = BTreeMap::new();
+    let mut warnings = Vec::new();
     for (key, a) in answers {
         let mut skipped: Vec<SkippedKey> = a
             .skipped
@@ -284,7 +307,10 @@ pub fn resolved(
             // SecretValue zeroes its copy of the value on drop.
             Ok(r) => {
                 served_by = Some(a.key);
-                secrets.insert(key.clone(), resolution(&r, workspace, now));
+                let mut v = resolution(&r, workspace, now);
+                // The answer says each warning once, at its top.
+                warnings.append(&mut v.warnings);
+                secrets.insert(key.clone(), v);
             }
             Err(e) => {
                 let code = refusal(&e);
@@ -303,10 +329,12 @@ pub fn resolved(
             fallbacks.insert(key, FallbackTrail { served_by, skipped });
         }
     }
+    warnings.sort_by(|a, b| a.key.cmp(&b.key));
     Resolved {
         secrets,
         errors,
         fallbacks,
+        warnings,
     }
 }
 
@@ -452,5 +480,49 @@ mod tests {
         let json = serde_json::to_value(&r).unwrap();
         assert_eq!(json["fallbacks"]["p"]["served_by"], "b");
         assert_eq!(json["fallbacks"]["p"]["skipped"][0]["code"], "revoked");
+    }
+
+    /// Issue 17: an `expiring` secret's read warns (once, at the top of a resolve answer),
+    /// naming the key, the time left and the expiry; others do not.
+    #[test]
+    fn expiring_reads_warn_at_the_top() {
+        let now = 1_000_000;
+        let mut soon = row("b_soon");
+        soon.meta.expires_at = Some(now + 3 * 86_400 + 60);
+        let mut wide = row("a_wide");
+        wide.meta.expires_at = Some(now + 30 * 86_400);
+        wide.meta.notify_before = Some(31 * 86_400);
+        let mut far = row("c_far");
+        far.meta.expires_at = Some(now + 30 * 86_400);
+        let ok = |r: SecretRow| KeyAnswer {
+            skipped: Vec::new(),
+            key: r.key.clone(),
+            answer: Ok(Resolution {
+                row: r,
+                env: None,
+                value: Some((2, SecretBytes::new(b"v".to_vec()))),
+            }),
+        };
+        let answers = vec![
+            ("b_soon".to_string(), ok(soon.clone())),
+            ("a_wide".to_string(), ok(wide)),
+            ("c_far".to_string(), ok(far.clone())),
+        ];
+        let r = resolved(answers, "w", now, |e| e.to_string());
+        let keys: Vec<_> = r.warnings.iter().map(|w| w.key.as_str()).collect();
+        assert_eq!(keys, ["a_wide", "b_soon"], "in key order");
+        assert_eq!(
+            r.warnings[1].message,
+            format!(
+                "b_soon expires in 3 days ({})",
+                clock::rfc3339(now + 3 * 86_400 + 60)
+            )
+        );
+        assert_eq!(r.warnings[1].code, "expiring");
+        assert!(r.secrets.values().all(|v| v.warnings.is_empty()));
+        let got = with_value(&soon, "w", now, None, 2, &SecretBytes::new(b"v".to_vec()));
+        assert_eq!(got.warnings.len(), 1);
+        assert_eq!(got.meta.status, "expiring");
+        assert!(warnings(&far, now).is_empty());
     }
 }

@@ -45,7 +45,11 @@ async fn a_rotation_keeps_every_value_of_every_version_readable() {
         .await
         .unwrap();
 
-    let report = env.hush.rotate_keys().await.unwrap();
+    let report = env
+        .hush
+        .rotate_keys(&hush_core::Actor::local())
+        .await
+        .unwrap();
     assert_eq!(report.root_version, 2);
     assert_eq!(report.rewrapped, 2, "one data key per workspace so far");
     assert_eq!(report.workspaces, 2);
@@ -66,7 +70,10 @@ async fn a_rotation_keeps_every_value_of_every_version_readable() {
     // Another process, with the key file as the rotation left it (older versions retired).
     let reopened = env.reopen().await;
     reads_all(&reopened, &env, &ops).await;
-    let again = reopened.rotate_keys().await.unwrap();
+    let again = reopened
+        .rotate_keys(&hush_core::Actor::local())
+        .await
+        .unwrap();
     assert_eq!(again.root_version, 3);
     reads_all(&reopened, &env, &ops).await;
     assert!(matches!(

@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
@@ -26,6 +27,9 @@ const LATENCY_BUCKETS: [f64; 12] = [
 
 /// Group-commit batch size buckets: how many units one store transaction carried.
 const BATCH_BUCKETS: [f64; 10] = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0];
+
+/// The `hush_secrets_expiring` gauge counts secrets expiring within this many seconds.
+const EXPIRING_GAUGE_WITHIN: i64 = 7 * 86_400;
 
 /// `OpenMetrics` text, which Prometheus negotiates and parses natively.
 pub(crate) const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -58,6 +62,7 @@ pub struct Metrics {
     latency: HistogramFamily<LatencyLabels>,
     store_errors: Family<KindLabels, Counter>,
     batch_size: Histogram,
+    expiring: Gauge,
 }
 
 impl Default for Metrics {
@@ -89,6 +94,12 @@ impl Default for Metrics {
             "Units (requests' reads and writes with their audit rows) committed by one group-commit transaction",
             batch_size.clone(),
         );
+        let expiring = Gauge::default();
+        registry.register(
+            "hush_secrets_expiring",
+            "Active secrets, in every workspace, whose expiry falls within the next 7 days (counted at scrape time)",
+            expiring.clone(),
+        );
         registry.register(
             "hush_build",
             "The running build: its version and commit",
@@ -108,6 +119,7 @@ impl Default for Metrics {
             latency,
             store_errors,
             batch_size,
+            expiring,
         }
     }
 }
@@ -249,6 +261,19 @@ pub async fn track(State(s): State<AppState>, mut req: Request, next: Next) -> R
     responses((status = 200, description = "Prometheus metrics in the OpenMetrics text format", content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8", body = String)),
 )]
 pub async fn render(State(s): State<AppState>) -> impl IntoResponse {
+    // One counting query per scrape; on a store error the gauge keeps its last value.
+    let now = hush_core::clock::now();
+    match s
+        .hush
+        .store()
+        .count_expiring(now, now + EXPIRING_GAUGE_WITHIN)
+        .await
+    {
+        Ok(n) => {
+            s.metrics.expiring.set(i64::try_from(n).unwrap_or(i64::MAX));
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot count the expiring secrets"),
+    }
     let mut out = String::new();
     if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &s.metrics.registry) {
         tracing::error!(error = %e, "cannot encode the metrics");

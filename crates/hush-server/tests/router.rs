@@ -2224,3 +2224,203 @@ async fn a_token_for_a_workspace_is_made_by_an_admin_of_that_workspace() {
     assert_eq!(a.body["workspace"], "staging");
     assert_eq!(app.count().await, 0, "default holds nothing");
 }
+
+// ---------------------------------------------------------------- expiry warnings (issue 17)
+
+/// Issue 17: a secret within its warning window (`notify_before`, default 14 days) is
+/// `expiring` in lists and `show`; reads of it warn (`warnings` on `GET` and at the top of
+/// `POST /v1/resolve`); `status=expiring` lists only those; `/metrics` counts the secrets
+/// expiring within 7 days.
+#[tokio::test]
+async fn expiring_secrets_say_so_in_status_warnings_and_the_gauge() {
+    let app = App::new().await;
+    let now = hush_core::clock::now();
+    let day = 86_400;
+    for body in [
+        json!({"key": "SOON", "value": PLANTED, "expires_at": now + 3 * day}),
+        json!({"key": "LATER", "value": "v", "expires_at": now + 30 * day}),
+        json!({"key": "WIDE", "value": "v", "expires_at": now + 30 * day, "notify_before": 40 * day}),
+        json!({"key": "QUIET", "value": "v", "expires_at": now + day, "notify_before": 0}),
+        json!({"key": "NEVER", "value": "v"}),
+    ] {
+        let a = app.admin(Method::POST, "/v1/secrets", Some(body)).await;
+        assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+    }
+    let statuses = |a: &Answer| -> Vec<(String, String)> {
+        a.body["items"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{}", a.text))
+            .iter()
+            .map(|m| {
+                let s = |f: &str| m[f].as_str().unwrap().to_string();
+                (s("key"), s("status"))
+            })
+            .collect()
+    };
+    let all = app.admin(Method::GET, "/v1/secrets", None).await;
+    assert_eq!(
+        statuses(&all),
+        [
+            ("LATER".into(), "active".into()),
+            ("NEVER".into(), "active".into()),
+            ("QUIET".into(), "active".into()),
+            ("SOON".into(), "expiring".into()),
+            ("WIDE".into(), "expiring".into()),
+        ]
+    );
+    let items = all.body["items"].as_array().unwrap();
+    assert_eq!(items[4]["notify_before"], 40 * day);
+    assert_eq!(items[3]["notify_before"], Value::Null, "the default");
+    let only = app
+        .admin(Method::GET, "/v1/secrets?status=expiring", None)
+        .await;
+    let keys: Vec<_> = statuses(&only).into_iter().map(|(k, _)| k).collect();
+    assert_eq!(keys, ["SOON", "WIDE"]);
+    let active = app
+        .admin(Method::GET, "/v1/secrets?status=active", None)
+        .await;
+    assert_eq!(statuses(&active).len(), 5, "active takes in expiring");
+
+    // A read warns, and still gives the value.
+    let got = app.admin(Method::GET, "/v1/secrets/SOON", None).await;
+    assert_eq!(got.status, StatusCode::OK, "{}", got.text);
+    assert_eq!(got.body["value"], PLANTED);
+    assert_eq!(got.body["status"], "expiring");
+    let w = &got.body["warnings"][0];
+    assert_eq!(w["key"], "SOON");
+    assert_eq!(w["code"], "expiring");
+    assert_eq!(w["expires_at"], now + 3 * day);
+    let msg = w["message"].as_str().unwrap();
+    assert!(
+        msg.starts_with("SOON expires in 2 days (") || msg.starts_with("SOON expires in 3 days ("),
+        "{msg}"
+    );
+    assert!(!msg.contains(PLANTED), "no value in a warning");
+    let quiet = app.admin(Method::GET, "/v1/secrets/QUIET", None).await;
+    assert!(quiet.body.get("warnings").is_none(), "{}", quiet.text);
+
+    let r = app
+        .admin(
+            Method::POST,
+            "/v1/resolve",
+            Some(json!({"keys": ["SOON", "LATER", "WIDE", "QUIET"]})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let warned: Vec<_> = r.body["warnings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(warned, ["SOON", "WIDE"]);
+    assert!(
+        r.body["secrets"]["SOON"].get("warnings").is_none(),
+        "said once, at the top: {}",
+        r.text
+    );
+    let none = app
+        .admin(
+            Method::POST,
+            "/v1/resolve",
+            Some(json!({"keys": ["LATER"]})),
+        )
+        .await;
+    assert!(none.body.get("warnings").is_none(), "{}", none.text);
+
+    // The window is set, changed and cleared through a write; a bad one is refused.
+    let p = app
+        .admin(
+            Method::PATCH,
+            "/v1/secrets/LATER",
+            Some(json!({"notify_before": 60 * day})),
+        )
+        .await;
+    assert_eq!(p.status, StatusCode::OK, "{}", p.text);
+    assert_eq!(p.body["status"], "expiring");
+    let p = app
+        .admin(
+            Method::PATCH,
+            "/v1/secrets/LATER",
+            Some(json!({"notify_before": null})),
+        )
+        .await;
+    assert_eq!(p.body["status"], "active", "{}", p.text);
+    for bad in [json!(-1), json!(400 * 86_400 * 10), json!("30d")] {
+        let p = app
+            .admin(
+                Method::PATCH,
+                "/v1/secrets/LATER",
+                Some(json!({ "notify_before": bad })),
+            )
+            .await;
+        assert_eq!(
+            p.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{bad}: {}",
+            p.text
+        );
+        assert!(p.message().contains("notify_before"), "{}", p.text);
+    }
+
+    // The gauge: SOON (3 days) and QUIET (1 day, whatever its window); not the 30-day ones.
+    let req = Request::get("/metrics").body(Body::empty()).unwrap();
+    let m = app.send(req).await;
+    assert!(
+        m.text.lines().any(|l| l == "hush_secrets_expiring 2"),
+        "{}",
+        m.text
+    );
+    assert!(!m.text.contains("SOON"), "no key in a metric");
+}
+
+/// Issue 17: every token change through the API leaves its audit row, naming the token's id
+/// and never the token: creation, and revocation by both routes.
+#[tokio::test]
+async fn token_creation_and_revocation_through_the_api_are_audited() {
+    let app = App::new().await;
+    let mut made = Vec::new();
+    for name in ["r1", "r2"] {
+        let a = app
+            .admin(
+                Method::POST,
+                "/v1/tokens",
+                Some(json!({"role": "read", "name": name})),
+            )
+            .await;
+        assert_eq!(a.status, StatusCode::CREATED, "{}", a.text);
+        made.push((
+            a.body["id"].as_str().unwrap().to_string(),
+            a.body["token"].as_str().unwrap().to_string(),
+        ));
+    }
+    let d = app
+        .admin(Method::DELETE, &format!("/v1/tokens/{}", made[0].0), None)
+        .await;
+    assert_eq!(d.status, StatusCode::NO_CONTENT, "{}", d.text);
+    let r = app
+        .admin(
+            Method::POST,
+            &format!("/v1/tokens/{}/revoke", made[1].0),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let rows = app.audit().await;
+    for (id, _) in &made {
+        for action in ["token.create", "token.revoke"] {
+            assert!(
+                rows.iter()
+                    .any(|(a, k, o)| a == action && k == id && o == "ok"),
+                "no {action} row for {id}: {rows:?}"
+            );
+        }
+    }
+    let raw = app.admin(Method::GET, "/v1/audit?limit=1000", None).await;
+    for (_, secret) in &made {
+        assert!(
+            !raw.text.contains(secret.as_str()),
+            "a token in the audit log"
+        );
+    }
+}

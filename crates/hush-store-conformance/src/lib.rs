@@ -267,6 +267,7 @@ pub async fn workspace_keys_follow_the_newest_root(s: &dyn Store) {
         &[dk(&w, 1, 2)],
         &[dk(&w, 2, 2)],
         &audit_key_row(2),
+        &entry("keys.rotate"),
     )
     .await
     .unwrap();
@@ -514,6 +515,51 @@ pub async fn list_filters(s: &dyn Store) {
         .await,
         ["A_PRD", "B_ALL"]
     );
+    // Issue 17: `expiring` is an active secret within its warning window (14 days unless
+    // `notify_before` says otherwise); `active` takes it in, as it is still served.
+    let mut far = mk("D_FAR", &[], &[], StoredStatus::Active, Some(10_000));
+    far.meta.notify_before = Some(60);
+    s.write_secret(&SecretWrite {
+        row: far,
+        expected_revision: None,
+        value: Some(sealed(1, 1)),
+        drop_env: None,
+        audit: entry("w"),
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        list(ListFilter {
+            status: Some(Status::Expiring),
+            ..Default::default()
+        })
+        .await,
+        ["A_PRD"],
+        "A_PRD is 900 s from its expiry; D_FAR's window of 60 s has not begun"
+    );
+    assert_eq!(
+        s.list(&w.id, &ListFilter::default(), 100)
+            .await
+            .unwrap()
+            .iter()
+            .find(|r| r.key == "D_FAR")
+            .and_then(|r| r.meta.notify_before),
+        Some(60),
+        "notify_before is kept"
+    );
+    assert_eq!(
+        list(ListFilter {
+            status: Some(Status::Active),
+            ..Default::default()
+        })
+        .await,
+        ["AXB", "A_DEV", "A_PRD", "D_FAR"]
+    );
+    // The gauge's count: active, not yet expired, expiring by `until`.
+    assert_eq!(s.count_expiring(100, 1_000).await.unwrap(), 1);
+    assert_eq!(s.count_expiring(100, 10_000).await.unwrap(), 2);
+    assert_eq!(s.count_expiring(5, 1_000).await.unwrap(), 2, "B_ALL at 10");
+    assert_eq!(s.count_expiring(100, 999).await.unwrap(), 0);
 }
 
 /// Delete is guarded by the revision and removes every version.
@@ -541,7 +587,13 @@ pub async fn rotation_refuses_unseen_data_keys(s: &dyn Store) {
     let b = ws("b");
     s.create_workspace(&b, &dk(&b, 1, 1)).await.unwrap();
     let r = s
-        .rotate_keys(&root(2), &[dk(&w, 1, 2)], &[], &audit_key_row(2))
+        .rotate_keys(
+            &root(2),
+            &[dk(&w, 1, 2)],
+            &[],
+            &audit_key_row(2),
+            &entry("keys.rotate"),
+        )
         .await;
     assert!(matches!(r, Err(StoreError::Conflict)), "{r:?}");
     assert_eq!(
@@ -550,15 +602,28 @@ pub async fn rotation_refuses_unseen_data_keys(s: &dyn Store) {
         "nothing of the refused rotation stays"
     );
     assert_eq!(s.data_keys(Some(&w.id)).await.unwrap(), vec![dk(&w, 1, 1)]);
+    assert!(
+        s.audit(&AuditFilter::default()).await.unwrap().is_empty(),
+        "a refused rotation appends no audit row"
+    );
     s.rotate_keys(
         &root(2),
         &[dk(&w, 1, 2), dk(&b, 1, 2)],
         &[dk(&w, 2, 2), dk(&b, 2, 2)],
         &audit_key_row(2),
+        &entry("keys.rotate"),
     )
     .await
     .unwrap();
     assert_eq!(s.data_keys(None).await.unwrap().len(), 4);
+    // Issue 17: the rotation's audit row commits with it.
+    let rows = s.audit(&AuditFilter::default()).await.unwrap();
+    assert_eq!(
+        rows.iter()
+            .map(|r| r.entry.action.as_str())
+            .collect::<Vec<_>>(),
+        ["keys.rotate"]
+    );
 }
 
 /// A write and its audit row commit together; a refused write leaves no audit row.
@@ -1143,7 +1208,13 @@ pub async fn the_audit_key_is_recorded_once_and_rewrapped_by_rotation(s: &dyn St
         ..audit_key_row(2)
     };
     let r = s
-        .rotate_keys(&root(2), &[dk(&w, 1, 2)], &[dk(&w, 2, 2)], &moved)
+        .rotate_keys(
+            &root(2),
+            &[dk(&w, 1, 2)],
+            &[dk(&w, 2, 2)],
+            &moved,
+            &entry("keys.rotate"),
+        )
         .await;
     assert!(matches!(r, Err(StoreError::Conflict)), "{r:?}");
     assert_eq!(s.root_keys().await.unwrap().len(), 1, "nothing stays");
@@ -1154,13 +1225,23 @@ pub async fn the_audit_key_is_recorded_once_and_rewrapped_by_rotation(s: &dyn St
         wrapped: vec![3; 60],
         ..audit_key_row(2)
     };
-    s.rotate_keys(&root(2), &[dk(&w, 1, 2)], &[dk(&w, 2, 2)], &rewrapped)
-        .await
-        .unwrap();
+    s.rotate_keys(
+        &root(2),
+        &[dk(&w, 1, 2)],
+        &[dk(&w, 2, 2)],
+        &rewrapped,
+        &entry("keys.rotate"),
+    )
+    .await
+    .unwrap();
     assert_eq!(s.audit_key().await.unwrap(), Some(rewrapped));
     // The key itself did not change: rows before and after the rotation verify as one chain.
     create(s, &w, "k2").await;
-    assert_eq!(intact(&s.audit(&AuditFilter::default()).await.unwrap()), 2);
+    assert_eq!(
+        intact(&s.audit(&AuditFilter::default()).await.unwrap()),
+        3,
+        "with the rotation's row"
+    );
 }
 
 /// The audit head is the newest row; a head recorded earlier is found in the chain as it
@@ -1440,6 +1521,7 @@ async fn filled(s: &dyn Store) -> Workspace {
         scope: vec!["ingest".into()],
         envs: vec!["dev".into(), "prd".into()],
         expires_at: Some(4_000_000_000),
+        notify_before: Some(30 * 86_400),
     };
     s.write_secret(&SecretWrite {
         row: next.clone(),
@@ -1514,6 +1596,7 @@ async fn filled(s: &dyn Store) -> Workspace {
             wrapped: vec![3; 60],
             ..audit_key_row(2)
         },
+        &entry("keys.rotate"),
     )
     .await
     .unwrap();

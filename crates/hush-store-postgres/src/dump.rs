@@ -390,7 +390,8 @@ async fn write_all(tx: &mut Tx, dump: &Dump) -> Result<(), StoreError> {
             .push_bind(r.updated_at)
             .push_bind(&r.created_by)
             .push_bind(&r.updated_by)
-            .push_bind(env_versions_json(&r.env_versions));
+            .push_bind(env_versions_json(&r.env_versions))
+            .push_bind(r.meta.notify_before);
     })
     .await?;
     insert_rows(

@@ -28,6 +28,7 @@ use hush_core::app::{AppKeyRow, AppRow, ReadMark, UseRow};
 use hush_core::audit::{self, AuditEntry, AuditFilter, AuditKey, AuditRow, Checkpoint};
 use hush_core::model::{
     ListFilter, Metadata, SealedValue, SecretRow, StoredStatus, TokenType, VersionRow, Workspace,
+    DEFAULT_NOTIFY_BEFORE,
 };
 use hush_core::store::{
     uses_from_json, AuditKeyRow, Commit, DataKeyRow, Dump, RootKeyKind, RootKeyRow, SecretRead,
@@ -51,6 +52,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0003_env_values.sql"),
     include_str!("../migrations/0004_audit_retention.sql"),
     include_str!("../migrations/0005_app_read_env.sql"),
+    include_str!("../migrations/0006_notify_before.sql"),
 ];
 
 /// An arbitrary constant: the advisory lock that serialises migrations across nodes.
@@ -242,7 +244,7 @@ macro_rules! in_tx {
     }};
 }
 
-const SECRET_COLUMNS: &str = "id, workspace_id, key, description, token_type, scope, envs, expires_at, status, version, revision, created_at, updated_at, created_by, updated_by, env_versions";
+const SECRET_COLUMNS: &str = "id, workspace_id, key, description, token_type, scope, envs, expires_at, status, version, revision, created_at, updated_at, created_by, updated_by, env_versions, notify_before";
 
 // The read path's statements, spelled once (not formatted on every call).
 static SECRET_BY_KEY: LazyLock<String> = LazyLock::new(|| {
@@ -281,6 +283,7 @@ fn secret_from_row(r: &PgRow) -> Result<SecretRow, StoreError> {
             scope: r.try_get(5).map_err(get)?,
             envs: r.try_get(6).map_err(get)?,
             expires_at: r.try_get(7).map_err(get)?,
+            notify_before: r.try_get(16).map_err(get)?,
         },
         status: StoredStatus::parse(&status).ok_or_else(|| corrupt("status"))?,
         version: r.try_get::<i64, _>(9).map_err(get)? as u64,
@@ -492,7 +495,7 @@ async fn apply_write(tx: &mut Tx, w: &SecretWrite) -> Result<(), StoreError> {
         None => {
             sqlx::query(&format!(
                 "INSERT INTO secrets ({SECRET_COLUMNS})
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
             ))
             .bind(&r.id)
             .bind(&r.workspace_id)
@@ -510,6 +513,7 @@ async fn apply_write(tx: &mut Tx, w: &SecretWrite) -> Result<(), StoreError> {
             .bind(&r.created_by)
             .bind(&r.updated_by)
             .bind(env_versions_json(&r.env_versions))
+            .bind(r.meta.notify_before)
             .execute(&mut **tx)
             .await
             .map_err(|e| conflict_on_unique(e, StoreError::Exists))?;
@@ -518,7 +522,7 @@ async fn apply_write(tx: &mut Tx, w: &SecretWrite) -> Result<(), StoreError> {
             let n = sqlx::query(
                 "UPDATE secrets SET description = $3, token_type = $4, scope = $5, envs = $6,
                     expires_at = $7, status = $8, version = $9, revision = $10,
-                    updated_at = $11, updated_by = $12, env_versions = $13
+                    updated_at = $11, updated_by = $12, env_versions = $13, notify_before = $14
                  WHERE id = $1 AND revision = $2",
             )
             .bind(&r.id)
@@ -534,6 +538,7 @@ async fn apply_write(tx: &mut Tx, w: &SecretWrite) -> Result<(), StoreError> {
             .bind(r.updated_at)
             .bind(&r.updated_by)
             .bind(env_versions_json(&r.env_versions))
+            .bind(r.meta.notify_before)
             .execute(&mut **tx)
             .await
             .map_err(unavailable)?
@@ -909,6 +914,7 @@ impl Store for PostgresStore {
         rewrapped: &[DataKeyRow],
         added: &[DataKeyRow],
         audit_key: &AuditKeyRow,
+        audit: &AuditEntry,
     ) -> Result<(), StoreError> {
         in_tx!(self, tx, {
             {
@@ -960,7 +966,8 @@ impl Store for PostgresStore {
                 for dk in added {
                     insert_data_key(&mut tx, dk).await?;
                 }
-                Ok(())
+                self.append_chain(&mut tx, std::slice::from_ref(audit))
+                    .await
             }
         })
     }
@@ -996,18 +1003,18 @@ impl Store for PostgresStore {
         };
         let get = |e: sqlx::Error| unavailable(e);
         let row = secret_from_row(&r)?;
-        let value = match r.try_get::<Option<i64>, _>(16).map_err(get)? {
+        let value = match r.try_get::<Option<i64>, _>(17).map_err(get)? {
             None => None,
             Some(v) => Some(SealedValue {
                 env: String::new(),
                 version: v as u64,
-                key_version: r.try_get::<i32, _>(17).map_err(get)? as u32,
-                ciphertext: r.try_get(18).map_err(get)?,
-                created_at: r.try_get(19).map_err(get)?,
-                created_by: r.try_get(20).map_err(get)?,
+                key_version: r.try_get::<i32, _>(18).map_err(get)? as u32,
+                ciphertext: r.try_get(19).map_err(get)?,
+                created_at: r.try_get(20).map_err(get)?,
+                created_by: r.try_get(21).map_err(get)?,
             }),
         };
-        let uses: Option<String> = r.try_get(21).map_err(get)?;
+        let uses: Option<String> = r.try_get(22).map_err(get)?;
         let uses = uses_from_json(&row.key, uses.as_deref())?;
         Ok(Some(SecretRead { row, value, uses }))
     }
@@ -1059,6 +1066,19 @@ impl Store for PostgresStore {
             .collect())
     }
 
+    async fn count_expiring(&self, now: i64, until: i64) -> Result<u64, StoreError> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM secrets
+             WHERE status = 'active' AND expires_at > $1 AND expires_at <= $2",
+        )
+        .bind(now)
+        .bind(until)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(n as u64)
+    }
+
     async fn list(
         &self,
         workspace_id: &str,
@@ -1077,7 +1097,9 @@ impl Store for PostgresStore {
                AND ($6::text IS NULL
                     OR ($6 = 'revoked' AND status = 'revoked')
                     OR ($6 = 'expired' AND status = 'active' AND expires_at IS NOT NULL AND expires_at <= $7)
-                    OR ($6 = 'active' AND status = 'active' AND (expires_at IS NULL OR expires_at > $7)))
+                    OR ($6 = 'active' AND status = 'active' AND (expires_at IS NULL OR expires_at > $7))
+                    OR ($6 = 'expiring' AND status = 'active' AND expires_at IS NOT NULL AND expires_at > $7
+                        AND expires_at - COALESCE(notify_before, {DEFAULT_NOTIFY_BEFORE}) <= $7))
                AND ($8::text IS NULL OR key > $8)
              ORDER BY key
              LIMIT $9"

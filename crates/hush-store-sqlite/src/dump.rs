@@ -284,7 +284,8 @@ fn write_all(tx: &rusqlite::Transaction<'_>, dump: &Dump) -> Result<(), StoreErr
                 r.updated_at,
                 r.created_by,
                 r.updated_by,
-                env_versions_json(&r.env_versions)
+                env_versions_json(&r.env_versions),
+                r.meta.notify_before
             ])
             .map_err(unavailable)?;
         }

@@ -25,6 +25,7 @@ use hush_core::app::{AppKeyRow, AppRow, ReadMark, UseRow};
 use hush_core::audit::{self, AuditEntry, AuditFilter, AuditKey, AuditRow, Checkpoint};
 use hush_core::model::{
     ListFilter, Metadata, SealedValue, SecretRow, StoredStatus, TokenType, VersionRow, Workspace,
+    DEFAULT_NOTIFY_BEFORE,
 };
 use hush_core::store::{
     uses_from_json, AuditKeyRow, Commit, DataKeyRow, Dump, RootKeyKind, RootKeyRow, SecretRead,
@@ -46,6 +47,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0007_env_values.sql"),
     include_str!("../migrations/0008_audit_retention.sql"),
     include_str!("../migrations/0009_app_read_env.sql"),
+    include_str!("../migrations/0010_notify_before.sql"),
 ];
 
 const READ_POOL_MAX: usize = 8;
@@ -417,7 +419,7 @@ fn migrate(conn: &Connection) -> Result<(), StoreError> {
     }
 }
 
-const SECRET_COLUMNS: &str = "id, workspace_id, key, description, token_type, scope, envs, expires_at, status, version, revision, created_at, updated_at, created_by, updated_by, env_versions";
+const SECRET_COLUMNS: &str = "id, workspace_id, key, description, token_type, scope, envs, expires_at, status, version, revision, created_at, updated_at, created_by, updated_by, env_versions, notify_before";
 
 fn json_list(text: String) -> rusqlite::Result<Vec<String>> {
     serde_json::from_str(&text).map_err(|e| {
@@ -448,6 +450,7 @@ fn secret_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SecretRow> {
             scope: json_list(r.get(5)?)?,
             envs: json_list(r.get(6)?)?,
             expires_at: r.get(7)?,
+            notify_before: r.get(16)?,
         },
         status: StoredStatus::parse(&status).ok_or_else(|| corrupt("status"))?,
         version: r.get::<_, i64>(9)? as u64,
@@ -638,7 +641,8 @@ fn apply_write(tx: &rusqlite::Transaction<'_>, w: &SecretWrite) -> Result<(), St
                     r.updated_at,
                     r.created_by,
                     r.updated_by,
-                    env_versions_json(&r.env_versions)
+                    env_versions_json(&r.env_versions),
+                    r.meta.notify_before
                 ],
             )
             .map_err(|e| conflict_on_unique(e, StoreError::Exists))?;
@@ -648,12 +652,13 @@ fn apply_write(tx: &rusqlite::Transaction<'_>, w: &SecretWrite) -> Result<(), St
                 .execute(
                     "UPDATE secrets SET description = ?3, token_type = ?4, scope = ?5, envs = ?6, expires_at = ?7,
                         status = ?8, version = ?9, revision = ?10, updated_at = ?11, updated_by = ?12,
-                        env_versions = ?13
+                        env_versions = ?13, notify_before = ?14
                      WHERE id = ?1 AND revision = ?2",
                     params![
                         r.id, expected as i64, r.meta.description, token_type, to_json(&r.meta.scope),
                         to_json(&r.meta.envs), r.meta.expires_at, r.status.as_str(), r.version as i64,
-                        r.revision as i64, r.updated_at, r.updated_by, env_versions_json(&r.env_versions)
+                        r.revision as i64, r.updated_at, r.updated_by, env_versions_json(&r.env_versions),
+                        r.meta.notify_before
                     ],
                 )
                 .map_err(unavailable)?;
@@ -733,7 +738,7 @@ static TOKEN_BY_HASH: LazyLock<String> = LazyLock::new(|| {
     )
 });
 static INSERT_SECRET: LazyLock<String> = LazyLock::new(|| {
-    format!("INSERT INTO secrets ({SECRET_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)")
+    format!("INSERT INTO secrets ({SECRET_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)")
 });
 
 const TOKEN_COLUMNS: &str =
@@ -999,6 +1004,7 @@ impl Store for SqliteStore {
         rewrapped: &[DataKeyRow],
         added: &[DataKeyRow],
         audit_key: &AuditKeyRow,
+        audit: &AuditEntry,
     ) -> Result<(), StoreError> {
         self.write(|tx| {
             insert_root(tx, root)?;
@@ -1033,7 +1039,7 @@ impl Store for SqliteStore {
             for dk in added {
                 insert_data_key(tx, dk)?;
             }
-            Ok(())
+            self.append_chain(tx, std::slice::from_ref(audit))
         })
     }
 
@@ -1058,18 +1064,18 @@ impl Store for SqliteStore {
                     params![workspace_id, key, version.map(|v| v as i64), with_uses],
                     |r| {
                         let row = secret_from_row(r)?;
-                        let value = match r.get::<_, Option<i64>>(16)? {
+                        let value = match r.get::<_, Option<i64>>(17)? {
                             None => None,
                             Some(v) => Some(SealedValue {
                                 env: String::new(),
                                 version: v as u64,
-                                key_version: r.get(17)?,
-                                ciphertext: r.get(18)?,
-                                created_at: r.get(19)?,
-                                created_by: r.get(20)?,
+                                key_version: r.get(18)?,
+                                ciphertext: r.get(19)?,
+                                created_at: r.get(20)?,
+                                created_by: r.get(21)?,
                             }),
                         };
-                        Ok((row, value, r.get::<_, Option<String>>(21)?))
+                        Ok((row, value, r.get::<_, Option<String>>(22)?))
                     },
                 )
                 .optional()
@@ -1118,6 +1124,17 @@ impl Store for SqliteStore {
         })
     }
 
+    async fn count_expiring(&self, now: i64, until: i64) -> Result<u64, StoreError> {
+        let n: i64 = self.read(|c| {
+            c.prepare_cached(
+                "SELECT COUNT(*) FROM secrets
+                 WHERE status = 'active' AND expires_at > ?1 AND expires_at <= ?2",
+            )?
+            .query_row(params![now, until], |r| r.get(0))
+        })?;
+        Ok(n as u64)
+    }
+
     async fn list(
         &self,
         workspace_id: &str,
@@ -1138,7 +1155,9 @@ impl Store for SqliteStore {
                    AND (?6 IS NULL
                         OR (?6 = 'revoked' AND status = 'revoked')
                         OR (?6 = 'expired' AND status = 'active' AND expires_at IS NOT NULL AND expires_at <= ?7)
-                        OR (?6 = 'active' AND status = 'active' AND (expires_at IS NULL OR expires_at > ?7)))
+                        OR (?6 = 'active' AND status = 'active' AND (expires_at IS NULL OR expires_at > ?7))
+                        OR (?6 = 'expiring' AND status = 'active' AND expires_at IS NOT NULL AND expires_at > ?7
+                            AND expires_at - COALESCE(notify_before, {DEFAULT_NOTIFY_BEFORE}) <= ?7))
                    AND (?8 IS NULL OR key > ?8)
                  ORDER BY key
                  LIMIT ?9"

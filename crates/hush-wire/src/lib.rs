@@ -46,8 +46,15 @@ pub struct SecretMeta {
     /// Unix seconds, or null for never.
     #[cfg_attr(feature = "openapi", schema(required = true))]
     pub expires_at: Option<i64>,
-    /// `active`, `revoked` or `expired`.
-    #[cfg_attr(feature = "openapi", schema(value_type = schema::Status))]
+    /// The warning window in seconds: within this long before `expires_at` the secret is
+    /// `expiring` and reads of it warn. Null: the default (14 days). Absent from an older
+    /// server.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub notify_before: Option<i64>,
+    /// `active`, `expiring` (active, and within its warning window before `expires_at`),
+    /// `revoked` or `expired`.
+    #[cfg_attr(feature = "openapi", schema(value_type = schema::SecretStatus))]
     pub status: String,
     /// The current version of the value shared by every environment (0: the secret has only
     /// environments' own values).
@@ -211,6 +218,26 @@ pub struct SecretValue {
     /// The value in standard base64, when it is not UTF-8.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub value_base64: Option<String>,
+    /// What the reader should know about what it got (an expiry close by); absent when
+    /// there is nothing to say.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub warnings: Vec<Warning>,
+}
+
+/// Something a reader should act on although the read succeeded. Never carries a value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Warning {
+    /// The secret it is about.
+    pub key: String,
+    /// For machines: `expiring` (the secret expires within its warning window).
+    #[cfg_attr(feature = "openapi", schema(value_type = schema::WarningCode))]
+    pub code: String,
+    /// For people: what and when (`STRIPE_KEY expires in 3 days (2026-12-03T10:00:00Z)`).
+    pub message: String,
+    /// Unix seconds: the expiry it warns of.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub expires_at: Option<i64>,
 }
 
 impl Drop for SecretValue {
@@ -490,6 +517,10 @@ pub struct Resolved {
     /// key served it and which were skipped. Absent for keys their own key answered.
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty", default)]
     pub fallbacks: std::collections::BTreeMap<String, FallbackTrail>,
+    /// Warnings about the secrets served (an expiry within its window), in key order;
+    /// absent when there is nothing to say.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub warnings: Vec<Warning>,
 }
 
 /// How a key wanted in a resolve call was served when its fallbacks were tried.
@@ -540,6 +571,28 @@ pub mod schema {
         Revoked,
         /// Past its expiry.
         Expired,
+    }
+
+    /// A secret's status.
+    #[derive(utoipa::ToSchema)]
+    #[schema(rename_all = "lowercase")]
+    pub enum SecretStatus {
+        /// Served.
+        Active,
+        /// Served, and within its warning window (`notify_before`) before `expires_at`.
+        Expiring,
+        /// Disabled by a person.
+        Revoked,
+        /// Past its expiry.
+        Expired,
+    }
+
+    /// What a warning is about.
+    #[derive(utoipa::ToSchema)]
+    #[schema(rename_all = "lowercase")]
+    pub enum WarningCode {
+        /// The secret expires within its warning window.
+        Expiring,
     }
 
     /// An expiry as a request gives it: unix seconds, or an RFC 3339 date-time string

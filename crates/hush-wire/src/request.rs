@@ -153,6 +153,8 @@ pub struct MetadataPatch {
     pub envs: Option<Vec<String>>,
     /// New expiry (`Some(None)` clears it).
     pub expires_at: Option<Option<i64>>,
+    /// New warning window in seconds before the expiry (`Some(None)`: back to the default).
+    pub notify_before: Option<Option<i64>>,
     /// How the value written with the patch is checked (`json`: it must parse). Not stored.
     pub format: Option<ValueFormat>,
     /// Accept an `expires_at` in the past (a secret that is expired as soon as it is
@@ -168,6 +170,7 @@ impl MetadataPatch {
             && self.scope.is_none()
             && self.envs.is_none()
             && self.expires_at.is_none()
+            && self.notify_before.is_none()
     }
 }
 
@@ -246,6 +249,14 @@ pub struct SecretWriteBody {
     )]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::schema::Expiry>))]
     pub expires_at: Option<Option<i64>>,
+    /// How long before `expires_at` the secret is `expiring` and reads of it warn, in
+    /// seconds (`null`: the default, 14 days).
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        default,
+        deserialize_with = "nullable"
+    )]
+    pub notify_before: Option<Option<i64>>,
     /// Accept an `expires_at` in the past: the secret is written already expired.
     #[serde(skip_serializing_if = "std::ops::Not::not", default)]
     pub allow_past: bool,
@@ -271,6 +282,7 @@ impl SecretWriteBody {
             scope: patch.scope,
             envs: patch.envs,
             expires_at: patch.expires_at,
+            notify_before: patch.notify_before,
             allow_past: patch.allow_past,
             format: patch.format,
             expected_version: None,
@@ -320,6 +332,7 @@ impl SecretWriteBody {
             scope: self.scope.clone(),
             envs: self.envs.clone(),
             expires_at: self.expires_at,
+            notify_before: self.notify_before,
             format: self.format,
             allow_past: self.allow_past,
         })
@@ -472,7 +485,7 @@ pub struct SecretListQuery {
     /// Only keys with this prefix.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub prefix: Option<String>,
-    /// `active`, `revoked` or `expired`.
+    /// `active` (`expiring` included), `expiring`, `revoked` or `expired`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     /// The previous page's `next_cursor`.

@@ -618,7 +618,10 @@ pub enum FormatArg {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum StatusArg {
+    /// Served (takes in `expiring`).
     Active,
+    /// Served, and within its warning window before its expiry.
+    Expiring,
     Revoked,
     Expired,
 }
@@ -673,6 +676,10 @@ pub struct MetadataArgs {
     /// Expiry: RFC 3339, unix seconds, a duration from now (90d, 12h, 30m), or `never`.
     #[arg(long, value_name = "WHEN")]
     pub expires: Option<String>,
+    /// How long before its expiry the secret is `expiring` and reads of it warn: a duration
+    /// (30d, 12h) or seconds; 0 never warns (default: 14d).
+    #[arg(long, value_name = "SPAN")]
+    pub notify_before: Option<String>,
     /// Accept an --expires in the past: write the secret already expired, on purpose.
     #[arg(long)]
     pub allow_past: bool,
@@ -691,6 +698,7 @@ impl MetadataArgs {
             || self.clear_scope
             || self.clear_envs
             || self.expires.is_some()
+            || self.notify_before.is_some()
     }
 }
 
@@ -770,6 +778,10 @@ pub struct ListArgs {
     /// Only secrets with this status.
     #[arg(long, value_name = "STATUS")]
     pub status: Option<StatusArg>,
+    /// Only secrets still served that expire within SPAN (7d, 12h, or seconds), whatever
+    /// their own warning window.
+    #[arg(long, value_name = "SPAN")]
+    pub expiring: Option<String>,
     #[command(flatten)]
     pub out: OutputArgs,
 }

@@ -195,7 +195,7 @@ async fn run_other(command: Command, scope: &Scope) -> Result<()> {
         }
         Command::Keys(KeysCommand::Rotate) => {
             let (hush, _home, _lock) = local::open_for_rotation(scope.db.as_deref()).await?;
-            let report = hush.rotate_keys().await?;
+            let report = hush.rotate_keys(&hush_core::Actor::local()).await?;
             eprintln!(
                 "rotated: root key version {} now wraps {} data key(s); {} workspace(s) got a new data key version",
                 report.root_version, report.rewrapped, report.workspaces

@@ -158,6 +158,16 @@ pub fn secret_detail(m: &SecretMeta) -> Result<()> {
             },
         ],
         vec!["expires".into(), expiry(m)],
+        vec![
+            "warn before".into(),
+            match m.notify_before {
+                Some(secs) => hush_core::clock::human_span(secs),
+                None => format!(
+                    "{} (default)",
+                    hush_core::clock::human_span(hush_core::model::DEFAULT_NOTIFY_BEFORE)
+                ),
+            },
+        ],
         vec!["status".into(), m.status.clone()],
         vec!["version".into(), m.version.to_string()],
         vec![

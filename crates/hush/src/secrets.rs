@@ -41,6 +41,9 @@ fn patch_from(args: &MetadataArgs) -> Result<MetadataPatch> {
     if let Some(e) = &args.expires {
         p.expires_at = Some(clock::parse_expiry(e, clock::now())?);
     }
+    if let Some(n) = &args.notify_before {
+        p.notify_before = Some(Some(clock::parse_span("--notify-before", n)?));
+    }
     p.allow_past = args.allow_past;
     p.format = args.format.map(|f| match f {
         FormatArg::Text => ValueFormat::Text,
@@ -219,6 +222,7 @@ async fn get(b: &dyn Backend, a: GetArgs) -> Result<()> {
         return Err(hush_core::Invalid::Version { value: 0 }.into());
     }
     let f = b.get(&a.key, a.env.as_deref(), a.version).await?;
+    crate::backend::warn_all(&f.meta.warnings);
     match a.out.output {
         RawOrJson::Raw => {
             let mut out = std::io::stdout().lock();
@@ -241,15 +245,23 @@ async fn show(b: &dyn Backend, a: ShowArgs) -> Result<()> {
 }
 
 async fn list(b: &dyn Backend, a: ListArgs) -> Result<()> {
+    let within = a
+        .expiring
+        .as_deref()
+        .map(|w| clock::parse_span("--expiring", w))
+        .transpose()?;
+    let status = a.status.map(|s| match s {
+        StatusArg::Active => Status::Active,
+        StatusArg::Expiring => Status::Expiring,
+        StatusArg::Revoked => Status::Revoked,
+        StatusArg::Expired => Status::Expired,
+    });
     let filter = ListFilter {
         env: a.env,
         app: a.app,
         prefix: a.prefix,
-        status: a.status.map(|s| match s {
-            StatusArg::Active => Status::Active,
-            StatusArg::Revoked => Status::Revoked,
-            StatusArg::Expired => Status::Expired,
-        }),
+        // `--expiring` wants secrets still served: active ones (`expiring` included).
+        status: status.or(within.map(|_| Status::Active)),
         after: None,
         limit: None,
     };
@@ -259,7 +271,14 @@ async fn list(b: &dyn Backend, a: ListArgs) -> Result<()> {
     if let Some(env) = &filter.env {
         hush_core::model::validate_env(env)?;
     }
-    let metas = b.list(&filter).await?;
+    let mut metas = b.list(&filter).await?;
+    if let Some(within) = within {
+        let until = clock::now().saturating_add(within);
+        metas.retain(|m| {
+            matches!(m.status.as_str(), "active" | "expiring")
+                && m.expires_at.is_some_and(|at| at <= until)
+        });
+    }
     match a.out.output {
         TableOrJson::Json => output::print_json(&metas),
         TableOrJson::Table => output::secrets_table(&metas),

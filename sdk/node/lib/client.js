@@ -234,7 +234,7 @@ export class Client {
     const r = await this._call('POST', '/v1/resolve', { body: request });
     const secrets = {};
     for (const [k, v] of Object.entries(r.secrets ?? {})) secrets[k] = secretValue(v);
-    return { secrets, errors: r.errors ?? {} };
+    return { secrets, errors: r.errors ?? {}, warnings: r.warnings ?? [] };
   }
 
   /** Like resolve, but reads nothing: each key's metadata or why it cannot be had. */

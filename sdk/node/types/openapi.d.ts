@@ -697,14 +697,24 @@ export interface components {
                 key: string;
                 /**
                  * Format: int64
+                 * @description The warning window in seconds: within this long before `expires_at` the secret is
+                 *     `expiring` and reads of it warn. Null: the default (14 days). Absent from an older
+                 *     server.
+                 */
+                notify_before: number | null;
+                /**
+                 * Format: int64
                  * @description Moves with every write (value, metadata or status): the `ETag` of the secret's
                  *     answers, for `If-Match`. 0 from a server that predates it.
                  */
                 revision: number;
                 /** @description Apps allowed to read it; empty means every app. */
                 scope: string[];
-                /** @description `active`, `revoked` or `expired`. */
-                status: components["schemas"]["Status"];
+                /**
+                 * @description `active`, `expiring` (active, and within its warning window before `expires_at`),
+                 *     `revoked` or `expired`.
+                 */
+                status: components["schemas"]["SecretStatus"];
                 token_type: null | components["schemas"]["TokenType"];
                 /** @description RFC 3339. */
                 updated_at: string;
@@ -831,6 +841,11 @@ export interface components {
             secrets: {
                 [key: string]: components["schemas"]["SecretValue"];
             };
+            /**
+             * @description Warnings about the secrets served (an expiry within its window), in key order;
+             *     absent when there is nothing to say.
+             */
+            warnings?: components["schemas"]["Warning"][];
         };
         /**
          * @description A token's role.
@@ -887,14 +902,24 @@ export interface components {
             key: string;
             /**
              * Format: int64
+             * @description The warning window in seconds: within this long before `expires_at` the secret is
+             *     `expiring` and reads of it warn. Null: the default (14 days). Absent from an older
+             *     server.
+             */
+            notify_before: number | null;
+            /**
+             * Format: int64
              * @description Moves with every write (value, metadata or status): the `ETag` of the secret's
              *     answers, for `If-Match`. 0 from a server that predates it.
              */
             revision: number;
             /** @description Apps allowed to read it; empty means every app. */
             scope: string[];
-            /** @description `active`, `revoked` or `expired`. */
-            status: components["schemas"]["Status"];
+            /**
+             * @description `active`, `expiring` (active, and within its warning window before `expires_at`),
+             *     `revoked` or `expired`.
+             */
+            status: components["schemas"]["SecretStatus"];
             token_type: null | components["schemas"]["TokenType"];
             /** @description RFC 3339. */
             updated_at: string;
@@ -914,6 +939,11 @@ export interface components {
             /** @description Workspace name. */
             workspace: string;
         };
+        /**
+         * @description A secret's status.
+         * @enum {string}
+         */
+        SecretStatus: "active" | "expiring" | "revoked" | "expired";
         /** @description A secret with its decrypted value: the answer of a read, and nothing else. */
         SecretValue: components["schemas"]["SecretMeta"] & {
             /** @description The value, when it is UTF-8 text. */
@@ -927,6 +957,11 @@ export interface components {
              * @description The version whose value this is (of `value_env`'s own value, or of the shared one).
              */
             value_version: number;
+            /**
+             * @description What the reader should know about what it got (an expiry close by); absent when
+             *     there is nothing to say.
+             */
+            warnings?: components["schemas"]["Warning"][];
         };
         /**
          * @description The body of a secret write (`POST /v1/secrets`, `PUT` and `PATCH /v1/secrets/{key}`).
@@ -950,6 +985,12 @@ export interface components {
             format?: null | components["schemas"]["ValueFormat"];
             /** @description The key (`POST` only; on `PUT`, the path's key if given). */
             key?: string | null;
+            /**
+             * Format: int64
+             * @description How long before `expires_at` the secret is `expiring` and reads of it warn, in
+             *     seconds (`null`: the default, 14 days).
+             */
+            notify_before?: number | null;
             /** @description Apps allowed to read it (`[]` or `null` clears it). */
             scope?: string[] | null;
             token_type?: null | components["schemas"]["TokenType"];
@@ -1057,6 +1098,25 @@ export interface components {
              */
             version: number;
         };
+        /** @description Something a reader should act on although the read succeeded. Never carries a value. */
+        Warning: {
+            /** @description For machines: `expiring` (the secret expires within its warning window). */
+            code: components["schemas"]["WarningCode"];
+            /**
+             * Format: int64
+             * @description Unix seconds: the expiry it warns of.
+             */
+            expires_at?: number | null;
+            /** @description The secret it is about. */
+            key: string;
+            /** @description For people: what and when (`STRIPE_KEY expires in 3 days (2026-12-03T10:00:00Z)`). */
+            message: string;
+        };
+        /**
+         * @description What a warning is about.
+         * @enum {string}
+         */
+        WarningCode: "expiring";
         /** @description `GET /v1/whoami`: the token a request was made with, and its workspace. Never the token. */
         WhoAmI: {
             /** @description The token's record. */
@@ -1732,7 +1792,7 @@ export interface operations {
                 app?: string;
                 /** @description Only keys with this prefix. */
                 prefix?: string;
-                /** @description `active`, `revoked` or `expired`. */
+                /** @description `active` (`expiring` included), `expiring`, `revoked` or `expired`. */
                 status?: string;
                 /** @description The previous page's `next_cursor`. */
                 cursor?: string;

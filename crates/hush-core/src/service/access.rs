@@ -34,7 +34,7 @@ pub(super) fn undeclared_reason(
 pub(super) fn unservable(row: &SecretRow, now: i64) -> Option<(&'static str, Error)> {
     let key = row.key.clone();
     match row.status_at(now) {
-        Status::Active => None,
+        Status::Active | Status::Expiring => None,
         Status::Revoked => Some(("revoked", Error::Revoked { key })),
         Status::Expired => {
             let at = row.meta.expires_at.unwrap_or_default();

@@ -10,6 +10,7 @@ use crate::clock;
 use crate::error::Error;
 use crate::keysource::KeySource;
 use crate::store::{AuditKeyRow, DataKeyRow, RootKeyRow, Store, StoreError};
+use crate::token::Actor;
 
 use super::{lock, with_cas, Hush, MAX_TRIES};
 
@@ -50,12 +51,16 @@ impl Hush {
     /// Rotates keys: a new root key version from the key source, every data key rewrapped under
     /// it, and a new data key version for every workspace (new values use it; old values keep
     /// opening with the version that sealed them). One store transaction; then the key source
-    /// may forget older root key versions.
-    pub async fn rotate_keys(&self) -> Result<RotationReport, Error> {
-        with_cas(ROTATION_TRIES, "(root key)", move || self.rotate_once()).await
+    /// may forget older root key versions. The same transaction appends a `keys.rotate` audit
+    /// row naming `actor`, the new root key version and the counts (never a key).
+    pub async fn rotate_keys(&self, actor: &Actor) -> Result<RotationReport, Error> {
+        with_cas(ROTATION_TRIES, "(root key)", move || {
+            self.rotate_once(actor)
+        })
+        .await
     }
 
-    async fn rotate_once(&self) -> Result<RotationReport, Error> {
+    async fn rotate_once(&self, actor: &Actor) -> Result<RotationReport, Error> {
         let rows = self.store.root_keys().await?;
         let current = rows.last().ok_or(Error::NotInitialized)?;
         let old_root = self.root_key(current.version).await?;
@@ -119,9 +124,16 @@ impl Hush {
             keyed_from: self.audit_key.keyed_from,
             created_at: now,
         };
+        let mut audit = self.audit_entry(actor, audit::KEYS_ROTATED, None, None, None, "ok");
+        audit.detail = Some(format!(
+            "root key version {version}; {} data key(s) rewrapped; {} workspace(s) got a new data key version",
+            rewrapped.len(),
+            added.len()
+        ));
         self.store
-            .rotate_keys(&row, &rewrapped, &added, &audit_key)
+            .rotate_keys(&row, &rewrapped, &added, &audit_key, &audit)
             .await?;
+        self.audited().await?;
         lock(&self.roots).insert(version, new_root);
         *lock(&self.current_root) = version;
         lock(&self.workspaces).clear();

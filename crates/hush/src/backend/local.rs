@@ -16,7 +16,7 @@ use hush_wire::{
     VersionInfo,
 };
 
-use super::{refuse_all, Answer, Answered, Answers, Backend, Fetched};
+use super::{refuse_all, warn_all, Answer, Answered, Answers, Backend, Fetched};
 
 /// The embedded store.
 pub struct Local {
@@ -295,6 +295,16 @@ impl Backend for Local {
             }
             Err(e) => return Err(e.into()),
         };
+        if !dry_run {
+            let now = clock::now();
+            let mut warnings: Vec<_> = answers
+                .iter()
+                .filter_map(|(_, a)| a.answer.as_ref().ok())
+                .flat_map(|r| wire::warnings(&r.row, now))
+                .collect();
+            warnings.sort_by(|a, b| a.key.cmp(&b.key));
+            warn_all(&warnings);
+        }
         let said = |e: hush_core::Error| -> (Reason, String) {
             let reason = hush_core::wire::refusal(&e);
             (reason, format!("{e}{}", crate::fail::core_hint(&e)))

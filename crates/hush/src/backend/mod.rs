@@ -83,6 +83,16 @@ impl Answered {
 /// Each wanted key's answer, by wanted key.
 pub type Answers = HashMap<String, Answered>;
 
+/// Prints the warnings of a resolve that hands values over (`hush run`), on stderr:
+/// `hush: warning: KEY expires in 3 days (…)`. A dry run (`hush check`) says it its own way.
+pub(crate) fn warn_all(warnings: &[hush_wire::Warning]) {
+    use std::io::Write as _;
+    let mut err = std::io::stderr().lock();
+    for w in warnings {
+        let _ = writeln!(err, "hush: warning: {}", w.message);
+    }
+}
+
 /// Every key refused with the same reason and message.
 fn refuse_all(keys: &[String], reason: Reason, message: &str) -> Answers {
     keys.iter()

@@ -17,7 +17,7 @@ use hush_wire::{
     TokenInfo, VersionInfo,
 };
 
-use super::{refuse_all, Answer, Answered, Answers, Backend, Fetched};
+use super::{refuse_all, warn_all, Answer, Answered, Answers, Backend, Fetched};
 
 /// A server.
 pub struct Remote(pub Client);
@@ -238,6 +238,9 @@ impl Backend for Remote {
             }
             Err(e) => return Err(e.into()),
         };
+        if !dry_run {
+            warn_all(&resolved.warnings);
+        }
         let mut out = Answers::with_capacity(resolved.secrets.len() + resolved.errors.len());
         // Which key answered each wanted key, and the keys skipped before it.
         let mut trail = |wanted: &str, served: bool| {
@@ -328,6 +331,7 @@ mod tests {
                 scope: Vec::new(),
                 envs: Vec::new(),
                 expires_at: None,
+                notify_before: None,
                 status: "active".into(),
                 version: 1,
                 env_versions: Default::default(),
@@ -342,6 +346,7 @@ mod tests {
             value_version: 1,
             value: value.map(str::to_string),
             value_base64: value_base64.map(str::to_string),
+            warnings: Vec::new(),
         }
     }
 

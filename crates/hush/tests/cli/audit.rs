@@ -420,14 +420,15 @@ fn key_rotation_keeps_old_rows_verifiable() {
     h.set("after", b"v");
     let out = h.run(&["audit", "verify", "--head", &head], None).ok();
     assert!(
-        out.text().contains("intact: 5 rows")
+        // 3 rows, each rotation's `keys.rotate` row (issue 17) and the two writes.
+        out.text().contains("intact: 7 rows")
             && out.text().contains("recorded head 3 is there unchanged"),
         "{}",
         out.text()
     );
     let v = h.run(&["audit", "verify", "-o", "json"], None).ok().json();
     assert_eq!(v["legacy_rows"], 0);
-    assert_eq!(v["head_seq"], 5);
+    assert_eq!(v["head_seq"], 7);
 }
 
 /// A store written by a hush from before the keyed chain: its rows keep their SHA-256 links
@@ -440,10 +441,11 @@ fn stores_from_before_the_keyed_chain_are_upgraded_and_their_rows_anchored() {
         return;
     }
     let h = home_with_rows(3);
-    // Back to schema 5 as the previous hush wrote it (without migrations 6, 7, 8 and 9).
+    // Back to schema 5 as the previous hush wrote it (without migrations 6 to 10).
     let conn = Connection::open(h.db()).unwrap();
     conn.execute_batch(
-        "ALTER TABLE app_keys DROP COLUMN last_read_env;
+        "ALTER TABLE secrets DROP COLUMN notify_before;
+         ALTER TABLE app_keys DROP COLUMN last_read_env;
          DROP TABLE audit_checkpoint;
          ALTER TABLE audit_log DROP COLUMN request_id;
          ALTER TABLE audit_log DROP COLUMN detail;

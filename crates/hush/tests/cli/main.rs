@@ -10,6 +10,7 @@ mod crash;
 mod door;
 mod envs;
 mod examples;
+mod expiry;
 mod fallback;
 mod hardening;
 mod hostile;

@@ -24,6 +24,9 @@ _DEFAULTS: Dict[str, Any] = {
     "value_env": None,
     "env": None,
     "legacy_rows": 0,
+    # Expiry warnings (issue 17).
+    "notify_before": None,
+    "warnings": [],
     "head_seq": 0,
     "head_mac": "",
     "head_checked": False,
@@ -95,7 +98,11 @@ class SecretMeta:
     envs: List[str]
     #: Unix seconds, or ``None`` for never.
     expires_at: Optional[int]
-    #: ``active``, ``revoked`` or ``expired``.
+    #: Seconds before ``expires_at`` during which it is ``expiring``; ``None``: the default
+    #: (14 days).
+    notify_before: Optional[int]
+    #: ``active``, ``expiring`` (served, within ``notify_before`` of its expiry), ``revoked``
+    #: or ``expired``.
     status: str
     #: The current version of the value shared by every environment (0: none).
     version: int
@@ -136,6 +143,36 @@ def _value(doc: Mapping[str, Any]) -> Secret:
 
 
 @dataclass(frozen=True)
+class ReadWarning:
+    """Something to act on although the read succeeded (never a value)."""
+
+    key: str
+    #: ``expiring``: the secret expires within its warning window.
+    code: str
+    #: For people: ``STRIPE_KEY expires in 3 days (2026-12-03T10:00:00Z)``.
+    message: str
+    #: Unix seconds: the expiry it warns of.
+    expires_at: Optional[int] = None
+
+    @classmethod
+    def from_json(cls, doc: Any) -> ReadWarning:
+        if not isinstance(doc, Mapping):
+            raise _unexpected("expected an object for ReadWarning")
+        return cls(
+            key=str(doc.get("key", "")),
+            code=str(doc.get("code", "")),
+            message=str(doc.get("message", "")),
+            expires_at=doc.get("expires_at"),
+        )
+
+
+def _warnings(raw: Any) -> List[ReadWarning]:
+    if not isinstance(raw, list):
+        raise _unexpected("expected a list of ReadWarning")
+    return [ReadWarning.from_json(w) for w in raw]
+
+
+@dataclass(frozen=True)
 class SecretValue(SecretMeta):
     """A secret's metadata and its decrypted value (a :class:`hush.Secret`: read it with
     ``.value.expose()``)."""
@@ -145,6 +182,8 @@ class SecretValue(SecretMeta):
     #: The version whose value this is.
     value_version: int
     value: Secret
+    #: What the reader should know (an expiry within its window); empty when nothing.
+    warnings: List[ReadWarning] = dataclasses.field(default_factory=list)
 
     @classmethod
     def from_json(cls, doc: Any) -> SecretValue:
@@ -153,7 +192,9 @@ class SecretValue(SecretMeta):
         fields = dict(doc)
         fields["value"] = _value(doc)
         fields.pop("value_base64", None)
-        return _build(cls, fields, used_by=_list_of(UsedBy), env_versions=dict)
+        return _build(
+            cls, fields, used_by=_list_of(UsedBy), env_versions=dict, warnings=_warnings
+        )
 
 
 @dataclass(frozen=True)
@@ -188,6 +229,8 @@ class Resolved:
 
     secrets: Dict[str, SecretValue]
     errors: Dict[str, Refusal]
+    #: Warnings about the secrets served (an expiry within its window), in key order.
+    warnings: List[ReadWarning] = dataclasses.field(default_factory=list)
 
     @classmethod
     def from_json(cls, doc: Any, *, dry_run: bool = False) -> Resolved:
@@ -204,7 +247,8 @@ class Resolved:
                 v = {**v, "value": ""}
             secrets[k] = SecretValue.from_json(v)
         errors = {k: _build(Refusal, v) for k, v in raw_errors.items()}
-        return cls(secrets=secrets, errors=errors)
+        warnings = _warnings(doc.get("warnings") or [])
+        return cls(secrets=secrets, errors=errors, warnings=warnings)
 
 
 @dataclass(frozen=True)

@@ -119,6 +119,13 @@ fn detail_body(viewer: &Viewer<'_>, f: &Facts<'_>, shown: &Shown<'_>, now: i64) 
                 }
             }
             dt { "Expires" } dd { (when(row.meta.expires_at)) }
+            @if row.meta.expires_at.is_some() {
+                dt { "Warn before" }
+                dd {
+                    (clock::human_span(row.meta.notify_window()))
+                    @if row.meta.notify_before.is_none() { " (default)" }
+                }
+            }
             dt { "Updated" } dd { (clock::rfc3339(row.updated_at)) " by " (row.updated_by) }
             dt { "Created" } dd { (clock::rfc3339(row.created_at)) " by " (row.created_by) }
         }

@@ -173,6 +173,8 @@ pub(super) fn patch_from(f: &SecretForm, errors: &mut FieldErrors) -> MetadataPa
         scope: Some(scope),
         envs: Some(envs),
         expires_at: Some(expires_at),
+        // The form has no field for it: the warning window is left as it is.
+        notify_before: None,
         // A past expiry is refused (by `validate`, next to its field): the form has no way
         // to ask for one. The value's format is checked by `value_from`.
         format: None,

@@ -42,10 +42,10 @@ pub(in crate::ui) async fn list(
     session: Session,
     Query(p): Query<ListParams>,
 ) -> Response {
-    let now = clock::now();
     let wanted_status = p.status.as_str();
     let core_status = match wanted_status {
-        "active" | "expiring" => Some(Status::Active),
+        "active" => Some(Status::Active),
+        "expiring" => Some(Status::Expiring),
         "revoked" => Some(Status::Revoked),
         "expired" => Some(Status::Expired),
         _ => None,
@@ -79,8 +79,7 @@ pub(in crate::ui) async fn list(
                     .description
                     .as_deref()
                     .is_some_and(|d| d.to_lowercase().contains(&text));
-            let matches_status = wanted_status != "expiring" || shown_status(&r, now) == "expiring";
-            if matches_text && matches_status {
+            if matches_text {
                 if shown.len() == PAGE_SIZE {
                     more = true;
                     break 'pages;
@@ -270,6 +269,34 @@ mod tests {
             html.contains(r#"value="&quot; autofocus onfocus=&quot;alert(1)""#),
             "{html}"
         );
+    }
+
+    /// Issue 17: the page shows the status every reader sees, `expiring` following the
+    /// secret's own `notify_before`.
+    #[test]
+    fn expiring_follows_the_secrets_own_window() {
+        let now = 1_000_000;
+        let mut soon = row("SOON", "d");
+        soon.meta.expires_at = Some(now + 3 * 86_400);
+        let mut wide = row("WIDE", "d");
+        wide.meta.expires_at = Some(now + 30 * 86_400);
+        wide.meta.notify_before = Some(40 * 86_400);
+        let mut quiet = row("QUIET", "d");
+        quiet.meta.expires_at = Some(now + 86_400);
+        quiet.meta.notify_before = Some(0);
+        let label = |r: &SecretRow| {
+            let html = list_row(r, &[], now).into_string();
+            if html.contains("Expiring soon") {
+                "expiring"
+            } else if html.contains("Active") {
+                "active"
+            } else {
+                panic!("{html}")
+            }
+        };
+        assert_eq!(label(&soon), "expiring");
+        assert_eq!(label(&wide), "expiring");
+        assert_eq!(label(&quiet), "active");
     }
 
     #[test]

@@ -11,26 +11,16 @@ mod list;
 mod new;
 
 use hush_core::model::SecretRow;
-use hush_core::Status;
 
 pub(super) use delete::{delete, delete_page};
 pub(super) use detail::{delete_env_value, detail_page, edit_meta, replace_value, restore, revoke};
 pub(super) use list::list;
 pub(super) use new::{create, new_page};
 
-/// "Expiring soon": within this many seconds.
-const EXPIRING_WITHIN: i64 = 14 * 86_400;
-
-/// What a secret's status is, as the pages show it: `expiring` is an active secret that
-/// expires within [`EXPIRING_WITHIN`].
+/// What a secret's status is, as the pages show it: the status every reader sees
+/// (`expiring` within the secret's warning window, `notify_before`, default 14 days).
 fn shown_status(row: &SecretRow, now: i64) -> &'static str {
-    match row.status_at(now) {
-        Status::Active => match row.meta.expires_at {
-            Some(at) if at - now <= EXPIRING_WITHIN => "expiring",
-            _ => "active",
-        },
-        other => other.as_str(),
-    }
+    row.status_at(now).as_str()
 }
 
 fn status_label(s: &str) -> &'static str {
