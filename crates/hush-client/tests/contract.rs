@@ -489,7 +489,7 @@ async fn unknown_fields_are_refused_naming_the_known_ones() {
     use reqwest::Method as M;
     const WRITE: &str = "`key`, `value`, `value_base64`, `description`, `token_type`, `scope`, \
                          `envs`, `expires_at`, `notify_before`, `allow_past`, `format`, `expected_version`";
-    const RESOLVE: &str = "`app`, `env`, `keys`, `dry_run`";
+    const RESOLVE: &str = "`app`, `env`, `keys`, `fallbacks`, `dry_run`";
     const TOKEN: &str = "`name`, `role`, `app`, `env`, `expires_at`, `workspace`";
     const APP: &str = "`app`, `env`, `secrets`";
     let cases = [

@@ -690,7 +690,7 @@ mod tests {
             (r#"{"vaule":"x"}"#, "`key`, `value`, `value_base64`"),
             (
                 r#"{"keys":[],"dryrun":true}"#,
-                "`app`, `env`, `keys`, `dry_run`",
+                "`app`, `env`, `keys`, `fallbacks`, `dry_run`",
             ),
             (
                 r#"{"nmae":"x"}"#,
