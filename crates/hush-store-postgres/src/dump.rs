@@ -5,7 +5,7 @@
 //! [`Store::dump`]: hush_core::Store::dump
 //! [`Store::load`]: hush_core::Store::load
 
-use hush_core::audit::{AuditEntry, AuditRow, Checkpoint};
+use hush_core::audit::{AuditEntry, AuditRow};
 use hush_core::model::SealedValue;
 use hush_core::store::{
     check_dumpable, check_empty, AppDumpRow, AppKeyDumpRow, AuditKeyRow, DataKeyRow, Dump,
@@ -17,8 +17,8 @@ use sqlx::query_builder::Separated;
 use sqlx::{Postgres, QueryBuilder, Row as _};
 
 use super::{
-    audit_from_db, corrupt, env_versions_json, secret_from_row, token_from_row, unavailable,
-    AuditDbRow, PostgresStore, Tx, AUDIT_COLUMNS, SECRET_COLUMNS, TOKEN_COLUMNS,
+    audit_from_db, corrupt, env_versions_json, read_checkpoint, secret_from_row, token_from_row,
+    unavailable, AuditDbRow, PostgresStore, Tx, AUDIT_COLUMNS, SECRET_COLUMNS, TOKEN_COLUMNS,
 };
 
 /// The store's own bookkeeping tables, which a dump does not copy: the schema version, and the
@@ -194,17 +194,7 @@ async fn read_all(tx: &mut Tx) -> Result<Dump, StoreError> {
             },
         )
         .collect();
-    let checkpoint: Option<(i64, String, String, i64)> =
-        sqlx::query_as("SELECT seq, mac, tag, pruned_at_ms FROM audit_checkpoint WHERE id = 1")
-            .fetch_optional(&mut **tx)
-            .await
-            .map_err(unavailable)?;
-    let audit_checkpoint = checkpoint.map(|(seq, mac, tag, pruned_at_ms)| Checkpoint {
-        seq,
-        mac,
-        tag,
-        pruned_at_ms,
-    });
+    let audit_checkpoint = read_checkpoint(&mut **tx).await?;
     let audit: Vec<AuditDbRow> = sqlx::query_as(&format!(
         "SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY seq"
     ))

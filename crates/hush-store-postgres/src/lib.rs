@@ -465,6 +465,23 @@ async fn insert_audit_key(tx: &mut Tx, k: &AuditKeyRow) -> Result<(), StoreError
 const AUDIT_COLUMNS: &str =
     "seq, ts_ms, actor_id, actor_name, action, workspace, key, version, outcome, remote, prev_mac, mac, env, request_id, detail";
 
+/// The audit checkpoint, if the chain was pruned (also read by the dump, in its transaction).
+async fn read_checkpoint<'e>(
+    e: impl sqlx::PgExecutor<'e>,
+) -> Result<Option<Checkpoint>, StoreError> {
+    let row: Option<(i64, String, String, i64)> =
+        sqlx::query_as("SELECT seq, mac, tag, pruned_at_ms FROM audit_checkpoint WHERE id = 1")
+            .fetch_optional(e)
+            .await
+            .map_err(unavailable)?;
+    Ok(row.map(|(seq, mac, tag, pruned_at_ms)| Checkpoint {
+        seq,
+        mac,
+        tag,
+        pruned_at_ms,
+    }))
+}
+
 fn audit_from_db(r: AuditDbRow) -> AuditRow {
     AuditRow {
         seq: r.0,
@@ -758,17 +775,7 @@ impl Store for PostgresStore {
     }
 
     async fn audit_checkpoint(&self) -> Result<Option<Checkpoint>, StoreError> {
-        let row: Option<(i64, String, String, i64)> =
-            sqlx::query_as("SELECT seq, mac, tag, pruned_at_ms FROM audit_checkpoint WHERE id = 1")
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(unavailable)?;
-        Ok(row.map(|(seq, mac, tag, pruned_at_ms)| Checkpoint {
-            seq,
-            mac,
-            tag,
-            pruned_at_ms,
-        }))
+        read_checkpoint(&self.pool).await
     }
 
     async fn prune_audit(

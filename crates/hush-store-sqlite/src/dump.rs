@@ -4,7 +4,7 @@
 //! [`Store::dump`]: hush_core::Store::dump
 //! [`Store::load`]: hush_core::Store::load
 
-use hush_core::audit::{AuditEntry, AuditRow, Checkpoint};
+use hush_core::audit::{AuditEntry, AuditRow};
 use hush_core::model::SealedValue;
 use hush_core::store::{
     check_dumpable, check_empty, AppDumpRow, AppKeyDumpRow, AuditKeyRow, DataKeyRow, Dump,
@@ -15,8 +15,8 @@ use rusqlite::{params, Connection, OptionalExtension as _};
 
 use super::{
     audit_from_row, corrupt, env_versions_json, insert_audit_key, insert_data_key, insert_root,
-    insert_workspace, secret_from_row, to_json, token_from_row, unavailable, SqliteStore,
-    AUDIT_COLUMNS, INSERT_SECRET, SECRET_COLUMNS, TOKEN_COLUMNS,
+    insert_workspace, read_checkpoint, secret_from_row, to_json, token_from_row, unavailable,
+    SqliteStore, AUDIT_COLUMNS, INSERT_SECRET, SECRET_COLUMNS, TOKEN_COLUMNS,
 };
 
 /// `?1, ?2, …`, one per column of `columns` (a comma-separated list).
@@ -174,21 +174,7 @@ fn read_all(c: &Connection) -> Result<Dump, StoreError> {
         audit_from_row,
     )
     .map_err(q)?;
-    let audit_checkpoint = c
-        .query_row(
-            "SELECT seq, mac, tag, pruned_at_ms FROM audit_checkpoint WHERE id = 1",
-            [],
-            |r| {
-                Ok(Checkpoint {
-                    seq: r.get(0)?,
-                    mac: r.get(1)?,
-                    tag: r.get(2)?,
-                    pruned_at_ms: r.get(3)?,
-                })
-            },
-        )
-        .optional()
-        .map_err(q)?;
+    let audit_checkpoint = read_checkpoint(c).map_err(q)?;
     let mut dump = Dump {
         root_keys,
         audit_key,

@@ -586,6 +586,23 @@ fn append_chain(
 const AUDIT_COLUMNS: &str =
     "seq, ts_ms, actor_id, actor_name, action, workspace, key, version, outcome, remote, prev_mac, mac, env, request_id, detail";
 
+/// The audit checkpoint, if the chain was pruned (also read by the dump).
+fn read_checkpoint(c: &Connection) -> rusqlite::Result<Option<Checkpoint>> {
+    c.query_row(
+        "SELECT seq, mac, tag, pruned_at_ms FROM audit_checkpoint WHERE id = 1",
+        [],
+        |r| {
+            Ok(Checkpoint {
+                seq: r.get(0)?,
+                mac: r.get(1)?,
+                tag: r.get(2)?,
+                pruned_at_ms: r.get(3)?,
+            })
+        },
+    )
+    .optional()
+}
+
 fn audit_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRow> {
     Ok(AuditRow {
         seq: r.get(0)?,
@@ -867,21 +884,7 @@ impl Store for SqliteStore {
     }
 
     async fn audit_checkpoint(&self) -> Result<Option<Checkpoint>, StoreError> {
-        self.read(|c| {
-            c.query_row(
-                "SELECT seq, mac, tag, pruned_at_ms FROM audit_checkpoint WHERE id = 1",
-                [],
-                |r| {
-                    Ok(Checkpoint {
-                        seq: r.get(0)?,
-                        mac: r.get(1)?,
-                        tag: r.get(2)?,
-                        pruned_at_ms: r.get(3)?,
-                    })
-                },
-            )
-            .optional()
-        })
+        self.read(read_checkpoint)
     }
 
     async fn prune_audit(
