@@ -13,7 +13,7 @@
 //!
 //! 1. `invalid` ([`Invalid`]), `store_error` ([`StoreError`]) and [`audit`] use nothing else
 //!    in the crate; [`clock`] and [`model`] (secret rows, metadata, statuses, the naming rules)
-//!    use only `invalid`; [`token`] (roles, principals, [`Actor`], token rows) adds `model`,
+//!    use only `invalid`; [`event`] (change events) uses `audit`; [`token`] (roles, principals, [`Actor`], token rows) adds `model`,
 //!    and [`app`] (app rows, the manifest rules) adds `store_error`. These are the ground
 //!    floor: the row and identity types.
 //! 2. [`store`] (the trait backends implement) stands on the ground floor; [`keysource`] on
@@ -27,6 +27,7 @@ pub mod app;
 pub mod audit;
 pub mod clock;
 pub mod error;
+pub mod event;
 mod group;
 pub use group::BatchObserver;
 mod invalid;

@@ -9,6 +9,7 @@ use async_trait::async_trait;
 
 use crate::app::{AppRow, ReadMark, UseRow};
 use crate::audit::{AuditEntry, AuditFilter, AuditRow, Checkpoint};
+use crate::event::{EventKind, EventRow};
 use crate::model::{ListFilter, SealedValue, SecretRow, VersionRow, Workspace};
 pub use crate::store_error::StoreError;
 use crate::token::TokenRow;
@@ -448,6 +449,23 @@ pub fn check_empty(counts: &[(String, i64)]) -> Result<(), StoreError> {
     }
 }
 
+/// A secret whose expiry notice is due ([`Store::notices_due`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoticeDue {
+    /// The secret's id.
+    pub secret_id: String,
+    /// Its workspace's name.
+    pub workspace: String,
+    /// Its key.
+    pub key: String,
+    /// Its current value version.
+    pub version: u64,
+    /// `expiring` or `expired`.
+    pub kind: EventKind,
+    /// The expiry the notice is about (unix seconds): a new expiry makes a new notice.
+    pub expires_at: i64,
+}
+
 /// A backend: SQLite, PostgreSQL, ….
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -515,6 +533,36 @@ pub trait Store: Send + Sync + 'static {
         })
         .await
     }
+
+    /// The change events after `after_seq`, oldest first, at most `limit` (see
+    /// [`crate::event`]): a query on the events table's primary key alone.
+    async fn events_after(&self, after_seq: i64, limit: usize)
+        -> Result<Vec<EventRow>, StoreError>;
+
+    /// The newest event's sequence number (0 when there is none): where a follower that
+    /// wants only what happens from now on starts.
+    async fn event_head(&self) -> Result<i64, StoreError>;
+
+    /// Removes the events older than `before_ms` (unix milliseconds); returns how many.
+    async fn prune_events(&self, before_ms: i64) -> Result<u64, StoreError>;
+
+    /// A signal that fires soon after another process or node may have written events
+    /// (PostgreSQL: a `LISTEN` on the channel every append `NOTIFY`s). `None` when the
+    /// backend has none: followers then look at [`Store::event_head`] often (on SQLite, an
+    /// index lookup).
+    fn change_signal(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        None
+    }
+
+    /// The active secrets, in every workspace, with an expiry whose `kind` notice
+    /// (`expiring`: within its warning window at `now`; `expired`: past at `now`) has not
+    /// been recorded yet. At most `limit`.
+    async fn notices_due(&self, now: i64, limit: usize) -> Result<Vec<NoticeDue>, StoreError>;
+
+    /// Records each notice with its audit row (`secret.expiring` / `secret.expired`, which
+    /// makes its event) in one transaction; a notice recorded already (by another node)
+    /// appends nothing. Returns how many were new.
+    async fn record_notices(&self, notices: &[(NoticeDue, AuditEntry)]) -> Result<u64, StoreError>;
 
     /// The workspace with this name.
     async fn workspace_by_name(&self, name: &str) -> Result<Option<Workspace>, StoreError>;

@@ -12,6 +12,8 @@
 #![forbid(unsafe_code)]
 
 mod error;
+mod events;
+pub use events::start_background;
 #[doc(hidden)]
 pub mod fuzz;
 mod metrics;
@@ -199,6 +201,7 @@ pub fn router(state: AppState) -> Router {
         .route("/audit/verify", get(audit_verify))
         .route("/audit/head", get(audit_head))
         .route("/audit/prune", post(audit_prune))
+        .route("/events", get(events::follow))
         .route("/openapi.json", get(openapi::document));
     Router::new()
         .nest("/v1", v1)

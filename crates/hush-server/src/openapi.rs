@@ -73,6 +73,7 @@ pub(crate) struct Alive {
         crate::audit_verify,
         crate::audit_head,
         crate::audit_prune,
+        crate::events::follow,
         crate::healthz,
         crate::readyz,
         crate::metrics::render,
@@ -86,6 +87,7 @@ pub(crate) struct Alive {
         (name = "apps", description = "Registered apps: the manifests of workloads"),
         (name = "tokens", description = "API and machine tokens (admin)"),
         (name = "audit", description = "The hash-chained audit log (admin)"),
+        (name = "events", description = "Change events of secrets, as Server-Sent Events"),
         (name = "operations", description = "Health, readiness, metrics and this document"),
     )
 )]

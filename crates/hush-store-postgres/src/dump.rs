@@ -22,8 +22,10 @@ use super::{
 };
 
 /// The store's own bookkeeping tables, which a dump does not copy: the schema version, and the
-/// chain's head, which a load sets from the audit rows.
-const OWN_TABLES: &[&str] = &["hush_schema", "audit_head"];
+/// chain's head, which a load sets from the audit rows, the change events (kept 48 hours, for
+/// followers of this store) and which expiry notices were given (a migrated store gives them
+/// again, once).
+const OWN_TABLES: &[&str] = &["hush_schema", "audit_head", "events", "expiry_notices"];
 
 /// Rows per `INSERT`: well under PostgreSQL's 65535 bound parameters at 16 columns.
 const CHUNK: usize = 1000;

@@ -26,13 +26,14 @@ use std::time::Duration;
 use async_trait::async_trait;
 use hush_core::app::{AppKeyRow, AppRow, ReadMark, UseRow};
 use hush_core::audit::{self, AuditEntry, AuditFilter, AuditKey, AuditRow, Checkpoint};
+use hush_core::event::{EventKind, EventRow};
 use hush_core::model::{
     ListFilter, Metadata, SealedValue, SecretRow, StoredStatus, TokenType, VersionRow, Workspace,
-    DEFAULT_NOTIFY_BEFORE,
+    DEFAULT_NOTIFY_BEFORE, MAX_NOTIFY_BEFORE,
 };
 use hush_core::store::{
-    uses_from_json, AuditKeyRow, Commit, DataKeyRow, Dump, RootKeyKind, RootKeyRow, SecretRead,
-    SecretWrite, Store, StoreError,
+    uses_from_json, AuditKeyRow, Commit, DataKeyRow, Dump, NoticeDue, RootKeyKind, RootKeyRow,
+    SecretRead, SecretWrite, Store, StoreError,
 };
 use hush_core::token::{Role, TokenRow};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
@@ -53,6 +54,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0004_audit_retention.sql"),
     include_str!("../migrations/0005_app_read_env.sql"),
     include_str!("../migrations/0006_notify_before.sql"),
+    include_str!("../migrations/0007_events.sql"),
 ];
 
 /// An arbitrary constant: the advisory lock that serialises migrations across nodes.
@@ -66,6 +68,8 @@ pub struct PostgresStore {
     pool: PgPool,
     /// The key appended audit rows are authenticated with ([`Store::set_audit_key`]).
     audit_key: RwLock<Option<AuditKey>>,
+    /// Bumped by the `LISTEN` task ([`Store::change_signal`]), started on first use.
+    signal: std::sync::OnceLock<tokio::sync::watch::Receiver<u64>>,
 }
 
 fn timeout() -> Duration {
@@ -151,6 +155,7 @@ impl PostgresStore {
         Ok(PostgresStore {
             pool,
             audit_key: RwLock::new(None),
+            signal: std::sync::OnceLock::new(),
         })
     }
 
@@ -411,6 +416,7 @@ async fn append_chain(
     }
     let (last_seq, last_mac) = lock_head(tx).await?;
     let rows = audit::chain(key, last_seq, &last_mac, entries);
+    let mut evented = false;
     for row in &rows {
         let e = &row.entry;
         sqlx::query(
@@ -435,6 +441,18 @@ async fn append_chain(
         .execute(&mut **tx)
         .await
         .map_err(|e| conflict_on_unique(e, StoreError::Conflict))?;
+        if let Some(ev) = EventRow::from_entry(row.seq, e) {
+            insert_event(tx, &ev).await?;
+            evented = true;
+        }
+    }
+    if evented {
+        // Delivered at commit, to every node's listener (and to none if it rolls back).
+        sqlx::query("SELECT pg_notify($1, '')")
+            .bind(EVENTS_CHANNEL)
+            .execute(&mut **tx)
+            .await
+            .map_err(unavailable)?;
     }
     if let Some(last) = rows.last() {
         sqlx::query("UPDATE audit_head SET seq = $1, mac = $2 WHERE id = 1")
@@ -445,6 +463,81 @@ async fn append_chain(
             .map_err(unavailable)?;
     }
     Ok(())
+}
+
+/// The channel every append that makes an event notifies, and every node listens on.
+const EVENTS_CHANNEL: &str = "hush_events";
+
+/// Records the event an audit row makes, in the row's transaction.
+async fn insert_event(tx: &mut Tx, ev: &EventRow) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO events (seq, ts_ms, kind, workspace, key, version, env, detail)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(ev.seq)
+    .bind(ev.ts_ms)
+    .bind(ev.kind.as_str())
+    .bind(&ev.workspace)
+    .bind(&ev.key)
+    .bind(ev.version.map(|v| v as i64))
+    .bind(&ev.env)
+    .bind(&ev.detail)
+    .execute(&mut **tx)
+    .await
+    .map_err(unavailable)?;
+    Ok(())
+}
+
+type EventDbRow = (
+    i64,
+    i64,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+);
+
+fn event_from_db(r: EventDbRow) -> Result<EventRow, StoreError> {
+    let (seq, ts_ms, kind, workspace, key, version, env, detail) = r;
+    Ok(EventRow {
+        seq,
+        ts_ms,
+        kind: EventKind::parse(&kind)
+            .ok_or_else(|| corrupt(&format!("unknown event kind {kind:?}")))?,
+        workspace,
+        key,
+        version: version.map(|v| v as u64),
+        env,
+        detail,
+    })
+}
+
+/// Listens on [`EVENTS_CHANNEL`] for as long as the receivers live, bumping `tx` on each
+/// notification, and once after every reconnection (a notification sent while the listener
+/// was away is lost: followers then read what they missed).
+async fn listen_events(pool: PgPool, tx: tokio::sync::watch::Sender<u64>) {
+    loop {
+        if tx.is_closed() {
+            return;
+        }
+        match sqlx::postgres::PgListener::connect_with(&pool).await {
+            Ok(mut listener) => {
+                if listener.listen(EVENTS_CHANNEL).await.is_ok() {
+                    tx.send_modify(|n| *n += 1);
+                    while listener.recv().await.is_ok() {
+                        tx.send_modify(|n| *n += 1);
+                    }
+                }
+                tracing::warn!("the PostgreSQL event listener lost its connection; reconnecting");
+            }
+            Err(e) => {
+                tracing::warn!(error = %redact_url(&e.to_string()), "the PostgreSQL event listener cannot connect; retrying");
+            }
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
 }
 
 async fn insert_audit_key(tx: &mut Tx, k: &AuditKeyRow) -> Result<(), StoreError> {
@@ -1071,6 +1164,111 @@ impl Store for PostgresStore {
                 created_by,
             })
             .collect())
+    }
+
+    async fn events_after(
+        &self,
+        after_seq: i64,
+        limit: usize,
+    ) -> Result<Vec<EventRow>, StoreError> {
+        let rows: Vec<EventDbRow> = sqlx::query_as(
+            "SELECT seq, ts_ms, kind, workspace, key, version, env, detail FROM events
+             WHERE seq > $1 ORDER BY seq LIMIT $2",
+        )
+        .bind(after_seq)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        rows.into_iter().map(event_from_db).collect()
+    }
+
+    async fn event_head(&self) -> Result<i64, StoreError> {
+        sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0)::BIGINT FROM events")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn prune_events(&self, before_ms: i64) -> Result<u64, StoreError> {
+        let r = sqlx::query("DELETE FROM events WHERE ts_ms < $1")
+            .bind(before_ms)
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        Ok(r.rows_affected())
+    }
+
+    fn change_signal(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        let rx = self.signal.get_or_init(|| {
+            let (tx, rx) = tokio::sync::watch::channel(0);
+            tokio::spawn(listen_events(self.pool.clone(), tx));
+            rx
+        });
+        Some(rx.clone())
+    }
+
+    async fn notices_due(&self, now: i64, limit: usize) -> Result<Vec<NoticeDue>, StoreError> {
+        let rows: Vec<(String, String, String, i64, i64)> = sqlx::query_as(
+            "SELECT s.id, w.name, s.key, s.version, s.expires_at
+             FROM secrets s JOIN workspaces w ON w.id = s.workspace_id
+             WHERE s.expires_at IS NOT NULL AND s.expires_at <= $1 + $2
+               AND s.status = 'active'
+               AND s.expires_at <= $1 + COALESCE(s.notify_before, $3)
+               AND NOT EXISTS (
+                   SELECT 1 FROM expiry_notices n
+                   WHERE n.secret_id = s.id AND n.expires_at = s.expires_at
+                     AND n.kind = CASE WHEN s.expires_at <= $1 THEN 'expired' ELSE 'expiring' END)
+             ORDER BY s.expires_at LIMIT $4",
+        )
+        .bind(now)
+        .bind(MAX_NOTIFY_BEFORE)
+        .bind(DEFAULT_NOTIFY_BEFORE)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(unavailable)?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(secret_id, workspace, key, version, expires_at)| NoticeDue {
+                    secret_id,
+                    workspace,
+                    key,
+                    version: version as u64,
+                    kind: if expires_at <= now {
+                        EventKind::Expired
+                    } else {
+                        EventKind::Expiring
+                    },
+                    expires_at,
+                },
+            )
+            .collect())
+    }
+
+    async fn record_notices(&self, notices: &[(NoticeDue, AuditEntry)]) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await.map_err(unavailable)?;
+        let mut entries = Vec::new();
+        for (n, entry) in notices {
+            let added = sqlx::query(
+                "INSERT INTO expiry_notices (secret_id, kind, expires_at) VALUES ($1, $2, $3)
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(&n.secret_id)
+            .bind(n.kind.as_str())
+            .bind(n.expires_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(unavailable)?
+            .rows_affected();
+            if added == 1 {
+                entries.push(entry.clone());
+            }
+        }
+        self.append_chain(&mut tx, &entries).await?;
+        tx.commit().await.map_err(unavailable)?;
+        Ok(entries.len() as u64)
     }
 
     async fn count_expiring(&self, now: i64, until: i64) -> Result<u64, StoreError> {

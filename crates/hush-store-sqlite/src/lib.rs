@@ -23,13 +23,14 @@ use std::time::Duration;
 use async_trait::async_trait;
 use hush_core::app::{AppKeyRow, AppRow, ReadMark, UseRow};
 use hush_core::audit::{self, AuditEntry, AuditFilter, AuditKey, AuditRow, Checkpoint};
+use hush_core::event::{EventKind, EventRow};
 use hush_core::model::{
     ListFilter, Metadata, SealedValue, SecretRow, StoredStatus, TokenType, VersionRow, Workspace,
-    DEFAULT_NOTIFY_BEFORE,
+    DEFAULT_NOTIFY_BEFORE, MAX_NOTIFY_BEFORE,
 };
 use hush_core::store::{
-    uses_from_json, AuditKeyRow, Commit, DataKeyRow, Dump, RootKeyKind, RootKeyRow, SecretRead,
-    SecretWrite, Store, StoreError,
+    uses_from_json, AuditKeyRow, Commit, DataKeyRow, Dump, NoticeDue, RootKeyKind, RootKeyRow,
+    SecretRead, SecretWrite, Store, StoreError,
 };
 use hush_core::token::{Role, TokenRow};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
@@ -48,6 +49,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0008_audit_retention.sql"),
     include_str!("../migrations/0009_app_read_env.sql"),
     include_str!("../migrations/0010_notify_before.sql"),
+    include_str!("../migrations/0011_events.sql"),
 ];
 
 const READ_POOL_MAX: usize = 8;
@@ -579,8 +581,53 @@ fn append_chain(
             e.detail
         ])
         .map_err(|e| conflict_on_unique(e, StoreError::Conflict))?;
+        if let Some(ev) = EventRow::from_entry(row.seq, e) {
+            insert_event(tx, &ev)?;
+        }
     }
     Ok(())
+}
+
+/// Records the event an audit row makes, in the row's transaction.
+fn insert_event(tx: &rusqlite::Transaction<'_>, ev: &EventRow) -> Result<(), StoreError> {
+    tx.prepare_cached(
+        "INSERT INTO events (seq, ts_ms, kind, workspace, key, version, env, detail)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )
+    .and_then(|mut st| {
+        st.execute(params![
+            ev.seq,
+            ev.ts_ms,
+            ev.kind.as_str(),
+            ev.workspace,
+            ev.key,
+            ev.version.map(|v| v as i64),
+            ev.env,
+            ev.detail
+        ])
+    })
+    .map_err(unavailable)?;
+    Ok(())
+}
+
+fn event_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<EventRow> {
+    let kind: String = r.get(2)?;
+    Ok(EventRow {
+        seq: r.get(0)?,
+        ts_ms: r.get(1)?,
+        kind: EventKind::parse(&kind).ok_or_else(|| {
+            rusqlite::Error::FromSqlConversionFailure(
+                2,
+                rusqlite::types::Type::Text,
+                format!("unknown event kind {kind:?}").into(),
+            )
+        })?,
+        workspace: r.get(3)?,
+        key: r.get(4)?,
+        version: r.get::<_, Option<i64>>(5)?.map(|v| v as u64),
+        env: r.get(6)?,
+        detail: r.get(7)?,
+    })
 }
 
 const AUDIT_COLUMNS: &str =
@@ -933,6 +980,98 @@ impl Store for SqliteStore {
             ))?;
             let rows = st.query_map(params![after_seq, limit], audit_from_row)?;
             rows.collect()
+        })
+    }
+
+    async fn events_after(
+        &self,
+        after_seq: i64,
+        limit: usize,
+    ) -> Result<Vec<EventRow>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.read(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT seq, ts_ms, kind, workspace, key, version, env, detail FROM events
+                 WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            )?;
+            let rows = st.query_map(params![after_seq, limit], event_from_row)?;
+            rows.collect()
+        })
+    }
+
+    async fn event_head(&self) -> Result<i64, StoreError> {
+        self.read(|c| {
+            c.prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM events")?
+                .query_row([], |r| r.get(0))
+        })
+    }
+
+    async fn prune_events(&self, before_ms: i64) -> Result<u64, StoreError> {
+        self.write(|tx| {
+            let n = tx
+                .execute("DELETE FROM events WHERE ts_ms < ?1", [before_ms])
+                .map_err(unavailable)?;
+            Ok(n as u64)
+        })
+    }
+
+    async fn notices_due(&self, now: i64, limit: usize) -> Result<Vec<NoticeDue>, StoreError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows: Vec<(String, String, String, i64, i64)> = self.read(|c| {
+            let mut st = c.prepare_cached(
+                "SELECT s.id, w.name, s.key, s.version, s.expires_at
+                 FROM secrets s JOIN workspaces w ON w.id = s.workspace_id
+                 WHERE s.expires_at IS NOT NULL AND s.expires_at <= ?1 + ?2
+                   AND s.status = 'active'
+                   AND s.expires_at <= ?1 + COALESCE(s.notify_before, ?3)
+                   AND NOT EXISTS (
+                       SELECT 1 FROM expiry_notices n
+                       WHERE n.secret_id = s.id AND n.expires_at = s.expires_at
+                         AND n.kind = CASE WHEN s.expires_at <= ?1 THEN 'expired' ELSE 'expiring' END)
+                 ORDER BY s.expires_at LIMIT ?4",
+            )?;
+            let rows = st.query_map(
+                params![now, MAX_NOTIFY_BEFORE, DEFAULT_NOTIFY_BEFORE, limit],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )?;
+            rows.collect()
+        })?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(secret_id, workspace, key, version, expires_at)| NoticeDue {
+                    secret_id,
+                    workspace,
+                    key,
+                    version: version as u64,
+                    kind: if expires_at <= now {
+                        EventKind::Expired
+                    } else {
+                        EventKind::Expiring
+                    },
+                    expires_at,
+                },
+            )
+            .collect())
+    }
+
+    async fn record_notices(&self, notices: &[(NoticeDue, AuditEntry)]) -> Result<u64, StoreError> {
+        self.write(|tx| {
+            let mut entries = Vec::new();
+            for (n, entry) in notices {
+                let added = tx
+                    .prepare_cached(
+                        "INSERT INTO expiry_notices (secret_id, kind, expires_at) VALUES (?1, ?2, ?3)
+                         ON CONFLICT DO NOTHING",
+                    )
+                    .and_then(|mut st| st.execute(params![n.secret_id, n.kind.as_str(), n.expires_at]))
+                    .map_err(unavailable)?;
+                if added == 1 {
+                    entries.push(entry.clone());
+                }
+            }
+            self.append_chain(tx, &entries)?;
+            Ok(entries.len() as u64)
         })
     }
 

@@ -624,3 +624,32 @@ pub mod schema {
         Machine,
     }
 }
+
+/// One change event of `GET /v1/events` (the `data:` of a Server-Sent Event, whose `id:` is
+/// `id` and whose `event:` is `type`). Never a value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Event {
+    /// Increasing: give the last one seen as `Last-Event-ID` to resume without a gap.
+    pub id: i64,
+    /// `created`, `updated`, `revoked`, `restored`, `deleted`, `expiring`, `expired` or
+    /// `fallback` (a read served by a fallback key; `key` is the key that served).
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The workspace.
+    pub workspace: String,
+    /// The secret's key.
+    pub key: String,
+    /// The value version written (`created`, `updated`), read (`fallback`) or current.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub version: Option<u64>,
+    /// The environment whose own value it was; null for the shared value.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub environment: Option<String>,
+    /// When, RFC 3339.
+    pub time: String,
+    /// More, in words: `served by B; skipped A (revoked)` for a fallback, `expires at …` for
+    /// `expiring` and `expired`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}

@@ -746,3 +746,16 @@ mod tests {
         );
     }
 }
+
+/// The query of `GET /v1/events`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
+#[serde(deny_unknown_fields)]
+pub struct EventsQuery {
+    /// Only events about these keys, comma-separated (`DB_PASSWORD,API_TOKEN`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// Resume after this event id (as the `Last-Event-ID` header does; the header wins).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after: Option<i64>,
+}

@@ -81,7 +81,9 @@ pub async fn run(args: ServerArgs, scope: &crate::Scope) -> Result<()> {
         .await
         .map_err(|e| Failure::usage(format!("cannot listen on {}: {e}", args.listen)))?;
     let addr = listener.local_addr()?;
-    let state = hush_server::AppState::new(Arc::new(hush))
+    let hush = Arc::new(hush);
+    hush_server::start_background(hush.clone(), sweep_interval());
+    let state = hush_server::AppState::new(hush)
         .with_secure_cookies(tls.is_some())
         .with_trusted_proxies(args.trusted_proxies.clone());
     let app = hush_server::router(state.clone());
@@ -540,6 +542,17 @@ async fn serve_connection<S>(
     }
 }
 
+/// How often this node looks for secrets entering their warning window or expiring
+/// (`HUSH_EXPIRY_SWEEP_MS`, default 5 s): the delay before an `expiring` or `expired` event.
+fn sweep_interval() -> Duration {
+    std::env::var("HUSH_EXPIRY_SWEEP_MS")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+        .filter(|ms| *ms >= 100)
+        .map(Duration::from_millis)
+        .unwrap_or(Duration::from_secs(5))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -598,3 +611,4 @@ mod tests {
         );
     }
 }
+

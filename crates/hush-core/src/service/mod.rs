@@ -34,11 +34,13 @@ mod apps;
 mod audit;
 mod auth;
 mod cas;
+mod events;
 mod keys;
 mod resolve;
 mod secrets;
 mod tokens;
 
+pub use events::{EventFeed, EventScope};
 pub use keys::RotationReport;
 pub use resolve::{check_fallbacks, falls_back, KeyAnswer, Resolution, MAX_RESOLVE};
 pub use secrets::{Expect, Revealed};
@@ -76,6 +78,8 @@ pub struct Hush {
     /// The audit key, also given to the store, which authenticates the rows it appends.
     audit_key: ChainKey,
     group: GroupCommit,
+    /// The store's events, followed from the first [`Hush::events`].
+    feed: std::sync::OnceLock<Arc<EventFeed>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -160,6 +164,7 @@ impl Hush {
             workspaces: Mutex::new(HashMap::new()),
             audit_key,
             group,
+            feed: std::sync::OnceLock::new(),
         }
     }
 
