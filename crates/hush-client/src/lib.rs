@@ -51,6 +51,8 @@ use zeroize::Zeroizing;
 pub use hush_wire;
 pub use hush_wire::{ErrorCode, MetadataPatch, Reason, TokenType, ValueFormat};
 
+mod events;
+pub use events::Events;
 pub mod private_dir;
 pub mod secrets;
 
@@ -469,33 +471,7 @@ impl Client {
                 message: format!("unexpected answer: {e}"),
             });
         }
-        let (code, message) = match serde_json::from_slice::<ErrorBody>(&bytes) {
-            Ok(b) => (b.error.code, b.error.message),
-            Err(_) => (ErrorCode::parse("unknown"), format!("HTTP {status}")),
-        };
-        Err(match status {
-            StatusCode::BAD_REQUEST
-            | StatusCode::PAYLOAD_TOO_LARGE
-            | StatusCode::UNSUPPORTED_MEDIA_TYPE
-            | StatusCode::UNPROCESSABLE_ENTITY => Error::Invalid {
-                status: status.as_u16(),
-                code,
-                message,
-            },
-            StatusCode::UNAUTHORIZED => Error::Unauthorized(message),
-            StatusCode::FORBIDDEN => Error::Forbidden { code, message },
-            StatusCode::NOT_FOUND => Error::NotFound(message),
-            StatusCode::CONFLICT | StatusCode::PRECONDITION_FAILED => {
-                Error::Conflict { code, message }
-            }
-            StatusCode::GONE => Error::Expired(message),
-            StatusCode::TOO_MANY_REQUESTS => Error::RateLimited(message),
-            StatusCode::SERVICE_UNAVAILABLE => Error::Unavailable(message),
-            _ => Error::Server {
-                status: status.as_u16(),
-                message,
-            },
-        })
+        Err(status_error(status, &bytes))
     }
 
     /// The same client, with its secret calls (`create`, `put`, `update`, `fetch`, `delete`,
@@ -851,5 +827,34 @@ impl Client {
                 }),
         )
         .await
+    }
+}
+
+/// The error a non-2xx answer means, from its status and `{"error": …}` body.
+fn status_error(status: StatusCode, bytes: &[u8]) -> Error {
+    let (code, message) = match serde_json::from_slice::<ErrorBody>(bytes) {
+        Ok(b) => (b.error.code, b.error.message),
+        Err(_) => (ErrorCode::parse("unknown"), format!("HTTP {status}")),
+    };
+    match status {
+        StatusCode::BAD_REQUEST
+        | StatusCode::PAYLOAD_TOO_LARGE
+        | StatusCode::UNSUPPORTED_MEDIA_TYPE
+        | StatusCode::UNPROCESSABLE_ENTITY => Error::Invalid {
+            status: status.as_u16(),
+            code,
+            message,
+        },
+        StatusCode::UNAUTHORIZED => Error::Unauthorized(message),
+        StatusCode::FORBIDDEN => Error::Forbidden { code, message },
+        StatusCode::NOT_FOUND => Error::NotFound(message),
+        StatusCode::CONFLICT | StatusCode::PRECONDITION_FAILED => Error::Conflict { code, message },
+        StatusCode::GONE => Error::Expired(message),
+        StatusCode::TOO_MANY_REQUESTS => Error::RateLimited(message),
+        StatusCode::SERVICE_UNAVAILABLE => Error::Unavailable(message),
+        _ => Error::Server {
+            status: status.as_u16(),
+            message,
+        },
     }
 }
