@@ -73,7 +73,8 @@ impl Events {
                         let pause = Duration::from_millis(250 << self.failures.min(6));
                         tokio::time::sleep(pause.min(MAX_BACKOFF)).await;
                     }
-                    match self.connect().await {
+                    let (client, keys) = (self.client.clone(), self.keys.clone());
+                    match connect(client, keys, self.last_id).await {
                         Ok(s) => self.stream.insert(s),
                         Err(e) => {
                             self.failures += 1;
@@ -115,38 +116,38 @@ impl Events {
             }
         }
     }
+}
 
-    async fn connect(&self) -> Result<Parsed, Error> {
-        let mut query: Vec<(&str, String)> = Vec::new();
-        if !self.keys.is_empty() {
-            query.push(("key", self.keys.join(",")));
-        }
-        let mut rb = self
-            .client
-            .req(Method::GET, "/v1/events")
-            .query(&query)
-            .header("accept", "text/event-stream")
-            // The stream has no end: the client's request timeout must not cut it (silence
-            // is watched instead).
-            .timeout(Duration::from_secs(365 * 86_400));
-        if let Some(id) = self.last_id {
-            rb = rb.header("last-event-id", id.to_string());
-        }
-        let res = rb.send().await.map_err(|e| self.client.transport(e))?;
-        let status = res.status();
-        if !status.is_success() {
-            let bytes = res.bytes().await.map_err(|e| self.client.transport(e))?;
-            return Err(status_error(status, &bytes));
-        }
-        let bytes = res.bytes_stream();
-        let watched = futures_util::stream::unfold(bytes, |mut s| async move {
-            match tokio::time::timeout(SILENCE, s.next()).await {
-                Ok(Some(Ok(b))) => Some((Ok(b), s)),
-                Ok(Some(Err(e))) => Some((Err(crate::cause_chain(&e.without_url())), s)),
-                Ok(None) => None,
-                Err(_) => Some((Err(format!("nothing heard for {} s", SILENCE.as_secs())), s)),
-            }
-        });
-        Ok(Box::pin(watched.eventsource()))
+/// Opens the stream (owning what it needs, so the future holds no borrow of [`Events`]).
+async fn connect(client: Client, keys: Vec<String>, last_id: Option<i64>) -> Result<Parsed, Error> {
+    let mut query: Vec<(&str, String)> = Vec::new();
+    if !keys.is_empty() {
+        query.push(("key", keys.join(",")));
     }
+    let mut rb = client
+        .req(Method::GET, "/v1/events")
+        .query(&query)
+        .header("accept", "text/event-stream")
+        // The stream has no end: the client's request timeout must not cut it (silence
+        // is watched instead).
+        .timeout(Duration::from_secs(365 * 86_400));
+    if let Some(id) = last_id {
+        rb = rb.header("last-event-id", id.to_string());
+    }
+    let res = rb.send().await.map_err(|e| client.transport(e))?;
+    let status = res.status();
+    if !status.is_success() {
+        let bytes = res.bytes().await.map_err(|e| client.transport(e))?;
+        return Err(status_error(status, &bytes));
+    }
+    let bytes = res.bytes_stream();
+    let watched = futures_util::stream::unfold(bytes, |mut s| async move {
+        match tokio::time::timeout(SILENCE, s.next()).await {
+            Ok(Some(Ok(b))) => Some((Ok(b), s)),
+            Ok(Some(Err(e))) => Some((Err(crate::cause_chain(&e.without_url())), s)),
+            Ok(None) => None,
+            Err(_) => Some((Err(format!("nothing heard for {} s", SILENCE.as_secs())), s)),
+        }
+    });
+    Ok(Box::pin(watched.eventsource()))
 }

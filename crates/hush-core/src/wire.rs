@@ -17,6 +17,20 @@ use crate::error::Error;
 use crate::model::{SecretRow, Status, VersionRow};
 use crate::{KeyAnswer, Resolution};
 
+/// A change event as streamed (`GET /v1/events`, `hush events`) and posted to webhooks.
+pub fn event(ev: &crate::event::EventRow) -> hush_wire::Event {
+    hush_wire::Event {
+        id: ev.seq,
+        kind: ev.kind.as_str().to_string(),
+        workspace: ev.workspace.clone().unwrap_or_default(),
+        key: ev.key.clone().unwrap_or_default(),
+        version: ev.version,
+        environment: ev.env.clone(),
+        time: clock::rfc3339_ms(ev.ts_ms),
+        detail: ev.detail.clone(),
+    }
+}
+
 /// The metadata as shown to readers at `now`.
 pub fn meta(row: &SecretRow, workspace: &str, now: i64) -> SecretMeta {
     SecretMeta {

@@ -4,7 +4,6 @@
 //! every 15 s keeps proxies from closing a quiet stream. The stream ends when the token is
 //! revoked or the server shuts down; the client reconnects with its last id.
 
-use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -14,11 +13,8 @@ use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::IntoResponse;
-use hush_core::clock;
-use hush_core::event::{EventKind, EventRow};
-use hush_core::service::EventScope;
+use hush_core::event::EventRow;
 use hush_core::Hush;
-use tokio::sync::broadcast;
 
 use crate::{ApiError, AppState, Caller};
 
@@ -82,35 +78,25 @@ pub(crate) async fn follow(
         .map(str::to_string)
         .collect();
     let scope = s.hush.event_scope(&c.actor, &c.ws, keys).await?;
-    let feed = s.hush.events();
-    // Subscribe before reading the store, so nothing falls between the two.
-    let rx = feed.subscribe();
-    let (last, replaying) = match after {
-        Some(n) => (n, true),
-        None => match feed.head() {
-            h if h >= 0 => (h, false),
-            _ => (
-                s.hush
-                    .store()
-                    .event_head()
-                    .await
-                    .map_err(hush_core::Error::from)?,
-                false,
-            ),
-        },
-    };
-    let follow = Follow {
-        hush: s.hush.clone(),
-        scope,
-        rx,
-        last,
-        replaying,
-        backlog: VecDeque::new(),
-        draining: s.draining.clone(),
-    };
-    let stream = futures_util::stream::unfold(follow, |mut f| async move {
-        let ev = f.next().await?;
-        Some((Ok::<_, Infallible>(ev), f))
+    let follower = s.hush.follow(scope, after).await?;
+    let draining = s.draining.clone();
+    let follow = (follower, s.hush.clone(), draining);
+    let stream = futures_util::stream::unfold(follow, |(mut f, hush, draining)| async move {
+        loop {
+            tokio::select! {
+                next = f.next(&hush) => {
+                    // The end (the token revoked) or a store failure ends the stream: the
+                    // client reconnects with its last id.
+                    let ev = next.ok().flatten()?;
+                    return Some((Ok::<_, Infallible>(sse_event(&ev)), (f, hush, draining)));
+                }
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {
+                    if draining.load(Ordering::SeqCst) {
+                        return None;
+                    }
+                }
+            }
+        }
     });
     Ok((
         [("x-accel-buffering", "no")],
@@ -118,90 +104,14 @@ pub(crate) async fn follow(
     ))
 }
 
-/// One follower's place in the events.
-struct Follow {
-    hush: Arc<Hush>,
-    scope: EventScope,
-    rx: broadcast::Receiver<Arc<EventRow>>,
-    /// The newest event id handled (sent or not visible).
-    last: i64,
-    /// Reading from the store (resuming, or after falling behind the live feed).
-    replaying: bool,
-    backlog: VecDeque<Arc<EventRow>>,
-    draining: Arc<std::sync::atomic::AtomicBool>,
-}
-
-impl Follow {
-    /// The next event to send; `None` ends the stream.
-    async fn next(&mut self) -> Option<Event> {
-        loop {
-            if let Some(ev) = self.backlog.pop_front() {
-                if ev.seq <= self.last {
-                    continue;
-                }
-                self.last = ev.seq;
-                if ev.kind == EventKind::TokenRevoked
-                    && ev.key.as_deref() == Some(self.scope_actor_id())
-                {
-                    return None;
-                }
-                match self.hush.event_visible(&mut self.scope, &ev).await {
-                    Ok(true) => return Some(sse_event(&ev)),
-                    Ok(false) => continue,
-                    Err(_) => return None,
-                }
-            }
-            if self.replaying {
-                match self.hush.store().events_after(self.last, 500).await {
-                    Ok(rows) if rows.is_empty() => self.replaying = false,
-                    Ok(rows) => self.backlog.extend(rows.into_iter().map(Arc::new)),
-                    // The client reconnects with its last id.
-                    Err(_) => return None,
-                }
-                continue;
-            }
-            tokio::select! {
-                r = self.rx.recv() => match r {
-                    Ok(ev) => self.backlog.push_back(ev),
-                    Err(broadcast::error::RecvError::Lagged(_)) => self.replaying = true,
-                    Err(broadcast::error::RecvError::Closed) => return None,
-                },
-                _ = tokio::time::sleep(Duration::from_secs(1)) => {
-                    if self.draining.load(Ordering::SeqCst) {
-                        return None;
-                    }
-                }
-            }
-        }
-    }
-
-    fn scope_actor_id(&self) -> &str {
-        &self.scope.actor().principal.id
-    }
-}
-
 /// An event as streamed.
 fn sse_event(ev: &EventRow) -> Event {
-    let body = wire_event(ev);
+    let body = hush_core::wire::event(ev);
     Event::default()
         .id(ev.seq.to_string())
         .event(ev.kind.as_str())
         .json_data(&body)
         .unwrap_or_else(|_| Event::default().comment("unencodable event"))
-}
-
-/// An event as `hush-wire` spells it.
-pub(crate) fn wire_event(ev: &EventRow) -> hush_wire::Event {
-    hush_wire::Event {
-        id: ev.seq,
-        kind: ev.kind.as_str().to_string(),
-        workspace: ev.workspace.clone().unwrap_or_default(),
-        key: ev.key.clone().unwrap_or_default(),
-        version: ev.version,
-        environment: ev.env.clone(),
-        time: clock::rfc3339_ms(ev.ts_ms),
-        detail: ev.detail.clone(),
-    }
 }
 
 /// Starts what every node runs beside its requests: following the store's events (so the

@@ -15,6 +15,7 @@ use hush_core::app::{AppKeyRow, AppRow, ReadMark, UseRow};
 use hush_core::audit::{
     self, AuditEntry, AuditFilter, AuditKey, AuditRow, ChainKey, Checkpoint, Head, Verdict,
 };
+use hush_core::event::EventKind;
 use hush_core::model::{
     ListFilter, Metadata, SealedValue, SecretRow, Status, StoredStatus, Workspace,
 };
@@ -39,7 +40,8 @@ macro_rules! conformance_tests {
             a_batch_commits_each_unit_alone, audit_rows_are_keyed_and_never_written_without_the_key,
             the_audit_key_is_recorded_once_and_rewrapped_by_rotation, the_audit_head_is_the_newest_row,
             environment_values_are_kept_apart, audit_prune_keeps_a_checkpoint_and_the_chain_goes_on,
-            audit_rows_keep_their_request_id_and_detail, the_audit_tail_is_the_rows_after_one);
+            audit_rows_keep_their_request_id_and_detail, the_audit_tail_is_the_rows_after_one,
+            events_are_made_by_the_audit_rows_that_changed_something);
         $crate::conformance_tests!(@pairs $mode $make;
             a_dump_loads_into_an_empty_store_row_for_row, a_load_into_a_store_with_rows_writes_nothing);
     };
@@ -1379,6 +1381,59 @@ pub async fn the_audit_tail_is_the_rows_after_one(s: &dyn Store) {
     assert_eq!(s.audit_after(3, 10).await.unwrap(), all[3..]);
     assert!(s.audit_after(4, 10).await.unwrap().is_empty());
     assert!(s.audit_after(99, 10).await.unwrap().is_empty());
+}
+
+/// An audit row that changed something makes an event numbered by its seq, in its
+/// transaction; reads and refusals make none; old events are pruned by time.
+pub async fn events_are_made_by_the_audit_rows_that_changed_something(s: &dyn Store) {
+    ready(s).await;
+    assert_eq!(s.event_head().await.unwrap(), 0);
+    assert!(s.events_after(0, 10).await.unwrap().is_empty());
+    let mut refused = entry("secret.update");
+    refused.outcome = "forbidden".into();
+    let mut updated = entry("secret.update");
+    updated.version = Some(2);
+    updated.env = Some("prd".into());
+    updated.ts_ms = 5;
+    s.append_audit(&[
+        entry("secret.create"),
+        entry("secret.read"),
+        refused,
+        updated,
+        entry("token.revoke"),
+    ])
+    .await
+    .unwrap();
+    let events = s.events_after(0, 10).await.unwrap();
+    let seen: Vec<(i64, EventKind)> = events.iter().map(|e| (e.seq, e.kind)).collect();
+    assert_eq!(
+        seen,
+        [
+            (1, EventKind::Created),
+            (4, EventKind::Updated),
+            (5, EventKind::TokenRevoked)
+        ]
+    );
+    assert_eq!(
+        (
+            events[1].version,
+            events[1].env.as_deref(),
+            events[1].key.as_deref()
+        ),
+        (Some(2), Some("prd"), Some("k"))
+    );
+    assert_eq!(s.event_head().await.unwrap(), 5);
+    assert_eq!(s.events_after(1, 1).await.unwrap()[0].seq, 4);
+    // Pruned by time: the rows of ts 1 go, the row of ts 5 stays.
+    assert_eq!(s.prune_events(2).await.unwrap(), 2);
+    let left: Vec<i64> = s
+        .events_after(0, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.seq)
+        .collect();
+    assert_eq!(left, [4]);
 }
 
 /// The action of every audit row, in order.

@@ -92,6 +92,10 @@ pub enum Command {
     /// Read and verify the audit log.
     #[command(after_help = EXIT_CODES)]
     Audit(AuditArgs),
+    /// Follow the changes to the secrets you may see (created, updated, revoked, restored,
+    /// deleted, expiring, expired, fallback), one line each, until interrupted. Never a value.
+    #[command(after_help = EXIT_CODES)]
+    Events(EventsArgs),
     /// Run a command with exactly the secrets it declares (hush.toml, --secret, --file), its
     /// output masked.
     #[command(after_help = RUN_HELP)]
@@ -484,6 +488,19 @@ pub struct AuditArgs {
     /// At most N rows (the newest).
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
+    #[command(flatten)]
+    pub out: OutputArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// Only events about this key (repeatable).
+    #[arg(long, value_name = "K")]
+    pub key: Vec<String>,
+    /// Start after event ID (an `id` printed by `-o json`), replaying what happened since;
+    /// without it, from now on.
+    #[arg(long, value_name = "ID")]
+    pub after: Option<i64>,
     #[command(flatten)]
     pub out: OutputArgs,
 }

@@ -10,6 +10,7 @@
 mod apps;
 mod backend;
 mod cli;
+mod events;
 mod fail;
 mod hygiene;
 mod local;
@@ -190,6 +191,7 @@ async fn run_other(command: Command, scope: &Scope) -> Result<()> {
         Command::Migrate(a) => migrate::run(scope.db.as_deref(), &a.to).await,
         Command::Tokens(cmd) => tokens::run(&*backend::open(scope).await?, cmd).await,
         Command::Audit(args) => tokens::audit(&*backend::open(scope).await?, args).await,
+        Command::Events(args) => events::run(&*backend::open(scope).await?, args).await,
         Command::Secrets(cmd) => {
             secrets::run(&*backend::open(scope).await?, &scope.workspace, cmd).await
         }

@@ -2,7 +2,7 @@
 //! ([`EventScope`]), and the expiry sweep that turns time passing into `expiring` and
 //! `expired` events, once per secret across every node.
 
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -122,7 +122,83 @@ impl EventScope {
     }
 }
 
+/// One follower's place in the events ([`Hush::follow`]; each [`Follower::next`] is given the
+/// service): what it missed is read back from
+/// the store, then it takes the live feed, each event once, in order, if its scope may see it.
+pub struct Follower {
+    scope: EventScope,
+    rx: broadcast::Receiver<Arc<EventRow>>,
+    /// The newest event id handled (yielded or not visible).
+    last: i64,
+    /// Reading from the store (resuming, or after falling behind the live feed).
+    replaying: bool,
+    backlog: VecDeque<Arc<EventRow>>,
+}
+
+impl Follower {
+    /// The next event the scope may see. `Ok(None)` when the follower's own token was
+    /// revoked (the follow ends); `Err` when the store failed (resume from [`Follower::last`]).
+    pub async fn next(&mut self, hush: &Hush) -> Result<Option<Arc<EventRow>>, Error> {
+        loop {
+            if let Some(ev) = self.backlog.pop_front() {
+                if ev.seq <= self.last {
+                    continue;
+                }
+                self.last = ev.seq;
+                if ev.kind == EventKind::TokenRevoked
+                    && ev.key.as_deref() == Some(self.scope.actor.principal.id.as_str())
+                {
+                    return Ok(None);
+                }
+                if hush.event_visible(&mut self.scope, &ev).await? {
+                    return Ok(Some(ev));
+                }
+                continue;
+            }
+            if self.replaying {
+                let rows = hush.store.events_after(self.last, PAGE).await?;
+                if rows.is_empty() {
+                    self.replaying = false;
+                } else {
+                    self.backlog.extend(rows.into_iter().map(Arc::new));
+                }
+                continue;
+            }
+            match self.rx.recv().await {
+                Ok(ev) => self.backlog.push_back(ev),
+                Err(broadcast::error::RecvError::Lagged(_)) => self.replaying = true,
+                Err(broadcast::error::RecvError::Closed) => return Ok(None),
+            }
+        }
+    }
+
+    /// The newest event id handled: where to resume.
+    pub fn last(&self) -> i64 {
+        self.last
+    }
+}
+
 impl Hush {
+    /// Follows the events `scope` may see, from after event `after` (`None`: from now on).
+    pub async fn follow(&self, scope: EventScope, after: Option<i64>) -> Result<Follower, Error> {
+        let feed = self.events();
+        // Subscribe before reading the store, so nothing falls between the two.
+        let rx = feed.subscribe();
+        // From now on means from the store's newest event: the feed may not have looked at
+        // the store since the last write.
+        let (last, replaying) = match after {
+            Some(n) => (n, true),
+            None => (self.store.event_head().await?, false),
+        };
+        Ok(Follower {
+            scope,
+            rx,
+            last,
+            replaying,
+            backlog: VecDeque::new(),
+        })
+    }
+
     /// The store's events, followed in this process (started on first use).
     pub fn events(&self) -> Arc<EventFeed> {
         self.feed

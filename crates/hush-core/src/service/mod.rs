@@ -40,7 +40,7 @@ mod resolve;
 mod secrets;
 mod tokens;
 
-pub use events::{EventFeed, EventScope};
+pub use events::{EventFeed, EventScope, Follower};
 pub use keys::RotationReport;
 pub use resolve::{check_fallbacks, falls_back, KeyAnswer, Resolution, MAX_RESOLVE};
 pub use secrets::{Expect, Revealed};

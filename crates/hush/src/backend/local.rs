@@ -16,7 +16,7 @@ use hush_wire::{
     VersionInfo,
 };
 
-use super::{refuse_all, warn_all, Answer, Answered, Answers, Backend, Fetched};
+use super::{refuse_all, warn_all, Answer, Answered, Answers, Backend, EventSource, Fetched};
 
 /// The embedded store.
 pub struct Local {
@@ -251,6 +251,23 @@ impl Backend for Local {
         ))
     }
 
+    async fn events<'a>(
+        &'a self,
+        keys: &[String],
+        after: Option<i64>,
+    ) -> Result<Box<dyn EventSource + 'a>> {
+        let ws = self.ws(false).await?;
+        let scope = self
+            .hush
+            .event_scope(&self.actor, &ws, keys.to_vec())
+            .await?;
+        let follower = self.hush.follow(scope, after).await?;
+        Ok(Box::new(LocalEvents {
+            hush: &self.hush,
+            follower,
+        }))
+    }
+
     async fn prune_audit(&self, before: &str) -> Result<hush_wire::AuditPruned> {
         let before = hush_core::clock::parse_past("--before", before, hush_core::clock::now_ms())?;
         let ws = self.ws(false).await?;
@@ -476,5 +493,23 @@ mod tests {
         );
         assert_eq!(e(hush_core::Error::Revoked { key: key() }), "revoked");
         assert_eq!(e(hush_core::Error::Unauthorized), "error");
+    }
+}
+
+/// The events of the embedded store, as this process follows them (the store is looked at
+/// every 200 ms, so a write by another process is seen).
+struct LocalEvents<'a> {
+    hush: &'a Hush,
+    follower: hush_core::service::Follower,
+}
+
+#[async_trait]
+impl EventSource for LocalEvents<'_> {
+    async fn next(&mut self) -> Result<Option<hush_wire::Event>> {
+        Ok(self
+            .follower
+            .next(self.hush)
+            .await?
+            .map(|ev| wire::event(&ev)))
     }
 }

@@ -106,6 +106,13 @@ fn refuse_all(keys: &[String], reason: Reason, message: &str) -> Answers {
         .collect()
 }
 
+/// A followed stream of change events ([`Backend::events`]).
+#[async_trait]
+pub trait EventSource: Send {
+    /// The next event. `Ok(None)`: the stream ended for good (the token was revoked).
+    async fn next(&mut self) -> Result<Option<hush_wire::Event>>;
+}
+
 /// What a command can ask of the embedded store or of a server.
 #[async_trait]
 pub trait Backend: Send + Sync {
@@ -197,6 +204,15 @@ pub trait Backend: Send + Sync {
     /// Removes the audit rows written before `before` (as `hush audit prune --before` takes
     /// it; a duration counts back from the clock of whoever prunes: the server's, against one).
     async fn prune_audit(&self, before: &str) -> Result<hush_wire::AuditPruned>;
+
+    /// Follows the change events of the secrets the caller may see (`keys`: only those, when
+    /// not empty), from after event `after` (`None`: from now on). Against a server, a lost
+    /// connection is an `Err` from [`EventSource::next`], and the next call reconnects.
+    async fn events<'a>(
+        &'a self,
+        keys: &[String],
+        after: Option<i64>,
+    ) -> Result<Box<dyn EventSource + 'a>>;
 
     /// For a workload: the values (or with `dry_run` the metadata only) of `keys`, or why each
     /// cannot be had, in one call (one `/v1/resolve` against a server). A refusal of the whole

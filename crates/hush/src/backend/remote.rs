@@ -17,7 +17,7 @@ use hush_wire::{
     TokenInfo, VersionInfo,
 };
 
-use super::{refuse_all, warn_all, Answer, Answered, Answers, Backend, Fetched};
+use super::{refuse_all, warn_all, Answer, Answered, Answers, Backend, EventSource, Fetched};
 
 /// A server.
 pub struct Remote(pub Client);
@@ -205,6 +205,14 @@ impl Backend for Remote {
         Ok(self.0.audit_head().await?)
     }
 
+    async fn events<'a>(
+        &'a self,
+        keys: &[String],
+        after: Option<i64>,
+    ) -> Result<Box<dyn EventSource + 'a>> {
+        Ok(Box::new(RemoteEvents(self.0.events(keys, after))))
+    }
+
     async fn prune_audit(&self, before: &str) -> Result<hush_wire::AuditPruned> {
         Ok(self.0.prune_audit(before).await?)
     }
@@ -368,5 +376,15 @@ mod tests {
         let e = take_value(&mut bad).unwrap_err().to_string();
         assert_eq!(e, "the server sent a value that is not valid base64");
         assert!(take_value(&mut answer(None, None)).is_err());
+    }
+}
+
+/// A server's event stream.
+struct RemoteEvents(hush_client::Events);
+
+#[async_trait]
+impl EventSource for RemoteEvents {
+    async fn next(&mut self) -> Result<Option<hush_wire::Event>> {
+        Ok(Some(self.0.next().await?))
     }
 }

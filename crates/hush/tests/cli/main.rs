@@ -9,6 +9,7 @@ mod common;
 mod crash;
 mod door;
 mod envs;
+mod events;
 mod examples;
 mod expiry;
 mod fallback;

@@ -581,3 +581,34 @@ fn a_database_outage_gives_503s_then_full_service_within_5_seconds_losing_nothin
     let (st, v) = node.call("GET", "/v1/audit/verify", &admin, None);
     assert_eq!((st, &v["intact"]), (200, &json!(true)), "{v}");
 }
+
+#[test]
+fn a_write_on_one_node_reaches_an_event_follower_on_the_other() {
+    let Some(db) = shared_database() else { return };
+    let admin = init(&db.url);
+    let a = Node::start(&db.url, &[]);
+    let b = Node::start(&db.url, &[]);
+    let rx = crate::events::follow(&b.base, &admin, "", None);
+    let mut latencies = Vec::new();
+    for i in 0..5 {
+        let t0 = Instant::now();
+        let (st, v) = a.call(
+            "PUT",
+            "/v1/secrets/crossing",
+            &admin,
+            Some(json!({"value": format!("planted-node-{i}")})),
+        );
+        assert!(st == 200 || st == 201, "{v}");
+        let (at, ev) = crate::events::next(&rx, 10, "the write on node A, followed on node B");
+        assert_eq!(ev["key"], "crossing", "{ev}");
+        assert_eq!(ev["version"], i + 1, "{ev}");
+        assert!(!ev.to_string().contains("planted"), "{ev}");
+        latencies.push(at.duration_since(t0).as_millis());
+    }
+    // LISTEN/NOTIFY, not the 5 s safety poll: every event arrives well within a second.
+    eprintln!("node A write -> node B event, ms: {latencies:?}");
+    assert!(
+        latencies.iter().all(|ms| *ms < 1000),
+        "an event took a second or more: {latencies:?}"
+    );
+}

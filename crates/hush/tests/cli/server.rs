@@ -31,14 +31,31 @@ impl Server {
         Self::start_with(&[], Client::new())
     }
 
+    /// The server's home: commands run with it work on the server's store directly.
+    pub fn home(&self) -> &Home {
+        &self._home
+    }
+
     /// The store's database file.
     pub fn db(&self) -> std::path::PathBuf {
         self._home.db()
     }
 
+    /// A server started with extra environment variables.
+    pub fn start_env(env: &[(&str, &str)]) -> Self {
+        let mut home = Home::empty();
+        for (k, v) in env {
+            home = home.with_env(k, v);
+        }
+        Self::start_in(home, &[], Client::new())
+    }
+
     /// A server started with extra flags, spoken to with `http`.
     pub fn start_with(extra: &[&str], http: Client) -> Self {
-        let home = Home::empty();
+        Self::start_in(Home::empty(), extra, http)
+    }
+
+    fn start_in(home: Home, extra: &[&str], http: Client) -> Self {
         let mut args = vec!["server", "--listen", "127.0.0.1:0"];
         args.extend_from_slice(extra);
         let mut c = home.command(&args);

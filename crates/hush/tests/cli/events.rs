@@ -1,0 +1,299 @@
+//! Change events: `GET /v1/events` (Server-Sent Events) from a real `hush server`, and
+//! `hush events` against a server and on the embedded store. Writes by the CLI on the
+//! server's store reach the server's followers; a machine token sees only its app's keys; a
+//! resumed stream misses nothing; the expiry sweep tells `expiring` and `expired` once; no
+//! value is ever in an event.
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Child, Stdio};
+use std::sync::mpsc::{channel, Receiver};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::common::Home;
+use crate::server::Server;
+
+/// The events of one `GET /v1/events` stream, each with when it arrived, read on a thread.
+pub fn follow(
+    base: &str,
+    token: &str,
+    query: &str,
+    last_id: Option<i64>,
+) -> Receiver<(Instant, Value)> {
+    let mut req = reqwest::blocking::Client::builder()
+        .timeout(None)
+        .build()
+        .unwrap()
+        .get(format!("{base}/v1/events{query}"))
+        .bearer_auth(token);
+    if let Some(id) = last_id {
+        req = req.header("Last-Event-ID", id.to_string());
+    }
+    let res = req.send().unwrap();
+    assert_eq!(res.status(), 200, "the event stream was refused");
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/event-stream"));
+    let (tx, rx) = channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(res).lines() {
+            let Ok(line) = line else { return };
+            if let Some(data) = line.strip_prefix("data: ") {
+                let v: Value = serde_json::from_str(data).unwrap();
+                if tx.send((Instant::now(), v)).is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    rx
+}
+
+/// The next event within `secs` seconds, or a failure naming what was awaited.
+pub fn next(rx: &Receiver<(Instant, Value)>, secs: u64, what: &str) -> (Instant, Value) {
+    rx.recv_timeout(Duration::from_secs(secs))
+        .unwrap_or_else(|_| panic!("no event within {secs} s: {what}"))
+}
+
+/// No event within `ms` milliseconds.
+fn quiet(rx: &Receiver<(Instant, Value)>, ms: u64) {
+    if let Ok((_, v)) = rx.recv_timeout(Duration::from_millis(ms)) {
+        panic!("an event that should not have come: {v}");
+    }
+}
+
+#[test]
+fn a_cli_write_on_the_servers_store_reaches_its_followers_and_a_resume_misses_nothing() {
+    let srv = Server::start();
+    let rx = follow(&srv.base, &srv.admin, "", None);
+    // Written by the CLI straight on the store, not through the server.
+    let t0 = Instant::now();
+    srv.home().set("DB_PASSWORD", b"planted-value-1");
+    let (at, created) = next(&rx, 10, "created");
+    eprintln!(
+        "a CLI write reached the server's follower {} ms after the command started",
+        at.duration_since(t0).as_millis()
+    );
+    assert_eq!(created["type"], "created", "{created}");
+    assert_eq!(created["key"], "DB_PASSWORD");
+    assert_eq!(created["version"], 1);
+    assert_eq!(created["workspace"], "default");
+    assert!(created["id"].as_i64().unwrap() > 0);
+
+    srv.home().set("DB_PASSWORD", b"planted-value-2");
+    let updated = next(&rx, 10, "updated").1;
+    assert_eq!(
+        (updated["type"].as_str(), updated["version"].as_u64()),
+        (Some("updated"), Some(2))
+    );
+    srv.home()
+        .run(&["secrets", "revoke", "DB_PASSWORD"], None)
+        .ok();
+    assert_eq!(next(&rx, 10, "revoked").1["type"], "revoked");
+    srv.home()
+        .run(&["secrets", "restore", "DB_PASSWORD"], None)
+        .ok();
+    assert_eq!(next(&rx, 10, "restored").1["type"], "restored");
+    srv.home()
+        .run(&["secrets", "delete", "DB_PASSWORD", "--force"], None)
+        .ok();
+    let deleted = next(&rx, 10, "deleted").1;
+    assert_eq!(deleted["type"], "deleted");
+    // Reads make no events.
+    srv.home().set("OTHER", b"planted-value-3");
+    let other = next(&rx, 10, "created OTHER").1;
+    srv.home().get("OTHER");
+    quiet(&rx, 700);
+
+    // Resuming after the first event replays every later one, in order, once.
+    let first = created["id"].as_i64().unwrap();
+    let replay = follow(&srv.base, &srv.admin, "", Some(first));
+    let kinds: Vec<String> = (0..5)
+        .map(|_| {
+            next(&replay, 10, "replayed").1["type"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        kinds,
+        ["updated", "revoked", "restored", "deleted", "created"]
+    );
+    quiet(&replay, 500);
+    // …and ?after= does the same; ?key= narrows it.
+    let only = follow(
+        &srv.base,
+        &srv.admin,
+        &format!("?after={first}&key=OTHER"),
+        None,
+    );
+    assert_eq!(next(&only, 10, "OTHER only").1["id"], other["id"]);
+    quiet(&only, 500);
+
+    // Never a value, in any event.
+    for ev in [&created, &updated, &deleted, &other] {
+        assert!(!ev.to_string().contains("planted-value"), "{ev}");
+    }
+}
+
+#[test]
+fn a_machine_token_follows_only_its_apps_keys_in_its_environment() {
+    let srv = Server::start();
+    srv.put("APP_KEY", json!({"value": "v1"}));
+    srv.put("NOT_MINE", json!({"value": "v1"}));
+    let machine = srv.token(json!({"app": "billing", "env": "prd", "name": "billing-prd"}));
+    let (st, v) = srv.call(
+        "POST",
+        "/v1/apps",
+        &srv.admin,
+        Some(json!({"app": "billing", "secrets": [{"name": "APP_KEY", "key": "APP_KEY"}]})),
+    );
+    assert!(st.is_success(), "{v}");
+    let rx = follow(&srv.base, &machine, "", None);
+    srv.put("NOT_MINE", json!({"value": "v2"}));
+    // Another environment's own value of its key: not its business.
+    let (st, v) = srv.call(
+        "PUT",
+        "/v1/secrets/APP_KEY?env=dev",
+        &srv.admin,
+        Some(json!({"value": "dev-value"})),
+    );
+    assert!(st.is_success(), "{v}");
+    srv.put("APP_KEY", json!({"value": "v2"}));
+    let ev = next(&rx, 10, "APP_KEY updated").1;
+    assert_eq!(
+        (ev["key"].as_str(), ev["type"].as_str()),
+        (Some("APP_KEY"), Some("updated")),
+        "{ev}"
+    );
+    assert_eq!(ev["environment"], Value::Null);
+    quiet(&rx, 700);
+
+    // A read token may not narrow itself to nothing by a bad key; a bad id is refused.
+    let (st, v) = srv.call("GET", "/v1/events?key=bad%20key", &srv.admin, None);
+    assert_eq!(st, 422, "{v}");
+    let res = srv
+        .req("GET", "/v1/events", &srv.admin)
+        .header("Last-Event-ID", "yesterday")
+        .send()
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    assert!(res.text().unwrap().contains("Last-Event-ID"));
+    let (st, _) = srv.call("GET", "/v1/events", "", None);
+    assert_eq!(st, 401);
+}
+
+#[test]
+fn the_expiry_sweep_tells_expiring_and_expired_once_each() {
+    let srv = Server::start_env(&[("HUSH_EXPIRY_SWEEP_MS", "200")]);
+    let rx = follow(&srv.base, &srv.admin, "?key=SOON", None);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    // Within its 1-hour warning window now, expired in 3 s.
+    srv.put(
+        "SOON",
+        json!({"value": "planted-expiring", "expires_at": now + 3, "notify_before": 3600}),
+    );
+    assert_eq!(next(&rx, 10, "created").1["type"], "created");
+    let expiring = next(&rx, 15, "expiring").1;
+    assert_eq!(expiring["type"], "expiring", "{expiring}");
+    assert!(expiring["detail"]
+        .as_str()
+        .unwrap()
+        .starts_with("expires at "));
+    let expired = next(&rx, 15, "expired").1;
+    assert_eq!(expired["type"], "expired", "{expired}");
+    // Once each: later sweeps give nothing more.
+    quiet(&rx, 2500);
+    let (st, v) = srv.call("GET", "/v1/audit?key=SOON", &srv.admin, None);
+    assert_eq!(st, 200);
+    let actions: Vec<&str> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions.iter().filter(|a| **a == "secret.expiring").count(),
+        1,
+        "{actions:?}"
+    );
+    assert_eq!(
+        actions.iter().filter(|a| **a == "secret.expired").count(),
+        1,
+        "{actions:?}"
+    );
+}
+
+/// `hush events ARGS` as a child whose stdout lines arrive on a channel.
+fn events_cli(home: &Home, args: &[&str], env: &[(&str, &str)]) -> (Child, Receiver<String>) {
+    let mut c = home.command(&[&["events"], args].concat());
+    c.envs(env.iter().copied());
+    crate::common::client_only(&mut c);
+    c.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let mut child = c.spawn().unwrap();
+    let out = child.stdout.take().unwrap();
+    let (tx, rx) = channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines() {
+            let Ok(line) = line else { return };
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    (child, rx)
+}
+
+#[test]
+fn hush_events_follows_a_server_and_the_embedded_store() {
+    // Against a server, as JSON lines.
+    let srv = Server::start();
+    let client = Home::empty();
+    let (mut child, rx) = events_cli(
+        &client,
+        &["-o", "json", "--key", "WATCHED"],
+        &[("HUSH_ADDR", &srv.base), ("HUSH_TOKEN", &srv.admin)],
+    );
+    // The follower connects asynchronously: write until the first event shows up.
+    let mut got = None;
+    for i in 0..20 {
+        srv.put("WATCHED", json!({"value": format!("planted-{i}")}));
+        srv.put("IGNORED", json!({"value": "planted-x"}));
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(500)) {
+            got = Some(line);
+            break;
+        }
+    }
+    let line = got.expect("hush events printed nothing");
+    let ev: Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(ev["key"], "WATCHED", "{line}");
+    assert!(!line.contains("planted"), "{line}");
+    let _ = child.kill();
+    let _ = child.wait();
+
+    // On the embedded store: a write by another hush process is seen.
+    let home = Home::new();
+    home.set("LOCAL", b"planted-local-1");
+    let (mut child, rx) = events_cli(&home, &[], &[]);
+    let mut got = None;
+    for i in 0..20 {
+        home.set("LOCAL", format!("planted-local-{i}").as_bytes());
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(500)) {
+            got = Some(line);
+            break;
+        }
+    }
+    let line = got.expect("hush events on the embedded store printed nothing");
+    assert!(line.contains("updated") && line.contains("LOCAL"), "{line}");
+    assert!(!line.contains("planted"), "{line}");
+    let _ = child.kill();
+    let _ = child.wait();
+}
