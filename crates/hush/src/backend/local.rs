@@ -386,6 +386,24 @@ impl Backend for Local {
     }
 }
 
+/// The events of the embedded store, as this process follows them (the store is looked at
+/// every 200 ms, so a write by another process is seen).
+struct LocalEvents<'a> {
+    hush: &'a Hush,
+    follower: hush_core::service::Follower,
+}
+
+#[async_trait]
+impl EventSource for LocalEvents<'_> {
+    async fn next(&mut self) -> Result<Option<hush_wire::Event>> {
+        Ok(self
+            .follower
+            .next(self.hush)
+            .await?
+            .map(|ev| wire::event(&ev)))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -493,23 +511,5 @@ mod tests {
         );
         assert_eq!(e(hush_core::Error::Revoked { key: key() }), "revoked");
         assert_eq!(e(hush_core::Error::Unauthorized), "error");
-    }
-}
-
-/// The events of the embedded store, as this process follows them (the store is looked at
-/// every 200 ms, so a write by another process is seen).
-struct LocalEvents<'a> {
-    hush: &'a Hush,
-    follower: hush_core::service::Follower,
-}
-
-#[async_trait]
-impl EventSource for LocalEvents<'_> {
-    async fn next(&mut self) -> Result<Option<hush_wire::Event>> {
-        Ok(self
-            .follower
-            .next(self.hush)
-            .await?
-            .map(|ev| wire::event(&ev)))
     }
 }

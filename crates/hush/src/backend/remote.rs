@@ -323,6 +323,16 @@ impl Backend for Remote {
     }
 }
 
+/// A server's event stream.
+struct RemoteEvents(hush_client::Events);
+
+#[async_trait]
+impl EventSource for RemoteEvents {
+    async fn next(&mut self) -> Result<Option<hush_wire::Event>> {
+        Ok(Some(self.0.next().await?))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
@@ -376,15 +386,5 @@ mod tests {
         let e = take_value(&mut bad).unwrap_err().to_string();
         assert_eq!(e, "the server sent a value that is not valid base64");
         assert!(take_value(&mut answer(None, None)).is_err());
-    }
-}
-
-/// A server's event stream.
-struct RemoteEvents(hush_client::Events);
-
-#[async_trait]
-impl EventSource for RemoteEvents {
-    async fn next(&mut self) -> Result<Option<hush_wire::Event>> {
-        Ok(Some(self.0.next().await?))
     }
 }
