@@ -103,14 +103,14 @@ async fn a_private_ca_is_trusted_once_added() {
     match &e {
         Error::Transport { addr, message } => {
             assert_eq!(addr, &api.base);
-            assert!(message.contains("UnknownIssuer"), "{message}");
+            assert_eq!(message, "tls: unknown issuer");
         }
         e => panic!("{e:?}"),
     }
     assert_eq!(
         e.to_string(),
         format!(
-            "cannot reach the hush server at {}: invalid peer certificate: UnknownIssuer",
+            "cannot reach the hush server at {}: tls: unknown issuer",
             api.base
         )
     );
@@ -211,5 +211,8 @@ async fn a_refused_connection_names_the_address() {
         e.starts_with(&format!("cannot reach the hush server at {addr}: ")),
         "{e}"
     );
-    assert!(e.to_lowercase().contains("connection refused"), "{e}");
+    assert_eq!(
+        e,
+        format!("cannot reach the hush server at {addr}: connection refused")
+    );
 }
