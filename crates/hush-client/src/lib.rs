@@ -51,6 +51,7 @@ use zeroize::Zeroizing;
 pub use hush_wire;
 pub use hush_wire::{ErrorCode, MetadataPatch, Reason, TokenType, ValueFormat};
 
+mod fallback;
 pub mod private_dir;
 pub mod secrets;
 
@@ -405,19 +406,24 @@ fn cause_chain(e: &(dyn std::error::Error + 'static)) -> String {
 /// The short name of a well-known transport failure: a refused connection, or a TLS
 /// certificate rustls refused. `None` for anything else.
 fn short_cause(err: &(dyn std::error::Error + 'static)) -> Option<String> {
-    // An io::Error's source() skips the error it wraps: look inside it too.
-    let inner = err.downcast_ref::<std::io::Error>().and_then(|io| {
+    if let Some(io) = err.downcast_ref::<std::io::Error>() {
         if io.kind() == std::io::ErrorKind::ConnectionRefused {
-            return Some(None);
+            return Some("connection refused".to_string());
         }
-        io.get_ref()
-            .map(|i| Some(i as &(dyn std::error::Error + 'static)))
-    });
-    let tls = match inner {
-        Some(None) => return Some("connection refused".to_string()),
-        Some(Some(i)) => i.downcast_ref::<rustls::Error>(),
-        None => err.downcast_ref::<rustls::Error>(),
-    }?;
+        // An io::Error's source() skips the error it wraps (often another io::Error around
+        // rustls' error): look inside it, and down its own chain.
+        let mut next = io
+            .get_ref()
+            .map(|i| i as &(dyn std::error::Error + 'static));
+        while let Some(inner) = next {
+            if let Some(short) = short_cause(inner) {
+                return Some(short);
+            }
+            next = inner.source();
+        }
+        return None;
+    }
+    let tls = err.downcast_ref::<rustls::Error>()?;
     use rustls::CertificateError as C;
     let rustls::Error::InvalidCertificate(c) = tls else {
         return None;

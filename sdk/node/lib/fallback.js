@@ -22,12 +22,18 @@ export const FALLBACK_MAX_AGE_VAR = 'HUSH_FALLBACK_MAX_AGE';
 /** The default bound on a snapshot's age, in seconds. */
 export const DEFAULT_MAX_AGE = 24 * 3600;
 
+// The sealed format is hush_crypto::seal_fallback's (the CLI's, the Rust and Python SDKs'): a
+// 32-byte random salt, then hush's AES-256-GCM format (format byte 1, key version 0 as a
+// big-endian u32, a 12-byte nonce, the ciphertext and its tag), its associated data the label,
+// a 0 byte, that 5-byte header, then the salt and the identity each behind its length (u32);
+// the key is HKDF-SHA256 of the token with the salt, its info a label then the identity.
 const SALT_LEN = 32;
 const NONCE_LEN = 12;
 const TAG_LEN = 16;
+const HEADER = Buffer.from([1, 0, 0, 0, 0]);
 const NAME_LABEL = Buffer.from('hush fallback name sdk v1');
-const INFO = Buffer.from('hush fallback sdk v1\0');
-const AAD_LABEL = Buffer.from('hush/v1/fallback-snapshot-sdk');
+const INFO = Buffer.from('hush fallback v1\0');
+const AAD_LABEL = Buffer.from('hush/v1/fallback-snapshot\0');
 const UNITS = { s: 1, m: 60, h: 3600, d: 86400, w: 7 * 86400 };
 
 /** Seconds from `90s`, `30m`, `24h`, `1d12h` or a number of seconds (ConfigError otherwise). */
@@ -122,30 +128,42 @@ export class Snapshot {
     return Buffer.from(hkdfSync('sha256', this.#token, salt, Buffer.concat([INFO, this.#identity]), 32));
   }
 
+  #aad(salt) {
+    const parts = [AAD_LABEL, HEADER];
+    for (const p of [salt, this.#identity]) {
+      const len = Buffer.alloc(4);
+      len.writeUInt32BE(p.length);
+      parts.push(len, p);
+    }
+    return Buffer.concat(parts);
+  }
+
   #seal(plain) {
     const salt = randomBytes(SALT_LEN);
     const nonce = randomBytes(NONCE_LEN);
     const key = this.#key(salt);
     try {
       const c = createCipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_LEN });
-      c.setAAD(fields(AAD_LABEL, salt, this.#identity));
+      c.setAAD(this.#aad(salt));
       const ct = Buffer.concat([c.update(plain), c.final()]);
-      return Buffer.concat([salt, nonce, ct, c.getAuthTag()]);
+      return Buffer.concat([salt, HEADER, nonce, ct, c.getAuthTag()]);
     } finally {
       key.fill(0);
     }
   }
 
   #open(sealed) {
-    if (sealed.length < SALT_LEN + NONCE_LEN + TAG_LEN) throw new Error('too short');
+    const h = HEADER.length;
+    if (sealed.length < SALT_LEN + h + NONCE_LEN + TAG_LEN) throw new Error('too short');
     const salt = sealed.subarray(0, SALT_LEN);
-    const nonce = sealed.subarray(SALT_LEN, SALT_LEN + NONCE_LEN);
-    const ct = sealed.subarray(SALT_LEN + NONCE_LEN, sealed.length - TAG_LEN);
+    if (!sealed.subarray(SALT_LEN, SALT_LEN + h).equals(HEADER)) throw new Error('not a sealed snapshot');
+    const nonce = sealed.subarray(SALT_LEN + h, SALT_LEN + h + NONCE_LEN);
+    const ct = sealed.subarray(SALT_LEN + h + NONCE_LEN, sealed.length - TAG_LEN);
     const tag = sealed.subarray(sealed.length - TAG_LEN);
     const key = this.#key(salt);
     try {
       const d = createDecipheriv('aes-256-gcm', key, nonce, { authTagLength: TAG_LEN });
-      d.setAAD(fields(AAD_LABEL, salt, this.#identity));
+      d.setAAD(this.#aad(salt));
       d.setAuthTag(tag);
       return Buffer.concat([d.update(ct), d.final()]);
     } finally {

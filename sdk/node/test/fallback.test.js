@@ -3,10 +3,11 @@
 // disk, and never used after a 401.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { test } from 'node:test';
 import { Client, ConnectionError, RefusedError, ServerError, Sources } from '../index.js';
-import { ageText, mayFallBack, parseMaxAge } from '../lib/fallback.js';
+import { Snapshot, ageText, mayFallBack, parseMaxAge } from '../lib/fallback.js';
 import { HushError, InternalError, UnavailableError } from '../lib/errors.js';
 import { startServer, tempDir } from './helpers.js';
 
@@ -43,6 +44,24 @@ async function stderrOf(f) {
   } finally {
     process.stderr.write = orig;
   }
+}
+
+/** A stand-in at a stopped server's address, answering every request with `state.status`. */
+async function standIn(t, addr, state) {
+  const port = Number(new URL(addr).port);
+  const srv = http.createServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      const body = JSON.stringify({ error: { code: 'stand_in', message: `stand-in says ${state.status}` } });
+      res.writeHead(state.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    });
+  });
+  await new Promise((r) => srv.listen(port, '127.0.0.1', r));
+  t.after(() => {
+    srv.closeAllConnections();
+    srv.close();
+  });
 }
 
 async function failure(p) {
@@ -117,7 +136,21 @@ test('served from the snapshot when the server is stopped; refused past its age,
     assert.equal(e.message.includes(value), false);
   }
 
+  // A 503 at the address falls back; a 404 never does.
+  const state = { status: 503 };
+  await standIn(t, srv.addr, state);
+  const on503 = await stderrOf(() => new Sources({ env, cwd: dir, fallbackMaxAge: '1h' }).get(key));
+  assert.equal(on503.value.expose(), value);
+  assert.match(on503.text, /answered 503 \(stand-in says 503\)/);
+  state.status = 404;
+  const on404 = await stderrOf(() => failure(new Sources({ env, cwd: dir, fallbackMaxAge: '1h' }).get(key)));
+  assert.ok(on404.value instanceof ServerError);
+  assert.equal(on404.value.status, 404);
+  assert.equal(on404.value.fallback, '');
+  assert.equal(on404.text, '');
+
   // A changed byte: it does not open, and says so.
+  state.status = 503;
   const changed = Buffer.from(raw);
   changed[changed.length - 1] ^= 1;
   fs.writeFileSync(snap, changed);
@@ -172,4 +205,28 @@ test('only transport errors and 5xx fall back; durations', () => {
   assert.throws(() => new Sources({ env: {}, fallbackMaxAge: 'forever' }), /not a duration/);
   assert.equal(ageText(7500), '2 h 5 min');
   assert.equal(ageText(3), '3 s');
+});
+
+// A snapshot the Python SDK sealed: the Rust SDK's test opens it too, so the three agree on
+// the format (hush_crypto::seal_fallback's), the identity and the file name.
+const VECTOR =
+  '7846d15a7a6108f5fc092f1b0d72ec8cae36bfc5e11583ae252f5d28ae05f313010000000069afc04726e8fc4b' +
+  '2085015c2836437801254fcd98f074c8571816158c1761b4d86d2bf760591f8107a97c2ddfd4d4d8c78bfae488' +
+  '0cf39286a4006d41f7d428c93c9038c26404abafd2b6c2eb4d7eb85bb0490bb823d3e3074f2b728b0621307552' +
+  '24ff51b9e2ecadc45394ad62ffe2c6774146dc0016939cd91726fea1169de691c078753f6b1a0f3af50773876ed2' +
+  'f4e9a28ef775bc56';
+
+test('opens what the Python SDK sealed; not under another token', async (t) => {
+  const dir = tempDir(t);
+  const make = (token) =>
+    new Snapshot({ dir, addr: 'http://127.0.0.1:9', token, app: 'billing', maxAge: Infinity });
+  const snap = make('hush_vector_token');
+  assert.equal(path.basename(snap.path), '62b7d3de0cf6ce7dcb73db1484a864188a75f58db4b3a28b311a177bf05e31de');
+  fs.writeFileSync(snap.path, Buffer.from(VECTOR, 'hex'));
+  const refused = new ConnectionError('http://127.0.0.1:9', 'connection refused');
+  const { value } = await stderrOf(() => snap.answer('vk', refused));
+  assert.equal(value.value.toString('utf8'), 'vector-value');
+  const other = make('hush_other_token');
+  fs.writeFileSync(other.path, Buffer.from(VECTOR, 'hex'));
+  assert.match(other.answer('vk', refused).why, /does not open/);
 });

@@ -5,10 +5,13 @@ disk, and never used after a 401."""
 from __future__ import annotations
 
 import base64
+import http.server
+import json
 import stat
+import threading
 import time
 from pathlib import Path
-from typing import Dict, List
+from typing import Any, Dict, Iterator, List
 
 import pytest
 
@@ -27,6 +30,37 @@ def env_for(server: Server, home: Path, token: str, **extra: str) -> Dict[str, s
         "HUSH_APP": "billing",
         **extra,
     }
+
+
+class _StandIn(http.server.BaseHTTPRequestHandler):
+    """Answers every request with the status the test sets."""
+
+    status = 503
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body = json.dumps({"error": {"code": "stand_in", "message": f"stand-in says {self.status}"}}).encode()
+        self.send_response(self.status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def stand_in(base: str) -> Iterator[type[_StandIn]]:
+    """A stand-in at a stopped server's address."""
+    port = int(base.rsplit(":", 1)[1])
+    handler = type("H", (_StandIn,), {})
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        yield handler
+    finally:
+        srv.shutdown()
+        srv.server_close()
 
 
 def snapshots(home: Path) -> List[Path]:
@@ -99,6 +133,16 @@ def test_served_from_the_snapshot_when_the_server_is_stopped(
         assert value not in str(e.value)
     capsys.readouterr()
 
+    # A 503 at the address falls back; a 404 never does.
+    for handler in stand_in(own_server.base):
+        assert Sources(env, tmp_path, fallback_max_age="1h").get(key).expose() == value
+        assert "answered 503 (stand-in says 503)" in capsys.readouterr().err
+        handler.status = 404
+        with pytest.raises(hush.ServerError) as e:
+            Sources(env, tmp_path, fallback_max_age="1h").get(key)
+        assert e.value.status == 404 and e.value.fallback == ""
+        assert "fallback snapshot" not in capsys.readouterr().err
+
     # A changed byte: it does not open, and says so.
     snap.write_bytes(raw[:-1] + bytes([raw[-1] ^ 1]))
     with pytest.raises(hush.ServerError) as e:
@@ -156,6 +200,33 @@ def test_only_transport_errors_and_5xx_fall_back() -> None:
         (429, hush.RateLimitedError),
     ):
         assert not _fallback.may_fall_back(cls("no", status=status))
+
+
+#: A snapshot this SDK sealed: the Rust SDK's test (crates/hush-client/src/fallback.rs) and the
+#: Node SDK's open it too, so the three agree on the format, the identity and the file name.
+VECTOR = (
+    "7846d15a7a6108f5fc092f1b0d72ec8cae36bfc5e11583ae252f5d28ae05f313010000000069afc04726e8fc4b"
+    "2085015c2836437801254fcd98f074c8571816158c1761b4d86d2bf760591f8107a97c2ddfd4d4d8c78bfae488"
+    "0cf39286a4006d41f7d428c93c9038c26404abafd2b6c2eb4d7eb85bb0490bb823d3e3074f2b728b0621307552"
+    "24ff51b9e2ecadc45394ad62ffe2c6774146dc0016939cd91726fea1169de691c078753f6b1a0f3af50773876ed2"
+    "f4e9a28ef775bc56"
+)
+
+
+def test_the_shared_vector_opens(tmp_path: Path) -> None:
+    snap = _fallback.Snapshot(
+        tmp_path, "http://127.0.0.1:9", hush.Secret(b"hush_vector_token"), "billing", None, float("inf")
+    )
+    assert snap.path.name == "62b7d3de0cf6ce7dcb73db1484a864188a75f58db4b3a28b311a177bf05e31de"
+    snap.path.write_bytes(bytes.fromhex(VECTOR))
+    value, notice = snap.answer("vk", hush.HushConnectionError("http://127.0.0.1:9", "connection refused"))
+    assert value is not None and value.expose() == "vector-value", notice
+    other = _fallback.Snapshot(
+        tmp_path, "http://127.0.0.1:9", hush.Secret(b"hush_other_token"), "billing", None, float("inf")
+    )
+    other.path.write_bytes(bytes.fromhex(VECTOR))
+    value, why = other.answer("vk", hush.HushConnectionError("http://127.0.0.1:9", "connection refused"))
+    assert value is None and "does not open" in why
 
 
 def test_max_age_and_age_text() -> None:

@@ -38,11 +38,18 @@ FALLBACK_MAX_AGE_VAR = "HUSH_FALLBACK_MAX_AGE"
 #: The default bound on a snapshot's age, in seconds.
 DEFAULT_MAX_AGE = 24 * 3600
 
+# The sealed format is hush_crypto::seal_fallback's (the CLI's, the Rust SDK's, the Node SDK's):
+# a 32-byte random salt, then hush's AES-256-GCM format (format byte 1, key version 0 as a
+# big-endian u32, a 12-byte nonce, the ciphertext and its tag), its associated data the label,
+# a 0 byte, that 5-byte header, then the salt and the identity each behind its length (u32);
+# the key is HKDF-SHA256 of the token with the salt, its info a label then the identity.
 SALT_LEN = 32
 NONCE_LEN = 12
+TAG_LEN = 16
+_HEADER = b"\x01\x00\x00\x00\x00"
 _NAME_LABEL = b"hush fallback name sdk v1"
-_INFO = b"hush fallback sdk v1\x00"
-_AAD_LABEL = b"hush/v1/fallback-snapshot-sdk"
+_INFO = b"hush fallback v1\x00"
+_AAD_LABEL = b"hush/v1/fallback-snapshot\x00"
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _DURATION = re.compile(r"(?:\d+[smhdw])+")
 
@@ -150,22 +157,29 @@ class Snapshot:
         # EXPOSE: the token is the key material of the snapshot's key.
         return hk.derive(self._token.expose_bytes())
 
+    def _aad(self, salt: bytes) -> bytes:
+        parts = (salt, self._identity)
+        return _AAD_LABEL + _HEADER + b"".join(struct.pack(">I", len(p)) + p for p in parts)
+
     def _seal(self, plain: bytes) -> bytes:
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
         salt = os.urandom(SALT_LEN)
         nonce = os.urandom(NONCE_LEN)
-        aad = _fields(_AAD_LABEL, salt, self._identity)
-        return salt + nonce + AESGCM(self._key(salt)).encrypt(nonce, plain, aad)
+        ct = AESGCM(self._key(salt)).encrypt(nonce, plain, self._aad(salt))
+        return salt + _HEADER + nonce + ct
 
     def _open(self, sealed: bytes) -> bytes:
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-        if len(sealed) < SALT_LEN + NONCE_LEN + 16:
+        h = len(_HEADER)
+        if len(sealed) < SALT_LEN + h + NONCE_LEN + TAG_LEN:
             raise ValueError("too short")
-        salt, nonce, ct = sealed[:SALT_LEN], sealed[SALT_LEN : SALT_LEN + NONCE_LEN], sealed[SALT_LEN + NONCE_LEN :]
-        aad = _fields(_AAD_LABEL, salt, self._identity)
-        return AESGCM(self._key(salt)).decrypt(nonce, ct, aad)
+        salt, rest = sealed[:SALT_LEN], sealed[SALT_LEN:]
+        if rest[:h] != _HEADER:
+            raise ValueError("not a sealed snapshot")
+        nonce, ct = rest[h : h + NONCE_LEN], rest[h + NONCE_LEN :]
+        return AESGCM(self._key(salt)).decrypt(nonce, ct, self._aad(salt))
 
     # -- reading and writing ------------------------------------------------------------------
 

@@ -34,6 +34,13 @@ Where a value comes from — the first source that has the key wins:
    ``revoked``, ``expired``, ``out_of_scope``) is :class:`~hush.RefusedError`.
 5. Otherwise :class:`~hush.SecretNotFoundError`, saying where it looked and what to do.
 
+Against a server, each value it gives is kept in an offline fallback snapshot (sealed, 0600,
+in ``$HUSH_HOME/state/fallback/sdk-python/``), answered from when the server cannot be
+reached, times out or answers 5xx — never on 401/403/404/410 — and said on stderr with its age.
+``Sources(..., fallback_max_age="24h", fallback=True)`` (or ``HUSH_FALLBACK_MAX_AGE``,
+``HUSH_NO_FALLBACK``) choose. It needs the ``cryptography`` package (the ``fallback`` extra);
+without it no snapshot is kept or used.
+
 The module functions read the environment and the current directory **once**, on first use;
 build a :class:`Sources` to choose them. Files and the server are read on every call; values
 are not cached.
