@@ -8,8 +8,7 @@
 //
 // One file per server, app, environment and token, in $HUSH_HOME/state/fallback/sdk-node/
 // (directory 0700, file 0600, written to a temporary file then renamed); its name is SHA-256 of
-// all of those, so it names none of them, and another token finds no file at all. The format
-// is the Python SDK's, byte for byte.
+// all of those, so it names none of them, and another token finds no file at all.
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -45,6 +44,7 @@ export function parseMaxAge(value, what) {
     return value;
   }
   const t = typeof value === 'string' ? value.trim() : '';
+  if (/^\d+$/.test(t)) return Number(t);
   if (!/^(?:\d+[smhdw])+$/.test(t)) {
     throw new ConfigError(`${what} ${JSON.stringify(String(value))} is not a duration: give e.g. 90s, 30m, 24h or 7d`);
   }

@@ -233,7 +233,8 @@ def test_max_age_and_age_text() -> None:
     assert _fallback.parse_max_age("24h", "x") == 86400
     assert _fallback.parse_max_age("1d12h", "x") == 129600
     assert _fallback.parse_max_age(90, "x") == 90
-    for bad in ("", "24", "soon", "-1h"):
+    assert _fallback.parse_max_age("3600", "x") == 3600
+    for bad in ("", "24x", "soon", "-1h"):
         with pytest.raises(hush.ConfigError):
             _fallback.parse_max_age(bad, "x")
     with pytest.raises(hush.ConfigError):

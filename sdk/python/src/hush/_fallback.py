@@ -72,6 +72,8 @@ def parse_max_age(value: Union[str, int, float], what: str) -> float:
             raise ConfigError(f"{what} must not be negative (give e.g. 90s, 30m, 24h or 7d)")
         return float(value)
     t = value.strip()
+    if t.isascii() and t.isdigit():
+        return float(int(t))
     if not _DURATION.fullmatch(t):
         raise ConfigError(f"{what} {value!r} is not a duration: give e.g. 90s, 30m, 24h or 7d")
     return float(sum(int(n) * _UNITS[u] for n, u in re.findall(r"(\d+)([smhdw])", t)))
