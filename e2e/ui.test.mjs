@@ -133,6 +133,7 @@ test("add a secret by pasting its value", async () => {
   await page.getByLabel("Scope").fill("checkout, payments");
   await page.getByLabel("Environments").fill("prd");
   await page.getByLabel("Expires").fill("90d");
+  await page.getByLabel("Warn before").fill("30d");
   await page.getByRole("button", { name: "Add the secret" }).click();
   await page.waitForURL(/\/ui\/secrets\/STRIPE_API_KEY\?msg=created$/);
   assert.match(await page.locator(".notice.ok").innerText(), /Secret created/);
@@ -141,6 +142,7 @@ test("add a secret by pasting its value", async () => {
   assert.equal(r.json.value, "sk_live_pasted_51ABC");
   assert.deepEqual(r.json.scope, ["checkout", "payments"]);
   assert.equal(r.json.token_type, "api");
+  assert.equal(r.json.notify_before, 30 * 86400);
   // A bad key is refused next to the key field; nothing is created.
   await page.goto(base + "/ui/secrets/new");
   await page.getByLabel("Key").fill("bad key!");
@@ -265,6 +267,16 @@ test("edit metadata, revoke and restore", async () => {
   await page.getByRole("button", { name: "Save details" }).click();
   assert.match(await page.locator("#expires-error").innerText(), /expiry/i);
   assert.equal((await api("GET", "/v1/secrets/rotate-me")).json.expires_at, null);
+  // So is a warning window that does not read; a good one is saved and shown back.
+  await page.goto(base + "/ui/secrets/rotate-me");
+  await page.getByLabel("Warn before").fill("soon");
+  await page.getByRole("button", { name: "Save details" }).click();
+  assert.match(await page.locator("#notify_before-error").innerText(), /not a span of time/);
+  await page.getByLabel("Warn before").fill("21d");
+  await page.getByRole("button", { name: "Save details" }).click();
+  await page.waitForURL(/msg=meta$/);
+  assert.equal((await api("GET", "/v1/secrets/rotate-me")).json.notify_before, 21 * 86400);
+  assert.equal(await page.getByLabel("Warn before").inputValue(), "21d");
 
   await page.goto(base + "/ui/secrets/rotate-me");
   await page.getByRole("button", { name: "Revoke" }).click();

@@ -228,8 +228,27 @@ export const VERSION: string;
 // ---- the workload call -------------------------------------------------------------------
 
 /** The sources secrets.get and secrets.file read, from an environment and a directory. */
+/** What a Sources reads and how it treats the server. */
+export interface SourcesOptions {
+  /** The environment (default: a copy of process.env, taken now). */
+  env?: Record<string, string | undefined>;
+  /** The directory relative paths are taken from (default: process.cwd()). */
+  cwd?: string;
+  /**
+   * Against a server: keep an offline fallback snapshot of each value it gives, and answer
+   * from it when the server cannot be reached, times out or answers 5xx (never 401, 403,
+   * 404, 410). Default: on, unless HUSH_NO_FALLBACK is set.
+   */
+  fallback?: boolean;
+  /**
+   * The oldest snapshot value to use: `90s`, `30m`, `24h`, `7d`, or seconds. Default:
+   * HUSH_FALLBACK_MAX_AGE, else 24 hours.
+   */
+  fallbackMaxAge?: string | number;
+}
+
 export class Sources {
-  constructor(options?: { env?: Record<string, string | undefined>; cwd?: string });
+  constructor(options?: SourcesOptions);
   static fromEnv(): Sources;
   get(key: string): Promise<Secret>;
   file(key: string): Promise<string>;
@@ -259,6 +278,10 @@ export const ADDR_VAR: 'HUSH_ADDR';
 export const TOKEN_VAR: 'HUSH_TOKEN';
 export const APP_VAR: 'HUSH_APP';
 export const ENV_VAR: 'HUSH_ENV';
+/** Turns the offline fallback snapshot off (any value but empty, `0`, `false`, `no`). */
+export const NO_FALLBACK_VAR: 'HUSH_NO_FALLBACK';
+/** The oldest fallback snapshot value to use (`90s`, `30m`, `24h`, `7d`); default 24 h. */
+export const FALLBACK_MAX_AGE_VAR: 'HUSH_FALLBACK_MAX_AGE';
 
 // ---- errors ------------------------------------------------------------------------------
 
@@ -310,6 +333,8 @@ export class HushError extends Error {
 export class ConnectionError extends HushError {
   /** The server address. */
   readonly addr: string;
+  /** Why no answer came (`connection refused`, `timeout after 30 s`, …). */
+  readonly reason: string;
 }
 /** 422 `invalid_field`; the base of 400, 413 and 415; also a refusal before sending (status null). */
 export class InvalidError extends HushError {}
@@ -397,6 +422,8 @@ export class RefusedError extends SecretsError {
 export class ServerError extends SecretsError {
   readonly key: string;
   readonly error: HushError;
+  /** Why the offline fallback snapshot could not answer instead; '' when there is none. */
+  readonly fallback: string;
   readonly cause: HushError;
 }
 /** No source has the key; the message says where it looked and what to do. */

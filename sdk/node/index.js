@@ -16,6 +16,8 @@ export {
   TOKEN_VAR,
   APP_VAR,
   ENV_VAR,
+  NO_FALLBACK_VAR,
+  FALLBACK_MAX_AGE_VAR,
 } from './lib/secrets.js';
 export {
   HushError,

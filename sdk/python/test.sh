@@ -24,8 +24,8 @@ if [ ! -x "$VENV/bin/python" ]; then
     "$PY" -m venv "$VENV" </dev/null
 fi
 
-echo "== pip install ./sdk/python pytest mypy"
-"$VENV/bin/python" -m pip install -q ./sdk/python pytest mypy </dev/null
+echo "== pip install ./sdk/python[fallback] pytest mypy"
+"$VENV/bin/python" -m pip install -q "./sdk/python[fallback]" pytest mypy </dev/null
 # A local directory of the same version is not always rebuilt: install this tree's code.
 "$VENV/bin/python" -m pip install -q --no-deps --force-reinstall ./sdk/python </dev/null
 

@@ -23,8 +23,8 @@
 //! reached by trusting that CA: `HUSH_CACERT=/etc/hush/ca.pem`, or in code with
 //! [`Client::builder`] and [`ClientBuilder::add_ca_file`] (or [`ClientBuilder::add_ca_pem`]).
 //! A failed connection is [`Error::Transport`], whose message names the address and each
-//! cause (`cannot reach the hush server at https://hush.internal:8443: invalid peer
-//! certificate: UnknownIssuer`).
+//! cause (`cannot reach the hush server at https://hush.internal:8443: tls: unknown issuer`,
+//! `…: connection refused`, `…: timeout after 30 s`).
 //!
 //! It owns the workload's view of hush: the HTTP calls, the `.secrets` file and the private
 //! directory values are written to as files (shared with `hush run`). It must never log or
@@ -53,6 +53,7 @@ pub use hush_wire::{ErrorCode, MetadataPatch, Reason, TokenType, ValueFormat};
 
 mod events;
 pub use events::Events;
+mod fallback;
 pub mod private_dir;
 pub mod secrets;
 
@@ -118,8 +119,9 @@ pub enum Error {
     Transport {
         /// The server's address as given (`https://hush.example:8443`).
         addr: String,
-        /// Each cause in turn, outermost first, joined with `: ` (`tcp connect error:
-        /// Connection refused (os error 111)`, `invalid peer certificate: UnknownIssuer`).
+        /// The cause: `connection refused`, `tls: unknown issuer`, `tls: certificate
+        /// expired`, `tls: certificate not valid for this name (…)`, `timeout after 30 s`;
+        /// anything else as each cause in turn, outermost first, joined with `: `.
         message: String,
     },
     /// A CA bundle given to [`ClientBuilder`] (or named by `HUSH_CACERT`) cannot be used.
@@ -388,7 +390,67 @@ fn seconds(d: Duration) -> String {
 /// An error and its sources, outermost first, joined with `: `. Wrappers that only say which
 /// step failed ("error sending request") are left out when a cause follows, and so is a cause
 /// its wrapper already quotes.
+///
+/// A cause people meet often is named shortly instead of the whole chain: `connection
+/// refused`, and a certificate the client refused as `tls: unknown issuer`, `tls: certificate
+/// expired`, `tls: certificate not valid for this name` and the like ([`short_cause`]).
 fn cause_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut next = Some(e);
+    while let Some(err) = next {
+        if let Some(short) = short_cause(err) {
+            return short;
+        }
+        next = err.source();
+    }
+    full_chain(e)
+}
+
+/// The short name of a well-known transport failure: a refused connection, or a TLS
+/// certificate rustls refused. `None` for anything else.
+fn short_cause(err: &(dyn std::error::Error + 'static)) -> Option<String> {
+    if let Some(io) = err.downcast_ref::<std::io::Error>() {
+        if io.kind() == std::io::ErrorKind::ConnectionRefused {
+            return Some("connection refused".to_string());
+        }
+        // An io::Error's source() skips the error it wraps (often another io::Error around
+        // rustls' error): look inside it, and down its own chain.
+        let mut next = io
+            .get_ref()
+            .map(|i| i as &(dyn std::error::Error + 'static));
+        while let Some(inner) = next {
+            if let Some(short) = short_cause(inner) {
+                return Some(short);
+            }
+            next = inner.source();
+        }
+        return None;
+    }
+    let tls = err.downcast_ref::<rustls::Error>()?;
+    use rustls::CertificateError as C;
+    let rustls::Error::InvalidCertificate(c) = tls else {
+        return None;
+    };
+    Some(match c {
+        C::UnknownIssuer => "tls: unknown issuer".to_string(),
+        C::Expired | C::ExpiredContext { .. } => "tls: certificate expired".to_string(),
+        C::NotValidYet | C::NotValidYetContext { .. } => {
+            "tls: certificate not valid yet".to_string()
+        }
+        C::NotValidForName => "tls: certificate not valid for this name".to_string(),
+        C::NotValidForNameContext { expected, .. } => {
+            format!(
+                "tls: certificate not valid for this name (it does not name {})",
+                expected.to_str()
+            )
+        }
+        C::Revoked => "tls: certificate revoked".to_string(),
+        C::BadSignature => "tls: bad certificate signature".to_string(),
+        _ => format!("tls: invalid certificate ({c:?})"),
+    })
+}
+
+/// An error and its sources, outermost first, joined with `: `, less the step-only wrappers.
+fn full_chain(e: &(dyn std::error::Error + 'static)) -> String {
     const STEP_ONLY: [&str; 3] = [
         "error sending request",
         "client error (Connect)",

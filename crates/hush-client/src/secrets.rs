@@ -66,6 +66,27 @@
 //! the directory outlives the process, so call [`cleanup`] before exiting (or run under
 //! `hush run`, which points `HUSH_SECRETS_DIR` at a directory it removes itself).
 //!
+//! # The offline fallback snapshot
+//!
+//! Against a server (source 4), each value the server gives is kept in a fallback snapshot, as
+//! `hush run` keeps one: when the server later **cannot be reached, times out or answers
+//! 5xx**, [`Sources::get`] and [`Sources::file`] answer from it and say so on stderr, with its
+//! age (`hush: the server at https://hush.internal:8443 cannot be reached (connection
+//! refused); using the fallback snapshot of "githubtoken" from 2 h 5 min ago`).
+//!
+//! - An answer of 401, 403, 404 or 410 never falls back; a 401 also removes the token's
+//!   snapshot, and a key the server refuses (`missing`, `revoked`, `expired`) leaves it.
+//! - [`Sources::fallback_max_age`] (or `HUSH_FALLBACK_MAX_AGE`, [`FALLBACK_MAX_AGE_VAR`]:
+//!   `90s`, `30m`, `7d` or seconds; default 24 hours) bounds a value's age; an older one is
+//!   refused, and [`Error::Server`]'s `fallback` says why.
+//! - [`Sources::fallback`]`(false)` (or `HUSH_NO_FALLBACK=1`, [`NO_FALLBACK_VAR`]) neither keeps
+//!   nor uses one.
+//! - One file per server, app, environment and token in `$HUSH_HOME/state/fallback/sdk-rust/`
+//!   (directory 0700, file 0600), sealed by `hush_crypto::seal_fallback` (AES-256-GCM under a
+//!   key HKDF-SHA256 derives from the token) and named by SHA-256 of all of those: no value,
+//!   key or token is readable in it, and another token finds none. The Python and Node SDKs
+//!   write the same format.
+//!
 //! # Keys
 //!
 //! A key is 1 to 128 characters of `A-Z a-z 0-9 _ . -`, not starting with `.` or `-`
@@ -83,6 +104,8 @@ use std::sync::{Mutex, OnceLock, PoisonError};
 use serde::Deserialize;
 use zeroize::{Zeroize as _, Zeroizing};
 
+use crate::fallback::{self, Snapshot};
+pub use crate::fallback::{FALLBACK_MAX_AGE_VAR, NO_FALLBACK_VAR};
 use crate::private_dir::PrivateDir;
 use crate::ValueBytes as _;
 
@@ -205,13 +228,19 @@ pub enum Error {
     },
     /// Asking the hush server failed (unreachable, bad token, …), or its answer had no entry
     /// for the key.
-    #[error("asking the hush server at HUSH_ADDR for secret {key:?} failed: {source}")]
+    #[error(
+        "asking the hush server at HUSH_ADDR for secret {key:?} failed: {source}{}",
+        fallback_note(fallback)
+    )]
     Server {
         /// The key.
         key: String,
         /// The cause.
         #[source]
         source: crate::Error,
+        /// Why the offline fallback snapshot could not answer instead (too old, damaged);
+        /// `None` when there is none or it was not tried.
+        fallback: Option<String>,
     },
     /// No source has the key.
     #[error("secret {key:?} not found: {looked}")]
@@ -224,6 +253,10 @@ pub enum Error {
     /// [`Secret::expose_str`] on a value that is not UTF-8.
     #[error("the secret's value is not UTF-8 text: read it with expose_bytes")]
     NotUtf8,
+}
+
+fn fallback_note(why: &Option<String>) -> String {
+    why.as_ref().map(|w| format!("; {w}")).unwrap_or_default()
 }
 
 /// The value of a key, or the file `hush run` delivered it in.
@@ -253,6 +286,10 @@ struct Written {
 pub struct Sources {
     env: HashMap<String, Zeroizing<Vec<u8>>>,
     cwd: PathBuf,
+    /// `Some` when chosen with [`Sources::fallback`], else `HUSH_NO_FALLBACK` decides.
+    fallback: Option<bool>,
+    /// Seconds, when chosen with [`Sources::fallback_max_age`].
+    max_age: Option<i64>,
     client: OnceLock<crate::Client>,
     written: Mutex<Written>,
 }
@@ -297,9 +334,27 @@ impl Sources {
         Sources {
             env,
             cwd,
+            fallback: None,
+            max_age: None,
             client: OnceLock::new(),
             written: Mutex::new(Written::default()),
         }
+    }
+
+    /// Against a server: whether to keep an offline fallback snapshot of each value it gives
+    /// and answer from it when the server cannot be reached, times out or answers 5xx (see
+    /// [the module docs](self#the-offline-fallback-snapshot)). Default: on, unless
+    /// `HUSH_NO_FALLBACK` ([`NO_FALLBACK_VAR`]) is set.
+    pub fn fallback(mut self, on: bool) -> Self {
+        self.fallback = Some(on);
+        self
+    }
+
+    /// The oldest snapshot value to use. Default: `HUSH_FALLBACK_MAX_AGE`
+    /// ([`FALLBACK_MAX_AGE_VAR`]), else 24 hours.
+    pub fn fallback_max_age(mut self, age: std::time::Duration) -> Self {
+        self.max_age = Some(i64::try_from(age.as_secs()).unwrap_or(i64::MAX));
+        self
     }
 
     /// The value of `key`, from the first source that has it (see the [module
@@ -446,10 +501,73 @@ impl Sources {
         }
     }
 
+    /// The fallback snapshot for this server, app, environment and token; `None` when off.
+    fn snapshot(&self, addr: &str, token: &str) -> Result<Option<Snapshot>, Error> {
+        let on = match self.fallback {
+            Some(on) => on,
+            None => !matches!(
+                self.var_str(NO_FALLBACK_VAR)?
+                    .map(|v| v.trim().to_ascii_lowercase())
+                    .as_deref(),
+                Some(v) if !matches!(v, "" | "0" | "false" | "no")
+            ),
+        };
+        if !on {
+            return Ok(None);
+        }
+        let max_age = match (self.max_age, self.var_str(FALLBACK_MAX_AGE_VAR)?) {
+            (Some(s), _) => s,
+            (None, None) => fallback::DEFAULT_MAX_AGE,
+            (None, Some(t)) => fallback::parse_max_age(t).ok_or_else(|| {
+                Error::Config(format!(
+                    "{FALLBACK_MAX_AGE_VAR} {t:?} is not a duration: give e.g. 90s, 30m, 24h or 7d"
+                ))
+            })?,
+        };
+        let Some(dir) = self.state_dir()? else {
+            return Ok(None);
+        };
+        Ok(Some(Snapshot::new(
+            &dir,
+            addr,
+            token.as_bytes(),
+            self.var_str(APP_VAR)?,
+            self.var_str(ENV_VAR)?,
+            max_age,
+        )))
+    }
+
+    /// `$HUSH_HOME/state/fallback/sdk-rust`; `HUSH_HOME` defaults to `$XDG_DATA_HOME/hush`,
+    /// else `~/.local/share/hush`, as the CLI's (`HOME` from this environment, else the
+    /// process's). `None` when there is no home at all: then no snapshot is kept.
+    fn state_dir(&self) -> Result<Option<PathBuf>, Error> {
+        let home = match self.var_str("HUSH_HOME")? {
+            Some(h) => self.cwd.join(h),
+            None => {
+                let base = match self.var_str("XDG_DATA_HOME")? {
+                    Some(x) if Path::new(x).is_absolute() => PathBuf::from(x),
+                    _ => {
+                        let home = match self.var_str("HOME")? {
+                            Some(h) => Some(PathBuf::from(h)),
+                            None => std::env::var_os("HOME").map(PathBuf::from),
+                        };
+                        match home.filter(|h| h.is_absolute()) {
+                            Some(h) => h.join(".local").join("share"),
+                            None => return Ok(None),
+                        }
+                    }
+                };
+                base.join("hush")
+            }
+        };
+        Ok(Some(home.join("state").join("fallback").join("sdk-rust")))
+    }
+
     async fn ask_server(&self, key: &str, addr: &str, token: &str) -> Result<Found, Error> {
         let server_err = |source| Error::Server {
             key: key.to_string(),
             source,
+            fallback: None,
         };
         let client = match self.client.get() {
             Some(c) => c,
@@ -464,14 +582,41 @@ impl Sources {
         };
         let app = self.var_str(APP_VAR)?;
         let env = self.var_str(ENV_VAR)?;
-        let resolved = client
-            .resolve(app, env, &[key.to_string()])
-            .await
-            .map_err(server_err)?;
+        let snapshot = self.snapshot(addr, token)?;
+        let resolved = match client.resolve(app, env, &[key.to_string()]).await {
+            Ok(r) => r,
+            Err(e) => {
+                let mut why = None;
+                if let Some(s) = &snapshot {
+                    if matches!(e, crate::Error::Unauthorized(_)) {
+                        // The token is refused (revoked, expired): its snapshot goes too.
+                        s.remove();
+                    } else if fallback::may_fall_back(&e) {
+                        match s.answer(key, &e) {
+                            Ok(v) => return Ok(Found::Value(v)),
+                            Err(w) if w.is_empty() => {}
+                            Err(w) => why = Some(w),
+                        }
+                    }
+                }
+                return Err(Error::Server {
+                    key: key.to_string(),
+                    source: e,
+                    fallback: why,
+                });
+            }
+        };
         if let Some(v) = resolved.secrets.get(key) {
-            return v.bytes().map(Found::Value).map_err(server_err);
+            let value = v.bytes().map_err(server_err)?;
+            if let Some(s) = &snapshot {
+                s.keep(key, &value, v.meta.expires_at);
+            }
+            return Ok(Found::Value(value));
         }
         if let Some(e) = resolved.errors.get(key) {
+            if let Some(s) = &snapshot {
+                s.forget(key);
+            }
             return Err(Error::Refused {
                 key: key.to_string(),
                 reason: e.code.clone(),

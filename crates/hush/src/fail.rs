@@ -112,7 +112,7 @@ pub fn hint(err: &anyhow::Error) -> String {
 /// After "cannot reach the hush server at …": what to do about a certificate the client does
 /// not trust.
 fn transport_hint(message: &str) -> String {
-    if message.contains("UnknownIssuer") {
+    if message.contains("tls: unknown issuer") || message.contains("UnknownIssuer") {
         " (the server's certificate is not signed by a CA this machine trusts: if it comes from \
          a private CA, pass that CA's PEM with --cacert FILE or HUSH_CACERT)"
             .into()

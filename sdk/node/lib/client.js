@@ -75,6 +75,18 @@ function ifMatchHeader(ifMatch) {
   return { 'if-match': typeof ifMatch === 'number' ? `"${ifMatch}"` : String(ifMatch) };
 }
 
+/** Short names for the transport failures people meet most, by Node's error code. */
+const SHORT_CAUSES = {
+  ECONNREFUSED: 'connection refused',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'tls: unknown issuer',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'tls: unknown issuer',
+  SELF_SIGNED_CERT_IN_CHAIN: 'tls: unknown issuer',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'tls: unknown issuer',
+  CERT_HAS_EXPIRED: 'tls: certificate expired',
+  CERT_NOT_YET_VALID: 'tls: certificate not valid yet',
+  ERR_TLS_CERT_ALTNAME_INVALID: 'tls: certificate not valid for this name',
+};
+
 /** A client for one hush server and one token. */
 export class Client {
   #base;
@@ -207,10 +219,10 @@ export class Client {
 
   #unreachable(e) {
     if (e?.name === 'TimeoutError' || e?.name === 'AbortError') {
-      return new ConnectionError(this.#base, `no answer within ${this.#timeoutMs} ms`, e);
+      return new ConnectionError(this.#base, `timeout after ${this.#timeoutMs / 1000} s`, e);
     }
     const cause = e?.cause ?? e;
-    const reason = cause?.message || cause?.code || String(cause);
+    const reason = SHORT_CAUSES[cause?.code] || cause?.message || cause?.code || String(cause);
     return new ConnectionError(this.#base, reason, e);
   }
 

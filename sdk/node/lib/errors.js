@@ -45,6 +45,8 @@ export class ConnectionError extends HushError {
     super(`cannot reach the hush server at ${address}: ${reason}`, { code: 'connection', cause });
     /** The server address. */
     this.addr = address;
+    /** Why no answer came (`connection refused`, `timeout after 30 s`, …). */
+    this.reason = reason;
   }
 }
 named(ConnectionError, 'ConnectionError');
@@ -222,15 +224,21 @@ named(RefusedError, 'RefusedError');
 RefusedError.codeName = 'refused';
 
 export class ServerError extends SecretsError {
-  /** @param {string} key @param {HushError} cause */
-  constructor(key, cause) {
-    super(`asking the hush server at HUSH_ADDR for secret ${q(key)} failed: ${cause.message}`, {
-      key,
-      cause,
-      status: cause.status,
-    });
+  /** @param {string} key @param {HushError} cause @param {string} [fallback] */
+  constructor(key, cause, fallback = '') {
+    super(
+      `asking the hush server at HUSH_ADDR for secret ${q(key)} failed: ${cause.message}` +
+        (fallback ? `; ${fallback}` : ''),
+      {
+        key,
+        cause,
+        status: cause.status,
+      },
+    );
     /** The client's error (also `cause`). */
     this.error = cause;
+    /** Why the offline fallback snapshot could not answer instead; '' when there is none. */
+    this.fallback = fallback;
   }
 }
 named(ServerError, 'ServerError');

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { inspect, parseEnv } from 'node:util';
 import { Client } from './client.js';
+import * as fallbackSnapshot from './fallback.js';
 import {
   BadMapError,
   ConfigError,
@@ -34,6 +35,8 @@ export const ADDR_VAR = 'HUSH_ADDR';
 export const TOKEN_VAR = 'HUSH_TOKEN';
 export const APP_VAR = 'HUSH_APP';
 export const ENV_VAR = 'HUSH_ENV';
+export const NO_FALLBACK_VAR = fallbackSnapshot.NO_FALLBACK_VAR;
+export const FALLBACK_MAX_AGE_VAR = fallbackSnapshot.FALLBACK_MAX_AGE_VAR;
 
 const MAX_KEY_LEN = 128;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
@@ -62,13 +65,25 @@ export class Sources {
   #client = null;
   #dir = null;
   #paths = new Map();
+  #fallback;
+  #maxAge;
+  #snapshot = null;
 
   /**
-   * @param {{env?: Record<string, string | undefined>, cwd?: string}} [options] the
-   *   environment (default: a copy of process.env, taken now) and the directory relative paths
-   *   are taken from (default: process.cwd()).
+   * @param {{env?: Record<string, string | undefined>, cwd?: string, fallback?: boolean, fallbackMaxAge?: string | number}} [options]
+   *   the environment (default: a copy of process.env, taken now) and the directory relative
+   *   paths are taken from (default: process.cwd()). Against a server, `fallback` (default: on,
+   *   unless HUSH_NO_FALLBACK is set) keeps and uses an offline fallback snapshot no older than
+   *   `fallbackMaxAge` (`90s`, `30m`, `24h`, `7d` or seconds; default HUSH_FALLBACK_MAX_AGE,
+   *   else 24 h).
    */
-  constructor({ env, cwd } = {}) {
+  constructor({ env, cwd, fallback, fallbackMaxAge } = {}) {
+    if (fallback !== undefined && typeof fallback !== 'boolean') {
+      throw new ConfigError('fallback must be true or false');
+    }
+    this.#fallback = fallback;
+    this.#maxAge =
+      fallbackMaxAge === undefined ? undefined : fallbackSnapshot.parseMaxAge(fallbackMaxAge, 'fallbackMaxAge');
     const copy = new Map();
     for (const [k, v] of Object.entries(env ?? process.env)) {
       if (v === undefined) continue;
@@ -223,6 +238,34 @@ export class Sources {
     return { value: Buffer.from(v, 'utf8') };
   }
 
+  /** The fallback snapshot for this server, app, environment and token; null when off. */
+  #snapshotFor(addr, token) {
+    if (this.#snapshot) return this.#snapshot;
+    let on = this.#fallback;
+    if (on === undefined) {
+      const off = (this.#varStr(NO_FALLBACK_VAR) ?? '').trim().toLowerCase();
+      on = ['', '0', 'false', 'no'].includes(off);
+    }
+    if (!on) return null;
+    let maxAge = this.#maxAge;
+    if (maxAge === undefined) {
+      const text = this.#varStr(FALLBACK_MAX_AGE_VAR);
+      maxAge =
+        text === undefined
+          ? fallbackSnapshot.DEFAULT_MAX_AGE
+          : fallbackSnapshot.parseMaxAge(text, FALLBACK_MAX_AGE_VAR);
+    }
+    this.#snapshot = new fallbackSnapshot.Snapshot({
+      dir: fallbackSnapshot.stateDir((n) => this.#varStr(n)),
+      addr,
+      token,
+      app: this.#varStr(APP_VAR),
+      env: this.#varStr(ENV_VAR),
+      maxAge,
+    });
+    return this.#snapshot;
+  }
+
   async #askServer(key, addr, token) {
     let client = this.#client;
     if (!client) {
@@ -233,24 +276,39 @@ export class Sources {
       }
       this.#client = client;
     }
+    const snapshot = this.#snapshotFor(addr, token);
     const app = this.#varStr(APP_VAR);
     const env = this.#varStr(ENV_VAR);
     let resolved;
     try {
       resolved = await client.resolve({ keys: [key], ...(app ? { app } : {}), ...(env ? { env } : {}) });
     } catch (e) {
-      if (e instanceof HushError) throw new ServerError(key, e);
-      throw e;
+      if (!(e instanceof HushError)) throw e;
+      let why = '';
+      if (snapshot) {
+        if (e.status === 401) {
+          // The token is refused (revoked, expired): its snapshot goes too.
+          snapshot.remove();
+        } else if (fallbackSnapshot.mayFallBack(e)) {
+          const got = snapshot.answer(key, e);
+          if (got.value) return { value: got.value };
+          why = got.why;
+        }
+      }
+      throw new ServerError(key, e, why);
     }
     const got = Object.hasOwn(resolved.secrets, key) ? resolved.secrets[key] : undefined;
     if (got && got.value) {
-      // EXPOSE: the bytes move into the caller's Secret; the answer's copy is cleared.
       const value = got.value.exposeBytes();
       got.value.clear();
+      snapshot?.keep(key, value, got.expires_at);
       return { value };
     }
     const refusal = Object.hasOwn(resolved.errors, key) ? resolved.errors[key] : undefined;
-    if (refusal) throw new RefusedError(key, refusal.code, refusal.message);
+    if (refusal) {
+      snapshot?.forget(key);
+      throw new RefusedError(key, refusal.code, refusal.message);
+    }
     throw new ServerError(
       key,
       new HushError('the answer has neither a value nor an error for this key', { status: 200, code: 'unexpected_answer' }),

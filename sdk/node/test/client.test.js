@@ -441,7 +441,8 @@ test('ConnectionError: nothing listening, and no answer within the timeout', asy
   assert.equal(e.status, null);
   assert.equal(e.code, 'connection');
   assert.equal(e.addr, addr);
-  assert.match(e.message, new RegExp(`^cannot reach the hush server at ${addr}: .*ECONNREFUSED`));
+  assert.match(e.message, new RegExp(`^cannot reach the hush server at ${addr}: connection refused$`));
+  assert.equal(e.reason, 'connection refused');
 
   // A server that accepts and never answers.
   const sockets = [];
@@ -455,7 +456,7 @@ test('ConnectionError: nothing listening, and no answer within the timeout', asy
   const started = Date.now();
   const te = await failure(new Client(slow, 'hush_t', { timeoutMs: 300 }).secrets.list());
   assert.ok(te instanceof ConnectionError, String(te));
-  assert.match(te.message, /no answer within 300 ms/);
+  assert.match(te.message, /timeout after 0\.3 s/);
   assert.ok(Date.now() - started < 5000);
 });
 

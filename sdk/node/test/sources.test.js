@@ -279,7 +279,7 @@ test('the server is asked when configured: an unreachable one is a ServerError o
     e.message.startsWith(`asking the hush server at HUSH_ADDR for secret "k" failed: cannot reach the hush server at ${addr}: `),
     e.message,
   );
-  assert.match(e.message, /ECONNREFUSED/);
+  assert.match(e.message, /: connection refused$/);
   const bad = await new Sources({ cwd, env: { HUSH_ADDR: 'ftp://x', HUSH_TOKEN: 'hush_t' } }).get('k').catch((x) => x);
   assert.ok(bad instanceof ServerError, String(bad));
   assert.match(bad.message, /is not a server address/);

@@ -164,6 +164,8 @@ describe('against a real server: HUSH_ADDR + HUSH_TOKEN', () => {
       env: cleanEnv({
         HUSH_ADDR: srv.addr,
         HUSH_TOKEN: machine,
+        // The fallback snapshot goes here, not into the home of whoever runs the tests.
+        HUSH_HOME: cwd,
         HUSH_APP: 'web',
         HUSH_ENV: 'prd',
         WANT: 'githubtoken,billing_only,old,absent',

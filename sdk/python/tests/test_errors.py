@@ -211,7 +211,7 @@ def test_connection_refused() -> None:
         c.secrets.list()
     assert isinstance(e.value, ConnectionError) and isinstance(e.value, HushError)
     assert f"127.0.0.1:{port}" in str(e.value)
-    assert "refused" in str(e.value).lower()
+    assert str(e.value).endswith(": connection refused")
     assert e.value.status is None
     assert "hush_secret_token_value" not in str(e.value) + repr(e.value)
 
@@ -227,7 +227,7 @@ def test_timeout() -> None:
         with pytest.raises(hush.HushConnectionError) as e:
             c.secrets.list()
         assert time.monotonic() - t0 < 5
-        assert "timed out" in str(e.value)
+        assert str(e.value).endswith(": timeout after 0.3 s")
 
 
 class _Odd(http.server.BaseHTTPRequestHandler):

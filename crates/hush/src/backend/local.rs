@@ -334,6 +334,7 @@ impl Backend for Local {
                     Ok(r) => Answer::Found {
                         value: r.value.map(|(_, v)| v),
                         expires_at: r.row.meta.expires_at,
+                        notify_before: r.row.meta.notify_before,
                     },
                     Err(e) => {
                         let (reason, message) = said(e);
@@ -427,7 +428,9 @@ mod tests {
     fn found(a: &Answers, key: &str) -> (Option<Vec<u8>>, Option<i64>) {
         match &a[key].answer {
             // EXPOSE: the test compares the value.
-            Answer::Found { value, expires_at } => (
+            Answer::Found {
+                value, expires_at, ..
+            } => (
                 value.as_ref().map(|v| v.expose_secret().to_vec()),
                 *expires_at,
             ),

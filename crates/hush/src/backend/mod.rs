@@ -43,6 +43,8 @@ pub enum Answer {
         value: Option<SecretBytes>,
         /// When it expires (unix seconds), for `hush check`'s warning.
         expires_at: Option<i64>,
+        /// Its warning window in seconds (`None`: the default, 14 days), for `hush check`.
+        notify_before: Option<i64>,
     },
     /// Why the key cannot be had.
     Refused {

@@ -292,8 +292,13 @@ impl Backend for Remote {
                 Some(take_value(&mut sv)?)
             };
             let expires_at = sv.meta.expires_at;
+            let notify_before = sv.meta.notify_before;
             let (skipped, key) = trail(&wanted, true);
-            let answer = Answer::Found { value, expires_at };
+            let answer = Answer::Found {
+                value,
+                expires_at,
+                notify_before,
+            };
             out.insert(
                 wanted,
                 Answered {

@@ -12,9 +12,6 @@ use crate::cli::{CheckArgs, TableOrJson};
 use crate::fail::Failure;
 use crate::{manifest, output};
 
-/// How far ahead `hush check` warns of an expiry.
-const EXPIRING_WITHIN: i64 = 14 * 86_400;
-
 /// One row of `hush check`.
 #[derive(serde::Serialize)]
 struct CheckRow {
@@ -62,8 +59,13 @@ pub async fn check(args: CheckArgs, scope: &crate::Scope) -> Result<i32> {
         .map(|o| {
             let (key, status, source, expires_at) = match &o.got {
                 Some(got) => {
+                    // Within the secret's own warning window (`notify_before`, default 14
+                    // days), as the API's status `expiring`.
+                    let window = got
+                        .notify_before
+                        .unwrap_or(hush_core::model::DEFAULT_NOTIFY_BEFORE);
                     let status = match got.expires_at {
-                        Some(at) if at - now <= EXPIRING_WITHIN => "expiring",
+                        Some(at) if at - now <= window => "expiring",
                         _ => "ok",
                     };
                     let source = Some(got.source.label());

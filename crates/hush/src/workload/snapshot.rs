@@ -202,6 +202,7 @@ impl Fallback {
             if let Answer::Found {
                 value: Some(v),
                 expires_at,
+                ..
             } = &a.answer
             {
                 self.kept.insert(a.key.clone(), (v.clone(), *expires_at));
@@ -270,6 +271,7 @@ impl Fallback {
             Some((v, exp)) => Answer::Found {
                 value: Some(v.clone()),
                 expires_at: *exp,
+                notify_before: None,
             },
             None => Answer::Refused {
                 reason: Reason::Missing,

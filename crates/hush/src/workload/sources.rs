@@ -348,6 +348,8 @@ pub(super) struct Got {
     /// `None` on a dry run.
     pub value: Option<SecretBytes>,
     pub expires_at: Option<i64>,
+    /// Its warning window in seconds (`None`: the default), when a store gave it.
+    pub notify_before: Option<i64>,
 }
 
 /// What became of one declaration.
@@ -480,6 +482,7 @@ pub(super) async fn gather(
                     source,
                     value: (!dry_run).then_some(v),
                     expires_at: None,
+                    notify_before: None,
                 });
                 done[i] = true;
                 continue;
@@ -546,13 +549,18 @@ pub(super) async fn gather(
                         let n = at(&a.key);
                         local_places(o, n, &a.key);
                         match &a.answer {
-                            Answer::Found { value, expires_at } => {
+                            Answer::Found {
+                                value,
+                                expires_at,
+                                notify_before,
+                            } => {
                                 // Copied, not moved: two declarations may name one key.
                                 o.got = Some(Got {
                                     key: a.key.clone(),
                                     source: Source::Store(label),
                                     value: value.clone(),
                                     expires_at: *expires_at,
+                                    notify_before: *notify_before,
                                 });
                                 done[i] = true;
                                 continue;
@@ -588,6 +596,7 @@ pub(super) async fn gather(
                 source,
                 value: (!dry_run).then_some(v),
                 expires_at: None,
+                notify_before: None,
             });
         } else if !places.is_empty() {
             o.looked.push((format!("variable {}", o.decl.name), places));

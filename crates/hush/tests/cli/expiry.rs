@@ -38,6 +38,34 @@ fn keys(j: &Value) -> Vec<String> {
 /// embedded store, or against a server).
 fn scenario(run: Run<'_>) {
     fill(run);
+    // `hush check` calls a secret expiring by its own window, as the API does: WIDE (30 days
+    // left, a 40-day window) is, QUIET (1 day left, never warns) is not.
+    let check = run(
+        &[
+            "check", "--secret", "SOON", "--secret", "LATER", "--secret", "WIDE", "--secret",
+            "QUIET", "--secret", "NEVER", "-o", "json",
+        ],
+        None,
+    )
+    .ok()
+    .json();
+    let got: Vec<(&str, &str)> = check
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["key"].as_str().unwrap(), r["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("SOON", "expiring"),
+            ("LATER", "ok"),
+            ("WIDE", "expiring"),
+            ("QUIET", "ok"),
+            ("NEVER", "ok"),
+        ],
+        "{check}"
+    );
     let list = run(&["secrets", "list", "-o", "json"], None).ok().json();
     let status: Vec<(String, String)> = list
         .as_array()

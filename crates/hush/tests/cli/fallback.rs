@@ -34,10 +34,10 @@ fn snapshots(h: &Home) -> Vec<PathBuf> {
 
 /// What a stand-in answers: a status line such as `503 Service Unavailable`, or `None` to
 /// hold each connection open and never answer.
-type Answer = Arc<Mutex<Option<&'static str>>>;
+pub(crate) type Answer = Arc<Mutex<Option<&'static str>>>;
 
 /// A stand-in at the stopped server's address, answering as told.
-fn stand_in(addr: &str, first: Option<&'static str>) -> Answer {
+pub(crate) fn stand_in(addr: &str, first: Option<&'static str>) -> Answer {
     let listener = TcpListener::bind(addr).unwrap();
     let answer: Answer = Arc::new(Mutex::new(first));
     let told = answer.clone();

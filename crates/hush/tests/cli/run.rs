@@ -1032,6 +1032,8 @@ fn a_workload_on_another_host_resolves_through_the_server_with_a_machine_token()
         ("HUSH_TOKEN", m.as_str()),
         ("HUSH_APP", "github-stats"),
         ("HUSH_ENV", "prd"),
+        // The SDK's fallback snapshot goes here, not into the tester's home.
+        ("HUSH_HOME", wd.path().to_str().unwrap()),
     ]
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))

@@ -13,6 +13,7 @@ import {
   Secret,
   SecretNotFoundError,
   Sources,
+  ServerError,
   secrets,
   type AppInfo,
   type AuditHead,
@@ -149,12 +150,17 @@ export async function workload(): Promise<void> {
   const local = new Sources({ env: { HUSH_SECRET_k: 'v' }, cwd: '/tmp' });
   await local.get('k');
   local.cleanup();
+  const offline = new Sources({ fallback: true, fallbackMaxAge: '12h' });
+  const never = new Sources({ fallback: false });
+  const bySeconds = new Sources({ fallbackMaxAge: 3600 });
+  void [offline, never, bySeconds];
   try {
     await secrets.get('undeclared');
   } catch (e) {
     if (e instanceof NotDeclaredError) console.error(e.key, e.message);
     if (e instanceof SecretNotFoundError) console.error(e.looked);
     if (e instanceof RefusedError) console.error(e.reason, e.serverMessage);
+    if (e instanceof ServerError) console.error(e.fallback, e.error.message);
   }
   void header;
   void keyPath;

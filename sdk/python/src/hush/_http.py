@@ -7,6 +7,7 @@ from __future__ import annotations
 import http.client
 import json
 import socket
+import ssl
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -27,6 +28,19 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 _OPENER = urllib.request.build_opener(_NoRedirect)
+
+#: OpenSSL's certificate verification codes, in short words.
+_TLS_VERIFY: Dict[int, str] = {
+    2: "tls: unknown issuer",  # unable to get issuer certificate
+    10: "tls: certificate expired",
+    9: "tls: certificate not valid yet",
+    18: "tls: unknown issuer",  # self-signed certificate
+    19: "tls: unknown issuer",  # self-signed certificate in chain
+    20: "tls: unknown issuer",  # unable to get local issuer certificate
+    21: "tls: unknown issuer",  # unable to verify the first certificate
+    62: "tls: certificate not valid for this name",  # hostname mismatch
+    64: "tls: certificate not valid for this name",  # IP address mismatch
+}
 
 
 def check_addr(addr: str) -> str:
@@ -115,11 +129,11 @@ def request(
             e.close()
         raise _error_from_answer(e.code, raw, e.headers) from None
     except urllib.error.URLError as e:
-        raise HushConnectionError(base, _cause(e.reason)) from None
+        raise HushConnectionError(base, _cause(e.reason, timeout)) from None
     except (socket.timeout, TimeoutError):
-        raise HushConnectionError(base, f"no answer within {timeout:g} s (timed out)") from None
+        raise HushConnectionError(base, f"timeout after {timeout:g} s") from None
     except (OSError, http.client.HTTPException) as e:
-        raise HushConnectionError(base, _cause(e)) from None
+        raise HushConnectionError(base, _cause(e, timeout)) from None
     if not raw:
         return status, res_headers, None
     try:
@@ -134,9 +148,18 @@ def request(
         ) from None
 
 
-def _cause(reason: object) -> str:
+def _cause(reason: object, timeout: float) -> str:
+    """The cause of a failed request, in the words every hush client uses for the common ones:
+    ``connection refused``, ``tls: unknown issuer``, ``timeout after 30 s``."""
     if isinstance(reason, (socket.timeout, TimeoutError)):
-        return "timed out"
+        return f"timeout after {timeout:g} s"
+    if isinstance(reason, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(reason, ssl.SSLCertVerificationError):
+        code = getattr(reason, "verify_code", None)
+        short = _TLS_VERIFY.get(code) if isinstance(code, int) else None
+        if short is not None:
+            return short
     if isinstance(reason, OSError) and reason.strerror:
         return reason.strerror
     text = str(reason)

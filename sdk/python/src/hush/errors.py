@@ -412,11 +412,15 @@ class ServerError(SecretsError):
 
     code_name = "server"
 
-    def __init__(self, key: str, error: HushError) -> None:
+    def __init__(self, key: str, error: HushError, *, fallback: str = "") -> None:
         self.key: str = key
         self.error: HushError = error
+        #: Why the offline fallback snapshot could not answer instead; empty when there is
+        #: none (or it was not tried).
+        self.fallback: str = fallback
         super().__init__(
-            f"asking the hush server at HUSH_ADDR for secret {quoted(key)} failed: {error}",
+            f"asking the hush server at HUSH_ADDR for secret {quoted(key)} failed: {error}"
+            + (f"; {fallback}" if fallback else ""),
             status=error.status,
         )
 

@@ -34,6 +34,13 @@ Where a value comes from — the first source that has the key wins:
    ``revoked``, ``expired``, ``out_of_scope``) is :class:`~hush.RefusedError`.
 5. Otherwise :class:`~hush.SecretNotFoundError`, saying where it looked and what to do.
 
+Against a server, each value it gives is kept in an offline fallback snapshot (sealed, 0600,
+in ``$HUSH_HOME/state/fallback/sdk-python/``), answered from when the server cannot be
+reached, times out or answers 5xx — never on 401/403/404/410 — and said on stderr with its age.
+``Sources(..., fallback_max_age="24h", fallback=True)`` (or ``HUSH_FALLBACK_MAX_AGE``,
+``HUSH_NO_FALLBACK``) choose. It needs the ``cryptography`` package (the ``fallback`` extra);
+without it no snapshot is kept or used.
+
 The module functions read the environment and the current directory **once**, on first use;
 build a :class:`Sources` to choose them. Files and the server are read on every call; values
 are not cached.
@@ -62,6 +69,7 @@ import weakref
 from pathlib import Path
 from typing import Any, Dict, Mapping, Optional, Tuple, Union
 
+from . import _fallback
 from ._secret import Secret
 from .errors import (
     BadMapError,
@@ -98,6 +106,10 @@ TOKEN_VAR = "HUSH_TOKEN"
 APP_VAR = "HUSH_APP"
 #: The environment named in the server request.
 ENV_VAR = "HUSH_ENV"
+#: Turns the offline fallback snapshot off (any value but empty, ``0``, ``false``, ``no``).
+NO_FALLBACK_VAR = _fallback.NO_FALLBACK_VAR
+#: The oldest fallback snapshot to use (``90s``, ``30m``, ``24h``, ``7d``); default 24 h.
+FALLBACK_MAX_AGE_VAR = _fallback.FALLBACK_MAX_AGE_VAR
 
 _KEY = re.compile(r"[A-Za-z0-9_.\-]{1,128}")
 
@@ -156,10 +168,17 @@ class Sources:
         self,
         env: Optional[Mapping[str, Union[str, bytes]]] = None,
         cwd: Union[str, "os.PathLike[str]", None] = None,
+        *,
+        fallback: Optional[bool] = None,
+        fallback_max_age: Union[str, float, None] = None,
     ) -> None:
         """Sources from ``env`` (default: the process environment, read now) and ``cwd``
         (default: the current directory); relative paths in the environment are from
-        ``cwd``."""
+        ``cwd``.
+
+        Against a server, ``fallback`` (default: on, unless ``HUSH_NO_FALLBACK`` is set) keeps
+        and uses an offline fallback snapshot, no older than ``fallback_max_age`` (``90s``,
+        ``30m``, ``24h``, ``7d`` or seconds; default ``HUSH_FALLBACK_MAX_AGE``, else 24 h)."""
         self._env = _Env(
             _process_env()
             if env is None
@@ -179,6 +198,13 @@ class Sources:
         self._dir: Optional[Path] = None
         self._finalizer: Optional[weakref.finalize[[str], Sources]] = None
         self._paths: Dict[str, Path] = {}
+        self._fallback_on = fallback
+        self._max_age: Optional[float] = (
+            None
+            if fallback_max_age is None
+            else _fallback.parse_max_age(fallback_max_age, "fallback_max_age")
+        )
+        self._snapshot: Optional[_fallback.Snapshot] = None
 
     def __repr__(self) -> str:
         return f"Sources(cwd={str(self.cwd)!r}, env=[{len(self._env)} variables, redacted])"
@@ -327,9 +353,39 @@ class Sources:
             raise UndeliveredError(key, env_var)
         return _Value(Secret(value))
 
+    def _snapshot_for(self, addr: str) -> Optional[_fallback.Snapshot]:
+        """The fallback snapshot for this server, app, environment and token; ``None`` when
+        turned off or when the ``cryptography`` package is not installed."""
+        if self._snapshot is not None:
+            return self._snapshot
+        on = self._fallback_on
+        if on is None:
+            off = (self._var_str(_fallback.NO_FALLBACK_VAR) or "").strip().lower()
+            on = off in ("", "0", "false", "no")
+        if not on or not _fallback.available():
+            return None
+        max_age = self._max_age
+        if max_age is None:
+            text = self._var_str(_fallback.FALLBACK_MAX_AGE_VAR)
+            max_age = (
+                _fallback.DEFAULT_MAX_AGE
+                if text is None
+                else _fallback.parse_max_age(text, _fallback.FALLBACK_MAX_AGE_VAR)
+            )
+        self._snapshot = _fallback.Snapshot(
+            _fallback.state_dir(self._env),
+            addr,
+            Secret(self._var(TOKEN_VAR) or b""),
+            self._var_str(APP_VAR),
+            self._var_str(ENV_VAR),
+            max_age,
+        )
+        return self._snapshot
+
     def _ask_server(self, key: str, addr: str) -> _Found:
         from .client import Client
 
+        snapshot = self._snapshot_for(addr)
         try:
             if self._client is None:
                 self._client = Client(addr, self._var_str(TOKEN_VAR) or "")
@@ -342,12 +398,26 @@ class Sources:
         except HushError as e:
             # The client's frames (which held the token) are dropped from its traceback.
             e.__context__ = None
-            raise ServerError(key, e.with_traceback(None)) from e
+            why = ""
+            if snapshot is not None:
+                if _fallback.is_unauthorized(e):
+                    # The token is refused (revoked, expired): its snapshot goes too.
+                    snapshot.remove()
+                elif _fallback.may_fall_back(e):
+                    value, why = snapshot.answer(key, e)
+                    if value is not None:
+                        _fallback.announce(why)
+                        return _Value(value)
+            raise ServerError(key, e.with_traceback(None), fallback=why) from e
         got = resolved.secrets.get(key)
         if got is not None:
+            if snapshot is not None:
+                snapshot.keep(key, got.value, got.expires_at)
             return _Value(got.value)
         refusal = resolved.errors.get(key)
         if refusal is not None:
+            if snapshot is not None:
+                snapshot.forget(key)
             raise RefusedError(key, refusal.code, refusal.message)
         raise ServerError(
             key,
@@ -565,6 +635,8 @@ __all__ = [
     "APP_VAR",
     "DEFAULT_PREFIX",
     "DEFAULT_SECRETS_FILE",
+    "FALLBACK_MAX_AGE_VAR",
+    "NO_FALLBACK_VAR",
     "ENV_VAR",
     "MAP_VAR",
     "PREFIX_VAR",

@@ -27,6 +27,9 @@ pub(in crate::ui) struct SecretForm {
     pub envs: String,
     #[serde(default)]
     pub expires: String,
+    /// The warning window before the expiry (`30d`, `0`; blank: the default, 14 days).
+    #[serde(default)]
+    pub notify_before: String,
     #[serde(default)]
     pub value: String,
     #[serde(default)]
@@ -50,6 +53,7 @@ impl SecretForm {
             scope: meta.scope.join(", "),
             envs: meta.envs.join(", "),
             expires: meta.expires_at.map(clock::rfc3339).unwrap_or_default(),
+            notify_before: meta.notify_before.map(span_text).unwrap_or_default(),
             ..SecretForm::default()
         }
     }
@@ -64,6 +68,17 @@ impl SecretForm {
     }
 }
 
+/// A warning window as the form shows it: `30d`, `12h`, `90m`, or seconds.
+fn span_text(secs: i64) -> String {
+    match secs {
+        0 => "0".into(),
+        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s if s % 3600 == 0 => format!("{}h", s / 3600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => s.to_string(),
+    }
+}
+
 /// Which field an error belongs next to.
 #[derive(Default)]
 pub(super) struct FieldErrors {
@@ -73,6 +88,7 @@ pub(super) struct FieldErrors {
     pub scope: Option<String>,
     pub envs: Option<String>,
     pub expires: Option<String>,
+    pub notify_before: Option<String>,
     pub value: Option<String>,
     pub form: Option<String>,
 }
@@ -85,6 +101,7 @@ impl FieldErrors {
             || self.scope.is_some()
             || self.envs.is_some()
             || self.expires.is_some()
+            || self.notify_before.is_some()
             || self.value.is_some()
             || self.form.is_some()
     }
@@ -112,6 +129,7 @@ impl FieldErrors {
             | Invalid::PastExpiry
             | Invalid::PastSecretExpiry
             | Invalid::ExpiryRange { .. } => self.expires = msg,
+            Invalid::Span { .. } | Invalid::NotifyBeforeRange { .. } => self.notify_before = msg,
             _ => self.form = msg,
         }
     }
@@ -158,6 +176,17 @@ pub(super) fn patch_from(f: &SecretForm, errors: &mut FieldErrors) -> MetadataPa
             }
         },
     };
+    // Blank: the default window.
+    let notify_before = match f.notify_before.trim() {
+        "" => None,
+        t => match clock::parse_span("notify_before", t) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                errors.place(&e);
+                None
+            }
+        },
+    };
     let description = Some(f.description.trim().to_string()).filter(|d| !d.is_empty());
     let mut list = |field, text| {
         split_list(field, text).unwrap_or_else(|e| {
@@ -173,8 +202,7 @@ pub(super) fn patch_from(f: &SecretForm, errors: &mut FieldErrors) -> MetadataPa
         scope: Some(scope),
         envs: Some(envs),
         expires_at: Some(expires_at),
-        // The form has no field for it: the warning window is left as it is.
-        notify_before: None,
+        notify_before: Some(notify_before),
         // A past expiry is refused (by `validate`, next to its field): the form has no way
         // to ask for one. The value's format is checked by `value_from`.
         format: None,
@@ -259,6 +287,13 @@ pub(super) fn metadata_fields(f: &SecretForm, e: &FieldErrors) -> Markup {
             "A date such as 2027-01-31T00:00:00Z, or a duration such as 90d; blank: never",
             e.expires.as_deref(),
         ))
+        (layout::input(
+            "notify_before",
+            "Warn before",
+            &f.notify_before,
+            "How long before it expires it shows as expiring: a duration such as 30d, 0 never; blank: 14 days",
+            e.notify_before.as_deref(),
+        ))
     }
 }
 
@@ -331,6 +366,37 @@ mod tests {
             value_from(&text, &mut errors).is_some(),
             "text takes anything"
         );
+    }
+
+    /// Issue 17: the warning window is a field of its own: blank is the default, a duration
+    /// or seconds set it, a bad one is refused next to it, and an edit form shows it back.
+    #[test]
+    fn the_warning_window_is_set_cleared_and_checked() {
+        let patch = |text: &str| {
+            let f = SecretForm {
+                notify_before: text.into(),
+                ..SecretForm::default()
+            };
+            let mut errors = FieldErrors::default();
+            let p = patch_from(&f, &mut errors);
+            (p.notify_before, errors.notify_before)
+        };
+        assert_eq!(patch(""), (Some(None), None));
+        assert_eq!(patch("30d"), (Some(Some(30 * 86_400)), None));
+        assert_eq!(patch("0"), (Some(Some(0)), None));
+        assert_eq!(patch("3600"), (Some(Some(3600)), None));
+        let (_, bad) = patch("a while");
+        assert!(bad.unwrap().contains("notify_before"));
+        let (_, far) = patch("99999w");
+        assert!(far.unwrap().contains("out of range"));
+        let meta = Metadata {
+            notify_before: Some(30 * 86_400),
+            ..Metadata::default()
+        };
+        assert_eq!(SecretForm::of(&meta).notify_before, "30d");
+        assert_eq!(SecretForm::of(&Metadata::default()).notify_before, "");
+        assert_eq!(span_text(90 * 60), "90m");
+        assert_eq!(span_text(61), "61");
     }
 
     #[test]
