@@ -162,6 +162,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Change events, as Server-Sent Events (never a value)
+         * @description A `text/event-stream` of the changes to the secrets this token may see (a machine token: its app's keys, in its environment): `created`, `updated`, `revoked`, `restored`, `deleted`, `expiring`, `expired` and `fallback`. Each event's `id:` is increasing; reconnect with `Last-Event-ID` (or `?after=`) to resume with nothing missed (events are kept 48 hours). A `: heartbeat` comment every 15 s.
+         */
+        get: operations["followEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/openapi.json": {
         parameters: {
             query?: never;
@@ -564,6 +584,40 @@ export interface components {
             code: components["schemas"]["ErrorCode"];
             /** @description What was wrong and what to do. */
             message: string;
+        };
+        /**
+         * @description One change event of `GET /v1/events` (the `data:` of a Server-Sent Event, whose `id:` is
+         *     `id` and whose `event:` is `type`). Never a value.
+         */
+        Event: {
+            /**
+             * @description More, in words: `served by B; skipped A (revoked)` for a fallback, `expires at …` for
+             *     `expiring` and `expired`.
+             */
+            detail?: string | null;
+            /** @description The environment whose own value it was; null for the shared value. */
+            environment: string | null;
+            /**
+             * Format: int64
+             * @description Increasing: give the last one seen as `Last-Event-ID` to resume without a gap.
+             */
+            id: number;
+            /** @description The secret's key. */
+            key: string;
+            /** @description When, RFC 3339. */
+            time: string;
+            /**
+             * @description `created`, `updated`, `revoked`, `restored`, `deleted`, `expiring`, `expired` or
+             *     `fallback` (a read served by a fallback key; `key` is the key that served).
+             */
+            type: string;
+            /**
+             * Format: int64
+             * @description The value version written (`created`, `updated`), read (`fallback`) or current.
+             */
+            version: number | null;
+            /** @description The workspace. */
+            workspace: string;
         };
         /**
          * @description An expiry as a request gives it: unix seconds, or an RFC 3339 date-time string
@@ -1686,6 +1740,57 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AuditVerdict"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description forbidden: the role, scope or environment of the token does not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid_field: a field or parameter breaks a rule; the message names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    followEvents: {
+        parameters: {
+            query?: {
+                /** @description Only events about these keys, comma-separated (`DB_PASSWORD,API_TOKEN`). */
+                key?: string;
+                /** @description Resume after this event id (as the `Last-Event-ID` header does; the header wins). */
+                after?: number;
+            };
+            header?: {
+                /** @description Resume after this event id */
+                "Last-Event-ID"?: number | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description the event stream; each `data:` is an Event */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": components["schemas"]["Event"];
                 };
             };
             400: components["responses"]["BadRequest"];
