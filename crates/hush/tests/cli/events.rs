@@ -297,3 +297,108 @@ fn hush_events_follows_a_server_and_the_embedded_store() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[test]
+fn no_value_in_the_event_stream_the_server_log_or_the_store_on_the_new_paths() {
+    let planted = "planted-canary-events-5150";
+    let home = Home::empty().with_env("HUSH_EXPIRY_SWEEP_MS", "200");
+    let mut c = home.command(&["server", "--listen", "127.0.0.1:0"]);
+    c.env("HUSH_LOG_FORMAT", "json")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .stdin(Stdio::null());
+    crate::common::client_only(&mut c);
+    let mut child = c.spawn().unwrap();
+    let (admin, base, err) = crate::server::started(&mut child);
+    let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let sink = log.clone();
+    std::thread::spawn(move || {
+        for l in err.lines().map_while(Result::ok) {
+            sink.lock().unwrap().push_str(&l);
+        }
+    });
+    // The raw stream, every byte of it.
+    let raw = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let res = reqwest::blocking::Client::builder()
+        .timeout(None)
+        .build()
+        .unwrap()
+        .get(format!("{base}/v1/events"))
+        .bearer_auth(&admin)
+        .send()
+        .unwrap();
+    let into = raw.clone();
+    std::thread::spawn(move || {
+        for l in BufReader::new(res).lines().map_while(Result::ok) {
+            into.lock().unwrap().push_str(&l);
+        }
+    });
+    let http = reqwest::blocking::Client::new();
+    let call = |m: reqwest::Method, path: &str, body: Value| {
+        let r = http
+            .request(m, format!("{base}{path}"))
+            .bearer_auth(&admin)
+            .json(&body)
+            .send()
+            .unwrap();
+        assert!(r.status().is_success(), "{path}: {}", r.text().unwrap());
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    call(
+        reqwest::Method::POST,
+        "/v1/secrets",
+        json!({"key": "PRIMARY", "value": format!("{planted}-1")}),
+    );
+    call(
+        reqwest::Method::POST,
+        "/v1/secrets",
+        json!({"key": "BACKUP", "value": format!("{planted}-2")}),
+    );
+    call(
+        reqwest::Method::PATCH,
+        "/v1/secrets/PRIMARY",
+        json!({"value": format!("{planted}-3"), "expires_at": now + 2, "notify_before": 60}),
+    );
+    call(
+        reqwest::Method::POST,
+        "/v1/secrets/PRIMARY/revoke",
+        json!({}),
+    );
+    // A fallback read: served by the backup.
+    call(
+        reqwest::Method::POST,
+        "/v1/resolve",
+        json!({"keys": ["PRIMARY"], "fallbacks": {"PRIMARY": ["BACKUP"]}}),
+    );
+    call(
+        reqwest::Method::POST,
+        "/v1/secrets/PRIMARY/restore",
+        json!({}),
+    );
+    std::thread::sleep(Duration::from_millis(3000));
+    let _ = child.kill();
+    let _ = child.wait();
+    let raw = raw.lock().unwrap().clone();
+    for kind in [
+        "created", "updated", "revoked", "fallback", "restored", "expiring", "expired",
+    ] {
+        assert!(
+            raw.contains(&format!("event: {kind}")),
+            "no {kind} event in {raw}"
+        );
+    }
+    assert!(
+        raw.contains("served by BACKUP; skipped PRIMARY (revoked)"),
+        "{raw}"
+    );
+    assert!(!raw.contains(planted), "a value in the event stream");
+    let log = log.lock().unwrap().clone();
+    assert!(!log.contains(planted), "a value in the server log");
+    assert!(
+        !crate::common::contains(&home.store_bytes(), planted.as_bytes()),
+        "a value in the store in plaintext"
+    );
+}
