@@ -96,7 +96,7 @@ impl EventKind {
             "secret.delete" => EventKind::Deleted,
             "secret.expiring" => EventKind::Expiring,
             "secret.expired" => EventKind::Expired,
-            "token.revoke" => EventKind::TokenRevoked,
+            "token.revoke" | "session.end" => EventKind::TokenRevoked,
             "app.register" | "app.delete" => EventKind::AppChanged,
             "keys.rotate" => EventKind::KeysRotated,
             _ if entry

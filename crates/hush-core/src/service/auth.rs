@@ -60,7 +60,19 @@ impl Hush {
         // would let a caller time which tokens once existed.
         let hash = presented.hash();
         let now = clock::now();
-        let found = self.store.token_by_hash(&hash, now).await?;
+        // A live token this server has seen is answered from the cache (see `cache.rs`); a
+        // cached token that has expired since takes the store's path like any other.
+        let found = match self.token_cache.get(&hash) {
+            Ok(row) if row.expires_at.is_none_or(|at| at > now) => Some(row),
+            Ok(_) => self.store.token_by_hash(&hash, now).await?,
+            Err(epoch) => {
+                let found = self.store.token_by_hash(&hash, now).await?;
+                if let Some(row) = &found {
+                    self.token_cache.keep(epoch, row);
+                }
+                found
+            }
+        };
         let ok = found.filter(|t| {
             let hash_ok = hush_crypto::constant_time_eq(t.hash.as_bytes(), hash.as_bytes());
             let live = t.revoked_at.is_none() & t.expires_at.is_none_or(|at| at > now);

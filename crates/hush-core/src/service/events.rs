@@ -17,14 +17,16 @@ use crate::model::Workspace;
 use crate::store::Store;
 use crate::token::{Action, Actor, Role};
 
+use super::cache::TokenCache;
 use super::Hush;
 
 /// How often a follower looks at the store when the backend has no change signal (SQLite:
 /// a CLI on the same file writes without telling anyone). An index lookup each time.
 const POLL_UNSIGNALLED: Duration = Duration::from_millis(200);
 /// How often it looks anyway when the backend signals (PostgreSQL `LISTEN`): a notification
-/// lost while the listener reconnected is then found within this.
-const POLL_SIGNALLED: Duration = Duration::from_secs(5);
+/// lost while the listener reconnected is then found within this, and the token cache (which
+/// trusts only a feed that looked within the last second) stays in use.
+const POLL_SIGNALLED: Duration = Duration::from_millis(500);
 /// Events read per query.
 const PAGE: usize = 500;
 
@@ -38,7 +40,7 @@ pub struct EventFeed {
 impl EventFeed {
     /// Starts following `store` from its newest event: what happens from now on is sent to
     /// subscribers, in order. The task ends when the feed is dropped.
-    pub fn start(store: Arc<dyn Store>) -> Arc<EventFeed> {
+    pub(super) fn start(store: Arc<dyn Store>, tokens: Arc<TokenCache>) -> Arc<EventFeed> {
         let (tx, _) = broadcast::channel(4096);
         let feed = Arc::new(EventFeed {
             tx,
@@ -61,6 +63,7 @@ impl EventFeed {
             loop {
                 let Some(feed) = weak.upgrade() else { return };
                 feed.head.store(cursor, Ordering::Release);
+                let started = tokens.look_started();
                 loop {
                     let Ok(rows) = store.events_after(cursor, PAGE).await else {
                         break;
@@ -69,10 +72,13 @@ impl EventFeed {
                     for row in rows {
                         cursor = row.seq;
                         feed.head.store(cursor, Ordering::Release);
+                        tokens.apply(&row);
                         // No subscriber is not an error: the event is in the store for later.
                         let _ = feed.tx.send(Arc::new(row));
                     }
                     if n < PAGE {
+                        // Everything committed before this look started is now applied.
+                        tokens.looked(started);
                         break;
                     }
                 }
@@ -202,7 +208,7 @@ impl Hush {
     /// The store's events, followed in this process (started on first use).
     pub fn events(&self) -> Arc<EventFeed> {
         self.feed
-            .get_or_init(|| EventFeed::start(self.store.clone()))
+            .get_or_init(|| EventFeed::start(self.store.clone(), self.token_cache.clone()))
             .clone()
     }
 

@@ -33,6 +33,7 @@ mod access;
 mod apps;
 mod audit;
 mod auth;
+mod cache;
 mod cas;
 mod events;
 mod keys;
@@ -80,6 +81,8 @@ pub struct Hush {
     group: GroupCommit,
     /// The store's events, followed from the first [`Hush::events`].
     feed: std::sync::OnceLock<Arc<EventFeed>>,
+    /// Live tokens by hash, kept coherent by the feed (unused until it runs: a server).
+    token_cache: Arc<cache::TokenCache>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -165,6 +168,7 @@ impl Hush {
             audit_key,
             group,
             feed: std::sync::OnceLock::new(),
+            token_cache: Arc::new(cache::TokenCache::new()),
         }
     }
 

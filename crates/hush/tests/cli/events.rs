@@ -402,3 +402,56 @@ fn no_value_in_the_event_stream_the_server_log_or_the_store_on_the_new_paths() {
         "a value in the store in plaintext"
     );
 }
+
+/// Sends `GET /v1/whoami` with `token` until it is refused: how long after `since` the last
+/// request that was still accepted had been sent (zero when none was).
+pub fn accepted_for(base: &str, token: &str, since: Instant) -> Duration {
+    let http = reqwest::blocking::Client::new();
+    let mut last_ok = Duration::ZERO;
+    loop {
+        let sent = Instant::now();
+        let st = http
+            .get(format!("{base}/v1/whoami"))
+            .bearer_auth(token)
+            .send()
+            .unwrap()
+            .status();
+        if st == 401 {
+            return last_ok;
+        }
+        assert_eq!(st, 200);
+        last_ok = sent.duration_since(since);
+        assert!(
+            since.elapsed() < Duration::from_secs(10),
+            "the revoked token is still accepted after 10 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_token_revoked_through_the_cli_is_refused_by_the_server_within_a_second() {
+    let srv = Server::start();
+    let token = srv.token(json!({"role": "read", "name": "cached"}));
+    // Used enough for the server to know it well (its cache).
+    for _ in 0..20 {
+        let (st, _) = srv.call("GET", "/v1/whoami", &token, None);
+        assert_eq!(st, 200);
+    }
+    srv.home().run(&["tokens", "revoke", "cached"], None).ok();
+    let revoked = Instant::now();
+    let after = accepted_for(&srv.base, &token, revoked);
+    eprintln!(
+        "accepted for {} ms after the CLI revoked it",
+        after.as_millis()
+    );
+    assert!(after < Duration::from_secs(1), "{after:?}");
+    // Revoked through the server itself: refused at once.
+    let other = srv.token(json!({"role": "read", "name": "other"}));
+    for _ in 0..5 {
+        assert_eq!(srv.call("GET", "/v1/whoami", &other, None).0, 200);
+    }
+    let (st, _) = srv.call("POST", "/v1/tokens/other/revoke", &srv.admin, None);
+    assert_eq!(st, 200);
+    assert_eq!(srv.call("GET", "/v1/whoami", &other, None).0, 401);
+}

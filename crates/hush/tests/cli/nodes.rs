@@ -612,3 +612,48 @@ fn a_write_on_one_node_reaches_an_event_follower_on_the_other() {
         "an event took a second or more: {latencies:?}"
     );
 }
+
+#[test]
+fn a_revocation_on_one_node_is_obeyed_by_the_other_within_a_second() {
+    let Some(db) = shared_database() else { return };
+    let admin = init(&db.url);
+    let a = Node::start(&db.url, &[]);
+    let b = Node::start(&db.url, &[]);
+    let (st, v) = a.call(
+        "POST",
+        "/v1/tokens",
+        &admin,
+        Some(json!({"role": "read", "name": "roaming"})),
+    );
+    assert_eq!(st, 201, "{v}");
+    let token = v["token"].as_str().unwrap().to_string();
+    let (st, _) = a.call(
+        "PUT",
+        "/v1/secrets/guarded",
+        &admin,
+        Some(json!({"value": "planted-guarded"})),
+    );
+    assert!(st == 201 || st == 200);
+    for _ in 0..20 {
+        assert_eq!(b.call("GET", "/v1/secrets/guarded", &token, None).0, 200);
+    }
+    // The secret revoked on A: B refuses it from its next read.
+    let (st, _) = a.call("POST", "/v1/secrets/guarded/revoke", &admin, None);
+    assert_eq!(st, 200);
+    let (st, v) = b.call("GET", "/v1/secrets/guarded", &token, None);
+    assert_eq!(
+        (st, v["error"]["code"].as_str()),
+        (403, Some("revoked")),
+        "{v}"
+    );
+    // The token revoked on A: B refuses it within a second.
+    let (st, _) = a.call("POST", "/v1/tokens/roaming/revoke", &admin, None);
+    assert_eq!(st, 200);
+    let revoked = Instant::now();
+    let after = crate::events::accepted_for(&b.base, &token, revoked);
+    eprintln!(
+        "node B accepted the token {} ms after node A revoked it",
+        after.as_millis()
+    );
+    assert!(after < Duration::from_secs(1), "{after:?}");
+}
