@@ -127,7 +127,7 @@ fn main() {
     }
     let result = match cli.command {
         Scenario::Floor(a) => floor::serve(&a.listen, &a.body_file),
-        Scenario::Read(a) => read::run(&ctx, &a).map(|r| r.print()),
+        Scenario::Read(a) => read::run_and_print(&ctx, &a),
         Scenario::Resolve(a) => resolve::run(&ctx, &a).map(|r| r.print()),
         Scenario::Write(a) => write::run(&ctx, &a),
         Scenario::Run(a) => run::run(&ctx, &a).map(|r| r.print()),

@@ -145,6 +145,11 @@ impl Home {
 
     /// As [`Home::serve`], with more `hush server` flags.
     pub fn serve_with(&self, extra: &[&str]) -> Result<Server> {
+        self.serve_env(extra, &[])
+    }
+
+    /// As [`Home::serve_with`], with environment variables for the server.
+    pub fn serve_env(&self, extra: &[&str], env: &[(&str, &str)]) -> Result<Server> {
         let port = free_port()?;
         let addr: SocketAddr = ([127, 0, 0, 1], port).into();
         let log_path = self.dir.join("server.log");
@@ -157,6 +162,7 @@ impl Home {
                     .copied()
                     .chain(extra.iter().copied()),
             )
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)

@@ -82,6 +82,10 @@ pub async fn run(args: ServerArgs, scope: &crate::Scope) -> Result<()> {
         .map_err(|e| Failure::usage(format!("cannot listen on {}: {e}", args.listen)))?;
     let addr = listener.local_addr()?;
     let hush = Arc::new(hush);
+    if std::env::var("HUSH_TOKEN_CACHE").is_ok_and(|v| matches!(v.as_str(), "off" | "0" | "false"))
+    {
+        hush.set_token_cache(false);
+    }
     hush_server::start_background(hush.clone(), sweep_interval());
     let state = hush_server::AppState::new(hush)
         .with_secure_cookies(tls.is_some())

@@ -54,6 +54,18 @@ pub fn floor_then_hush(
     script: &Path,
     body: &[u8],
 ) -> Result<(Outcome, Outcome)> {
+    floor_then_hush_env(home, load, path, script, body, &[])
+}
+
+/// As [`floor_then_hush`], with environment variables for the hush server.
+pub fn floor_then_hush_env(
+    home: &Home,
+    load: &Load,
+    path: &str,
+    script: &Path,
+    body: &[u8],
+    env: &[(&str, &str)],
+) -> Result<(Outcome, Outcome)> {
     let floor = {
         let server = floor::spawn(body, home.dir())?;
         eprintln!("floor: wrk on {}{path} …", server.base());
@@ -61,7 +73,7 @@ pub fn floor_then_hush(
     };
     floor.require_clean("the floor server")?;
     let hush = {
-        let server = home.serve()?;
+        let server = home.serve_env(&[], env)?;
         eprintln!("hush: wrk on {}{path} …", server.base());
         wrk::run(load, &format!("{}{path}", server.base()), script)?
     };
@@ -160,6 +172,11 @@ pub fn all(ctx: &Ctx, smoke: bool) -> Result<()> {
     step("read", &mut || {
         read::run(ctx, &args(&["--duration", d])?).map(|r| r.print())
     });
+    if !smoke {
+        step("read-postgres", &mut || {
+            read::run_and_print(ctx, &args(&["--duration", d, "--backend", "postgres"])?)
+        });
+    }
     step("resolve", &mut || {
         resolve::run(ctx, &args(&["--duration", d])?).map(|r| r.print())
     });

@@ -2,12 +2,16 @@
 //! row written before the answer — with 64 connections for 10 s. The floor answers the same
 //! requests with hush's own response bytes (fetched once), so both send the same bytes back.
 //! Target: hush's requests/s at least half the floor's, and hush's p99 at most 5 ms.
+//! `--backend postgres` runs it on a fresh PostgreSQL database (target 0.4× the floor, the
+//! token cache warm), then again with the server's token cache off (`HUSH_TOKEN_CACHE=off`):
+//! the cache-miss figure, reported without a target.
 
 use std::time::Duration;
 
 use anyhow::{bail, Context as _, Result};
 
-use super::{floor_then_hush, throughput_report, HttpArgs};
+use super::write::PgDatabase;
+use super::{floor_then_hush_env, throughput_report, HttpArgs};
 use crate::rand::Rng;
 use crate::report::Report;
 use crate::server::{self, Home};
@@ -19,16 +23,64 @@ pub struct ReadArgs {
     /// Load options.
     #[command(flatten)]
     pub http: HttpArgs,
+    /// The store: the embedded SQLite file, or a fresh PostgreSQL database.
+    #[arg(long, value_enum, default_value = "sqlite")]
+    pub backend: ReadBackend,
+    /// The PostgreSQL server for `--backend postgres` (user and host; the bench database's
+    /// name is added).
+    #[arg(
+        long,
+        default_value = "postgres://postgres@127.0.0.1:5432",
+        value_name = "URL"
+    )]
+    pub postgres: String,
+}
+
+/// `read`'s stores.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReadBackend {
+    /// The embedded SQLite file.
+    Sqlite,
+    /// A fresh PostgreSQL database (dropped afterwards).
+    Postgres,
+}
+
+/// Runs the scenario, printing its report (two on PostgreSQL: cache hit, then miss).
+pub fn run_and_print(ctx: &Ctx, args: &ReadArgs) -> Result<()> {
+    for r in run_all(ctx, args)? {
+        r.print();
+    }
+    Ok(())
+}
+
+/// Runs the scenario: one report on SQLite; on PostgreSQL the cache hit then the miss.
+pub fn run_all(ctx: &Ctx, args: &ReadArgs) -> Result<Vec<Report>> {
+    match args.backend {
+        ReadBackend::Sqlite => Ok(vec![run(ctx, args)?]),
+        ReadBackend::Postgres => {
+            let pg = PgDatabase::create(&args.postgres)?;
+            let hit = one(ctx, args, Some(pg.url()), false)?;
+            let pg = PgDatabase::create(&args.postgres)?;
+            let miss = one(ctx, args, Some(pg.url()), true)?;
+            Ok(vec![hit, miss])
+        }
+    }
 }
 
 /// The key read.
 const KEY: &str = "bench-read";
 
-/// Runs the scenario.
+/// Runs the scenario on SQLite.
 pub fn run(ctx: &Ctx, args: &ReadArgs) -> Result<Report> {
+    one(ctx, args, None, false)
+}
+
+/// One run on `db` (`None`: SQLite), the server's token cache off with `cold`.
+fn one(ctx: &Ctx, args: &ReadArgs, db: Option<String>, cold: bool) -> Result<Report> {
     wrk::require(&ctx.wrk)?;
     let load = args.http.load(ctx);
-    let home = Home::temp(&ctx.hush, None)?;
+    let on_pg = db.is_some();
+    let home = Home::temp(&ctx.hush, db)?;
     home.init()?;
     let admin = home.token("admin")?;
     let reader = home.token("read")?;
@@ -54,14 +106,20 @@ pub fn run(ctx: &Ctx, args: &ReadArgs) -> Result<Report> {
         wrk::lua_string(&format!("Bearer {reader}"))
     );
     let script = wrk::script(home.dir(), "read.lua", &lua)?;
-    let (hush, floor) = floor_then_hush(&home, &load, &path, &script, &body)?;
-    Ok(throughput_report(
-        "read",
-        &hush,
-        &floor,
-        0.5,
-        Some(Duration::from_millis(5)),
-        &load,
-        body.len(),
-    ))
+    let env: &[(&str, &str)] = if cold {
+        &[("HUSH_TOKEN_CACHE", "off")]
+    } else {
+        &[]
+    };
+    let (hush, floor) = floor_then_hush_env(&home, &load, &path, &script, &body, env)?;
+    let (name, ratio, p99) = match (on_pg, cold) {
+        (false, _) => ("read", 0.5, Some(Duration::from_millis(5))),
+        (true, false) => ("read-postgres", 0.4, None),
+        // Reported, no target.
+        (true, true) => ("read-postgres-miss", 0.0, None),
+    };
+    let mut r = throughput_report(name, &hush, &floor, ratio, p99, &load, body.len());
+    r.extra("backend", if on_pg { "postgres" } else { "sqlite" });
+    r.extra("token_cache", if cold { "off" } else { "on" });
+    Ok(r)
 }

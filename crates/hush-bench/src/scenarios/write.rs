@@ -116,13 +116,13 @@ end
 "#;
 
 /// A fresh PostgreSQL database, dropped (`WITH (FORCE)`) when this is dropped.
-struct PgDatabase {
+pub(crate) struct PgDatabase {
     server: String,
     name: String,
 }
 
 impl PgDatabase {
-    fn create(server: &str) -> Result<Self> {
+    pub(crate) fn create(server: &str) -> Result<Self> {
         let name = format!(
             "hush_bench_{}_{}",
             std::process::id(),
@@ -137,7 +137,7 @@ impl PgDatabase {
         Ok(db)
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("{}/{}", self.server, self.name)
     }
 

@@ -34,6 +34,8 @@ pub(super) struct TokenCache {
     /// When the newest completed look at the store started (ms since `start`; 0: never).
     looked: AtomicU64,
     start: Instant,
+    /// Off: every request asks the store (`HUSH_TOKEN_CACHE=off`, to measure the miss path).
+    on: std::sync::atomic::AtomicBool,
 }
 
 struct Tokens {
@@ -51,6 +53,7 @@ impl TokenCache {
             }),
             looked: AtomicU64::new(0),
             start: Instant::now(),
+            on: std::sync::atomic::AtomicBool::new(true),
         }
     }
 
@@ -59,7 +62,16 @@ impl TokenCache {
         (self.start.elapsed().as_millis() as u64).max(1)
     }
 
+    /// Turns the cache on or off (off: emptied, nothing kept).
+    pub(super) fn set_on(&self, on: bool) {
+        self.on.store(on, Ordering::Release);
+        self.forget();
+    }
+
     fn fresh(&self) -> bool {
+        if !self.on.load(Ordering::Acquire) {
+            return false;
+        }
         let looked = self.looked.load(Ordering::Acquire);
         looked != 0 && self.now_ms().saturating_sub(looked) < FRESH.as_millis() as u64
     }

@@ -205,6 +205,12 @@ impl Hush {
         })
     }
 
+    /// Turns the token cache on (the default; used once the event feed runs) or off (every
+    /// request asks the store for its token).
+    pub fn set_token_cache(&self, on: bool) {
+        self.token_cache.set_on(on);
+    }
+
     /// The store's events, followed in this process (started on first use).
     pub fn events(&self) -> Arc<EventFeed> {
         self.feed
