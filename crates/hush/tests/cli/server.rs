@@ -31,6 +31,12 @@ impl Server {
         Self::start_with(&[], Client::new())
     }
 
+    /// SIGKILL, and wait for it to be gone.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// The server's home: commands run with it work on the server's store directly.
     pub fn home(&self) -> &Home {
         &self._home
