@@ -471,8 +471,13 @@ const EVENTS_CHANNEL: &str = "hush_events";
 /// Records the event an audit row makes, in the row's transaction.
 async fn insert_event(tx: &mut Tx, ev: &EventRow) -> Result<(), StoreError> {
     sqlx::query(
+        // A seq seen before belongs to audit rows cut off the end (tampering the chain's
+        // verification reports): the new row's event takes its place.
         "INSERT INTO events (seq, ts_ms, kind, workspace, key, version, env, detail)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (seq) DO UPDATE SET ts_ms = EXCLUDED.ts_ms, kind = EXCLUDED.kind,
+           workspace = EXCLUDED.workspace, key = EXCLUDED.key, version = EXCLUDED.version,
+           env = EXCLUDED.env, detail = EXCLUDED.detail",
     )
     .bind(ev.seq)
     .bind(ev.ts_ms)

@@ -591,7 +591,9 @@ fn append_chain(
 /// Records the event an audit row makes, in the row's transaction.
 fn insert_event(tx: &rusqlite::Transaction<'_>, ev: &EventRow) -> Result<(), StoreError> {
     tx.prepare_cached(
-        "INSERT INTO events (seq, ts_ms, kind, workspace, key, version, env, detail)
+        // A seq seen before belongs to audit rows cut off the end (tampering the chain's
+        // verification reports): the new row's event takes its place.
+        "INSERT OR REPLACE INTO events (seq, ts_ms, kind, workspace, key, version, env, detail)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )
     .and_then(|mut st| {

@@ -82,9 +82,8 @@ pub async fn run(args: ServerArgs, scope: &crate::Scope) -> Result<()> {
         .map_err(|e| Failure::usage(format!("cannot listen on {}: {e}", args.listen)))?;
     let addr = listener.local_addr()?;
     let hush = Arc::new(hush);
-    if std::env::var("HUSH_TOKEN_CACHE").is_ok_and(|v| matches!(v.as_str(), "off" | "0" | "false"))
-    {
-        hush.set_token_cache(false);
+    if std::env::var("HUSH_CACHE").is_ok_and(|v| matches!(v.as_str(), "off" | "0" | "false")) {
+        hush.set_caches(false);
     }
     hush_server::start_background(hush.clone(), sweep_interval());
     let state = hush_server::AppState::new(hush)

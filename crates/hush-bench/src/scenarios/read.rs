@@ -3,7 +3,7 @@
 //! requests with hush's own response bytes (fetched once), so both send the same bytes back.
 //! Target: hush's requests/s at least half the floor's, and hush's p99 at most 5 ms.
 //! `--backend postgres` runs it on a fresh PostgreSQL database (target 0.4× the floor, the
-//! token cache warm), then again with the server's token cache off (`HUSH_TOKEN_CACHE=off`):
+//! token cache warm), then again with the server's token cache off (`HUSH_CACHE=off`):
 //! the cache-miss figure, reported without a target.
 
 use std::time::Duration;
@@ -106,11 +106,7 @@ fn one(ctx: &Ctx, args: &ReadArgs, db: Option<String>, cold: bool) -> Result<Rep
         wrk::lua_string(&format!("Bearer {reader}"))
     );
     let script = wrk::script(home.dir(), "read.lua", &lua)?;
-    let env: &[(&str, &str)] = if cold {
-        &[("HUSH_TOKEN_CACHE", "off")]
-    } else {
-        &[]
-    };
+    let env: &[(&str, &str)] = if cold { &[("HUSH_CACHE", "off")] } else { &[] };
     let (hush, floor) = floor_then_hush_env(&home, &load, &path, &script, &body, env)?;
     let (name, ratio, p99) = match (on_pg, cold) {
         (false, _) => ("read", 0.5, Some(Duration::from_millis(5))),

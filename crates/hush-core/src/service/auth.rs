@@ -62,13 +62,13 @@ impl Hush {
         let now = clock::now();
         // A live token this server has seen is answered from the cache (see `cache.rs`); a
         // cached token that has expired since takes the store's path like any other.
-        let found = match self.token_cache.get(&hash) {
+        let found = match self.caches.get(&hash) {
             Ok(row) if row.expires_at.is_none_or(|at| at > now) => Some(row),
             Ok(_) => self.store.token_by_hash(&hash, now).await?,
             Err(epoch) => {
                 let found = self.store.token_by_hash(&hash, now).await?;
                 if let Some(row) = &found {
-                    self.token_cache.keep(epoch, row);
+                    self.caches.keep(epoch, row);
                 }
                 found
             }

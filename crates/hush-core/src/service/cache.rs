@@ -1,7 +1,12 @@
-//! The token cache: a live token's row by its hash, so a request with a known token asks
-//! the store nothing to authenticate. It is coherent across processes and nodes through the
-//! change events ([`super::EventFeed`]): a token revoked anywhere is a `token_revoked`
-//! event, which empties the cache, and a revocation made by this process empties it at once.
+//! The server's caches, coherent across processes and nodes through the change events
+//! ([`super::EventFeed`]):
+//!
+//! - **tokens**: a live token's row by its hash, so a request with a known token asks the
+//!   store nothing to authenticate. A token revoked anywhere is a `token_revoked` event, which
+//!   empties it; a revocation made by this process empties it at once.
+//! - **rows**: a secret's row and its current sealed shared value (a ciphertext, never
+//!   plaintext) by workspace and key, for resolve. Any event about the key evicts it (a key
+//!   rotation empties it); a write by this process evicts it before it is answered.
 //!
 //! It is trusted only while the feed keeps looking at the store: every look starts less than
 //! [`FRESH`] ago, so a revocation committed anywhere is obeyed within that, even when a
@@ -12,10 +17,12 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::event::{EventKind, EventRow};
+use crate::model::SealedValue;
+use crate::model::SecretRow;
 use crate::token::TokenRow;
 
 use super::lock;
@@ -26,15 +33,22 @@ pub(super) const FRESH: Duration = Duration::from_millis(1000);
 /// The most tokens kept; past it the cache starts again empty (only valid tokens get in, so
 /// this is never reached by an attacker).
 const MAX_TOKENS: usize = 10_000;
+/// The most rows kept (about 400 bytes each); past it the cache starts again empty.
+const MAX_ROWS: usize = 50_000;
+
+/// A secret's row and its current sealed shared value, as resolve reads them.
+pub(super) type CachedRow = Arc<(SecretRow, Option<SealedValue>)>;
 
 /// See the module docs.
-pub(super) struct TokenCache {
+pub(super) struct Caches {
     /// Live tokens by hash, with the epoch they were read in.
     tokens: Mutex<Tokens>,
+    /// Secret rows by (workspace name, key).
+    rows: Mutex<Rows>,
     /// When the newest completed look at the store started (ms since `start`; 0: never).
     looked: AtomicU64,
     start: Instant,
-    /// Off: every request asks the store (`HUSH_TOKEN_CACHE=off`, to measure the miss path).
+    /// Off: every request asks the store (`HUSH_CACHE=off`, to measure the miss path).
     on: std::sync::atomic::AtomicBool,
 }
 
@@ -44,11 +58,21 @@ struct Tokens {
     epoch: u64,
 }
 
-impl TokenCache {
+struct Rows {
+    by_key: HashMap<(String, String), CachedRow>,
+    /// Bumped by every eviction: a row read before it is not kept.
+    epoch: u64,
+}
+
+impl Caches {
     pub(super) fn new() -> Self {
-        TokenCache {
+        Caches {
             tokens: Mutex::new(Tokens {
                 by_hash: HashMap::new(),
+                epoch: 0,
+            }),
+            rows: Mutex::new(Rows {
+                by_key: HashMap::new(),
                 epoch: 0,
             }),
             looked: AtomicU64::new(0),
@@ -62,10 +86,11 @@ impl TokenCache {
         (self.start.elapsed().as_millis() as u64).max(1)
     }
 
-    /// Turns the cache on or off (off: emptied, nothing kept).
+    /// Turns the caches on or off (off: emptied, nothing kept).
     pub(super) fn set_on(&self, on: bool) {
         self.on.store(on, Ordering::Release);
         self.forget();
+        self.evict("", None);
     }
 
     fn fresh(&self) -> bool {
@@ -76,7 +101,7 @@ impl TokenCache {
         looked != 0 && self.now_ms().saturating_sub(looked) < FRESH.as_millis() as u64
     }
 
-    /// A mark taken before a look at the store starts; give it to [`TokenCache::looked`]
+    /// A mark taken before a look at the store starts; give it to [`Caches::looked`]
     /// once the look (and the forgetting of what it found) is done.
     pub(super) fn look_started(&self) -> u64 {
         self.now_ms()
@@ -88,7 +113,7 @@ impl TokenCache {
     }
 
     /// The live token with this hash, if cached and the cache is fresh; the epoch to give
-    /// [`TokenCache::keep`] otherwise.
+    /// [`Caches::keep`] otherwise.
     pub(super) fn get(&self, hash: &str) -> Result<TokenRow, u64> {
         let t = lock(&self.tokens);
         match t.by_hash.get(hash) {
@@ -117,10 +142,59 @@ impl TokenCache {
         t.by_hash.clear();
     }
 
-    /// What an event means for the cache.
+    /// The cached row of `key` in workspace `ws` (by name), if fresh; the epoch to give
+    /// [`Caches::keep_row`] otherwise.
+    pub(super) fn row(&self, ws: &str, key: &str) -> Result<CachedRow, u64> {
+        let r = lock(&self.rows);
+        match r.by_key.get(&(ws.to_string(), key.to_string())) {
+            Some(row) if self.fresh() => Ok(row.clone()),
+            _ => Err(r.epoch),
+        }
+    }
+
+    /// Keeps a row read from the store, unless something was evicted since the read started
+    /// (`epoch`) or the cache is not fresh.
+    pub(super) fn keep_row(&self, epoch: u64, ws: &str, row: CachedRow) {
+        let mut r = lock(&self.rows);
+        if r.epoch != epoch || !self.fresh() {
+            return;
+        }
+        if r.by_key.len() >= MAX_ROWS {
+            r.by_key.clear();
+        }
+        r.by_key.insert((ws.to_string(), row.0.key.clone()), row);
+    }
+
+    /// Evicts one key's row (`None`: every row).
+    pub(super) fn evict(&self, ws: &str, key: Option<&str>) {
+        let mut r = lock(&self.rows);
+        r.epoch += 1;
+        match key {
+            Some(k) => {
+                r.by_key.remove(&(ws.to_string(), k.to_string()));
+            }
+            None => r.by_key.clear(),
+        }
+    }
+
+    /// What an event means for the caches.
     pub(super) fn apply(&self, ev: &EventRow) {
-        if ev.kind == EventKind::TokenRevoked {
-            self.forget();
+        match ev.kind {
+            EventKind::TokenRevoked => self.forget(),
+            EventKind::KeysRotated => self.evict("", None),
+            EventKind::Created
+            | EventKind::Updated
+            | EventKind::Revoked
+            | EventKind::Restored
+            | EventKind::Deleted => match (&ev.workspace, &ev.key) {
+                (Some(ws), Some(key)) => self.evict(ws, Some(key)),
+                _ => self.evict("", None),
+            },
+            // Nothing a row holds changes: expiry is judged at each read.
+            EventKind::Expiring
+            | EventKind::Expired
+            | EventKind::Fallback
+            | EventKind::AppChanged => {}
         }
     }
 }
@@ -148,7 +222,7 @@ mod tests {
 
     #[test]
     fn kept_only_while_fresh_and_never_across_a_forgetting() {
-        let c = TokenCache::new();
+        let c = Caches::new();
         // Never looked: nothing is kept or served.
         let e = c.get("h").unwrap_err();
         c.keep(e, &row());

@@ -17,7 +17,7 @@ use crate::model::Workspace;
 use crate::store::Store;
 use crate::token::{Action, Actor, Role};
 
-use super::cache::TokenCache;
+use super::cache::Caches;
 use super::Hush;
 
 /// How often a follower looks at the store when the backend has no change signal (SQLite:
@@ -40,7 +40,7 @@ pub struct EventFeed {
 impl EventFeed {
     /// Starts following `store` from its newest event: what happens from now on is sent to
     /// subscribers, in order. The task ends when the feed is dropped.
-    pub(super) fn start(store: Arc<dyn Store>, tokens: Arc<TokenCache>) -> Arc<EventFeed> {
+    pub(super) fn start(store: Arc<dyn Store>, tokens: Arc<Caches>) -> Arc<EventFeed> {
         let (tx, _) = broadcast::channel(4096);
         let feed = Arc::new(EventFeed {
             tx,
@@ -205,16 +205,16 @@ impl Hush {
         })
     }
 
-    /// Turns the token cache on (the default; used once the event feed runs) or off (every
-    /// request asks the store for its token).
-    pub fn set_token_cache(&self, on: bool) {
-        self.token_cache.set_on(on);
+    /// Turns the caches (tokens, and the secret rows resolve reads) on (the default; used once
+    /// the event feed runs) or off (every request asks the store).
+    pub fn set_caches(&self, on: bool) {
+        self.caches.set_on(on);
     }
 
     /// The store's events, followed in this process (started on first use).
     pub fn events(&self) -> Arc<EventFeed> {
         self.feed
-            .get_or_init(|| EventFeed::start(self.store.clone(), self.token_cache.clone()))
+            .get_or_init(|| EventFeed::start(self.store.clone(), self.caches.clone()))
             .clone()
     }
 

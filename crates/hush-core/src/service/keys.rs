@@ -137,6 +137,7 @@ impl Hush {
         lock(&self.roots).insert(version, new_root);
         *lock(&self.current_root) = version;
         lock(&self.workspaces).clear();
+        self.caches.evict("", None);
         // The rotation is committed; failing to forget old versions is worth a warning, not a
         // failure that would make the caller think nothing happened.
         let warning = lock(&self.source)

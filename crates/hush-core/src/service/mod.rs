@@ -81,8 +81,9 @@ pub struct Hush {
     group: GroupCommit,
     /// The store's events, followed from the first [`Hush::events`].
     feed: std::sync::OnceLock<Arc<EventFeed>>,
-    /// Live tokens by hash, kept coherent by the feed (unused until it runs: a server).
-    token_cache: Arc<cache::TokenCache>,
+    /// Live tokens by hash and secret rows by key, kept coherent by the feed (unused until it
+    /// runs: a server).
+    caches: Arc<cache::Caches>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -168,7 +169,7 @@ impl Hush {
             audit_key,
             group,
             feed: std::sync::OnceLock::new(),
-            token_cache: Arc::new(cache::TokenCache::new()),
+            caches: Arc::new(cache::Caches::new()),
         }
     }
 

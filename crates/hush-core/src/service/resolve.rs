@@ -2,6 +2,7 @@
 //! with fallbacks, the first of a key's fallbacks that can serve it, and which were skipped.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use hush_crypto::SecretBytes;
 
@@ -300,14 +301,21 @@ impl Hush {
                 Error::Forbidden { reason },
             ));
         }
-        let found = self
-            .store
-            .secret_with_value(&ws.id, key, None, false)
-            .await?;
-        let Some(SecretRead {
-            row, value: sealed, ..
-        }) = found
-        else {
+        let found = match self.caches.row(&ws.name, key) {
+            Ok(cached) => Some(cached),
+            Err(epoch) => {
+                let read = self
+                    .store
+                    .secret_with_value(&ws.id, key, None, false)
+                    .await?;
+                read.map(|SecretRead { row, value, .. }| {
+                    let cached = Arc::new((row, value));
+                    self.caches.keep_row(epoch, &ws.name, cached.clone());
+                    cached
+                })
+            }
+        };
+        let Some((row, sealed)) = found.map(|c| (c.0.clone(), c.1.clone())) else {
             let err = Error::NotFound {
                 workspace: ws.name.clone(),
                 key: key.to_string(),

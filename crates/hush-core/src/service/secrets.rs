@@ -179,7 +179,10 @@ impl Hush {
             audit,
         };
         let row = write.row.clone();
-        self.group.commit(Commit::Write(Box::new(write))).await?;
+        let done = self.group.commit(Commit::Write(Box::new(write))).await;
+        // Before the writer is answered, whatever the outcome.
+        self.caches.evict(&ws.name, Some(key));
+        done?;
         Ok(row)
     }
 
@@ -605,11 +608,12 @@ impl Hush {
                 Some(current.version),
                 "ok",
             );
-            match self
+            let done = self
                 .store
                 .delete_secret(&current.id, current.revision, force, &audit)
-                .await
-            {
+                .await;
+            self.caches.evict(&ws.name, Some(key));
+            match done {
                 Ok(()) => self.audited().await.map(|()| current),
                 Err(StoreError::InUse(apps)) => Err(Error::InUse {
                     key: key.into(),

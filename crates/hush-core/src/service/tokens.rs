@@ -167,7 +167,7 @@ impl Hush {
             .revoke_token(&ws.id, id, clock::now(), &audit)
             .await?
         {
-            self.token_cache.forget();
+            self.caches.forget();
             self.audited().await?;
         }
         Ok(())
@@ -224,7 +224,7 @@ impl Hush {
         {
             return Err(not_found());
         }
-        self.token_cache.forget();
+        self.caches.forget();
         self.audited().await?;
         // Its web UI sessions end with it (sessions are named after it and made by it; a
         // namesake's sessions ending too errs on the safe side).

@@ -444,7 +444,10 @@ fn stores_from_before_the_keyed_chain_are_upgraded_and_their_rows_anchored() {
     // Back to schema 5 as the previous hush wrote it (without migrations 6 to 10).
     let conn = Connection::open(h.db()).unwrap();
     conn.execute_batch(
-        "ALTER TABLE secrets DROP COLUMN notify_before;
+        "DROP INDEX secrets_expires;
+         DROP TABLE expiry_notices;
+         DROP TABLE events;
+         ALTER TABLE secrets DROP COLUMN notify_before;
          ALTER TABLE app_keys DROP COLUMN last_read_env;
          DROP TABLE audit_checkpoint;
          ALTER TABLE audit_log DROP COLUMN request_id;

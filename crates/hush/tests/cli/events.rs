@@ -455,3 +455,85 @@ fn a_token_revoked_through_the_cli_is_refused_by_the_server_within_a_second() {
     assert_eq!(st, 200);
     assert_eq!(srv.call("GET", "/v1/whoami", &other, None).0, 401);
 }
+
+/// `POST /v1/resolve` of `key` until `done` holds of the answer's entry for it: how long
+/// after `since` the last answer for which it did not hold had been sent.
+pub fn resolved_until(
+    base: &str,
+    token: &str,
+    key: &str,
+    since: Instant,
+    done: impl Fn(&Value) -> bool,
+) -> Duration {
+    let http = reqwest::blocking::Client::new();
+    let mut last_old = Duration::ZERO;
+    loop {
+        let sent = Instant::now();
+        let v: Value = http
+            .post(format!("{base}/v1/resolve"))
+            .bearer_auth(token)
+            .json(&json!({"keys": [key]}))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        if done(&v) {
+            return last_old;
+        }
+        last_old = sent.duration_since(since);
+        assert!(
+            since.elapsed() < Duration::from_secs(10),
+            "still the old answer after 10 s: {v}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn cli_updates_and_revocations_reach_the_servers_resolve_within_a_second() {
+    let srv = Server::start();
+    srv.put("ROTATED", json!({"value": "first-value"}));
+    for _ in 0..20 {
+        let (st, v) = srv.call(
+            "POST",
+            "/v1/resolve",
+            &srv.admin,
+            Some(json!({"keys": ["ROTATED"]})),
+        );
+        assert_eq!(
+            (st.as_u16(), v["secrets"]["ROTATED"]["value"].as_str()),
+            (200, Some("first-value"))
+        );
+    }
+    srv.home().set("ROTATED", b"second-value");
+    let t = Instant::now();
+    let stale = resolved_until(&srv.base, &srv.admin, "ROTATED", t, |v| {
+        v["secrets"]["ROTATED"]["value"] == "second-value"
+    });
+    eprintln!(
+        "the old value was served {} ms after the CLI update",
+        stale.as_millis()
+    );
+    assert!(stale < Duration::from_secs(1), "{stale:?}");
+    srv.home().run(&["secrets", "revoke", "ROTATED"], None).ok();
+    let t = Instant::now();
+    let stale = resolved_until(&srv.base, &srv.admin, "ROTATED", t, |v| {
+        v["errors"]["ROTATED"]["code"] == "revoked"
+    });
+    eprintln!(
+        "the revoked secret was served {} ms after the CLI revoke",
+        stale.as_millis()
+    );
+    assert!(stale < Duration::from_secs(1), "{stale:?}");
+    // Written through the server itself: the next resolve has it.
+    srv.put("ROTATED", json!({"value": "third-value"}));
+    let (_, v) = srv.call("POST", "/v1/secrets/ROTATED/restore", &srv.admin, None);
+    assert_eq!(v["status"], "active", "{v}");
+    let (_, v) = srv.call(
+        "POST",
+        "/v1/resolve",
+        &srv.admin,
+        Some(json!({"keys": ["ROTATED"]})),
+    );
+    assert_eq!(v["secrets"]["ROTATED"]["value"], "third-value", "{v}");
+}

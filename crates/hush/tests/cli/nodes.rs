@@ -646,6 +646,46 @@ fn a_revocation_on_one_node_is_obeyed_by_the_other_within_a_second() {
         (403, Some("revoked")),
         "{v}"
     );
+    // Through resolve (whose rows B caches): an update on A is served by B within a second,
+    // and a revocation refused within a second.
+    let (st, _) = a.call("POST", "/v1/secrets/guarded/restore", &admin, None);
+    assert_eq!(st, 200);
+    for _ in 0..20 {
+        let (st, v) = b.call(
+            "POST",
+            "/v1/resolve",
+            &token,
+            Some(json!({"keys": ["guarded"]})),
+        );
+        assert_eq!(
+            (st, v["secrets"]["guarded"]["value"].as_str()),
+            (200, Some("planted-guarded")),
+            "{v}"
+        );
+    }
+    let (st, _) = a.call(
+        "PATCH",
+        "/v1/secrets/guarded",
+        &admin,
+        Some(json!({"value": "planted-new"})),
+    );
+    assert_eq!(st, 200);
+    let t = Instant::now();
+    let stale = crate::events::resolved_until(&b.base, &token, "guarded", t, |v| {
+        v["secrets"]["guarded"]["value"] == "planted-new"
+    });
+    assert!(stale < Duration::from_secs(1), "{stale:?}");
+    let (st, _) = a.call("POST", "/v1/secrets/guarded/revoke", &admin, None);
+    assert_eq!(st, 200);
+    let t = Instant::now();
+    let stale = crate::events::resolved_until(&b.base, &token, "guarded", t, |v| {
+        v["errors"]["guarded"]["code"] == "revoked"
+    });
+    eprintln!(
+        "node B served the revoked secret {} ms after node A revoked it",
+        stale.as_millis()
+    );
+    assert!(stale < Duration::from_secs(1), "{stale:?}");
     // The token revoked on A: B refuses it within a second.
     let (st, _) = a.call("POST", "/v1/tokens/roaming/revoke", &admin, None);
     assert_eq!(st, 200);
