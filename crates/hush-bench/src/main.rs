@@ -57,7 +57,8 @@ pub enum Scenario {
     Resolve(resolve::ResolveArgs),
     /// Durable PUTs of distinct keys (SQLite, PostgreSQL or both); checks none was lost.
     Write(write::WriteArgs),
-    /// `hush run -- /bin/true` with 50 declared secrets vs bare `/bin/true`.
+    /// `hush run -- /bin/true` with 50 declared secrets (embedded store, then a local server)
+    /// vs `env FOO=bar /bin/true`.
     Run(run::RunArgs),
     /// The output masker's throughput vs a plain copy of the same chunks.
     Mask(mask::MaskArgs),
