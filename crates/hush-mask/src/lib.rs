@@ -362,6 +362,17 @@ impl<'p> Masker<'p> {
         }
     }
 
+    /// A masker for a stream whose patterns grew (`hush run --watch` learnt new values): it
+    /// goes on from `pending`, what the previous masker held back ([`Masker::into_pending`]).
+    pub fn resume(patterns: &'p Patterns, pending: Zeroizing<Vec<u8>>) -> Self {
+        Masker { patterns, pending }
+    }
+
+    /// What is held back, undecided (to go on with [`Masker::resume`]).
+    pub fn into_pending(mut self) -> Zeroizing<Vec<u8>> {
+        std::mem::take(&mut self.pending)
+    }
+
     /// Takes the next chunk; returns what can be written out now.
     pub fn push(&mut self, chunk: &[u8]) -> Vec<u8> {
         if self.patterns.ac.is_none() {

@@ -256,6 +256,37 @@ pub struct RunArgs {
     /// Against a server: neither use nor keep a fallback snapshot.
     #[arg(long)]
     pub no_fallback: bool,
+    /// Keep watching the delivered secrets: when one changes (a new version, a revocation, an
+    /// expiry, a switch to a fallback), resolve again and apply --on-change.
+    #[arg(long)]
+    pub watch: bool,
+    /// With --watch, what a change does: `restart` (SIGTERM, SIGKILL after --grace, start
+    /// again), `signal:NAME` (rewrite secret files in place, then send SIGNAME; a changed env
+    /// var restarts) or `exit`.
+    #[arg(
+        long,
+        value_name = "MODE",
+        default_value = "restart",
+        requires = "watch"
+    )]
+    pub on_change: String,
+    /// With --watch: how long a stopped command gets between SIGTERM and SIGKILL (`10s`, `1m`).
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "10s",
+        requires = "watch"
+    )]
+    pub grace: String,
+    /// With --watch, a required secret that becomes unavailable with no fallback: `keep` the
+    /// command running with its old value (warning once a minute), or `stop` it (exit 125).
+    #[arg(
+        long,
+        value_name = "keep|stop",
+        default_value = "keep",
+        requires = "watch"
+    )]
+    pub on_loss: String,
     /// The command and its arguments, after `--`.
     #[arg(last = true, required = true, value_name = "CMD")]
     pub command: Vec<std::ffi::OsString>,

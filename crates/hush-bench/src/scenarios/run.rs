@@ -183,7 +183,10 @@ pub fn run(ctx: &Ctx, args: &RunArgs) -> Result<Report> {
             time(&mut hush_remote())?;
             time(&mut bare_true())?;
         }
-        eprintln!("run: timing {} runs each against a local server …", args.runs);
+        eprintln!(
+            "run: timing {} runs each against a local server …",
+            args.runs
+        );
         for _ in 0..args.runs {
             hs.push(time(&mut hush_remote())?);
             bs.push(time(&mut bare_true())?);

@@ -16,7 +16,9 @@ use hush_wire::{
     VersionInfo,
 };
 
-use super::{refuse_all, warn_all, Answer, Answered, Answers, Backend, EventSource, Fetched};
+use super::{
+    refuse_all, warn_all, Answer, Answered, Answers, Backend, Change, EventSource, Fetched,
+};
 
 /// The embedded store.
 pub struct Local {
@@ -384,6 +386,42 @@ impl Backend for Local {
     async fn delete_app(&self, name: &str) -> Result<()> {
         let ws = self.ws(false).await?;
         Ok(self.hush.delete_app(&ws, name, &self.actor).await?)
+    }
+
+    fn watch(&self, keys: &[String]) -> tokio::sync::mpsc::UnboundedReceiver<Change> {
+        use tokio::sync::broadcast::error::RecvError;
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        // The feed looks at the store every 200 ms (SQLite) or on PostgreSQL's notification,
+        // so a write by another process is seen.
+        let mut feed = self.hush.events().subscribe();
+        let keys: std::collections::HashSet<String> = keys.iter().cloned().collect();
+        let workspace = self.workspace.clone();
+        tokio::spawn(async move {
+            loop {
+                let next = tokio::select! {
+                    n = feed.recv() => n,
+                    () = tx.closed() => return,
+                };
+                let change = match next {
+                    Ok(row) => {
+                        let wanted = row.workspace.as_deref() == Some(workspace.as_str())
+                            && row.key.as_ref().is_some_and(|k| keys.contains(k))
+                            && super::changes_value(row.kind.as_str());
+                        if !wanted {
+                            continue;
+                        }
+                        Change::Changed
+                    }
+                    // Fell behind: whatever was missed, resolving again finds it.
+                    Err(RecvError::Lagged(_)) => Change::Changed,
+                    Err(RecvError::Closed) => return,
+                };
+                if tx.send(change).is_err() {
+                    return;
+                }
+            }
+        });
+        rx
     }
 }
 

@@ -115,6 +115,22 @@ pub trait EventSource: Send {
     async fn next(&mut self) -> Result<Option<hush_wire::Event>>;
 }
 
+/// What a watcher ([`Backend::watch`]) tells `hush run --watch`.
+pub enum Change {
+    /// A watched key changed (a new version, a revocation, a restore, a deletion, an expiry),
+    /// or changes may have been missed: resolve again.
+    Changed,
+    /// The change events cannot be had for now, and why; the watcher keeps trying. Said once
+    /// per outage.
+    Lost(String),
+}
+
+/// Whether an event of kind `kind` may change what a key serves: not `expiring` (a warning)
+/// nor `fallback` (a read served by a fallback, which a resolve of the watcher itself writes).
+fn changes_value(kind: &str) -> bool {
+    !matches!(kind, "expiring" | "fallback")
+}
+
 /// What a command can ask of the embedded store or of a server.
 #[async_trait]
 pub trait Backend: Send + Sync {
@@ -242,6 +258,10 @@ pub trait Backend: Send + Sync {
 
     /// Unregisters an app.
     async fn delete_app(&self, name: &str) -> Result<()>;
+
+    /// Follows the change events of `keys` from now on (a server's event stream, or the
+    /// embedded store's feed), on a task of its own that ends when the receiver is dropped.
+    fn watch(&self, keys: &[String]) -> tokio::sync::mpsc::UnboundedReceiver<Change>;
 }
 
 /// The store `--db` names; else a server when one is configured (HUSH_ADDR, or `hush login`);

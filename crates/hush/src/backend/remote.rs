@@ -17,7 +17,9 @@ use hush_wire::{
     TokenInfo, VersionInfo,
 };
 
-use super::{refuse_all, warn_all, Answer, Answered, Answers, Backend, EventSource, Fetched};
+use super::{
+    refuse_all, warn_all, Answer, Answered, Answers, Backend, Change, EventSource, Fetched,
+};
 
 /// A server.
 pub struct Remote(pub Client);
@@ -325,6 +327,59 @@ impl Backend for Remote {
 
     async fn delete_app(&self, name: &str) -> Result<()> {
         Ok(self.0.delete_app(name).await?)
+    }
+
+    fn watch(&self, keys: &[String]) -> tokio::sync::mpsc::UnboundedReceiver<Change> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let tx_err = tx.clone();
+        let client = self.0.clone();
+        let keys: Vec<String> = keys.to_vec();
+        // The event stream's future is not `Send`: it is followed on a thread of its own.
+        let follow = move || async move {
+            let mut events = client.events(&keys, None);
+            let keys: std::collections::HashSet<String> = keys.into_iter().collect();
+            // Whether the loss of the stream was said (once per outage).
+            let mut lost = false;
+            loop {
+                let next = tokio::select! {
+                    n = events.next() => n,
+                    () = tx.closed() => return,
+                };
+                let change = match next {
+                    Ok(ev) => {
+                        lost = false;
+                        if !(super::changes_value(&ev.kind) && keys.contains(&ev.key)) {
+                            continue;
+                        }
+                        Change::Changed
+                    }
+                    // Events::next reconnects (after a pause) on the next call, resuming after
+                    // the last event seen: nothing is missed.
+                    Err(_) if lost => continue,
+                    Err(e) => {
+                        lost = true;
+                        Change::Lost(e.to_string())
+                    }
+                };
+                if tx.send(change).is_err() {
+                    return;
+                }
+            }
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build();
+        match runtime {
+            Ok(rt) => {
+                let _ = std::thread::Builder::new()
+                    .name("hush-watch".into())
+                    .spawn(move || rt.block_on(follow()));
+            }
+            Err(e) => {
+                let _ = tx_err.send(Change::Lost(format!("cannot follow the events: {e}")));
+            }
+        }
+        rx
     }
 }
 

@@ -16,6 +16,7 @@ mod plan;
 mod snapshot;
 mod sources;
 mod supervise;
+mod watch;
 
 use std::sync::Arc;
 
@@ -40,6 +41,7 @@ pub async fn run(args: RunArgs, scope: &crate::Scope) -> Result<i32> {
     // SIGTERM to hush is handled (forwarded, or ends the run), never fatal, so the secrets
     // directory is always removed.
     let signals = Signals::install()?;
+    let watching = watch::Options::parse(&args)?;
     let mut plan = Plan::new(
         args.manifest.as_deref(),
         args.app.as_deref(),
@@ -69,9 +71,22 @@ pub async fn run(args: RunArgs, scope: &crate::Scope) -> Result<i32> {
     // Anything that stops the secrets from being had (the store unreachable, a token refused)
     // means the command is not started: 125, as for a missing secret, never a code the command
     // itself could have returned.
+    let mut changes = None;
     let gathered = async {
         if !plan.declared {
             plan.add_everything(&local, &mut store).await?;
+        }
+        if watching.is_some() {
+            // Followed from before the first look-up: nothing written after it is missed.
+            let keys: Vec<String> = plan
+                .wants
+                .iter()
+                .flat_map(|d| Plan::candidates(d).into_iter().map(str::to_string))
+                .collect();
+            match store.get().await? {
+                Ok(b) => changes = Some(b.watch(&keys)),
+                Err(why) => eprintln!("hush: warning: --watch: no store to watch ({why})"),
+            }
         }
         if plan.wants.is_empty() {
             Ok(Vec::new())
@@ -116,6 +131,17 @@ pub async fn run(args: RunArgs, scope: &crate::Scope) -> Result<i32> {
         return Ok(NOT_STARTED);
     }
 
+    if let Some(opts) = watching {
+        let w = watch::Watched {
+            plan: &plan,
+            local: &local,
+            store: &mut store,
+            changes,
+            prefix: &args.sources.prefix,
+            mask: !args.no_mask,
+        };
+        return watch::run(opts, &args.command, w, outcomes, signals).await;
+    }
     let delivered = deliver::deliver(outcomes, &args.sources.prefix, !args.no_mask)?;
     let patterns = delivered.masked.map(|v| Arc::new(LazyPatterns::new(v)));
     let closing = store.close_beside();

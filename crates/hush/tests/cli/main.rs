@@ -29,3 +29,4 @@ mod secrets;
 mod server;
 mod tls;
 mod values;
+mod watch;
