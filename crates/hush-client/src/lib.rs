@@ -53,6 +53,7 @@ pub use hush_wire::{ErrorCode, MetadataPatch, Reason, TokenType, ValueFormat};
 
 pub mod private_dir;
 pub mod secrets;
+mod webhooks;
 
 #[doc(hidden)]
 pub mod fuzz;

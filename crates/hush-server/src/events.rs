@@ -210,6 +210,7 @@ pub(crate) fn wire_event(ev: &EventRow) -> hush_wire::Event {
 /// an hour.
 pub fn start_background(hush: Arc<Hush>, every: Duration) {
     hush.events();
+    crate::webhooks::start_dispatcher(hush.clone());
     tokio::spawn(async move {
         let mut last_prune = None::<std::time::Instant>;
         loop {

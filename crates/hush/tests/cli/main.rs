@@ -28,3 +28,4 @@ mod secrets;
 mod server;
 mod tls;
 mod values;
+mod webhooks;
