@@ -478,3 +478,63 @@ fn webhooks_are_for_admins_and_bad_urls_and_events_are_refused_clearly() {
     assert!(audit.text().contains("webhook.add"), "{}", audit.text());
     assert!(!audit.text().contains(out.text().trim()));
 }
+
+/// `hush migrate` copies webhooks with their sealed secrets: a server on the copy signs with
+/// the secret shown when the webhook was added on the original.
+#[test]
+fn a_migrated_webhook_still_signs_with_its_secret() {
+    if crate::common::sqlite_only("a SQLite file copied into another") {
+        return;
+    }
+    let h = Home::new();
+    let rx = Receiver::start(&[204]);
+    let secret = h
+        .run(&["webhooks", "add", &rx.url, "--events", "updated"], None)
+        .ok()
+        .text()
+        .trim()
+        .to_string();
+    let copy = h.path().join("copy.db");
+    let copy = copy.to_str().unwrap();
+    let out = h.run(&["migrate", "--to", copy], None).ok();
+    assert!(out.stderr.contains("webhooks"), "{}", out.stderr);
+    let list = h
+        .run(&["--db", copy, "webhooks", "list", "-o", "json"], None)
+        .ok();
+    assert_eq!(list.json()[0]["url"], rx.url.as_str());
+    let before = h
+        .run(&["--db", copy, "secrets", "set", "K"], Some(b"v-before"))
+        .ok();
+    drop(before);
+    let mut c = h.command(&["--db", copy, "server", "--listen", "127.0.0.1:0"]);
+    c.stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .stdin(Stdio::null());
+    let mut child = c.spawn().unwrap();
+    let mut err = BufReader::new(child.stderr.take().unwrap());
+    let mut listening = false;
+    for _ in 0..20 {
+        let mut line = String::new();
+        if err.read_line(&mut line).unwrap_or(0) == 0 {
+            break;
+        }
+        if line.contains("hush listening on ") {
+            listening = true;
+            break;
+        }
+    }
+    std::thread::spawn(move || for _ in err.lines() {});
+    assert!(listening, "the server on the copy did not start");
+    // A write by the CLI on the copy: the server follows it and delivers.
+    h.run(
+        &["--db", copy, "secrets", "set", "K"],
+        Some(b"canary-after-migrate"),
+    )
+    .ok();
+    let got = rx.wait_for(1, 15);
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(got.len(), 1, "{got:?}");
+    check_delivery(&got[0], &secret, "canary-after-migrate");
+    assert_eq!(got[0].json()["version"], 2);
+}
