@@ -815,6 +815,9 @@ pub trait Store: Send + Sync + 'static {
         limit: usize,
     ) -> Result<Vec<crate::webhook::DeliveryRow>, StoreError>;
 
+    /// Removes the delivered and failed deliveries queued before `before_ms`; returns how many.
+    async fn prune_deliveries(&self, before_ms: i64) -> Result<u64, StoreError>;
+
     /// Every row of every table ([`Dump`]), read in one consistent snapshot (a server may
     /// keep writing meanwhile) and written nowhere: the store is only read.
     async fn dump(&self) -> Result<Dump, StoreError>;

@@ -139,6 +139,8 @@ const LEASE_MS: i64 = 60_000;
 const CONCURRENCY: usize = 8;
 /// Events read per query.
 const PAGE: usize = 500;
+/// How long finished deliveries are listed (7 days): older ones are dropped once an hour.
+const KEEP_MS: i64 = 7 * 24 * 3_600_000;
 
 /// The first retry delay: `HUSH_WEBHOOK_RETRY_MS` (for tests), else 10 s.
 fn retry_base_ms() -> i64 {
@@ -198,7 +200,18 @@ struct Dispatcher {
 impl Dispatcher {
     async fn run(&mut self) {
         let tick = Duration::from_millis(self.base_ms.clamp(50, 1000) as u64);
+        let mut last_prune = None::<std::time::Instant>;
         loop {
+            if last_prune.is_none_or(|t| t.elapsed() > Duration::from_secs(3600))
+                && self
+                    .hush
+                    .store()
+                    .prune_deliveries(clock::now_ms() - KEEP_MS)
+                    .await
+                    .is_ok()
+            {
+                last_prune = Some(std::time::Instant::now());
+            }
             if let Err(e) = self.queue().await {
                 tracing::warn!(error = %e, "webhooks: cannot queue deliveries; trying again");
             }

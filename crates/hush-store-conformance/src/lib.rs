@@ -1886,6 +1886,13 @@ pub async fn webhook_deliveries_are_queued_once_and_claimed_by_one(s: &dyn Store
         (DeliveryStatus::Delivered, 2, Some(5_100))
     );
 
+    // Pruning drops finished deliveries queued before the time, never a pending one.
+    assert_eq!(s.prune_deliveries(999).await.unwrap(), 0);
+    assert_eq!(s.prune_deliveries(10_000).await.unwrap(), 1);
+    let left = s.deliveries(&w.id, None, 10).await.unwrap();
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(left[0].status, DeliveryStatus::Pending);
+
     // Removing a webhook removes its deliveries, with an audit row; another workspace's
     // webhook is not found by id.
     assert!(!s

@@ -1716,6 +1716,17 @@ impl Store for PostgresStore {
         self.delivery_list(workspace_id, webhook_id, limit).await
     }
 
+    async fn prune_deliveries(&self, before_ms: i64) -> Result<u64, StoreError> {
+        Ok(sqlx::query(
+            "DELETE FROM webhook_deliveries WHERE status <> 'pending' AND created_ms < $1",
+        )
+        .bind(before_ms)
+        .execute(&self.pool)
+        .await
+        .map_err(unavailable)?
+        .rows_affected())
+    }
+
     async fn dump(&self) -> Result<Dump, StoreError> {
         self.dump_all().await
     }

@@ -1668,6 +1668,18 @@ impl Store for SqliteStore {
         self.delivery_list(workspace_id, webhook_id, limit)
     }
 
+    async fn prune_deliveries(&self, before_ms: i64) -> Result<u64, StoreError> {
+        self.write(|tx| {
+            let n = tx
+                .execute(
+                    "DELETE FROM webhook_deliveries WHERE status <> 'pending' AND created_ms < ?1",
+                    [before_ms],
+                )
+                .map_err(unavailable)?;
+            Ok(n as u64)
+        })
+    }
+
     async fn dump(&self) -> Result<Dump, StoreError> {
         self.dump_all()
     }

@@ -217,7 +217,10 @@ impl Single {
 fn a_webhook_gets_each_event_once_correctly_signed_from_two_nodes() {
     let Some(db) = shared_database() else { return };
     let admin = init(&db.url);
-    let env = [("HUSH_WEBHOOK_RETRY_MS", "300")];
+    let env = [
+        ("HUSH_WEBHOOK_RETRY_MS", "300"),
+        ("HUSH_EXPIRY_SWEEP_MS", "200"),
+    ];
     let a = Node::start(&db.url, &env);
     let b = Node::start(&db.url, &env);
     let rx = Receiver::start(&[200]);
@@ -226,7 +229,7 @@ fn a_webhook_gets_each_event_once_correctly_signed_from_two_nodes() {
         "POST",
         "/v1/webhooks",
         &admin,
-        Some(json!({"url": rx.url, "events": ["created", "updated"]})),
+        Some(json!({"url": rx.url, "events": ["created", "updated", "expiring"]})),
     );
     assert_eq!(st, 201, "{hook}");
     let secret = hook["secret"].as_str().unwrap().to_string();
@@ -269,11 +272,38 @@ fn a_webhook_gets_each_event_once_correctly_signed_from_two_nodes() {
     assert_eq!(kinds, [json!("created"), json!("updated")]);
     assert_eq!(got[1].json()["version"], 2);
 
+    // A secret entering its warning window: both nodes sweep, `expiring` comes once.
+    let in_a_day = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        + 86_400;
+    let (st, v) = a.call(
+        "POST",
+        "/v1/secrets",
+        &admin,
+        Some(json!({"key": "SOON", "value": value, "expires_at": in_a_day})),
+    );
+    assert_eq!(st, 201, "{v}");
+    let got = rx.wait_for(4, 15);
+    std::thread::sleep(Duration::from_secs(2));
+    let got_now = rx.got();
+    assert_eq!(got_now.len(), got.len(), "nothing more came: {got_now:?}");
+    let soon: Vec<_> = got_now
+        .iter()
+        .filter(|r| r.json()["key"] == "SOON")
+        .map(|r| r.json()["type"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(soon, ["created", "expiring"], "expiring once: {got_now:?}");
+    for r in &got_now {
+        check_delivery(r, &secret, value);
+    }
+
     // Each delivery's outcome, from either node.
     let (st, ds) = a.call("GET", "/v1/webhooks/deliveries", &admin, None);
     assert_eq!(st, 200, "{ds}");
     let ds = ds.as_array().unwrap();
-    assert_eq!(ds.len(), 2, "{ds:?}");
+    assert_eq!(ds.len(), 4, "{ds:?}");
     for d in ds {
         assert_eq!(
             (
