@@ -568,3 +568,116 @@ fn a_migrated_webhook_still_signs_with_its_secret() {
     check_delivery(&got[0], &secret, "canary-after-migrate");
     assert_eq!(got[0].json()["version"], 2);
 }
+
+/// The web UI's Webhooks page: an admin registers one (its secret shown once), sees it listed
+/// with its deliveries, removes it; a bad URL is refused on the form; a write token's session
+/// is refused the page.
+#[test]
+fn the_ui_registers_lists_and_removes_webhooks() {
+    let srv = Single::start();
+    let rx = Receiver::start(&[200]);
+    let http = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let sign_in = |token: &str| {
+        let r = http
+            .post(format!("{}/ui/login", srv.base))
+            .form(&[("token", token)])
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 303, "sign-in");
+        r.headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|v| v.strip_prefix("hush_session="))
+            .and_then(|v| v.split(';').next())
+            .unwrap()
+            .to_string()
+    };
+    let session = sign_in(&srv.admin);
+    let get = |session: &str| {
+        http.get(format!("{}/ui/webhooks", srv.base))
+            .header("cookie", format!("hush_session={session}"))
+            .send()
+            .unwrap()
+    };
+    let page = get(&session).text().unwrap();
+    assert!(page.contains("Register a webhook"), "{page}");
+    assert!(
+        page.contains(r#"href="/ui/webhooks""#),
+        "linked from the navigation"
+    );
+    let csrf = page
+        .split(r#"name="csrf" value=""#)
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_string();
+    let post = |fields: &[(&str, &str)]| {
+        http.post(format!("{}/ui/webhooks", srv.base))
+            .header("cookie", format!("hush_session={session}"))
+            .form(fields)
+            .send()
+            .unwrap()
+    };
+    let r = post(&[("csrf", &csrf), ("url", "ftp://x/y"), ("events", "updated")]);
+    assert_eq!(r.status(), 422);
+    assert!(r.text().unwrap().contains("http"), "the error says why");
+    let r = post(&[("url", &rx.url), ("events", "updated")]);
+    assert_eq!(r.status(), 403, "no CSRF field: refused");
+    let r = post(&[
+        ("csrf", &csrf),
+        ("url", &rx.url),
+        ("events", "updated"),
+        ("events", "revoked"),
+    ]);
+    assert_eq!(r.status(), 200);
+    let shown = r.text().unwrap();
+    let secret = shown
+        .split(r#"id="new-secret" readonly value=""#)
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .unwrap()
+        .to_string();
+    assert!(secret.starts_with("whsec_"), "{shown}");
+    let (_, hooks) = srv.call("GET", "/v1/webhooks", &srv.admin, None);
+    let id = hooks["items"][0]["id"].as_str().unwrap().to_string();
+    assert_eq!(hooks["items"][0]["events"], json!(["updated", "revoked"]));
+
+    // A delivery shows on the page; the secret never again.
+    srv.call(
+        "PUT",
+        "/v1/secrets/K",
+        &srv.admin,
+        Some(json!({"value": "v1-ui"})),
+    );
+    srv.call("POST", "/v1/secrets/K/revoke", &srv.admin, None);
+    let got = rx.wait_for(1, 15);
+    check_delivery(&got[0], &secret, "v1-ui");
+    std::thread::sleep(Duration::from_millis(500));
+    let page = get(&session).text().unwrap();
+    assert!(page.contains(&id) && page.contains("delivered"), "{page}");
+    assert!(!page.contains(&secret), "the secret is shown once");
+
+    let r = http
+        .post(format!("{}/ui/webhooks/{id}/remove", srv.base))
+        .header("cookie", format!("hush_session={session}"))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let (_, hooks) = srv.call("GET", "/v1/webhooks", &srv.admin, None);
+    assert_eq!(hooks["items"], json!([]));
+
+    let (_, v) = srv.call(
+        "POST",
+        "/v1/tokens",
+        &srv.admin,
+        Some(json!({"role": "write", "name": "w"})),
+    );
+    let writer = sign_in(v["token"].as_str().unwrap());
+    let r = get(&writer);
+    assert_eq!(r.status(), 403);
+}
