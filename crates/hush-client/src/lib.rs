@@ -56,6 +56,7 @@ pub use events::Events;
 mod fallback;
 pub mod private_dir;
 pub mod secrets;
+mod webhooks;
 
 #[doc(hidden)]
 pub mod fuzz;

@@ -86,6 +86,12 @@ pub enum Error {
         /// What was asked for.
         id: String,
     },
+    /// No webhook with this id.
+    #[error("no webhook {id:?} in this workspace: `hush webhooks list` shows their ids")]
+    WebhookNotFound {
+        /// What was asked for.
+        id: String,
+    },
     /// No registered app with this name.
     #[error("no registered app {app:?} in this workspace")]
     AppNotFound {

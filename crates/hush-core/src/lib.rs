@@ -40,6 +40,7 @@ mod sink;
 pub mod store;
 mod store_error;
 pub mod token;
+pub mod webhook;
 pub mod wire;
 
 pub use error::{Error, Invalid};

@@ -194,6 +194,8 @@ pub struct Dump {
     pub audit: Vec<AuditRow>,
     /// `audit_checkpoint` (at most one row): where the chain starts after a prune.
     pub audit_checkpoint: Option<crate::audit::Checkpoint>,
+    /// `webhooks` (signing secrets sealed, as stored). Their deliveries are not copied.
+    pub webhooks: Vec<crate::webhook::WebhookRow>,
 }
 
 /// One row of `secret_values`.
@@ -364,6 +366,19 @@ pub const DUMPED: &[(&str, &[&str])] = &[
         "audit_checkpoint",
         &["id", "seq", "mac", "tag", "pruned_at_ms"],
     ),
+    (
+        "webhooks",
+        &[
+            "id",
+            "workspace_id",
+            "url",
+            "events",
+            "sealed_secret",
+            "after_seq",
+            "created_at",
+            "created_by",
+        ],
+    ),
 ];
 
 /// For backends: refuses a schema holding a column or table [`DUMPED`] does not list (`found`:
@@ -412,6 +427,7 @@ impl Dump {
             (&a.workspace_id, &a.app, &a.key).cmp(&(&b.workspace_id, &b.app, &b.key))
         });
         self.audit.sort_by_key(|r| r.seq);
+        self.webhooks.sort_by(|a, b| a.id.cmp(&b.id));
     }
 
     /// How many rows each table holds, by table, in [`DUMPED`]'s order.
@@ -431,6 +447,7 @@ impl Dump {
                 "audit_checkpoint",
                 usize::from(self.audit_checkpoint.is_some()),
             ),
+            ("webhooks", self.webhooks.len()),
         ]
     }
 }
@@ -741,6 +758,65 @@ pub trait Store: Send + Sync + 'static {
         at: i64,
         audit: &AuditEntry,
     ) -> Result<bool, StoreError>;
+
+    /// Records a webhook, appending `audit` in the same transaction.
+    async fn insert_webhook(
+        &self,
+        hook: &crate::webhook::WebhookRow,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError>;
+
+    /// The webhooks of a workspace (every workspace's with `None`), oldest first.
+    async fn webhooks(
+        &self,
+        workspace_id: Option<&str>,
+    ) -> Result<Vec<crate::webhook::WebhookRow>, StoreError>;
+
+    /// Removes a webhook and its deliveries, appending `audit` in the same transaction.
+    /// `false` when the workspace has no webhook with this id.
+    async fn delete_webhook(
+        &self,
+        workspace_id: &str,
+        id: &str,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError>;
+
+    /// Queues deliveries; one whose `(webhook_id, event_seq)` is queued already (by this node
+    /// or another) is left as it is. Returns how many were new.
+    async fn enqueue_deliveries(
+        &self,
+        deliveries: &[crate::webhook::DeliveryRow],
+    ) -> Result<u64, StoreError>;
+
+    /// Claims at most `limit` pending deliveries due at `now_ms` and not leased by anyone
+    /// (or whose lease lapsed), leasing them to `lease` until `lease_until_ms`, atomically: of
+    /// several nodes claiming at once, each delivery goes to one.
+    async fn claim_deliveries(
+        &self,
+        now_ms: i64,
+        lease: &str,
+        lease_until_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<crate::webhook::DeliveryRow>, StoreError>;
+
+    /// Records the outcome of an attempt (and one more attempt) and lifts the lease, if the
+    /// delivery is still leased to `outcome.lease`; `false` otherwise.
+    async fn finish_delivery(
+        &self,
+        outcome: &crate::webhook::DeliveryOutcome,
+    ) -> Result<bool, StoreError>;
+
+    /// The deliveries of a workspace's webhooks (of one, with `webhook_id`), newest first, at
+    /// most `limit`.
+    async fn deliveries(
+        &self,
+        workspace_id: &str,
+        webhook_id: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<crate::webhook::DeliveryRow>, StoreError>;
+
+    /// Removes the delivered and failed deliveries queued before `before_ms`; returns how many.
+    async fn prune_deliveries(&self, before_ms: i64) -> Result<u64, StoreError>;
 
     /// Every row of every table ([`Dump`]), read in one consistent snapshot (a server may
     /// keep writing meanwhile) and written nowhere: the store is only read.

@@ -82,6 +82,7 @@ impl ApiError {
             | Error::NoValue { .. }
             | Error::WorkspaceNotFound { .. }
             | Error::TokenNotFound { .. }
+            | Error::WebhookNotFound { .. }
             | Error::AppNotFound { .. } => Self::new(StatusCode::NOT_FOUND, C::NotFound, msg),
             Error::InUse { .. } => Self::new(StatusCode::CONFLICT, C::InUse, msg),
             Error::Exists { .. } => Self::new(StatusCode::CONFLICT, C::Exists, msg),

@@ -120,6 +120,7 @@ fn sse_event(ev: &EventRow) -> Event {
 /// an hour.
 pub fn start_background(hush: Arc<Hush>, every: Duration) {
     hush.events();
+    crate::webhooks::start_dispatcher(hush.clone());
     tokio::spawn(async move {
         let mut last_prune = None::<std::time::Instant>;
         loop {

@@ -20,6 +20,7 @@ mod metrics;
 mod openapi;
 mod throttle;
 mod ui;
+pub mod webhooks;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -202,6 +203,9 @@ pub fn router(state: AppState) -> Router {
         .route("/audit/head", get(audit_head))
         .route("/audit/prune", post(audit_prune))
         .route("/events", get(events::follow))
+        .route("/webhooks", post(webhooks::create).get(webhooks::list))
+        .route("/webhooks/deliveries", get(webhooks::deliveries))
+        .route("/webhooks/{id}", axum::routing::delete(webhooks::remove))
         .route("/openapi.json", get(openapi::document));
     Router::new()
         .nest("/v1", v1)

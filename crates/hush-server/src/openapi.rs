@@ -74,6 +74,10 @@ pub(crate) struct Alive {
         crate::audit_head,
         crate::audit_prune,
         crate::events::follow,
+        crate::webhooks::create,
+        crate::webhooks::list,
+        crate::webhooks::remove,
+        crate::webhooks::deliveries,
         crate::healthz,
         crate::readyz,
         crate::metrics::render,
@@ -88,6 +92,7 @@ pub(crate) struct Alive {
         (name = "tokens", description = "API and machine tokens (admin)"),
         (name = "audit", description = "The hash-chained audit log (admin)"),
         (name = "events", description = "Change events of secrets, as Server-Sent Events"),
+        (name = "webhooks", description = "Webhooks: change events POSTed, signed, to endpoints (admin)"),
         (name = "operations", description = "Health, readiness, metrics and this document"),
     )
 )]

@@ -41,7 +41,8 @@ macro_rules! conformance_tests {
             the_audit_key_is_recorded_once_and_rewrapped_by_rotation, the_audit_head_is_the_newest_row,
             environment_values_are_kept_apart, audit_prune_keeps_a_checkpoint_and_the_chain_goes_on,
             audit_rows_keep_their_request_id_and_detail, the_audit_tail_is_the_rows_after_one,
-            events_are_made_by_the_audit_rows_that_changed_something);
+            events_are_made_by_the_audit_rows_that_changed_something,
+            webhook_deliveries_are_queued_once_and_claimed_by_one);
         $crate::conformance_tests!(@pairs $mode $make;
             a_dump_loads_into_an_empty_store_row_for_row, a_load_into_a_store_with_rows_writes_nothing);
     };
@@ -1566,6 +1567,9 @@ async fn filled(s: &dyn Store) -> Workspace {
     let w = ready(s).await;
     let other = ws("other");
     s.create_workspace(&other, &dk(&other, 1, 1)).await.unwrap();
+    s.insert_webhook(&webhook(&w, "whk_1"), &entry("webhook.add"))
+        .await
+        .unwrap();
     let mut r = create(s, &w, "db").await;
     let mut next = r.clone();
     next.revision += 1;
@@ -1792,4 +1796,173 @@ pub async fn a_load_into_a_store_with_rows_writes_nothing(from: &dyn Store, to: 
     let r = from.load(&fresh_rows).await;
     assert!(matches!(r, Err(StoreError::NotEmpty(_))), "{r:?}");
     assert_eq!(from.dump().await.unwrap(), dump);
+}
+
+fn webhook(w: &Workspace, id: &str) -> hush_core::webhook::WebhookRow {
+    hush_core::webhook::WebhookRow {
+        id: id.into(),
+        workspace_id: w.id.clone(),
+        url: "https://hooks.example.com/x".into(),
+        events: vec!["updated".into(), "expired".into()],
+        sealed_secret: vec![7; 48],
+        after_seq: 3,
+        created_at: 10,
+        created_by: "t".into(),
+    }
+}
+
+fn delivery(hook: &str, seq: i64, id: &str) -> hush_core::webhook::DeliveryRow {
+    hush_core::webhook::DeliveryRow {
+        id: id.into(),
+        webhook_id: hook.into(),
+        event_seq: seq,
+        event_kind: "updated".into(),
+        key: "db".into(),
+        event_ms: 1_000,
+        body: format!("{{\"id\":{seq}}}"),
+        status: hush_core::webhook::DeliveryStatus::Pending,
+        attempts: 0,
+        next_attempt_ms: 1_000,
+        last_status: None,
+        last_error: None,
+        delivered_ms: None,
+        created_ms: 1_000 + seq,
+    }
+}
+
+/// Webhooks are kept with their audit rows; a delivery queued twice (two nodes) is one row;
+/// a due delivery is claimed by one lease at a time, finished only by its holder, claimable
+/// again once its lease lapses; removing a webhook removes its deliveries.
+pub async fn webhook_deliveries_are_queued_once_and_claimed_by_one(s: &dyn Store) {
+    use hush_core::webhook::{DeliveryOutcome, DeliveryStatus};
+    let w = ready(s).await;
+    let other = ws("other");
+    s.create_workspace(&other, &dk(&other, 1, 1)).await.unwrap();
+    let hook = webhook(&w, "whk_a");
+    s.insert_webhook(&hook, &entry("webhook.add"))
+        .await
+        .unwrap();
+    s.insert_webhook(&webhook(&other, "whk_b"), &entry("webhook.add"))
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.insert_webhook(&hook, &entry("webhook.add")).await,
+        Err(StoreError::Exists)
+    ));
+    assert_eq!(s.webhooks(Some(&w.id)).await.unwrap(), vec![hook.clone()]);
+    assert_eq!(s.webhooks(None).await.unwrap().len(), 2);
+    assert_eq!(actions(s).await, ["webhook.add", "webhook.add"]);
+
+    // Two nodes queue the same two events: two rows.
+    let first = [delivery("whk_a", 5, "dlv_1"), delivery("whk_a", 6, "dlv_2")];
+    let again = [delivery("whk_a", 5, "dlv_3"), delivery("whk_a", 6, "dlv_4")];
+    assert_eq!(s.enqueue_deliveries(&first).await.unwrap(), 2);
+    assert_eq!(s.enqueue_deliveries(&again).await.unwrap(), 0);
+    s.enqueue_deliveries(&[delivery("whk_b", 5, "dlv_5")])
+        .await
+        .unwrap();
+    let listed = s.deliveries(&w.id, None, 10).await.unwrap();
+    assert_eq!(
+        listed.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(),
+        ["dlv_2", "dlv_1"],
+        "newest first, this workspace's only"
+    );
+    assert_eq!(listed[1], first[0]);
+
+    // Not due yet: nothing. Due: one claimer gets each.
+    assert!(s
+        .claim_deliveries(999, "n1", 60_999, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let a = s.claim_deliveries(2_000, "n1", 62_000, 1).await.unwrap();
+    let b = s.claim_deliveries(2_000, "n2", 62_000, 10).await.unwrap();
+    let c = s.claim_deliveries(2_000, "n3", 62_000, 10).await.unwrap();
+    assert_eq!((a.len(), b.len()), (1, 2), "{a:?} {b:?}");
+    assert!(c.is_empty(), "all leased: {c:?}");
+    let mut ids: Vec<_> = a.iter().chain(&b).map(|d| d.id.clone()).collect();
+    ids.sort();
+    assert_eq!(ids, ["dlv_1", "dlv_2", "dlv_5"]);
+
+    // Only the lease holder records the outcome.
+    let mine = &a[0];
+    let mut done = DeliveryOutcome {
+        id: mine.id.clone(),
+        lease: "n2".into(),
+        status: DeliveryStatus::Pending,
+        next_attempt_ms: 5_000,
+        last_status: Some(500),
+        last_error: Some("HTTP 500".into()),
+        delivered_ms: None,
+    };
+    assert!(!s.finish_delivery(&done).await.unwrap());
+    done.lease = "n1".into();
+    assert!(s.finish_delivery(&done).await.unwrap());
+    assert!(
+        !s.finish_delivery(&done).await.unwrap(),
+        "the lease is lifted"
+    );
+    // Retried when due, by whoever claims then.
+    assert!(s
+        .claim_deliveries(4_999, "n3", 64_999, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    let retry = s.claim_deliveries(5_000, "n3", 65_000, 10).await.unwrap();
+    assert_eq!(retry.len(), 1);
+    assert_eq!(
+        (
+            retry[0].attempts,
+            retry[0].last_status,
+            retry[0].last_error.as_deref()
+        ),
+        (1, Some(500), Some("HTTP 500"))
+    );
+    assert!(s
+        .finish_delivery(&DeliveryOutcome {
+            id: retry[0].id.clone(),
+            lease: "n3".into(),
+            status: DeliveryStatus::Delivered,
+            next_attempt_ms: 5_100,
+            last_status: Some(204),
+            last_error: None,
+            delivered_ms: Some(5_100),
+        })
+        .await
+        .unwrap());
+    // A lapsed lease is claimable again; a delivered one never.
+    let lapsed = s.claim_deliveries(70_000, "n4", 130_000, 10).await.unwrap();
+    assert_eq!(lapsed.len(), 2, "{lapsed:?}");
+    assert!(lapsed.iter().all(|d| d.id != retry[0].id));
+    let got = s.deliveries(&w.id, Some("whk_a"), 10).await.unwrap();
+    let delivered = got.iter().find(|d| d.id == retry[0].id).unwrap();
+    assert_eq!(
+        (delivered.status, delivered.attempts, delivered.delivered_ms),
+        (DeliveryStatus::Delivered, 2, Some(5_100))
+    );
+
+    // Pruning drops finished deliveries queued before the time, never a pending one.
+    assert_eq!(s.prune_deliveries(999).await.unwrap(), 0);
+    assert_eq!(s.prune_deliveries(10_000).await.unwrap(), 1);
+    let left = s.deliveries(&w.id, None, 10).await.unwrap();
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(left[0].status, DeliveryStatus::Pending);
+
+    // Removing a webhook removes its deliveries, with an audit row; another workspace's
+    // webhook is not found by id.
+    assert!(!s
+        .delete_webhook(&w.id, "whk_b", &entry("webhook.remove"))
+        .await
+        .unwrap());
+    assert!(s
+        .delete_webhook(&w.id, "whk_a", &entry("webhook.remove"))
+        .await
+        .unwrap());
+    assert!(s.webhooks(Some(&w.id)).await.unwrap().is_empty());
+    assert!(s.deliveries(&w.id, None, 10).await.unwrap().is_empty());
+    assert_eq!(s.deliveries(&other.id, None, 10).await.unwrap().len(), 1);
+    assert_eq!(
+        actions(s).await,
+        ["webhook.add", "webhook.add", "webhook.remove"]
+    );
 }

@@ -16,6 +16,7 @@ use sqlx::postgres::PgRow;
 use sqlx::query_builder::Separated;
 use sqlx::{Postgres, QueryBuilder, Row as _};
 
+use super::webhooks::{insert_webhook_row, webhook_from_row, WEBHOOK_COLUMNS};
 use super::{
     audit_from_db, corrupt, env_versions_json, read_checkpoint, secret_from_row, token_from_row,
     unavailable, AuditDbRow, PostgresStore, Tx, AUDIT_COLUMNS, SECRET_COLUMNS, TOKEN_COLUMNS,
@@ -23,9 +24,15 @@ use super::{
 
 /// The store's own bookkeeping tables, which a dump does not copy: the schema version, and the
 /// chain's head, which a load sets from the audit rows, the change events (kept 48 hours, for
-/// followers of this store) and which expiry notices were given (a migrated store gives them
-/// again, once).
-const OWN_TABLES: &[&str] = &["hush_schema", "audit_head", "events", "expiry_notices"];
+/// followers of this store), which expiry notices were given (a migrated store gives them
+/// again, once) and webhook deliveries (bookkeeping of this store's dispatchers).
+const OWN_TABLES: &[&str] = &[
+    "hush_schema",
+    "audit_head",
+    "events",
+    "expiry_notices",
+    "webhook_deliveries",
+];
 
 /// Rows per `INSERT`: well under PostgreSQL's 65535 bound parameters at 16 columns.
 const CHUNK: usize = 1000;
@@ -197,6 +204,11 @@ async fn read_all(tx: &mut Tx) -> Result<Dump, StoreError> {
         )
         .collect();
     let audit_checkpoint = read_checkpoint(&mut **tx).await?;
+    let webhooks = rows(tx, &format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks"))
+        .await?
+        .iter()
+        .map(webhook_from_row)
+        .collect::<Result<Vec<_>, _>>()?;
     let audit: Vec<AuditDbRow> = sqlx::query_as(&format!(
         "SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY seq"
     ))
@@ -215,6 +227,7 @@ async fn read_all(tx: &mut Tx) -> Result<Dump, StoreError> {
         app_keys,
         audit: audit.into_iter().map(audit_from_db).collect(),
         audit_checkpoint,
+        webhooks,
     };
     dump.sort();
     Ok(dump)
@@ -457,6 +470,9 @@ async fn write_all(tx: &mut Tx, dump: &Dump) -> Result<(), StoreError> {
         .execute(&mut **tx)
         .await
         .map_err(unavailable)?;
+    }
+    for w in &dump.webhooks {
+        insert_webhook_row(tx, w).await?;
     }
     // The chain goes on from the newest copied row.
     if let Some(last) = dump.audit.iter().max_by_key(|r| r.seq) {

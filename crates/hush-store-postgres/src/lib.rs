@@ -40,6 +40,7 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, Row as _, Transaction};
 
 mod dump;
+mod webhooks;
 
 /// Test helpers (a fresh database per test), only with the `testing` feature: the production
 /// crate ships none of them.
@@ -55,6 +56,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0005_app_read_env.sql"),
     include_str!("../migrations/0006_notify_before.sql"),
     include_str!("../migrations/0007_events.sql"),
+    include_str!("../migrations/0008_webhooks.sql"),
 ];
 
 /// An arbitrary constant: the advisory lock that serialises migrations across nodes.
@@ -1659,6 +1661,75 @@ impl Store for PostgresStore {
                 env,
             })
             .collect())
+    }
+
+    async fn insert_webhook(
+        &self,
+        hook: &hush_core::webhook::WebhookRow,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        self.webhook_insert(hook, audit).await
+    }
+
+    async fn webhooks(
+        &self,
+        workspace_id: Option<&str>,
+    ) -> Result<Vec<hush_core::webhook::WebhookRow>, StoreError> {
+        self.webhook_list(workspace_id).await
+    }
+
+    async fn delete_webhook(
+        &self,
+        workspace_id: &str,
+        id: &str,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError> {
+        self.webhook_delete(workspace_id, id, audit).await
+    }
+
+    async fn enqueue_deliveries(
+        &self,
+        deliveries: &[hush_core::webhook::DeliveryRow],
+    ) -> Result<u64, StoreError> {
+        self.delivery_enqueue(deliveries).await
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now_ms: i64,
+        lease: &str,
+        lease_until_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<hush_core::webhook::DeliveryRow>, StoreError> {
+        self.delivery_claim(now_ms, lease, lease_until_ms, limit)
+            .await
+    }
+
+    async fn finish_delivery(
+        &self,
+        outcome: &hush_core::webhook::DeliveryOutcome,
+    ) -> Result<bool, StoreError> {
+        self.delivery_finish(outcome).await
+    }
+
+    async fn deliveries(
+        &self,
+        workspace_id: &str,
+        webhook_id: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<hush_core::webhook::DeliveryRow>, StoreError> {
+        self.delivery_list(workspace_id, webhook_id, limit).await
+    }
+
+    async fn prune_deliveries(&self, before_ms: i64) -> Result<u64, StoreError> {
+        Ok(sqlx::query(
+            "DELETE FROM webhook_deliveries WHERE status <> 'pending' AND created_ms < $1",
+        )
+        .bind(before_ms)
+        .execute(&self.pool)
+        .await
+        .map_err(unavailable)?
+        .rows_affected())
     }
 
     async fn dump(&self) -> Result<Dump, StoreError> {

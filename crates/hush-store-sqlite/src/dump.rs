@@ -13,6 +13,7 @@ use hush_core::store::{
 use hush_core::Workspace;
 use rusqlite::{params, Connection, OptionalExtension as _};
 
+use super::webhooks::{insert_webhook_row, webhook_from_row, WEBHOOK_COLUMNS};
 use super::{
     audit_from_row, corrupt, env_versions_json, insert_audit_key, insert_data_key, insert_root,
     insert_workspace, read_checkpoint, secret_from_row, to_json, token_from_row, unavailable,
@@ -47,9 +48,10 @@ fn all<T>(
     rows.collect()
 }
 
-/// Tables a dump does not copy: the change events (kept 48 hours, for followers of this store)
-/// and which expiry notices were given (a migrated store gives them again, once).
-const OWN_TABLES: &[&str] = &["events", "expiry_notices"];
+/// Tables a dump does not copy: the change events (kept 48 hours, for followers of this store),
+/// which expiry notices were given (a migrated store gives them again, once) and webhook
+/// deliveries (bookkeeping of this store's dispatchers).
+const OWN_TABLES: &[&str] = &["events", "expiry_notices", "webhook_deliveries"];
 
 /// Every row, read inside `c`'s open transaction (one snapshot).
 fn read_all(c: &Connection) -> Result<Dump, StoreError> {
@@ -179,6 +181,12 @@ fn read_all(c: &Connection) -> Result<Dump, StoreError> {
     )
     .map_err(q)?;
     let audit_checkpoint = read_checkpoint(c).map_err(q)?;
+    let webhooks = all(
+        c,
+        &format!("SELECT {WEBHOOK_COLUMNS} FROM webhooks"),
+        webhook_from_row,
+    )
+    .map_err(q)?;
     let mut dump = Dump {
         root_keys,
         audit_key,
@@ -191,6 +199,7 @@ fn read_all(c: &Connection) -> Result<Dump, StoreError> {
         app_keys,
         audit,
         audit_checkpoint,
+        webhooks,
     };
     dump.sort();
     Ok(dump)
@@ -378,6 +387,9 @@ fn write_all(tx: &rusqlite::Transaction<'_>, dump: &Dump) -> Result<(), StoreErr
             params![cp.seq, cp.mac, cp.tag, cp.pruned_at_ms],
         )
         .map_err(unavailable)?;
+    }
+    for w in &dump.webhooks {
+        insert_webhook_row(tx, w)?;
     }
     Ok(())
 }

@@ -36,6 +36,7 @@ use hush_core::token::{Role, TokenRow};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 
 mod dump;
+mod webhooks;
 
 /// Schema migrations, applied in order; `PRAGMA user_version` records how many ran.
 const MIGRATIONS: &[&str] = &[
@@ -50,6 +51,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0009_app_read_env.sql"),
     include_str!("../migrations/0010_notify_before.sql"),
     include_str!("../migrations/0011_events.sql"),
+    include_str!("../migrations/0012_webhooks.sql"),
 ];
 
 const READ_POOL_MAX: usize = 8;
@@ -1608,6 +1610,75 @@ impl Store for SqliteStore {
                 self.append_chain(tx, std::slice::from_ref(audit))?;
             }
             Ok(n == 1)
+        })
+    }
+
+    async fn insert_webhook(
+        &self,
+        hook: &hush_core::webhook::WebhookRow,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        self.webhook_insert(hook, audit)
+    }
+
+    async fn webhooks(
+        &self,
+        workspace_id: Option<&str>,
+    ) -> Result<Vec<hush_core::webhook::WebhookRow>, StoreError> {
+        self.webhook_list(workspace_id)
+    }
+
+    async fn delete_webhook(
+        &self,
+        workspace_id: &str,
+        id: &str,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError> {
+        self.webhook_delete(workspace_id, id, audit)
+    }
+
+    async fn enqueue_deliveries(
+        &self,
+        deliveries: &[hush_core::webhook::DeliveryRow],
+    ) -> Result<u64, StoreError> {
+        self.delivery_enqueue(deliveries)
+    }
+
+    async fn claim_deliveries(
+        &self,
+        now_ms: i64,
+        lease: &str,
+        lease_until_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<hush_core::webhook::DeliveryRow>, StoreError> {
+        self.delivery_claim(now_ms, lease, lease_until_ms, limit)
+    }
+
+    async fn finish_delivery(
+        &self,
+        outcome: &hush_core::webhook::DeliveryOutcome,
+    ) -> Result<bool, StoreError> {
+        self.delivery_finish(outcome)
+    }
+
+    async fn deliveries(
+        &self,
+        workspace_id: &str,
+        webhook_id: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<hush_core::webhook::DeliveryRow>, StoreError> {
+        self.delivery_list(workspace_id, webhook_id, limit)
+    }
+
+    async fn prune_deliveries(&self, before_ms: i64) -> Result<u64, StoreError> {
+        self.write(|tx| {
+            let n = tx
+                .execute(
+                    "DELETE FROM webhook_deliveries WHERE status <> 'pending' AND created_ms < ?1",
+                    [before_ms],
+                )
+                .map_err(unavailable)?;
+            Ok(n as u64)
         })
     }
 

@@ -653,3 +653,93 @@ pub struct Event {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
 }
+
+/// A webhook endpoint's record (`GET /v1/webhooks`). Never its signing secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Webhook {
+    /// Stable id (`whk_…`).
+    pub id: String,
+    /// Where events are POSTed (`http` or `https`).
+    pub url: String,
+    /// The event types it gets: `created`, `updated`, `revoked`, `restored`, `deleted`,
+    /// `expiring`, `expired`, `fallback`.
+    pub events: Vec<String>,
+    /// RFC 3339.
+    pub created_at: String,
+    /// Who registered it.
+    pub created_by: String,
+}
+
+/// A newly registered webhook: the only answer that carries its signing secret.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NewWebhook {
+    /// The record.
+    #[serde(flatten)]
+    pub info: Webhook,
+    /// The signing secret (`whsec_…`), shown once: each delivery carries
+    /// `X-Hush-Signature: sha256=<hex HMAC-SHA256 of the body under it>`.
+    pub secret: String,
+}
+
+impl Drop for NewWebhook {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.secret);
+    }
+}
+
+impl std::fmt::Debug for NewWebhook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewWebhook")
+            .field("info", &self.info)
+            .field("secret", &"[redacted]")
+            .finish()
+    }
+}
+
+/// `POST /v1/webhooks`'s request.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct WebhookRequest {
+    /// Where to POST events: an `http://` or `https://` URL.
+    pub url: String,
+    /// The event types to send (at least one): `created`, `updated`, `revoked`, `restored`,
+    /// `deleted`, `expiring`, `expired`, `fallback`.
+    pub events: Vec<String>,
+}
+
+/// One delivery of one event to one webhook, and how it went. Never a value.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct WebhookDelivery {
+    /// Stable id (`dlv_…`), also sent as `X-Hush-Delivery`.
+    pub id: String,
+    /// The webhook (`whk_…`).
+    pub webhook: String,
+    /// The event's id (as in `GET /v1/events`).
+    pub event_id: i64,
+    /// The event's type.
+    pub event: String,
+    /// The secret's key the event is about.
+    pub key: String,
+    /// `pending` (being tried), `delivered` (a 2xx answer) or `failed` (no 2xx within 24 hours).
+    pub status: String,
+    /// How many times it was POSTed.
+    pub attempts: u32,
+    /// The HTTP status of the last answer, if there was one.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub last_status: Option<u16>,
+    /// Why the last attempt failed (`connection refused`, `timeout after 10 s`, `HTTP 500`).
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub last_error: Option<String>,
+    /// RFC 3339: when the next attempt is due (pending only).
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub next_attempt_at: Option<String>,
+    /// RFC 3339, once delivered.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub delivered_at: Option<String>,
+    /// RFC 3339: when the delivery was queued.
+    pub created_at: String,
+}

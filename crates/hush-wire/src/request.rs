@@ -759,3 +759,16 @@ pub struct EventsQuery {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<i64>,
 }
+
+/// `GET /v1/webhooks/deliveries`' query.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
+#[serde(deny_unknown_fields)]
+pub struct DeliveriesQuery {
+    /// Only this webhook's deliveries (`whk_…`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<String>,
+    /// At most this many, newest first: 1 to 1000, 100 when not given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+}

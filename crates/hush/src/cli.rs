@@ -132,6 +132,10 @@ pub enum Command {
     /// verifies on the copy, the same root key opens it. The source is only read.
     #[command(after_help = EXIT_CODES)]
     Migrate(MigrateArgs),
+    /// Register endpoints that get change events POSTed, signed (admin); list, remove them,
+    /// and see each delivery's outcome.
+    #[command(subcommand)]
+    Webhooks(crate::webhooks::WebhooksCommand),
 }
 
 #[derive(Debug, Args)]

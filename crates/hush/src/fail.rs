@@ -61,7 +61,7 @@ pub fn exit_code(err: &anyhow::Error) -> i32 {
                 | Error::InUse { .. } => CONFLICT,
                 Error::AppNotFound { .. } => NOT_FOUND,
                 Error::Revoked { .. } | Error::Forbidden { .. } | Error::Unauthorized => FORBIDDEN,
-                Error::TokenNotFound { .. } => NOT_FOUND,
+                Error::TokenNotFound { .. } | Error::WebhookNotFound { .. } => NOT_FOUND,
                 Error::Expired { .. } => EXPIRED,
                 _ => OTHER,
             };

@@ -23,6 +23,7 @@ mod server;
 mod tls;
 mod tokens;
 mod value;
+mod webhooks;
 mod workload;
 
 use std::io::Write as _;
@@ -190,6 +191,7 @@ async fn run_other(command: Command, scope: &Scope) -> Result<()> {
         Command::Restore(a) => local::restore(scope.db.as_deref(), &a.file, a.force),
         Command::Migrate(a) => migrate::run(scope.db.as_deref(), &a.to).await,
         Command::Tokens(cmd) => tokens::run(&*backend::open(scope).await?, cmd).await,
+        Command::Webhooks(cmd) => webhooks::run(&*backend::open(scope).await?, cmd).await,
         Command::Audit(args) => tokens::audit(&*backend::open(scope).await?, args).await,
         Command::Events(args) => events::run(&*backend::open(scope).await?, args).await,
         Command::Secrets(cmd) => {

@@ -385,6 +385,58 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The webhooks of the workspace (admin), never their secrets */
+        get: operations["listWebhooks"];
+        put?: never;
+        /** Register a webhook (admin); the answer is the only time its signing secret is shown */
+        post: operations["createWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The newest deliveries of the workspace's webhooks and their outcomes (admin) */
+        get: operations["listWebhookDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove a webhook (admin) and its deliveries */
+        delete: operations["deleteWebhook"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/whoami": {
         parameters: {
             query?: never;
@@ -644,6 +696,14 @@ export interface components {
             /** @description The token, shown once. */
             token: string;
         };
+        /** @description A newly registered webhook: the only answer that carries its signing secret. */
+        NewWebhook: components["schemas"]["Webhook"] & {
+            /**
+             * @description The signing secret (`whsec_…`), shown once: each delivery carries
+             *     `X-Hush-Signature: sha256=<hex HMAC-SHA256 of the body under it>`.
+             */
+            secret: string;
+        };
         /** @description One page of a collection: every list route answers in this shape. */
         Page_AppInfo: {
             /** @description This page's items, in the route's order. */
@@ -839,6 +899,27 @@ export interface components {
                  * @description The version number (per environment's own value, or of the shared value).
                  */
                 version: number;
+            }[];
+            /** @description Pass as `cursor` for the next page, unchanged (it is opaque); null on the last page. */
+            next_cursor: string | null;
+        };
+        /** @description One page of a collection: every list route answers in this shape. */
+        Page_Webhook: {
+            /** @description This page's items, in the route's order. */
+            items: {
+                /** @description RFC 3339. */
+                created_at: string;
+                /** @description Who registered it. */
+                created_by: string;
+                /**
+                 * @description The event types it gets: `created`, `updated`, `revoked`, `restored`, `deleted`,
+                 *     `expiring`, `expired`, `fallback`.
+                 */
+                events: string[];
+                /** @description Stable id (`whk_…`). */
+                id: string;
+                /** @description Where events are POSTed (`http` or `https`). */
+                url: string;
             }[];
             /** @description Pass as `cursor` for the next page, unchanged (it is opaque); null on the last page. */
             next_cursor: string | null;
@@ -1171,6 +1252,68 @@ export interface components {
          * @enum {string}
          */
         WarningCode: "expiring";
+        /** @description A webhook endpoint's record (`GET /v1/webhooks`). Never its signing secret. */
+        Webhook: {
+            /** @description RFC 3339. */
+            created_at: string;
+            /** @description Who registered it. */
+            created_by: string;
+            /**
+             * @description The event types it gets: `created`, `updated`, `revoked`, `restored`, `deleted`,
+             *     `expiring`, `expired`, `fallback`.
+             */
+            events: string[];
+            /** @description Stable id (`whk_…`). */
+            id: string;
+            /** @description Where events are POSTed (`http` or `https`). */
+            url: string;
+        };
+        /** @description One delivery of one event to one webhook, and how it went. Never a value. */
+        WebhookDelivery: {
+            /**
+             * Format: int32
+             * @description How many times it was POSTed.
+             */
+            attempts: number;
+            /** @description RFC 3339: when the delivery was queued. */
+            created_at: string;
+            /** @description RFC 3339, once delivered. */
+            delivered_at: string | null;
+            /** @description The event's type. */
+            event: string;
+            /**
+             * Format: int64
+             * @description The event's id (as in `GET /v1/events`).
+             */
+            event_id: number;
+            /** @description Stable id (`dlv_…`), also sent as `X-Hush-Delivery`. */
+            id: string;
+            /** @description The secret's key the event is about. */
+            key: string;
+            /** @description Why the last attempt failed (`connection refused`, `timeout after 10 s`, `HTTP 500`). */
+            last_error: string | null;
+            /**
+             * Format: int32
+             * @description The HTTP status of the last answer, if there was one.
+             */
+            last_status: number | null;
+            /** @description RFC 3339: when the next attempt is due (pending only). */
+            next_attempt_at: string | null;
+            /** @description `pending` (being tried), `delivered` (a 2xx answer) or `failed` (no 2xx within 24 hours). */
+            status: string;
+            /** @description The webhook (`whk_…`). */
+            webhook: string;
+        };
+        /** @description `POST /v1/webhooks`'s request. */
+        WebhookRequest: {
+            /**
+             * @description The event types to send (at least one): `created`, `updated`, `revoked`, `restored`,
+             *     `deleted`, `expiring`, `expired`, `fallback`.
+             */
+            events: string[];
+            /** @description Where to POST events: an `http://` or `https://` URL. */
+            url: string;
+        };
         /** @description `GET /v1/whoami`: the token a request was made with, and its workspace. Never the token. */
         WhoAmI: {
             /** @description The token's record. */
@@ -2775,6 +2918,197 @@ export interface operations {
                 };
             };
             /** @description not_found: no such token */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listWebhooks: {
+        parameters: {
+            query?: {
+                /** @description The previous page's `next_cursor`, unchanged. */
+                cursor?: string;
+                /** @description Page size, 1 to 1000 (default 100). */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description a page of webhooks */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_Webhook"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description forbidden: the token is not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    createWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookRequest"];
+            };
+        };
+        responses: {
+            /** @description registered */
+            201: {
+                headers: {
+                    /** @description `/v1/webhooks/{id}` */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NewWebhook"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description forbidden: the token is not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            /** @description invalid_field: the URL is not http(s), or an event type is unknown; the message names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    listWebhookDeliveries: {
+        parameters: {
+            query?: {
+                /** @description Only this webhook's deliveries (`whk_…`). */
+                webhook?: string;
+                /** @description At most this many, newest first: 1 to 1000, 100 when not given. */
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description deliveries, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookDelivery"][];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description forbidden: the token is not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not_found: no such webhook */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description invalid_field: a parameter breaks a rule; the message names it */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    deleteWebhook: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The id of the webhook (`whk_…`) */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description removed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /** @description forbidden: the token is not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description not_found: no such webhook */
             404: {
                 headers: {
                     [name: string]: unknown;

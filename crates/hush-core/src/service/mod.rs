@@ -40,12 +40,14 @@ mod keys;
 mod resolve;
 mod secrets;
 mod tokens;
+mod webhooks;
 
 pub use events::{EventFeed, EventScope, Follower};
 pub use keys::RotationReport;
 pub use resolve::{check_fallbacks, falls_back, KeyAnswer, Resolution, MAX_RESOLVE};
 pub use secrets::{Expect, Revealed};
 pub use tokens::SESSION_MARK;
+pub use webhooks::WEBHOOK_SECRET_PREFIX;
 
 use cas::{with_cas, MAX_TRIES};
 

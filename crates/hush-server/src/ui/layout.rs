@@ -75,6 +75,7 @@ fn nav(v: &Viewer<'_>) -> Markup {
         @if v.is_admin() {
             a href="/ui/tokens" { "Tokens" }
             a href="/ui/audit" { "Audit log" }
+            a href="/ui/webhooks" { "Webhooks" }
         }
         span class="who" { (v.name) " " span class="role" { "(" (role_name(v.role)) ")" } }
         form method="post" action="/ui/logout" class="inline" {

@@ -20,6 +20,7 @@ mod layout;
 mod secrets;
 mod session;
 mod tokens;
+mod webhooks;
 
 use axum::extract::DefaultBodyLimit;
 use axum::http::header::LOCATION;
@@ -68,6 +69,8 @@ pub fn routes() -> Router<AppState> {
         .route("/tokens", get(tokens::page).post(tokens::create))
         .route("/tokens/{id}/revoke", post(tokens::revoke))
         .route("/audit", get(audit::page))
+        .route("/webhooks", get(webhooks::page).post(webhooks::create))
+        .route("/webhooks/{id}/remove", post(webhooks::remove))
         .route("/assets/ui.css", get(|| async { asset("text/css", CSS) }))
         .route(
             "/assets/ui.js",

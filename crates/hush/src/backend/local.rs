@@ -229,6 +229,48 @@ impl Backend for Local {
         Ok(wire::token(&t, clock::now()))
     }
 
+    async fn add_webhook(&self, url: &str, events: &[String]) -> Result<hush_wire::NewWebhook> {
+        let ws = self.ws(false).await?;
+        let (row, secret) = self.hush.add_webhook(&ws, url, events, &self.actor).await?;
+        // EXPOSE: the one answer that carries the signing secret.
+        Ok(hush_wire::NewWebhook {
+            info: hush_core::webhook::wire_webhook(&row),
+            secret: String::from_utf8_lossy(secret.expose_secret()).into_owned(),
+        })
+    }
+
+    async fn webhooks(&self) -> Result<Vec<hush_wire::Webhook>> {
+        let ws = self.ws(false).await?;
+        Ok(self
+            .hush
+            .webhooks(&ws, &self.actor)
+            .await?
+            .iter()
+            .map(hush_core::webhook::wire_webhook)
+            .collect())
+    }
+
+    async fn remove_webhook(&self, id: &str) -> Result<()> {
+        let ws = self.ws(false).await?;
+        self.hush.remove_webhook(&ws, id, &self.actor).await?;
+        Ok(())
+    }
+
+    async fn webhook_deliveries(
+        &self,
+        webhook: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<hush_wire::WebhookDelivery>> {
+        let ws = self.ws(false).await?;
+        Ok(self
+            .hush
+            .webhook_deliveries(&ws, webhook, limit, &self.actor)
+            .await?
+            .iter()
+            .map(hush_core::webhook::wire_delivery)
+            .collect())
+    }
+
     async fn audit(&self, filter: &AuditFilter) -> Result<Vec<AuditRecord>> {
         let ws = self.ws(false).await?;
         Ok(self

@@ -210,6 +210,22 @@ pub trait Backend: Send + Sync {
     /// Revokes a token.
     async fn revoke_token(&self, id: &str) -> Result<TokenInfo>;
 
+    /// Registers a webhook; the answer is the only place its signing secret appears.
+    async fn add_webhook(&self, url: &str, events: &[String]) -> Result<hush_wire::NewWebhook>;
+
+    /// The workspace's webhooks.
+    async fn webhooks(&self) -> Result<Vec<hush_wire::Webhook>>;
+
+    /// Removes a webhook and its deliveries.
+    async fn remove_webhook(&self, id: &str) -> Result<()>;
+
+    /// The newest deliveries (of one webhook), at most `limit`.
+    async fn webhook_deliveries(
+        &self,
+        webhook: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<hush_wire::WebhookDelivery>>;
+
     /// The audit log.
     async fn audit(&self, filter: &AuditFilter) -> Result<Vec<AuditRecord>>;
 

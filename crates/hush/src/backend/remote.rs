@@ -184,6 +184,32 @@ impl Backend for Remote {
         Ok(self.0.revoke_token(id).await?)
     }
 
+    async fn add_webhook(&self, url: &str, events: &[String]) -> Result<hush_wire::NewWebhook> {
+        Ok(self
+            .0
+            .create_webhook(&hush_wire::WebhookRequest {
+                url: url.to_string(),
+                events: events.to_vec(),
+            })
+            .await?)
+    }
+
+    async fn webhooks(&self) -> Result<Vec<hush_wire::Webhook>> {
+        Ok(self.0.webhooks().await?)
+    }
+
+    async fn remove_webhook(&self, id: &str) -> Result<()> {
+        Ok(self.0.delete_webhook(id).await?)
+    }
+
+    async fn webhook_deliveries(
+        &self,
+        webhook: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<hush_wire::WebhookDelivery>> {
+        Ok(self.0.webhook_deliveries(webhook, Some(limit)).await?)
+    }
+
     async fn audit(&self, filter: &AuditFilter) -> Result<Vec<AuditRecord>> {
         Ok(self
             .0

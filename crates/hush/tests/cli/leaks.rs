@@ -83,6 +83,24 @@ fn no_plaintext_in_the_store_files_or_any_output_but_get() {
         .ok(),
         h.run(&["secrets", "get", "planted"], None).code(6),
     ];
+    // Webhooks: their records and deliveries name keys, never values; the signing secret is
+    // printed once and stored sealed.
+    let hook = h
+        .run(
+            &[
+                "webhooks",
+                "add",
+                "http://127.0.0.1:9/hook",
+                "--events",
+                "updated",
+            ],
+            None,
+        )
+        .ok();
+    let whsec = hook.text().trim().to_string();
+    assert!(whsec.starts_with("whsec_"));
+    outputs.push(h.run(&["webhooks", "list", "-o", "json"], None).ok());
+    outputs.push(h.run(&["webhooks", "deliveries", "-o", "json"], None).ok());
     // Delete leaves no trace of the value either (secure_delete).
     h.run(
         &["secrets", "set", "doomed"],
@@ -101,6 +119,10 @@ fn no_plaintext_in_the_store_files_or_any_output_but_get() {
     let bytes = h.store_bytes();
     assert!(!bytes.is_empty());
     assert!(!contains(&bytes, PLANTED), "plaintext in the store files");
+    assert!(
+        !contains(&bytes, whsec.as_bytes()),
+        "a webhook's signing secret in the store files"
+    );
     assert!(
         !contains(&bytes, b"planted-file-key"),
         "plaintext in the store files"

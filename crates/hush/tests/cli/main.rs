@@ -30,3 +30,4 @@ mod server;
 mod tls;
 mod values;
 mod watch;
+mod webhooks;

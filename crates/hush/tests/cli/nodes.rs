@@ -20,7 +20,7 @@ use crate::common::{on_postgres, BIN};
 const ROOT_KEY: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
 /// `hush ARGS` as an operator on the database host: `--db URL`, the shared root key.
-fn hush(db: &str, args: &[&str]) -> std::process::Output {
+pub(crate) fn hush(db: &str, args: &[&str]) -> std::process::Output {
     let home = tempfile::tempdir().unwrap();
     let out = base_command(home.path(), db)
         .args(args)
@@ -50,7 +50,7 @@ fn base_command(home: &Path, db: &str) -> Command {
 }
 
 /// An initialised store on `db` and its first admin token, minted from the CLI.
-fn init(db: &str) -> String {
+pub(crate) fn init(db: &str) -> String {
     hush(db, &["init"]);
     let out = hush(
         db,
@@ -60,9 +60,9 @@ fn init(db: &str) -> String {
 }
 
 /// One `hush server` process (its own empty HUSH_HOME: nodes keep nothing locally).
-struct Node {
+pub(crate) struct Node {
     child: Child,
-    base: String,
+    pub(crate) base: String,
     http: Client,
     _home: tempfile::TempDir,
 }
@@ -75,7 +75,7 @@ impl Drop for Node {
 }
 
 impl Node {
-    fn start(db: &str, env: &[(&str, &str)]) -> Node {
+    pub(crate) fn start(db: &str, env: &[(&str, &str)]) -> Node {
         let home = tempfile::tempdir().unwrap();
         let mut c = base_command(home.path(), db);
         c.args(["server", "--listen", "127.0.0.1:0"])
@@ -117,7 +117,13 @@ impl Node {
         }
     }
 
-    fn call(&self, method: &str, path: &str, token: &str, body: Option<Value>) -> (u16, Value) {
+    pub(crate) fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let url = format!("{}{path}", self.base);
         let mut r = self
             .http
@@ -138,7 +144,7 @@ impl Node {
 
 /// The shared server for the two-node test, or `None` (notice printed) outside CI. Runs in
 /// the suite's SQLite pass only: it always uses PostgreSQL, so once is enough.
-fn shared_database() -> Option<TestDatabase> {
+pub(crate) fn shared_database() -> Option<TestDatabase> {
     if on_postgres() {
         eprintln!("NOTICE: the several-nodes tests run in the suite's first pass");
         return None;
