@@ -444,7 +444,9 @@ fn stores_from_before_the_keyed_chain_are_upgraded_and_their_rows_anchored() {
     // Back to schema 5 as the previous hush wrote it (without migrations 6 to 10).
     let conn = Connection::open(h.db()).unwrap();
     conn.execute_batch(
-        "DROP INDEX secrets_expires;
+        "DROP TABLE webhook_deliveries;
+         DROP TABLE webhooks;
+         DROP INDEX secrets_expires;
          DROP TABLE expiry_notices;
          DROP TABLE events;
          ALTER TABLE secrets DROP COLUMN notify_before;

@@ -537,3 +537,32 @@ fn cli_updates_and_revocations_reach_the_servers_resolve_within_a_second() {
     );
     assert_eq!(v["secrets"]["ROTATED"]["value"], "third-value", "{v}");
 }
+
+#[test]
+fn a_quiet_stream_gets_a_heartbeat_every_15_seconds() {
+    let srv = Server::start();
+    let res = reqwest::blocking::Client::builder()
+        .timeout(None)
+        .build()
+        .unwrap()
+        .get(format!("{}/v1/events", srv.base))
+        .bearer_auth(&srv.admin)
+        .send()
+        .unwrap();
+    let (tx, rx) = channel();
+    std::thread::spawn(move || {
+        for l in BufReader::new(res).lines().map_while(Result::ok) {
+            if tx.send((Instant::now(), l)).is_err() {
+                return;
+            }
+        }
+    });
+    let start = Instant::now();
+    let (at, line) = rx
+        .recv_timeout(Duration::from_secs(25))
+        .expect("no heartbeat within 25 s");
+    assert!(line.starts_with(':') && line.contains("heartbeat"), "{line}");
+    let waited = at.duration_since(start);
+    eprintln!("first heartbeat after {} ms", waited.as_millis());
+    assert!(waited >= Duration::from_secs(10), "{waited:?}");
+}
