@@ -483,6 +483,26 @@ pub struct NoticeDue {
     pub expires_at: i64,
 }
 
+impl NoticeDue {
+    /// The notice a backend's row `(secret_id, workspace, key, version, expires_at)` stands
+    /// for at `now`: `expired` once `expires_at` has passed, else `expiring`.
+    pub fn at(row: (String, String, String, i64, i64), now: i64) -> Self {
+        let (secret_id, workspace, key, version, expires_at) = row;
+        NoticeDue {
+            secret_id,
+            workspace,
+            key,
+            version: version as u64,
+            kind: if expires_at <= now {
+                EventKind::Expired
+            } else {
+                EventKind::Expiring
+            },
+            expires_at,
+        }
+    }
+}
+
 /// A backend: SQLite, PostgreSQL, ….
 #[async_trait]
 pub trait Store: Send + Sync + 'static {

@@ -1235,23 +1235,7 @@ impl Store for PostgresStore {
         .fetch_all(&self.pool)
         .await
         .map_err(unavailable)?;
-        Ok(rows
-            .into_iter()
-            .map(
-                |(secret_id, workspace, key, version, expires_at)| NoticeDue {
-                    secret_id,
-                    workspace,
-                    key,
-                    version: version as u64,
-                    kind: if expires_at <= now {
-                        EventKind::Expired
-                    } else {
-                        EventKind::Expiring
-                    },
-                    expires_at,
-                },
-            )
-            .collect())
+        Ok(rows.into_iter().map(|r| NoticeDue::at(r, now)).collect())
     }
 
     async fn record_notices(&self, notices: &[(NoticeDue, AuditEntry)]) -> Result<u64, StoreError> {

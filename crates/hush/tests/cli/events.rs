@@ -561,7 +561,10 @@ fn a_quiet_stream_gets_a_heartbeat_every_15_seconds() {
     let (at, line) = rx
         .recv_timeout(Duration::from_secs(25))
         .expect("no heartbeat within 25 s");
-    assert!(line.starts_with(':') && line.contains("heartbeat"), "{line}");
+    assert!(
+        line.starts_with(':') && line.contains("heartbeat"),
+        "{line}"
+    );
     let waited = at.duration_since(start);
     eprintln!("first heartbeat after {} ms", waited.as_millis());
     assert!(waited >= Duration::from_secs(10), "{waited:?}");
