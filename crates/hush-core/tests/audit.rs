@@ -293,6 +293,8 @@ async fn a_prune_removes_old_rows_and_the_rest_verifies_from_the_checkpoint() {
     assert_eq!(env.audit().await.len(), 3);
 
     // Every row, the newest included: the prune's own row stays, linked to the checkpoint.
+    // (A millisecond later than the newest row, which `before` must be strictly after.)
+    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
     let all = env
         .hush
         .prune_audit(&env.ws, &env.admin, hush_core::clock::now_ms())

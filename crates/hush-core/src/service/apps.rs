@@ -48,7 +48,10 @@ impl Hush {
             None,
             "ok",
         );
-        let created = self.store.put_app(&row, &audit).await?;
+        let created = self.store.put_app(&row, &audit).await;
+        // The apps naming keys changed: `used_by` is read again.
+        self.caches.forget_reads();
+        let created = created?;
         self.audited().await?;
         let stored = self.store.app(&ws.id, &manifest.app).await?.unwrap_or(row);
         Ok((stored, created))
@@ -87,7 +90,9 @@ impl Hush {
         self.require(actor, Action::Write, ws, None, "app.delete")
             .await?;
         let audit = self.audit_entry(actor, "app.delete", Some(ws), Some(name), None, "ok");
-        if self.store.delete_app(&ws.id, name, &audit).await? {
+        let deleted = self.store.delete_app(&ws.id, name, &audit).await;
+        self.caches.forget_reads();
+        if deleted? {
             self.audited().await
         } else {
             Err(Error::AppNotFound { app: name.into() })

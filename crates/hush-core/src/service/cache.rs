@@ -7,6 +7,10 @@
 //! - **rows**: a secret's row and its current sealed shared value (a ciphertext, never
 //!   plaintext) by workspace and key, for resolve. Any event about the key evicts it (a key
 //!   rotation empties it); a write by this process evicts it before it is answered.
+//! - **reads**: the same with the apps that name the key and their last reads, for
+//!   `GET /v1/secrets/{key}`, kept at most [`FRESH`]: another node's machine reads move a
+//!   last read without an event, so `used_by` may lag by up to that. An app registered or
+//!   removed anywhere, or a machine read recorded here, empties it.
 //!
 //! It is trusted only while the feed keeps looking at the store: every look starts less than
 //! [`FRESH`] ago, so a revocation committed anywhere is obeyed within that, even when a
@@ -23,6 +27,7 @@ use std::time::{Duration, Instant};
 use crate::event::{EventKind, EventRow};
 use crate::model::SealedValue;
 use crate::model::SecretRow;
+use crate::store::SecretRead;
 use crate::token::TokenRow;
 
 use super::lock;
@@ -45,6 +50,8 @@ pub(super) struct Caches {
     tokens: Mutex<Tokens>,
     /// Secret rows by (workspace name, key).
     rows: Mutex<Rows>,
+    /// Secret rows with their apps, by (workspace name, key), with when each was read.
+    reads: Mutex<Reads>,
     /// When the newest completed look at the store started (ms since `start`; 0: never).
     looked: AtomicU64,
     start: Instant,
@@ -64,6 +71,12 @@ struct Rows {
     epoch: u64,
 }
 
+struct Reads {
+    by_key: HashMap<(String, String), (Arc<SecretRead>, Instant)>,
+    /// Bumped by every eviction: a read made before it is not kept.
+    epoch: u64,
+}
+
 impl Caches {
     pub(super) fn new() -> Self {
         Caches {
@@ -72,6 +85,10 @@ impl Caches {
                 epoch: 0,
             }),
             rows: Mutex::new(Rows {
+                by_key: HashMap::new(),
+                epoch: 0,
+            }),
+            reads: Mutex::new(Reads {
                 by_key: HashMap::new(),
                 epoch: 0,
             }),
@@ -165,9 +182,19 @@ impl Caches {
         r.by_key.insert((ws.to_string(), row.0.key.clone()), row);
     }
 
-    /// Evicts one key's row (`None`: every row).
+    /// Evicts one key's row and read (`None`: every one).
     pub(super) fn evict(&self, ws: &str, key: Option<&str>) {
-        let mut r = lock(&self.rows);
+        {
+            let mut r = lock(&self.rows);
+            r.epoch += 1;
+            match key {
+                Some(k) => {
+                    r.by_key.remove(&(ws.to_string(), k.to_string()));
+                }
+                None => r.by_key.clear(),
+            }
+        }
+        let mut r = lock(&self.reads);
         r.epoch += 1;
         match key {
             Some(k) => {
@@ -175,6 +202,38 @@ impl Caches {
             }
             None => r.by_key.clear(),
         }
+    }
+
+    /// The cached read of `key` in workspace `ws` (by name) if fresh and younger than
+    /// [`FRESH`]; the epoch to give [`Caches::keep_read`] otherwise.
+    pub(super) fn read(&self, ws: &str, key: &str) -> Result<Arc<SecretRead>, u64> {
+        let r = lock(&self.reads);
+        match r.by_key.get(&(ws.to_string(), key.to_string())) {
+            Some((read, at)) if self.fresh() && at.elapsed() < FRESH => Ok(read.clone()),
+            _ => Err(r.epoch),
+        }
+    }
+
+    /// Keeps a read made from the store (started at `epoch`), as for rows.
+    pub(super) fn keep_read(&self, epoch: u64, ws: &str, read: Arc<SecretRead>) {
+        let mut r = lock(&self.reads);
+        if r.epoch != epoch || !self.fresh() {
+            return;
+        }
+        if r.by_key.len() >= MAX_ROWS {
+            r.by_key.clear();
+        }
+        r.by_key.insert(
+            (ws.to_string(), read.row.key.clone()),
+            (read, Instant::now()),
+        );
+    }
+
+    /// Forgets every read (the apps that name keys, or their last reads, changed).
+    pub(super) fn forget_reads(&self) {
+        let mut r = lock(&self.reads);
+        r.epoch += 1;
+        r.by_key.clear();
     }
 
     /// What an event means for the caches.
@@ -190,11 +249,9 @@ impl Caches {
                 (Some(ws), Some(key)) => self.evict(ws, Some(key)),
                 _ => self.evict("", None),
             },
+            EventKind::AppChanged => self.forget_reads(),
             // Nothing a row holds changes: expiry is judged at each read.
-            EventKind::Expiring
-            | EventKind::Expired
-            | EventKind::Fallback
-            | EventKind::AppChanged => {}
+            EventKind::Expiring | EventKind::Expired | EventKind::Fallback => {}
         }
     }
 }

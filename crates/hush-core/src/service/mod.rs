@@ -199,7 +199,13 @@ impl Hush {
 
     /// Records audit rows and apps' reads durably, in a group commit with other requests'.
     async fn record(&self, entries: Vec<AuditEntry>, marks: Vec<ReadMark>) -> Result<(), Error> {
-        self.group.commit(Commit::Reads { entries, marks }).await
+        let marked = !marks.is_empty();
+        let done = self.group.commit(Commit::Reads { entries, marks }).await;
+        if marked {
+            // Apps' last reads moved: `used_by` is read again.
+            self.caches.forget_reads();
+        }
+        done
     }
 
     /// After an operation that appended its audit row itself (outside the group commit):

@@ -342,14 +342,30 @@ impl Hush {
         self.require(actor, Action::Read, ws, Some(key), "secret.read")
             .await?;
         self.require_declared(actor, ws, key, "secret.read").await?;
-        let found = self
-            .store
-            .secret_with_value(&ws.id, key, version, true)
-            .await?
-            .ok_or_else(|| Error::NotFound {
-                workspace: ws.name.clone(),
-                key: key.into(),
-            })?;
+        // The current version's read may come from the cache (see `cache.rs`); an older
+        // version's always from the store.
+        let cached = match version {
+            None => self.caches.read(&ws.name, key),
+            Some(_) => Err(u64::MAX),
+        };
+        let found = match cached {
+            Ok(read) => (*read).clone(),
+            Err(epoch) => {
+                let read = self
+                    .store
+                    .secret_with_value(&ws.id, key, version, true)
+                    .await?
+                    .ok_or_else(|| Error::NotFound {
+                        workspace: ws.name.clone(),
+                        key: key.into(),
+                    })?;
+                if version.is_none() {
+                    self.caches
+                        .keep_read(epoch, &ws.name, std::sync::Arc::new(read.clone()));
+                }
+                read
+            }
+        };
         let (row, sealed, mut used_by) = (found.row, found.value, found.uses);
         self.require_in_scope(actor, ws, &row, "secret.read")
             .await?;

@@ -515,6 +515,21 @@ fn cli_updates_and_revocations_reach_the_servers_resolve_within_a_second() {
         stale.as_millis()
     );
     assert!(stale < Duration::from_secs(1), "{stale:?}");
+    // GET, whose reads the server caches too: the new value within a second of the write.
+    let t = Instant::now();
+    loop {
+        let sent = t.elapsed();
+        let (st, v) = srv.call("GET", "/v1/secrets/ROTATED", &srv.admin, None);
+        assert_eq!(st, 200);
+        if v["value"] == "second-value" {
+            break;
+        }
+        assert!(
+            sent < Duration::from_secs(1),
+            "GET still served the old value after {sent:?}"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
     srv.home().run(&["secrets", "revoke", "ROTATED"], None).ok();
     let t = Instant::now();
     let stale = resolved_until(&srv.base, &srv.admin, "ROTATED", t, |v| {
