@@ -184,24 +184,15 @@ impl Caches {
 
     /// Evicts one key's row and read (`None`: every one).
     pub(super) fn evict(&self, ws: &str, key: Option<&str>) {
+        let k = key.map(|k| (ws.to_string(), k.to_string()));
         {
             let mut r = lock(&self.rows);
             r.epoch += 1;
-            match key {
-                Some(k) => {
-                    r.by_key.remove(&(ws.to_string(), k.to_string()));
-                }
-                None => r.by_key.clear(),
-            }
+            evict_from(&mut r.by_key, k.as_ref());
         }
         let mut r = lock(&self.reads);
         r.epoch += 1;
-        match key {
-            Some(k) => {
-                r.by_key.remove(&(ws.to_string(), k.to_string()));
-            }
-            None => r.by_key.clear(),
-        }
+        evict_from(&mut r.by_key, k.as_ref());
     }
 
     /// The cached read of `key` in workspace `ws` (by name) if fresh and younger than
@@ -253,6 +244,16 @@ impl Caches {
             // Nothing a row holds changes: expiry is judged at each read.
             EventKind::Expiring | EventKind::Expired | EventKind::Fallback => {}
         }
+    }
+}
+
+/// Removes `key` from `map` (`None`: everything).
+fn evict_from<V>(map: &mut HashMap<(String, String), V>, key: Option<&(String, String)>) {
+    match key {
+        Some(k) => {
+            map.remove(k);
+        }
+        None => map.clear(),
     }
 }
 
