@@ -40,7 +40,6 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, Row as _, Transaction};
 
 mod dump;
-mod webhooks;
 
 /// Test helpers (a fresh database per test), only with the `testing` feature: the production
 /// crate ships none of them.
@@ -250,6 +249,9 @@ macro_rules! in_tx {
         }
     }};
 }
+
+// After `in_tx!`, which it uses.
+mod webhooks;
 
 const SECRET_COLUMNS: &str = "id, workspace_id, key, description, token_type, scope, envs, expires_at, status, version, revision, created_at, updated_at, created_by, updated_by, env_versions, notify_before";
 

@@ -81,38 +81,13 @@ fn delivery_from_row(r: &PgRow) -> Result<DeliveryRow, StoreError> {
     })
 }
 
-/// Runs `body` in a transaction, again on a serialization failure or deadlock.
-macro_rules! tx {
-    ($self:ident, $tx:ident, $body:block) => {{
-        let mut tries = 0usize;
-        loop {
-            let mut $tx = $self.pool.begin().await.map_err(unavailable)?;
-            let out = async { $body }.await;
-            let out = match out {
-                Ok(v) => $tx.commit().await.map(|()| v).map_err(unavailable),
-                Err(e) => {
-                    let _ = $tx.rollback().await;
-                    Err(e)
-                }
-            };
-            match out {
-                Err(e) if is_retryable(&e) && tries < RETRIES => {
-                    tries += 1;
-                    tokio::time::sleep(Duration::from_millis(5 << tries)).await;
-                }
-                other => break other,
-            }
-        }
-    }};
-}
-
 impl PostgresStore {
     pub(crate) async fn webhook_insert(
         &self,
         w: &WebhookRow,
         audit: &AuditEntry,
     ) -> Result<(), StoreError> {
-        tx!(self, tx, {
+        in_tx!(self, tx, {
             insert_webhook_row(&mut tx, w).await?;
             self.append_chain(&mut tx, std::slice::from_ref(audit))
                 .await
@@ -140,7 +115,7 @@ impl PostgresStore {
         id: &str,
         audit: &AuditEntry,
     ) -> Result<bool, StoreError> {
-        tx!(self, tx, {
+        in_tx!(self, tx, {
             let n = sqlx::query("DELETE FROM webhooks WHERE workspace_id = $1 AND id = $2")
                 .bind(workspace_id)
                 .bind(id)
@@ -166,7 +141,7 @@ impl PostgresStore {
         if ds.is_empty() {
             return Ok(0);
         }
-        tx!(self, tx, {
+        in_tx!(self, tx, {
             let mut n = 0u64;
             for d in ds {
                 n += sqlx::query(&format!(
