@@ -30,6 +30,8 @@ export type NewToken = Omit<Schemas['NewToken'], 'token'> & { token: Secret };
 export type TokenRequest = Schemas['TokenCreate'];
 /** One row of the audit log. */
 export type AuditRecord = Schemas['AuditRecord'];
+/** One key of an audit row that names several (a resolve of more than one key). */
+export type AuditItem = Schemas['AuditItem'];
 /** The answer of audit.verify. */
 export type AuditVerdict = Schemas['AuditVerdict'];
 /** A head of the audit chain, to keep elsewhere and give back to audit.verify. */

@@ -64,6 +64,17 @@ impl Home {
         self.dir.join("hush.db")
     }
 
+    /// The SQLite store's bytes on disk: the file and its write-ahead log (0 on PostgreSQL).
+    pub fn store_bytes(&self) -> u64 {
+        let db = self.db_file();
+        let wal = db.with_extension("db-wal");
+        [db, wal]
+            .iter()
+            .filter_map(|p| std::fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum()
+    }
+
     /// The root key file.
     pub fn key_file(&self) -> PathBuf {
         self.dir.join("root.key")

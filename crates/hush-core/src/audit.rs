@@ -20,6 +20,7 @@
 //! the outcome, and from where.
 
 pub use hush_crypto::AuditKey;
+pub use hush_wire::AuditItem;
 use serde::Serialize;
 
 /// The `prev_mac` of the first row.
@@ -66,9 +67,46 @@ pub struct AuditEntry {
     /// from before, whose MACs it leaves unchanged).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// For a request that gave out or refused several keys at once (a resolve): one item per
+    /// key tried, in the order tried, and the row's own `key`, `version` and `env` are empty.
+    /// Empty for a row about one key (and in rows from before, whose MACs it leaves
+    /// unchanged).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<AuditItem>,
+}
+
+/// The outcome of a row naming several keys: `ok` when every key was given out, `partial`
+/// when some were, `refused` when none was.
+pub fn items_outcome(items: &[AuditItem]) -> &'static str {
+    let ok = items.iter().filter(|i| i.outcome == "ok").count();
+    if ok == items.len() {
+        "ok"
+    } else if ok > 0 {
+        "partial"
+    } else {
+        "refused"
+    }
 }
 
 impl AuditEntry {
+    /// Every key the row is about: its own, or its items'.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.key
+            .as_deref()
+            .into_iter()
+            .chain(self.items.iter().map(|i| i.key.as_str()))
+    }
+
+    /// The items as stored (a JSON array), or `None` for a row about one key.
+    pub fn items_json(&self) -> Option<String> {
+        (!self.items.is_empty()).then(|| serde_json::to_string(&self.items).unwrap_or_default())
+    }
+
+    /// The items from their stored JSON.
+    pub fn items_from_json(text: Option<&str>) -> Result<Vec<AuditItem>, serde_json::Error> {
+        text.map_or(Ok(Vec::new()), serde_json::from_str)
+    }
+
     /// The same entry, naming the environment whose own value it is about (`None`: the shared
     /// value).
     pub fn in_env(mut self, env: Option<&str>) -> Self {
@@ -484,6 +522,7 @@ mod tests {
             remote: None,
             request_id: None,
             detail: None,
+            items: Vec::new(),
         }
     }
 
@@ -538,6 +577,54 @@ mod tests {
         let mut with_detail = chain(&k.key, 0, GENESIS, &[entry(PRUNED)]);
         with_detail[0].entry.detail = Some("removed rows 1 to 9".into());
         assert!(!k.row_checks_out(&with_detail[0]));
+    }
+
+    /// A row naming several keys carries them in `items`, covered by its MAC: a row without
+    /// items serializes as before (older rows verify unchanged), and editing, dropping or
+    /// reordering an item breaks the row.
+    #[test]
+    fn items_are_covered_only_when_present() {
+        let plain = entry("secret.read");
+        let text = String::from_utf8(canonical(1, &plain, GENESIS)).unwrap();
+        assert!(!text.contains("items"), "{text}");
+        let item = |key: &str, outcome: &str| AuditItem {
+            key: key.into(),
+            version: Some(1),
+            env: None,
+            outcome: outcome.into(),
+            detail: None,
+        };
+        let items = vec![item("a", "ok"), item("b", "revoked")];
+        assert_eq!(items_outcome(&items), "partial");
+        assert_eq!(items_outcome(&items[..1]), "ok");
+        assert_eq!(items_outcome(&items[1..]), "refused");
+        let many = AuditEntry {
+            key: None,
+            version: None,
+            outcome: items_outcome(&items).into(),
+            items,
+            ..plain
+        };
+        assert_eq!(many.keys().collect::<Vec<_>>(), ["a", "b"]);
+        let json = many.items_json().unwrap();
+        assert_eq!(
+            AuditEntry::items_from_json(Some(&json)).unwrap(),
+            many.items
+        );
+        let k = key();
+        let rows = chain(&k.key, 0, GENESIS, &[many]);
+        assert!(k.row_checks_out(&rows[0]));
+        let edits: [fn(&mut AuditEntry); 4] = [
+            |e| e.items[1].outcome = "ok".into(),
+            |e| e.items[0].version = Some(2),
+            |e| drop(e.items.pop()),
+            |e| e.items.reverse(),
+        ];
+        for edit in edits {
+            let mut r = rows[0].clone();
+            edit(&mut r.entry);
+            assert!(!k.row_checks_out(&r), "{:?}", r.entry.items);
+        }
     }
 
     /// After a prune the chain verifies from the checkpoint; editing the checkpoint (its row,

@@ -85,6 +85,12 @@ impl EventKind {
 
     /// The event an audit entry makes, if any: only changes that happened (outcome `ok`).
     pub fn of(entry: &AuditEntry) -> Option<Self> {
+        if !entry.items.is_empty() {
+            // A row naming several keys (a resolve): a fallback event when a fallback served.
+            return served_by_fallback(entry)
+                .next()
+                .map(|_| EventKind::Fallback);
+        }
         if entry.outcome != "ok" {
             return None;
         }
@@ -133,10 +139,43 @@ pub struct EventRow {
     pub detail: Option<String>,
 }
 
+/// The items of a row naming several keys that a fallback served.
+fn served_by_fallback(entry: &AuditEntry) -> impl Iterator<Item = &crate::audit::AuditItem> {
+    entry.items.iter().filter(|i| {
+        i.outcome == "ok"
+            && i.detail
+                .as_deref()
+                .is_some_and(|d| d.starts_with("served by "))
+    })
+}
+
 impl EventRow {
-    /// The event `entry` makes once it is the audit row numbered `seq`.
+    /// The event `entry` makes once it is the audit row numbered `seq`. A row naming several
+    /// keys makes at most one (its id is the row's): a fallback event about the first key a
+    /// fallback served, whose detail names every key served so (`served by B; skipped A
+    /// (revoked) / served by D; skipped C (missing)`).
     pub fn from_entry(seq: i64, entry: &AuditEntry) -> Option<Self> {
         let kind = EventKind::of(entry)?;
+        if !entry.items.is_empty() {
+            let served: Vec<_> = served_by_fallback(entry).collect();
+            let first = served.first()?;
+            return Some(EventRow {
+                seq,
+                ts_ms: entry.ts_ms,
+                kind,
+                workspace: entry.workspace.clone(),
+                key: Some(first.key.clone()),
+                version: first.version,
+                env: first.env.clone(),
+                detail: Some(
+                    served
+                        .iter()
+                        .filter_map(|i| i.detail.as_deref())
+                        .collect::<Vec<_>>()
+                        .join(" / "),
+                ),
+            });
+        }
         Some(EventRow {
             seq,
             ts_ms: entry.ts_ms,
@@ -171,6 +210,7 @@ mod tests {
             remote: None,
             request_id: None,
             detail: detail.map(str::to_string),
+            items: Vec::new(),
         }
     }
 

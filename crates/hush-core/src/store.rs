@@ -360,6 +360,7 @@ pub const DUMPED: &[(&str, &[&str])] = &[
             "env",
             "request_id",
             "detail",
+            "items",
         ],
     ),
     (

@@ -200,6 +200,7 @@ pub fn audit(r: &crate::audit::AuditRow) -> hush_wire::AuditRecord {
         remote: e.remote.clone(),
         request_id: e.request_id.clone(),
         detail: e.detail.clone(),
+        items: e.items.clone(),
         prev_hash: r.prev_mac.clone(),
         hash: r.mac.clone(),
     }

@@ -1,10 +1,11 @@
 //! Resolve: a workload's keys in one call — values, per-key refusals, the scope rules of the
 //! app and environment named, a machine token's manifest, and the audit rows it writes.
 
+use hush_core::audit::{AuditFilter, Verdict};
 use hush_core::token::Role;
 use hush_core::{Error, Invalid, MetadataPatch, Resolution, StoredStatus};
 
-use crate::common::{actor, audit_mentions, machine, manifest, rows, summary, Env};
+use crate::common::{actor, audit_mentions, machine, manifest, per_key, rows, summary, Env};
 
 fn keys(ks: &[&str]) -> Vec<String> {
     ks.iter().map(|k| k.to_string()).collect()
@@ -52,6 +53,11 @@ async fn values_come_back_and_every_answer_is_audited_in_one_go() {
     let audit = env.audit_after(n).await;
     assert_eq!(
         summary(&audit),
+        rows(&[("secret.read", None, "partial")]),
+        "one row for the whole call"
+    );
+    assert_eq!(
+        per_key(&audit),
         rows(&[
             ("secret.read", Some("a"), "ok"),
             ("secret.read", Some("b"), "ok"),
@@ -59,9 +65,41 @@ async fn values_come_back_and_every_answer_is_audited_in_one_go() {
         ])
     );
     assert_eq!(
-        audit.iter().map(|r| r.entry.version).collect::<Vec<_>>(),
+        audit[0]
+            .entry
+            .items
+            .iter()
+            .map(|i| i.version)
+            .collect::<Vec<_>>(),
         [Some(1), Some(2), None]
     );
+    // Asking for any key it names finds the one row (`hush audit --key`), and the chain
+    // still checks out with it.
+    let by_key = |k: &str| {
+        let filter = AuditFilter {
+            key: Some(k.into()),
+            ..AuditFilter::default()
+        };
+        let env = &env;
+        async move {
+            let found = env
+                .hush
+                .audit_log(&env.ws, &filter, &env.admin)
+                .await
+                .unwrap();
+            found.iter().map(|r| r.seq).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(by_key("gone").await, [audit[0].seq]);
+    assert_eq!(by_key("b").await.last(), Some(&audit[0].seq));
+    assert!(by_key("nothing").await.is_empty());
+    assert!(matches!(
+        env.hush
+            .verify_audit(&env.ws, &env.admin, None)
+            .await
+            .unwrap(),
+        Verdict::Intact { .. }
+    ));
 }
 
 #[tokio::test]
@@ -117,8 +155,9 @@ async fn the_scope_and_environments_of_the_workload_named_apply() {
         );
     }
     let audit = env.audit_after(n).await;
+    assert_eq!(audit.len(), 2, "one row per call");
     assert_eq!(
-        summary(&audit),
+        per_key(&audit),
         rows(&[
             ("secret.read", Some("k"), "out_of_scope"),
             ("secret.read", Some("open"), "ok"),
@@ -192,7 +231,7 @@ async fn keys_a_registered_manifest_does_not_name_are_refused_alike_whether_they
     assert!(reason(1).contains("not declared in the registered manifest of app \"billing\""));
     assert!(!reason(1).contains("hush "), "{}", reason(1));
     assert_eq!(
-        summary(&env.audit_after(n).await),
+        per_key(&env.audit_after(n).await),
         rows(&[
             ("secret.read", Some("declared"), "ok"),
             ("secret.read", Some("exists"), "out_of_scope"),
@@ -239,7 +278,7 @@ async fn revoked_and_expired_keys_are_refused_one_by_one() {
         })
     ));
     assert_eq!(
-        summary(&env.audit_after(n).await),
+        per_key(&env.audit_after(n).await),
         rows(&[
             ("secret.read", Some("fine"), "ok"),
             ("secret.read", Some("revoked"), "revoked"),
@@ -351,15 +390,21 @@ async fn fallbacks_serve_in_order_and_the_switch_is_audited_and_read_by_the_back
     );
 
     let audit = env.audit_after(n).await;
+    assert_eq!(audit.len(), 1, "one row for the whole call");
     assert_eq!(
-        summary(&audit),
+        per_key(&audit),
         rows(&[
             ("secret.read", Some("primary"), "revoked"),
             ("secret.read", Some("gone"), "not_found"),
             ("secret.read", Some("backup"), "ok"),
         ])
     );
-    let details: Vec<_> = audit.iter().map(|r| r.entry.detail.as_deref()).collect();
+    let details: Vec<_> = audit[0]
+        .entry
+        .items
+        .iter()
+        .map(|i| i.detail.as_deref())
+        .collect();
     assert_eq!(
         details,
         [

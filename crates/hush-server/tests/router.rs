@@ -971,7 +971,7 @@ async fn resolve_follows_fallbacks_and_says_which_key_served() {
         !a.text.contains("primary-v"),
         "the revoked value was answered"
     );
-    // The audit row of the read names the switch.
+    // The one audit row of the call names each key tried, and the switch in the backup's item.
     let a = app.admin(Method::GET, "/v1/audit?key=BACKUP", None).await;
     let read = a.body["items"]
         .as_array()
@@ -980,10 +980,38 @@ async fn resolve_follows_fallbacks_and_says_which_key_served() {
         .find(|r| r["action"] == "secret.read")
         .unwrap()
         .clone();
+    let items = read["items"].as_array().unwrap();
+    let tried: Vec<_> = items
+        .iter()
+        .map(|i| (i["key"].as_str().unwrap(), i["outcome"].as_str().unwrap()))
+        .collect();
     assert_eq!(
-        read["detail"],
+        tried,
+        [
+            ("PRIMARY", "revoked"),
+            ("NOPE", "not_found"),
+            ("BACKUP", "ok"),
+            ("LONE", "not_found"),
+            ("NOPE", "not_found")
+        ],
+        "{read}"
+    );
+    assert_eq!(read["outcome"], "partial");
+    assert_eq!(
+        items[2]["detail"],
         "served by BACKUP; skipped PRIMARY (revoked), NOPE (missing)"
     );
+    assert_eq!(items[1]["detail"], "fallback for PRIMARY");
+    assert_eq!(items[4]["detail"], "fallback for LONE");
+    // A key tried twice in the call (the fallback of two keys) finds the row once.
+    let a = app.admin(Method::GET, "/v1/audit?key=NOPE", None).await;
+    let found: Vec<_> = a.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["seq"] == read["seq"])
+        .collect();
+    assert_eq!(found.len(), 1, "{}", a.body);
     // Without fallbacks the answer has no `fallbacks` member; bad fallbacks are refused.
     let a = app
         .admin(

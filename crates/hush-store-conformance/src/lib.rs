@@ -106,6 +106,7 @@ fn entry(action: &str) -> AuditEntry {
         remote: None,
         request_id: None,
         detail: None,
+        items: Vec::new(),
     }
 }
 

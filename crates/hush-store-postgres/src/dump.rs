@@ -25,13 +25,15 @@ use super::{
 /// The store's own bookkeeping tables, which a dump does not copy: the schema version, and the
 /// chain's head, which a load sets from the audit rows, the change events (kept 48 hours, for
 /// followers of this store), which expiry notices were given (a migrated store gives them
-/// again, once) and webhook deliveries (bookkeeping of this store's dispatchers).
+/// again, once), webhook deliveries (bookkeeping of this store's dispatchers) and `audit_keys`,
+/// the index of the keys in audit rows' items, made again from the rows as they are loaded.
 const OWN_TABLES: &[&str] = &[
     "hush_schema",
     "audit_head",
     "events",
     "expiry_notices",
     "webhook_deliveries",
+    "audit_keys",
 ];
 
 /// Rows per `INSERT`: well under PostgreSQL's 65535 bound parameters at 16 columns.
@@ -270,10 +272,12 @@ fn bind_audit_row<'a>(b: &mut Separated<'_, 'a, Postgres, &'static str>, row: &'
                 remote,
                 request_id,
                 detail,
+                items,
             },
         prev_mac,
         mac,
     } = row;
+    let items = (!items.is_empty()).then(|| serde_json::to_string(items).unwrap_or_default());
     b.push_bind(*seq)
         .push_bind(*ts_ms)
         .push_bind(actor_id)
@@ -288,7 +292,8 @@ fn bind_audit_row<'a>(b: &mut Separated<'_, 'a, Postgres, &'static str>, row: &'
         .push_bind(mac)
         .push_bind(env)
         .push_bind(request_id)
-        .push_bind(detail);
+        .push_bind(detail)
+        .push_bind(items);
 }
 
 /// Writes every row of `dump` inside `tx`, after checking the database holds none.
@@ -459,6 +464,16 @@ async fn write_all(tx: &mut Tx, dump: &Dump) -> Result<(), StoreError> {
     )
     .await?;
     insert_rows(tx, "audit_log", AUDIT_COLUMNS, &dump.audit, bind_audit_row).await?;
+    // The index of the keys in rows that name several, made again from the rows.
+    sqlx::query(
+        "INSERT INTO audit_keys (key, seq)
+         SELECT item->>'key', a.seq FROM audit_log a, jsonb_array_elements(a.items::jsonb) AS item
+         WHERE a.items IS NOT NULL
+         ON CONFLICT DO NOTHING",
+    )
+    .execute(&mut **tx)
+    .await
+    .map_err(unavailable)?;
     if let Some(cp) = &dump.audit_checkpoint {
         sqlx::query(
             "INSERT INTO audit_checkpoint (id, seq, mac, tag, pruned_at_ms) VALUES (1, $1, $2, $3, $4)",

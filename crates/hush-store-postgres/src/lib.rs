@@ -56,6 +56,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0006_notify_before.sql"),
     include_str!("../migrations/0007_events.sql"),
     include_str!("../migrations/0008_webhooks.sql"),
+    include_str!("../migrations/0009_audit_items.sql"),
 ];
 
 /// An arbitrary constant: the advisory lock that serialises migrations across nodes.
@@ -424,8 +425,8 @@ async fn append_chain(
     for row in &rows {
         let e = &row.entry;
         sqlx::query(
-            "INSERT INTO audit_log (seq, ts_ms, actor_id, actor_name, action, workspace, key, version, outcome, remote, prev_mac, mac, env, request_id, detail)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+            "INSERT INTO audit_log (seq, ts_ms, actor_id, actor_name, action, workspace, key, version, outcome, remote, prev_mac, mac, env, request_id, detail, items)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
         )
         .bind(row.seq)
         .bind(e.ts_ms)
@@ -442,9 +443,11 @@ async fn append_chain(
         .bind(&e.env)
         .bind(&e.request_id)
         .bind(&e.detail)
+        .bind(e.items_json())
         .execute(&mut **tx)
         .await
         .map_err(|e| conflict_on_unique(e, StoreError::Conflict))?;
+        index_items(tx, row).await?;
         if let Some(ev) = EventRow::from_entry(row.seq, e) {
             insert_event(tx, &ev).await?;
             evented = true;
@@ -466,6 +469,27 @@ async fn append_chain(
             .await
             .map_err(unavailable)?;
     }
+    Ok(())
+}
+
+/// Indexes the keys of a row that names several (its items), so that `--key` finds it: one
+/// statement for all of them.
+async fn index_items(tx: &mut Tx, row: &AuditRow) -> Result<(), StoreError> {
+    if row.entry.items.is_empty() {
+        return Ok(());
+    }
+    let keys: Vec<&str> = row.entry.items.iter().map(|i| i.key.as_str()).collect();
+    sqlx::query(
+        // A key tried twice in one request (asked twice, or the fallback of two keys) is
+        // indexed once.
+        "INSERT INTO audit_keys (key, seq) SELECT k, $2 FROM UNNEST($1::text[]) AS k
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(&keys)
+    .bind(row.seq)
+    .execute(&mut **tx)
+    .await
+    .map_err(unavailable)?;
     Ok(())
 }
 
@@ -565,7 +589,7 @@ async fn insert_audit_key(tx: &mut Tx, k: &AuditKeyRow) -> Result<(), StoreError
 }
 
 const AUDIT_COLUMNS: &str =
-    "seq, ts_ms, actor_id, actor_name, action, workspace, key, version, outcome, remote, prev_mac, mac, env, request_id, detail";
+    "seq, ts_ms, actor_id, actor_name, action, workspace, key, version, outcome, remote, prev_mac, mac, env, request_id, detail, items";
 
 /// The audit checkpoint, if the chain was pruned (also read by the dump, in its transaction).
 async fn read_checkpoint<'e>(
@@ -600,6 +624,9 @@ fn audit_from_db(r: AuditDbRow) -> AuditRow {
             remote: r.9,
             request_id: r.13,
             detail: r.14,
+            // An unreadable list (edited) reads as none: the row's MAC no longer matches,
+            // which `hush audit verify` reports.
+            items: AuditEntry::items_from_json(r.15.as_deref()).unwrap_or_default(),
         },
         prev_mac: r.10,
         mac: r.11,
@@ -910,6 +937,11 @@ impl Store for PostgresStore {
                     .await
                     .map_err(unavailable)?
                     .rows_affected();
+                sqlx::query("DELETE FROM audit_keys WHERE seq <= $1")
+                    .bind(checkpoint.seq)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(unavailable)?;
                 sqlx::query(
                     "INSERT INTO audit_checkpoint (id, seq, mac, tag, pruned_at_ms) VALUES (1, $1, $2, $3, $4)
                      ON CONFLICT (id) DO UPDATE SET seq = EXCLUDED.seq, mac = EXCLUDED.mac, tag = EXCLUDED.tag, pruned_at_ms = EXCLUDED.pruned_at_ms",
@@ -1429,7 +1461,8 @@ impl Store for PostgresStore {
         let rows: Vec<AuditDbRow> = sqlx::query_as(&format!(
             "SELECT {AUDIT_COLUMNS}
              FROM audit_log
-             WHERE ($1::text IS NULL OR key = $1)
+             WHERE ($1::text IS NULL OR key = $1
+                    OR seq IN (SELECT seq FROM audit_keys WHERE key = $1))
                AND ($2::text IS NULL OR actor_id = $2 OR actor_name = $2)
                AND ($3::bigint IS NULL OR ts_ms >= $3)
                AND ($4::bigint IS NULL OR ts_ms < $4)
@@ -1740,6 +1773,7 @@ type AuditDbRow = (
     Option<String>,
     String,
     String,
+    Option<String>,
     Option<String>,
     Option<String>,
     Option<String>,

@@ -19,6 +19,7 @@ fn entry(n: i64) -> AuditEntry {
         remote: None,
         request_id: None,
         detail: None,
+        items: Vec::new(),
     }
 }
 

@@ -52,6 +52,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../migrations/0010_notify_before.sql"),
     include_str!("../migrations/0011_events.sql"),
     include_str!("../migrations/0012_webhooks.sql"),
+    include_str!("../migrations/0013_audit_items.sql"),
 ];
 
 const READ_POOL_MAX: usize = 8;
@@ -560,7 +561,7 @@ fn append_chain(
     let mut st = tx
         .prepare_cached(&format!(
             "INSERT INTO audit_log ({AUDIT_COLUMNS})
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)"
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)"
         ))
         .map_err(unavailable)?;
     for row in audit::chain(key, last_seq, &last_mac, entries) {
@@ -580,12 +581,31 @@ fn append_chain(
             row.mac,
             e.env,
             e.request_id,
-            e.detail
+            e.detail,
+            e.items_json()
         ])
         .map_err(|e| conflict_on_unique(e, StoreError::Conflict))?;
+        index_items(tx, &row)?;
         if let Some(ev) = EventRow::from_entry(row.seq, e) {
             insert_event(tx, &ev)?;
         }
+    }
+    Ok(())
+}
+
+/// Indexes the keys of a row that names several (its items), so that `--key` finds it.
+fn index_items(tx: &rusqlite::Transaction<'_>, row: &AuditRow) -> Result<(), StoreError> {
+    if row.entry.items.is_empty() {
+        return Ok(());
+    }
+    let mut st = tx
+        // A key tried twice in one request (asked twice, or the fallback of two keys) is
+        // indexed once.
+        .prepare_cached("INSERT OR IGNORE INTO audit_keys (key, seq) VALUES (?1, ?2)")
+        .map_err(unavailable)?;
+    for item in &row.entry.items {
+        st.execute(params![item.key, row.seq])
+            .map_err(unavailable)?;
     }
     Ok(())
 }
@@ -635,7 +655,7 @@ fn event_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<EventRow> {
 }
 
 const AUDIT_COLUMNS: &str =
-    "seq, ts_ms, actor_id, actor_name, action, workspace, key, version, outcome, remote, prev_mac, mac, env, request_id, detail";
+    "seq, ts_ms, actor_id, actor_name, action, workspace, key, version, outcome, remote, prev_mac, mac, env, request_id, detail, items";
 
 /// The audit checkpoint, if the chain was pruned (also read by the dump).
 fn read_checkpoint(c: &Connection) -> rusqlite::Result<Option<Checkpoint>> {
@@ -670,6 +690,10 @@ fn audit_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRow> {
             remote: r.get(9)?,
             request_id: r.get(13)?,
             detail: r.get(14)?,
+            // An unreadable list (edited) reads as none: the row's MAC no longer matches,
+            // which `hush audit verify` reports.
+            items: AuditEntry::items_from_json(r.get::<_, Option<String>>(15)?.as_deref())
+                .unwrap_or_default(),
         },
         prev_mac: r.get(10)?,
         mac: r.get(11)?,
@@ -964,6 +988,8 @@ impl Store for SqliteStore {
             }
             let removed = tx
                 .execute("DELETE FROM audit_log WHERE seq <= ?1", [checkpoint.seq])
+                .map_err(unavailable)?;
+            tx.execute("DELETE FROM audit_keys WHERE seq <= ?1", [checkpoint.seq])
                 .map_err(unavailable)?;
             tx.execute(
                 "INSERT INTO audit_checkpoint (id, seq, mac, tag, pruned_at_ms) VALUES (1, ?1, ?2, ?3, ?4)
@@ -1519,7 +1545,8 @@ impl Store for SqliteStore {
             let mut st = c.prepare_cached(&format!(
                 "SELECT {AUDIT_COLUMNS}
                  FROM audit_log
-                 WHERE (?1 IS NULL OR key = ?1)
+                 WHERE (?1 IS NULL OR key = ?1
+                        OR seq IN (SELECT seq FROM audit_keys WHERE key = ?1))
                    AND (?2 IS NULL OR actor_id = ?2 OR actor_name = ?2)
                    AND (?3 IS NULL OR ts_ms >= ?3)
                    AND (?4 IS NULL OR ts_ms < ?4)
@@ -1694,6 +1721,7 @@ mod tests {
             remote: None,
             request_id: None,
             detail: None,
+            items: Vec::new(),
         }
     }
 

@@ -366,6 +366,27 @@ impl std::fmt::Debug for NewToken {
     }
 }
 
+/// One key of an audit row that names several: what was given out (or refused) for it. The
+/// row's MAC covers these fields, serialized in this order (absent ones left out).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AuditItem {
+    /// The secret's key.
+    pub key: String,
+    /// The value version given out (or read before a refusal).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<u64>,
+    /// The environment whose own value it was; absent for the shared value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub env: Option<String>,
+    /// `ok`, or why it was refused (`not_found`, `revoked`, `out_of_scope`, …).
+    pub outcome: String,
+    /// `fallback for A` (a fallback tried), `served by B; skipped A (revoked)` (one that
+    /// served).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
 /// One row of the audit log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -407,6 +428,12 @@ pub struct AuditRecord {
     /// the time given. Absent when there is nothing to add.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// For a request that gave out or refused several keys at once (a resolve of more than
+    /// one key): one item per key tried, in order; the row's `key`, `version` and `env` are
+    /// then null and its `outcome` is `ok` (every key given out), `partial` or `refused`.
+    /// Absent for a row about one key.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub items: Vec<AuditItem>,
     /// MAC of the previous row (the name is from before the chain was keyed).
     pub prev_hash: String,
     /// This row's MAC: HMAC-SHA256 under the store's audit key, hex (rows written before the

@@ -183,6 +183,7 @@ pub async fn audit(b: &dyn Backend, a: AuditArgs) -> Result<()> {
         since_ms,
         ..AuditFilter::default()
     };
+    let asked = filter.key.clone();
     let mut list = b.audit(&filter).await?;
     if let Some(n) = a.limit {
         let skip = list.len().saturating_sub(n);
@@ -198,25 +199,65 @@ pub async fn audit(b: &dyn Backend, a: AuditArgs) -> Result<()> {
             &list
                 .iter()
                 .map(|r| {
+                    let (key, env, version, outcome, detail) = shown(r, asked.as_deref());
+                    let dash = |v: Option<String>| v.unwrap_or_else(|| "-".into());
                     vec![
                         r.seq.to_string(),
                         r.time.clone(),
                         r.actor_name.clone(),
                         r.action.clone(),
-                        r.key.clone().unwrap_or_else(|| "-".into()),
-                        r.env.clone().unwrap_or_else(|| "-".into()),
-                        r.version
-                            .map(|v| v.to_string())
-                            .unwrap_or_else(|| "-".into()),
-                        r.outcome.clone(),
-                        r.remote.clone().unwrap_or_else(|| "-".into()),
-                        r.request_id.clone().unwrap_or_else(|| "-".into()),
-                        r.detail.clone().unwrap_or_else(|| "-".into()),
+                        key,
+                        dash(env),
+                        dash(version.map(|v| v.to_string())),
+                        outcome,
+                        dash(r.remote.clone()),
+                        dash(r.request_id.clone()),
+                        dash(detail),
                     ]
                 })
                 .collect::<Vec<_>>(),
         ),
     }
+}
+
+/// A row's key, environment, version, outcome and detail as the table shows them. A row naming
+/// several keys (one resolve) shows, under `--key K`, K's part of it; otherwise its first keys.
+fn shown(
+    r: &hush_wire::AuditRecord,
+    asked: Option<&str>,
+) -> (String, Option<String>, Option<u64>, String, Option<String>) {
+    if r.items.is_empty() {
+        let key = r.key.clone().unwrap_or_else(|| "-".into());
+        return (
+            key,
+            r.env.clone(),
+            r.version,
+            r.outcome.clone(),
+            r.detail.clone(),
+        );
+    }
+    let n = r.items.len();
+    if let Some(i) = asked.and_then(|k| r.items.iter().find(|i| i.key == k)) {
+        let detail = match &i.detail {
+            Some(d) => format!("{d}; 1 of {n} keys in this request"),
+            None => format!("1 of {n} keys in this request"),
+        };
+        return (
+            i.key.clone(),
+            i.env.clone(),
+            i.version,
+            i.outcome.clone(),
+            Some(detail),
+        );
+    }
+    let first: Vec<&str> = r.items.iter().take(3).map(|i| i.key.as_str()).collect();
+    let key = match n {
+        0..=3 => first.join(", "),
+        _ => format!("{} and {} more", first.join(", "), n - 3),
+    };
+    let refused = r.items.iter().filter(|i| i.outcome != "ok").count();
+    let detail = format!("{n} keys, {refused} refused (-o json lists each)");
+    (key, None, None, r.outcome.clone(), Some(detail))
 }
 
 async fn verify(b: &dyn Backend, a: &VerifyArgs) -> Result<()> {

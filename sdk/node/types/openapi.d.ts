@@ -518,6 +518,28 @@ export interface components {
              */
             seq: number;
         };
+        /**
+         * @description One key of an audit row that names several: what was given out (or refused) for it. The
+         *     row's MAC covers these fields, serialized in this order (absent ones left out).
+         */
+        AuditItem: {
+            /**
+             * @description `fallback for A` (a fallback tried), `served by B; skipped A (revoked)` (one that
+             *     served).
+             */
+            detail?: string | null;
+            /** @description The environment whose own value it was; absent for the shared value. */
+            env?: string | null;
+            /** @description The secret's key. */
+            key: string;
+            /** @description `ok`, or why it was refused (`not_found`, `revoked`, `out_of_scope`, …). */
+            outcome: string;
+            /**
+             * Format: int64
+             * @description The value version given out (or read before a refusal).
+             */
+            version?: number | null;
+        };
         /** @description `POST /v1/audit/prune`: remove the audit rows older than a time. */
         AuditPruneRequest: {
             /**
@@ -560,6 +582,13 @@ export interface components {
              *     chain was keyed: SHA-256).
              */
             hash: string;
+            /**
+             * @description For a request that gave out or refused several keys at once (a resolve of more than
+             *     one key): one item per key tried, in order; the row's `key`, `version` and `env` are
+             *     then null and its `outcome` is `ok` (every key given out), `partial` or `refused`.
+             *     Absent for a row about one key.
+             */
+            items?: components["schemas"]["AuditItem"][];
             /** @description Secret key (or token id for token actions). */
             key: string | null;
             /** @description `ok` or an error code. */
@@ -748,6 +777,13 @@ export interface components {
                  *     chain was keyed: SHA-256).
                  */
                 hash: string;
+                /**
+                 * @description For a request that gave out or refused several keys at once (a resolve of more than
+                 *     one key): one item per key tried, in order; the row's `key`, `version` and `env` are
+                 *     then null and its `outcome` is `ok` (every key given out), `partial` or `refused`.
+                 *     Absent for a row about one key.
+                 */
+                items?: components["schemas"]["AuditItem"][];
                 /** @description Secret key (or token id for token actions). */
                 key: string | null;
                 /** @description `ok` or an error code. */

@@ -75,7 +75,11 @@ pub fn run(ctx: &Ctx, args: &ResolveArgs) -> Result<Report> {
         wrk::lua_string(&format!("Bearer {reader}"))
     );
     let script = wrk::script(home.dir(), "resolve.lua", &lua)?;
+    // The store's size before and after hush's load (the server stopped each time, so the
+    // WAL is checkpointed into the file): what the audit of each value read costs on disk.
+    let before = home.store_bytes();
     let (hush, floor) = floor_then_hush(&home, &load, path, &script, &body)?;
+    let after = home.store_bytes();
     // Issue 19's target compares resolve with a single read of the same run: GET of one of
     // the keys with the same token and load, on the same store.
     let read = {
@@ -105,5 +109,14 @@ pub fn run(ctx: &Ctx, args: &ResolveArgs) -> Result<Report> {
     r.extra("read_rps", format!("{:.1}", read.rps));
     r.extra("ratio_to_floor", format!("{:.3}", hush.rps / floor.rps));
     r.extra("keys", keys.len());
+    // Every answered request read every key: bytes of store per value read.
+    let values = hush.requests.saturating_mul(keys.len() as u64).max(1);
+    let per_value = after.saturating_sub(before) as f64 / values as f64;
+    eprintln!(
+        "resolve: the store grew {} bytes for {} values read: {per_value:.1} bytes per value read",
+        after.saturating_sub(before),
+        values
+    );
+    r.extra("audit_bytes_per_value", format!("{per_value:.1}"));
     Ok(r)
 }

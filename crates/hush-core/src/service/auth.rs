@@ -95,6 +95,7 @@ impl Hush {
                 remote: remote.map(str::to_string),
                 request_id: request_id.map(str::to_string),
                 detail: None,
+                items: Vec::new(),
             };
             self.record(vec![entry], Vec::new()).await?;
             return Err(Error::Unauthorized);

@@ -310,6 +310,7 @@ impl Hush {
                     remote: None,
                     request_id: None,
                     detail: Some(format!("expires at {}", clock::rfc3339(n.expires_at))),
+                    items: Vec::new(),
                 };
                 (n, entry)
             })

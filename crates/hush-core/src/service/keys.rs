@@ -226,6 +226,7 @@ async fn create_audit_key(store: &dyn Store, current: &RootKey) -> Result<ChainK
         remote: None,
         request_id: None,
         detail: None,
+        items: Vec::new(),
     };
     store.create_audit_key(&row, &key, &entry).await?;
     Ok(ChainKey { key, keyed_from })

@@ -418,6 +418,7 @@ impl Hush {
             remote: actor.remote.clone(),
             request_id: actor.request_id.clone(),
             detail: None,
+            items: Vec::new(),
         }
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use hush_crypto::SecretBytes;
 
 use crate::app::{ReadMark, MAX_FALLBACKS};
-use crate::audit::AuditEntry;
+use crate::audit::{items_outcome, AuditEntry, AuditItem};
 use crate::clock;
 use crate::error::{Error, Invalid};
 use crate::model::{validate_app, validate_env, validate_key, SecretRow, Workspace};
@@ -212,19 +212,14 @@ impl Hush {
                 let attempt = self
                     .attempt(ws, key, &scope, &declared, now, dry_run)
                     .await?;
-                let entry = |version: Option<u64>, outcome: &str| -> AuditEntry {
-                    let mut e = self.audit_entry(
-                        actor,
-                        what,
-                        Some(ws),
-                        Some(key.as_str()),
+                let entry = |version: Option<u64>, outcome: &str| -> AuditItem {
+                    AuditItem {
+                        key: (*key).clone(),
                         version,
-                        outcome,
-                    );
-                    if n > 0 {
-                        e.detail = Some(format!("fallback for {wanted}"));
+                        env: None,
+                        outcome: outcome.to_string(),
+                        detail: (n > 0).then(|| format!("fallback for {wanted}")),
                     }
-                    e
                 };
                 match attempt {
                     Attempt::Refused(outcome, version, err) => {
@@ -250,8 +245,8 @@ impl Hush {
                             answer: Ok(*resolution),
                         };
                         if let Some((version, slot)) = read {
-                            let mut e = entry(Some(version), "ok")
-                                .in_env((!slot.is_empty()).then_some(slot.as_str()));
+                            let mut e = entry(Some(version), "ok");
+                            e.env = (!slot.is_empty()).then_some(slot);
                             if let Some(d) = answer.detail() {
                                 e.detail = Some(d);
                             }
@@ -276,7 +271,8 @@ impl Hush {
             }
         }
         if !audit.is_empty() {
-            self.record(audit, marks).await?;
+            let entry = self.audit_entry(actor, what, Some(ws), None, None, "ok");
+            self.record(vec![one_row(entry, audit)], marks).await?;
         }
         Ok(out)
     }
@@ -375,6 +371,24 @@ impl Hush {
         };
         Ok(Attempt::Served(Box::new(r), Some((version, slot))))
     }
+}
+
+/// The one audit row of a resolve: for one key tried, a row about that key as a read of it
+/// alone writes; for several, a row naming them all (`items`), its outcome `ok`, `partial` or
+/// `refused`.
+fn one_row(mut entry: AuditEntry, mut items: Vec<AuditItem>) -> AuditEntry {
+    if items.len() == 1 {
+        let item = items.remove(0);
+        entry.key = Some(item.key);
+        entry.version = item.version;
+        entry.env = item.env;
+        entry.outcome = item.outcome;
+        entry.detail = item.detail;
+    } else {
+        entry.outcome = items_outcome(&items).to_string();
+        entry.items = items;
+    }
+    entry
 }
 
 /// The environment a resolve reads in, for messages (empty: none).

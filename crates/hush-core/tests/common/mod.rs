@@ -227,6 +227,24 @@ pub fn summary(rows: &[AuditRow]) -> Vec<(String, Option<String>, String)> {
         .collect()
 }
 
+/// Each row's `(action, key, outcome)`, a row naming several keys (one resolve) as one
+/// triple per key.
+pub fn per_key(rows: &[AuditRow]) -> Vec<(String, Option<String>, String)> {
+    rows.iter()
+        .flat_map(|r| {
+            let e = &r.entry;
+            if e.items.is_empty() {
+                vec![(e.action.clone(), e.key.clone(), e.outcome.clone())]
+            } else {
+                e.items
+                    .iter()
+                    .map(|i| (e.action.clone(), Some(i.key.clone()), i.outcome.clone()))
+                    .collect()
+            }
+        })
+        .collect()
+}
+
 /// `(action, key, outcome)` from string slices, to compare with [`summary`].
 pub fn rows(expected: &[(&str, Option<&str>, &str)]) -> Vec<(String, Option<String>, String)> {
     expected

@@ -97,7 +97,7 @@ pub(super) fn table(rows: &[AuditRow]) -> Markup {
                                 td { (clock::rfc3339_ms(r.entry.ts_ms)) }
                                 td { (r.entry.actor_name) }
                                 td { (r.entry.action) }
-                                td { (r.entry.key.as_deref().unwrap_or("")) }
+                                td { (keys_cell(&r.entry)) }
                                 td { @if let Some(v) = r.entry.version { (v) } }
                                 td { (r.entry.outcome) }
                                 td { (r.entry.remote.as_deref().unwrap_or("")) }
@@ -107,6 +107,19 @@ pub(super) fn table(rows: &[AuditRow]) -> Markup {
                 }
             }
         }
+    }
+}
+
+/// The key of a row, or for a row naming several (one resolve) its first keys and how many.
+fn keys_cell(e: &hush_core::audit::AuditEntry) -> String {
+    const SHOWN: usize = 5;
+    if e.items.is_empty() {
+        return e.key.clone().unwrap_or_default();
+    }
+    let first: Vec<&str> = e.items.iter().take(SHOWN).map(|i| i.key.as_str()).collect();
+    match e.items.len().saturating_sub(SHOWN) {
+        0 => first.join(", "),
+        more => format!("{} and {more} more", first.join(", ")),
     }
 }
 
@@ -134,6 +147,7 @@ mod tests {
                 remote: Some(planted.into()),
                 request_id: None,
                 detail: None,
+                items: Vec::new(),
             },
             prev_mac: String::new(),
             mac: String::new(),

@@ -163,6 +163,7 @@ fn rows_of(conn: &Connection) -> Vec<(i64, AuditEntry)> {
                 remote: r.get(9)?,
                 request_id: None,
                 detail: None,
+                items: Vec::new(),
             },
         ))
     })
@@ -444,7 +445,9 @@ fn stores_from_before_the_keyed_chain_are_upgraded_and_their_rows_anchored() {
     // Back to schema 5 as the previous hush wrote it (without migrations 6 to 10).
     let conn = Connection::open(h.db()).unwrap();
     conn.execute_batch(
-        "DROP TABLE webhook_deliveries;
+        "DROP TABLE audit_keys;
+         ALTER TABLE audit_log DROP COLUMN items;
+         DROP TABLE webhook_deliveries;
          DROP TABLE webhooks;
          DROP INDEX secrets_expires;
          DROP TABLE expiry_notices;

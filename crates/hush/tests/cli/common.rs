@@ -212,3 +212,28 @@ pub fn client_only(c: &mut Command) {
 pub fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }
+
+/// An audit row's part about `key`: the row itself when it is about that one key, or for a row
+/// naming several (one resolve) that key's item with the row's action, actor and request id.
+pub fn audit_part(row: &serde_json::Value, key: &str) -> Option<serde_json::Value> {
+    if row["key"] == key {
+        return Some(row.clone());
+    }
+    let item = row["items"].as_array()?.iter().find(|i| i["key"] == key)?;
+    let mut part = row.clone();
+    let obj = part.as_object_mut()?;
+    obj.remove("items");
+    for field in ["key", "version", "env", "outcome", "detail"] {
+        obj.insert(field.into(), item[field].clone());
+    }
+    Some(part)
+}
+
+/// Every audit row's part about `key` (see [`audit_part`]), in order.
+pub fn audit_parts(rows: &serde_json::Value, key: &str) -> Vec<serde_json::Value> {
+    rows.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|r| audit_part(r, key))
+        .collect()
+}

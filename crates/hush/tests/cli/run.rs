@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::common::{contains, Home, Out};
+use crate::common::{audit_part, audit_parts, contains, Home, Out};
 
 /// A working directory for the workload, beside a home.
 fn workdir() -> tempfile::TempDir {
@@ -374,20 +374,18 @@ fn a_switch_to_a_fallback_is_said_on_stderr_in_the_map_the_audit_row_and_the_app
 
     // The audit: the primary's refusal, then the backup's read naming the switch.
     let rows = h.run(&["audit", "-o", "json"], None).ok().json();
-    let rows = rows.as_array().unwrap();
-    let read = rows
-        .iter()
-        .rfind(|r| r["action"] == "secret.read" && r["key"] == "gh-backup")
-        .unwrap();
+    let last = rows.as_array().unwrap().last().unwrap();
+    assert_eq!(
+        last["action"], "secret.read",
+        "one row for the whole run: {last}"
+    );
+    let read = audit_part(last, "gh-backup").unwrap();
     assert_eq!(read["outcome"], "ok");
     assert_eq!(
         read["detail"], "served by gh-backup; skipped gh-primary (revoked)",
         "{read}"
     );
-    let refused = rows
-        .iter()
-        .rfind(|r| r["action"] == "secret.read" && r["key"] == "gh-primary")
-        .unwrap();
+    let refused = audit_part(last, "gh-primary").unwrap();
     assert_eq!(refused["outcome"], "revoked", "{refused}");
     let table = h.run(&["audit", "--key", "gh-backup"], None).ok().text();
     assert!(table.contains("skipped gh-primary (revoked)"), "{table}");
@@ -1086,10 +1084,8 @@ fn against_a_server_the_switch_to_a_fallback_is_said_and_recorded_by_the_server(
 
     // The server's audit row of the read names the switch; the primary's refusal has its own.
     let (_, audit) = s.call("GET", "/v1/audit?key=gh-backup", &s.admin, None);
-    let reads: Vec<_> = audit["items"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let reads: Vec<_> = audit_parts(&audit["items"], "gh-backup")
+        .into_iter()
         .filter(|r| r["action"] == "secret.read")
         .collect();
     assert_eq!(reads.len(), 1, "{audit}");
@@ -1103,9 +1099,7 @@ fn against_a_server_the_switch_to_a_fallback_is_said_and_recorded_by_the_server(
     );
     let (_, audit) = s.call("GET", "/v1/audit?key=gh-primary", &s.admin, None);
     assert!(
-        audit["items"]
-            .as_array()
-            .unwrap()
+        audit_parts(&audit["items"], "gh-primary")
             .iter()
             .any(|r| r["action"] == "secret.read" && r["outcome"] == "revoked"),
         "{audit}"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, List, Mapping, Optional, Type, TypeVar
 
 from ._secret import Secret
@@ -34,6 +34,8 @@ _DEFAULTS: Dict[str, Any] = {
     "request_id": None,
     "detail": None,
     "checkpoint": None,
+    # One audit row per request (issue 19).
+    "items": [],
 }
 
 
@@ -345,6 +347,33 @@ class NewToken(TokenInfo):
 
 
 @dataclass(frozen=True)
+class AuditItem:
+    """One key of an audit row that names several (a resolve of more than one key)."""
+
+    key: str
+    #: The value version given out (or read before a refusal).
+    version: Optional[int]
+    #: The environment whose own value it was; ``None`` for the shared value.
+    env: Optional[str]
+    #: ``ok``, or why it was refused (``not_found``, ``revoked``, ...).
+    outcome: str
+    #: ``fallback for A``, ``served by B; skipped A (revoked)``.
+    detail: Optional[str]
+
+    @classmethod
+    def from_json(cls, doc: Any) -> AuditItem:
+        if not isinstance(doc, Mapping) or not isinstance(doc.get("key"), str):
+            raise _unexpected("expected an audit item with a key")
+        return cls(
+            key=doc["key"],
+            version=doc.get("version"),
+            env=doc.get("env"),
+            outcome=str(doc.get("outcome", "")),
+            detail=doc.get("detail"),
+        )
+
+
+@dataclass(frozen=True)
 class AuditRecord:
     """One row of the audit log."""
 
@@ -367,10 +396,14 @@ class AuditRecord:
     request_id: Optional[str]
     #: What else the row records, in words (for ``audit.prune``: the rows removed and the time).
     detail: Optional[str]
+    #: For a row naming several keys (one resolve): one item per key tried, and ``key``,
+    #: ``version`` and ``env`` are ``None``; ``outcome`` is ``ok``, ``partial`` or ``refused``.
+    #: Empty for a row about one key.
+    items: List[AuditItem] = field(default_factory=list)
 
     @classmethod
     def from_json(cls, doc: Any) -> AuditRecord:
-        return _build(cls, doc)
+        return _build(cls, doc, items=lambda raw: [AuditItem.from_json(i) for i in raw])
 
 
 @dataclass(frozen=True)
