@@ -358,7 +358,10 @@ impl ClientBuilder {
         let mut http = reqwest::Client::builder()
             .timeout(self.timeout)
             .connect_timeout(connect)
-            .user_agent(concat!("hush-client/", env!("CARGO_PKG_VERSION")));
+            .user_agent(concat!("hush-client/", env!("CARGO_PKG_VERSION")))
+            // A plain-HTTP server needs no trust roots: loading the system's (reading and
+            // parsing every file of /etc/ssl/certs) was most of a short `hush run`'s time.
+            .tls_built_in_root_certs(base.starts_with("https://"));
         for root in self.roots {
             http = http.add_root_certificate(root);
         }

@@ -425,7 +425,11 @@ impl Fallback {
                 f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
             }
             f.write_all(&sealed)?;
-            f.sync_all()?;
+            // Not synced: the snapshot is a cache, rewritten by every run that reaches the
+            // server. A machine crash right after may leave the previous one or a torn file,
+            // which fails its authentication and is reported as damaged ("delete it") should
+            // an outage need it; the rename keeps a reader from ever seeing a half-written one.
+            // The fsync cost most of a millisecond of every `hush run` against a server.
             std::fs::rename(&tmp, &self.path)?;
             Ok(())
         })();

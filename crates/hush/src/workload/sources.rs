@@ -279,7 +279,9 @@ impl<'w> StoreAccess<'w> {
                 // A database or file named with --db / HUSH_DB that holds no store yet.
                 Some(db) => !crate::local::store_initialised(db).await?,
                 None => {
-                    crate::remote::configured(self.scope)?.is_none()
+                    // Whether a server is configured, without building its client (which
+                    // loads the TLS roots): `backend::open` builds the one client.
+                    crate::remote::credentials()?.is_none()
                         && !crate::local::Home::locate().is_ok_and(|h| h.db.exists())
                 }
             };
