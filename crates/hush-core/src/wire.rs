@@ -407,7 +407,7 @@ mod tests {
             (
                 "a",
                 Ok(Resolution {
-                    row: row("a"),
+                    row: row("a").into(),
                     env: None,
                     value: Some((2, SecretBytes::new(b"\xff".to_vec()))),
                 }),
@@ -415,7 +415,7 @@ mod tests {
             (
                 "b",
                 Ok(Resolution {
-                    row: row("b"),
+                    row: row("b").into(),
                     env: None,
                     value: None,
                 }),
@@ -456,7 +456,7 @@ mod tests {
                     skipped: vec![revoked("p")],
                     key: "b".into(),
                     answer: Ok(Resolution {
-                        row: row("b"),
+                        row: row("b").into(),
                         env: None,
                         value: Some((2, SecretBytes::new(b"v".to_vec()))),
                     }),
@@ -513,7 +513,7 @@ mod tests {
             skipped: Vec::new(),
             key: r.key.clone(),
             answer: Ok(Resolution {
-                row: r,
+                row: r.into(),
                 env: None,
                 value: Some((2, SecretBytes::new(b"v".to_vec()))),
             }),

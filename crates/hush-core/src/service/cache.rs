@@ -42,7 +42,8 @@ const MAX_TOKENS: usize = 10_000;
 const MAX_ROWS: usize = 50_000;
 
 /// A secret's row and its current sealed shared value, as resolve reads them.
-pub(super) type CachedRow = Arc<(SecretRow, Option<SealedValue>)>;
+/// The row is shared with the answers made from it, not copied per request.
+pub(super) type CachedRow = Arc<(Arc<SecretRow>, Option<SealedValue>)>;
 
 /// See the module docs.
 pub(super) struct Caches {

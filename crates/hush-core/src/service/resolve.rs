@@ -23,8 +23,8 @@ pub const MAX_RESOLVE: usize = 500;
 /// One key's answer in [`Hush::resolve`].
 #[derive(Debug)]
 pub struct Resolution {
-    /// The secret.
-    pub row: SecretRow,
+    /// The secret (shared with the server's cache: one row, however many answers).
+    pub row: Arc<SecretRow>,
     /// The environment whose own value was given; `None` for the shared value.
     pub env: Option<String>,
     /// The current version and its value; `None` for a dry run.
@@ -305,32 +305,33 @@ impl Hush {
                     .secret_with_value(&ws.id, key, None, false)
                     .await?;
                 read.map(|SecretRead { row, value, .. }| {
-                    let cached = Arc::new((row, value));
+                    let cached = Arc::new((Arc::new(row), value));
                     self.caches.keep_row(epoch, &ws.name, cached.clone());
                     cached
                 })
             }
         };
-        let Some((row, sealed)) = found.map(|c| (c.0.clone(), c.1.clone())) else {
+        let Some(cached) = found else {
             let err = Error::NotFound {
                 workspace: ws.name.clone(),
                 key: key.to_string(),
             };
             return Ok(Attempt::Refused("not_found", None, err));
         };
-        if let Some(reason) = scope.out_of_scope(&row) {
+        let row = &cached.0;
+        if let Some(reason) = scope.out_of_scope(row) {
             return Ok(Attempt::Refused(
                 "out_of_scope",
                 None,
                 Error::Forbidden { reason },
             ));
         }
-        if let Some((outcome, err)) = unservable(&row, now) {
+        if let Some((outcome, err)) = unservable(row, now) {
             return Ok(Attempt::Refused(outcome, None, err));
         }
         if dry_run {
             let r = Resolution {
-                row,
+                row: row.clone(),
                 env: None,
                 value: None,
             };
@@ -345,16 +346,18 @@ impl Hush {
             };
             return Ok(Attempt::Refused("not_found", None, err));
         }
+        let own;
         let sealed = if slot.is_empty() {
-            sealed
+            cached.1.as_ref()
         } else {
-            self.store.value(&row.id, slot, version).await?
+            own = self.store.value(&row.id, slot, version).await?;
+            own.as_ref()
         };
         let sealed = sealed.ok_or_else(|| Error::VersionNotFound {
             key: key.to_string(),
             version,
         })?;
-        let value = match self.open_sealed(ws, &row, &sealed).await {
+        let value = match self.open_sealed(ws, row, sealed).await {
             Ok(v) => v,
             // One damaged row fails its own key, not the whole call.
             Err(err @ Error::Decrypt { .. }) => {
@@ -365,7 +368,7 @@ impl Hush {
         let slot = slot.to_string();
         let env = (!slot.is_empty()).then(|| slot.clone());
         let r = Resolution {
-            row,
+            row: row.clone(),
             env,
             value: Some((version, value)),
         };
