@@ -7,11 +7,6 @@
 // One `unsafe` block, in `hygiene::tie_to_hush` (a `pre_exec` hook); everything else is safe.
 #![deny(unsafe_code)]
 
-/// mimalloc: the read path allocates per request (JSON, rows, audit entries), and glibc's
-/// malloc was a fifth of the server's CPU under load.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 mod apps;
 mod backend;
 mod cli;

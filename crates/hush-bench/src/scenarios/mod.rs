@@ -106,9 +106,9 @@ pub fn throughput_report(
         Some(m) => (
             format!(
                 "ratio of requests/s >= {min_ratio} and hush p99 <= {} ms",
-                wrk::ms(m)
+                f2(wrk::ms(m))
             ),
-            format!("ratio>={min_ratio},p99<={}ms", wrk::ms(m)),
+            format!("ratio>={min_ratio},p99<={}ms", f2(wrk::ms(m))),
         ),
         None => (
             format!("ratio of requests/s >= {min_ratio}"),

@@ -2,7 +2,7 @@
 //! secrets: the floor) and a large one (1,000,000 by default), each measured with 16
 //! connections for 10 s: `GET /v1/secrets/{key}` on random keys (`s-0000000`…) and the first
 //! page of `GET /v1/secrets`. Figures: p50 on the large store over p50 on the small one, for
-//! each (target 1.5 or less), and the server's memory on the large store after the load
+//! each (targets: GET 1.3 or less (issue 19), list 1.5 or less), and the server's memory on the large store after the load
 //! (`VmHWM` and `VmRSS` from `/proc/PID/status`; target: peak 256 MiB or less).
 //!
 //! The stores are seeded in process through hush-core (`Hush::create` from many concurrent
@@ -93,9 +93,11 @@ pub fn run(ctx: &Ctx, args: &ScaleArgs) -> Result<Report> {
     let get_ratio = ms(large.get.p50) / ms(small.get.p50);
     let list_ratio = ms(large.list.p50) / ms(small.list.p50);
     let mib = |kb: u64| kb as f64 / 1024.0;
+    // Issue 19: GET at most 1.3x the small store's; the list's target unchanged (1.5x).
+    let max_get = 1.3;
     let max_ratio = 1.5;
     let max_mib = 256.0;
-    let met = get_ratio <= max_ratio && list_ratio <= max_ratio && mib(large.hwm_kb) <= max_mib;
+    let met = get_ratio <= max_get && list_ratio <= max_ratio && mib(large.hwm_kb) <= max_mib;
     let n = args.secrets;
     notes.push(format!(
         "{} per load: GET random keys, then the first list page (default limit); small store first",
@@ -123,14 +125,14 @@ pub fn run(ctx: &Ctx, args: &ScaleArgs) -> Result<Report> {
         ),
         ratio: format!("GET {get_ratio:.2}, list {list_ratio:.2} (p50 large / p50 small)"),
         target: format!(
-            "each ratio <= {max_ratio}, and the server's peak RSS (VmHWM) <= {max_mib} MiB at {n}"
+            "GET ratio <= {max_get}, list ratio <= {max_ratio}, and the server's peak RSS (VmHWM) <= {max_mib} MiB at {n}"
         ),
         met,
         result: ResultFields {
             figure: format!("{:.3}", ms(large.get.p50)),
             floor: format!("{:.3}", ms(small.get.p50)),
             ratio: format!("{get_ratio:.2}"),
-            target: format!("ratio<={max_ratio},list_ratio<={max_ratio},vmhwm<={max_mib}MiB"),
+            target: format!("ratio<={max_get},list_ratio<={max_ratio},vmhwm<={max_mib}MiB"),
         },
         notes,
         extra: vec![],
