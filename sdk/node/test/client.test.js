@@ -204,6 +204,15 @@ describe('the client against a real server', () => {
     assert.equal(r.errors.r_exp.code, 'expired');
     assert.equal(r.errors.r_none.code, 'missing');
     assert.ok(r.errors.r_none.message.length > 0);
+    // One audit row for the call, naming each key tried; found by any of them.
+    const [row] = (await c.audit.list({ key: 'r_none' })).filter((a) => a.action === 'secret.read');
+    assert.equal(row.key, null);
+    assert.equal(row.outcome, 'partial');
+    assert.deepEqual(
+      row.items.map((i) => [i.key, i.outcome]),
+      [['r_ok', 'ok'], ['r_rev', 'revoked'], ['r_exp', 'expired'], ['r_none', 'not_found']],
+    );
+    assert.equal(row.items[0].version, 1);
     const dry = await c.check({ keys: ['r_ok', 'r_none'] });
     assert.equal(dry.secrets.r_ok.key, 'r_ok');
     assert.equal(dry.secrets.r_ok.value, null, 'a dry run reads no value');

@@ -188,6 +188,17 @@ def test_resolve_and_check(admin: Client, key: str) -> None:
     assert r.errors[key + "_missing"].code == "missing"
     assert r.errors[key + "_missing"].message
 
+    # The call wrote one audit row naming each key, found by any of them.
+    (row,) = [r for r in admin.audit.list(key=key + "_missing") if r.action == "secret.read"]
+    assert row.key is None and row.outcome == "partial"
+    assert [(i.key, i.outcome) for i in row.items] == [
+        (key, "ok"),
+        (key + "_r", "revoked"),
+        (key + "_missing", "not_found"),
+    ]
+    assert row.items[0].version == 1
+    assert row.seq in [r.seq for r in admin.audit.list(key=key)]
+
     other_env = admin.resolve([key], env="dev")
     assert other_env.errors[key].code == "out_of_scope"
 

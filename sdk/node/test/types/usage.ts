@@ -17,6 +17,7 @@ import {
   secrets,
   type AppInfo,
   type AuditHead,
+  type AuditItem,
   type AuditPruned,
   type NewToken,
   type SecretMeta,
@@ -128,7 +129,10 @@ export async function everythingElse(client: Client): Promise<void> {
   const verdict = await client.audit.verify({ head });
   const intact: boolean | undefined = verdict.intact;
   void intact;
-  await client.audit.list({ key: 'cert', actor: 'tok_1', since: 0, until: 2_000_000_000 });
+  const rows = await client.audit.list({ key: 'cert', actor: 'tok_1', since: 0, until: 2_000_000_000 });
+  // A row naming several keys (one resolve) lists them in `items`.
+  const items: AuditItem[] = rows.flatMap((r) => r.items ?? []);
+  const itemVersions: (number | null | undefined)[] = items.map((i) => i.version);
   const pruned: AuditPruned = await client.audit.prune({ before: '90d' });
   const removed: number = pruned.removed;
   void removed;
