@@ -262,18 +262,47 @@ pub fn chain(
     last_mac: &str,
     entries: &[AuditEntry],
 ) -> Vec<AuditRow> {
+    links(key, last_seq, last_mac, entries)
+        .into_iter()
+        .zip(entries)
+        .map(|(l, e)| AuditRow {
+            seq: l.seq,
+            entry: e.clone(),
+            prev_mac: l.prev_mac,
+            mac: l.mac,
+        })
+        .collect()
+}
+
+/// One entry's place in the chain: its sequence number, the MAC before it, and its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    /// The row's sequence number.
+    pub seq: i64,
+    /// The MAC of the row before.
+    pub prev_mac: String,
+    /// The row's MAC.
+    pub mac: String,
+}
+
+/// What [`chain`] computes, without copying the entries (a store that writes them from where
+/// they are).
+pub fn links<'a>(
+    key: &AuditKey,
+    last_seq: i64,
+    last_mac: &str,
+    entries: impl IntoIterator<Item = &'a AuditEntry>,
+) -> Vec<Link> {
     let mut prev = last_mac.to_string();
-    let mut out = Vec::with_capacity(entries.len());
-    for (i, e) in entries.iter().enumerate() {
+    let mut out = Vec::new();
+    for (i, e) in entries.into_iter().enumerate() {
         let seq = last_seq + 1 + i as i64;
         let mac = row_mac(key, seq, e, &prev);
-        out.push(AuditRow {
+        out.push(Link {
             seq,
-            entry: e.clone(),
-            prev_mac: prev.clone(),
-            mac: mac.clone(),
+            prev_mac: std::mem::replace(&mut prev, mac.clone()),
+            mac,
         });
-        prev = mac;
     }
     out
 }

@@ -41,6 +41,7 @@ macro_rules! conformance_tests {
             the_audit_key_is_recorded_once_and_rewrapped_by_rotation, the_audit_head_is_the_newest_row,
             environment_values_are_kept_apart, audit_prune_keeps_a_checkpoint_and_the_chain_goes_on,
             audit_rows_keep_their_request_id_and_detail, the_audit_tail_is_the_rows_after_one,
+            audit_rows_are_found_by_any_key_of_their_items,
             events_are_made_by_the_audit_rows_that_changed_something,
             webhook_deliveries_are_queued_once_and_claimed_by_one);
         $crate::conformance_tests!(@pairs $mode $make;
@@ -696,6 +697,61 @@ pub async fn audit_chain_links_every_append(s: &dyn Store) {
         .await
         .unwrap();
     assert_eq!(since.len(), 4);
+}
+
+/// A row naming several keys (a resolve's `items`) is found by each of them, exactly: not by a
+/// key that appears only as another field's value (an environment, a detail), nor by a prefix.
+pub async fn audit_rows_are_found_by_any_key_of_their_items(s: &dyn Store) {
+    ready(s).await;
+    let item = |key: &str, env: Option<&str>, outcome: &str, detail: Option<&str>| {
+        hush_core::audit::AuditItem {
+            key: key.into(),
+            version: Some(1),
+            env: env.map(Into::into),
+            outcome: outcome.into(),
+            detail: detail.map(Into::into),
+        }
+    };
+    let mut one = entry("secret.read");
+    one.key = Some("alpha".into());
+    let mut many = entry("secret.read");
+    many.key = None;
+    many.outcome = "partial".into();
+    many.items = vec![
+        item("alpha", Some("prod"), "ok", None),
+        item("beta", None, "not_found", Some("fallback for alpha_old")),
+        item("beta", None, "not_found", None),
+    ];
+    s.append_audit(&[one, many, entry("secret.read")])
+        .await
+        .unwrap();
+    let seqs = |key: &str| {
+        let key = key.to_string();
+        async move {
+            s.audit(&AuditFilter {
+                key: Some(key),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.seq)
+            .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(seqs("alpha").await, [1, 2]);
+    assert_eq!(
+        seqs("beta").await,
+        [2],
+        "a key tried twice finds its row once"
+    );
+    assert_eq!(seqs("k").await, [3]);
+    for absent in ["prod", "alpha_old", "alph", "bet", "not_found"] {
+        assert!(seqs(absent).await.is_empty(), "{absent} is no key of a row");
+    }
+    let all = s.audit(&AuditFilter::default()).await.unwrap();
+    assert_eq!(all[1].entry.items.len(), 3, "the items come back whole");
+    assert_eq!(intact(&all), 3);
 }
 
 /// Tokens are found by hash, listed per workspace, and revoked once.

@@ -15,9 +15,9 @@ use rusqlite::{params, Connection, OptionalExtension as _};
 
 use super::webhooks::{insert_webhook_row, webhook_from_row, WEBHOOK_COLUMNS};
 use super::{
-    audit_from_row, corrupt, env_versions_json, index_items, insert_audit_key, insert_data_key,
-    insert_root, insert_workspace, read_checkpoint, secret_from_row, to_json, token_from_row,
-    unavailable, SqliteStore, AUDIT_COLUMNS, INSERT_SECRET, SECRET_COLUMNS, TOKEN_COLUMNS,
+    audit_from_row, corrupt, env_versions_json, insert_audit_key, insert_data_key, insert_root,
+    insert_workspace, read_checkpoint, secret_from_row, to_json, token_from_row, unavailable,
+    SqliteStore, AUDIT_COLUMNS, INSERT_SECRET, SECRET_COLUMNS, TOKEN_COLUMNS,
 };
 
 /// `?1, ?2, …`, one per column of `columns` (a comma-separated list).
@@ -50,14 +50,8 @@ fn all<T>(
 
 /// Tables a dump does not copy: the change events (kept 48 hours, for followers of this store),
 /// which expiry notices were given (a migrated store gives them again, once) and webhook
-/// deliveries (bookkeeping of this store's dispatchers); nor `audit_keys`, the index of the keys
-/// in audit rows' items, written again from the rows as they are loaded.
-const OWN_TABLES: &[&str] = &[
-    "events",
-    "expiry_notices",
-    "webhook_deliveries",
-    "audit_keys",
-];
+/// deliveries (bookkeeping of this store's dispatchers).
+const OWN_TABLES: &[&str] = &["events", "expiry_notices", "webhook_deliveries"];
 
 /// Every row, read inside `c`'s open transaction (one snapshot).
 fn read_all(c: &Connection) -> Result<Dump, StoreError> {
@@ -388,7 +382,6 @@ fn write_all(tx: &rusqlite::Transaction<'_>, dump: &Dump) -> Result<(), StoreErr
         .map_err(unavailable)?;
     for row in &dump.audit {
         insert_audit_row(&mut st, row)?;
-        index_items(tx, row)?;
     }
     if let Some(cp) = &dump.audit_checkpoint {
         tx.execute(
