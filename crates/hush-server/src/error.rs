@@ -45,7 +45,8 @@ impl ApiError {
         Self::new(StatusCode::UNPROCESSABLE_ENTITY, C::InvalidField, message)
     }
 
-    fn internal(cause: &dyn std::fmt::Display) -> Self {
+    /// 500; the cause goes to the server log only.
+    pub(crate) fn internal(cause: &dyn std::fmt::Display) -> Self {
         tracing::error!(%cause, "internal error");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,

@@ -592,6 +592,8 @@ async fn get_secret_with_value_version_and_refusals() {
     assert_eq!(a.status, StatusCode::OK, "{}", a.text);
     let a = app.admin(Method::GET, "/v1/secrets/K", None).await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(a.headers["content-type"], "application/json");
+    assert_eq!(a.headers["etag"], "\"2\"");
     assert_eq!(a.body["value"], PLANTED);
     assert_eq!(a.body["value_version"], 2);
     let a = app
@@ -901,6 +903,7 @@ async fn resolve_answers_values_and_reasons() {
         )
         .await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert_eq!(a.headers["content-type"], "application/json");
     assert_eq!(a.body["secrets"]["OK"]["value"], PLANTED);
     assert_eq!(a.body["errors"]["GONE"]["code"], "revoked");
     assert_eq!(a.body["errors"]["NOPE"]["code"], "missing");
