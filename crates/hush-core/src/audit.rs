@@ -293,9 +293,10 @@ pub fn links<'a>(
     last_mac: &str,
     entries: impl IntoIterator<Item = &'a AuditEntry>,
 ) -> Vec<Link> {
+    let entries = entries.into_iter();
     let mut prev = last_mac.to_string();
-    let mut out = Vec::new();
-    for (i, e) in entries.into_iter().enumerate() {
+    let mut out = Vec::with_capacity(entries.size_hint().0);
+    for (i, e) in entries.enumerate() {
         let seq = last_seq + 1 + i as i64;
         let mac = row_mac(key, seq, e, &prev);
         out.push(Link {

@@ -989,7 +989,6 @@ async fn resolve(
     c: Caller,
     Body(b): Body<ResolveRequest>,
 ) -> Result<SizedJson<hush_wire::Resolved>, ApiError> {
-    let hint = RESOLVED_BYTES_PER_KEY * (b.keys.len() + 1);
     let answers = s
         .hush
         .resolve_with_fallbacks(
@@ -1004,14 +1003,23 @@ async fn resolve(
         .await?;
     // Each refusal says what the API says for its error (and a value that does not decrypt is
     // logged as on every route).
+    // Each key's metadata, and its value (twice its length: room for escapes or base64).
+    let hint = answers
+        .iter()
+        .map(|(_, a)| {
+            let value = a.answer.as_ref().ok().and_then(|r| r.value.as_ref());
+            RESOLVED_BYTES_PER_KEY + value.map_or(0, |(_, v)| v.len() * 2)
+        })
+        .sum::<usize>()
+        + RESOLVED_BYTES_PER_KEY;
     let answer = wire::resolved(answers, &c.ws.name, clock::now(), |e| {
         ApiError::from(e).message
     });
     Ok(SizedJson(answer, hint))
 }
 
-/// About what one key takes in a resolve's answer (its value and metadata): 460 bytes for
-/// the 40-byte values of the benchmark.
+/// About what one key's metadata takes in an answer (a resolve's key with a 40-byte value
+/// takes about 460 bytes).
 const RESOLVED_BYTES_PER_KEY: usize = 640;
 
 /// A JSON answer written into one buffer reserved for about its size. `Json` starts at 128

@@ -1544,9 +1544,13 @@ impl Store for SqliteStore {
                 "SELECT {AUDIT_COLUMNS}
                  FROM audit_log
                  WHERE (?1 IS NULL OR key = ?1
-                        OR (items IS NOT NULL AND instr(items, json_quote(?1)) > 0
-                            AND EXISTS (SELECT 1 FROM json_each(items)
-                                        WHERE json_extract(value, '$.key') = ?1)))
+                        OR (instr(items, json_quote(?1)) > 0
+                            AND CASE WHEN json_valid(items)
+                                THEN EXISTS (SELECT 1 FROM json_each(items) WHERE json_extract(
+                                        CASE type WHEN 'object' THEN value END, '$.key') = ?1)
+                                -- Edited into something that is not JSON: listed when its
+                                -- text names the key, for `verify` to report it.
+                                ELSE 1 END))
                    AND (?2 IS NULL OR actor_id = ?2 OR actor_name = ?2)
                    AND (?3 IS NULL OR ts_ms >= ?3)
                    AND (?4 IS NULL OR ts_ms < ?4)
@@ -1723,6 +1727,75 @@ mod tests {
             detail: None,
             items: Vec::new(),
         }
+    }
+
+    /// A row whose `items` were edited into something that is not a list of objects does
+    /// not make a `--key` query fail: it still answers, lists a row whose text is no longer
+    /// JSON when that text names the key (so that it is seen), and `verify` reports the edit.
+    #[tokio::test]
+    async fn edited_items_do_not_break_a_key_query() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("hush.db")).unwrap();
+        let key = AuditKey::generate().unwrap();
+        store.set_audit_key(key.clone());
+        let item = |k: &str| audit::AuditItem {
+            key: k.into(),
+            version: Some(1),
+            env: None,
+            outcome: "ok".into(),
+            detail: None,
+        };
+        let mut many = entry(1);
+        many.key = None;
+        many.items = vec![item("a"), item("b")];
+        let entries = [many.clone(), many.clone(), many.clone(), many, entry(5)];
+        store.append_audit(&entries).await.unwrap();
+        let seqs = |key: &str| {
+            let f = AuditFilter {
+                key: Some(key.into()),
+                ..Default::default()
+            };
+            let store = &store;
+            async move {
+                let rows = store.audit(&f).await.unwrap();
+                rows.iter().map(|r| r.seq).collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(seqs("a").await, [1, 2, 3, 4]);
+        let edits = [
+            (1, r#"[{"key":"a""#),
+            (2, r#"["a"]"#),
+            (3, r#"{"key":"a"}"#),
+            (4, r#"[[{"key":"a"}]]"#),
+        ];
+        for (seq, text) in edits {
+            store
+                .write(|tx| {
+                    tx.execute(
+                        "UPDATE audit_log SET items = ?2 WHERE seq = ?1",
+                        params![seq, text],
+                    )
+                    .map(drop)
+                    .map_err(unavailable)
+                })
+                .unwrap();
+        }
+        assert_eq!(
+            seqs("a").await,
+            [1],
+            "only the row no longer JSON, naming a"
+        );
+        assert!(seqs("b").await.is_empty());
+        assert_eq!(seqs("k5").await, [5]);
+        let rows = store.audit(&AuditFilter::default()).await.unwrap();
+        let chain_key = audit::ChainKey { key, keyed_from: 1 };
+        assert!(
+            !matches!(
+                audit::verify(&rows, &chain_key, None),
+                audit::Verdict::Intact { .. }
+            ),
+            "verify reports the edited rows"
+        );
     }
 
     /// A store made by an older hush (schema 4, audit rows chained by plain SHA-256 in it) is
