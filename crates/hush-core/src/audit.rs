@@ -22,6 +22,7 @@
 pub use hush_crypto::AuditKey;
 pub use hush_wire::AuditItem;
 use serde::Serialize;
+use serde_json::value::RawValue;
 
 /// The `prev_mac` of the first row.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -231,15 +232,64 @@ impl Head {
 /// entry and the previous MAC. JSON with a fixed field order is canonical here because every
 /// field is a string, a number or null.
 fn canonical(seq: i64, entry: &AuditEntry, prev_mac: &str) -> Vec<u8> {
+    canonical_with(seq, entry, items_raw(entry).as_deref(), prev_mac)
+}
+
+/// The entry's items as JSON, written once (`None`: it has none).
+fn items_raw(entry: &AuditEntry) -> Option<Box<RawValue>> {
+    (!entry.items.is_empty())
+        .then(|| serde_json::value::to_raw_value(&entry.items).ok())
+        .flatten()
+}
+
+/// [`canonical`] with the entry's items already written (`items_raw`), so that a store that
+/// keeps them as JSON writes them once. The same bytes as serialising the entry itself: the
+/// fields of [`AuditEntry`] in its order, with its rules for absent ones (a test holds the
+/// two together).
+fn canonical_with(seq: i64, e: &AuditEntry, items: Option<&RawValue>, prev_mac: &str) -> Vec<u8> {
+    #[derive(Serialize)]
+    struct Entry<'a> {
+        ts_ms: i64,
+        actor_id: &'a str,
+        actor_name: &'a str,
+        action: &'a str,
+        workspace: Option<&'a str>,
+        key: Option<&'a str>,
+        version: Option<u64>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        env: Option<&'a str>,
+        outcome: &'a str,
+        remote: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        request_id: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        detail: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        items: Option<&'a RawValue>,
+    }
     #[derive(Serialize)]
     struct Canonical<'a> {
         seq: i64,
-        entry: &'a AuditEntry,
+        entry: Entry<'a>,
         prev_hash: &'a str,
     }
     serde_json::to_vec(&Canonical {
         seq,
-        entry,
+        entry: Entry {
+            ts_ms: e.ts_ms,
+            actor_id: &e.actor_id,
+            actor_name: &e.actor_name,
+            action: &e.action,
+            workspace: e.workspace.as_deref(),
+            key: e.key.as_deref(),
+            version: e.version,
+            env: e.env.as_deref(),
+            outcome: &e.outcome,
+            remote: e.remote.as_deref(),
+            request_id: e.request_id.as_deref(),
+            detail: e.detail.as_deref(),
+            items,
+        },
         prev_hash: prev_mac,
     })
     .unwrap_or_default()
@@ -274,8 +324,9 @@ pub fn chain(
         .collect()
 }
 
-/// One entry's place in the chain: its sequence number, the MAC before it, and its own.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One entry's place in the chain: its sequence number, the MAC before it, and its own; with
+/// the entry's items as the JSON the MAC covered, for the store to keep as they are.
+#[derive(Debug)]
 pub struct Link {
     /// The row's sequence number.
     pub seq: i64,
@@ -283,6 +334,8 @@ pub struct Link {
     pub prev_mac: String,
     /// The row's MAC.
     pub mac: String,
+    /// The entry's items as JSON ([`AuditEntry::items_json`]); `None` when it has none.
+    pub items_json: Option<Box<RawValue>>,
 }
 
 /// What [`chain`] computes, without copying the entries (a store that writes them from where
@@ -298,11 +351,13 @@ pub fn links<'a>(
     let mut out = Vec::with_capacity(entries.size_hint().0);
     for (i, e) in entries.enumerate() {
         let seq = last_seq + 1 + i as i64;
-        let mac = row_mac(key, seq, e, &prev);
+        let items_json = items_raw(e);
+        let mac = key.mac_hex(&canonical_with(seq, e, items_json.as_deref(), &prev));
         out.push(Link {
             seq,
             prev_mac: std::mem::replace(&mut prev, mac.clone()),
             mac,
+            items_json,
         });
     }
     out
@@ -892,5 +947,58 @@ mod tests {
             prev = r.mac.clone();
         }
         assert_eq!(broken_at(&verify(&forged, &k, None)), 4);
+    }
+
+    /// The MAC's bytes written with the items already as JSON are those of the entry itself,
+    /// for every field present or absent; and the items JSON a link carries is the entry's.
+    #[test]
+    fn the_canonical_bytes_are_the_entry_serialised() {
+        #[derive(Serialize)]
+        struct Canonical<'a> {
+            seq: i64,
+            entry: &'a AuditEntry,
+            prev_hash: &'a str,
+        }
+        let bare = entry("secret.read");
+        let mut full = bare.clone();
+        full.workspace = Some("w\"s".into());
+        full.key = None;
+        full.version = Some(3);
+        full.env = Some("prod".into());
+        full.remote = Some("127.0.0.1".into());
+        full.request_id = Some("r-1".into());
+        full.detail = Some("served by b; skipped a (revoked)".into());
+        full.items = vec![
+            AuditItem {
+                key: "a".into(),
+                version: None,
+                env: Some("dev".into()),
+                outcome: "revoked".into(),
+                detail: Some("fallback for \u{e9}\n".into()),
+            },
+            AuditItem {
+                key: "b".into(),
+                version: Some(2),
+                env: None,
+                outcome: "ok".into(),
+                detail: None,
+            },
+        ];
+        let k = key();
+        for e in [&bare, &full] {
+            let want = serde_json::to_vec(&Canonical {
+                seq: 7,
+                entry: e,
+                prev_hash: "ab",
+            })
+            .unwrap();
+            assert_eq!(canonical(7, e, "ab"), want);
+            let link = links(&k.key, 6, "ab", [e]).pop().unwrap();
+            assert_eq!(link.mac, row_mac(&k.key, 7, e, "ab"));
+            assert_eq!(
+                link.items_json.as_deref().map(RawValue::get),
+                e.items_json().as_deref()
+            );
+        }
     }
 }

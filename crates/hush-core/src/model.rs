@@ -298,6 +298,27 @@ pub struct SecretRow {
     pub updated_by: String,
 }
 
+#[cfg(test)]
+impl SecretRow {
+    /// A row for tests: active, version 1 of the shared value, made at 0 by `t`.
+    pub(crate) fn sample(key: &str) -> SecretRow {
+        SecretRow {
+            id: "sec_1".into(),
+            workspace_id: "ws_1".into(),
+            key: key.into(),
+            meta: Metadata::default(),
+            status: StoredStatus::Active,
+            version: 1,
+            env_versions: Default::default(),
+            revision: 1,
+            created_at: 0,
+            updated_at: 0,
+            created_by: "t".into(),
+            updated_by: "t".into(),
+        }
+    }
+}
+
 impl SecretRow {
     /// Which value a read in `env` gets: that environment's own value and its current
     /// version, else the shared value (`""`) and its version (0: there is none).
@@ -426,23 +447,8 @@ mod tests {
 
     #[test]
     fn status_follows_expiry_and_revocation() {
-        let mut row = SecretRow {
-            id: "sec_1".into(),
-            workspace_id: "ws_1".into(),
-            key: "k".into(),
-            meta: Metadata {
-                expires_at: Some(100),
-                ..Metadata::default()
-            },
-            status: StoredStatus::Active,
-            version: 1,
-            env_versions: Default::default(),
-            revision: 1,
-            created_at: 0,
-            updated_at: 0,
-            created_by: "t".into(),
-            updated_by: "t".into(),
-        };
+        let mut row = SecretRow::sample("k");
+        row.meta.expires_at = Some(100);
         assert_eq!(
             row.status_at(100 - DEFAULT_NOTIFY_BEFORE - 1),
             Status::Active

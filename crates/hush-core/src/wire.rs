@@ -301,12 +301,36 @@ pub fn resolved(
     answers: Vec<(String, KeyAnswer)>,
     workspace: &str,
     now: i64,
-    mut describe: impl FnMut(Error) -> String,
+    describe: impl FnMut(Error) -> String,
 ) -> Resolved {
-    let mut secrets = BTreeMap::new();
+    let a = answer(answers, workspace, now, describe);
+    let mut out = a.rest;
+    out.secrets = a
+        .served
+        .iter()
+        .map(|(key, r)| {
+            let mut v = resolution(r, workspace, now);
+            // The answer says each warning once, at its top.
+            v.warnings.clear();
+            (key.clone(), v)
+        })
+        .collect();
+    out
+}
+
+/// [`resolved`]'s answer before it is written: the values stay where they are (shared rows,
+/// sealed-then-opened values) and are serialised straight into the response, as the same JSON
+/// as [`Resolved`], without a copy of each value and its metadata per key.
+pub fn answer(
+    answers: Vec<(String, KeyAnswer)>,
+    workspace: &str,
+    now: i64,
+    mut describe: impl FnMut(Error) -> String,
+) -> ResolvedAnswer {
+    let mut served = BTreeMap::new();
     let mut errors = BTreeMap::new();
     let mut fallbacks = BTreeMap::new();
-    let mut warnings = Vec::new();
+    let mut warned = Vec::new();
     for (key, a) in answers {
         let mut skipped: Vec<SkippedKey> = a
             .skipped
@@ -319,13 +343,11 @@ pub fn resolved(
             .collect();
         let mut served_by = None;
         match a.answer {
-            // SecretValue zeroes its copy of the value on drop.
             Ok(r) => {
                 served_by = Some(a.key);
-                let mut v = resolution(&r, workspace, now);
                 // The answer says each warning once, at its top.
-                warnings.append(&mut v.warnings);
-                secrets.insert(key.clone(), v);
+                warned.append(&mut warnings(&r.row, now));
+                served.insert(key.clone(), r);
             }
             Err(e) => {
                 let code = refusal(&e);
@@ -344,12 +366,140 @@ pub fn resolved(
             fallbacks.insert(key, FallbackTrail { served_by, skipped });
         }
     }
-    warnings.sort_by(|a, b| a.key.cmp(&b.key));
-    Resolved {
-        secrets,
-        errors,
-        fallbacks,
-        warnings,
+    warned.sort_by(|a, b| a.key.cmp(&b.key));
+    ResolvedAnswer {
+        served,
+        rest: Resolved {
+            secrets: BTreeMap::new(),
+            errors,
+            fallbacks,
+            warnings: warned,
+        },
+        workspace: workspace.to_string(),
+        now,
+    }
+}
+
+/// A resolve answer ready to be written: see [`answer`]. Serialises as [`Resolved`].
+#[derive(Debug)]
+pub struct ResolvedAnswer {
+    /// By key wanted: what served it.
+    pub served: BTreeMap<String, Resolution>,
+    /// The rest of the answer (`secrets` empty: they are `served`).
+    pub rest: Resolved,
+    /// The workspace's name, as the metadata shows it.
+    pub workspace: String,
+    /// When the answer was made (the metadata's status and the warnings are as of then).
+    pub now: i64,
+}
+
+impl serde::Serialize for ResolvedAnswer {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        /// [`Resolved`]'s fields, with `secrets` written from `served`.
+        #[derive(serde::Serialize)]
+        struct Out<'a> {
+            secrets: Secrets<'a>,
+            errors: &'a BTreeMap<String, Refusal>,
+            #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+            fallbacks: &'a BTreeMap<String, FallbackTrail>,
+            #[serde(skip_serializing_if = "<[Warning]>::is_empty")]
+            warnings: &'a [Warning],
+        }
+        struct Secrets<'a>(&'a ResolvedAnswer);
+        impl serde::Serialize for Secrets<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let a = self.0;
+                s.collect_map(a.served.iter().map(|(key, r)| {
+                    let (env, version, value) = match &r.value {
+                        Some((version, value)) => (r.env.as_deref(), *version, Some(value)),
+                        None => (None, r.row.version, None),
+                    };
+                    let out = ValueOut {
+                        row: &r.row,
+                        workspace: &a.workspace,
+                        now: a.now,
+                        env,
+                        version,
+                        value,
+                        used_by: None,
+                        warnings: &[],
+                    };
+                    (key, out)
+                }))
+            }
+        }
+        Out {
+            secrets: Secrets(self),
+            errors: &self.rest.errors,
+            fallbacks: &self.rest.fallbacks,
+            warnings: &self.rest.warnings,
+        }
+        .serialize(s)
+    }
+}
+
+/// One secret of an answer, written from its row and value where they are: the JSON of
+/// [`with_value`]'s `SecretValue` (with no value: of a dry run's, which has none).
+pub struct ValueOut<'a> {
+    /// The secret.
+    pub row: &'a SecretRow,
+    /// The workspace's name.
+    pub workspace: &'a str,
+    /// The time its status is as of.
+    pub now: i64,
+    /// The environment whose own value it is; `None` for the shared value (or no value).
+    pub env: Option<&'a str>,
+    /// The version of the value (with no value: the current shared version).
+    pub version: u64,
+    /// The value; `None` for a dry run.
+    pub value: Option<&'a SecretBytes>,
+    /// The apps using it, when the answer says.
+    pub used_by: Option<&'a [hush_wire::UsedBy]>,
+    /// What the reader should know.
+    pub warnings: &'a [Warning],
+}
+
+impl serde::Serialize for ValueOut<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let row = self.row;
+        let created_at = clock::rfc3339(row.created_at);
+        let updated_at = clock::rfc3339(row.updated_at);
+        // EXPOSE: written into the one response that carries the value; text as it is, any
+        // other bytes in base64 (that copy zeroed when written).
+        let bytes = self.value.map(|v| v.expose_secret());
+        let text = bytes.and_then(|b| std::str::from_utf8(b).ok());
+        let b64 = match (bytes, text) {
+            (Some(b), None) => Some(zeroize::Zeroizing::new(
+                base64::engine::general_purpose::STANDARD.encode(b),
+            )),
+            _ => None,
+        };
+        hush_wire::SecretValueRef {
+            id: &row.id,
+            workspace: self.workspace,
+            key: &row.key,
+            description: row.meta.description.as_deref(),
+            token_type: row.meta.token_type.map(|t| t.as_str()),
+            scope: &row.meta.scope,
+            envs: &row.meta.envs,
+            expires_at: row.meta.expires_at,
+            notify_before: row.meta.notify_before,
+            status: row.status_at(self.now).as_str(),
+            version: row.version,
+            env_versions: &row.env_versions,
+            revision: row.revision,
+            created_at: &created_at,
+            updated_at: &updated_at,
+            created_by: &row.created_by,
+            updated_by: &row.updated_by,
+            used_by: self.used_by,
+            value_env: self.env,
+            value_version: self.version,
+            value: text,
+            value_base64: b64.as_deref().map(String::as_str),
+            warnings: self.warnings,
+        }
+        .serialize(s)
     }
 }
 
@@ -539,5 +689,103 @@ mod tests {
         assert_eq!(got.warnings.len(), 1);
         assert_eq!(got.meta.status, "expiring");
         assert!(warnings(&far, now).is_empty());
+    }
+
+    /// The answer written from where its values are is byte for byte the JSON of the owned
+    /// answer (which the clients parse): text, binary, an environment's own value, a dry run,
+    /// a warning, a refusal, fallbacks, odd metadata; and one value with its users.
+    #[test]
+    fn the_written_answer_is_the_json_of_the_owned_one() {
+        let now = 1_000_000;
+        let answers = || {
+            let mut meta = row("m\"eta");
+            meta.meta.description = Some("d\u{e9}\n<\"x\">".into());
+            meta.meta.token_type = Some(hush_wire::TokenType::Api);
+            meta.meta.scope = vec!["app-a".into()];
+            meta.meta.envs = vec!["prod".into(), "dev".into()];
+            meta.meta.expires_at = Some(now + 86_400);
+            meta.meta.notify_before = Some(7 * 86_400);
+            meta.env_versions.insert("prod".into(), 3);
+            let served = |r: SecretRow, env: Option<&str>, value: Option<&[u8]>| KeyAnswer {
+                skipped: Vec::new(),
+                key: r.key.clone(),
+                answer: Ok(Resolution {
+                    row: r.into(),
+                    env: env.map(str::to_string),
+                    value: value.map(|v| (4, SecretBytes::new(v.to_vec()))),
+                }),
+            };
+            vec![
+                (
+                    "t".to_string(),
+                    served(row("t"), None, Some(b"tab\t\"q\" \\ \x01\x7f")),
+                ),
+                (
+                    "bin".to_string(),
+                    served(row("bin"), None, Some(b"\xff\x00\xfe")),
+                ),
+                ("m\"eta".to_string(), served(meta, Some("prod"), Some(b""))),
+                ("dry".to_string(), served(row("dry"), None, None)),
+                (
+                    "gone".to_string(),
+                    KeyAnswer {
+                        skipped: Vec::new(),
+                        key: "gone".into(),
+                        answer: Err(Error::Revoked { key: "gone".into() }),
+                    },
+                ),
+                (
+                    "p".to_string(),
+                    KeyAnswer {
+                        skipped: vec![("p".into(), Error::Revoked { key: "p".into() })],
+                        key: "b".into(),
+                        answer: Ok(Resolution {
+                            row: row("b").into(),
+                            env: None,
+                            value: Some((2, SecretBytes::new(b"v".to_vec()))),
+                        }),
+                    },
+                ),
+            ]
+        };
+        let owned = serde_json::to_string(&resolved(answers(), "w", now, |e| e.to_string()));
+        let written = serde_json::to_string(&answer(answers(), "w", now, |e| e.to_string()));
+        let (owned, written) = (owned.unwrap(), written.unwrap());
+        assert_eq!(written, owned);
+        for part in [
+            "\"warnings\"",
+            "\"fallbacks\"",
+            "\"errors\":{\"gone\"",
+            "value_base64",
+        ] {
+            assert!(owned.contains(part), "the case covers {part}");
+        }
+
+        let mut one = row("k");
+        one.meta.expires_at = Some(now + 3600);
+        let value = SecretBytes::new(b"s3cr3t".to_vec());
+        let users = vec![hush_wire::UsedBy {
+            app: "a".into(),
+            last_read_at: Some(clock::rfc3339(now)),
+            env: Some("prod".into()),
+        }];
+        let mut v = with_value(&one, "w", now, Some("prod"), 9, &value);
+        v.meta.used_by = Some(users.clone());
+        let warned = warnings(&one, now);
+        assert_eq!(warned.len(), 1);
+        let out = ValueOut {
+            row: &one,
+            workspace: "w",
+            now,
+            env: Some("prod"),
+            version: 9,
+            value: Some(&value),
+            used_by: Some(&users),
+            warnings: &warned,
+        };
+        assert_eq!(
+            serde_json::to_string(&out).unwrap(),
+            serde_json::to_string(&v).unwrap()
+        );
     }
 }

@@ -709,16 +709,21 @@ async fn get_secret(
         .hush
         .reveal(&c.ws, &key, q.env.as_deref(), q.version, &c.actor)
         .await?;
-    let mut v = wire::with_value(
-        &r.row,
-        &c.ws.name,
-        clock::now(),
-        r.env.as_deref(),
-        r.version,
-        &r.value,
-    );
-    v.meta.used_by = Some(wire::used_by(Some(&r.used_by)));
-    let hint = RESOLVED_BYTES_PER_KEY + r.value.len() * 2;
+    let now = clock::now();
+    let used_by = wire::used_by(Some(&r.used_by));
+    let warnings = wire::warnings(&r.row, now);
+    // Written from the row and the value where they are (the JSON of `wire::with_value`).
+    let v = wire::ValueOut {
+        row: &r.row,
+        workspace: &c.ws.name,
+        now,
+        env: r.env.as_deref(),
+        version: r.version,
+        value: Some(&r.value),
+        used_by: Some(&used_by),
+        warnings: &warnings,
+    };
+    let hint = ANSWER_BYTES_PER_KEY + r.value.len() * 2;
     Ok(([etag(&r.row)], SizedJson(v, hint)).into_response())
 }
 
@@ -988,7 +993,7 @@ async fn resolve(
     State(s): State<AppState>,
     c: Caller,
     Body(b): Body<ResolveRequest>,
-) -> Result<SizedJson<hush_wire::Resolved>, ApiError> {
+) -> Result<SizedJson<wire::ResolvedAnswer>, ApiError> {
     let answers = s
         .hush
         .resolve_with_fallbacks(
@@ -1002,25 +1007,24 @@ async fn resolve(
         )
         .await?;
     // Each refusal says what the API says for its error (and a value that does not decrypt is
-    // logged as on every route).
-    // Each key's metadata, and its value (twice its length: room for escapes or base64).
-    let hint = answers
-        .iter()
-        .map(|(_, a)| {
-            let value = a.answer.as_ref().ok().and_then(|r| r.value.as_ref());
-            RESOLVED_BYTES_PER_KEY + value.map_or(0, |(_, v)| v.len() * 2)
-        })
-        .sum::<usize>()
-        + RESOLVED_BYTES_PER_KEY;
-    let answer = wire::resolved(answers, &c.ws.name, clock::now(), |e| {
+    // logged as on every route). The values are written into the response from where they
+    // are, not copied into an answer first.
+    let answer = wire::answer(answers, &c.ws.name, clock::now(), |e| {
         ApiError::from(e).message
     });
+    // Each key's metadata, and its value (twice its length: room for escapes or base64).
+    let hint = answer
+        .served
+        .values()
+        .map(|r| ANSWER_BYTES_PER_KEY + r.value.as_ref().map_or(0, |(_, v)| v.len() * 2))
+        .sum::<usize>()
+        + ANSWER_BYTES_PER_KEY * (1 + answer.rest.errors.len());
     Ok(SizedJson(answer, hint))
 }
 
 /// About what one key's metadata takes in an answer (a resolve's key with a 40-byte value
 /// takes about 460 bytes).
-const RESOLVED_BYTES_PER_KEY: usize = 640;
+const ANSWER_BYTES_PER_KEY: usize = 640;
 
 /// A JSON answer written into one buffer reserved for about its size. `Json` starts at 128
 /// bytes and doubles: for a resolve's tens of kilobytes that is a dozen copies of the answer,

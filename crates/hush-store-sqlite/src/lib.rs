@@ -600,7 +600,7 @@ fn append_chain(
             e.env,
             e.request_id,
             e.detail,
-            e.items_json()
+            link.items_json.as_deref().map(|j| j.get())
         ])
         .map_err(|e| conflict_on_unique(e, StoreError::Conflict))?;
         if let Some(ev) = EventRow::from_entry(link.seq, e) {

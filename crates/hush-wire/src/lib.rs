@@ -224,6 +224,74 @@ pub struct SecretValue {
     pub warnings: Vec<Warning>,
 }
 
+/// A [`SecretValue`] written straight from where its parts already are: the server's answer
+/// to a read or a resolve, serialised without a copy of each value and its metadata. The same
+/// JSON as the owned [`SecretValue`] with the same fields (a test holds the two together);
+/// clients parse [`SecretValue`]. Not in the OpenAPI document: the routes name
+/// [`SecretValue`].
+#[derive(Serialize)]
+pub struct SecretValueRef<'a> {
+    /// [`SecretMeta::id`].
+    pub id: &'a str,
+    /// [`SecretMeta::workspace`].
+    pub workspace: &'a str,
+    /// [`SecretMeta::key`].
+    pub key: &'a str,
+    /// [`SecretMeta::description`].
+    pub description: Option<&'a str>,
+    /// [`SecretMeta::token_type`].
+    pub token_type: Option<&'a str>,
+    /// [`SecretMeta::scope`].
+    pub scope: &'a [String],
+    /// [`SecretMeta::envs`].
+    pub envs: &'a [String],
+    /// [`SecretMeta::expires_at`].
+    pub expires_at: Option<i64>,
+    /// [`SecretMeta::notify_before`].
+    pub notify_before: Option<i64>,
+    /// [`SecretMeta::status`].
+    pub status: &'a str,
+    /// [`SecretMeta::version`].
+    pub version: u64,
+    /// [`SecretMeta::env_versions`].
+    pub env_versions: &'a std::collections::BTreeMap<String, u64>,
+    /// [`SecretMeta::revision`].
+    pub revision: u64,
+    /// [`SecretMeta::created_at`].
+    pub created_at: &'a str,
+    /// [`SecretMeta::updated_at`].
+    pub updated_at: &'a str,
+    /// [`SecretMeta::created_by`].
+    pub created_by: &'a str,
+    /// [`SecretMeta::updated_by`].
+    pub updated_by: &'a str,
+    /// [`SecretMeta::used_by`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub used_by: Option<&'a [UsedBy]>,
+    /// [`SecretValue::value_env`].
+    pub value_env: Option<&'a str>,
+    /// [`SecretValue::value_version`].
+    pub value_version: u64,
+    /// [`SecretValue::value`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value: Option<&'a str>,
+    /// [`SecretValue::value_base64`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub value_base64: Option<&'a str>,
+    /// [`SecretValue::warnings`].
+    #[serde(skip_serializing_if = "<[Warning]>::is_empty")]
+    pub warnings: &'a [Warning],
+}
+
+impl std::fmt::Debug for SecretValueRef<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecretValueRef")
+            .field("key", &self.key)
+            .field("value", &"[redacted]")
+            .finish()
+    }
+}
+
 /// Something a reader should act on although the read succeeded. Never carries a value.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -19,7 +19,9 @@
 //! so refusing one costs the same as before. What it holds is what the store holds (hashes,
 //! never tokens).
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -164,7 +166,7 @@ impl Caches {
     /// [`Caches::keep_row`] otherwise.
     pub(super) fn row(&self, ws: &str, key: &str) -> Result<CachedRow, u64> {
         let r = lock(&self.rows);
-        match r.by_key.get(&(ws.to_string(), key.to_string())) {
+        match r.by_key.get(&(ws, key) as &dyn Pair) {
             Some(row) if self.fresh() => Ok(row.clone()),
             _ => Err(r.epoch),
         }
@@ -200,7 +202,7 @@ impl Caches {
     /// [`FRESH`]; the epoch to give [`Caches::keep_read`] otherwise.
     pub(super) fn read(&self, ws: &str, key: &str) -> Result<Arc<SecretRead>, u64> {
         let r = lock(&self.reads);
-        match r.by_key.get(&(ws.to_string(), key.to_string())) {
+        match r.by_key.get(&(ws, key) as &dyn Pair) {
             Some((read, at)) if self.fresh() && at.elapsed() < FRESH => Ok(read.clone()),
             _ => Err(r.epoch),
         }
@@ -249,6 +251,45 @@ impl Caches {
 }
 
 /// Removes `key` from `map` (`None`: everything).
+/// A (workspace, key) pair as a map key, looked up from two `&str` without building one.
+trait Pair {
+    fn parts(&self) -> (&str, &str);
+}
+
+impl Pair for (String, String) {
+    fn parts(&self) -> (&str, &str) {
+        (&self.0, &self.1)
+    }
+}
+
+impl Pair for (&str, &str) {
+    fn parts(&self) -> (&str, &str) {
+        (self.0, self.1)
+    }
+}
+
+impl<'a> Borrow<dyn Pair + 'a> for (String, String) {
+    fn borrow(&self) -> &(dyn Pair + 'a) {
+        self
+    }
+}
+
+// The same hash and equality as `(String, String)`'s: a tuple hashes its parts, and a
+// `String` hashes as its `str`.
+impl Hash for dyn Pair + '_ {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        self.parts().hash(h);
+    }
+}
+
+impl PartialEq for dyn Pair + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.parts() == other.parts()
+    }
+}
+
+impl Eq for dyn Pair + '_ {}
+
 fn evict_from<V>(map: &mut HashMap<(String, String), V>, key: Option<&(String, String)>) {
     match key {
         Some(k) => {
@@ -305,5 +346,28 @@ mod tests {
         c.looked.store(1, Ordering::Release);
         std::thread::sleep(FRESH + Duration::from_millis(20));
         assert!(c.get("h").is_err());
+    }
+
+    /// A row is found again by its workspace and key (looked up from two `&str`), and only by
+    /// those; evicting the key forgets it.
+    #[test]
+    fn rows_are_found_by_workspace_and_key() {
+        let c = Caches::new();
+        c.looked(c.look_started());
+        let secret = SecretRow::sample("k");
+        let e = c.row("ws", "k").unwrap_err();
+        c.keep_row(e, "ws", Arc::new((Arc::new(secret), None)));
+        assert_eq!(c.row("ws", "k").unwrap().0.key, "k");
+        for (ws, key) in [
+            ("ws", "K"),
+            ("w", "sk"),
+            ("wsk", ""),
+            ("", "wsk"),
+            ("other", "k"),
+        ] {
+            assert!(c.row(ws, key).is_err(), "{ws:?} {key:?}");
+        }
+        c.evict("ws", Some("k"));
+        assert!(c.row("ws", "k").is_err());
     }
 }
