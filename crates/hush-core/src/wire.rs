@@ -327,7 +327,7 @@ pub fn answer(
     now: i64,
     mut describe: impl FnMut(Error) -> String,
 ) -> ResolvedAnswer {
-    let mut served = BTreeMap::new();
+    let mut served = Vec::with_capacity(answers.len());
     let mut errors = BTreeMap::new();
     let mut fallbacks = BTreeMap::new();
     let mut warned = Vec::new();
@@ -347,7 +347,7 @@ pub fn answer(
                 served_by = Some(a.key);
                 // The answer says each warning once, at its top.
                 warned.append(&mut warnings(&r.row, now));
-                served.insert(key.clone(), r);
+                served.push((key.clone(), r));
             }
             Err(e) => {
                 let code = refusal(&e);
@@ -367,6 +367,11 @@ pub fn answer(
         }
     }
     warned.sort_by(|a, b| a.key.cmp(&b.key));
+    // In key order, a key asked twice once (its last answer), as a map would keep them: the
+    // newest first, a stable sort, then the first of each run of one key.
+    served.reverse();
+    served.sort_by(|a, b| a.0.cmp(&b.0));
+    served.dedup_by(|later, first| later.0 == first.0);
     ResolvedAnswer {
         served,
         rest: Resolved {
@@ -383,8 +388,8 @@ pub fn answer(
 /// A resolve answer ready to be written: see [`answer`]. Serialises as [`Resolved`].
 #[derive(Debug)]
 pub struct ResolvedAnswer {
-    /// By key wanted: what served it.
-    pub served: BTreeMap<String, Resolution>,
+    /// By key wanted, in key order, each key once: what served it.
+    pub served: Vec<(String, Resolution)>,
     /// The rest of the answer (`secrets` empty: they are `served`).
     pub rest: Resolved,
     /// The workspace's name, as the metadata shows it.
@@ -726,6 +731,8 @@ mod tests {
                 ),
                 ("m\"eta".to_string(), served(meta, Some("prod"), Some(b""))),
                 ("dry".to_string(), served(row("dry"), None, None)),
+                // Asked twice: the last answer is the one given, once.
+                ("t".to_string(), served(row("t"), None, Some(b"second"))),
                 (
                     "gone".to_string(),
                     KeyAnswer {
@@ -752,6 +759,8 @@ mod tests {
         let written = serde_json::to_string(&answer(answers(), "w", now, |e| e.to_string()));
         let (owned, written) = (owned.unwrap(), written.unwrap());
         assert_eq!(written, owned);
+        assert!(owned.contains("\"value\":\"second\"") && !owned.contains("tab"));
+        assert_eq!(owned.matches("\"key\":\"t\"").count(), 1, "{owned}");
         for part in [
             "\"warnings\"",
             "\"fallbacks\"",

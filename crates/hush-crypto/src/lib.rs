@@ -88,21 +88,33 @@ pub fn fill_random(buf: &mut [u8]) -> Result<(), SealError> {
     getrandom::fill(buf).map_err(|_| SealError::Random)
 }
 
-/// A 256-bit symmetric key. Zeroized on drop; `Debug` prints `[redacted]`.
+/// A 256-bit symmetric key. Zeroized on drop; `Debug` prints `[redacted]`. Its cipher state
+/// (AES round keys and the GHASH key) is made at its first use and kept with it, so each
+/// value sealed or opened does not expand the key again; the cipher's crates clear that state
+/// when the key is dropped (their `zeroize` features).
 #[derive(Clone, Zeroize, ZeroizeOnDrop)]
-pub struct Key([u8; KEY_LEN]);
+pub struct Key {
+    bytes: [u8; KEY_LEN],
+    #[zeroize(skip)]
+    cipher: std::sync::OnceLock<Aes256Gcm>,
+}
 
 impl Key {
     /// A fresh random key.
     pub fn generate() -> Result<Self, SealError> {
-        let mut k = Key([0; KEY_LEN]);
-        fill_random(&mut k.0)?;
+        let mut bytes = [0; KEY_LEN];
+        fill_random(&mut bytes)?;
+        let k = Key::from_bytes(bytes);
+        bytes.zeroize();
         Ok(k)
     }
 
     /// Takes ownership of raw key bytes.
     pub fn from_bytes(bytes: [u8; KEY_LEN]) -> Self {
-        Key(bytes)
+        Key {
+            bytes,
+            cipher: std::sync::OnceLock::new(),
+        }
     }
 
     /// Parses the standard base64 form (as in `HUSH_ROOT_KEY` and the key file).
@@ -116,22 +128,25 @@ impl Key {
             .as_slice()
             .try_into()
             .map_err(|_| KeyParseError::Length(bytes.len()))?;
-        Ok(Key(arr))
+        Ok(Key::from_bytes(arr))
     }
 
     /// The standard base64 form, in a zeroizing string.
     pub fn to_base64(&self) -> Zeroizing<String> {
-        Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(self.0))
+        Zeroizing::new(base64::engine::general_purpose::STANDARD.encode(self.bytes))
     }
 
     /// The raw key bytes.
     pub fn expose_secret(&self) -> &[u8; KEY_LEN] {
-        &self.0
+        &self.bytes
     }
 
-    fn cipher(&self) -> Aes256Gcm {
-        // EXPOSE: the AEAD needs the key bytes; the cipher state lives only for this call.
-        Aes256Gcm::new_from_slice(&self.0).expect("a 32-byte key is always a valid AES-256 key")
+    fn cipher(&self) -> &Aes256Gcm {
+        self.cipher.get_or_init(|| {
+            // EXPOSE: the AEAD needs the key bytes; its state lives as long as the key.
+            Aes256Gcm::new_from_slice(&self.bytes)
+                .expect("a 32-byte key is always a valid AES-256 key")
+        })
     }
 }
 
@@ -219,24 +234,29 @@ pub struct ValueSlot<'a> {
 }
 
 impl ValueSlot<'_> {
-    /// The fields bound into a value's associated data.
-    fn fields<'b>(&'b self, version: &'b [u8; 8]) -> Vec<&'b [u8]> {
-        let mut fields = vec![
+    /// The fields bound into a value's associated data (the environment's only when it has
+    /// one), into `out`; returns them.
+    fn fields<'b>(&'b self, version: &'b [u8; 8], out: &'b mut [&'b [u8]; 4]) -> &'b [&'b [u8]] {
+        *out = [
             self.workspace_id.as_bytes(),
             self.secret_id.as_bytes(),
             version.as_slice(),
+            self.env.as_bytes(),
         ];
-        if !self.env.is_empty() {
-            fields.push(self.env.as_bytes());
+        if self.env.is_empty() {
+            &out[..3]
+        } else {
+            &out[..]
         }
-        fields
     }
 }
 
 /// Builds associated data: a domain label, then each field length-prefixed so that no two
 /// different field lists produce the same bytes.
 fn associated_data(label: &str, header: &[u8], fields: &[&[u8]]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(64);
+    // Sized exactly: one allocation for each value sealed or opened.
+    let len = label.len() + 1 + header.len() + fields.iter().map(|f| 4 + f.len()).sum::<usize>();
+    let mut out = Vec::with_capacity(len);
     out.extend_from_slice(label.as_bytes());
     out.push(0);
     out.extend_from_slice(header);
@@ -333,7 +353,7 @@ pub fn seal_value(
         &dk.key,
         dk.version,
         LABEL_VALUE,
-        &slot.fields(&version),
+        slot.fields(&version, &mut [&[]; 4]),
         plaintext.expose_secret(),
     )
 }
@@ -348,7 +368,12 @@ pub fn open_value(
         return Err(DecryptError);
     }
     let version = slot.version.to_be_bytes();
-    let mut pt = open(&dk.key, LABEL_VALUE, &slot.fields(&version), sealed)?;
+    let mut pt = open(
+        &dk.key,
+        LABEL_VALUE,
+        slot.fields(&version, &mut [&[]; 4]),
+        sealed,
+    )?;
     Ok(SecretBytes(std::mem::take(&mut *pt)))
 }
 
@@ -389,7 +414,7 @@ pub fn unwrap_data_key(
     let arr: [u8; KEY_LEN] = pt.as_slice().try_into().map_err(|_| DecryptError)?;
     Ok(DataKey {
         version: dk_version,
-        key: Key(arr),
+        key: Key::from_bytes(arr),
     })
 }
 
@@ -488,7 +513,7 @@ pub fn unwrap_audit_key(
     let from = keyed_from.to_be_bytes();
     let pt = open(&root.key, LABEL_AUDIT_KEY, &[&from], wrapped)?;
     let arr: [u8; KEY_LEN] = pt.as_slice().try_into().map_err(|_| DecryptError)?;
-    Ok(AuditKey(Key(arr)))
+    Ok(AuditKey(Key::from_bytes(arr)))
 }
 
 /// The key of one fallback snapshot: HKDF-SHA256 of the token, with the snapshot's random
@@ -501,7 +526,7 @@ fn fallback_key(token: &[u8], salt: &[u8], identity: &[u8]) -> Key {
     let mut out = [0u8; KEY_LEN];
     hk.expand(&info, &mut out)
         .expect("32 bytes is a valid HKDF-SHA256 output length");
-    let key = Key(out);
+    let key = Key::from_bytes(out);
     out.zeroize();
     key
 }
@@ -589,7 +614,7 @@ pub fn derive_from_passphrase(
     argon
         .hash_password_into(passphrase, salt, &mut out)
         .map_err(|_| KdfError::Params)?;
-    let key = Key(out);
+    let key = Key::from_bytes(out);
     // Clear intermediates
     out.zeroize();
     Ok(key)

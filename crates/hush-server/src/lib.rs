@@ -1015,8 +1015,8 @@ async fn resolve(
     // Each key's metadata, and its value (twice its length: room for escapes or base64).
     let hint = answer
         .served
-        .values()
-        .map(|r| ANSWER_BYTES_PER_KEY + r.value.as_ref().map_or(0, |(_, v)| v.len() * 2))
+        .iter()
+        .map(|(_, r)| ANSWER_BYTES_PER_KEY + r.value.as_ref().map_or(0, |(_, v)| v.len() * 2))
         .sum::<usize>()
         + ANSWER_BYTES_PER_KEY * (1 + answer.rest.errors.len());
     Ok(SizedJson(answer, hint))
