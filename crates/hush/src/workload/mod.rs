@@ -95,11 +95,10 @@ pub async fn run(args: RunArgs, scope: &crate::Scope) -> Result<i32> {
         }
     }
     .await;
+    // The fallback snapshot of what the server answered is kept on every path from here: beside
+    // the command when it starts (`close_beside`), before returning otherwise.
     let outcomes = match gathered {
-        Ok(o) => {
-            store.save_fallback();
-            o
-        }
+        Ok(o) => o,
         Err(e) => {
             eprintln!("hush: not starting {program}: {e:#}");
             return Ok(NOT_STARTED);
@@ -128,10 +127,12 @@ pub async fn run(args: RunArgs, scope: &crate::Scope) -> Result<i32> {
         for r in &refused {
             eprintln!("  {r}");
         }
+        store.save_fallback();
         return Ok(NOT_STARTED);
     }
 
     if let Some(opts) = watching {
+        store.save_fallback();
         let w = watch::Watched {
             plan: &plan,
             local: &local,
@@ -142,7 +143,13 @@ pub async fn run(args: RunArgs, scope: &crate::Scope) -> Result<i32> {
         };
         return watch::run(opts, &args.command, w, outcomes, signals).await;
     }
-    let delivered = deliver::deliver(outcomes, &args.sources.prefix, !args.no_mask)?;
+    let delivered = match deliver::deliver(outcomes, &args.sources.prefix, !args.no_mask) {
+        Ok(d) => d,
+        Err(e) => {
+            store.save_fallback();
+            return Err(e);
+        }
+    };
     let patterns = delivered.masked.map(|v| Arc::new(LazyPatterns::new(v)));
     let closing = store.close_beside();
     let code = supervise(&args.command, delivered.env, patterns, signals).await;

@@ -260,14 +260,24 @@ impl<'w> StoreAccess<'w> {
         }
     }
 
-    /// Closes the store on a thread of its own, so that the embedded store's closing work
-    /// (SQLite copies its log back into the database) runs beside the command rather than
-    /// before hush can exit; join the handle before exiting.
+    /// Keeps the fallback snapshot ([`StoreAccess::save_fallback`]) and closes the store on a
+    /// thread of its own, so that both run beside the command rather than before it starts
+    /// (writing the snapshot) or before hush can exit (SQLite copying its log back into the
+    /// database); join the handle before exiting.
     pub fn close_beside(&mut self) -> Option<std::thread::JoinHandle<()>> {
-        let backend = self.opened.take()?;
+        let fallback = self.fallback.take();
+        let backend = self.opened.take();
+        if fallback.is_none() && backend.is_none() {
+            return None;
+        }
         std::thread::Builder::new()
             .name("hush-close".into())
-            .spawn(move || drop(backend))
+            .spawn(move || {
+                if let Some(f) = fallback {
+                    f.save();
+                }
+                drop(backend);
+            })
             .ok()
     }
 
