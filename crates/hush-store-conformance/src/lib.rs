@@ -11,6 +11,8 @@
 #![forbid(unsafe_code)]
 #![allow(clippy::unwrap_used, clippy::panic)]
 
+use std::sync::Arc;
+
 use hush_core::app::{AppKeyRow, AppRow, ReadMark, UseRow};
 use hush_core::audit::{
     self, AuditEntry, AuditFilter, AuditKey, AuditRow, ChainKey, Checkpoint, Head, Verdict,
@@ -657,6 +659,108 @@ pub async fn writes_and_their_audit_rows_commit_together(s: &dyn Store) {
         ["w"],
         "only the committed write left a row"
     );
+}
+
+/// Two stores on the same database (two nodes, or a server and the CLI) append to one chain:
+/// each in turn, so that each finds the head moved by the other since its own last append,
+/// with batches of reads naming several keys and rows of other kinds between them. Every row
+/// is there once, the chain is intact, and each key finds its rows.
+pub async fn two_nodes_append_to_one_chain(a: &dyn Store, b: &dyn Store) {
+    ready(a).await;
+    b.set_audit_key(audit_key());
+    let read = |node: &str, i: usize| {
+        let mut e = entry("secret.read");
+        e.actor_name = format!("{node}{i}");
+        e.key = None;
+        e.items = ["alpha", "beta"]
+            .iter()
+            .map(|k| hush_core::audit::AuditItem {
+                key: (*k).into(),
+                version: Some(1),
+                env: None,
+                outcome: "ok".into(),
+                detail: None,
+            })
+            .collect();
+        e
+    };
+    let reads = |node: &str, i: usize| Commit::Reads {
+        entries: vec![read(node, i), read(node, i)],
+        marks: Vec::new(),
+    };
+    let mut appended = 0;
+    for i in 0..4 {
+        for (node, s) in [("a", a), ("b", b)] {
+            let done = s
+                .commit_batch(&[reads(node, i), reads(node, i)])
+                .await
+                .unwrap();
+            assert!(done.iter().all(Result::is_ok), "{done:?}");
+            s.append_audit(&[entry("token.create")]).await.unwrap();
+            appended += 5;
+        }
+    }
+    let all = a.audit(&AuditFilter::default()).await.unwrap();
+    assert_eq!(all.len(), appended);
+    assert_eq!(intact(&all), appended);
+    assert_eq!(
+        b.audit_head().await.unwrap().map(|h| h.seq),
+        Some(appended as i64)
+    );
+    for who in ["a0", "b0", "a3", "b3"] {
+        assert_eq!(
+            all.iter().filter(|r| r.entry.actor_name == who).count(),
+            4,
+            "{who}'s rows"
+        );
+    }
+    let alpha = a
+        .audit(&AuditFilter {
+            key: Some("alpha".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(alpha.len(), 32);
+}
+
+/// Several stores on the same database commit batches of reads at once, so that their
+/// guesses of the chain's head collide all the time: every row is there once, each node's
+/// rows are all there, and the chain is intact. The stores must share one database.
+pub async fn nodes_appending_at_once_keep_one_chain(nodes: Vec<Arc<dyn Store>>) {
+    const BATCHES: usize = 30;
+    ready(&*nodes[0]).await;
+    let mut tasks = tokio::task::JoinSet::new();
+    for (n, node) in nodes.iter().enumerate() {
+        node.set_audit_key(audit_key());
+        let node = node.clone();
+        tasks.spawn(async move {
+            for i in 0..BATCHES {
+                let unit = |j: usize| {
+                    let mut e = entry("secret.read");
+                    e.actor_name = format!("node{n}");
+                    e.key = Some(format!("k{i}-{j}"));
+                    Commit::Reads {
+                        entries: vec![e],
+                        marks: Vec::new(),
+                    }
+                };
+                let done = node.commit_batch(&[unit(0), unit(1)]).await.unwrap();
+                assert!(done.iter().all(Result::is_ok), "{done:?}");
+            }
+        });
+    }
+    while let Some(t) = tasks.join_next().await {
+        t.unwrap();
+    }
+    let rows = nodes[0].audit(&AuditFilter::default()).await.unwrap();
+    assert_eq!(rows.len(), nodes.len() * BATCHES * 2);
+    assert_eq!(intact(&rows), rows.len());
+    for n in 0..nodes.len() {
+        let who = format!("node{n}");
+        let mine = rows.iter().filter(|r| r.entry.actor_name == who).count();
+        assert_eq!(mine, BATCHES * 2, "{who}'s rows");
+    }
 }
 
 /// Appends from several calls form one unbroken chain; filters select rows.

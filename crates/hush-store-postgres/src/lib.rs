@@ -72,6 +72,10 @@ pub struct PostgresStore {
     audit_key: RwLock<Option<AuditKey>>,
     /// Bumped by the `LISTEN` task ([`Store::change_signal`]), started on first use.
     signal: std::sync::OnceLock<tokio::sync::watch::Receiver<u64>>,
+    /// The audit chain's head as this node last wrote or read it: the guess a batch of reads
+    /// is appended after in one statement ([`append_if_head`]), checked there against the
+    /// stored head. A wrong guess (another node appended since) costs a retry, never a row.
+    head: std::sync::Mutex<Option<(i64, String)>>,
 }
 
 fn timeout() -> Duration {
@@ -153,11 +157,25 @@ impl PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(pool_size())
             .acquire_timeout(t)
+            // A connection taken from the pool is checked with a round trip only after it sat
+            // idle (when the database may have restarted or a proxy dropped it), not on every
+            // use: under load that ping was one round trip in six of each group commit. A
+            // connection that fails anyway is closed by the pool, and the request answered 503.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= PING_AFTER_IDLE {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_lazy_with(opts);
         Ok(PostgresStore {
             pool,
             audit_key: RwLock::new(None),
             signal: std::sync::OnceLock::new(),
+            head: std::sync::Mutex::new(None),
         })
     }
 
@@ -396,6 +414,15 @@ async fn insert_data_key(tx: &mut Tx, dk: &DataKeyRow) -> Result<(), StoreError>
 /// Makes sure the chain's one-row head exists and locks it until the transaction ends:
 /// appends from every node are serialised here. Returns the newest row's `(seq, mac)`.
 async fn lock_head(tx: &mut Tx) -> Result<(i64, String), StoreError> {
+    let head = "SELECT seq, mac FROM audit_head WHERE id = 1 FOR UPDATE";
+    if let Some(found) = sqlx::query_as(head)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(unavailable)?
+    {
+        return Ok(found);
+    }
+    // Only a store's first append: the head row is made once, then locked as always.
     sqlx::query(
         "INSERT INTO audit_head (id, seq, mac) VALUES (1, 0, $1) ON CONFLICT (id) DO NOTHING",
     )
@@ -403,52 +430,88 @@ async fn lock_head(tx: &mut Tx) -> Result<(i64, String), StoreError> {
     .execute(&mut **tx)
     .await
     .map_err(unavailable)?;
-    sqlx::query_as("SELECT seq, mac FROM audit_head WHERE id = 1 FOR UPDATE")
+    sqlx::query_as(head)
         .fetch_one(&mut **tx)
         .await
         .map_err(unavailable)
 }
 
+/// Binds an [`AuditColumns`] as `$1` to `$16` of a query (of any kind).
+macro_rules! bind_columns {
+    ($q:expr, $c:expr) => {{
+        let c = $c;
+        $q.bind(&c.seq)
+            .bind(&c.ts_ms)
+            .bind(&c.actor_id)
+            .bind(&c.actor_name)
+            .bind(&c.action)
+            .bind(&c.workspace)
+            .bind(&c.key)
+            .bind(&c.version)
+            .bind(&c.outcome)
+            .bind(&c.remote)
+            .bind(&c.prev_mac)
+            .bind(&c.mac)
+            .bind(&c.env)
+            .bind(&c.request_id)
+            .bind(&c.detail)
+            .bind(&c.items)
+    }};
+}
+
 /// Appends entries to the chain inside the caller's transaction, each authenticated with
-/// `key`, holding the head's row lock until it commits.
+/// `key`, holding the head's row lock until it commits. However many entries, the rows go in
+/// with one statement (a column of arrays each) that also moves the head, their keys' index
+/// with one more: a batch of reads costs a few round trips, not one per row. Returns the new
+/// head.
 async fn append_chain(
     tx: &mut Tx,
     key: &AuditKey,
-    entries: &[AuditEntry],
-) -> Result<(), StoreError> {
+    entries: &[&AuditEntry],
+) -> Result<Option<(i64, String)>, StoreError> {
     if entries.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
     let (last_seq, last_mac) = lock_head(tx).await?;
-    let rows = audit::chain(key, last_seq, &last_mac, entries);
-    let mut evented = false;
-    for row in &rows {
-        let e = &row.entry;
+    let links = audit::links(key, last_seq, &last_mac, entries.iter().copied());
+    let Some(last) = links.last() else {
+        return Ok(None);
+    };
+    let cols = AuditColumns::new(&links, entries);
+    // The rows, and the head moved to the last of them, in one statement (a data-modifying
+    // WITH runs once whether or not the UPDATE reads it).
+    bind_columns!(
         sqlx::query(
-            "INSERT INTO audit_log (seq, ts_ms, actor_id, actor_name, action, workspace, key, version, outcome, remote, prev_mac, mac, env, request_id, detail, items)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+        "WITH rows AS (
+           INSERT INTO audit_log (seq, ts_ms, actor_id, actor_name, action, workspace, key, version, outcome, remote, prev_mac, mac, env, request_id, detail, items)
+           SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[],
+             $6::text[], $7::text[], $8::bigint[], $9::text[], $10::text[], $11::text[],
+             $12::text[], $13::text[], $14::text[], $15::text[], $16::text[]))
+         UPDATE audit_head SET seq = $17, mac = $18 WHERE id = 1",
+        ),
+        &cols
+    )
+    .bind(last.seq)
+    .bind(&last.mac)
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| conflict_on_unique(e, StoreError::Conflict))?;
+    if !cols.item_keys.is_empty() {
+        sqlx::query(
+            // A key tried twice in one request (asked twice, or the fallback of two keys) is
+            // indexed once.
+            "INSERT INTO audit_keys (key, seq) SELECT * FROM UNNEST($1::text[], $2::bigint[])
+             ON CONFLICT DO NOTHING",
         )
-        .bind(row.seq)
-        .bind(e.ts_ms)
-        .bind(&e.actor_id)
-        .bind(&e.actor_name)
-        .bind(&e.action)
-        .bind(&e.workspace)
-        .bind(&e.key)
-        .bind(e.version.map(|v| v as i64))
-        .bind(&e.outcome)
-        .bind(&e.remote)
-        .bind(&row.prev_mac)
-        .bind(&row.mac)
-        .bind(&e.env)
-        .bind(&e.request_id)
-        .bind(&e.detail)
-        .bind(e.items_json())
+        .bind(&cols.item_keys)
+        .bind(&cols.item_seqs)
         .execute(&mut **tx)
         .await
-        .map_err(|e| conflict_on_unique(e, StoreError::Conflict))?;
-        index_items(tx, row).await?;
-        if let Some(ev) = EventRow::from_entry(row.seq, e) {
+        .map_err(unavailable)?;
+    }
+    let mut evented = false;
+    for (l, e) in links.iter().zip(entries) {
+        if let Some(ev) = EventRow::from_entry(l.seq, e) {
             insert_event(tx, &ev).await?;
             evented = true;
         }
@@ -461,37 +524,138 @@ async fn append_chain(
             .await
             .map_err(unavailable)?;
     }
-    if let Some(last) = rows.last() {
-        sqlx::query("UPDATE audit_head SET seq = $1, mac = $2 WHERE id = 1")
-            .bind(last.seq)
-            .bind(&last.mac)
-            .execute(&mut **tx)
-            .await
-            .map_err(unavailable)?;
-    }
-    Ok(())
+    Ok(Some((last.seq, last.mac.clone())))
 }
 
-/// Indexes the keys of a row that names several (its items), so that `--key` finds it: one
-/// statement for all of them.
-async fn index_items(tx: &mut Tx, row: &AuditRow) -> Result<(), StoreError> {
-    if row.entry.items.is_empty() {
-        return Ok(());
-    }
-    let keys: Vec<&str> = row.entry.items.iter().map(|i| i.key.as_str()).collect();
-    sqlx::query(
-        // A key tried twice in one request (asked twice, or the fallback of two keys) is
-        // indexed once.
-        "INSERT INTO audit_keys (key, seq) SELECT k, $2 FROM UNNEST($1::text[]) AS k
-         ON CONFLICT DO NOTHING",
+/// Appends entries that make no event (reads) in one statement on its own, without a
+/// transaction: the rows, their keys' index and the head move together or not at all, and
+/// only if the head is still `head`, the one this node saw last. The head's row lock is held
+/// only for the statement, and the batch costs one round trip. `Ok(Some(new head))` when
+/// appended; `Ok(None)` when the head had moved (another node appended): nothing was written.
+async fn append_if_head(
+    pool: &PgPool,
+    key: &AuditKey,
+    head: &(i64, String),
+    entries: &[&AuditEntry],
+) -> Result<Option<(i64, String)>, StoreError> {
+    let links = audit::links(key, head.0, &head.1, entries.iter().copied());
+    let Some(last) = links.last() else {
+        return Ok(Some(head.clone()));
+    };
+    let cols = AuditColumns::new(&links, entries);
+    // Under READ COMMITTED the UPDATE waits for a concurrent holder of the head's lock and
+    // then checks its condition again on the row that holder left: a moved head matches
+    // nothing, and then neither insert runs.
+    let moved: i64 = bind_columns!(
+        sqlx::query_scalar(
+            "WITH head AS (
+               UPDATE audit_head SET seq = $17, mac = $18
+               WHERE id = 1 AND seq = $19 AND mac = $20 RETURNING 1),
+             rows AS (
+               INSERT INTO audit_log (seq, ts_ms, actor_id, actor_name, action, workspace, key, version, outcome, remote, prev_mac, mac, env, request_id, detail, items)
+               SELECT * FROM UNNEST($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[],
+                 $6::text[], $7::text[], $8::bigint[], $9::text[], $10::text[], $11::text[],
+                 $12::text[], $13::text[], $14::text[], $15::text[], $16::text[])
+               WHERE EXISTS (SELECT 1 FROM head)),
+             keys AS (
+               INSERT INTO audit_keys (key, seq)
+               SELECT * FROM UNNEST($21::text[], $22::bigint[])
+               WHERE EXISTS (SELECT 1 FROM head)
+               ON CONFLICT DO NOTHING)
+             SELECT count(*) FROM head",
+        ),
+        &cols
     )
-    .bind(&keys)
-    .bind(row.seq)
-    .execute(&mut **tx)
-    .await
-    .map_err(unavailable)?;
-    Ok(())
+    .bind(last.seq)
+        .bind(&last.mac)
+        .bind(head.0)
+        .bind(&head.1)
+        .bind(&cols.item_keys)
+        .bind(&cols.item_seqs)
+        .fetch_one(pool)
+        .await
+        .map_err(|e| conflict_on_unique(e, StoreError::Conflict))?;
+    Ok((moved == 1).then(|| (last.seq, last.mac.clone())))
 }
+
+/// A batch of audit rows as one array per column, for the one insert of [`append_chain`] and
+/// [`append_if_head`], with the keys their items name (and each one's row) for `audit_keys`.
+struct AuditColumns<'a> {
+    seq: Vec<i64>,
+    ts_ms: Vec<i64>,
+    actor_id: Vec<&'a str>,
+    actor_name: Vec<&'a str>,
+    action: Vec<&'a str>,
+    workspace: Vec<Option<&'a str>>,
+    key: Vec<Option<&'a str>>,
+    version: Vec<Option<i64>>,
+    outcome: Vec<&'a str>,
+    remote: Vec<Option<&'a str>>,
+    prev_mac: Vec<&'a str>,
+    mac: Vec<&'a str>,
+    env: Vec<Option<&'a str>>,
+    request_id: Vec<Option<&'a str>>,
+    detail: Vec<Option<&'a str>>,
+    items: Vec<Option<&'a str>>,
+    item_keys: Vec<&'a str>,
+    item_seqs: Vec<i64>,
+}
+
+impl<'a> AuditColumns<'a> {
+    fn new(links: &'a [audit::Link], entries: &[&'a AuditEntry]) -> Self {
+        let n = links.len();
+        let mut c = AuditColumns {
+            seq: Vec::with_capacity(n),
+            ts_ms: Vec::with_capacity(n),
+            actor_id: Vec::with_capacity(n),
+            actor_name: Vec::with_capacity(n),
+            action: Vec::with_capacity(n),
+            workspace: Vec::with_capacity(n),
+            key: Vec::with_capacity(n),
+            version: Vec::with_capacity(n),
+            outcome: Vec::with_capacity(n),
+            remote: Vec::with_capacity(n),
+            prev_mac: Vec::with_capacity(n),
+            mac: Vec::with_capacity(n),
+            env: Vec::with_capacity(n),
+            request_id: Vec::with_capacity(n),
+            detail: Vec::with_capacity(n),
+            items: Vec::with_capacity(n),
+            item_keys: Vec::new(),
+            item_seqs: Vec::new(),
+        };
+        for (l, e) in links.iter().zip(entries) {
+            c.seq.push(l.seq);
+            c.ts_ms.push(e.ts_ms);
+            c.actor_id.push(&e.actor_id);
+            c.actor_name.push(&e.actor_name);
+            c.action.push(&e.action);
+            c.workspace.push(e.workspace.as_deref());
+            c.key.push(e.key.as_deref());
+            c.version.push(e.version.map(|v| v as i64));
+            c.outcome.push(&e.outcome);
+            c.remote.push(e.remote.as_deref());
+            c.prev_mac.push(&l.prev_mac);
+            c.mac.push(&l.mac);
+            c.env.push(e.env.as_deref());
+            c.request_id.push(e.request_id.as_deref());
+            c.detail.push(e.detail.as_deref());
+            // The items as the MAC covered them: serialised once.
+            c.items.push(l.items_json.as_deref().map(|j| j.get()));
+            for item in &e.items {
+                c.item_keys.push(&item.key);
+                c.item_seqs.push(l.seq);
+            }
+        }
+        c
+    }
+}
+
+/// How many times [`PostgresStore::append_alone`] guesses the head before it takes the lock.
+const HEAD_GUESSES: usize = 3;
+
+/// How long a pooled connection may sit idle before it is checked with a ping when taken.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 
 /// The channel every append that makes an event notifies, and every node listens on.
 const EVENTS_CHANNEL: &str = "hush_events";
@@ -888,7 +1052,7 @@ impl Store for PostgresStore {
                     return Err(StoreError::Conflict);
                 }
                 insert_audit_key(&mut tx, row).await?;
-                append_chain(&mut tx, key, std::slice::from_ref(entry)).await
+                append_chain(&mut tx, key, &[entry]).await.map(|_| ())
             }
         })
     }
@@ -1363,6 +1527,22 @@ impl Store for PostgresStore {
         &self,
         batch: &[Commit],
     ) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+        if batch
+            .iter()
+            .all(|u| matches!(u, Commit::Reads { marks, .. } if marks.is_empty()))
+        {
+            // Only audit rows (reads by tokens that are not apps): one statement, no
+            // transaction around it.
+            let entries: Vec<&AuditEntry> = batch
+                .iter()
+                .flat_map(|u| match u {
+                    Commit::Reads { entries, .. } => entries.as_slice(),
+                    Commit::Write(_) => &[],
+                })
+                .collect();
+            self.append_alone(&entries).await?;
+            return Ok(batch.iter().map(|_| Ok(())).collect());
+        }
         in_tx!(self, tx, {
             {
                 let mut out = Vec::with_capacity(batch.len());
@@ -1375,15 +1555,15 @@ impl Store for PostgresStore {
                     };
                     if done.is_ok() {
                         match unit {
-                            Commit::Write(w) => entries.push(w.audit.clone()),
-                            Commit::Reads { entries: e, .. } => entries.extend(e.iter().cloned()),
+                            Commit::Write(w) => entries.push(&w.audit),
+                            Commit::Reads { entries: e, .. } => entries.extend(e.iter()),
                         }
                     }
                     out.push(done);
                 }
                 // Every applied unit's rows, chained in one step under the head's lock, which
                 // is held only from here to the commit.
-                self.append_chain(&mut tx, &entries).await?;
+                self.append_chain_of(&mut tx, &entries).await?;
                 Ok(out)
             }
         })
@@ -1441,7 +1621,8 @@ impl Store for PostgresStore {
     }
 
     async fn append_audit(&self, entries: &[AuditEntry]) -> Result<(), StoreError> {
-        in_tx!(self, tx, { self.append_chain(&mut tx, entries).await })
+        let entries: Vec<&AuditEntry> = entries.iter().collect();
+        self.append_alone(&entries).await
     }
 
     async fn record_reads(
@@ -1783,16 +1964,72 @@ impl PostgresStore {
     /// Appends entries to the chain inside the caller's transaction, authenticated with the
     /// audit key the store was given.
     async fn append_chain(&self, tx: &mut Tx, entries: &[AuditEntry]) -> Result<(), StoreError> {
+        let entries: Vec<&AuditEntry> = entries.iter().collect();
+        self.append_chain_of(tx, &entries).await
+    }
+
+    /// [`PostgresStore::append_chain`] for entries where they are (a batch's, from its units).
+    async fn append_chain_of(
+        &self,
+        tx: &mut Tx,
+        entries: &[&AuditEntry],
+    ) -> Result<(), StoreError> {
         if entries.is_empty() {
             return Ok(());
         }
-        let key = self
-            .audit_key
+        let key = self.chain_key()?;
+        let head = append_chain(tx, &key, entries).await?;
+        // Right once the transaction commits; if it does not, the next guess is wrong and
+        // [`append_if_head`] finds out.
+        *self.head.lock().unwrap_or_else(|e| e.into_inner()) = head;
+        Ok(())
+    }
+
+    /// The key appended rows are authenticated with.
+    fn chain_key(&self) -> Result<AuditKey, StoreError> {
+        self.audit_key
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
-            .ok_or(StoreError::NoAuditKey)?;
-        append_chain(tx, &key, entries).await
+            .ok_or(StoreError::NoAuditKey)
+    }
+
+    /// Appends audit rows that go with nothing else (reads, refusals), durably: in one
+    /// statement after the head this node saw last ([`append_if_head`]); if another node
+    /// moved the head meanwhile, after the head read again; rows that make an event, a store
+    /// without a head yet, or a head that keeps moving take a transaction ([`append_chain`]).
+    async fn append_alone(&self, entries: &[&AuditEntry]) -> Result<(), StoreError> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let evented = entries.iter().any(|e| EventRow::from_entry(0, e).is_some());
+        if !evented {
+            let key = self.chain_key()?;
+            for _ in 0..HEAD_GUESSES {
+                let guess = self.head.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                let guess = match guess {
+                    Some(g) => g,
+                    None => {
+                        let stored: Option<(i64, String)> =
+                            sqlx::query_as("SELECT seq, mac FROM audit_head WHERE id = 1")
+                                .fetch_optional(&self.pool)
+                                .await
+                                .map_err(unavailable)?;
+                        match stored {
+                            Some(g) => g,
+                            None => break,
+                        }
+                    }
+                };
+                let appended = append_if_head(&self.pool, &key, &guess, entries).await?;
+                let found = appended.is_some();
+                *self.head.lock().unwrap_or_else(|e| e.into_inner()) = appended;
+                if found {
+                    return Ok(());
+                }
+            }
+        }
+        in_tx!(self, tx, { self.append_chain_of(&mut tx, entries).await })
     }
 
     async fn load_apps(

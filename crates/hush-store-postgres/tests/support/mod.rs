@@ -12,6 +12,18 @@ pub struct TestDb {
     _db: TestDatabase,
 }
 
+impl TestDb {
+    /// Another store on the same database: a second node (not every test file uses it).
+    #[allow(dead_code)]
+    pub async fn node(&self) -> Arc<PostgresStore> {
+        Arc::new(
+            PostgresStore::connect(&self._db.url)
+                .await
+                .expect("connect a second node"),
+        )
+    }
+}
+
 impl std::ops::Deref for TestDb {
     type Target = PostgresStore;
     fn deref(&self) -> &PostgresStore {
