@@ -464,21 +464,153 @@ pub struct ValueOut<'a> {
     pub warnings: &'a [Warning],
 }
 
+/// A value as an answer writes it: text as it is, any other bytes in base64 (that copy zeroed
+/// when dropped). EXPOSE: for the one response that carries the value.
+fn value_text(value: Option<&SecretBytes>) -> (Option<&str>, Option<zeroize::Zeroizing<String>>) {
+    let bytes = value.map(|v| v.expose_secret());
+    let text = bytes.and_then(|b| std::str::from_utf8(b).ok());
+    let b64 = match (bytes, text) {
+        (Some(b), None) => Some(zeroize::Zeroizing::new(
+            base64::engine::general_purpose::STANDARD.encode(b),
+        )),
+        _ => None,
+    };
+    (text, b64)
+}
+
+/// A cached row's metadata as answers write it — the JSON of [`ValueOut`] up to its value's
+/// fields, `{"id":…,"updated_by":…` without the closing brace — made by the first answer
+/// that writes the row and kept with it in the server's cache, so that a resolve does not
+/// write fifty rows' metadata (two formatted times and a dozen escaped strings each) again on
+/// every request. Only for a row whose status cannot change with time (no expiry); metadata
+/// only, never a value.
+#[derive(Debug, Default)]
+pub struct RowJson(std::sync::OnceLock<Option<Box<str>>>);
+
+impl RowJson {
+    /// The metadata's JSON of `row` in `workspace`, or `None` when its status depends on the
+    /// time (it has an expiry).
+    fn head(&self, row: &SecretRow, workspace: &str) -> Option<&str> {
+        self.0
+            .get_or_init(|| {
+                if row.meta.expires_at.is_some() {
+                    return None;
+                }
+                let whole = serde_json::to_string(&ValueOut {
+                    row,
+                    workspace,
+                    now: 0,
+                    env: None,
+                    version: 0,
+                    value: None,
+                    used_by: None,
+                    warnings: &[],
+                })
+                .ok()?;
+                // The first field after the metadata. Inside a JSON string a quote is always
+                // escaped, so this is the field itself, not text in a value.
+                let end = whole.rfind(",\"value_env\":")?;
+                Some(whole[..end].into())
+            })
+            .as_deref()
+    }
+}
+
+/// The fields of [`ValueOut`] after the metadata, as it writes them when it has no `used_by`
+/// and no warnings (a resolve's).
+#[derive(serde::Serialize)]
+struct ValueTail<'a> {
+    value_env: Option<&'a str>,
+    value_version: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value_base64: Option<&'a str>,
+}
+
+impl ResolvedAnswer {
+    /// Writes the answer's JSON into `out`: the same bytes as serialising it, with each
+    /// cached row's metadata copied from its [`RowJson`] instead of written field by field.
+    pub fn write_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        /// [`Resolved`]'s fields after `secrets`.
+        #[derive(serde::Serialize)]
+        struct Rest<'a> {
+            errors: &'a BTreeMap<String, Refusal>,
+            #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+            fallbacks: &'a BTreeMap<String, FallbackTrail>,
+            #[serde(skip_serializing_if = "<[Warning]>::is_empty")]
+            warnings: &'a [Warning],
+        }
+        out.extend_from_slice(b"{\"secrets\":{");
+        for (i, (key, r)) in self.served.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            serde_json::to_writer(&mut *out, key)?;
+            out.push(b':');
+            let (env, version, value) = match &r.value {
+                Some((version, value)) => (r.env.as_deref(), *version, Some(value)),
+                None => (None, r.row.version, None),
+            };
+            let head = r
+                .json
+                .as_ref()
+                .and_then(|j| j.head(&r.row, &self.workspace));
+            match head {
+                Some(head) => {
+                    out.extend_from_slice(head.as_bytes());
+                    let (text, b64) = value_text(value);
+                    let at = out.len();
+                    serde_json::to_writer(
+                        &mut *out,
+                        &ValueTail {
+                            value_env: env,
+                            value_version: version,
+                            value: text,
+                            value_base64: b64.as_deref().map(String::as_str),
+                        },
+                    )?;
+                    // The tail's opening brace becomes the comma after the metadata.
+                    out[at] = b',';
+                }
+                None => serde_json::to_writer(
+                    &mut *out,
+                    &ValueOut {
+                        row: &r.row,
+                        workspace: &self.workspace,
+                        now: self.now,
+                        env,
+                        version,
+                        value,
+                        used_by: None,
+                        warnings: &[],
+                    },
+                )?,
+            }
+        }
+        out.push(b'}');
+        let at = out.len();
+        serde_json::to_writer(
+            &mut *out,
+            &Rest {
+                errors: &self.rest.errors,
+                fallbacks: &self.rest.fallbacks,
+                warnings: &self.rest.warnings,
+            },
+        )?;
+        // Its opening brace becomes the comma after `secrets`.
+        out[at] = b',';
+        Ok(())
+    }
+}
+
 impl serde::Serialize for ValueOut<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let row = self.row;
         let created_at = clock::rfc3339(row.created_at);
         let updated_at = clock::rfc3339(row.updated_at);
-        // EXPOSE: written into the one response that carries the value; text as it is, any
-        // other bytes in base64 (that copy zeroed when written).
-        let bytes = self.value.map(|v| v.expose_secret());
-        let text = bytes.and_then(|b| std::str::from_utf8(b).ok());
-        let b64 = match (bytes, text) {
-            (Some(b), None) => Some(zeroize::Zeroizing::new(
-                base64::engine::general_purpose::STANDARD.encode(b),
-            )),
-            _ => None,
-        };
+        // EXPOSE: written into the one response that carries the value.
+        let (text, b64) = value_text(self.value);
         hush_wire::SecretValueRef {
             id: &row.id,
             workspace: self.workspace,
@@ -512,6 +644,7 @@ impl serde::Serialize for ValueOut<'_> {
 mod tests {
     use super::*;
     use crate::model::{Metadata, StoredStatus};
+    use std::sync::Arc;
 
     fn row(key: &str) -> SecretRow {
         SecretRow {
@@ -563,6 +696,7 @@ mod tests {
                 "a",
                 Ok(Resolution {
                     row: row("a").into(),
+                    json: None,
                     env: None,
                     value: Some((2, SecretBytes::new(b"\xff".to_vec()))),
                 }),
@@ -571,6 +705,7 @@ mod tests {
                 "b",
                 Ok(Resolution {
                     row: row("b").into(),
+                    json: None,
                     env: None,
                     value: None,
                 }),
@@ -612,6 +747,7 @@ mod tests {
                     key: "b".into(),
                     answer: Ok(Resolution {
                         row: row("b").into(),
+                        json: None,
                         env: None,
                         value: Some((2, SecretBytes::new(b"v".to_vec()))),
                     }),
@@ -669,6 +805,7 @@ mod tests {
             key: r.key.clone(),
             answer: Ok(Resolution {
                 row: r.into(),
+                json: None,
                 env: None,
                 value: Some((2, SecretBytes::new(b"v".to_vec()))),
             }),
@@ -702,7 +839,12 @@ mod tests {
     #[test]
     fn the_written_answer_is_the_json_of_the_owned_one() {
         let now = 1_000_000;
-        let answers = || {
+        // Each row's metadata JSON, kept across answers as the server's cache keeps it.
+        let kept: std::collections::HashMap<&str, Arc<RowJson>> = ["t", "bin", "m\"eta", "dry"]
+            .into_iter()
+            .map(|k| (k, Arc::default()))
+            .collect();
+        let answers = |cached: bool| {
             let mut meta = row("m\"eta");
             meta.meta.description = Some("d\u{e9}\n<\"x\">".into());
             meta.meta.token_type = Some(hush_wire::TokenType::Api);
@@ -715,6 +857,7 @@ mod tests {
                 skipped: Vec::new(),
                 key: r.key.clone(),
                 answer: Ok(Resolution {
+                    json: cached.then(|| kept[r.key.as_str()].clone()),
                     row: r.into(),
                     env: env.map(str::to_string),
                     value: value.map(|v| (4, SecretBytes::new(v.to_vec()))),
@@ -748,6 +891,7 @@ mod tests {
                         key: "b".into(),
                         answer: Ok(Resolution {
                             row: row("b").into(),
+                            json: None,
                             env: None,
                             value: Some((2, SecretBytes::new(b"v".to_vec()))),
                         }),
@@ -755,10 +899,28 @@ mod tests {
                 ),
             ]
         };
-        let owned = serde_json::to_string(&resolved(answers(), "w", now, |e| e.to_string()));
-        let written = serde_json::to_string(&answer(answers(), "w", now, |e| e.to_string()));
+        let owned = serde_json::to_string(&resolved(answers(false), "w", now, |e| e.to_string()));
+        let written = serde_json::to_string(&answer(answers(false), "w", now, |e| e.to_string()));
         let (owned, written) = (owned.unwrap(), written.unwrap());
         assert_eq!(written, owned);
+        // Written with the rows' kept metadata: made by the first answer, copied by the next.
+        for _ in 0..2 {
+            for cached in [false, true] {
+                let mut out = Vec::new();
+                answer(answers(cached), "w", now, |e| e.to_string())
+                    .write_json(&mut out)
+                    .unwrap();
+                assert_eq!(String::from_utf8(out).unwrap(), owned, "cached: {cached}");
+            }
+        }
+        assert!(
+            kept["t"].head(&row("t"), "w").is_some(),
+            "a row without expiry is kept"
+        );
+        assert!(
+            kept["m\"eta"].0.get().is_some_and(Option::is_none),
+            "one with an expiry is not"
+        );
         assert!(owned.contains("\"value\":\"second\"") && !owned.contains("tab"));
         assert_eq!(owned.matches("\"key\":\"t\"").count(), 1, "{owned}");
         for part in [

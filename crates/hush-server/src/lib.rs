@@ -993,7 +993,7 @@ async fn resolve(
     State(s): State<AppState>,
     c: Caller,
     Body(b): Body<ResolveRequest>,
-) -> Result<SizedJson<wire::ResolvedAnswer>, ApiError> {
+) -> Result<AnswerJson, ApiError> {
     let answers = s
         .hush
         .resolve_with_fallbacks(
@@ -1019,7 +1019,33 @@ async fn resolve(
         .map(|(_, r)| ANSWER_BYTES_PER_KEY + r.value.as_ref().map_or(0, |(_, v)| v.len() * 2))
         .sum::<usize>()
         + ANSWER_BYTES_PER_KEY * (1 + answer.rest.errors.len());
-    Ok(SizedJson(answer, hint))
+    Ok(AnswerJson(answer, hint))
+}
+
+/// A resolve's answer, written by [`wire::ResolvedAnswer::write_json`] (cached rows' metadata
+/// copied, not written again) into a buffer of about the size it will take.
+struct AnswerJson(wire::ResolvedAnswer, usize);
+
+impl IntoResponse for AnswerJson {
+    fn into_response(self) -> Response {
+        let mut buf = Vec::with_capacity(self.1);
+        match self.0.write_json(&mut buf) {
+            Ok(()) => json_bytes(buf),
+            Err(e) => ApiError::internal(&e).into_response(),
+        }
+    }
+}
+
+/// Bytes that are JSON, as a response.
+fn json_bytes(buf: Vec<u8>) -> Response {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        buf,
+    )
+        .into_response()
 }
 
 /// About what one key's metadata takes in an answer (a resolve's key with a 40-byte value
@@ -1035,14 +1061,7 @@ impl<T: serde::Serialize> IntoResponse for SizedJson<T> {
     fn into_response(self) -> Response {
         let mut buf = Vec::with_capacity(self.1);
         match serde_json::to_writer(&mut buf, &self.0) {
-            Ok(()) => (
-                [(
-                    axum::http::header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
-                )],
-                buf,
-            )
-                .into_response(),
+            Ok(()) => json_bytes(buf),
             Err(e) => ApiError::internal(&e).into_response(),
         }
     }

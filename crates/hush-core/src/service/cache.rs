@@ -43,9 +43,14 @@ const MAX_TOKENS: usize = 10_000;
 /// The most rows kept (about 400 bytes each); past it the cache starts again empty.
 const MAX_ROWS: usize = 50_000;
 
-/// A secret's row and its current sealed shared value, as resolve reads them.
+/// A secret's row and its current sealed shared value, as resolve reads them, with the row's
+/// metadata as answers write it (made by the first answer that needs it).
 /// The row is shared with the answers made from it, not copied per request.
-pub(super) type CachedRow = Arc<(Arc<SecretRow>, Option<SealedValue>)>;
+pub(super) type CachedRow = Arc<(
+    Arc<SecretRow>,
+    Option<SealedValue>,
+    Arc<crate::wire::RowJson>,
+)>;
 
 /// See the module docs.
 pub(super) struct Caches {
@@ -356,7 +361,7 @@ mod tests {
         c.looked(c.look_started());
         let secret = SecretRow::sample("k");
         let e = c.row("ws", "k").unwrap_err();
-        c.keep_row(e, "ws", Arc::new((Arc::new(secret), None)));
+        c.keep_row(e, "ws", Arc::new((Arc::new(secret), None, Arc::default())));
         assert_eq!(c.row("ws", "k").unwrap().0.key, "k");
         for (ws, key) in [
             ("ws", "K"),

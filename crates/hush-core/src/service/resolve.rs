@@ -25,6 +25,9 @@ pub const MAX_RESOLVE: usize = 500;
 pub struct Resolution {
     /// The secret (shared with the server's cache: one row, however many answers).
     pub row: Arc<SecretRow>,
+    /// The row's metadata as an answer writes it, kept with the cached row (`None`: not from
+    /// the cache, written field by field).
+    pub json: Option<Arc<crate::wire::RowJson>>,
     /// The environment whose own value was given; `None` for the shared value.
     pub env: Option<String>,
     /// The current version and its value; `None` for a dry run.
@@ -297,15 +300,19 @@ impl Hush {
                 Error::Forbidden { reason },
             ));
         }
+        // A row read from the store now is written field by field: its metadata's JSON is
+        // worth keeping only once answers share the row.
+        let mut from_cache = true;
         let found = match self.caches.row(&ws.name, key) {
             Ok(cached) => Some(cached),
             Err(epoch) => {
+                from_cache = false;
                 let read = self
                     .store
                     .secret_with_value(&ws.id, key, None, false)
                     .await?;
                 read.map(|SecretRead { row, value, .. }| {
-                    let cached = Arc::new((Arc::new(row), value));
+                    let cached = Arc::new((Arc::new(row), value, Arc::default()));
                     self.caches.keep_row(epoch, &ws.name, cached.clone());
                     cached
                 })
@@ -319,6 +326,7 @@ impl Hush {
             return Ok(Attempt::Refused("not_found", None, err));
         };
         let row = &cached.0;
+        let cached_json = from_cache.then(|| cached.2.clone());
         if let Some(reason) = scope.out_of_scope(row) {
             return Ok(Attempt::Refused(
                 "out_of_scope",
@@ -332,6 +340,7 @@ impl Hush {
         if dry_run {
             let r = Resolution {
                 row: row.clone(),
+                json: cached_json.clone(),
                 env: None,
                 value: None,
             };
@@ -369,6 +378,7 @@ impl Hush {
         let env = (!slot.is_empty()).then(|| slot.clone());
         let r = Resolution {
             row: row.clone(),
+            json: cached_json,
             env,
             value: Some((version, value)),
         };
