@@ -1711,6 +1711,30 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
+    /// The SQLite hush links is built as `.cargo/config.toml` says (`LIBSQLITE3_FLAGS`):
+    /// without the shared page cache's global mutex and without allocation counting. A build
+    /// that loses the setting (a moved config file, a changed variable) fails here instead of
+    /// quietly serializing every reader's page fetches again.
+    #[test]
+    fn sqlite_is_built_without_its_global_locks() {
+        let conn = Connection::open_in_memory().unwrap();
+        let mut st = conn.prepare("PRAGMA compile_options").unwrap();
+        let options: Vec<String> = st
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert!(
+            !options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"),
+            "SQLite was built with ENABLE_MEMORY_MANAGEMENT: {options:?}"
+        );
+        assert!(
+            options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"),
+            "SQLite was built counting its allocations: {options:?}"
+        );
+        assert!(options.iter().any(|o| o == "THREADSAFE=1"), "{options:?}");
+    }
+
     fn entry(n: i64) -> AuditEntry {
         AuditEntry {
             ts_ms: n,
