@@ -928,6 +928,28 @@ async fn resolve_answers_values_and_reasons() {
         let a = app.admin(Method::POST, "/v1/resolve", Some(body)).await;
         assert_refused(&a, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
     }
+    // A body that does not fit names the path of what was wrong (and not what was sent
+    // there); one that is not JSON says so.
+    let a = app
+        .admin(
+            Method::POST,
+            "/v1/resolve",
+            Some(json!({"keys": ["OK", 4711]})),
+        )
+        .await;
+    assert_refused(&a, StatusCode::UNPROCESSABLE_ENTITY, "invalid_field");
+    assert!(a.message().contains("keys[1]"), "{}", a.text);
+    assert!(!a.message().contains("4711"), "{}", a.text);
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri("/v1/resolve")
+        .header(header::AUTHORIZATION, format!("Bearer {}", app.admin))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(r#"{"keys": ["OK"]"#))
+        .unwrap();
+    let a = app.send(req).await;
+    assert_refused(&a, StatusCode::BAD_REQUEST, "bad_request");
+    assert!(a.message().starts_with("malformed JSON: "), "{}", a.text);
 }
 
 /// Issue 17: `fallbacks` in the request; the answer, under the key asked, is the first that
