@@ -38,9 +38,14 @@ Environment:
   HUSH_SQLITE_BUSY_TIMEOUT_MS  how long a SQLite write waits for another process's lock (default 10000)";
 
 /// hush: a secrets manager for workloads.
+///
+/// Generic over its subcommands so that `hush run`, which every workload start pays for, can
+/// be parsed with [`RunOnly`] instead of building every other command's arguments first (clap
+/// builds the whole tree before it parses: a tenth of a `hush run`'s time). [`Cli::parse_args`]
+/// chooses; both give the same `hush run` (a test compares their help and their parse).
 #[derive(Debug, Parser)]
 #[command(name = "hush", version = hush_server::VERSION, about, after_help = EXIT_CODES)]
-pub struct Cli {
+pub struct Cli<C: Subcommand = Command> {
     /// Workspace to work in.
     #[arg(
         long,
@@ -64,7 +69,50 @@ pub struct Cli {
     pub cacert: Option<PathBuf>,
 
     #[command(subcommand)]
-    pub command: Command,
+    pub command: C,
+}
+
+/// The one subcommand of the fast path: `hush run`, exactly as in [`Command`].
+#[derive(Debug, Subcommand)]
+pub enum RunOnly {
+    #[command(about = RUN_ABOUT, long_about = None, after_help = RUN_HELP)]
+    Run(RunArgs),
+}
+
+impl Cli {
+    /// Parses the process's arguments, through [`RunOnly`] when the subcommand is `run`.
+    pub fn parse_args() -> Self {
+        let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+        if !is_run(&args) {
+            return Cli::parse_from(args);
+        }
+        let fast = Cli::<RunOnly>::parse_from(args);
+        let RunOnly::Run(run) = fast.command;
+        Cli {
+            workspace: fast.workspace,
+            db: fast.db,
+            cacert: fast.cacert,
+            command: Command::Run(run),
+        }
+    }
+}
+
+/// Whether the first argument that is not a global option (with its value) is `run`.
+fn is_run(args: &[std::ffi::OsString]) -> bool {
+    let mut rest = args.iter().skip(1);
+    while let Some(a) = rest.next() {
+        let Some(a) = a.to_str() else { return false };
+        match a {
+            "--workspace" | "--db" | "--cacert" => {
+                rest.next();
+            }
+            _ if ["--workspace=", "--db=", "--cacert="]
+                .iter()
+                .any(|p| a.starts_with(p)) => {}
+            _ => return a == "run",
+        }
+    }
+    false
 }
 
 #[derive(Debug, Subcommand)]
@@ -96,9 +144,7 @@ pub enum Command {
     /// deleted, expiring, expired, fallback), one line each, until interrupted. Never a value.
     #[command(after_help = EXIT_CODES)]
     Events(EventsArgs),
-    /// Run a command with exactly the secrets it declares (hush.toml, --secret, --file), its
-    /// output masked.
-    #[command(after_help = RUN_HELP)]
+    #[command(about = RUN_ABOUT, long_about = None, after_help = RUN_HELP)]
     Run(RunArgs),
     /// Preflight: for each secret a manifest declares, its status and which source would supply
     /// it (never the value).
@@ -181,6 +227,10 @@ pub struct ManArgs {
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
 }
+
+/// `hush run`'s line in the help (shared by [`Command`] and [`RunOnly`]).
+pub const RUN_ABOUT: &str = "Run a command with exactly the secrets it declares (hush.toml, \
+                             --secret, --file), its output masked";
 
 pub const RUN_HELP: &str = "\
 Sources, first match wins, for each declaration (KEY the secret's key, VAR the variable the
@@ -894,7 +944,11 @@ mod tests {
             }
         }
         let mut missing = Vec::new();
-        walk(&super::Cli::command(), "hush", &mut missing);
+        walk(
+            &super::Cli::<super::Command>::command(),
+            "hush",
+            &mut missing,
+        );
         assert!(
             missing.is_empty(),
             "arguments without a description: {missing:?}"
@@ -903,7 +957,9 @@ mod tests {
     #[test]
     fn root_help_names_every_environment_variable_hush_reads() {
         use clap::CommandFactory as _;
-        let help = super::Cli::command().render_long_help().to_string();
+        let help = super::Cli::<super::Command>::command()
+            .render_long_help()
+            .to_string();
         for var in [
             "HUSH_HOME",
             "HUSH_DB",
@@ -923,7 +979,7 @@ mod tests {
     #[test]
     fn every_key_argument_is_described() {
         use clap::CommandFactory as _;
-        let mut cli = super::Cli::command();
+        let mut cli = super::Cli::<super::Command>::command();
         let secrets = cli.find_subcommand_mut("secrets").unwrap();
         for sub in secrets.get_subcommands_mut() {
             let name = sub.get_name().to_string();
@@ -936,9 +992,87 @@ mod tests {
         }
     }
 
+    /// `hush run` parsed on its own gives what the whole tree gives: the same help, the same
+    /// parse, the same refusals; anything else is not taken for `run`.
+    #[test]
+    fn run_parsed_alone_is_run_parsed_in_the_whole_tree() {
+        use clap::{CommandFactory as _, Parser as _};
+        let help = |mut c: clap::Command| {
+            c.build();
+            let run = c.find_subcommand_mut("run").unwrap();
+            (
+                run.render_long_help().to_string(),
+                run.render_usage().to_string(),
+            )
+        };
+        assert_eq!(
+            help(super::Cli::<super::Command>::command()),
+            help(super::Cli::<super::RunOnly>::command())
+        );
+        let cases: &[&[&str]] = &[
+            &["hush", "run", "--", "true"],
+            &[
+                "hush",
+                "--workspace",
+                "w",
+                "run",
+                "--secret",
+                "A=a",
+                "--",
+                "env",
+            ],
+            &[
+                "hush",
+                "--db=x.db",
+                "run",
+                "--no-mask",
+                "--",
+                "sh",
+                "-c",
+                "echo",
+            ],
+            &["hush", "run", "--workspace", "late", "--", "true"],
+            &["hush", "run", "--bogus", "--", "true"],
+            &["hush", "run"],
+        ];
+        for args in cases {
+            assert!(super::is_run(&os(args)), "{args:?}");
+            let whole = super::Cli::<super::Command>::try_parse_from(*args);
+            let alone = super::Cli::<super::RunOnly>::try_parse_from(*args).map(|c| {
+                let super::RunOnly::Run(run) = c.command;
+                super::Cli {
+                    workspace: c.workspace,
+                    db: c.db,
+                    cacert: c.cacert,
+                    command: super::Command::Run(run),
+                }
+            });
+            match (whole, alone) {
+                (Ok(w), Ok(a)) => assert_eq!(format!("{w:?}"), format!("{a:?}"), "{args:?}"),
+                (Err(w), Err(a)) => {
+                    assert_eq!(w.kind(), a.kind(), "{args:?}");
+                    assert_eq!(w.to_string(), a.to_string(), "{args:?}");
+                }
+                (w, a) => panic!("{args:?}: whole {w:?}, alone {a:?}"),
+            }
+        }
+        for args in [
+            &["hush"][..],
+            &["hush", "--help"],
+            &["hush", "--workspace", "run", "check"],
+            &["hush", "check", "run"],
+            &["hush", "--version"],
+        ] {
+            assert!(!super::is_run(&os(args)), "{args:?}");
+        }
+        fn os(args: &[&str]) -> Vec<std::ffi::OsString> {
+            args.iter().map(Into::into).collect()
+        }
+    }
+
     #[test]
     fn flags_are_consistent() {
         use clap::CommandFactory as _;
-        super::Cli::command().debug_assert();
+        super::Cli::<super::Command>::command().debug_assert();
     }
 }

@@ -29,7 +29,6 @@ mod workload;
 use std::io::Write as _;
 
 use anyhow::Result;
-use clap::Parser as _;
 
 use crate::cli::{Cli, Command, KeysCommand};
 
@@ -41,7 +40,7 @@ fn main() {
         eprintln!("hush: cannot turn off core dumps: {e}");
         std::process::exit(fail::OTHER);
     }
-    let cli = Cli::parse();
+    let cli = Cli::parse_args();
     // `hush run` keeps the hard core limit, to give its command back the limit it had.
     if !matches!(cli.command, Command::Run(_)) {
         if let Err(e) = hygiene::no_core_dumps_ever() {
