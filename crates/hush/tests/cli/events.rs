@@ -194,10 +194,11 @@ fn the_expiry_sweep_tells_expiring_and_expired_once_each() {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64;
-    // Within its 1-hour warning window now, expired in 3 s.
+    // Within its 1-hour warning window now, expired in 6 s (room for a loaded machine to
+    // write it and sweep it once while it is still active).
     srv.put(
         "SOON",
-        json!({"value": "planted-expiring", "expires_at": now + 3, "notify_before": 3600}),
+        json!({"value": "planted-expiring", "expires_at": now + 6, "notify_before": 3600}),
     );
     assert_eq!(next(&rx, 10, "created").1["type"], "created");
     let expiring = next(&rx, 15, "expiring").1;
@@ -206,7 +207,7 @@ fn the_expiry_sweep_tells_expiring_and_expired_once_each() {
         .as_str()
         .unwrap()
         .starts_with("expires at "));
-    let expired = next(&rx, 15, "expired").1;
+    let expired = next(&rx, 20, "expired").1;
     assert_eq!(expired["type"], "expired", "{expired}");
     // Once each: later sweeps give nothing more.
     quiet(&rx, 2500);
@@ -360,7 +361,9 @@ fn no_value_in_the_event_stream_the_server_log_or_the_store_on_the_new_paths() {
     call(
         reqwest::Method::PATCH,
         "/v1/secrets/PRIMARY",
-        json!({"value": format!("{planted}-3"), "expires_at": now + 2, "notify_before": 60}),
+        // Six seconds: the writes before it and the restore after it must land first on a
+        // loaded machine, and the 200 ms sweep must find it active once (`expiring`).
+        json!({"value": format!("{planted}-3"), "expires_at": now + 6, "notify_before": 60}),
     );
     call(
         reqwest::Method::POST,
@@ -378,13 +381,21 @@ fn no_value_in_the_event_stream_the_server_log_or_the_store_on_the_new_paths() {
         "/v1/secrets/PRIMARY/restore",
         json!({}),
     );
-    std::thread::sleep(Duration::from_millis(3000));
+    let kinds = [
+        "created", "updated", "revoked", "fallback", "restored", "expiring", "expired",
+    ];
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while std::time::Instant::now() < deadline {
+        let seen = raw.lock().unwrap().clone();
+        if kinds.iter().all(|k| seen.contains(&format!("event: {k}"))) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
     let _ = child.kill();
     let _ = child.wait();
     let raw = raw.lock().unwrap().clone();
-    for kind in [
-        "created", "updated", "revoked", "fallback", "restored", "expiring", "expired",
-    ] {
+    for kind in kinds {
         assert!(
             raw.contains(&format!("event: {kind}")),
             "no {kind} event in {raw}"

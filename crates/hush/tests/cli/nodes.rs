@@ -615,11 +615,13 @@ fn a_write_on_one_node_reaches_an_event_follower_on_the_other() {
         assert!(!ev.to_string().contains("planted"), "{ev}");
         latencies.push(at.duration_since(t0).as_millis());
     }
-    // LISTEN/NOTIFY, not the 5 s safety poll: every event arrives well within a second.
+    // LISTEN/NOTIFY, not the 5 s safety poll: every event arrives well before the poll would
+    // bring it (within a second on a quiet machine; the time includes the write itself, so the
+    // bound leaves room for a loaded one).
     eprintln!("node A write -> node B event, ms: {latencies:?}");
     assert!(
-        latencies.iter().all(|ms| *ms < 1000),
-        "an event took a second or more: {latencies:?}"
+        latencies.iter().all(|ms| *ms < 2500),
+        "an event took 2.5 s or more: {latencies:?}"
     );
 }
 

@@ -1244,14 +1244,18 @@ fn sigterm_lets_a_request_in_flight_finish_then_exits_0() {
     let (first, rest) = body.split_at(10);
     conn.write_all(first.as_bytes()).unwrap();
     conn.flush().unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    // Time for the server to accept the connection and start reading the request.
+    std::thread::sleep(std::time::Duration::from_millis(1000));
     let pid = s.child.id().to_string();
     std::process::Command::new("kill")
         .args(["-TERM", &pid])
         .status()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(500));
-    // Draining: the listener is closed, so a new client is refused.
+    // Draining: the listener is closed (soon after the signal), so a new client is refused.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while std::net::TcpStream::connect(&addr).is_ok() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
     assert!(
         std::net::TcpStream::connect(&addr).is_err(),
         "a new connection was accepted while draining"

@@ -300,12 +300,25 @@ fn the_embedded_store_is_watched_and_an_env_var_forces_a_restart() {
     );
     w.wait_for("a second start", |w| w.started().len() == 2);
     assert!(!alive(w.started()[0]));
-    // Changes within a second are applied once.
+    // Changes within a second are applied once. (Each write is a `hush` process of its own: on
+    // a loaded machine the second may land more than a second after the first, and then two
+    // restarts are right.)
+    let t = Instant::now();
     h.set("dbpass", b"embedded-three-7777").ok();
     h.set("dbpass", b"embedded-four-8888").ok();
+    let both_within = t.elapsed() < Duration::from_millis(800);
     w.wait_for("the last value", |_| read(&seen) == "embedded-four-8888");
     std::thread::sleep(Duration::from_millis(1500));
-    assert_eq!(w.started().len(), 3, "{}", w.stdout());
+    let starts = w.started().len();
+    if both_within {
+        assert_eq!(starts, 3, "{}", w.stdout());
+    } else {
+        assert!(
+            starts == 3 || starts == 4,
+            "{starts} starts: {}",
+            w.stdout()
+        );
+    }
 }
 
 /// `--on-change exit`: the command is stopped (SIGTERM) and hush exits with its code.
@@ -532,8 +545,10 @@ fn an_expiry_on_the_embedded_store_switches_to_the_backup() {
     let h = Home::new();
     h.set("api-primary", b"expiring-primary-2468").ok();
     h.set("api-backup", b"expiring-backup-1357").ok();
+    let updated = Instant::now();
     h.run(
-        &["secrets", "update", "api-primary", "--expires", "4s"],
+        // Room for `hush run` to start and resolve it first on a loaded machine.
+        &["secrets", "update", "api-primary", "--expires", "8s"],
         None,
     )
     .ok();
@@ -558,6 +573,7 @@ fn an_expiry_on_the_embedded_store_switches_to_the_backup() {
     c.current_dir(wd.path());
     let w = Watched::spawn(c);
     w.wait_for("the primary", |_| read(&seen) == "expiring-primary-2468");
+    std::thread::sleep(Duration::from_secs(8).saturating_sub(updated.elapsed()));
     w.wait_for("the backup", |_| read(&seen) == "expiring-backup-1357");
     assert!(
         w.stderr()

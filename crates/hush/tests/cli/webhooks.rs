@@ -656,8 +656,13 @@ fn the_ui_registers_lists_and_removes_webhooks() {
     srv.call("POST", "/v1/secrets/K/revoke", &srv.admin, None);
     let got = rx.wait_for(1, 15);
     check_delivery(&got[0], &secret, "v1-ui");
-    std::thread::sleep(Duration::from_millis(500));
-    let page = get(&session).text().unwrap();
+    // Marked delivered once the server has read the receiver's answer: wait for it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let mut page = get(&session).text().unwrap();
+    while !page.contains("delivered") && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+        page = get(&session).text().unwrap();
+    }
     assert!(page.contains(&id) && page.contains("delivered"), "{page}");
     assert!(!page.contains(&secret), "the secret is shown once");
 
