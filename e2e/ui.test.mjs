@@ -409,6 +409,7 @@ test("the audit log filters by key and actor and shows the chain's status", asyn
   assert.match(await page.locator(".notice.ok").innerText(), /Chain verified/);
   await page.getByLabel("Key").fill("rotate-me");
   await page.getByRole("button", { name: "Filter" }).click();
+  await page.waitForURL(/[?&]key=rotate-me/);
   const keys = await page.locator("table.audit tbody tr td:nth-child(5)").allInnerTexts();
   assert.ok(keys.length > 0 && keys.every((k) => k === "rotate-me"), keys.join(","));
   await page.goto(base + "/ui/audit?actor=reader");
@@ -426,8 +427,10 @@ test("the list filters, paginates, and fits 390 px; screenshot for the README", 
   const { context, page } = await signIn(admin);
   await page.getByLabel("Text").fill("svc-");
   await page.getByRole("button", { name: "Filter" }).click();
+  await page.waitForURL(/[?&]q=svc-/);
   assert.equal(await page.locator("#secrets tbody tr").count(), 50);
   await page.getByRole("link", { name: "Next page" }).click();
+  await page.waitForURL(/[?&]after=/);
   assert.equal(await page.locator("#secrets tbody tr").count(), 5);
   await page.goto(base + "/ui/secrets?status=revoked");
   assert.deepEqual(await page.locator("#secrets tbody tr td:first-child").allInnerTexts(), ["svc-03"]);

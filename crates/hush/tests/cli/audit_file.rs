@@ -154,12 +154,13 @@ fn every_row_is_in_the_file_before_the_answer_and_a_bad_file_fails_closed() {
         m.contains(r#"hush_store_errors_total{kind="audit_sink"} 3"#),
         "{m}"
     );
-    std::thread::sleep(std::time::Duration::from_millis(200));
+    let names_it = |log: &str| log.contains(path.to_str().unwrap()) && log.contains("os error");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !names_it(&s.log.lock().unwrap().join("\n")) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     let log = s.log.lock().unwrap().join("\n");
-    assert!(
-        log.contains(path.to_str().unwrap()) && log.contains("os error"),
-        "{log}"
-    );
+    assert!(names_it(&log), "{log}");
     assert!(!log.contains(planted));
     // The store committed first: its rows are there (the refused read included), which the
     // operator sees with `hush audit`, and the file gets them once it can be written.

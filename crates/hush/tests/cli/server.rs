@@ -1288,7 +1288,7 @@ fn access_log_lines_name_the_route_and_token_never_secrets() {
     let (admin, base, err) = started(&mut child);
     let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     let sink = lines.clone();
-    std::thread::spawn(move || {
+    let reader = std::thread::spawn(move || {
         for l in err.lines().map_while(Result::ok) {
             sink.lock().unwrap().push(l);
         }
@@ -1319,9 +1319,10 @@ fn access_log_lines_name_the_route_and_token_never_secrets() {
         made.len() == 24 && made.bytes().all(|b| b.is_ascii_hexdigit()),
         "{made}"
     );
-    std::thread::sleep(std::time::Duration::from_millis(300));
     let _ = child.kill();
     let _ = child.wait();
+    // Every line the server wrote: the reader ends at the pipe's end.
+    reader.join().unwrap();
     let lines = lines.lock().unwrap().clone();
     let access: Vec<Value> = lines
         .iter()
