@@ -200,7 +200,12 @@ pub struct AppInfo {
 }
 
 /// A secret with its decrypted value: the answer of a read, and nothing else.
+// Parsed through `SecretValueFields`, not through the flattened `meta`: serde reads a
+// flattened struct by first copying every field of the object into a buffer of its own (the
+// value included, left behind in freed memory) and reading them again from there, which made
+// parsing a resolve of 50 values take 40% longer (230 against 160 µs).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "SecretValueFields")]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SecretValue {
     /// The metadata.
@@ -306,6 +311,75 @@ pub struct Warning {
     /// Unix seconds: the expiry it warns of.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub expires_at: Option<i64>,
+}
+
+/// [`SecretValue`]'s JSON object, field by field as it is written (the metadata's fields and
+/// then the value's), with the same defaults: what [`SecretValue`] is parsed from.
+#[derive(Deserialize)]
+struct SecretValueFields {
+    id: String,
+    workspace: String,
+    key: String,
+    description: Option<String>,
+    token_type: Option<String>,
+    scope: Vec<String>,
+    envs: Vec<String>,
+    expires_at: Option<i64>,
+    #[serde(default)]
+    notify_before: Option<i64>,
+    status: String,
+    version: u64,
+    #[serde(default)]
+    env_versions: std::collections::BTreeMap<String, u64>,
+    #[serde(default)]
+    revision: u64,
+    created_at: String,
+    updated_at: String,
+    created_by: String,
+    updated_by: String,
+    #[serde(default)]
+    used_by: Option<Vec<UsedBy>>,
+    #[serde(default)]
+    value_env: Option<String>,
+    value_version: u64,
+    #[serde(default)]
+    value: Option<String>,
+    #[serde(default)]
+    value_base64: Option<String>,
+    #[serde(default)]
+    warnings: Vec<Warning>,
+}
+
+impl From<SecretValueFields> for SecretValue {
+    fn from(f: SecretValueFields) -> Self {
+        SecretValue {
+            meta: SecretMeta {
+                id: f.id,
+                workspace: f.workspace,
+                key: f.key,
+                description: f.description,
+                token_type: f.token_type,
+                scope: f.scope,
+                envs: f.envs,
+                expires_at: f.expires_at,
+                notify_before: f.notify_before,
+                status: f.status,
+                version: f.version,
+                env_versions: f.env_versions,
+                revision: f.revision,
+                created_at: f.created_at,
+                updated_at: f.updated_at,
+                created_by: f.created_by,
+                updated_by: f.updated_by,
+                used_by: f.used_by,
+            },
+            value_env: f.value_env,
+            value_version: f.value_version,
+            value: f.value,
+            value_base64: f.value_base64,
+            warnings: f.warnings,
+        }
+    }
 }
 
 impl Drop for SecretValue {
@@ -837,4 +911,93 @@ pub struct WebhookDelivery {
     pub delivered_at: Option<String>,
     /// RFC 3339: when the delivery was queued.
     pub created_at: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn full() -> SecretValue {
+        SecretValue {
+            meta: SecretMeta {
+                id: "sec_1".into(),
+                workspace: "default".into(),
+                key: "STRIPE_KEY".into(),
+                description: Some("payments".into()),
+                token_type: Some("api".into()),
+                scope: vec!["web".into()],
+                envs: vec!["prd".into(), "stg".into()],
+                expires_at: Some(1_900_000_000),
+                notify_before: Some(86_400),
+                status: "expiring".into(),
+                version: 3,
+                env_versions: [("prd".to_string(), 2)].into_iter().collect(),
+                revision: 7,
+                created_at: "2026-01-01T00:00:00Z".into(),
+                updated_at: "2026-02-01T00:00:00Z".into(),
+                created_by: "token:ci".into(),
+                updated_by: "token:admin".into(),
+                used_by: Some(vec![UsedBy {
+                    app: "web".into(),
+                    last_read_at: None,
+                    env: None,
+                }]),
+            },
+            value_env: Some("prd".into()),
+            value_version: 2,
+            value: Some("planted-wire-value".into()),
+            value_base64: None,
+            warnings: vec![Warning {
+                key: "STRIPE_KEY".into(),
+                code: "expiring".into(),
+                message: "STRIPE_KEY expires soon".into(),
+                expires_at: Some(1_900_000_000),
+            }],
+        }
+    }
+
+    /// Parsed field by field (no flattened buffer), a value reads back as it was written,
+    /// whatever the order of its fields; an older server's answer without the later fields
+    /// gets their defaults; fields this version does not know are passed over.
+    #[test]
+    fn a_secret_value_reads_back_as_written() {
+        let v = full();
+        let json = serde_json::to_value(&v).unwrap();
+        assert_eq!(
+            serde_json::from_value::<SecretValue>(json.clone()).unwrap(),
+            v
+        );
+        let text = serde_json::to_string(&v).unwrap();
+        assert_eq!(serde_json::from_str::<SecretValue>(&text).unwrap(), v);
+        // Reversed field order, and a field from a later version.
+        let mut reversed = serde_json::Map::new();
+        for (k, x) in json.as_object().unwrap().iter().rev() {
+            reversed.insert(k.clone(), x.clone());
+        }
+        reversed.insert("from_the_future".into(), serde_json::json!({"a": 1}));
+        let text = serde_json::to_string(&reversed).unwrap();
+        assert_eq!(serde_json::from_str::<SecretValue>(&text).unwrap(), v);
+        // An older server: no notify_before, env_versions, revision, used_by, value_env,
+        // warnings; a binary value.
+        let old = serde_json::json!({
+            "id": "sec_2", "workspace": "default", "key": "K", "description": null,
+            "token_type": null, "scope": [], "envs": [], "expires_at": null,
+            "status": "active", "version": 1, "created_at": "2025-01-01T00:00:00Z",
+            "updated_at": "2025-01-01T00:00:00Z", "created_by": "a", "updated_by": "a",
+            "value_version": 1, "value_base64": "AAE="
+        });
+        let got: SecretValue = serde_json::from_str(&old.to_string()).unwrap();
+        assert_eq!(got.meta.revision, 0);
+        assert!(got.meta.env_versions.is_empty() && got.meta.used_by.is_none());
+        assert_eq!(
+            (got.value_env.as_deref(), got.value.as_deref()),
+            (None, None)
+        );
+        assert_eq!(got.value_base64.as_deref(), Some("AAE="));
+        // A missing required field is named.
+        let mut broken = old.clone();
+        broken.as_object_mut().unwrap().remove("value_version");
+        let e = serde_json::from_str::<SecretValue>(&broken.to_string()).unwrap_err();
+        assert!(e.to_string().contains("value_version"), "{e}");
+    }
 }
