@@ -106,18 +106,15 @@ pub async fn run(args: ServerArgs, scope: &crate::Scope) -> Result<()> {
     }
     // Before the listening line: from then on a SIGHUP reloads, it no longer kills.
     crate::tls::reload_on_sighup(reloadable)?;
-    match tls {
-        Some(tls) => {
-            eprintln!("hush listening on https://{addr}");
-            tracing::info!(%addr, tls = true, commit = hush_server::COMMIT, "listening");
-            serve(listener, app, Some(tls), limits, max_connections, drain).await
-        }
-        None => {
-            eprintln!("hush listening on http://{addr}");
-            tracing::info!(%addr, tls = false, commit = hush_server::COMMIT, "listening");
-            serve(listener, app, None, limits, max_connections, drain).await
-        }
-    }
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    eprintln!("hush listening on {scheme}://{addr}");
+    tracing::info!(%addr, tls = tls.is_some(), commit = hush_server::COMMIT, "listening");
+    // The accept loop runs on a worker, not on this thread (which only waits for it): each
+    // connection's task then starts on the worker that accepted it, where `block_on` here
+    // would wake a worker for every new connection (a `hush run` is one).
+    tokio::spawn(serve(listener, app, tls, limits, max_connections, drain))
+        .await
+        .context("the accept loop failed")?
 }
 
 /// From accept to the first request's complete headers (TLS handshake included).
