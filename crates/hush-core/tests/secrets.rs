@@ -720,6 +720,56 @@ async fn a_damaged_ciphertext_is_refused_and_said_in_the_audit_log() {
     );
 }
 
+/// A lone read commits its audit row on its own task (no hand-off to the committer thread and
+/// back); reads that meet are batched by the committer as before; every read is in the audit
+/// log either way, before its answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lone_read_commits_itself_and_reads_that_meet_are_batched() {
+    let env = Env::new().await;
+    env.put("k", b"lone-or-batched").await;
+    let seen: std::sync::Arc<std::sync::Mutex<Vec<(usize, String)>>> = Default::default();
+    let sink = seen.clone();
+    env.hush.observe_batches(std::sync::Arc::new(move |units| {
+        let thread = std::thread::current().name().unwrap_or("").to_string();
+        sink.lock().unwrap().push((units, thread));
+    }));
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let before = env.audit().await.len();
+    assert_eq!(env.read("k").await, b"lone-or-batched");
+    assert_eq!(env.audit().await.len(), before + 1);
+    {
+        let seen = seen.lock().unwrap();
+        assert_eq!(seen.len(), 1, "{seen:?}");
+        assert_eq!(seen[0].0, 1);
+        assert_ne!(
+            seen[0].1, "hush-commit",
+            "a lone read went through the committer"
+        );
+    }
+    seen.lock().unwrap().clear();
+    let readers: Vec<_> = (0..64)
+        .map(|_| {
+            let (hush, ws, admin) = (env.hush.clone(), env.ws.clone(), env.admin.clone());
+            tokio::spawn(async move { hush.reveal(&ws, "k", None, None, &admin).await })
+        })
+        .collect();
+    for r in readers {
+        let got = r.await.unwrap().unwrap();
+        assert_eq!(got.value.expose_secret(), b"lone-or-batched");
+    }
+    assert_eq!(
+        env.audit().await.len(),
+        before + 65,
+        "a read without its row"
+    );
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.iter().map(|(n, _)| n).sum::<usize>(), 64, "{seen:?}");
+    assert!(
+        seen.iter().any(|(n, t)| *n > 1 && t == "hush-commit"),
+        "64 reads at once were not batched: {seen:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_writers_all_land_through_the_compare_and_swap() {
     let env = Env::new().await;
