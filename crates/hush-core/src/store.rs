@@ -669,6 +669,25 @@ pub trait Store: Send + Sync + 'static {
         Ok(Some(SecretRead { row, value, uses }))
     }
 
+    /// [`Store::secret_with_value`] of several keys at once, each at its current version and
+    /// without its apps: one answer per key, in order (`None` for a key with no secret). What
+    /// a resolve reads; backends read them in one snapshot where they can (one read
+    /// transaction on SQLite, one statement on PostgreSQL) instead of one per key.
+    async fn secrets_with_values(
+        &self,
+        workspace_id: &str,
+        keys: &[String],
+    ) -> Result<Vec<Option<SecretRead>>, StoreError> {
+        let mut out = Vec::with_capacity(keys.len());
+        for key in keys {
+            out.push(
+                self.secret_with_value(workspace_id, key, None, false)
+                    .await?,
+            );
+        }
+        Ok(out)
+    }
+
     /// Every value version of a secret, shared and environments' own, by environment (the
     /// shared value first) then version, without ciphertexts.
     async fn versions(&self, secret_id: &str) -> Result<Vec<VersionRow>, StoreError>;

@@ -485,3 +485,46 @@ async fn fallbacks_serve_in_order_and_the_switch_is_audited_and_read_by_the_back
         );
     }
 }
+
+#[tokio::test]
+async fn keys_read_ahead_in_one_call_answer_as_keys_read_one_by_one() {
+    let env = Env::new().await;
+    env.put("a", b"value-a").await;
+    env.put("b", b"value-b").await;
+    env.put("b", b"value-b2").await;
+    env.put("c", b"value-c").await;
+    env.hush
+        .set_status(&env.ws, "c", StoredStatus::Revoked, &env.admin)
+        .await
+        .unwrap();
+    // Asked twice, missing, revoked: the first call reads them ahead from the store, the
+    // second finds them in the cache the first filled; a one-key call reads as a GET does.
+    let ks = keys(&["b", "a", "gone", "b", "c"]);
+    let first = answers(env.resolve(None, None, &ks, false).await.unwrap());
+    let second = answers(env.resolve(None, None, &ks, false).await.unwrap());
+    let mut one_by_one = Vec::new();
+    for k in &ks {
+        one_by_one.extend(answers(
+            env.resolve(None, None, &keys(&[k]), false).await.unwrap(),
+        ));
+    }
+    let show = |a: &[(String, Result<Vec<u8>, Error>)]| {
+        a.iter()
+            .map(|(k, r)| format!("{k}={:?}", r.as_ref().map_err(|e| e.to_string())))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        show(&first),
+        [
+            "b=Ok([118, 97, 108, 117, 101, 45, 98, 50])",
+            "a=Ok([118, 97, 108, 117, 101, 45, 97])",
+            &format!("gone={:?}", first[2].1.as_ref().map_err(|e| e.to_string())),
+            "b=Ok([118, 97, 108, 117, 101, 45, 98, 50])",
+            &format!("c={:?}", first[4].1.as_ref().map_err(|e| e.to_string())),
+        ]
+    );
+    assert!(matches!(&first[2].1, Err(Error::NotFound { key, .. }) if key == "gone"));
+    assert!(first[4].1.is_err(), "a revoked key is refused");
+    assert_eq!(show(&first), show(&second));
+    assert_eq!(show(&first), show(&one_by_one));
+}

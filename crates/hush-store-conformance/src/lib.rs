@@ -411,6 +411,22 @@ pub async fn versions_and_values(s: &dyn Store) {
         .await
         .unwrap();
     assert!(missing.is_none());
+    // Several keys at once, as a resolve reads them: one answer per key, in the order asked,
+    // a missing key and a key asked twice included, each the same as the one-key read.
+    create(s, &w, "j").await;
+    let keys: Vec<String> = ["k", "nope", "j", "k"].map(String::from).to_vec();
+    let many = s.secrets_with_values(&w.id, &keys).await.unwrap();
+    assert_eq!(many.len(), 4);
+    for (key, got) in keys.iter().zip(&many) {
+        let one = s.secret_with_value(&w.id, key, None, false).await.unwrap();
+        assert_eq!(got, &one, "{key}");
+    }
+    assert_eq!(many[0].as_ref().unwrap().value, Some(sealed(3, 3)));
+    assert!(many[1].is_none());
+    assert_eq!(many[2].as_ref().unwrap().row.key, "j");
+    // Another workspace's key of the same name is not this one's.
+    let other = s.secrets_with_values("ws_other", &keys).await.unwrap();
+    assert!(other.iter().all(Option::is_none));
 }
 
 /// Filters: environment, app, prefix (no wildcards), status, cursor and limit.

@@ -295,6 +295,43 @@ static SECRET_WITH_VALUE: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
+/// A row of [`SECRET_WITH_VALUE`] or [`SECRETS_WITH_VALUES`].
+fn secret_read_from_row(r: &PgRow) -> Result<SecretRead, StoreError> {
+    let get = |e: sqlx::Error| unavailable(e);
+    let row = secret_from_row(r)?;
+    let value = match r.try_get::<Option<i64>, _>(17).map_err(get)? {
+        None => None,
+        Some(v) => Some(SealedValue {
+            env: String::new(),
+            version: v as u64,
+            key_version: r.try_get::<i32, _>(18).map_err(get)? as u32,
+            ciphertext: r.try_get(19).map_err(get)?,
+            created_at: r.try_get(20).map_err(get)?,
+            created_by: r.try_get(21).map_err(get)?,
+        }),
+    };
+    let uses: Option<String> = r.try_get(22).map_err(get)?;
+    let uses = uses_from_json(&row.key, uses.as_deref())?;
+    Ok(SecretRead { row, value, uses })
+}
+
+/// Each of a resolve's keys at its current version, without apps (their column is NULL, so
+/// that rows parse as [`SECRET_WITH_VALUE`]'s).
+static SECRETS_WITH_VALUES: LazyLock<String> = LazyLock::new(|| {
+    let columns = SECRET_COLUMNS
+        .split(", ")
+        .map(|c| format!("s.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "SELECT {columns}, v.version, v.key_version, v.ciphertext, v.created_at, v.created_by,
+           NULL::text
+         FROM secrets s LEFT JOIN secret_values v
+           ON v.secret_id = s.id AND v.env = '' AND v.version = s.version
+         WHERE s.workspace_id = $1 AND s.key = ANY($2)"
+    )
+});
+
 fn secret_from_row(r: &PgRow) -> Result<SecretRow, StoreError> {
     let get = |e: sqlx::Error| unavailable(e);
     let token_type: Option<String> = r.try_get(4).map_err(get)?;
@@ -1303,25 +1340,27 @@ impl Store for PostgresStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(unavailable)?;
-        let Some(r) = found else {
-            return Ok(None);
-        };
-        let get = |e: sqlx::Error| unavailable(e);
-        let row = secret_from_row(&r)?;
-        let value = match r.try_get::<Option<i64>, _>(17).map_err(get)? {
-            None => None,
-            Some(v) => Some(SealedValue {
-                env: String::new(),
-                version: v as u64,
-                key_version: r.try_get::<i32, _>(18).map_err(get)? as u32,
-                ciphertext: r.try_get(19).map_err(get)?,
-                created_at: r.try_get(20).map_err(get)?,
-                created_by: r.try_get(21).map_err(get)?,
-            }),
-        };
-        let uses: Option<String> = r.try_get(22).map_err(get)?;
-        let uses = uses_from_json(&row.key, uses.as_deref())?;
-        Ok(Some(SecretRead { row, value, uses }))
+        found.as_ref().map(secret_read_from_row).transpose()
+    }
+
+    async fn secrets_with_values(
+        &self,
+        workspace_id: &str,
+        keys: &[String],
+    ) -> Result<Vec<Option<SecretRead>>, StoreError> {
+        // One statement, one round trip, one snapshot for every key.
+        let rows = sqlx::query(&SECRETS_WITH_VALUES)
+            .bind(workspace_id)
+            .bind(keys)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        let mut found = std::collections::HashMap::with_capacity(rows.len());
+        for r in &rows {
+            let read = secret_read_from_row(r)?;
+            found.insert(read.row.key.clone(), read);
+        }
+        Ok(keys.iter().map(|k| found.get(k).cloned()).collect())
     }
 
     async fn value(

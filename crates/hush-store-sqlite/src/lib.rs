@@ -823,6 +823,31 @@ static SECRET_WITH_VALUE: LazyLock<String> = LazyLock::new(|| {
          WHERE s.workspace_id = ?1 AND s.key = ?2"
     )
 });
+/// A row of [`SECRET_WITH_VALUE`]: the secret, its value version if any, the apps' JSON.
+type SecretReadRow = (SecretRow, Option<SealedValue>, Option<String>);
+
+fn secret_read_from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SecretReadRow> {
+    let row = secret_from_row(r)?;
+    let value = match r.get::<_, Option<i64>>(17)? {
+        None => None,
+        Some(v) => Some(SealedValue {
+            env: String::new(),
+            version: v as u64,
+            key_version: r.get(18)?,
+            ciphertext: r.get(19)?,
+            created_at: r.get(20)?,
+            created_by: r.get(21)?,
+        }),
+    };
+    Ok((row, value, r.get::<_, Option<String>>(22)?))
+}
+
+fn secret_read((row, value, uses): SecretReadRow) -> Result<SecretRead, StoreError> {
+    // Index order already; an ORDER BY inside the aggregate would cost a sorter per read.
+    let uses = uses_from_json(&row.key, uses.as_deref())?;
+    Ok(SecretRead { row, value, uses })
+}
+
 static TOKEN_BY_HASH: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT {TOKEN_COLUMNS} FROM tokens WHERE hash = ?1 AND revoked_at IS NULL \
@@ -1216,30 +1241,42 @@ impl Store for SqliteStore {
             c.prepare_cached(&SECRET_WITH_VALUE)?
                 .query_row(
                     params![workspace_id, key, version.map(|v| v as i64), with_uses],
-                    |r| {
-                        let row = secret_from_row(r)?;
-                        let value = match r.get::<_, Option<i64>>(17)? {
-                            None => None,
-                            Some(v) => Some(SealedValue {
-                                env: String::new(),
-                                version: v as u64,
-                                key_version: r.get(18)?,
-                                ciphertext: r.get(19)?,
-                                created_at: r.get(20)?,
-                                created_by: r.get(21)?,
-                            }),
-                        };
-                        Ok((row, value, r.get::<_, Option<String>>(22)?))
-                    },
+                    secret_read_from_row,
                 )
                 .optional()
         })?;
-        let Some((row, value, uses)) = found else {
-            return Ok(None);
-        };
-        // Index order already; an ORDER BY inside the aggregate would cost a sorter per read.
-        let uses = uses_from_json(&row.key, uses.as_deref())?;
-        Ok(Some(SecretRead { row, value, uses }))
+        found.map(secret_read).transpose()
+    }
+
+    async fn secrets_with_values(
+        &self,
+        workspace_id: &str,
+        keys: &[String],
+    ) -> Result<Vec<Option<SecretRead>>, StoreError> {
+        // One read transaction for them all: one snapshot, and one take of the WAL's read lock
+        // instead of one per key (each statement outside a transaction is its own).
+        let found = self.read(|c| {
+            let tx = rusqlite::Transaction::new_unchecked(c, TransactionBehavior::Deferred)?;
+            let mut out = Vec::with_capacity(keys.len());
+            {
+                let mut st = tx.prepare_cached(&SECRET_WITH_VALUE)?;
+                for key in keys {
+                    out.push(
+                        st.query_row(
+                            params![workspace_id, key, None::<i64>, false],
+                            secret_read_from_row,
+                        )
+                        .optional()?,
+                    );
+                }
+            }
+            tx.commit()?;
+            Ok(out)
+        })?;
+        found
+            .into_iter()
+            .map(|f| f.map(secret_read).transpose())
+            .collect()
     }
 
     async fn value(

@@ -15,6 +15,7 @@ use crate::store::SecretRead;
 use crate::token::{Action, Actor, Principal, Role};
 
 use super::access::{undeclared_reason, unservable};
+use super::cache::CachedRow;
 use super::Hush;
 
 /// The most keys one resolve call may ask for.
@@ -113,6 +114,12 @@ pub fn check_fallbacks(
 }
 
 /// One key tried, before its audit row is written.
+/// Which keys a resolve may be told about (`Hush::declared_keys`).
+type Declared = Option<Result<std::collections::HashSet<String>, String>>;
+
+/// Rows read ahead for a resolve, by key (`None`: no such secret).
+type ReadAhead = std::collections::HashMap<String, Option<CachedRow>>;
+
 enum Attempt {
     /// It can be had; with a value, its audit row's version and environment slot.
     Served(Box<Resolution>, Option<(u64, String)>),
@@ -203,6 +210,7 @@ impl Hush {
         };
         let declared = self.declared_keys(actor, ws).await?;
         let now = clock::now();
+        let read = self.read_ahead(ws, keys, &scope, &declared).await?;
         let mut out = Vec::with_capacity(keys.len());
         let mut audit = Vec::new();
         let mut marks = Vec::new();
@@ -213,7 +221,7 @@ impl Hush {
             let mut skipped = Vec::new();
             for (n, key) in chain.iter().enumerate() {
                 let attempt = self
-                    .attempt(ws, key, &scope, &declared, now, dry_run)
+                    .attempt(ws, key, &scope, &declared, &read, now, dry_run)
                     .await?;
                 let entry = |version: Option<u64>, outcome: &str| -> AuditItem {
                     AuditItem {
@@ -280,14 +288,57 @@ impl Hush {
         Ok(out)
     }
 
+    /// The rows of the keys asked (not their fallbacks) that the cache does not hold, read from
+    /// the store in one call ([`crate::store::Store::secrets_with_values`]: one read
+    /// transaction or one statement rather than one per key), kept in the cache, and given back
+    /// for [`Hush::attempt`]. Undeclared keys are not read: they are refused unread.
+    async fn read_ahead(
+        &self,
+        ws: &Workspace,
+        keys: &[String],
+        scope: &Principal,
+        declared: &Declared,
+    ) -> Result<ReadAhead, Error> {
+        let mut epoch = None;
+        let mut wanted = Vec::new();
+        for key in keys {
+            if undeclared_reason(declared, key, scope).is_some() || wanted.contains(key) {
+                continue;
+            }
+            if let Err(e) = self.caches.row(&ws.name, key) {
+                epoch.get_or_insert(e);
+                wanted.push(key.clone());
+            }
+        }
+        // One key: the attempt reads it as a GET would.
+        let (Some(epoch), true) = (epoch, wanted.len() > 1) else {
+            return Ok(ReadAhead::new());
+        };
+        let rows = self.store.secrets_with_values(&ws.id, &wanted).await?;
+        Ok(wanted
+            .into_iter()
+            .zip(rows)
+            .map(|(key, found)| {
+                let cached = found.map(|SecretRead { row, value, .. }| {
+                    let cached = Arc::new((Arc::new(row), value, Arc::default()));
+                    self.caches.keep_row(epoch, &ws.name, cached.clone());
+                    cached
+                });
+                (key, cached)
+            })
+            .collect())
+    }
+
     /// One key tried for a resolve: whether it can be had in `scope`, and with a value unless
     /// `dry_run`. Nothing is recorded here.
+    #[allow(clippy::too_many_arguments)]
     async fn attempt(
         &self,
         ws: &Workspace,
         key: &str,
         scope: &Principal,
-        declared: &Option<Result<std::collections::HashSet<String>, String>>,
+        declared: &Declared,
+        read: &ReadAhead,
         now: i64,
         dry_run: bool,
     ) -> Result<Attempt, Error> {
@@ -305,6 +356,10 @@ impl Hush {
         let mut from_cache = true;
         let found = match self.caches.row(&ws.name, key) {
             Ok(cached) => Some(cached),
+            Err(_) if read.contains_key(key) => {
+                from_cache = false;
+                read[key].clone()
+            }
             Err(epoch) => {
                 from_cache = false;
                 let read = self
