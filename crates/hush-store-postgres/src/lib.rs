@@ -278,7 +278,10 @@ const SECRET_COLUMNS: &str = "id, workspace_id, key, description, token_type, sc
 static SECRET_BY_KEY: LazyLock<String> = LazyLock::new(|| {
     format!("SELECT {SECRET_COLUMNS} FROM secrets WHERE workspace_id = $1 AND key = $2")
 });
-static SECRET_WITH_VALUE: LazyLock<String> = LazyLock::new(|| {
+/// A secret with one version of its shared value (`version`, SQL) and the apps naming it
+/// (`uses`, SQL text or NULL), for the secrets `filter` picks: the columns
+/// [`secret_read_from_row`] reads.
+fn secret_read_query(version: &str, uses: &str, filter: &str) -> String {
     let columns = SECRET_COLUMNS
         .split(", ")
         .map(|c| format!("s.{c}"))
@@ -286,16 +289,26 @@ static SECRET_WITH_VALUE: LazyLock<String> = LazyLock::new(|| {
         .join(", ");
     format!(
         "SELECT {columns}, v.version, v.key_version, v.ciphertext, v.created_at, v.created_by,
-           CASE WHEN $4 THEN (SELECT json_agg(json_build_array(a.app, a.last_read_at, a.last_read_env))::text
-                              FROM app_keys a
-                              WHERE a.workspace_id = s.workspace_id AND a.key = s.key) END
+           {uses}
          FROM secrets s LEFT JOIN secret_values v
-           ON v.secret_id = s.id AND v.env = '' AND v.version = COALESCE($3, s.version)
-         WHERE s.workspace_id = $1 AND s.key = $2"
+           ON v.secret_id = s.id AND v.env = '' AND v.version = {version}
+         WHERE s.workspace_id = $1 AND {filter}"
+    )
+}
+static SECRET_WITH_VALUE: LazyLock<String> = LazyLock::new(|| {
+    secret_read_query(
+        "COALESCE($3, s.version)",
+        "CASE WHEN $4 THEN (SELECT json_agg(json_build_array(a.app, a.last_read_at, a.last_read_env))::text
+                              FROM app_keys a
+                              WHERE a.workspace_id = s.workspace_id AND a.key = s.key) END",
+        "s.key = $2",
     )
 });
+/// Each of a resolve's keys at its current version, without apps.
+static SECRETS_WITH_VALUES: LazyLock<String> =
+    LazyLock::new(|| secret_read_query("s.version", "NULL::text", "s.key = ANY($2)"));
 
-/// A row of [`SECRET_WITH_VALUE`] or [`SECRETS_WITH_VALUES`].
+/// A row of [`secret_read_query`].
 fn secret_read_from_row(r: &PgRow) -> Result<SecretRead, StoreError> {
     let get = |e: sqlx::Error| unavailable(e);
     let row = secret_from_row(r)?;
@@ -314,23 +327,6 @@ fn secret_read_from_row(r: &PgRow) -> Result<SecretRead, StoreError> {
     let uses = uses_from_json(&row.key, uses.as_deref())?;
     Ok(SecretRead { row, value, uses })
 }
-
-/// Each of a resolve's keys at its current version, without apps (their column is NULL, so
-/// that rows parse as [`SECRET_WITH_VALUE`]'s).
-static SECRETS_WITH_VALUES: LazyLock<String> = LazyLock::new(|| {
-    let columns = SECRET_COLUMNS
-        .split(", ")
-        .map(|c| format!("s.{c}"))
-        .collect::<Vec<_>>()
-        .join(", ");
-    format!(
-        "SELECT {columns}, v.version, v.key_version, v.ciphertext, v.created_at, v.created_by,
-           NULL::text
-         FROM secrets s LEFT JOIN secret_values v
-           ON v.secret_id = s.id AND v.env = '' AND v.version = s.version
-         WHERE s.workspace_id = $1 AND s.key = ANY($2)"
-    )
-});
 
 fn secret_from_row(r: &PgRow) -> Result<SecretRow, StoreError> {
     let get = |e: sqlx::Error| unavailable(e);
