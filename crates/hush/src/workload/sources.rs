@@ -53,9 +53,24 @@ pub(super) struct LocalSources {
     prefix: String,
     vars: HashMap<String, SecretBytes>,
     path: PathBuf,
+    /// `path` as the user would find it (absolute when relative), for the messages naming it:
+    /// worked out once, not once per key looked up.
+    shown_path: String,
     file: Option<HashMap<String, SecretBytes>>,
     /// Whether a declared variable already set in hush's environment may supply its secret.
     pub inherit: bool,
+}
+
+/// The `.secrets` path as the user would find it: absolute when relative.
+fn shown_path(path: &std::path::Path) -> String {
+    let p = if path.is_relative() {
+        std::env::current_dir()
+            .map(|d| d.join(path))
+            .unwrap_or_else(|_| path.to_path_buf())
+    } else {
+        path.to_path_buf()
+    };
+    p.display().to_string()
 }
 
 impl LocalSources {
@@ -100,6 +115,7 @@ impl LocalSources {
         Ok(LocalSources {
             prefix: a.prefix.clone(),
             vars,
+            shown_path: shown_path(&path),
             path,
             file,
             inherit,
@@ -141,23 +157,11 @@ impl LocalSources {
                         ));
                     }
                 }
-                looked.push(format!("{} (no line for {lines})", self.shown_path()));
+                looked.push(format!("{} (no line for {lines})", self.shown_path));
             }
-            None => looked.push(format!("{} (no such file)", self.shown_path())),
+            None => looked.push(format!("{} (no such file)", self.shown_path)),
         }
         None
-    }
-
-    /// The `.secrets` path as the user would find it: absolute when relative.
-    fn shown_path(&self) -> String {
-        let p = if self.path.is_relative() {
-            std::env::current_dir()
-                .map(|d| d.join(&self.path))
-                .unwrap_or_else(|_| self.path.clone())
-        } else {
-            self.path.clone()
-        };
-        p.display().to_string()
     }
 
     /// The declared variable itself, from hush's environment, when inheriting.
