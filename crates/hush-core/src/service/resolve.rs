@@ -113,13 +113,13 @@ pub fn check_fallbacks(
     Ok(())
 }
 
-/// One key tried, before its audit row is written.
 /// Which keys a resolve may be told about (`Hush::declared_keys`).
 type Declared = Option<Result<std::collections::HashSet<String>, String>>;
 
 /// Rows read ahead for a resolve, by key (`None`: no such secret).
 type ReadAhead = std::collections::HashMap<String, Option<CachedRow>>;
 
+/// One key tried, before its audit row is written.
 enum Attempt {
     /// It can be had; with a value, its audit row's version and environment slot.
     Served(Box<Resolution>, Option<(u64, String)>),
@@ -301,8 +301,9 @@ impl Hush {
     ) -> Result<ReadAhead, Error> {
         let mut epoch = None;
         let mut wanted = Vec::new();
+        let mut seen = std::collections::HashSet::with_capacity(keys.len());
         for key in keys {
-            if undeclared_reason(declared, key, scope).is_some() || wanted.contains(key) {
+            if undeclared_reason(declared, key, scope).is_some() || !seen.insert(key.as_str()) {
                 continue;
             }
             if let Err(e) = self.caches.row(&ws.name, key) {
